@@ -1,0 +1,62 @@
+# Two commands do everything on a fresh machine:
+#   make run    install what is missing, train if needed, start every service
+#   make test   install what is missing, train if needed, run the whole suite
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV     := .venv
+API_VENV := api/.venv
+UV       := .tools/bin/uv
+ENV      := . scripts/env.sh;
+PYTEST_ARGS ?=
+
+.PHONY: help install run train test test-api test-bot test-stories validate clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(UV):
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet uv==0.13.8
+
+# Stamps make a second install a no-op; a changed lock file re-syncs.
+$(VENV)/.installed: requirements/bot.lock | $(UV)
+	py=$$(scripts/find-python.sh 3.10); \
+	$(UV) venv --quiet --allow-existing --python "$$py" $(VENV)
+	VIRTUAL_ENV=$(VENV) $(UV) pip sync --quiet requirements/bot.lock
+	touch $@
+
+$(API_VENV)/.installed: api/requirements.lock | $(UV)
+	py=$$(scripts/find-python.sh 3.11+); \
+	$(UV) venv --quiet --allow-existing --python "$$py" $(API_VENV)
+	VIRTUAL_ENV=$(API_VENV) $(UV) pip sync --quiet api/requirements.lock
+	touch $@
+
+install: $(VENV)/.installed $(API_VENV)/.installed ## create both environments from the lock files
+
+train: install ## train the assistant and the complaint classifier if their data changed
+	$(API_VENV)/bin/python api/scripts/train_classifier.py
+	$(VENV)/bin/python scripts/train_model.py
+
+run: train ## start Rasa :5005, actions :5055, ticketing API and web page :8000 (Ctrl-C stops all)
+	@mkdir -p var
+	$(ENV) export RASA_MODEL=$$($(VENV)/bin/python scripts/train_model.py --path); \
+	exec $(VENV)/bin/honcho --no-colour -f Procfile start
+
+validate: install ## check the Rasa training data
+	$(VENV)/bin/rasa data validate
+
+test-api: install ## ticketing API tests (SQLite and PostgreSQL)
+	cd api && .venv/bin/python -m pytest $(PYTEST_ARGS)
+
+test-bot: train ## assistant tests: actions, components, end-to-end over REST
+	$(ENV) $(VENV)/bin/python -m pytest tests $(PYTEST_ARGS)
+
+test: train ## install, train and run the whole suite
+	$(MAKE) --no-print-directory validate
+	$(MAKE) --no-print-directory test-api
+	$(MAKE) --no-print-directory test-bot
+
+clean: ## remove environments, models and local data
+	rm -rf $(VENV) $(API_VENV) .tools models var .rasa results

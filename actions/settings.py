@@ -1,0 +1,23 @@
+"""Environment read once; dev defaults mirror dev.env so a bare `rasa run actions` works."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_url: str
+    api_service_token: str
+    api_timeout_seconds: float
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings(
+        api_url=os.environ.get("API_URL", "http://127.0.0.1:8000").rstrip("/"),
+        api_service_token=os.environ.get("API_SERVICE_TOKEN", "dev-service-token"),
+        api_timeout_seconds=float(os.environ.get("API_TIMEOUT_SECONDS", "5")),
+    )

@@ -1,0 +1,76 @@
+"""Pure helpers: read booking, phone and ticket numbers the way travellers type them.
+
+Travellers write "tr 2026-0001", "ＴＲ２０２６０００１", "幺三八一二三四五六七八",
+"尾号 5678" or give the whole phone number where only the last four are asked.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+_CN_DIGITS = str.maketrans(
+    {
+        "零": "0", "〇": "0", "○": "0", "一": "1", "幺": "1", "二": "2", "两": "2",
+        "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9",
+    }
+)
+_FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+_SEPARATORS = re.compile(r"[\s\-—_.·、，,]+")
+
+BOOKING_REF = re.compile(r"(?<![A-Z0-9])TR\d{8}(?!\d)")
+MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+TICKET_NO = re.compile(r"(?<![A-Z0-9])C\d{11,14}(?!\d)")
+FOUR_DIGITS = re.compile(r"(?<!\d)\d{4}(?!\d)")
+
+
+def _canonical(text: str) -> str:
+    """Half-width, upper case, Chinese digits as digits, separators removed."""
+    text = text.translate(_FULLWIDTH).upper().translate(_CN_DIGITS)
+    text = re.sub(r"\+?86(?=1[3-9]\d{9})", "", _SEPARATORS.sub("", text))
+    return text
+
+
+def parse_booking_ref(text: Optional[str]) -> Optional[str]:
+    if not text:
+        return None
+    match = BOOKING_REF.search(_canonical(text))
+    return match.group(0) if match else None
+
+
+def parse_phone(text: Optional[str]) -> Optional[str]:
+    if not text:
+        return None
+    match = MOBILE.search(_canonical(text))
+    return match.group(0) if match else None
+
+
+def parse_phone_last4(text: Optional[str]) -> Optional[str]:
+    """The last four digits, from "5678", "尾号五六七八" or a whole phone number."""
+    if not text:
+        return None
+    phone = parse_phone(text)
+    if phone:
+        return phone[-4:]
+    canonical = _canonical(text)
+    if BOOKING_REF.search(canonical) or TICKET_NO.search(canonical):
+        return None
+    matches = FOUR_DIGITS.findall(canonical)
+    return matches[-1] if len(matches) == 1 else None
+
+
+def parse_ticket_no(text: Optional[str]) -> Optional[str]:
+    if not text:
+        return None
+    match = TICKET_NO.search(_canonical(text))
+    return match.group(0) if match else None
+
+
+def mask_phone(phone: Optional[str]) -> str:
+    """138****5678: for logs and for anyone who is not the verified traveller."""
+    if not phone:
+        return ""
+    digits = re.sub(r"\D", "", phone)
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return f"{digits[:3]}****{digits[-4:]}"

@@ -1,0 +1,214 @@
+"""Pure helpers that turn API data into the Chinese the traveller reads."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, Iterable, List, Optional
+
+_CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+
+
+def chinese_number(text: str) -> Optional[int]:
+    """'3', '三', '十二', '二十' -> int (small numbers only: days of a trip)."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    if not text or any(ch not in _CN_NUM for ch in text):
+        return None
+    if "十" not in text:
+        return _CN_NUM[text] if len(text) == 1 else None
+    tens, _, units = text.partition("十")
+    return (_CN_NUM.get(tens, 1) if tens else 1) * 10 + (_CN_NUM.get(units, 0) if units else 0)
+
+
+def parse_day_number(text: Optional[str]) -> Optional[int]:
+    """'第3天', '第三天', 'day 3', 'D3', '3' -> 3."""
+    if not text:
+        return None
+    match = re.search(r"第\s*([0-9一二两三四五六七八九十]+)\s*[天日]|day\s*(\d+)|\bD(\d+)\b", text, re.I)
+    if match:
+        return chinese_number(next(g for g in match.groups() if g))
+    return chinese_number(text)
+
+
+def _first(mapping: Dict[str, Any], *keys: str, default: Any = None) -> Any:
+    for key in keys:
+        if mapping.get(key) not in (None, "", []):
+            return mapping[key]
+    return default
+
+
+def _days(booking: Dict[str, Any]) -> List[Dict[str, Any]]:
+    return list(_first(booking, "days", "itinerary", default=[]))
+
+
+def _flights(booking: Dict[str, Any]) -> List[Dict[str, Any]]:
+    flights = list(booking.get("flights") or [])
+    for day in _days(booking):
+        flights.extend(day.get("flights") or [])
+    return flights
+
+
+def _format_flight(f: Dict[str, Any]) -> str:
+    number = _first(f, "flight_no", "number", default="")
+    origin = _first(f, "from", "origin", "departure_airport", default="")
+    dest = _first(f, "to", "destination", "arrival_airport", default="")
+    dep = _first(f, "depart", "departure", "departure_time", default="")
+    arr = _first(f, "arrive", "arrival", "arrival_time", default="")
+    return f"{number} {origin}→{dest}，{dep} 起飞，{arr} 到达".strip()
+
+
+def _day_label(day: Dict[str, Any], index: int) -> str:
+    number = _first(day, "day", "day_number", default=index)
+    date = _first(day, "date", default="")
+    return f"第{number}天" + (f"（{date}）" if date else "")
+
+
+def _meeting(day: Dict[str, Any]) -> Optional[str]:
+    time = _first(day, "meeting_time")
+    place = _first(day, "meeting_place", "meeting_point")
+    if not time and not place:
+        return None
+    return f"{time or ''} 在 {place or '待通知'} 集合".strip()
+
+
+def _pick_days(days: List[Dict[str, Any]], day: Optional[int]) -> List[tuple]:
+    indexed = list(enumerate(days, start=1))
+    if day is None:
+        return indexed
+    return [(i, d) for i, d in indexed if int(_first(d, "day", "day_number", default=i)) == day]
+
+
+def _guide(booking: Dict[str, Any]) -> Optional[str]:
+    guide = booking.get("guide") or {}
+    name = _first(guide, "name") or booking.get("guide_name")
+    phone = _first(guide, "phone") or booking.get("guide_phone")
+    if not name:
+        return None
+    return f"导游/领队：{name}" + (f"，电话 {phone}" if phone else "")
+
+
+def _lines(items: Iterable[str]) -> str:
+    return "\n".join(item for item in items if item)
+
+
+def format_itinerary_answer(booking: Dict[str, Any], item: Optional[str], day: Optional[int]) -> str:
+    """Answer the question asked (meeting, hotel, flight, guide, included) or give an overview."""
+    ref = _first(booking, "booking_ref", "ref", default="")
+    product = _first(booking, "product", "product_name", default="")
+    days = _days(booking)
+    chosen = _pick_days(days, day)
+    if day is not None and not chosen:
+        return f"您的行程共 {len(days)} 天，没有第{day}天的安排，请核对一下天数。"
+
+    if item == "meeting":
+        picked = chosen if day is not None else chosen[:1]
+        lines = [f"{_day_label(d, i)}：{_meeting(d)}" for i, d in picked if _meeting(d)]
+        return _lines([f"订单 {ref} 的集合信息："] + (lines or ["集合时间地点将由导游提前一天通知您。"]))
+    if item == "hotel":
+        lines = [f"{_day_label(d, i)}：{_first(d, 'hotel', default='无住宿（返程日）')}" for i, d in chosen]
+        return _lines([f"订单 {ref} 的住宿安排："] + lines)
+    if item == "flight":
+        flights = _flights(booking)
+        lines = [_format_flight(f) for f in flights]
+        return _lines([f"订单 {ref} 的航班信息："] + (lines or ["本行程不含机票。"]))
+    if item == "guide":
+        return _guide(booking) or "导游信息将在出发前一天通过短信发送给您。"
+    if item == "included":
+        included = "、".join(booking.get("included") or []) or "以合同为准"
+        excluded = "、".join(booking.get("excluded") or []) or "以合同为准"
+        return f"费用包含：{included}\n费用不含：{excluded}"
+
+    # Overview, or the chosen day in full.
+    header = f"订单 {ref}：{product}，{_first(booking, 'departure_date', default='')} 出发，{_first(booking, 'return_date', default='')} 返回。"
+    lines = [header]
+    for i, d in chosen[:1] if day is None else chosen:
+        title = _first(d, "title", "summary", default="")
+        lines.append(f"{_day_label(d, i)}：{title}")
+        if _meeting(d):
+            lines.append(f"集合：{_meeting(d)}")
+        if _first(d, "hotel"):
+            lines.append(f"酒店：{d['hotel']}")
+    flights = _flights(booking)
+    if day is None and flights:
+        lines.append(f"去程航班：{_format_flight(flights[0])}")
+    lines.append(_guide(booking) or "")
+    if day is None:
+        lines.append("想了解某一天的酒店、航班或导游联系方式，直接问我就可以，例如“第二天住哪里”。")
+    return _lines(lines)
+
+
+SEVERITY_LABELS = {"urgent": "紧急", "major": "重大", "general": "一般"}
+STATUS_LABELS = {
+    "received": "已受理",
+    "investigating": "调查核实中",
+    "plan_made": "已制定处理方案",
+    "resolved": "已处理完毕",
+    "followed_up": "已回访",
+    "closed": "已结案",
+    "rejected": "不予受理",
+}
+DEADLINE_LABELS = {
+    "first_response": "首次答复",
+    "alternative_plan": "替代方案",
+    "investigated": "调查核实",
+    "plan_made": "制定处理方案",
+    "resolved": "处理完毕",
+    "followed_up": "回访",
+    "resolution": "最终解决",
+}
+
+
+def format_time(value: Any) -> str:
+    """'2026-11-24T18:00:00+08:00' -> '11月24日 18:00'."""
+    match = re.match(r"\d{4}-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}))?", str(value or ""))
+    if not match:
+        return str(value or "")
+    month, day, hour, minute = match.groups()
+    text = f"{int(month)}月{int(day)}日"
+    return f"{text} {hour}:{minute}" if hour else text
+
+
+def _deadline_items(deadlines: Any) -> List[tuple]:
+    """Accepts {"name": "iso"} or {"name": {"due": ...}} or [{"name": .., "due": ..}]."""
+    if isinstance(deadlines, dict):
+        items = deadlines.items()
+    else:
+        items = ((d.get("name") or d.get("kind"), d) for d in deadlines or [])
+    result = []
+    for name, value in items:
+        due = value.get("due") or value.get("due_at") if isinstance(value, dict) else value
+        if name in DEADLINE_LABELS and due:
+            result.append((name, due))
+    return result
+
+
+def format_ticket_created(ticket: Dict[str, Any]) -> str:
+    severity = SEVERITY_LABELS.get(ticket.get("severity"), ticket.get("severity", ""))
+    department = _first(ticket, "department_name", "department", default="")
+    lines = [
+        f"您的投诉已受理，投诉单号：{ticket.get('ticket_no')}（请保存，查询进度时需要）。",
+        f"严重程度：{severity}；负责部门：{department}。",
+    ]
+    deadlines = _deadline_items(ticket.get("deadlines"))
+    if deadlines:
+        lines.append("我们的处理时限：")
+        lines.extend(f"· {DEADLINE_LABELS[name]}：{format_time(due)} 前" for name, due in deadlines)
+    return _lines(lines)
+
+
+def format_ticket_progress(ticket: Dict[str, Any]) -> str:
+    status = STATUS_LABELS.get(ticket.get("status"), ticket.get("status", ""))
+    owner = ticket.get("owner")
+    owner_name = owner.get("display_name") or owner.get("name") if isinstance(owner, dict) else owner
+    lines = [f"投诉单 {ticket.get('ticket_no')} 当前状态：{status}。"]
+    measures = ticket.get("measures") or ticket.get("notes") or []
+    texts = [m.get("text") if isinstance(m, dict) else str(m) for m in measures]
+    if [t for t in texts if t]:
+        lines.append("已采取的措施：" + "；".join(t for t in texts if t))
+    expected = _first(ticket, "expected_completion", "expected_resolution")
+    if expected:
+        lines.append(f"预计完成时间：{format_time(expected)}")
+    if owner_name:
+        lines.append(f"负责人：{owner_name}")
+    return _lines(lines)

@@ -1,0 +1,130 @@
+"""Normalises Chinese input before jieba sees it.
+
+Travellers mix traditional and simplified characters, full-width and half-width
+forms, and stray spaces ("我 要 退 款" cuts differently from "我要退款"). Every
+message, at training and at prediction time, goes through the same steps so the
+model sees one spelling. Entity offsets of training examples are remapped, since
+removing spaces shifts them.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any, Dict, List, Optional, Text, Tuple
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_END, ENTITY_ATTRIBUTE_START, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+_SPACES = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=1)
+def _converter():
+    # OpenCC's phrase tables, pure Python: no native build needed on Python 3.10.
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
+def _to_simplified(text: str) -> str:
+    converted = _converter().convert(text)
+    if len(converted) == len(text):
+        return converted
+    # A phrase rule changed the length; convert character by character so
+    # offsets stay one-to-one (single characters map one-to-one).
+    return "".join(_converter().convert(ch) or ch for ch in text)
+
+
+def _to_halfwidth(ch: str) -> str:
+    code = ord(ch)
+    if code == 0x3000:
+        return " "
+    if 0xFF01 <= code <= 0xFF5E:
+        return chr(code - 0xFEE0)
+    return ch
+
+
+def normalise(text: str) -> Tuple[str, List[int]]:
+    """Returns the normalised text and, for each index 0..len(text) of the input,
+    the index it maps to in the output (removed characters map to the next kept one)."""
+    chars = [_to_halfwidth(ch) for ch in _to_simplified(text)]
+    out: List[str] = []
+    index_map: List[int] = []
+    n = len(chars)
+    i = 0
+    while i < n:
+        if chars[i].isspace():
+            j = i
+            while j < n and chars[j].isspace():
+                j += 1
+            before = out[-1] if out else ""
+            after = chars[j] if j < n else ""
+            # Drop leading/trailing space and space touching a CJK character;
+            # keep one space between Latin words ("check in").
+            keep = bool(before) and bool(after) and not (
+                _CJK_CHAR.match(before) or _CJK_CHAR.match(after)
+            )
+            for _ in range(i, j):
+                index_map.append(len(out))
+            if keep:
+                out.append(" ")
+            i = j
+            continue
+        index_map.append(len(out))
+        out.append(chars[i])
+        i += 1
+    index_map.append(len(out))
+    return "".join(out), index_map
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False
+)
+class ChineseNormaliser(GraphComponent):
+    """Traditional → simplified (OpenCC), full-width → half-width, spaces tidied."""
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "ChineseNormaliser":
+        return cls()
+
+    def _normalise_message(self, message: Message) -> None:
+        text: Optional[str] = message.get(TEXT)
+        if not text:
+            return
+        normalised, index_map = normalise(text)
+        if normalised == text:
+            return
+        message.set(TEXT, normalised)
+        entities = message.get(ENTITIES)
+        for entity in entities or []:
+            start, end = entity[ENTITY_ATTRIBUTE_START], entity[ENTITY_ATTRIBUTE_END]
+            new_start, new_end = index_map[start], index_map[end]
+            # A value equal to the annotated text follows the text; a synonym
+            # value ("[酒店](itinerary_item:hotel)") is kept as written.
+            if entity.get("value") == text[start:end]:
+                entity["value"] = normalised[new_start:new_end]
+            entity[ENTITY_ATTRIBUTE_START], entity[ENTITY_ATTRIBUTE_END] = new_start, new_end
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        for example in training_data.training_examples:
+            self._normalise_message(example)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            self._normalise_message(message)
+        return messages

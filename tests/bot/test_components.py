@@ -1,0 +1,62 @@
+"""The normaliser and tokenizer, tested like library code on Chinese sentences."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.components.normaliser import ChineseNormaliser, normalise
+from bot.components.tokenizer import ChineseJiebaTokenizer
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("我想查詢行程", "我想查询行程"),  # traditional -> simplified
+        ("飛機延誤了怎麼辦", "飞机延误了怎么办"),
+        ("ＴＲ２０２６０００１", "TR20260001"),  # full-width -> half-width
+        ("我 要 退 款", "我要退款"),  # spaces inside Chinese removed
+        ("  我想退团 please  ", "我想退团please"),
+        ("check in 几点", "check in几点"),  # a space between Latin words is kept
+        ("退款，谢谢！", "退款,谢谢!"),
+    ],
+)
+def test_normalise(raw, expected):
+    assert normalise(raw)[0] == expected
+
+
+def test_entity_offsets_follow_the_normalised_text():
+    message = Message(
+        data={
+            TEXT: "我 的 订单 TR20260001",
+            "entities": [{"start": 7, "end": 17, "value": "TR20260001", "entity": "booking_ref"}],
+        }
+    )
+    ChineseNormaliser().process([message])
+    entity = message.get("entities")[0]
+    assert message.get(TEXT)[entity["start"] : entity["end"]] == "TR20260001"
+    assert entity["value"] == "TR20260001"
+
+
+def test_synonym_values_are_kept():
+    message = Message(
+        data={TEXT: "住 哪个 酒店", "entities": [{"start": 5, "end": 7, "value": "hotel", "entity": "itinerary_item"}]}
+    )
+    ChineseNormaliser().process([message])
+    entity = message.get("entities")[0]
+    assert message.get(TEXT)[entity["start"] : entity["end"]] == "酒店"
+    assert entity["value"] == "hotel"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我想退团 please", "my flight 几点起飞", "hello world", "😀 😀", " "],
+)
+def test_tokenizer_never_emits_whitespace_tokens(text):
+    tokenizer = ChineseJiebaTokenizer(ChineseJiebaTokenizer.get_default_config(), None, None)
+    tokens = tokenizer.tokenize(Message(data={TEXT: text}), TEXT)
+    assert tokens, "Rasa needs at least one token"
+    assert all(t.text.strip() for t in tokens) or text.strip() == ""
+    for token in tokens:
+        assert text[token.start : token.end] == token.text

@@ -1,0 +1,77 @@
+"""Session fixtures: one trained model, and the real API, action server and Rasa."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from pathlib import Path
+from typing import Callable, Dict, Iterator, List
+
+import httpx
+import pytest
+
+from tests.services import ROOT, Service, action_service, api_service, rasa_service
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import train_model  # noqa: E402
+
+RASA_TOKEN = "test-rasa-token"
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    # No-op when `make train` already built the model for this data fingerprint.
+    return train_model.train()
+
+
+@pytest.fixture(scope="session")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    workdir = tmp_path_factory.mktemp("api")
+    service = api_service(workdir, f"sqlite:///{workdir / 'tickets.db'}").start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def api_url(api: Service) -> str:
+    return api.health_url.rsplit("/", 1)[0]
+
+
+@pytest.fixture(scope="session")
+def actions(api_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    service = action_service(tmp_path_factory.mktemp("actions"), api_url).start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def rasa(trained_model: Path, actions: Service, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    action_url = actions.health_url.replace("/health", "/webhook")
+    service = rasa_service(tmp_path_factory.mktemp("rasa"), trained_model, action_url, RASA_TOKEN).start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def rasa_url(rasa: Service) -> str:
+    return rasa.health_url.split("/status")[0]
+
+
+@pytest.fixture
+def chat(rasa_url: str) -> Callable[[str], List[Dict]]:
+    """Sends one traveller message over the REST channel; a new conversation per test."""
+    sender = f"test-{uuid.uuid4().hex[:12]}"
+
+    def send(text: str) -> List[Dict]:
+        response = httpx.post(
+            f"{rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=60
+        )
+        response.raise_for_status()
+        return response.json()
+
+    send.sender = sender  # type: ignore[attr-defined]
+    return send
+
+
+def texts(replies: List[Dict]) -> str:
+    return "\n".join(r.get("text", "") for r in replies)

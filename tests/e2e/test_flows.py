@@ -1,0 +1,93 @@
+"""Whole conversations over the REST channel against the real services."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.conftest import texts
+
+BOOKING = "TR20260001"
+PHONE = "13812345678"
+
+
+def test_greeting_is_answered(chat):
+    reply = texts(chat("你好"))
+    assert "您好" in reply
+
+
+def test_itinerary_needs_booking_and_phone_then_answers(chat, api_url):
+    assert "订单号" in texts(chat("我想查一下我的行程"))
+    assert "后四位" in texts(chat(BOOKING))
+    answer = texts(chat(PHONE[-4:]))
+    booking = httpx.get(
+        f"{api_url}/bookings/{BOOKING}", headers={"Authorization": "Bearer dev-service-token"}
+    ).json()
+    assert BOOKING in answer
+    assert booking["product"] in answer
+    # Verification is remembered: a follow-up question is answered straight away.
+    follow_up = texts(chat("第二天住哪个酒店？"))
+    hotel = booking["days"][1]["hotel"]
+    assert hotel in follow_up
+
+
+def test_wrong_phone_gets_no_itinerary(chat, api_url):
+    chat("帮我查下行程")
+    chat(BOOKING)
+    reply = texts(chat("0000"))
+    assert "没有找到" in reply
+    booking = httpx.get(
+        f"{api_url}/bookings/{BOOKING}", headers={"Authorization": "Bearer dev-service-token"}
+    ).json()
+    assert booking["product"] not in reply
+    for day in booking["days"]:
+        assert not day.get("hotel") or day["hotel"] not in reply
+
+
+def test_unknown_booking_gets_the_same_polite_answer(chat):
+    chat("查一下行程")
+    chat("TR99999999")
+    assert "没有找到" in texts(chat("1234"))
+
+
+def test_malformed_booking_number_is_asked_again(chat):
+    chat("我要查行程")
+    reply = texts(chat("TR123"))
+    assert "格式不正确" in reply or "订单号" in reply
+
+
+def test_complaint_creates_a_ticket_in_the_api(chat, api_url):
+    assert "订单号" in texts(chat("我要投诉"))
+    assert "描述" in texts(chat(BOOKING))
+    description = "导游在车上一直骂人，态度特别恶劣，还威胁不买东西就不让下车"
+    reply = texts(chat(description))
+    assert "同意" in reply  # consent asked before the phone number
+    assert "手机号" in texts(chat("同意"))
+    summary = texts(chat(PHONE))
+    assert "确认" in summary and BOOKING in summary
+    done = texts(chat("确认提交"))
+    match = re.search(r"C\d{11,}", done)
+    assert match, done
+    ticket = httpx.get(
+        f"{api_url}/tickets/{match.group(0)}", headers={"Authorization": "Bearer dev-service-token"}
+    )
+    assert ticket.status_code == 200
+    body = ticket.json()
+    assert body["description"] == description
+    assert body["booking_ref"] == BOOKING
+
+
+def test_complaint_can_be_cancelled(chat):
+    chat("我要投诉")
+    chat(BOOKING)
+    reply = texts(chat("算了，不投诉了"))
+    assert "取消" in reply
+
+
+def test_bad_input_gets_a_polite_reply_and_the_bot_keeps_going(chat):
+    for message in ["啊" * 5000, "😀😀😀", "   ", "asdfghjkl qwerty"]:
+        replies = chat(message)
+        assert replies, f"no reply to {message[:10]!r}"
+        assert all(r.get("text") for r in replies)
+    assert "您好" in texts(chat("你好"))
