@@ -11,7 +11,7 @@ UV       := .tools/bin/uv
 ENV      := . scripts/env.sh;
 PYTEST_ARGS ?=
 
-.PHONY: help install run train test test-api test-bot test-stories validate clean
+.PHONY: help install run train test test-api test-bot test-stories validate bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -53,10 +53,19 @@ test-api: install ## ticketing API tests (SQLite and PostgreSQL)
 test-bot: train ## assistant tests: actions, components, end-to-end over REST
 	$(ENV) $(VENV)/bin/python -m pytest tests $(PYTEST_ARGS)
 
+test-stories: train ## test conversations with rasa test --fail-on-prediction-errors
+	$(ENV) $(VENV)/bin/rasa test core --stories tests/stories \
+	  --model $$($(VENV)/bin/python scripts/train_model.py --path) \
+	  --fail-on-prediction-errors --out results/stories
+
 test: train ## install, train and run the whole suite
 	$(MAKE) --no-print-directory validate
 	$(MAKE) --no-print-directory test-api
+	$(MAKE) --no-print-directory test-stories
 	$(MAKE) --no-print-directory test-bot
+
+bench: train ## latency and throughput figures (conversations vs the starter bot)
+	$(ENV) $(VENV)/bin/python scripts/bench_chat.py
 
 clean: ## remove environments, models and local data
 	rm -rf $(VENV) $(API_VENV) .tools models var .rasa results

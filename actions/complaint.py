@@ -14,12 +14,33 @@ from rasa_sdk.types import DomainDict
 
 from actions.clients.ticketing import Rejected, TicketingError, Unavailable, get_client
 from actions.forms.base import CountingFormValidation, latest_text
-from actions.utils.parsing import parse_booking_ref, parse_phone
-from actions.utils.text import format_ticket_created
+from actions.utils.parsing import mask_phone, parse_booking_ref, parse_phone
+from actions.utils.text import CATEGORY_LABELS, format_ticket_created
 
 logger = logging.getLogger(__name__)
 
-COMPLAINT_SLOTS = ("complaint_description", "complaint_consent", "complaint_confirming")
+COMPLAINT_SLOTS = (
+    "complaint_description",
+    "complaint_when_where",
+    "complaint_request",
+    "complaint_evidence",
+    "complaint_consent",
+    "complaint_confirming",
+    "complainant_name",
+)
+REQUEST_LABELS = {"refund": "退款", "compensation": "赔偿", "apology": "道歉", "fix": "整改/解决问题", "other": "其他"}
+# What travellers write for each request kind (checked in this order).
+REQUEST_WORDS = (
+    ("refund", re.compile(r"退款|退钱|退费|退团费|refund|退还")),
+    ("compensation", re.compile(r"赔偿|补偿|赔钱|赔付|compensat")),
+    ("apology", re.compile(r"道歉|赔礼|说法|交代")),
+    ("fix", re.compile(r"整改|解决|处理好|换|改进|fix")),
+)
+NOT_GIVEN = "未说明"
+_DONT_KNOW = re.compile(r"^(不记得|不清楚|忘了|不知道|记不清|没注意)")
+_TIME_HINT = re.compile(r"昨天|今天|前天|上午|下午|晚上|早上|中午|凌晨|\d+\s*[点时]|\d+\s*[月号日]|第.{1,2}天|刚才|刚刚")
+_PLACE_HINT = re.compile(r"酒店|机场|车上|大巴|餐厅|景区|景点|古城|房间|前台|飞机|航班|店里|购物店|码头|车站|海边|寺|山|湖|街")
+_URL = re.compile(r"https?://\S+")
 MIN_DESCRIPTION_CHARS = 6
 MAX_DESCRIPTION_CHARS = 4000
 # Words that say "I want to complain" without saying what happened.
@@ -44,10 +65,32 @@ class ActionPrefillComplaint(Action):
         text = latest_text(tracker)
         if not tracker.get_slot("complaint_description") and is_descriptive(text):
             events.append(SlotSet("complaint_description", text[:MAX_DESCRIPTION_CHARS]))
+            events.extend(_details_from_description(text))
         if not tracker.get_slot("booking_ref") and tracker.get_slot("verified_booking"):
             events.append(SlotSet("booking_ref", tracker.get_slot("verified_booking")))
         dispatcher.utter_message(response="utter_complaint_start")
         return events
+
+
+def request_code(text: str) -> str | None:
+    for code, pattern in REQUEST_WORDS:
+        if pattern.search(text or ""):
+            return code
+    return None
+
+
+def _details_from_description(text: str) -> List[EventType]:
+    """What a full description already answers is not asked again."""
+    events: List[EventType] = []
+    if _TIME_HINT.search(text) and _PLACE_HINT.search(text):
+        events.append(SlotSet("complaint_when_where", "见描述"))
+    code = request_code(text)
+    if code:
+        events.append(SlotSet("complaint_request", code))
+    urls = _URL.findall(text)
+    if urls:
+        events.append(SlotSet("complaint_evidence", urls))
+    return events
 
 
 class ValidateComplaintForm(CountingFormValidation):
@@ -80,7 +123,37 @@ class ValidateComplaintForm(CountingFormValidation):
         if len(text) < MIN_DESCRIPTION_CHARS:
             return self.reject("complaint_description", "utter_description_too_short", dispatcher, tracker)
         # Kept whole (up to the API's limit): agents need the traveller's own words.
-        return self.accept("complaint_description", text[:MAX_DESCRIPTION_CHARS])
+        result = self.accept("complaint_description", text[:MAX_DESCRIPTION_CHARS])
+        for event in _details_from_description(text):
+            if not tracker.get_slot(event["name"]):
+                result[event["name"]] = event["value"]
+        return result
+
+    def validate_complaint_when_where(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        text = (value or "").strip()
+        if _DONT_KNOW.match(text):
+            return self.accept("complaint_when_where", NOT_GIVEN)
+        if len(text) < 2:
+            return self.reject("complaint_when_where", "utter_ask_complaint_when_where", dispatcher, tracker)
+        return self.accept("complaint_when_where", text[:200])
+
+    def validate_complaint_request(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        text = str(value or "").strip()
+        code = text if text in REQUEST_LABELS else request_code(text)
+        # Anything else the traveller asks for is recorded as "other"; their words stay in the description.
+        return self.accept("complaint_request", code or "other")
+
+    def validate_complainant_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        name = re.sub(r"^(我叫|我是|叫我|姓名[:：]?|名字[:：]?)", "", str(value or "").strip()).strip("。.，, ")
+        if not 1 <= len(name) <= 20 or re.search(r"\d", name):
+            return self.reject("complainant_name", "utter_invalid_name", dispatcher, tracker)
+        return self.accept("complainant_name", name)
 
     def validate_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -107,7 +180,8 @@ class ActionComplaintSummary(Action):
         category = ""
         try:
             result = await get_client().classify(description)
-            category = f"\n初步分类：{result.get('category_label') or result.get('department_name', '')}"
+            label = CATEGORY_LABELS.get(result.get("category"), "其他")
+            category = f"\n初步分类：{label}（将由{result.get('department_name') or '客服部门'}处理）"
         except TicketingError:
             # The summary is still useful without the prediction; submission retries later.
             logger.info("classification unavailable for the summary")
@@ -115,6 +189,10 @@ class ActionComplaintSummary(Action):
             response="utter_complaint_summary",
             booking_ref=tracker.get_slot("booking_ref"),
             description=description[:200] + ("……" if len(description) > 200 else ""),
+            when_where=tracker.get_slot("complaint_when_where") or NOT_GIVEN,
+            request=REQUEST_LABELS.get(tracker.get_slot("complaint_request"), NOT_GIVEN),
+            name=tracker.get_slot("complainant_name") or NOT_GIVEN,
+            phone=mask_phone(tracker.get_slot("phone")),
             category=category,
         )
         return [SlotSet("complaint_confirming", True)]
@@ -127,13 +205,19 @@ class ActionSubmitComplaint(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        when_where = tracker.get_slot("complaint_when_where")
         payload = {
             "booking_ref": tracker.get_slot("booking_ref"),
             "description": tracker.get_slot("complaint_description"),
             "phone": tracker.get_slot("phone"),
+            "name": tracker.get_slot("complainant_name"),
             "channel": (tracker.get_latest_input_channel() or "rest"),
             "conversation_id": tracker.sender_id,
+            "occurred_at": when_where if when_where not in (None, NOT_GIVEN, "见描述") else None,
+            "request": tracker.get_slot("complaint_request"),
+            "evidence": list(tracker.get_slot("complaint_evidence") or [])[:20],
         }
+        payload = {k: v for k, v in payload.items() if v not in (None, "", [])}
         # Same conversation + same content = same key: a retry never opens a second ticket.
         key = hashlib.sha256(
             "|".join(str(payload[k]) for k in ("conversation_id", "booking_ref", "description", "phone")).encode()

@@ -1,13 +1,138 @@
-"""Escalation to a human agent and the fallback that leads there."""
+"""Escalation to a human agent and the fallback that leads there.
+
+The bot opens a handoff in the ticketing API (queue for the agent console), tells the
+traveller their place and expected wait, and pauses the conversation: Rasa then stores the
+traveller's messages without answering until the API resumes it (RASA-NOTES, "Handoff").
+"""
 
 from __future__ import annotations
 
-from typing import List, Text
+import logging
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import ConversationPaused, EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+
+from actions.clients.ticketing import Rejected, TicketingError, Unavailable, get_client
+
+logger = logging.getLogger(__name__)
+
+REASONS = ("request_human", "urgent_complaint", "fallback", "form_failures")
+# Slots that are bookkeeping, not something the traveller told us.
+_INTERNAL_SLOTS = {"requested_slot", "complaint_confirming", "session_started_metadata"}
+_OFFER = "utter_offer_human"
+
+
+def collected_slots(tracker: Tracker) -> Dict[str, Any]:
+    """Every value the bot learned in this session, even if a cancelled form cleared it since
+    (request_human inside a form runs action_cancel_form first)."""
+    seen: Dict[str, Any] = {}
+    for event in tracker.events:
+        if event.get("event") == "session_started":
+            seen = {}
+        elif event.get("event") == "slot" and event.get("name") not in _INTERNAL_SLOTS:
+            if event.get("value") not in (None, "", []):
+                seen[event["name"]] = event["value"]
+    for name, value in (tracker.slots or {}).items():  # current values win
+        if name not in _INTERNAL_SLOTS and value not in (None, "", []):
+            seen[name] = value
+    if not seen.get("form_failures"):
+        seen.pop("form_failures", None)
+    return seen
+
+
+def handoff_reason(tracker: Tracker) -> str:
+    """request_human, unless the traveller pressed the button of an offer made after two
+    misunderstandings (fallback) or repeated invalid answers in a form (form_failures)."""
+    events = list(tracker.events)
+    # Skip back to before the traveller's latest message.
+    for index in range(len(events) - 1, -1, -1):
+        if events[index].get("event") == "user":
+            events = events[:index]
+            break
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        if event.get("event") == "user":
+            return "request_human"
+        if event.get("event") == "bot":
+            if (event.get("metadata") or {}).get("utter_action") != _OFFER:
+                return "request_human"
+            for earlier in reversed(events[:index]):
+                if earlier.get("event") == "action" and earlier.get("name") not in (None, "action_listen"):
+                    return "fallback" if earlier["name"] in ("action_fallback", "action_default_fallback") else "form_failures"
+            return "fallback"
+    return "request_human"
+
+
+def queue_message(handoff: Dict[str, Any], reason: str) -> Text:
+    position = handoff.get("position")
+    minutes = handoff.get("expected_wait_minutes")
+    if handoff.get("status") == "active":
+        return "人工客服已经在处理您的会话，请直接在这里留言，客服会尽快回复您。"
+    if not handoff.get("created", True):
+        lead = "您已在人工客服队列中"
+    elif reason == "urgent_complaint" or handoff.get("severity") == "urgent":
+        lead = "您的情况紧急，已优先为您转接人工客服"
+    else:
+        lead = "好的，正在为您转接人工客服"
+    place = f"，您目前排在第 {position} 位" if position else ""
+    wait = f"，预计等待约 {minutes} 分钟" if minutes else ""
+    return (
+        f"{lead}{place}{wait}。客服接入后会在这里直接回复您；"
+        "等待期间您可以继续补充情况，客服都能看到，不需要重复描述。"
+    )
+
+
+async def open_handoff(
+    tracker: Tracker,
+    dispatcher: CollectingDispatcher,
+    reason: str,
+    ticket_no: Optional[str] = None,
+) -> List[EventType]:
+    """Queue the conversation for an agent, tell the traveller, and pause the bot.
+
+    Returns the events to add (ConversationPaused on success, nothing if the API is down:
+    then the bot keeps answering rather than leaving the traveller in silence).
+    """
+    if reason not in REASONS:
+        raise ValueError(f"unknown handoff reason {reason!r}")
+    summary = collected_slots(tracker)
+    latest = (tracker.latest_message or {}).get("text")
+    if latest:
+        summary["last_message"] = latest
+    payload: Dict[str, Any] = {
+        "conversation_id": tracker.sender_id,
+        "channel": tracker.get_latest_input_channel() or "rest",
+        "reason": reason,
+        "summary": summary,
+    }
+    if ticket_no:
+        payload["ticket_no"] = ticket_no
+    if reason == "urgent_complaint":
+        payload["severity"] = "urgent"
+    try:
+        try:
+            handoff = await get_client().open_handoff(payload)
+        except Rejected:
+            if "ticket_no" not in payload:
+                raise
+            # A ticket number the traveller typed may not exist: hand over anyway, unlinked.
+            summary["ticket_no"] = payload.pop("ticket_no")
+            handoff = await get_client().open_handoff(payload)
+    except Unavailable:
+        dispatcher.utter_message(
+            text="抱歉，人工客服系统暂时无法连接，请稍后再回复“转人工”。如有人身危险请先拨打 110 或 120。"
+        )
+        return []
+    except TicketingError as exc:
+        logger.warning("handoff refused by the API: %s", exc)
+        dispatcher.utter_message(text="抱歉，暂时无法为您转接人工客服，请稍后再试。")
+        return []
+    logger.info("handoff #%s opened (%s)", handoff.get("id"), reason)
+    dispatcher.utter_message(text=queue_message(handoff, reason))
+    return [ConversationPaused()]
 
 
 class ActionRequestHuman(Action):
@@ -17,8 +142,7 @@ class ActionRequestHuman(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        dispatcher.utter_message(response="utter_handoff_alerted")
-        return []
+        return await open_handoff(tracker, dispatcher, handoff_reason(tracker), tracker.get_slot("ticket_no"))
 
 
 class ActionFallback(Action):

@@ -88,6 +88,13 @@ class TicketingClient:
             "POST", f"/tickets/{ticket_no}/verify", json={"phone_last4": phone_last4}
         )
 
+    async def open_handoff(self, payload: Dict[str, Any]) -> Dict[str, Any]:
+        """Queue the conversation for a human agent; idempotent per open conversation."""
+        return await self._request("POST", "/handoffs", json=payload)
+
+    async def get_handoff(self, handoff_id: int) -> Dict[str, Any]:
+        return await self._request("GET", f"/handoffs/{handoff_id}")
+
 
 _client: Optional[TicketingClient] = None
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, Iterable, List, Optional
 
+CHINA_TZ = timezone(timedelta(hours=8))
 _CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 
 
@@ -65,8 +67,9 @@ def _day_label(day: Dict[str, Any], index: int) -> str:
 
 
 def _meeting(day: Dict[str, Any]) -> Optional[str]:
-    time = _first(day, "meeting_time")
-    place = _first(day, "meeting_place", "meeting_point")
+    meeting = day.get("meeting") or {}
+    time = _first(meeting, "time") or _first(day, "meeting_time")
+    place = _first(meeting, "place") or _first(day, "meeting_place", "meeting_point")
     if not time and not place:
         return None
     return f"{time or ''} 在 {place or '待通知'} 集合".strip()
@@ -138,6 +141,20 @@ def format_itinerary_answer(booking: Dict[str, Any], item: Optional[str], day: O
     return _lines(lines)
 
 
+# Mirrors api/app/services/taxonomy.py (DESIGN §3); the two environments share no code.
+CATEGORY_LABELS = {
+    "service_attitude": "服务态度",
+    "itinerary": "行程与合同履约",
+    "transport": "交通",
+    "baggage": "行李",
+    "accommodation": "住宿",
+    "meals": "餐饮",
+    "shopping": "购物与自费项目",
+    "billing": "价格与退款",
+    "safety": "安全",
+    "privacy": "个人信息",
+    "other": "其他",
+}
 SEVERITY_LABELS = {"urgent": "紧急", "major": "重大", "general": "一般"}
 STATUS_LABELS = {
     "received": "已受理",
@@ -160,13 +177,17 @@ DEADLINE_LABELS = {
 
 
 def format_time(value: Any) -> str:
-    """'2026-11-24T18:00:00+08:00' -> '11月24日 18:00'."""
-    match = re.match(r"\d{4}-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}))?", str(value or ""))
-    if not match:
-        return str(value or "")
-    month, day, hour, minute = match.groups()
-    text = f"{int(month)}月{int(day)}日"
-    return f"{text} {hour}:{minute}" if hour else text
+    """An ISO time from the API -> '11月24日 18:00' in China time (travellers read Beijing time)."""
+    text = str(value or "")
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(CHINA_TZ)
+    if len(text) <= 10:
+        return f"{moment.month}月{moment.day}日"
+    return f"{moment.month}月{moment.day}日 {moment:%H:%M}"
 
 
 def _deadline_items(deadlines: Any) -> List[tuple]:
@@ -198,17 +219,19 @@ def format_ticket_created(ticket: Dict[str, Any]) -> str:
 
 
 def format_ticket_progress(ticket: Dict[str, Any]) -> str:
-    status = STATUS_LABELS.get(ticket.get("status"), ticket.get("status", ""))
-    owner = ticket.get("owner")
-    owner_name = owner.get("display_name") or owner.get("name") if isinstance(owner, dict) else owner
+    """The handbooks' progress message: status, measures so far, expected completion, who is responsible."""
+    progress = ticket.get("progress") or ticket
+    status = progress.get("status_label") or STATUS_LABELS.get(progress.get("status"), progress.get("status", ""))
     lines = [f"投诉单 {ticket.get('ticket_no')} 当前状态：{status}。"]
-    measures = ticket.get("measures") or ticket.get("notes") or []
-    texts = [m.get("text") if isinstance(m, dict) else str(m) for m in measures]
-    if [t for t in texts if t]:
-        lines.append("已采取的措施：" + "；".join(t for t in texts if t))
-    expected = _first(ticket, "expected_completion", "expected_resolution")
-    if expected:
-        lines.append(f"预计完成时间：{format_time(expected)}")
-    if owner_name:
-        lines.append(f"负责人：{owner_name}")
+    measures = [m if isinstance(m, str) else m.get("text", "") for m in progress.get("measures") or []]
+    measures = [m for m in measures if m]
+    lines.append("已采取的措施：" + ("；".join(measures) if measures else "正在调查核实，暂无新的处理结果。"))
+    if progress.get("expected_completion"):
+        lines.append(f"预计完成时间：{format_time(progress['expected_completion'])}")
+    if progress.get("delay_reason"):
+        lines.append(f"未能按期完成的原因：{progress['delay_reason']}")
+    if progress.get("responsible_person"):
+        lines.append(f"负责人：{progress['responsible_person']}")
+    if ticket.get("escalated"):
+        lines.append("由于已超过处理时限，您的投诉已升级由上一级负责人督办。")
     return _lines(lines)

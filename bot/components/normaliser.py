@@ -23,7 +23,9 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
 _CJK_CHAR = re.compile(f"[{_CJK}]")
-_SPACES = re.compile(r"\s+")
+# The NLU model only reads this much of a message (DIET's cost grows with its
+# length); the tracker keeps the traveller's whole text.
+MAX_NLU_CHARS = 500
 
 
 @lru_cache(maxsize=1)
@@ -101,11 +103,13 @@ class ChineseNormaliser(GraphComponent):
     ) -> "ChineseNormaliser":
         return cls()
 
-    def _normalise_message(self, message: Message) -> None:
+    def _normalise_message(self, message: Message, limit: Optional[int] = None) -> None:
         text: Optional[str] = message.get(TEXT)
         if not text:
             return
         normalised, index_map = normalise(text)
+        if limit is not None:
+            normalised = normalised[:limit]
         if normalised == text:
             return
         message.set(TEXT, normalised)
@@ -126,5 +130,5 @@ class ChineseNormaliser(GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            self._normalise_message(message)
+            self._normalise_message(message, limit=MAX_NLU_CHARS)
         return messages

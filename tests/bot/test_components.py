@@ -60,3 +60,36 @@ def test_tokenizer_never_emits_whitespace_tokens(text):
     assert all(t.text.strip() for t in tokens) or text.strip() == ""
     for token in tokens:
         assert text[token.start : token.end] == token.text
+
+
+@pytest.mark.parametrize(
+    "text, unknown",
+    [
+        ("asdfghjkl qwerty", True),
+        ("😀😀😀", True),
+        ("", True),
+        ("我想退款", False),
+        ("退款 please", False),
+    ],
+)
+def test_guard_sends_unknown_words_to_fallback(text, unknown):
+    from bot.components.guard import UnknownInputGuard
+
+    tokenizer = ChineseJiebaTokenizer(ChineseJiebaTokenizer.get_default_config(), None, None)
+    guard = UnknownInputGuard(None, None, vocabulary={"我", "想", "退款", "行程"})
+    message = Message(data={TEXT: text, "intent": {"name": "thank", "confidence": 0.85}})
+    tokenizer.process([message])
+    guard.process([message])
+    assert (message.get("intent")["name"] == "nlu_fallback") is unknown
+
+
+def test_guard_keeps_messages_with_entities():
+    from bot.components.guard import UnknownInputGuard
+
+    tokenizer = ChineseJiebaTokenizer(ChineseJiebaTokenizer.get_default_config(), None, None)
+    guard = UnknownInputGuard(None, None, vocabulary={"我"})
+    message = Message(data={TEXT: "TR20260001", "intent": {"name": "inform", "confidence": 0.9},
+                            "entities": [{"entity": "booking_ref", "value": "TR20260001", "start": 0, "end": 10}]})
+    tokenizer.process([message])
+    guard.process([message])
+    assert message.get("intent")["name"] == "inform"

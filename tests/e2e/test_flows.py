@@ -28,7 +28,7 @@ def test_itinerary_needs_booking_and_phone_then_answers(chat, api_url):
     assert booking["product"] in answer
     # Verification is remembered: a follow-up question is answered straight away.
     follow_up = texts(chat("第二天住哪个酒店？"))
-    hotel = booking["days"][1]["hotel"]
+    hotel = booking["itinerary"][1]["hotel"]
     assert hotel in follow_up
 
 
@@ -41,7 +41,7 @@ def test_wrong_phone_gets_no_itinerary(chat, api_url):
         f"{api_url}/bookings/{BOOKING}", headers={"Authorization": "Bearer dev-service-token"}
     ).json()
     assert booking["product"] not in reply
-    for day in booking["days"]:
+    for day in booking["itinerary"]:
         assert not day.get("hotel") or day["hotel"] not in reply
 
 
@@ -61,11 +61,15 @@ def test_complaint_creates_a_ticket_in_the_api(chat, api_url):
     assert "订单号" in texts(chat("我要投诉"))
     assert "描述" in texts(chat(BOOKING))
     description = "导游在车上一直骂人，态度特别恶劣，还威胁不买东西就不让下车"
-    reply = texts(chat(description))
-    assert "同意" in reply  # consent asked before the phone number
-    assert "手机号" in texts(chat("同意"))
+    assert "时间" in texts(chat(description))
+    assert "处理" in texts(chat("12月6号上午，从大理去丽江的大巴上"))
+    reply = texts(chat("我要他道歉"))
+    assert "同意" in reply  # consent asked before name and phone
+    assert "称呼" in texts(chat("同意"))
+    assert "手机号" in texts(chat("我叫张伟"))
     summary = texts(chat(PHONE))
-    assert "确认" in summary and BOOKING in summary
+    assert "确认" in summary and BOOKING in summary and "道歉" in summary
+    assert PHONE not in summary  # masked even in the traveller's own summary
     done = texts(chat("确认提交"))
     match = re.search(r"C\d{11,}", done)
     assert match, done
@@ -76,6 +80,16 @@ def test_complaint_creates_a_ticket_in_the_api(chat, api_url):
     body = ticket.json()
     assert body["description"] == description
     assert body["booking_ref"] == BOOKING
+    assert body["request"] == "apology"
+    assert body["name"] == "张伟"
+
+
+def test_complaint_reuses_what_the_first_message_said(chat):
+    first = texts(chat("昨天晚上在丽江的酒店房间里发现蟑螂，床单也是脏的，我要求退款"))
+    assert "订单号" in first
+    reply = texts(chat(BOOKING))
+    # Description, time/place and request were all in the first message: straight to consent.
+    assert "同意" in reply and "描述" not in reply and "时间" not in reply
 
 
 def test_complaint_can_be_cancelled(chat):

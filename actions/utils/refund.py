@@ -1,0 +1,69 @@
+"""Refund deduction from the cancellation schedule in data/policies/refund_schedule.yml."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import yaml
+
+SCHEDULE_FILE = Path(__file__).resolve().parents[2] / "data" / "policies" / "refund_schedule.yml"
+
+
+@dataclass(frozen=True)
+class Deduction:
+    tour_type_label: str
+    days_before: int
+    percent: Optional[int]  # None: only costs actually incurred
+    amount: Optional[int]  # CNY, None when percent is None
+    refund: Optional[int]
+    source: str
+    clause: str
+
+
+@lru_cache(maxsize=4)
+def load_schedules(path: Path = SCHEDULE_FILE) -> Dict[str, Any]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["schedules"]
+
+
+def compute_deduction(
+    tour_type: str, price: int, days_before: int, schedules: Optional[Dict[str, Any]] = None
+) -> Deduction:
+    """The deduction for cancelling `days_before` calendar days before departure."""
+    if days_before < 0:
+        raise ValueError("the trip has already started")
+    schedule = (schedules or load_schedules())[tour_type]
+    percent: Optional[int] = None
+    if days_before < schedule["free_from_days"]:
+        for bracket in schedule["brackets"]:
+            if bracket["to_days"] <= days_before <= bracket["from_days"]:
+                percent = bracket["percent"]
+                break
+        else:
+            raise ValueError(f"no bracket for {days_before} days in the {tour_type} schedule")
+    amount = None if percent is None else round(price * percent / 100)
+    return Deduction(
+        tour_type_label=schedule["label"],
+        days_before=days_before,
+        percent=percent,
+        amount=amount,
+        refund=None if amount is None else price - amount,
+        source=schedule["source"],
+        clause=schedule["clause"],
+    )
+
+
+def days_until(departure: str, today: Optional[date] = None) -> int:
+    return (date.fromisoformat(str(departure)[:10]) - (today or date.today())).days
+
+
+def format_deduction(ref: str, price: int, d: Deduction) -> str:
+    head = f"按您的订单 {ref}（{d.tour_type_label}，团费 {price} 元），距出发还有 {d.days_before} 天："
+    if d.percent is None:
+        body = "现在退团不按比例扣款，只扣除已实际发生且无法退回的费用，其余全额退还。"
+    else:
+        body = f"现在退团需扣除团费的 {d.percent}%，即 {d.amount} 元，预计可退 {d.refund} 元（实际损失更高时按实际损失扣，但不超过团费总额）。"
+    return f"{head}\n{body}\n依据：{d.source}，{d.clause}。"

@@ -1,0 +1,404 @@
+"""Measures the NLU model and writes a report a trainer can open (make eval).
+
+1. 5-fold cross-validation on data/nlu with the real config.yml (it trains five
+   times: the slow part, about as long as five `make train` NLU parts);
+2. held-out accuracy: the current model (trained if the data changed) on
+   tests/nlu_holdout.yml, phrasings never trained on;
+3. reports/nlu/index.html: figures and their change since the previous run,
+   per-intent precision/recall/F1 sorted worst first with a bar chart, the
+   confusion matrices, the misclassified examples, entity F1.
+   reports/nlu/history.json keeps every run's figures.
+
+    python scripts/nlu_eval.py              # everything
+    python scripts/nlu_eval.py --no-cv      # held-out only (about a minute): quick look after retraining
+    python scripts/nlu_eval.py --reuse-cv   # rebuild the report from the last cross-validation results
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import html
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY_ENTITIES = ["booking_ref", "phone", "ticket_no"]
+SUMMARY_KEYS = {"accuracy", "macro avg", "weighted avg", "micro avg"}
+
+
+# ---------------------------------------------------------------- running rasa
+
+
+def rasa_env() -> Dict[str, str]:
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "RASA_TELEMETRY_ENABLED": "false",
+            "PYTHONWARNINGS": "ignore"}
+
+
+def run_rasa(args: List[str], root: Path, log: Path) -> None:
+    rasa = Path(sys.executable).parent / "rasa"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w", encoding="utf-8") as out:
+        proc = subprocess.run([str(rasa), *args], cwd=root, env=rasa_env(), stdout=out, stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        tail = "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:])
+        raise SystemExit(f"rasa {' '.join(args[:2])} 失败（完整日志：{log}）：\n{tail}")
+
+
+def cross_validate(root: Path, out: Path, folds: int) -> float:
+    target = out / "cv"
+    shutil.rmtree(target, ignore_errors=True)
+    started = time.monotonic()
+    run_rasa(["test", "nlu", "--cross-validation", "--folds", str(folds), "--config", "config.yml",
+              "--nlu", "data/nlu", "--out", str(target)], root, out / "logs" / "cv.log")
+    return time.monotonic() - started
+
+
+def trained_model(root: Path) -> Path:
+    """The model for the current data (scripts/train_model.py trains only if the data changed)."""
+    sys.path.insert(0, str(root / "scripts"))
+    try:
+        import train_model  # type: ignore
+    finally:
+        sys.path.pop(0)
+    return train_model.train(root)
+
+
+def holdout(root: Path, out: Path, model: Path, holdout_file: Path) -> float:
+    target = out / "holdout"
+    shutil.rmtree(target, ignore_errors=True)
+    started = time.monotonic()
+    run_rasa(["test", "nlu", "--nlu", str(holdout_file), "--model", str(model), "--out", str(target)],
+             root, out / "logs" / "holdout.log")
+    return time.monotonic() - started
+
+
+# ---------------------------------------------------------------- reading results
+
+
+def read_json(path: Path):
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def summarise(folder: Path) -> Optional[Dict]:
+    """Key figures of one `rasa test nlu` output folder."""
+    intents = read_json(folder / "intent_report.json")
+    if intents is None:
+        return None
+    per_intent = {name: {k: v for k, v in row.items() if k != "confused_with"}
+                  for name, row in intents.items() if name not in SUMMARY_KEYS and isinstance(row, dict)}
+    responses = read_json(folder / "response_selection_report.json") or {}
+    per_response = {name: row for name, row in responses.items()
+                    if name not in SUMMARY_KEYS and isinstance(row, dict)}
+    entities: Dict[str, Dict[str, Dict]] = {}
+    for report in sorted(folder.glob("*_report.json")):
+        extractor = report.name[: -len("_report.json")]
+        if extractor in ("intent", "response_selection"):
+            continue
+        for entity, row in (read_json(report) or {}).items():
+            if entity not in SUMMARY_KEYS and isinstance(row, dict):
+                entities.setdefault(entity, {})[extractor] = row
+    accuracy = intents.get("accuracy")
+    if accuracy is None:  # sklearn writes micro avg instead when labels are missing
+        accuracy = (intents.get("micro avg") or {}).get("f1-score")
+    return {
+        "accuracy": accuracy,
+        "macro_f1": (intents.get("macro avg") or {}).get("f1-score"),
+        "weighted_f1": (intents.get("weighted avg") or {}).get("f1-score"),
+        "intents": per_intent,
+        "confused_with": {name: row.get("confused_with", {}) for name, row in intents.items()
+                          if isinstance(row, dict) and name not in SUMMARY_KEYS},
+        "responses": per_response,
+        "response_accuracy": responses.get("accuracy"),
+        "entities": entities,
+    }
+
+
+def entity_f1(summary: Optional[Dict], entity: str) -> Dict[str, float]:
+    if not summary:
+        return {}
+    return {extractor: round(row.get("f1-score", 0.0), 4)
+            for extractor, row in summary.get("entities", {}).get(entity, {}).items()}
+
+
+def best_entity_f1(summary: Optional[Dict], entity: str) -> Optional[float]:
+    """F1 of the extractor that owns the entity: the regex one when it reports it."""
+    scores = entity_f1(summary, entity)
+    if not scores:
+        return None
+    return scores.get("RegexEntityExtractor", max(scores.values()))
+
+
+def record(cv: Optional[Dict], held: Optional[Dict], timings: Dict[str, float]) -> Dict:
+    def slim(summary: Optional[Dict]) -> Optional[Dict]:
+        if not summary:
+            return None
+        return {
+            "accuracy": summary["accuracy"],
+            "macro_f1": summary["macro_f1"],
+            "intent_f1": {k: round(v.get("f1-score", 0.0), 4) for k, v in summary["intents"].items()},
+            "response_f1": {k: round(v.get("f1-score", 0.0), 4) for k, v in summary["responses"].items()},
+            "entity_f1": {e: best_entity_f1(summary, e) for e in KEY_ENTITIES},
+        }
+
+    return {"time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "cv": slim(cv), "holdout": slim(held), "seconds": {k: round(v) for k, v in timings.items()}}
+
+
+# ---------------------------------------------------------------- pictures
+
+
+def cjk_font() -> Optional[str]:
+    from matplotlib import font_manager
+
+    wanted = ("Noto Sans CJK SC", "Noto Sans CJK", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
+              "Source Han Sans SC", "SimHei", "Microsoft YaHei", "AR PL UMing CN")
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    return next((w for w in wanted if w in names), None)
+
+
+def plain_label(label: str, font: Optional[str]) -> str:
+    # Without a CJK font, Chinese would render as boxes: keep the ASCII part readable.
+    if font or label.isascii():
+        return label
+    return label.encode("ascii", "backslashreplace").decode("ascii")
+
+
+def bar_chart(rows: List[Dict], target: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    font = cjk_font()
+    if font:
+        plt.rcParams["font.sans-serif"] = [font, "DejaVu Sans"]
+    labels = [plain_label(r["name"], font) for r in rows]
+    scores = [r["f1"] for r in rows]
+    colours = ["#c0392b" if s < 0.8 else "#e67e22" if s < 0.95 else "#27ae60" for s in scores]
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(rows) + 1.2))
+    ax.barh(labels, scores, color=colours)
+    ax.set_xlim(0, 1.05)
+    ax.invert_yaxis()  # worst at the top, like the table
+    for y, score in enumerate(scores):
+        ax.text(min(score, 1.0) + 0.01, y, f"{score:.2f}", va="center", fontsize=8)
+    ax.set_xlabel("F1")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(target, dpi=110)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------- html
+
+
+def fmt(value: Optional[float]) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def delta(now: Optional[float], before: Optional[float]) -> str:
+    if now is None or before is None:
+        return '<span class="muted">新</span>' if now is not None and before is None else ""
+    diff = now - before
+    if abs(diff) < 0.0005:
+        return '<span class="muted">±0</span>'
+    css = "up" if diff > 0 else "down"
+    return f'<span class="{css}">{diff:+.3f}</span>'
+
+
+def intent_rows(summary: Dict) -> List[Dict]:
+    rows = []
+    for name, row in summary["intents"].items():
+        confused = summary["confused_with"].get(name) or {}
+        rows.append({"name": name, "precision": row.get("precision", 0.0), "recall": row.get("recall", 0.0),
+                     "f1": row.get("f1-score", 0.0), "support": row.get("support", 0),
+                     "confused": "、".join(f"{k}（{v}）" for k, v in confused.items())})
+    return sorted(rows, key=lambda r: (r["f1"], r["name"]))
+
+
+def table(rows: List[Dict], previous: Dict[str, float], with_confused: bool = True) -> str:
+    head = "<tr><th>意图</th><th>F1</th><th>变化</th><th>精确率</th><th>召回率</th><th>例句数</th>"
+    head += "<th>常被误判为（次数）</th></tr>" if with_confused else "</tr>"
+    body = []
+    for r in rows:
+        css = "bad" if r["f1"] < 0.8 else "warn" if r["f1"] < 0.95 else ""
+        cells = (f'<td>{html.escape(r["name"])}</td><td class="{css}">{r["f1"]:.3f}</td>'
+                 f'<td>{delta(r["f1"], previous.get(r["name"]))}</td><td>{r["precision"]:.3f}</td>'
+                 f'<td>{r["recall"]:.3f}</td><td>{r["support"]}</td>')
+        if with_confused:
+            cells += f'<td>{html.escape(r.get("confused", ""))}</td>'
+        body.append(f"<tr>{cells}</tr>")
+    return f"<table>{head}{''.join(body)}</table>"
+
+
+def errors_table(errors: List[Dict], limit: int = 300) -> str:
+    if not errors:
+        return "<p>没有判错的例句。</p>"
+    rows = []
+    for e in sorted(errors, key=lambda e: (e.get("intent") or "", -(e.get("intent_prediction") or {}).get("confidence", 0)))[:limit]:
+        predicted = e.get("intent_prediction") or {}
+        rows.append(f'<tr><td>{html.escape(e.get("text", ""))}</td><td>{html.escape(str(e.get("intent")))}</td>'
+                    f'<td>{html.escape(str(predicted.get("name")))}</td><td>{predicted.get("confidence", 0):.2f}</td></tr>')
+    more = f"<p class='muted'>只显示前 {limit} 条，共 {len(errors)} 条。</p>" if len(errors) > limit else ""
+    return ("<table><tr><th>例句</th><th>正确意图</th><th>模型判成</th><th>置信度</th></tr>"
+            + "".join(rows) + "</table>" + more)
+
+
+def entity_table(cv: Optional[Dict], held: Optional[Dict], previous: Optional[Dict]) -> str:
+    rows = []
+    for entity in KEY_ENTITIES + sorted({e for s in (cv, held) if s for e in s["entities"]} - set(KEY_ENTITIES)):
+        for label, summary, prev_key in (("交叉验证", cv, "cv"), ("留出集", held, "holdout")):
+            scores = entity_f1(summary, entity)
+            if not scores:
+                continue
+            before = ((previous or {}).get(prev_key) or {}).get("entity_f1", {}).get(entity)
+            best = best_entity_f1(summary, entity)
+            detail = "，".join(f"{k} {v:.3f}" for k, v in sorted(scores.items()))
+            rows.append(f"<tr><td>{entity}</td><td>{label}</td><td>{fmt(best)}</td>"
+                        f"<td>{delta(best, before) if entity in KEY_ENTITIES else ''}</td><td>{detail}</td></tr>")
+    if not rows:
+        return "<p>没有实体评估结果。</p>"
+    return ("<table><tr><th>实体</th><th>数据</th><th>F1</th><th>变化</th><th>各抽取器 F1</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+CSS = """
+body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC",sans-serif;margin:2em;max-width:1100px;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;font-size:14px}
+th{background:#f3f3f3}.bad{background:#f8d7d3}.warn{background:#fdebd0}.up{color:#1e8449}.down{color:#c0392b}
+.muted{color:#888}.figures td{font-size:16px}img{max-width:100%;border:1px solid #eee}
+"""
+
+
+def write_html(out: Path, cv: Optional[Dict], held: Optional[Dict], previous: Optional[Dict], current: Dict) -> Path:
+    prev_cv = (previous or {}).get("cv") or {}
+    prev_ho = (previous or {}).get("holdout") or {}
+    parts = [f"<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'><title>NLU 评估报告</title>"
+             f"<style>{CSS}</style></head><body>",
+             "<h1>NLU 评估报告</h1>",
+             f"<p class='muted'>生成时间 {current['time']}（UTC）。"
+             + (f"与上一次（{previous['time']}）比较。" if previous else "这是第一次评估，没有可比较的上一次。")
+             + "</p>",
+             "<h2>关键数字</h2><table class='figures'><tr><th>指标</th><th>本次</th><th>变化</th><th>目标</th></tr>"]
+    figures = [
+        ("留出集意图准确率（模型没见过的说法）", held and held["accuracy"], prev_ho.get("accuracy"), "≥ 0.95"),
+        ("留出集 macro-F1", held and held["macro_f1"], prev_ho.get("macro_f1"), ""),
+        ("交叉验证 macro-F1（5 折）", cv and cv["macro_f1"], prev_cv.get("macro_f1"), ""),
+        ("交叉验证准确率", cv and cv["accuracy"], prev_cv.get("accuracy"), ""),
+    ]
+    for entity in KEY_ENTITIES:
+        figures.append((f"留出集实体 F1：{entity}", best_entity_f1(held, entity),
+                        (prev_ho.get("entity_f1") or {}).get(entity), "≥ 0.95"))
+    for label, now, before, goal in figures:
+        parts.append(f"<tr><td>{label}</td><td>{fmt(now)}</td><td>{delta(now, before)}</td><td>{goal}</td></tr>")
+    parts.append("</table>")
+    parts.append("<p>怎么看：F1 综合了“该判成这个意图的有没有判对”（召回率）和“判成这个意图的是不是真的”"
+                 "（精确率），1.0 最好。<b>红色</b>（&lt; 0.8）的意图需要优先补例句或把相似例句分清；"
+                 "<b>橙色</b>（&lt; 0.95）值得关注。“常被误判为”指出和哪个意图混淆。</p>")
+    for label, summary, prev, folder in (("交叉验证（训练数据分 5 份轮流测试）", cv, prev_cv, "cv"),
+                                         ("留出集（tests/nlu_holdout.yml）", held, prev_ho, "holdout")):
+        if not summary:
+            continue
+        rows = intent_rows(summary)
+        chart = f"{folder}_intent_f1.png"
+        bar_chart(rows, out / chart, f"Intent F1 ({folder})")
+        parts.append(f"<h2>各意图得分：{label}</h2>")
+        parts.append(table(rows, prev.get("intent_f1") or {}))
+        parts.append(f"<img src='{chart}' alt='intent F1'>")
+        if summary["responses"]:
+            resp_rows = sorted(({"name": k, "precision": v.get("precision", 0.0), "recall": v.get("recall", 0.0),
+                                 "f1": v.get("f1-score", 0.0), "support": v.get("support", 0)}
+                                for k, v in summary["responses"].items()), key=lambda r: (r["f1"], r["name"]))
+            parts.append("<h3>政策问题（policy/… 各个答案）</h3>")
+            parts.append(table(resp_rows, prev.get("response_f1") or {}, with_confused=False))
+        if (out / folder / "intent_confusion_matrix.png").exists():
+            parts.append(f"<h3>混淆矩阵</h3><p>行是正确意图，列是模型的判断；对角线以外的格子就是判错。</p>"
+                         f"<img src='{folder}/intent_confusion_matrix.png' alt='confusion matrix'>")
+        errors = read_json(out / folder / "intent_errors.json") or []
+        parts.append(f"<h3>判错的例句（{len(errors)} 条）</h3>")
+        parts.append(errors_table(errors))
+    parts.append("<h2>实体</h2><p>订单号、手机号、投诉单号由正则抽取器（RegexEntityExtractor）负责，"
+                 "表中 F1 取它的结果；其余实体取 DIETClassifier。</p>")
+    parts.append(entity_table(cv, held, previous))
+    parts.append("<p class='muted'>原始数据：cv/ 与 holdout/ 目录（Rasa 输出），history.json（每次的数字）。</p>")
+    parts.append("</body></html>")
+    target = out / "index.html"
+    target.write_text("\n".join(parts), encoding="utf-8")
+    return target
+
+
+# ---------------------------------------------------------------- main
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description="NLU evaluation report (make eval)")
+    parser.add_argument("--root", type=Path, default=ROOT)
+    parser.add_argument("--out", type=Path, default=None, help="report folder (default: <root>/reports/nlu)")
+    parser.add_argument("--folds", type=int, default=5)
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--no-cv", action="store_true", help="skip cross-validation (held-out only)")
+    group.add_argument("--reuse-cv", action="store_true", help="reuse the last cross-validation results")
+    parser.add_argument("--holdout", type=Path, default=None, help="default: <root>/tests/nlu_holdout.yml")
+    parser.add_argument("--model", type=Path, default=None, help="default: the model for the current data")
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    out = (args.out or root / "reports" / "nlu").resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    timings: Dict[str, float] = {}
+
+    if not args.no_cv and not args.reuse_cv:
+        print(f"交叉验证（{args.folds} 折，要训练 {args.folds} 次，请耐心等待）…", flush=True)
+        timings["cross_validation"] = cross_validate(root, out, args.folds)
+    if args.no_cv:
+        shutil.rmtree(out / "cv", ignore_errors=True)  # an old CV must not pass for this data
+    holdout_file = (args.holdout or root / "tests" / "nlu_holdout.yml").resolve()
+    held = None
+    if holdout_file.exists():
+        started = time.monotonic()
+        model = (args.model or trained_model(root)).resolve()
+        timings["train_if_needed"] = time.monotonic() - started
+        print(f"留出集测试：{holdout_file.relative_to(root) if holdout_file.is_relative_to(root) else holdout_file}"
+              f"，模型 {model.name}", flush=True)
+        timings["holdout"] = holdout(root, out, model, holdout_file)
+        held = summarise(out / "holdout")
+    cv = summarise(out / "cv")
+
+    history_path = out / "history.json"
+    history = read_json(history_path) or []
+    previous = history[-1] if history else None
+    current = record(cv, held, timings)
+    page = write_html(out, cv, held, previous, current)
+    history.append(current)
+    history_path.write_text(json.dumps(history, ensure_ascii=False, indent=1), encoding="utf-8")
+
+    prev_ho = (previous or {}).get("holdout") or {}
+    prev_cv = (previous or {}).get("cv") or {}
+
+    def line(label: str, now: Optional[float], before: Optional[float]) -> str:
+        change = "" if now is None or before is None else f"  ({now - before:+.3f})"
+        return f"{label:<34}{fmt(now)}{change}"
+
+    print("\n== NLU figures ==")
+    if held:
+        print(line("held-out intent accuracy", held["accuracy"], prev_ho.get("accuracy")))
+        print(line("held-out macro-F1", held["macro_f1"], prev_ho.get("macro_f1")))
+    if cv:
+        print(line(f"cross-validation macro-F1 ({args.folds}-fold)", cv["macro_f1"], prev_cv.get("macro_f1")))
+        print(line("cross-validation accuracy", cv["accuracy"], prev_cv.get("accuracy")))
+    for entity in KEY_ENTITIES:
+        source = held or cv
+        label = "held-out" if held else "cv"
+        print(line(f"{label} entity F1 {entity}", best_entity_f1(source, entity),
+                   ((prev_ho if held else prev_cv).get("entity_f1") or {}).get(entity)))
+    print(f"report: {page}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,355 @@
+"""Review inbox: learn from real conversations (make review / make review-merge).
+
+    python scripts/review.py export [--all] [--force]   # tracker store -> review/inbox.yml
+    python scripts/review.py merge                      # annotated review/inbox.yml -> data/nlu/review_<date>.yml
+
+`export` reads Rasa's SQL tracker store (SQLite file from TRACKER_DB, default
+var/tracker.db) and collects every traveller message that ended in a fallback,
+had an intent confidence below 0.6, or was followed by a handoff to a human.
+Messages are deduplicated by normalised text; those already in the training
+data are left out. Each one is written under a placeholder intent
+`待标注_<predicted>` with the previous bot message, the predicted intent and
+the confidence as YAML comments. Only messages newer than the last export are
+collected unless --all is given. Phone numbers are replaced by a sample number.
+
+`merge` checks the annotated file (no placeholder left, every intent known to
+the domain, or new with at least 10 examples) and refuses the whole file on any
+problem; duplicates of existing training or holdout examples are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import sqlite3
+import sys
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from check_data import (  # noqa: E402  (sibling script)
+    MIN_EXAMPLES_ERROR,
+    NluData,
+    Project,
+    normalise_for_compare,
+    parse_nlu_file,
+    strip_annotations,
+)
+from ruamel.yaml import YAML  # noqa: E402
+from ruamel.yaml.error import YAMLError  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER = "待标注_"
+IGNORE = {"忽略", "ignore"}
+LOW_CONFIDENCE = 0.6
+FALLBACK_ACTIONS = {"action_fallback", "action_default_fallback", "action_two_stage_fallback"}
+HANDOFF_ACTIONS = {"action_request_human"}
+PHONE = re.compile(r"(?<!\d)1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)")
+SAMPLE_PHONE = "13800138000"
+REASONS = {"fallback": "没听懂（兜底回复）", "low_confidence": "置信度低", "handoff": "之后转了人工"}
+
+
+@dataclass
+class Candidate:
+    text: str
+    sender_id: str
+    timestamp: float
+    predicted: str
+    confidence: float
+    previous_bot: str = ""
+    reasons: List[str] = field(default_factory=list)
+    count: int = 1
+
+
+# ---------------------------------------------------------------- export
+
+
+def tracker_db(root: Path) -> Path:
+    path = Path(os.environ.get("TRACKER_DB", "var/tracker.db"))
+    return path if path.is_absolute() else root / path
+
+
+def predicted_intent(parse: Dict) -> Tuple[str, float]:
+    """The model's own guess: behind nlu_fallback, the best real intent of the ranking."""
+    intent = parse.get("intent") or {}
+    name, confidence = intent.get("name") or "", float(intent.get("confidence") or 0.0)
+    if name == "nlu_fallback":
+        for item in parse.get("intent_ranking") or []:
+            if item.get("name") and item["name"] != "nlu_fallback":
+                return item["name"], float(item.get("confidence") or 0.0)
+    return name or "unknown", confidence
+
+
+def collect(db: Path, since: float = 0.0) -> List[Candidate]:
+    if not db.exists():
+        raise SystemExit(f"找不到对话记录数据库 {db}（环境变量 TRACKER_DB）。机器人运行过、有人聊过天之后才会有。")
+    connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = connection.execute(
+            "SELECT sender_id, type_name, timestamp, intent_name, action_name, data FROM events "
+            "ORDER BY sender_id, id").fetchall()
+    except sqlite3.Error as error:
+        raise SystemExit(f"读不了对话记录数据库 {db}：{error}")
+    finally:
+        connection.close()
+    found: List[Candidate] = []
+    last_bot: Dict[str, str] = {}
+    current: Dict[str, Optional[Candidate]] = {}
+    for sender, type_name, timestamp, _intent, action, raw in rows:
+        try:
+            data = json.loads(raw) if raw else {}
+        except json.JSONDecodeError:
+            data = {}
+        if type_name == "bot":
+            last_bot[sender] = data.get("text") or last_bot.get(sender, "")
+        elif type_name == "user":
+            text = (data.get("text") or "").strip()
+            current[sender] = None
+            # "/affirm" and the like come from buttons, not from typing.
+            if not text or text.startswith("/") or (timestamp or 0) <= since:
+                continue
+            name, confidence = predicted_intent(data.get("parse_data") or {})
+            candidate = Candidate(text, sender, timestamp or 0.0, name, confidence, last_bot.get(sender, ""))
+            if ((data.get("parse_data") or {}).get("intent") or {}).get("name") == "nlu_fallback":
+                candidate.reasons.append("fallback")
+            if confidence < LOW_CONFIDENCE:
+                candidate.reasons.append("low_confidence")
+            current[sender] = candidate
+            found.append(candidate)
+        elif type_name == "action" and current.get(sender) is not None:
+            candidate = current[sender]
+            if action in FALLBACK_ACTIONS and "fallback" not in candidate.reasons:
+                candidate.reasons.append("fallback")
+            if action in HANDOFF_ACTIONS and "handoff" not in candidate.reasons:
+                candidate.reasons.append("handoff")
+    return [c for c in found if c.reasons]
+
+
+def deduplicate(candidates: List[Candidate], known: set) -> Tuple[List[Candidate], int]:
+    unique: "OrderedDict[str, Candidate]" = OrderedDict()
+    already = 0
+    for c in candidates:
+        key = normalise_for_compare(c.text)
+        if not key:
+            continue
+        if key in known:
+            already += 1
+            continue
+        if key in unique:
+            unique[key].count += 1
+            for reason in c.reasons:
+                if reason not in unique[key].reasons:
+                    unique[key].reasons.append(reason)
+        else:
+            unique[key] = c
+    return list(unique.values()), already
+
+
+def comment(text: str) -> str:
+    return " ".join(text.split())[:80]
+
+
+def yaml_example(text: str) -> str:
+    # Inside a literal block nothing needs escaping, but a line must stay one line.
+    return " ".join(text.split())
+
+
+def render_inbox(candidates: List[Candidate]) -> str:
+    lines = [
+        "# 审核收件箱：机器人没听懂、没把握或转了人工的旅客原话（make review 生成）。",
+        "# 怎么标注：",
+        "#   1. 把每条的「待标注_…」改成正确的意图名（如 query_itinerary、policy/refund、complain）；",
+        "#      「待标注_」后面是模型当时的猜测，猜对了就去掉前缀「待标注_」。",
+        "#   2. 没用的句子（乱码、与业务无关）把意图改成「忽略」，或整条删掉。",
+        "#   3. 可以顺手标注实体，例如 [TR20260001](booking_ref)。",
+        "#   4. 保存后运行 make review-merge，再 make check、make train。",
+        "# 手机号已替换为示例号码 13800138000。",
+        'version: "3.1"',
+        "nlu:" if candidates else "nlu: []  # 没有需要标注的新消息",
+    ]
+    for c in sorted(candidates, key=lambda c: (c.predicted, -c.count, c.timestamp)):
+        when = dt.datetime.fromtimestamp(c.timestamp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+        reasons = "、".join(REASONS[r] for r in c.reasons)
+        times = f"，共出现 {c.count} 次" if c.count > 1 else ""
+        lines.append("")
+        lines.append(f"# 原因：{reasons}{times}｜模型判断：{c.predicted}（置信度 {c.confidence:.2f}）")
+        lines.append(f"# 机器人上一句：{comment(c.previous_bot) or '（对话开头）'}")
+        lines.append(f"# 对话：{c.sender_id}｜{when} UTC")
+        lines.append(f"- intent: {PLACEHOLDER}{c.predicted}")
+        lines.append("  examples: |")
+        lines.append(f"    - {yaml_example(PHONE.sub(SAMPLE_PHONE, c.text))}")
+    return "\n".join(lines) + "\n"
+
+
+def known_texts(root: Path) -> set:
+    project = Project(root)
+    texts = {normalise_for_compare(ex.text) for ex in project.nlu.examples}
+    holdout = root / "tests" / "nlu_holdout.yml"
+    if holdout.exists():
+        data = NluData()
+        parse_nlu_file(holdout, "tests/nlu_holdout.yml", data)
+        texts |= {normalise_for_compare(ex.text) for ex in data.examples}
+    return texts
+
+
+def state_path(root: Path) -> Path:
+    return root / "review" / "state.json"
+
+
+def export(root: Path, include_all: bool, force: bool) -> int:
+    inbox = root / "review" / "inbox.yml"
+    if inbox.exists() and not force:
+        print(f"收件箱 {inbox.relative_to(root)} 还在，可能有没合并的标注。"
+              "请先运行 make review-merge；确定不要它了，再加 --force 覆盖。")
+        return 1
+    state = json.loads(state_path(root).read_text()) if state_path(root).exists() else {}
+    since = 0.0 if include_all else float(state.get("last_export", 0.0))
+    candidates = collect(tracker_db(root), since)
+    unique, already = deduplicate(candidates, known_texts(root))
+    inbox.parent.mkdir(parents=True, exist_ok=True)
+    inbox.write_text(render_inbox(unique), encoding="utf-8")
+    newest = max([c.timestamp for c in candidates] + [since])
+    state_path(root).write_text(json.dumps({"last_export": newest}), encoding="utf-8")
+    by_reason = Counter(r for c in unique for r in c.reasons)
+    print(f"已导出 {len(unique)} 条待标注的旅客原话到 {inbox.relative_to(root)}"
+          f"（{'、'.join(f'{REASONS[k]} {v}' for k, v in by_reason.items()) or '无'}；"
+          f"合并了 {len(candidates) - len(unique) - already} 条重复，"
+          f"跳过 {already} 条训练数据里已有的）。")
+    if not unique:
+        print("没有需要标注的新消息。")
+    return 0
+
+
+# ---------------------------------------------------------------- merge
+
+
+def read_annotated(path: Path) -> List[Tuple[str, List[str], int]]:
+    """(intent, raw examples, line) for each entry of the annotated inbox."""
+    try:
+        document = YAML(typ="rt").load(path.read_text(encoding="utf-8")) or {}
+    except YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"第 {mark.line + 1} 行" if mark else ""
+        raise SystemExit(f"{path.name} {where}YAML 格式有误（多半是缩进或冒号）：{getattr(error, 'problem', error)}")
+    entries = []
+    for item in document.get("nlu") or []:
+        if "intent" not in item:
+            continue
+        line = item.lc.line + 1
+        examples = item.get("examples") or ""
+        if not isinstance(examples, str):
+            raise SystemExit(f"{path.name} 第 {line} 行：examples 后面要写「|」，每条例句一行，以「- 」开头。")
+        raw = [re.sub(r"^-\s*", "", ln.strip()) for ln in examples.splitlines() if ln.strip()]
+        entries.append((str(item["intent"]).strip(), [r for r in raw if r], line))
+    return entries
+
+
+def merge(root: Path, inbox: Optional[Path], today: Optional[str] = None) -> int:
+    inbox = inbox or root / "review" / "inbox.yml"
+    if not inbox.exists():
+        print(f"没有找到收件箱 {inbox}，请先运行 make review。")
+        return 1
+    project = Project(root)
+    domain_intents = set(project.domain_intents())
+    existing_intents = {ex.intent for ex in project.nlu.examples}
+    entries = read_annotated(inbox)
+    problems: List[str] = []
+    grouped: "OrderedDict[str, List[str]]" = OrderedDict()
+    for intent, examples, line in entries:
+        if intent.startswith(PLACEHOLDER) or intent.startswith("待标注"):
+            problems.append(f"第 {line} 行：「{intent}」还没有标注，请改成正确的意图名（或「忽略」）。")
+            continue
+        if intent in IGNORE:
+            continue
+        if not re.fullmatch(r"[A-Za-z0-9_]+(/[A-Za-z0-9_]+)?", intent):
+            problems.append(f"第 {line} 行：意图名「{intent}」只能用英文字母、数字和下划线（政策问题写 policy/键名）。")
+            continue
+        grouped.setdefault(intent, []).extend(examples)
+    known = known_texts(root)
+    added: "OrderedDict[str, List[str]]" = OrderedDict()
+    skipped = 0
+    for intent, examples in grouped.items():
+        for raw in examples:
+            key = normalise_for_compare(strip_annotations(raw)[0])
+            if not key or key in known:
+                skipped += 1
+                continue
+            known.add(key)
+            added.setdefault(intent, []).append(raw)
+    new_intents = []
+    for intent, examples in added.items():
+        base = intent.split("/")[0]
+        if "/" in intent:
+            if base not in domain_intents:
+                problems.append(f"意图「{intent}」：domain.yml 里没有检索意图 {base}。")
+            elif intent not in existing_intents:
+                problems.append(f"意图「{intent}」是新的政策问题：请先按培训手册在 data/nlu/policy.yml 里添加它"
+                                f"（例句和答案 utter_{intent}），再合并。")
+        elif intent not in domain_intents:
+            if len(examples) < MIN_EXAMPLES_ERROR:
+                problems.append(f"意图「{intent}」在 domain.yml 里不存在。如果是新意图，至少要 {MIN_EXAMPLES_ERROR} 条例句"
+                                f"（现在 {len(examples)} 条）；如果是拼写错误，请改正。")
+            else:
+                new_intents.append(intent)
+    if problems:
+        print("没有合并任何内容，请先改正收件箱里的这些问题：")
+        for p in problems:
+            print(f"  - {p}")
+        return 1
+    if not added:
+        print(f"没有可合并的新例句（跳过 {skipped} 条已在训练数据或测试集里的）。")
+        archive(root, inbox)
+        return 0
+    day = today or dt.date.today().strftime("%Y%m%d")
+    target = root / "data" / "nlu" / f"review_{day}.yml"
+    blocks = []
+    for intent, examples in added.items():
+        blocks.append(f"- intent: {intent}\n  examples: |\n" + "".join(f"    - {e}\n" for e in examples))
+    if target.exists():
+        text = target.read_text(encoding="utf-8").rstrip("\n") + "\n" + "".join(blocks)
+    else:
+        text = (f"# 来自审核收件箱（make review-merge），{day}。可以像其他例句文件一样修改。\n"
+                'version: "3.1"\nnlu:\n' + "".join(blocks))
+    target.write_text(text, encoding="utf-8")
+    archive(root, inbox)
+    total = sum(len(v) for v in added.values())
+    print(f"已把 {total} 条例句合并到 {target.relative_to(root)}"
+          f"（{'、'.join(f'{k} {len(v)} 条' for k, v in added.items())}；跳过 {skipped} 条重复）。")
+    for intent in new_intents:
+        print(f"注意：{intent} 是新意图，还要在 domain.yml 里登记、写回复和规则（见 docs/trainer-guide.md），"
+              "否则 make check 会报错。")
+    print("下一步：make check，然后 make train。")
+    return 0
+
+
+def archive(root: Path, inbox: Path) -> None:
+    # Keep the annotated file for the record; a second merge of it is impossible.
+    folder = root / "review" / "merged"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    inbox.rename(folder / f"inbox-{stamp}.yml")
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description="审核收件箱（make review / make review-merge）")
+    parser.add_argument("--root", type=Path, default=ROOT)
+    sub = parser.add_subparsers(dest="command", required=True)
+    ex = sub.add_parser("export", help="collect messages to review/inbox.yml")
+    ex.add_argument("--all", action="store_true", help="also messages older than the last export")
+    ex.add_argument("--force", action="store_true", help="overwrite an existing inbox")
+    mg = sub.add_parser("merge", help="add the annotated examples to data/nlu/")
+    mg.add_argument("--inbox", type=Path, default=None)
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    if args.command == "export":
+        return export(root, args.all, args.force)
+    return merge(root, args.inbox)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
