@@ -1,0 +1,82 @@
+"""Dependency aliases for the routes: session, clock, caller identity and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from app.core.config import Settings
+from app.core.db import get_session
+from app.core.security import same_secret
+from app.crud import users
+from app.crud.tickets import Actor
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_app_settings(request: Request) -> Settings:
+    """The settings the app was created with (create_app(settings))."""
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def get_now() -> datetime:
+    return datetime.now(UTC)
+
+
+NowDep = Annotated[datetime, Depends(get_now)]
+
+_bearer = HTTPBearer(auto_error=False, description="service token, or a token from POST /auth/login")
+
+
+def get_actor(
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    unauthorized = HTTPException(
+        status.HTTP_401_UNAUTHORIZED, "missing or invalid token", headers={"WWW-Authenticate": "Bearer"}
+    )
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise unauthorized
+    token = credentials.credentials
+    if same_secret(token, settings.api_service_token):
+        return Actor(name="service", role="service", display_name="客服机器人")
+    user = users.user_for_token(session, token=token, now=now)
+    if user is None:
+        raise unauthorized
+    return Actor(name=user.username, role=user.role, user_id=user.id, display_name=user.display_name)
+
+
+def require(*roles: str) -> Callable[..., Actor]:
+    def dependency(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
+        if actor.role not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {actor.role} may not do this")
+        return actor
+
+    return dependency
+
+
+AnyCaller = Annotated[Actor, Depends(require("service", "agent", "supervisor"))]
+ServiceOnly = Annotated[Actor, Depends(require("service"))]
+Staff = Annotated[Actor, Depends(require("agent", "supervisor"))]
+SupervisorOnly = Annotated[Actor, Depends(require("supervisor"))]
+ServiceOrStaff = AnyCaller
+
+
+def get_classifier():
+    # Imported here so that the model loads on first use, not at import time.
+    from app.services.classifier import get_classifier as load
+
+    return load()
+
+
+ClassifierDep = Annotated[object, Depends(get_classifier)]

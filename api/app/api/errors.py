@@ -1,0 +1,21 @@
+"""Error helpers that keep FastAPI's validation shape: {"detail": [{"loc", "msg", "type"}]}."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException, status
+
+from app.services.workflow import WorkflowError
+
+
+def field_error(location: str, field: str, message: str, code: int = status.HTTP_422_UNPROCESSABLE_CONTENT) -> HTTPException:
+    return HTTPException(code, [{"loc": [location, field], "msg": message, "type": "value_error"}])
+
+
+def not_found(what: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
+
+
+def workflow_error(error: WorkflowError) -> HTTPException:
+    # A move the ticket's state forbids is a conflict; a missing or bad input value is a 422.
+    code = status.HTTP_409_CONFLICT if error.field == "status" else status.HTTP_422_UNPROCESSABLE_CONTENT
+    return field_error("body", error.field, error.message, code)

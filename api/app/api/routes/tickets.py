@@ -1,0 +1,267 @@
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, status
+
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.api.deps import AnyCaller, ClassifierDep, NowDep, ServiceOnly, SessionDep, Staff
+from app.api.errors import field_error, not_found, workflow_error
+from app.crud import audit, bookings
+from app.crud import tickets as crud
+from app.crud.tickets import Actor, Routing
+from app.models import Ticket
+from app.schemas.common import TICKET_NO_PATTERN
+from app.schemas.ticket import (
+    Compensation,
+    DeadlineState,
+    DelayIn,
+    FeedbackIn,
+    NoteIn,
+    ResultParts,
+    Status,
+    TicketCreate,
+    TicketOut,
+    TicketPage,
+    TicketProgressOut,
+    TicketVerify,
+    TransitionIn,
+)
+from app.services.taxonomy import Category, Severity
+from app.services.views import ticket_out, ticket_progress_out, ticket_summary
+from app.services.workflow import WorkflowError
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/tickets", tags=["tickets"])
+NoPath = Annotated[str, Path(pattern=TICKET_NO_PATTERN, description="C + YYYYMMDD + sequence")]
+IdempotencyHeader = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=200,
+           description="retries with the same key return the same ticket"),
+]
+NOT_FOUND = {404: {"description": "unknown ticket"}}
+
+
+def _load(session, ticket_no: str) -> Ticket:
+    ticket = crud.get_by_no(session, ticket_no=ticket_no)
+    if ticket is None:
+        raise not_found("ticket")
+    return ticket
+
+
+def _may_change(ticket: Ticket, actor: Actor) -> None:
+    # One named owner handles a ticket from first contact to close; supervisors may step in.
+    if actor.role == "agent" and ticket.owner_id != actor.user_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only the ticket's owner or a supervisor may change it")
+
+
+def _view(session, ticket: Ticket, actor: Actor, now: datetime) -> TicketOut:
+    """Agents see personal data only on their own tickets; every unmasked read by a person is audited."""
+    masked = actor.role == "agent" and ticket.owner_id != actor.user_id
+    if actor.role != "service" and not masked:
+        audit.record(
+            session, actor=actor.name, actor_role=actor.role, action="read_personal_data",
+            ticket_id=ticket.id, field="name,phone", at=now,
+        )
+        session.commit()
+    return ticket_out(ticket, masked=masked, now=now)
+
+
+@router.post(
+    "",
+    summary="Create a complaint ticket",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TicketOut,
+    responses={
+        200: {"model": TicketOut, "description": "replay of an earlier request with the same Idempotency-Key"},
+        409: {"description": "Idempotency-Key reused with a different body"},
+    },
+)
+def create_ticket(
+    body: TicketCreate,
+    caller: AnyCaller,
+    session: SessionDep,
+    classifier: ClassifierDep,
+    now: NowDep,
+    idempotency_key: IdempotencyHeader = None,
+) -> TicketOut:
+    # Classify before touching the database: on SQLite the first statement takes the write lock.
+    if body.category is None or body.severity is None:
+        result = classifier.classify(body.description)
+        routing = Routing(
+            category=body.category or result.category,
+            severity=body.severity or result.severity,
+            confidence=result.confidence if body.category is None else None,
+            reasons=list(result.reasons),
+        )
+    else:
+        routing = Routing(body.category, body.severity, None, ["category and severity given by the caller"])
+
+    fingerprint = crud.request_fingerprint(body)
+    if idempotency_key:
+        # Claim the key first (one statement). If it exists this is a retry: answer as before.
+        # On PostgreSQL a concurrent claim of the same key waits here for the other transaction.
+        if not crud.claim_idempotency_key(session, key=idempotency_key, fingerprint=fingerprint, now=now):
+            replay = _replay(session, idempotency_key, fingerprint, now)
+            if replay is None:
+                raise HTTPException(status.HTTP_409_CONFLICT, "request with this Idempotency-Key is in progress")
+            return replay
+
+    trip = None
+    if body.booking_ref:
+        trip = bookings.get_trip_dates(session, ref=body.booking_ref)
+        if trip is None:
+            raise field_error("body", "booking_ref", "unknown booking number")
+    ticket = crud.create_ticket(session, data=body, routing=routing, trip=trip, actor=caller, now=now)
+    if idempotency_key:
+        crud.bind_idempotency_key(session, key=idempotency_key, ticket_id=ticket.id)
+    session.commit()
+    log.info("ticket %s created by %s: %s/%s", ticket.ticket_no, caller.name, ticket.category, ticket.severity)
+    # The children just written are known: skip reading them back for the response. The ticket
+    # leaves the session first, so these copies can never be flushed (a later request reloads).
+    session.expunge(ticket)
+    set_committed_value(ticket, "notes", [])
+    set_committed_value(ticket, "deadlines", crud.deadlines_as_written(ticket))
+    # Hot path: serialise once (FastAPI would dump and re-validate the model for response_model).
+    return Response(ticket_out(ticket, masked=False, now=now).model_dump_json(), status_code=201,
+                    media_type="application/json")
+
+
+def _replay(session, key: str, fingerprint: str, now: datetime) -> Response | None:
+    row = crud.get_idempotency_key(session, key=key)
+    if row is None or row[1] is None:
+        return None
+    if row[0] != fingerprint:
+        raise HTTPException(status.HTTP_409_CONFLICT, "Idempotency-Key was used with a different request body")
+    ticket = session.get(Ticket, row[1])
+    return Response(ticket_out(ticket, masked=False, now=now).model_dump_json(), status_code=200,
+                    media_type="application/json", headers={"Idempotent-Replayed": "true"})
+
+
+@router.get(
+    "",
+    summary="List tickets with filters and paging (phones and names always masked)",
+    response_model=TicketPage,
+    description="Supervisors see every ticket; agents may pass mine=true for their own.",
+)
+def list_tickets(
+    caller: Staff,
+    session: SessionDep,
+    now: NowDep,
+    status_: Annotated[Status | None, Query(alias="status")] = None,
+    category: Category | None = None,
+    severity: Severity | None = None,
+    department: str | None = None,
+    deadline_state: DeadlineState | None = None,
+    mine: bool = False,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> TicketPage:
+    rows, total = crud.list_tickets(
+        session, now=now, status=status_, category=category, severity=severity, department=department,
+        deadline_state=deadline_state, owner_id=caller.user_id if mine else None, limit=limit, offset=offset,
+    )
+    return TicketPage(items=[ticket_summary(t, now=now) for t in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/{ticket_no}", summary="A ticket with its deadlines and progress", response_model=TicketOut, responses=NOT_FOUND)
+def get_ticket(ticket_no: NoPath, caller: AnyCaller, session: SessionDep, now: NowDep) -> TicketOut:
+    return _view(session, _load(session, ticket_no), caller, now)
+
+
+@router.post(
+    "/{ticket_no}/verify",
+    summary="Progress for the traveller once the last 4 phone digits match (bot's check_ticket)",
+    response_model=TicketProgressOut,
+    description="Asking for progress after a deadline passed escalates the ticket one authority level.",
+    responses={403: {"description": "phone does not match"}, **NOT_FOUND},
+)
+def verify_ticket(ticket_no: NoPath, body: TicketVerify, caller: ServiceOnly, session: SessionDep, now: NowDep) -> TicketProgressOut:
+    ticket = _load(session, ticket_no)
+    if not ticket.phone.endswith(body.phone_last4):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, {"field": "phone_last4", "msg": "does not match the phone on the ticket"})
+    if crud.escalate_if_overdue(session, ticket=ticket, actor=caller, now=now):
+        session.commit()
+    return ticket_progress_out(ticket, now=now)
+
+
+@router.post(
+    "/{ticket_no}/transitions",
+    summary="Move a ticket forward (or reject it with a reason)",
+    response_model=TicketOut,
+    responses={409: {"description": "move not allowed from the current status"}, **NOT_FOUND},
+)
+def transition(ticket_no: NoPath, body: TransitionIn, caller: Staff, session: SessionDep, now: NowDep) -> TicketOut:
+    ticket = _load(session, ticket_no)
+    _may_change(ticket, caller)
+    try:
+        crud.transition(session, ticket=ticket, status=body.status, reason=body.reason, actor=caller, now=now)
+    except WorkflowError as error:
+        raise workflow_error(error) from None
+    session.commit()
+    return _view(session, ticket, caller, now)
+
+
+@router.post("/{ticket_no}/notes", summary="Add a note; public notes are measures shown to the traveller",
+             status_code=status.HTTP_201_CREATED, response_model=TicketOut, responses=NOT_FOUND)
+def add_note(ticket_no: NoPath, body: NoteIn, caller: Staff, session: SessionDep, now: NowDep) -> TicketOut:
+    ticket = _load(session, ticket_no)
+    _may_change(ticket, caller)
+    crud.add_note(session, ticket=ticket, text=body.text, public=body.public, actor=caller, now=now)
+    session.commit()
+    return _view(session, ticket, caller, now)
+
+
+@router.put("/{ticket_no}/result", summary="Write the result: findings, measures, thanks and apology",
+            response_model=TicketOut, responses=NOT_FOUND)
+def set_result(ticket_no: NoPath, body: ResultParts, caller: Staff, session: SessionDep, now: NowDep) -> TicketOut:
+    ticket = _load(session, ticket_no)
+    _may_change(ticket, caller)
+    try:
+        crud.set_result(session, ticket=ticket, findings=body.findings, measures=body.measures, apology=body.apology, actor=caller, now=now)
+    except WorkflowError as error:
+        raise workflow_error(error) from None
+    session.commit()
+    return _view(session, ticket, caller, now)
+
+
+@router.patch("/{ticket_no}/feedback", summary="Record the traveller's confirmation and 1-5 satisfaction",
+              response_model=TicketOut, description="The service (bot) may set it, as may the owner or a supervisor.",
+              responses=NOT_FOUND)
+def set_feedback(ticket_no: NoPath, body: FeedbackIn, caller: AnyCaller, session: SessionDep, now: NowDep) -> TicketOut:
+    ticket = _load(session, ticket_no)
+    _may_change(ticket, caller)
+    crud.set_feedback(session, ticket=ticket, confirmed=body.confirmed, satisfaction=body.satisfaction, actor=caller, now=now)
+    session.commit()
+    return _view(session, ticket, caller, now)
+
+
+@router.put("/{ticket_no}/delay", summary="Mark as not solvable in time: reason and expected date",
+            response_model=TicketOut, responses=NOT_FOUND)
+def set_delay(ticket_no: NoPath, body: DelayIn, caller: Staff, session: SessionDep, now: NowDep) -> TicketOut:
+    ticket = _load(session, ticket_no)
+    _may_change(ticket, caller)
+    if body.expected_at.tzinfo is None:
+        raise field_error("body", "expected_at", "give a timezone, e.g. +08:00")
+    try:
+        crud.set_delay(session, ticket=ticket, reason=body.reason, expected_at=body.expected_at, actor=caller, now=now)
+    except WorkflowError as error:
+        raise workflow_error(error) from None
+    session.commit()
+    return _view(session, ticket, caller, now)
+
+
+@router.put("/{ticket_no}/compensation", summary="Advance compensation: recorded, verified, planned, agreed, paid",
+            response_model=TicketOut, responses={409: {"description": "step out of order"}, **NOT_FOUND})
+def set_compensation(ticket_no: NoPath, body: Compensation, caller: Staff, session: SessionDep, now: NowDep) -> TicketOut:
+    ticket = _load(session, ticket_no)
+    _may_change(ticket, caller)
+    try:
+        crud.set_compensation(session, ticket=ticket, status=body.status, method=body.method, loss_type=body.loss_type, amount_cny=body.amount_cny, actor=caller, now=now)
+    except WorkflowError as error:
+        raise workflow_error(error) from None
+    session.commit()
+    return _view(session, ticket, caller, now)

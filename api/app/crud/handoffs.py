@@ -1,0 +1,214 @@
+"""Handoff data functions. They take a Session and keyword arguments, flush but never commit."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.crud import audit
+from app.crud import tickets as tickets_crud
+from app.crud.tickets import Actor
+from app.models import Handoff, Ticket
+from app.models.handoff import OPEN_STATUSES
+from app.schemas.handoff import HandoffCreate
+from app.services.taxonomy import SEVERITY_RULES, Severity
+
+SEVERITY_RANK = {"urgent": 0, "major": 1, "general": 2}
+# Expected wait per place in the queue when there is no recent history to go by.
+DEFAULT_MINUTES_PER_PLACE = 3.0
+HISTORY = timedelta(hours=24)
+
+
+class HandoffConflict(Exception):
+    """The handoff is not in a state that allows this (taken by someone else, already ended)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class TakeResult:
+    handoff: Handoff
+    newly_taken: bool
+
+
+def get(session: Session, *, handoff_id: int) -> Handoff | None:
+    return session.get(Handoff, handoff_id, populate_existing=True)
+
+
+def open_for_conversation(session: Session, *, conversation_id: str) -> Handoff | None:
+    return session.scalar(
+        select(Handoff).where(Handoff.conversation_id == conversation_id, Handoff.status.in_(OPEN_STATUSES))
+    )
+
+
+def _severity(data: HandoffCreate, ticket: Ticket | None) -> str:
+    if data.severity:
+        return str(data.severity)
+    if ticket is not None:
+        return ticket.severity
+    return "urgent" if data.reason == "urgent_complaint" else "general"
+
+
+def open_handoff(session: Session, *, data: HandoffCreate, ticket: Ticket | None, actor: Actor, now: datetime) -> tuple[Handoff, bool]:
+    """A new waiting handoff, or the conversation's open one (the bot may ask twice)."""
+    existing = open_for_conversation(session, conversation_id=data.conversation_id)
+    if existing is not None:
+        return existing, False
+    severity = _severity(data, ticket)
+    handoff = Handoff(
+        conversation_id=data.conversation_id, channel=data.channel, reason=data.reason,
+        severity=severity, colour=SEVERITY_RULES[Severity(severity)].colour,
+        ticket_no=data.ticket_no, summary=data.summary, status="waiting", created_at=now,
+    )
+    try:
+        # The partial unique index settles a race between two requests for one conversation.
+        with session.begin_nested():
+            session.add(handoff)
+            session.flush()
+    except IntegrityError:
+        existing = open_for_conversation(session, conversation_id=data.conversation_id)
+        if existing is None:
+            raise
+        return existing, False
+    _audit(session, handoff, actor, "handoff_open", now, new=f"#{handoff.id} {data.reason}")
+    return handoff, True
+
+
+def _priority():
+    return case(SEVERITY_RANK, value=Handoff.severity, else_=3)
+
+
+def queue(session: Session, *, statuses: tuple[str, ...]) -> list[Handoff]:
+    """Ordered by severity (urgent first), then by how long the traveller has waited."""
+    return list(
+        session.scalars(
+            select(Handoff).where(Handoff.status.in_(statuses)).order_by(_priority(), Handoff.created_at, Handoff.id)
+        )
+    )
+
+
+def position(session: Session, *, handoff: Handoff) -> int | None:
+    """1-based place among waiting handoffs, or None once taken or ended."""
+    if handoff.status != "waiting":
+        return None
+    rank = SEVERITY_RANK.get(handoff.severity, 3)
+    ahead = session.scalar(
+        select(func.count(Handoff.id)).where(
+            Handoff.status == "waiting",
+            Handoff.id != handoff.id,
+            or_(
+                _priority() < rank,
+                and_(_priority() == rank, or_(
+                    Handoff.created_at < handoff.created_at,
+                    and_(Handoff.created_at == handoff.created_at, Handoff.id < handoff.id),
+                )),
+            ),
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+def minutes_per_place(session: Session, *, now: datetime) -> float:
+    """Recent average time from opening to being taken (one place in the queue)."""
+    recent = session.execute(
+        select(Handoff.created_at, Handoff.taken_at).where(
+            Handoff.taken_at.is_not(None), Handoff.taken_at >= now - HISTORY
+        )
+    ).all()
+    waits = [(taken - created).total_seconds() / 60 for created, taken in recent if taken >= created]
+    return max(sum(waits) / len(waits), 1.0) if waits else DEFAULT_MINUTES_PER_PLACE
+
+
+def expected_wait_minutes(*, place: int | None, per_place: float) -> int | None:
+    if place is None:
+        return None
+    return max(1, math.ceil(per_place * place))
+
+
+def take(session: Session, *, handoff_id: int, actor: Actor, now: datetime) -> TakeResult:
+    """Atomic: one conditional UPDATE, so of two agents taking at once exactly one wins."""
+    result = session.execute(
+        update(Handoff)
+        .where(Handoff.id == handoff_id, Handoff.status == "waiting")
+        .values(status="active", agent=actor.name, agent_id=actor.user_id, taken_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    handoff = get(session, handoff_id=handoff_id)
+    if handoff is None:
+        raise LookupError(handoff_id)
+    if result.rowcount == 1:
+        _audit(session, handoff, actor, "handoff_take", now, new=f"#{handoff.id}")
+        session.flush()
+        return TakeResult(handoff, True)
+    if handoff.status == "active" and handoff.agent_id == actor.user_id:
+        return TakeResult(handoff, False)  # a double click by the holder
+    if handoff.status == "active":
+        raise HandoffConflict(f"该会话已由客服 {handoff.agent} 接入，不能重复接入")
+    raise HandoffConflict("该会话已结束，不能接入")
+
+
+def record_reply(session: Session, *, handoff: Handoff, actor: Actor, now: datetime) -> bool:
+    """Audit an agent's message; the first one fixes the waiting time to first reply."""
+    first = handoff.first_agent_reply_at is None
+    if first:
+        handoff.first_agent_reply_at = now
+        handoff.first_reply_wait_seconds = max(0, int((now - handoff.created_at).total_seconds()))
+    _audit(session, handoff, actor, "handoff_reply", now, new=f"#{handoff.id}")
+    session.flush()
+    return first
+
+
+def end(
+    session: Session, *, handoff: Handoff, status: str, transcript: list[dict] | None,
+    note: str | None, actor: Actor, now: datetime,
+) -> Handoff:
+    """Close or hand back; the transcript is kept on the handoff and as a note on the ticket."""
+    if handoff.status not in OPEN_STATUSES:
+        raise HandoffConflict("该会话已结束")
+    old = handoff.status
+    handoff.status = status
+    handoff.closed_at = now
+    handoff.transcript = transcript
+    _audit(session, handoff, actor, "handoff_return" if status == "returned" else "handoff_close", now,
+           old=old, new=f"#{handoff.id} {status}")
+    ticket = _ticket(session, handoff)
+    if ticket is not None:
+        text = transcript_note(handoff, transcript or [], note, status)
+        tickets_crud.add_note(session, ticket=ticket, text=text, public=False, actor=actor, now=now)
+    session.flush()
+    return handoff
+
+
+def transcript_note(handoff: Handoff, transcript: list[dict], note: str | None, status: str) -> str:
+    labels = {"traveller": "旅客", "bot": "机器人", "agent": "客服", "system": "系统"}
+    ending = "交还机器人" if status == "returned" else "人工结束"
+    lines = [f"人工会话记录（转接 #{handoff.id}，会话 {handoff.conversation_id}，{ending}）"]
+    if note:
+        lines.append(f"客服备注：{note}")
+    for line in transcript:
+        who = labels.get(line.get("sender", ""), line.get("sender", ""))
+        if line.get("agent"):
+            who = f"{who}({line['agent']})"
+        lines.append(f"[{line.get('at', '')}] {who}：{line.get('text', '')}")
+    return "\n".join(lines)
+
+
+def _ticket(session: Session, handoff: Handoff) -> Ticket | None:
+    if not handoff.ticket_no:
+        return None
+    return tickets_crud.get_by_no(session, ticket_no=handoff.ticket_no)
+
+
+def _audit(session: Session, handoff: Handoff, actor: Actor, action: str, now: datetime, old=None, new=None) -> None:
+    ticket = _ticket(session, handoff)
+    audit.record(
+        session, actor=actor.name, actor_role=actor.role, action=action,
+        ticket_id=ticket.id if ticket else None, field="handoff", old=old, new=new, at=now,
+    )

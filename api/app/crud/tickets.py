@@ -1,0 +1,370 @@
+"""Ticket data functions. They take a Session and keyword arguments, flush but never commit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import and_, exists, func, insert, not_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from app.crud import audit
+from app.crud.users import pick_owner
+from app.models import AuditLog, IdempotencyKey, Ticket, TicketCounter, TicketDeadline, TicketNote
+from app.schemas.ticket import TicketCreate
+from app.services import deadlines as dl
+from app.services import workflow
+from app.services.taxonomy import CATEGORY_DEPARTMENT, SEVERITY_RULES, Category, Severity
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    role: str  # service | agent | supervisor
+    user_id: int | None = None
+    display_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Routing:
+    category: str
+    severity: str
+    confidence: float | None
+    reasons: list[str]
+
+
+def get_by_no(session: Session, *, ticket_no: str) -> Ticket | None:
+    return session.scalar(select(Ticket).where(Ticket.ticket_no == ticket_no))
+
+
+def next_ticket_no(session: Session, *, now: datetime) -> str:
+    """C + China-local date + daily sequence, bumped atomically (safe under concurrency:
+    the upsert holds the counter row until commit)."""
+    day = dl.china_today(now).strftime("%Y%m%d")
+    stmt = (
+        _insert_for(session)(TicketCounter)
+        .values(day=day, last=1)
+        .on_conflict_do_update(index_elements=[TicketCounter.day], set_={"last": TicketCounter.last + 1})
+        .returning(TicketCounter.last)
+    )
+    seq = session.execute(stmt).scalar_one()
+    return f"C{day}{seq:03d}"
+
+
+def request_fingerprint(data: TicketCreate) -> str:
+    canonical = json.dumps(data.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _insert_for(session: Session):
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def claim_idempotency_key(session: Session, *, key: str, fingerprint: str, now: datetime) -> bool:
+    """Insert the key unless it exists (one statement, no savepoint). False: someone has it."""
+    stmt = (
+        _insert_for(session)(IdempotencyKey)
+        .values(key=key, request_hash=fingerprint, created_at=now)
+        .on_conflict_do_nothing(index_elements=[IdempotencyKey.key])
+        .returning(IdempotencyKey.key)
+    )
+    return session.execute(stmt).scalar_one_or_none() is not None
+
+
+def bind_idempotency_key(session: Session, *, key: str, ticket_id: int) -> None:
+    session.execute(update(IdempotencyKey).where(IdempotencyKey.key == key).values(ticket_id=ticket_id))
+
+
+def get_idempotency_key(session: Session, *, key: str) -> tuple[str, int | None] | None:
+    """(request fingerprint, ticket id) of a used key, read fresh from the database."""
+    row = session.execute(
+        select(IdempotencyKey.request_hash, IdempotencyKey.ticket_id).where(IdempotencyKey.key == key)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def create_ticket(
+    session: Session,
+    *,
+    data: TicketCreate,
+    routing: Routing,
+    trip: tuple[date, date] | None,
+    actor: Actor,
+    now: datetime,
+) -> Ticket:
+    category, severity = Category(routing.category), Severity(routing.severity)
+    stage = data.stage or (
+        workflow.derive_stage(trip[0], trip[1], now) if trip else None
+    )
+    plan = dl.plan_deadlines(now, severity, category, stage)
+    owner = pick_owner(session)
+    is_repeat = bool(
+        data.booking_ref
+        and session.scalar(select(exists().where(Ticket.booking_ref == data.booking_ref)))
+    )
+    fields = data.model_dump(exclude={"category", "severity", "stage"})
+    ticket = Ticket(
+        **fields,
+        ticket_no=next_ticket_no(session, now=now),
+        received_at=now,
+        updated_at=now,
+        stage=stage,
+        category=category.value,
+        severity=severity.value,
+        department=CATEGORY_DEPARTMENT[category].code,
+        authority_level=SEVERITY_RULES[severity].authority_level,
+        confidence=routing.confidence,
+        classifier_reasons=routing.reasons,
+        owner=owner,
+        status="received",
+        is_repeat=is_repeat,
+        calendar_fallback=plan.calendar_fallback,
+    )
+    session.add(ticket)
+    session.flush()
+    ticket._planned_deadlines = plan.due  # for deadlines_as_written(); not a column
+    # Plain multi-row inserts: the ORM unit of work is the main cost of ticket creation.
+    session.execute(
+        insert(TicketDeadline),
+        [{"ticket_id": ticket.id, "name": name, "due_at": due, "done_at": None} for name, due in plan.due.items()],
+    )
+    trail = [dict(action="create", booking_ref=ticket.booking_ref, field="status", old_value=None, new_value="received")]
+    if owner is not None:
+        trail.append(dict(action="assign", booking_ref=None, field="owner", old_value=None, new_value=owner.username))
+    session.execute(
+        insert(AuditLog),
+        [{"at": now, "actor": actor.name, "actor_role": actor.role, "ticket_id": ticket.id, **row} for row in trail],
+    )
+    return ticket
+
+
+def deadlines_as_written(ticket: Ticket) -> list[TicketDeadline]:
+    """Detached copies of a just-created ticket's deadlines, for the response only (call after
+    commit: these objects are never added to a session)."""
+    return [TicketDeadline(name=name, due_at=due, done_at=None) for name, due in ticket._planned_deadlines.items()]
+
+
+def _change(session: Session, ticket: Ticket, actor: Actor, now: datetime, action: str, field: str, new) -> None:
+    old = getattr(ticket, field)
+    if old == new:
+        return
+    setattr(ticket, field, new)
+    audit.record(
+        session, actor=actor.name, actor_role=actor.role, action=action, ticket_id=ticket.id,
+        field=field, old=old, new=new, at=now,
+    )
+
+
+def _touch(session: Session, ticket: Ticket, actor: Actor, now: datetime) -> None:
+    """Any change by a person counts as the first response; and the ticket was updated."""
+    ticket.updated_at = now
+    if actor.role != "service" and workflow.mark_first_response(ticket, now):
+        audit.record(
+            session, actor=actor.name, actor_role=actor.role, action="first_response",
+            ticket_id=ticket.id, field="first_response_at", new=now, at=now,
+        )
+
+
+def transition(
+    session: Session, *, ticket: Ticket, status: str, reason: str | None, actor: Actor, now: datetime
+) -> Ticket:
+    workflow.check_transition(ticket, status, reason)  # raises WorkflowError
+    _touch(session, ticket, actor, now)
+    old = ticket.status
+    workflow.apply_transition(ticket, status, reason, now)
+    audit.record(
+        session, actor=actor.name, actor_role=actor.role, action="transition", ticket_id=ticket.id,
+        field="status", old=old, new=status, at=now,
+    )
+    if status == workflow.REJECTED:
+        audit.record(
+            session, actor=actor.name, actor_role=actor.role, action="transition",
+            ticket_id=ticket.id, field="rejection_reason", new=reason, at=now,
+        )
+    session.flush()
+    return ticket
+
+
+def add_note(session: Session, *, ticket: Ticket, text: str, public: bool, actor: Actor, now: datetime) -> TicketNote:
+    _touch(session, ticket, actor, now)
+    note = TicketNote(author=actor.display_name or actor.name, text=text, public=public, created_at=now)
+    ticket.notes.append(note)
+    audit.record(
+        session, actor=actor.name, actor_role=actor.role, action="note", ticket_id=ticket.id,
+        field="public_note" if public else "note", new=text, at=now,
+    )
+    session.flush()
+    return note
+
+
+def set_result(session: Session, *, ticket: Ticket, findings: str, measures: str, apology: str, actor: Actor, now: datetime) -> Ticket:
+    if ticket.status not in workflow.OPEN:
+        raise workflow.WorkflowError("status", f"ticket is {ticket.status}; the result is final")
+    _touch(session, ticket, actor, now)
+    _change(session, ticket, actor, now, "result", "result_findings", findings)
+    _change(session, ticket, actor, now, "result", "result_measures", measures)
+    _change(session, ticket, actor, now, "result", "result_apology", apology)
+    session.flush()
+    return ticket
+
+
+def set_feedback(session: Session, *, ticket: Ticket, confirmed: bool | None, satisfaction: int | None, actor: Actor, now: datetime) -> Ticket:
+    _touch(session, ticket, actor, now)
+    if confirmed is not None:
+        _change(session, ticket, actor, now, "feedback", "confirmed", confirmed)
+    if satisfaction is not None:
+        _change(session, ticket, actor, now, "feedback", "satisfaction", satisfaction)
+        if satisfaction <= workflow.LOW_SATISFACTION:
+            _change(session, ticket, actor, now, "feedback", "second_follow_up", True)
+    session.flush()
+    return ticket
+
+
+def set_delay(session: Session, *, ticket: Ticket, reason: str, expected_at: datetime, actor: Actor, now: datetime) -> Ticket:
+    if ticket.status not in workflow.OPEN:
+        raise workflow.WorkflowError("status", f"ticket is {ticket.status}")
+    if expected_at <= now:
+        raise workflow.WorkflowError("expected_at", "the expected date must be in the future")
+    _touch(session, ticket, actor, now)
+    _change(session, ticket, actor, now, "delay", "delay_reason", reason)
+    _change(session, ticket, actor, now, "delay", "expected_completion_at", expected_at)
+    session.flush()
+    return ticket
+
+
+COMPENSATION_STEPS = ("recorded", "verified", "planned", "agreed", "paid")
+
+
+def set_compensation(session: Session, *, ticket: Ticket, status: str, method: str | None, loss_type: str | None, amount_cny: int | None, actor: Actor, now: datetime) -> Ticket:
+    """record -> verify -> plan -> agreement -> payment; one step at a time, never paid first."""
+    current = ticket.compensation_status
+    position = COMPENSATION_STEPS.index(current) if current else -1
+    target = COMPENSATION_STEPS.index(status)
+    if target not in (position, position + 1):
+        expected = COMPENSATION_STEPS[min(position + 1, len(COMPENSATION_STEPS) - 1)]
+        raise workflow.WorkflowError("status", f"compensation goes one step at a time; next is {expected}")
+    if status in ("planned", "agreed", "paid") and not ((method or ticket.compensation_method) and (loss_type or ticket.compensation_loss_type)):
+        raise workflow.WorkflowError("method", "a compensation plan needs a method and a loss type")
+    if current in ("agreed", "paid") and amount_cny is not None and amount_cny != ticket.compensation_amount_cny:
+        raise workflow.WorkflowError("amount_cny", "the amount is fixed once the traveller agreed")
+    _touch(session, ticket, actor, now)
+    _change(session, ticket, actor, now, "compensation", "compensation_status", status)
+    for field, value in (("compensation_method", method), ("compensation_loss_type", loss_type), ("compensation_amount_cny", amount_cny)):
+        if value is not None:
+            _change(session, ticket, actor, now, "compensation", field, value)
+    session.flush()
+    return ticket
+
+
+def escalate_if_overdue(session: Session, *, ticket: Ticket, actor: Actor, now: datetime) -> bool:
+    change = workflow.escalate_if_overdue(ticket, now)
+    if change is None:
+        return False
+    audit.record(
+        session, actor=actor.name, actor_role=actor.role, action="escalate", ticket_id=ticket.id,
+        field="authority_level", old=change[0], new=change[1], at=now,
+    )
+    session.flush()
+    return True
+
+
+# --- listing and statistics -------------------------------------------------------------
+
+def _breached(now: datetime):
+    return exists().where(
+        TicketDeadline.ticket_id == Ticket.id,
+        or_(
+            and_(TicketDeadline.done_at.is_(None), TicketDeadline.due_at < now),
+            TicketDeadline.done_at > TicketDeadline.due_at,
+        ),
+    )
+
+
+def _open_in_time(now: datetime):
+    return exists().where(
+        TicketDeadline.ticket_id == Ticket.id,
+        TicketDeadline.done_at.is_(None),
+        TicketDeadline.due_at >= now,
+    )
+
+
+def deadline_state_filter(state: str, now: datetime):
+    if state == dl.BREACHED:
+        return _breached(now)
+    if state == dl.DUE:
+        return and_(not_(_breached(now)), _open_in_time(now))
+    return and_(not_(_breached(now)), not_(_open_in_time(now)))
+
+
+def list_tickets(
+    session: Session,
+    *,
+    now: datetime,
+    status: str | None = None,
+    category: str | None = None,
+    severity: str | None = None,
+    department: str | None = None,
+    deadline_state: str | None = None,
+    owner_id: int | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> tuple[list[Ticket], int]:
+    conditions = []
+    for column, value in (
+        (Ticket.status, status), (Ticket.category, category), (Ticket.severity, severity),
+        (Ticket.department, department), (Ticket.owner_id, owner_id),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    if deadline_state is not None:
+        conditions.append(deadline_state_filter(deadline_state, now))
+    total = session.scalar(select(func.count(Ticket.id)).where(*conditions)) or 0
+    rows = session.scalars(
+        select(Ticket).where(*conditions).order_by(Ticket.received_at.desc(), Ticket.id.desc()).limit(limit).offset(offset)
+    )
+    return list(rows), total
+
+
+def stats(session: Session, *, now: datetime, since: datetime | None = None, until: datetime | None = None) -> dict:
+    window = []
+    if since is not None:
+        window.append(Ticket.received_at >= since)
+    if until is not None:
+        window.append(Ticket.received_at < until)
+
+    def counts(column) -> dict[str, int]:
+        rows = session.execute(select(column, func.count(Ticket.id)).where(*window).group_by(column))
+        return {str(key) if key is not None else "unknown": n for key, n in rows}
+
+    deadline_rows = select(TicketDeadline.due_at, TicketDeadline.done_at).join(Ticket).where(*window)
+    met = breached = still_open = 0
+    for due_at, done_at in session.execute(deadline_rows):
+        state = dl.deadline_state(due_at, done_at, now)
+        met += state == dl.MET
+        breached += state == dl.BREACHED
+        still_open += state == dl.DUE
+    sat_count, sat_mean = session.execute(
+        select(func.count(Ticket.satisfaction), func.avg(Ticket.satisfaction)).where(*window)
+    ).one()
+    return {
+        "total": session.scalar(select(func.count(Ticket.id)).where(*window)) or 0,
+        "by_category": counts(Ticket.category),
+        "by_severity": counts(Ticket.severity),
+        "by_stage": counts(Ticket.stage),
+        "by_status": counts(Ticket.status),
+        "by_department": counts(Ticket.department),
+        "repeats": session.scalar(select(func.count(Ticket.id)).where(Ticket.is_repeat.is_(True), *window)) or 0,
+        "deadlines_met": met,
+        "deadlines_breached": breached,
+        "deadlines_open": still_open,
+        "deadlines_met_share": round(met / (met + breached), 4) if met + breached else None,
+        "satisfaction_count": sat_count or 0,
+        "satisfaction_mean": round(float(sat_mean), 2) if sat_mean is not None else None,
+        "low_satisfaction": session.scalar(
+            select(func.count(Ticket.id)).where(Ticket.satisfaction <= workflow.LOW_SATISFACTION, *window)
+        ) or 0,
+    }

@@ -1,0 +1,76 @@
+"""The ticketing API: `uvicorn app.main:app --app-dir api`."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from app.api.middleware import BodySizeLimit
+from app.api.routes import auth, bookings, classify, console, handoffs, health, stats, tickets
+from app.core.config import Settings, get_settings
+from app.core.db import dispose_engine, get_engine
+from app.services.masking import PersonalDataFilter
+
+STATIC = Path(__file__).resolve().parent / "static"
+log = logging.getLogger(__name__)
+
+
+def _install_log_filter() -> None:
+    for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access", "app"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, PersonalDataFilter) for f in logger.filters):
+            logger.addFilter(PersonalDataFilter())
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        _install_log_filter()
+        if settings.migrate_on_startup:
+            from app.bootstrap import prepare_database
+
+            prepare_database(get_engine(), settings)
+        if settings.warm_classifier:
+            # Load (and if needed train) the model now, not on the first traveller's request.
+            from app.api.deps import get_classifier
+
+            await run_in_threadpool(get_classifier)
+        yield
+        dispose_engine()
+
+    app = FastAPI(
+        title="旅游客服投诉工单 API (ticketing service)",
+        version="0.1.0",
+        description=(
+            "Complaint tickets, bookings and the complaint classifier of the travel customer-service "
+            "assistant. The bot authenticates with the service token; agents and supervisors with "
+            "a token from POST /auth/login."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    for module in (health, classify, auth, bookings, tickets, stats, handoffs, console):
+        app.include_router(module.router)
+
+    @app.get("/", include_in_schema=False)
+    def index():
+        page = STATIC / "index.html"
+        if not page.is_file():
+            return JSONResponse({"detail": "demo page not installed"}, status_code=404)
+        return FileResponse(page)
+
+    # check_dir=False: the folder belongs to the web page and may appear after start-up.
+    app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
+    return app
+
+
+app = create_app()

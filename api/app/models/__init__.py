@@ -1,0 +1,19 @@
+"""All tables, imported here so Alembic's metadata sees them."""
+
+from app.models.base import Base
+from app.models.booking import Booking
+from app.models.handoff import Handoff
+from app.models.ticket import (
+    AuditLog,
+    IdempotencyKey,
+    Ticket,
+    TicketCounter,
+    TicketDeadline,
+    TicketNote,
+)
+from app.models.user import ApiToken, User
+
+__all__ = [
+    "ApiToken", "AuditLog", "Base", "Booking", "Handoff", "IdempotencyKey", "Ticket", "TicketCounter",
+    "TicketDeadline", "TicketNote", "User",
+]

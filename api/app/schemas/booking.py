@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.schemas.common import PhoneLast4
+
+
+class Flight(BaseModel):
+    number: str
+    from_: str = Field(alias="from")
+    to: str
+    departure: str = Field(description="local time HH:MM; '+1' means the next day")
+    arrival: str
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class Meeting(BaseModel):
+    time: str
+    place: str
+
+
+class Guide(BaseModel):
+    name: str
+    phone: str | None = None
+
+
+class ItineraryDay(BaseModel):
+    day: int
+    date: date
+    title: str
+    hotel: str | None = None
+    meeting: Meeting | None = None
+    flights: list[Flight] = []
+    guide: Guide | None = None
+
+
+class BookingOut(BaseModel):
+    """A booking. For agents the traveller's name and phone are masked."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    ref: str
+    traveller_name: str
+    phone: str
+    product: str
+    destination: str
+    tour_type: Literal["domestic", "outbound"]
+    departure_date: date
+    return_date: date
+    travellers: int
+    price_cny: int
+    guide_name: str | None
+    guide_phone: str | None
+    itinerary: list[ItineraryDay]
+    included: list[str]
+    excluded: list[str]
+    masked: bool = Field(False, description="true when personal fields are masked for the caller")
+
+
+class PhoneCheck(BaseModel):
+    phone_last4: PhoneLast4 = Field(description="last four digits of the phone on the record")
+
+
+class BookingVerified(BaseModel):
+    verified: Literal[True] = True
+    booking: BookingOut

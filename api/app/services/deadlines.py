@@ -1,0 +1,103 @@
+"""Complaint deadlines on the mainland China working-day calendar (DESIGN §3).
+
+Working days come from the `chinese_calendar` library (statutory holidays and the adjusted
+working days around them). For years the library has not published yet we fall back to
+"Monday to Friday" and report it, so the ticket can carry a flag; nothing here raises for
+an unknown year.
+
+"N working days after T" means: the same China-local clock time on the N-th working day
+after T's date. A complaint received on a holiday therefore starts counting on the next
+working day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import chinese_calendar
+
+from app.services.taxonomy import (
+    ALTERNATIVE_PLAN_WITHIN,
+    IN_TRIP_DISRUPTION_CATEGORIES,
+    PROCESS_WORKING_DAYS,
+    SEVERITY_RULES,
+    Category,
+    Severity,
+    Stage,
+)
+
+# China has had no daylight-saving time since 1991: a fixed offset is exact.
+CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+# "Immediately" for urgent complaints: the bot hands over at once; a person must answer
+# within this window or the first-response deadline shows as breached.
+IMMEDIATE_RESPONSE_WITHIN = timedelta(minutes=15)
+
+FIRST_RESPONSE = "first_response"
+RESOLUTION = "resolution"
+ALTERNATIVE_PLAN = "alternative_plan"
+PROCESS_STEPS = tuple(name for name, _ in PROCESS_WORKING_DAYS)
+DEADLINE_NAMES = (FIRST_RESPONSE, *PROCESS_STEPS, RESOLUTION, ALTERNATIVE_PLAN)
+
+MET, DUE, BREACHED = "met", "due", "breached"
+
+
+def is_working_day(day: date) -> tuple[bool, bool]:
+    """(is a working day, computed by the weekends-only fallback)."""
+    try:
+        return chinese_calendar.is_workday(day), False
+    except NotImplementedError:  # year not published by the library (yet)
+        return day.weekday() < 5, True
+
+
+def add_working_days(start: datetime, days: int) -> tuple[datetime, bool]:
+    """`start` moved to the same local clock time on the `days`-th working day after it."""
+    if start.tzinfo is None:
+        raise ValueError("start must be timezone-aware")
+    local = start.astimezone(CHINA_TZ)
+    day, counted, fallback = local.date(), 0, False
+    while counted < days:
+        day += timedelta(days=1)
+        working, fell_back = is_working_day(day)
+        fallback |= fell_back
+        counted += working
+    due = datetime.combine(day, local.timetz())
+    return due.astimezone(UTC), fallback
+
+
+@dataclass(frozen=True)
+class DeadlinePlan:
+    due: dict[str, datetime]  # deadline name -> due time (UTC), in DEADLINE_NAMES order
+    calendar_fallback: bool
+
+
+def plan_deadlines(
+    received_at: datetime, severity: str, category: str, stage: str | None
+) -> DeadlinePlan:
+    rule = SEVERITY_RULES[Severity(severity)]
+    due: dict[str, datetime] = {
+        FIRST_RESPONSE: received_at + (rule.first_response or IMMEDIATE_RESPONSE_WITHIN)
+    }
+    fallback = False
+    previous = received_at
+    for name, working_days in PROCESS_WORKING_DAYS:
+        previous, fell_back = add_working_days(previous, working_days)
+        fallback |= fell_back
+        due[name] = previous
+    # Urgent and major complaints have a clock-hour target; general ones follow the process.
+    due[RESOLUTION] = received_at + rule.resolution if rule.resolution else due["resolved"]
+    if stage == Stage.IN_TRIP and Category(category) in IN_TRIP_DISRUPTION_CATEGORIES:
+        due[ALTERNATIVE_PLAN] = received_at + ALTERNATIVE_PLAN_WITHIN
+    return DeadlinePlan(
+        due={name: at.astimezone(UTC) for name, at in due.items()}, calendar_fallback=fallback
+    )
+
+
+def deadline_state(due_at: datetime, done_at: datetime | None, now: datetime) -> str:
+    if done_at is not None:
+        return MET if done_at <= due_at else BREACHED
+    return BREACHED if now > due_at else DUE
+
+
+def china_today(now: datetime) -> date:
+    return now.astimezone(CHINA_TZ).date()

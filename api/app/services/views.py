@@ -1,0 +1,151 @@
+"""Turn tables into response models, masking personal fields when the caller may not see them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.models import Booking, Ticket
+from app.schemas.booking import BookingOut
+from app.schemas.ticket import (
+    Compensation,
+    DeadlineOut,
+    NoteOut,
+    Person,
+    Progress,
+    ResultOut,
+    TicketOut,
+    TicketProgressOut,
+    TicketSummary,
+)
+from app.services import workflow
+from app.services.masking import mask_name, mask_phone
+from app.services.taxonomy import CATEGORY_DEPARTMENT, CATEGORY_LABELS, SEVERITY_RULES, Category, Severity
+
+
+def booking_out(booking: Booking, *, masked: bool) -> BookingOut:
+    out = BookingOut.model_validate(booking)
+    if masked:
+        out.traveller_name = mask_name(out.traveller_name) or ""
+        out.phone = mask_phone(out.phone) or ""
+        out.masked = True
+    return out
+
+
+def _owner(ticket: Ticket) -> Person | None:
+    if ticket.owner is None:
+        return None
+    return Person(username=ticket.owner.username, display_name=ticket.owner.display_name)
+
+
+def _deadlines(ticket: Ticket, now: datetime) -> list[DeadlineOut]:
+    return [
+        DeadlineOut(name=name, due_at=due, done_at=done, state=state)
+        for name, due, done, state in workflow.deadline_states(ticket, now)
+    ]
+
+
+def progress(ticket: Ticket) -> Progress:
+    return Progress(
+        status=ticket.status,
+        status_label=workflow.STATUS_LABELS[ticket.status],
+        measures=[note.text for note in ticket.notes if note.public],
+        expected_completion=workflow.expected_completion(ticket) if ticket.status in workflow.OPEN else None,
+        responsible_person=ticket.owner.display_name if ticket.owner else None,
+        delay_reason=ticket.delay_reason,
+    )
+
+
+def ticket_out(ticket: Ticket, *, masked: bool, now: datetime) -> TicketOut:
+    category, severity = Category(ticket.category), Severity(ticket.severity)
+    rule = SEVERITY_RULES[severity]
+    result = None
+    if ticket.result_findings or ticket.result_measures or ticket.result_apology:
+        result = ResultOut(
+            findings=ticket.result_findings, measures=ticket.result_measures, apology=ticket.result_apology
+        )
+    compensation = None
+    if ticket.compensation_status:
+        compensation = Compensation(
+            status=ticket.compensation_status, method=ticket.compensation_method,
+            loss_type=ticket.compensation_loss_type, amount_cny=ticket.compensation_amount_cny,
+        )
+    return TicketOut(
+        ticket_no=ticket.ticket_no,
+        status=ticket.status,
+        status_label=workflow.STATUS_LABELS[ticket.status],
+        booking_ref=ticket.booking_ref,
+        name=mask_name(ticket.name) if masked else ticket.name,
+        phone=mask_phone(ticket.phone) if masked else ticket.phone,
+        masked=masked,
+        channel=ticket.channel,
+        conversation_id=ticket.conversation_id,
+        received_at=ticket.received_at,
+        stage=ticket.stage,
+        description=ticket.description,
+        occurred_at=ticket.occurred_at,
+        location=ticket.location,
+        evidence=ticket.evidence or [],
+        request=ticket.request,
+        emotion=ticket.emotion,
+        category=category,
+        category_label=CATEGORY_LABELS[category],
+        severity=severity,
+        severity_label=rule.label,
+        colour=rule.colour,
+        department=ticket.department,
+        department_name=CATEGORY_DEPARTMENT[category].name,
+        authority_level=ticket.authority_level,
+        confidence=ticket.confidence,
+        classifier_reasons=ticket.classifier_reasons or [],
+        owner=_owner(ticket),
+        is_repeat=ticket.is_repeat,
+        calendar_fallback=ticket.calendar_fallback,
+        first_response_at=ticket.first_response_at,
+        deadlines=_deadlines(ticket, now),
+        progress=progress(ticket),
+        notes=[NoteOut(author=n.author, text=n.text, public=n.public, created_at=n.created_at) for n in ticket.notes],
+        result=result,
+        rejection_reason=ticket.rejection_reason,
+        confirmed=ticket.confirmed,
+        satisfaction=ticket.satisfaction,
+        second_follow_up=ticket.second_follow_up,
+        compensation=compensation,
+        updated_at=ticket.updated_at,
+        closed_at=ticket.closed_at,
+    )
+
+
+def ticket_progress_out(ticket: Ticket, *, now: datetime) -> TicketProgressOut:
+    category = Category(ticket.category)
+    return TicketProgressOut(
+        ticket_no=ticket.ticket_no,
+        status=ticket.status,
+        status_label=workflow.STATUS_LABELS[ticket.status],
+        category=category,
+        category_label=CATEGORY_LABELS[category],
+        severity=ticket.severity,
+        received_at=ticket.received_at,
+        deadlines=_deadlines(ticket, now),
+        progress=progress(ticket),
+        escalated=workflow.is_escalated(ticket),
+        authority_level=ticket.authority_level,
+    )
+
+
+def ticket_summary(ticket: Ticket, *, now: datetime) -> TicketSummary:
+    return TicketSummary(
+        ticket_no=ticket.ticket_no,
+        status=ticket.status,
+        booking_ref=ticket.booking_ref,
+        name=mask_name(ticket.name),
+        phone=mask_phone(ticket.phone) or "",
+        stage=ticket.stage,
+        category=ticket.category,
+        severity=ticket.severity,
+        department=ticket.department,
+        authority_level=ticket.authority_level,
+        owner=_owner(ticket),
+        is_repeat=ticket.is_repeat,
+        received_at=ticket.received_at,
+        deadline_state=workflow.overall_deadline_state(ticket, now),
+    )

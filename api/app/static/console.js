@@ -1,0 +1,326 @@
+// Agent console: queue, take, live transcript, reply, linked ticket, hand back / close.
+// All data from the API is inserted with textContent (never innerHTML): travellers' text may
+// contain HTML or script and must show as text.
+(function () {
+  "use strict";
+
+  const $ = (id) => document.getElementById(id);
+  const QUEUE_POLL_MS = 2000;
+  const TRANSCRIPT_POLL_MS = 1000; // the traveller's messages show within 2 s
+  const SEVERITY = { urgent: "紧急", major: "重大", general: "一般" };
+  const REASON = { request_human: "旅客要求人工", urgent_complaint: "紧急投诉", fallback: "机器人两次未理解", form_failures: "多次填写失败" };
+  const STATUS = { waiting: "等待接入", active: "服务中", closed: "已结束", returned: "已交还机器人" };
+  const SENDER = { traveller: "旅客", bot: "机器人", agent: "客服", system: "系统" };
+  const SUMMARY_LABELS = {
+    booking_ref: "订单号", verified_booking: "已核验订单", phone: "手机号", phone_last4: "手机尾号",
+    ticket_no: "投诉单号", complaint_description: "投诉描述", complaint_consent: "同意记录手机号",
+    itinerary_item: "查询内容", day_number: "第几天", form_failures: "填写失败次数", last_message: "最后一句话",
+  };
+  const NEXT_STATUS = {
+    received: ["investigating", "rejected"], investigating: ["plan_made", "rejected"], plan_made: ["resolved"],
+    resolved: ["followed_up"], followed_up: ["closed"], closed: [], rejected: [],
+  };
+  const TICKET_STATUS = {
+    received: "已受理", investigating: "调查核实中", plan_made: "已制定处理方案", resolved: "处理方案已落实",
+    followed_up: "已回访", closed: "已结案", rejected: "不予受理",
+  };
+
+  let auth = null;
+  try { auth = JSON.parse(sessionStorage.getItem("console.auth") || "null"); } catch (e) { auth = null; }
+  let selectedId = null;
+  let selected = null; // the selected handoff as last read
+  let transcriptKey = "";
+  let queueTimer = null, transcriptTimer = null;
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function detailText(body, status) {
+    if (!body) return `请求失败（${status}）`;
+    const d = body.detail;
+    if (typeof d === "string") return d;
+    if (Array.isArray(d)) return d.map((x) => x.msg || JSON.stringify(x)).join("；");
+    if (d && typeof d === "object") return d.msg || JSON.stringify(d);
+    return `请求失败（${status}）`;
+  }
+
+  async function api(method, path, body) {
+    const headers = { "Content-Type": "application/json" };
+    if (auth) headers.Authorization = `Bearer ${auth.token}`;
+    const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    let data = null;
+    try { data = await response.json(); } catch (e) { data = null; }
+    if (response.status === 401 && auth) { logout("登录已过期，请重新登录"); }
+    if (!response.ok) {
+      const error = new Error(detailText(data, response.status));
+      error.status = response.status;
+      throw error;
+    }
+    return data;
+  }
+
+  function minutes(seconds) {
+    if (seconds < 60) return `${seconds} 秒`;
+    return `${Math.floor(seconds / 60)} 分 ${seconds % 60} 秒`;
+  }
+
+  function clock(iso) {
+    const d = new Date(iso);
+    return d.toLocaleTimeString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" });
+  }
+
+  // --- login -------------------------------------------------------------------------------
+  $("login-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    $("login-error").textContent = "";
+    try {
+      const data = await api("POST", "/auth/login", { username: $("login-user").value.trim(), password: $("login-pass").value });
+      if (data.role !== "agent" && data.role !== "supervisor") throw new Error("该账号不能使用客服工作台");
+      auth = { token: data.access_token, username: data.username, name: data.display_name, role: data.role };
+      sessionStorage.setItem("console.auth", JSON.stringify(auth));
+      $("login-pass").value = "";
+      start();
+    } catch (error) {
+      $("login-error").textContent = error.status === 401 ? "账号或密码错误" : error.message;
+    }
+  });
+
+  function logout(message) {
+    auth = null;
+    sessionStorage.removeItem("console.auth");
+    clearInterval(queueTimer); clearInterval(transcriptTimer);
+    $("desk").hidden = true; $("login-view").hidden = false; $("logout").hidden = true;
+    $("whoami").textContent = "";
+    $("login-error").textContent = message || "";
+  }
+  $("logout").addEventListener("click", () => logout());
+
+  function start() {
+    $("login-view").hidden = true; $("desk").hidden = false; $("logout").hidden = false;
+    $("whoami").textContent = `${auth.name}（${auth.role === "supervisor" ? "主管" : "客服"}）`;
+    refreshQueue();
+    clearInterval(queueTimer);
+    queueTimer = setInterval(refreshQueue, QUEUE_POLL_MS);
+  }
+
+  // --- queue -------------------------------------------------------------------------------
+  async function refreshQueue() {
+    if (!auth) return;
+    let queue;
+    try { queue = await api("GET", "/handoffs"); } catch (error) { $("queue-count").textContent = error.message; return; }
+    $("queue-count").textContent = `等待 ${queue.waiting} · 服务中 ${queue.active}`;
+    const list = $("queue-list");
+    list.textContent = "";
+    for (const h of queue.items) {
+      const item = el("li", `queue-item ${h.colour === "red" ? "red" : "yellow"}`);
+      item.dataset.id = h.id;
+      if (h.id === selectedId) item.classList.add("selected");
+      const line1 = el("div", "line1");
+      line1.appendChild(el("span", null, `${SEVERITY[h.severity] || h.severity} · ${REASON[h.reason] || h.reason}`));
+      line1.appendChild(el("span", null, h.status === "waiting" ? `第 ${h.position} 位` : STATUS[h.status]));
+      item.appendChild(line1);
+      const who = h.agent ? ` · 客服 ${h.agent}` : "";
+      item.appendChild(el("div", "line2", `已等待 ${minutes(h.waiting_seconds)} · ${h.channel}${h.ticket_no ? " · " + h.ticket_no : ""}${who}`));
+      const preview = h.summary && (h.summary.complaint_description || h.summary.last_message);
+      if (preview) item.appendChild(el("div", "line2", String(preview).slice(0, 60)));
+      item.addEventListener("click", () => select(h.id));
+      list.appendChild(item);
+      if (h.id === selectedId) { selected = h; showHeader(); }
+    }
+    if (!queue.items.length) list.appendChild(el("li", "muted", "暂无排队会话"));
+  }
+
+  // --- one conversation --------------------------------------------------------------------
+  async function select(id) {
+    selectedId = id;
+    transcriptKey = "";
+    $("transcript").textContent = "";
+    $("conv-error").textContent = "";
+    document.querySelectorAll(".queue-item").forEach((n) => n.classList.toggle("selected", Number(n.dataset.id) === id));
+    try { selected = await api("GET", `/handoffs/${id}`); } catch (error) { $("conv-error").textContent = error.message; return; }
+    $("conv-empty").hidden = true; $("conv").hidden = false;
+    showHeader();
+    showSummary();
+    loadTicket();
+    refreshTranscript();
+    clearInterval(transcriptTimer);
+    transcriptTimer = setInterval(refreshTranscript, TRANSCRIPT_POLL_MS);
+  }
+
+  function mine() {
+    return selected && selected.status === "active" && selected.agent === auth.username;
+  }
+
+  function showHeader() {
+    if (!selected) return;
+    const badge = $("conv-badge");
+    badge.className = `badge ${selected.colour === "red" ? "red" : "yellow"}`;
+    badge.textContent = SEVERITY[selected.severity] || selected.severity;
+    $("conv-title").textContent = `会话 #${selected.id} · ${REASON[selected.reason] || selected.reason}`;
+    const reply = selected.first_reply_wait_seconds !== null ? ` · 首次回复用时 ${minutes(selected.first_reply_wait_seconds)}` : "";
+    // REST clients cannot be pushed to: the agent's message lands in the conversation record.
+    const channel = selected.channel === "rest" ? "rest（旅客端需刷新才能看到回复）" : selected.channel;
+    $("conv-meta").textContent = `${STATUS[selected.status]}${selected.agent ? "（" + selected.agent + "）" : ""} · 渠道 ${channel} · 已等待 ${minutes(selected.waiting_seconds)}${reply}`;
+    const open = selected.status === "waiting" || selected.status === "active";
+    $("take").hidden = selected.status !== "waiting";
+    $("hand-back").hidden = !(open && (mine() || auth.role === "supervisor"));
+    $("close").hidden = !(open && (mine() || auth.role === "supervisor"));
+    $("reply-text").disabled = !mine();
+    $("reply-send").disabled = !mine();
+    $("reply-text").placeholder = mine() ? "输入回复，Enter 发送，Shift+Enter 换行"
+      : open ? "接入会话后才能回复" : "会话已结束";
+  }
+
+  function showSummary() {
+    const box = $("summary");
+    box.textContent = "";
+    const entries = Object.entries(selected.summary || {});
+    if (!entries.length) { box.appendChild(el("dd", "muted", "（无）")); return; }
+    for (const [key, value] of entries) {
+      box.appendChild(el("dt", null, SUMMARY_LABELS[key] || key));
+      box.appendChild(el("dd", null, typeof value === "boolean" ? (value ? "是" : "否") : Array.isArray(value) ? value.join("、") : value));
+    }
+  }
+
+  async function refreshTranscript() {
+    if (!selectedId || !auth) return;
+    const id = selectedId;
+    let data;
+    try {
+      data = await api("GET", `/handoffs/${id}/transcript`);
+    } catch (error) {
+      if (id === selectedId) $("conv-error").textContent = error.status === 403 ? `${error.message}` : error.message;
+      return;
+    }
+    if (id !== selectedId) return;
+    const key = JSON.stringify(data.lines.map((l) => [l.sender, l.text, l.at]));
+    if (key === transcriptKey) return; // unchanged: keep the agent's scroll position
+    transcriptKey = key;
+    const box = $("transcript");
+    const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+    box.textContent = "";
+    for (const line of data.lines) {
+      const row = el("div", `line ${line.sender}`);
+      const who = line.sender === "agent" && line.agent ? `客服 ${line.agent}` : SENDER[line.sender] || line.sender;
+      row.appendChild(el("div", "who", `${who} · ${clock(line.at)}`));
+      const text = line.buttons && line.buttons.length ? `${line.text}\n[按钮：${line.buttons.join(" / ")}]` : line.text;
+      row.appendChild(el("div", "text", text));
+      box.appendChild(row);
+    }
+    if (atBottom || box.dataset.first !== String(id)) box.scrollTop = box.scrollHeight;
+    box.dataset.first = String(id);
+    if (selected && data.status !== selected.status) {
+      selected = await api("GET", `/handoffs/${id}`);
+      showHeader();
+    }
+  }
+
+  async function act(path, body) {
+    $("conv-error").textContent = "";
+    try {
+      selected = await api("POST", path, body);
+      showHeader(); showSummary();
+      refreshQueue(); refreshTranscript();
+      return true;
+    } catch (error) {
+      $("conv-error").textContent = error.message;
+      refreshQueue();
+      return false;
+    }
+  }
+
+  $("take").addEventListener("click", () => act(`/handoffs/${selectedId}/take`));
+  $("hand-back").addEventListener("click", () => {
+    if (confirm("确定把会话交还给机器人吗？")) act(`/handoffs/${selectedId}/return`, {});
+  });
+  $("close").addEventListener("click", () => {
+    if (confirm("确定结束本次人工会话吗？")) act(`/handoffs/${selectedId}/close`, {});
+  });
+
+  $("reply-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = $("reply-text").value.trim();
+    if (!text || !mine()) return;
+    $("reply-send").disabled = true;
+    $("conv-error").textContent = "";
+    try {
+      await api("POST", `/handoffs/${selectedId}/messages`, { text });
+      $("reply-text").value = "";
+      selected = await api("GET", `/handoffs/${selectedId}`);
+      showHeader();
+      refreshTranscript();
+    } catch (error) {
+      $("conv-error").textContent = error.message;
+    } finally {
+      $("reply-send").disabled = !mine();
+    }
+  });
+  $("reply-text").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      $("reply-form").requestSubmit();
+    }
+  });
+
+  // --- linked ticket -----------------------------------------------------------------------
+  async function loadTicket() {
+    const no = selected && (selected.ticket_no || null);
+    $("ticket-msg").textContent = "";
+    if (!no) { $("ticket").hidden = true; $("ticket-empty").hidden = false; return; }
+    let t;
+    try { t = await api("GET", `/tickets/${encodeURIComponent(no)}`); } catch (error) {
+      $("ticket").hidden = true; $("ticket-empty").hidden = false; $("ticket-empty").textContent = error.message; return;
+    }
+    $("ticket-empty").hidden = true; $("ticket").hidden = false;
+    const fields = $("ticket-fields");
+    fields.textContent = "";
+    const rows = [
+      ["单号", t.ticket_no], ["状态", t.status_label], ["类别", t.category_label], ["严重程度", t.severity_label],
+      ["责任部门", t.department_name], ["负责人", t.owner ? t.owner.display_name : "—"], ["旅客", `${t.name || ""} ${t.phone}`],
+      ["订单号", t.booking_ref || "—"], ["描述", t.description],
+    ];
+    for (const [k, v] of rows) { fields.appendChild(el("dt", null, k)); fields.appendChild(el("dd", null, v)); }
+    const notes = $("ticket-notes");
+    notes.textContent = "";
+    for (const n of t.notes || []) notes.appendChild(el("li", null, `${n.author}：${n.text}`));
+    const select = $("ticket-status");
+    select.textContent = "";
+    for (const s of NEXT_STATUS[t.status] || []) {
+      const option = el("option", null, TICKET_STATUS[s]);
+      option.value = s;
+      select.appendChild(option);
+    }
+    $("ticket-transition").hidden = !select.options.length;
+  }
+
+  $("ticket-transition").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = { status: $("ticket-status").value };
+    const reason = $("ticket-reason").value.trim();
+    if (reason) body.reason = reason;
+    try {
+      await api("POST", `/tickets/${encodeURIComponent(selected.ticket_no)}/transitions`, body);
+      $("ticket-reason").value = "";
+      await loadTicket();
+      $("ticket-msg").textContent = "状态已更新";
+    } catch (error) { $("ticket-msg").textContent = error.message; }
+  });
+
+  $("ticket-note").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = $("ticket-note-text").value.trim();
+    if (!text) return;
+    try {
+      await api("POST", `/tickets/${encodeURIComponent(selected.ticket_no)}/notes`, { text, public: $("ticket-note-public").checked });
+      $("ticket-note-text").value = "";
+      await loadTicket();
+      $("ticket-msg").textContent = "已添加处理记录";
+    } catch (error) { $("ticket-msg").textContent = error.message; }
+  });
+
+  if (auth) start();
+})();

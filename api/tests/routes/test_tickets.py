@@ -1,0 +1,216 @@
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.models import AuditLog, IdempotencyKey, Ticket
+from app.services.deadlines import CHINA_TZ
+from app.services.taxonomy import CATEGORY_DEPARTMENT, Category
+from tests.conftest import login
+from tests.factories import create_ticket, ticket_payload
+
+TICKET_NO = re.compile(r"^C\d{8}\d{3,}$")
+
+
+def test_create_returns_the_full_ticket(client, service, clock):
+    clock.set(datetime(2026, 11, 23, 18, 30, tzinfo=UTC))  # 2026-11-24 02:30 in China
+    ticket = create_ticket(client, service)
+    assert TICKET_NO.match(ticket["ticket_no"])
+    assert ticket["ticket_no"].startswith("C20261124")  # China's date, not UTC's
+    assert ticket["status"] == "received"
+    assert ticket["owner"]["username"] in {"agent1", "agent2"}
+    assert ticket["stage"] == "pre_trip"  # TR20260001 departs 2026-12-05
+    assert ticket["is_repeat"] is False
+    assert ticket["category"] in {c.value for c in Category}
+    assert ticket["department"] == CATEGORY_DEPARTMENT[Category(ticket["category"])].code
+    assert 0.0 <= ticket["confidence"] <= 1.0
+    names = [d["name"] for d in ticket["deadlines"]]
+    assert names[:5] == ["first_response", "investigated", "plan_made", "resolved", "followed_up"]
+    assert all(d["state"] == "due" for d in ticket["deadlines"])
+    assert ticket["progress"]["responsible_person"] == ticket["owner"]["display_name"]
+    assert ticket["evidence"] == ["https://example.com/photo1.jpg"]
+    assert ticket["phone"] == "13812345678" and ticket["masked"] is False
+
+
+def test_the_classifier_routes_the_complaint_unless_overridden(client, service):
+    routed = create_ticket(client, service, description="我们在泰国被导游带去珠宝店强制购物，不买不让走，关了两个小时")
+    assert routed["category"] == "shopping"
+    assert routed["department"] == "quality"
+    overridden = create_ticket(client, service, category="billing", severity="major")
+    assert (overridden["category"], overridden["severity"], overridden["department"]) == ("billing", "major", "finance")
+    assert overridden["authority_level"] == 1
+    assert overridden["confidence"] is None
+
+
+def test_urgent_complaint_gets_level_1_and_short_deadlines(client, service, clock):
+    ticket = create_ticket(client, service, category="safety", severity="urgent", booking_ref="TR20260002")
+    assert ticket["authority_level"] == 1 and ticket["colour"] == "red"
+    due = {d["name"]: datetime.fromisoformat(d["due_at"]) for d in ticket["deadlines"]}
+    received = datetime.fromisoformat(ticket["received_at"])
+    assert due["resolution"] - received == timedelta(hours=24)
+    assert due["first_response"] - received <= timedelta(minutes=15)
+
+
+@pytest.mark.parametrize(
+    ("today", "stage"),
+    [((2026, 12, 4), "pre_trip"), ((2026, 12, 5), "in_trip"), ((2026, 12, 10), "in_trip"), ((2026, 12, 11), "post_trip")],
+)
+def test_stage_is_derived_from_the_booking_dates(client, service, clock, today, stage):
+    clock.set(datetime(*today, 12, 0, tzinfo=CHINA_TZ))
+    assert create_ticket(client, service)["stage"] == stage
+
+
+def test_in_trip_transport_complaint_needs_an_alternative_plan(client, service, clock):
+    clock.set(datetime(2026, 12, 6, 9, 0, tzinfo=CHINA_TZ))
+    ticket = create_ticket(client, service, category="transport", severity="general")
+    alternative = [d for d in ticket["deadlines"] if d["name"] == "alternative_plan"]
+    assert len(alternative) == 1
+    assert datetime.fromisoformat(alternative[0]["due_at"]) == clock.now + timedelta(hours=1)
+
+
+def test_calendar_fallback_is_flagged(client, service, clock):
+    clock.set(datetime(2031, 3, 3, 10, 0, tzinfo=CHINA_TZ))
+    assert create_ticket(client, service)["calendar_fallback"] is True
+    clock.set(datetime(2026, 3, 3, 10, 0, tzinfo=CHINA_TZ))
+    assert create_ticket(client, service)["calendar_fallback"] is False
+
+
+def test_second_ticket_on_a_booking_is_a_repeat(client, service):
+    assert create_ticket(client, service)["is_repeat"] is False
+    assert create_ticket(client, service, description="上次投诉没人理，房间还是有蟑螂")["is_repeat"] is True
+    assert create_ticket(client, service, booking_ref="TR20260003", phone="13698765432")["is_repeat"] is False
+
+
+def test_ticket_without_booking_has_no_stage(client, service):
+    ticket = create_ticket(client, service, booking_ref=None)
+    assert ticket["booking_ref"] is None and ticket["stage"] is None
+
+
+def test_owners_are_balanced_between_agents(client, service):
+    owners = [create_ticket(client, service)["owner"]["username"] for _ in range(4)]
+    assert sorted(owners) == ["agent1", "agent1", "agent2", "agent2"]
+
+
+def test_ticket_numbers_count_up_within_a_day(client, service, clock):
+    clock.set(datetime(2026, 5, 6, 10, 0, tzinfo=CHINA_TZ))
+    numbers = [create_ticket(client, service)["ticket_no"] for _ in range(3)]
+    assert numbers == ["C20260506001", "C20260506002", "C20260506003"]
+    clock.set(datetime(2026, 5, 7, 0, 1, tzinfo=CHINA_TZ))
+    assert create_ticket(client, service)["ticket_no"] == "C20260507001"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"phone": "12812345678"}, "phone"),
+        ({"phone": "1381234567"}, "phone"),
+        ({"phone": None}, "phone"),
+        ({"description": ""}, "description"),
+        ({"description": "   "}, "description"),
+        ({"description": "好" * 4001}, "description"),
+        ({"description": None}, "description"),
+        ({"booking_ref": "TR123"}, "booking_ref"),
+        ({"booking_ref": "TR99999999"}, "booking_ref"),
+        ({"stage": "during"}, "stage"),
+        ({"request": "money"}, "request"),
+        ({"category": "weather"}, "category"),
+        ({"severity": "critical"}, "severity"),
+        ({"channel": "Bad Channel!"}, "channel"),
+        ({"evidence": "not-a-list"}, "evidence"),
+        ({"unexpected": 1}, "unexpected"),
+    ],
+)
+def test_validation_errors_name_the_field(client, service, overrides, field):
+    body = ticket_payload(**overrides)
+    if overrides.get("phone", 0) is None:
+        body.pop("phone", None)
+    response = client.post("/tickets", json=body, headers=service)
+    assert response.status_code == 422, response.text
+    assert any(error["loc"][-1] == field or field in error["loc"] for error in response.json()["detail"])
+
+
+def test_get_ticket_404_and_422(client, service):
+    assert client.get("/tickets/C20260101999", headers=service).status_code == 404
+    response = client.get("/tickets/X2026", headers=service)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["path", "ticket_no"]
+    assert client.post("/tickets/C2026010199/verify", json={"phone_last4": "5678"}, headers=service).status_code == 422
+
+
+# --- idempotency ---------------------------------------------------------------------------
+
+def test_retry_with_the_same_key_returns_the_same_ticket(client, service, db):
+    first = client.post("/tickets", json=ticket_payload(conversation_id="c1"), headers={**service, "Idempotency-Key": "k-1"})
+    again = client.post("/tickets", json=ticket_payload(conversation_id="c1"), headers={**service, "Idempotency-Key": "k-1"})
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert db.scalar(select(func.count(Ticket.id))) == 1
+    assert db.scalar(select(func.count(IdempotencyKey.key))) == 1
+
+
+def test_same_key_with_a_different_body_is_a_conflict(client, service, db):
+    create_ticket(client, service, idempotency_key="k-2", conversation_id="c2")
+    response = client.post("/tickets", json=ticket_payload(conversation_id="c2", description="另一件事"),
+                           headers={**service, "Idempotency-Key": "k-2"})
+    assert response.status_code == 409
+    assert db.scalar(select(func.count(Ticket.id))) == 1
+
+
+def test_different_keys_create_different_tickets(client, service):
+    a = create_ticket(client, service, idempotency_key="k-a", conversation_id="c")
+    b = create_ticket(client, service, idempotency_key="k-b", conversation_id="c")
+    assert a["ticket_no"] != b["ticket_no"]
+
+
+# --- masking and audit ----------------------------------------------------------------------
+
+def test_agents_see_phones_masked_except_on_their_own_tickets(client, service, agent1, agent2, db):
+    ticket = create_ticket(client, service)
+    owner, other = (agent1, agent2) if ticket["owner"]["username"] == "agent1" else (agent2, agent1)
+    seen_by_other = client.get(f"/tickets/{ticket['ticket_no']}", headers=other).json()
+    assert seen_by_other["phone"] == "138****5678" and seen_by_other["name"] == "张*" and seen_by_other["masked"]
+    seen_by_owner = client.get(f"/tickets/{ticket['ticket_no']}", headers=owner).json()
+    assert seen_by_owner["phone"] == "13812345678" and seen_by_owner["masked"] is False
+    reads = db.scalars(select(AuditLog).where(AuditLog.action == "read_personal_data")).all()
+    assert [r.actor for r in reads] == [ticket["owner"]["username"]]
+
+
+def test_supervisor_reads_unmasked_and_is_audited(client, service, supervisor, db):
+    ticket = create_ticket(client, service)
+    assert client.get(f"/tickets/{ticket['ticket_no']}", headers=supervisor).json()["phone"] == "13812345678"
+    assert db.scalar(select(func.count(AuditLog.id)).where(AuditLog.action == "read_personal_data", AuditLog.actor == "supervisor")) == 1
+
+
+def test_lists_are_always_masked(client, service, supervisor):
+    create_ticket(client, service)
+    items = client.get("/tickets", headers=supervisor).json()["items"]
+    assert items and all(re.fullmatch(r"1\d{2}\*{4}\d{4}", i["phone"]) for i in items)
+
+
+def test_service_verify_gives_progress_only_on_a_phone_match(client, service):
+    ticket = create_ticket(client, service)
+    wrong = client.post(f"/tickets/{ticket['ticket_no']}/verify", json={"phone_last4": "0000"}, headers=service)
+    assert wrong.status_code == 403 and wrong.json()["detail"]["field"] == "phone_last4"
+    right = client.post(f"/tickets/{ticket['ticket_no']}/verify", json={"phone_last4": "5678"}, headers=service)
+    assert right.status_code == 200
+    body = right.json()
+    assert body["status"] == "received" and body["progress"]["responsible_person"]
+    assert "phone" not in body and "name" not in body and "13812345678" not in right.text
+
+
+def test_no_personal_data_in_logs(client, service, caplog):
+    import logging
+
+    from app.main import _install_log_filter
+
+    _install_log_filter()
+    with caplog.at_level(logging.INFO):
+        create_ticket(client, service, phone="13912345678", name="欧阳娜娜")
+        logging.getLogger("app").info("callback number 13912345678")
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "13912345678" not in text and "欧阳娜娜" not in text
+    assert "139****5678" in text

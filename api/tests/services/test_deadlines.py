@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import chinese_calendar
+import pytest
+
+from app.services import deadlines as dl
+from app.services.taxonomy import PROCESS_WORKING_DAYS
+
+CN = dl.CHINA_TZ
+
+
+def cn(*args) -> datetime:
+    return datetime(*args, tzinfo=CN)
+
+
+def local(value: datetime) -> datetime:
+    return value.astimezone(CN)
+
+
+@pytest.mark.parametrize(
+    ("start", "days", "expected"),
+    [
+        (cn(2025, 11, 17, 10, 0), 1, cn(2025, 11, 18, 10, 0)),  # Monday -> Tuesday
+        (cn(2025, 11, 21, 16, 30), 1, cn(2025, 11, 24, 16, 30)),  # Friday -> Monday
+        (cn(2025, 11, 22, 9, 0), 1, cn(2025, 11, 24, 9, 0)),  # Saturday counts from Monday
+        (cn(2025, 9, 30, 15, 0), 1, cn(2025, 10, 9, 15, 0)),  # over National Day 2025 (Oct 1-8)
+        (cn(2025, 10, 3, 11, 0), 1, cn(2025, 10, 9, 11, 0)),  # received on a public holiday
+        (cn(2025, 9, 27, 10, 0), 1, cn(2025, 9, 28, 10, 0)),  # Sunday 2025-09-28 is an adjusted working day
+        (cn(2025, 10, 10, 10, 0), 1, cn(2025, 10, 11, 10, 0)),  # Saturday 2025-10-11 is an adjusted working day
+        (cn(2025, 10, 9, 10, 0), 3, cn(2025, 10, 13, 10, 0)),  # Thu -> Fri, Sat(adjusted), Mon
+        (cn(2025, 12, 31, 10, 0), 1, cn(2026, 1, 4, 10, 0)),  # New Year 2026 (Jan 1-3), Sunday Jan 4 adjusted
+    ],
+)
+def test_add_working_days_follows_the_mainland_calendar(start, days, expected):
+    due, fallback = dl.add_working_days(start, days)
+    assert local(due) == expected
+    assert fallback is False
+
+
+def test_working_days_agree_with_the_library_for_a_published_year():
+    day = date(2025, 1, 1)
+    while day.year == 2025:
+        assert dl.is_working_day(day) == (chinese_calendar.is_workday(day), False)
+        day += timedelta(days=1)
+
+
+@pytest.mark.parametrize("start", [cn(2030, 10, 1, 9, 0), cn(2099, 5, 1, 9, 0)])
+def test_years_beyond_the_library_fall_back_to_weekends_only(start):
+    due, fallback = dl.add_working_days(start, 1)
+    assert fallback is True
+    expected = start + timedelta(days=1)
+    while expected.weekday() >= 5:
+        expected += timedelta(days=1)
+    assert local(due) == expected
+
+
+def test_a_plan_that_crosses_into_an_unpublished_year_is_flagged():
+    last_published = max(chinese_calendar.holidays).year
+    received = cn(last_published, 12, 30, 10, 0)
+    plan = dl.plan_deadlines(received, "general", "accommodation", None)
+    assert plan.calendar_fallback is True
+    early = dl.plan_deadlines(cn(last_published, 6, 1, 10, 0), "general", "accommodation", None)
+    assert early.calendar_fallback is False
+
+
+def test_add_working_days_refuses_naive_datetimes():
+    with pytest.raises(ValueError):
+        dl.add_working_days(datetime(2025, 1, 1), 1)
+
+
+def test_general_complaint_follows_the_1_2_3_1_process():
+    received = cn(2025, 9, 30, 15, 0)  # the day before National Day
+    plan = dl.plan_deadlines(received, "general", "accommodation", "post_trip")
+    due = {name: local(at) for name, at in plan.due.items()}
+    assert [name for name, _ in PROCESS_WORKING_DAYS] == ["investigated", "plan_made", "resolved", "followed_up"]
+    assert due["first_response"] == received + timedelta(hours=24)
+    assert due["investigated"] == cn(2025, 10, 9, 15, 0)
+    assert due["plan_made"] == cn(2025, 10, 11, 15, 0)  # Fri 10th, Sat 11th (adjusted working day)
+    assert due["resolved"] == cn(2025, 10, 15, 15, 0)  # Mon 13th, Tue 14th, Wed 15th
+    assert due["followed_up"] == cn(2025, 10, 16, 15, 0)
+    assert due["resolution"] == due["resolved"]
+    assert "alternative_plan" not in due
+    assert all(at.utcoffset() == timedelta(0) for at in plan.due.values())
+
+
+@pytest.mark.parametrize(
+    ("severity", "first_response", "resolution"),
+    [
+        ("urgent", dl.IMMEDIATE_RESPONSE_WITHIN, timedelta(hours=24)),
+        ("major", timedelta(hours=24), timedelta(hours=48)),
+    ],
+)
+def test_urgent_and_major_have_clock_hour_targets(severity, first_response, resolution):
+    received = cn(2025, 10, 2, 20, 0)  # a holiday: clock hours do not care
+    plan = dl.plan_deadlines(received, severity, "safety", "in_trip")
+    assert plan.due["first_response"] == received + first_response
+    assert plan.due["resolution"] == received + resolution
+    assert local(plan.due["investigated"]) == cn(2025, 10, 9, 20, 0)  # process steps still apply
+
+
+@pytest.mark.parametrize(
+    ("category", "stage", "has_alternative_plan"),
+    [
+        ("transport", "in_trip", True),
+        ("itinerary", "in_trip", True),
+        ("meals", "in_trip", False),
+        ("transport", "pre_trip", False),
+        ("itinerary", "post_trip", False),
+        ("transport", None, False),
+    ],
+)
+def test_in_trip_disruptions_need_an_alternative_plan_within_an_hour(category, stage, has_alternative_plan):
+    received = cn(2025, 8, 5, 7, 45)
+    plan = dl.plan_deadlines(received, "general", category, stage)
+    assert ("alternative_plan" in plan.due) is has_alternative_plan
+    if has_alternative_plan:
+        assert plan.due["alternative_plan"] == received + timedelta(hours=1)
+
+
+def test_deadline_states():
+    due = cn(2025, 11, 20, 12, 0)
+    assert dl.deadline_state(due, None, due - timedelta(minutes=1)) == "due"
+    assert dl.deadline_state(due, None, due + timedelta(minutes=1)) == "breached"
+    assert dl.deadline_state(due, due - timedelta(hours=1), due + timedelta(days=9)) == "met"
+    assert dl.deadline_state(due, due, due) == "met"
+    assert dl.deadline_state(due, due + timedelta(seconds=1), due) == "breached"
