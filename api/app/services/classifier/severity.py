@@ -1,0 +1,372 @@
+"""Severity from explicit, readable rules (DESIGN §3 severity table) plus the predicted category.
+
+Each rule has a name, the severity it sets and a regex over normalised (simplified, half-width) text.
+A match preceded by a negation in the same clause ("没有受伤", "幸好没被偷", "差点被抢") does not count.
+Rules marked `needs_ongoing` fire only when the text also says the harm is still going on now.
+Trainers edit RULES; tests in api/tests/test_classifier.py check that each one fires and that negations hold.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from app.services.taxonomy import Category, Severity
+
+_CN_NUM = "零一二两三四五六七八九十百几"
+_NEGATION = re.compile(
+    r"(没有|没|未|无|不是|并非|不会|不用|幸好|好在|还好|幸亏|避免|防止|以免|担心|怕|万一|\bif\b|\bno\b|\bnot\b|\bnever\b)",
+    re.IGNORECASE,
+)
+# "A near miss" words reach further back: "差点被飞车党抢包".
+_NEAR_MISS = re.compile(r"(差点|差一点|险些|几乎)")
+_CLAUSE_BREAK = re.compile(r"[，。！？；,.!?;\n]")
+# "Still going on / needs help now": turns harm into an emergency. "现在" counts unless it says what can
+# no longer be done or that it is over ("现在没法出境", "现在已经没事了").
+ONGOING = re.compile(
+    r"(现在(?!(没法|无法|不能|已经|才|没事|好了|好多了|恢复|补办))|正在|还在|仍在|仍然|此刻|马上|立刻|赶紧|赶快|"
+    r"快来|快叫|快帮|快救|快点|急需|急!|救命|求救|求求|帮帮|救护车|120|急救|(今天|今晚|今天晚上|马上)就要|"
+    r"还没(找到|回来|上来|醒)|一直没回来|叫不醒|还要继续|继续(开|走)|没人(来)?(救|管|接)|天(已经)?黑了|"
+    r"已经[\d零一二两三四五六七八九十几半]+个?(多)?(小时|钟头)|"
+    r"right now|still|urgent|emergency|help)",
+    re.IGNORECASE,
+)
+# The emergency is over: what was urgent is now serious harm already done (major).
+RESOLVED = re.compile(
+    r"(后来找到|已经找到|找回来了|被[^，,。]{0,4}找到了|已经没事|已经出院|脱离危险|已经脱险|平安回来|平安无事|已经回到酒店|已经解决)"
+)
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    severity: Severity
+    pattern: re.Pattern
+    needs_ongoing: bool = False
+    only_for: frozenset[Category] | None = None  # None: any category
+    unless_before: re.Pattern | None = None  # skip a match whose clause so far matches this
+
+    def find(self, text: str, category: Category) -> str | None:
+        """The first un-negated match, or None."""
+        if self.only_for is not None and category not in self.only_for:
+            return None
+        if self.needs_ongoing and not _ongoing(text):
+            return None
+        for m in self.pattern.finditer(text):
+            if _negated(text, m.start()):
+                continue
+            if self.unless_before is not None and self.unless_before.search(_clause_before(text, m.start())):
+                continue
+            return m.group(0)
+        return None
+
+
+def _clause_before(text: str, start: int) -> str:
+    return _CLAUSE_BREAK.split(text[max(0, start - 10) : start])[-1]
+
+
+def _negated(text: str, start: int) -> bool:
+    clause = _clause_before(text, start)
+    return bool(_NEGATION.search(clause[-5:]) or _NEAR_MISS.search(clause[-9:]))
+
+
+def _ongoing(text: str) -> bool:
+    # Only a negation right before the marker counts ("不是还在"); "司机说没事还在继续开" is still ongoing.
+    return any(not _NEGATION.search(text[max(0, m.start() - 2) : m.start()]) for m in ONGOING.finditer(text))
+
+
+# Put before a verb inside a pattern: "护照没丢" and "药没有丢" are not losses.
+_NOT = r"(?<!没)(?<!未)(?<!不)(?<!没有)"
+
+
+def _r(pattern: str) -> re.Pattern:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+_PERSON = (
+    r"(孩子|小孩|小朋友|儿子|女儿|宝宝|老人|老爷子|老太太|爸|妈|父亲|母亲|爷爷|奶奶|外婆|外公|老公|老婆|丈夫|妻子|"
+    r"阿姨|叔叔|大爷|大妈|大叔|姐姐|妹妹|哥哥|弟弟|同伴|同行|朋友|团友|团员|游客|队友|家人|同事|同学|他|她)"
+)
+_INJURY = (
+    r"(受伤|受了伤|骨折|骨裂|流血|出血|缝了?[\d" + _CN_NUM + r"]*针|"
+    r"磕破|磕断|撞断|摔断|摔破|摔倒|跌倒|摔了一跤|撞到了?头|砸到|砸中|被电(到|了|击)|触电|脑震荡|住院|"
+    r"住了?[\d一二两三四五六七八九十几]+天(的)?院|进了?医院|"
+    r"送医|送到医院|送进医院|急诊|溺水|呛水|昏迷|休克|晕倒|injured|injury|hospital)"
+)
+# "不舒服" alone is as often "uncomfortable" (seats, beds) as "unwell": only with a body part.
+# "划伤/刮伤/压伤" of a person; "箱子被划伤" is damaged luggage.
+_HURT = r"[摔撞划割咬踢砸烫烧扭蛰蜇刺抓挫压夹碰弄打刮擦灼冻]伤"
+_OBJECT_BEFORE = re.compile(
+    r"(箱|行李|包|车身|车漆|漆|手机|电脑|相机|屏幕|镜头|家具|外壳|衣服|鞋|桌|椅|地板)[^，,。]{0,3}$"
+)
+_ILLNESS = (
+    r"(食物中毒|中毒|上吐下泻|拉肚子|腹泻|呕吐|发烧|发高烧|高烧|过敏|高原反应|中暑|(身体|肚子|胃)不舒服|食物过敏|"
+    r"肚子疼|sick|food poisoning)"
+)
+_GROUP = (
+    r"(几个人|多人|好几个|一家人|全家|全团|大家|团里|[\d" + _CN_NUM + r"]+(个|位|名)?(人|团员|团友|游客)|"
+    r"[家全][\d" + _CN_NUM + r"]+口|several|all of us)"
+)
+
+
+def _many_people(text: str) -> str | None:
+    """'Many travellers affected': a whole group, or 15 or more people named by number ('十几' is not)."""
+    m = re.search(
+        r"(全团|整个团|整团|全车|全体(团员|游客)?|所有团员|所有游客|所有人|一车人|一整车|whole group|all passengers)",
+        text,
+        re.IGNORECASE,
+    )
+    if m and not _negated(text, m.start()):
+        return m.group(0)
+    for m in re.finditer(
+        r"([\d"
+        + _CN_NUM
+        + r"]+)(多|来)?(个|位|名)?(人|游客|团员|团友|旅客|乘客|客人|客户|顾客|people|travell?ers)",
+        text,
+        re.IGNORECASE,
+    ):
+        if _cn_number(m.group(1)) >= 15 and not _negated(text, m.start()):
+            return m.group(0)
+    return None
+
+
+def _cn_number(s: str) -> int:
+    """Small Chinese/Arabic numbers as people counts: '三十' 30, '十几' 13, '二十六' 26, '40' 40."""
+    if s.isdigit():
+        return int(s)
+    digits = {
+        "零": 0,
+        "一": 1,
+        "二": 2,
+        "两": 2,
+        "三": 3,
+        "四": 4,
+        "五": 5,
+        "六": 6,
+        "七": 7,
+        "八": 8,
+        "九": 9,
+        "几": 3,
+    }
+    if "百" in s:
+        return 100
+    if "十" in s:
+        tens, _, ones = s.partition("十")
+        return digits.get(tens, 1) * 10 + digits.get(ones, 0) if tens else 10 + digits.get(ones, 0)
+    return digits.get(s[-1:], 0) if s else 0
+
+
+RULES: tuple[Rule, ...] = (
+    # --- urgent: harm still going on now, someone missing, traveller stranded
+    Rule(
+        "missing_person",
+        Severity.URGENT,
+        _r(
+            r"(走失|走丢|走散|失联|失踪|下落不明|不知去向|missing|"
+            + _PERSON
+            + r"[^。!?！？]{0,12}"
+            + _NOT
+            + r"(不见了|找不到(?!地方|房|酒店|车|路)|联系不上|没回来|没上来|没找到|打不通|关机|被[^，,。]{0,3}(卷走|冲走)))"
+        ),
+        # A lost suitcase "联系不上" its finder is no emergency; a person missing is, whatever else the text says.
+        only_for=frozenset(Category) - {Category.BAGGAGE, Category.BILLING, Category.PRIVACY},
+    ),
+    Rule(
+        "stranded",
+        Severity.URGENT,
+        _r(
+            r"(滞留|被困|困在|回不去|回不了家|露宿|流落街头|没地方住|找不到地方住|无处可去|没有地方住|"
+            r"不知道(去哪|该去哪|住哪|怎么回去)|(在|睡)(机场|车站|码头|街上|路边)(过夜|睡)|"
+            r"没(有)?(人|车)[^，,。]{0,4}(接|送)[^，,。]{0,4}回去|stranded)"
+        ),
+    ),
+    Rule(
+        "no_room_now",
+        Severity.URGENT,
+        _r(r"(没房|没有房|无房|订不到房|满房|没有我们的(订单|预订)|根本没有这家)"),
+        needs_ongoing=True,
+    ),
+    Rule(
+        "abandoned_now",
+        Severity.URGENT,
+        _r(
+            r"(扔在|丢在|甩在|放在[^，,。]{0,8}(就走|停车场|路边|半路|服务区)|丢下|扔下|撇下|被遗弃|不管我们|不带我们|就跑了|都跑了)"
+        ),
+        needs_ongoing=True,
+    ),
+    Rule(
+        "ongoing_danger",
+        Severity.URGENT,
+        _r(
+            r"(着火|起火|失火|火灾|浓烟|爆炸|漏电|溺水|呛水|落水|掉进(水|海|河|湖)|卷走|冲走|坠落|持刀|围住|围攻|拦住|"
+            r"打架|殴打|打人|砸|泥石流|塌方|山体滑坡|地震|洪水|雪崩|封路|刹车[^，,。]{0,3}(失灵|坏)|失控|爆胎|侧翻|翻车|"
+            r"打瞌睡|疲劳驾驶|酒驾|醉驾|超速|危险|害怕|fire|danger)"
+        ),
+        needs_ongoing=True,
+    ),
+    Rule(
+        "unconscious",
+        Severity.URGENT,
+        _r(r"(叫不醒|昏迷|不省人事|没有意识|没意识|昏过去|没有呼吸|没了呼吸|心脏骤停|休克|unconscious)"),
+    ),
+    Rule(
+        "medical_emergency",
+        Severity.URGENT,
+        _r(
+            r"(呼吸困难|喘不上气|喘不过气|抽搐|心脏|胸口疼|胸痛|发紫|倒下|倒在地上|大出血|流血不止|"
+            + _HURT
+            + "|"
+            + _INJURY[1:-1]
+            + "|"
+            + _ILLNESS[1:-1]
+            + ")"
+        ),
+        needs_ongoing=True,
+    ),
+    Rule(
+        "medicine_needed_now",
+        Severity.URGENT,
+        _r(
+            r"((药|胰岛素|medicine)[^。!?！？]{0,12}" + _NOT + r"(丢|遗失|不见|找不到|没了|没到)|"
+            r"(丢|遗失|不见|找不到|没到)[^。!?！？]{0,12}(药|胰岛素|medicine))"
+        ),
+        needs_ongoing=True,
+    ),
+    Rule(
+        "detained_now",
+        Severity.URGENT,
+        _r(r"(困在|关在|扣留|扣押|软禁|不让走|不让离开|不放人|出不去|不开门|锁上|关上门|把门关)"),
+        needs_ongoing=True,
+    ),
+    # --- major: serious harm already done, many affected, media or legal threats
+    Rule("injury", Severity.MAJOR, _r(_INJURY)),
+    Rule("injury", Severity.MAJOR, _r(_HURT), unless_before=_OBJECT_BEFORE),
+    Rule(
+        "theft",
+        Severity.MAJOR,
+        _r(
+            r"(被偷|被盗|偷走|偷了|被扒|被小偷|小偷偷|被扒手|被抢|抢劫|抢走|不翼而飞|被人拿走|回来就没了|"
+            r"抢[^，,。!?！？]{0,2}(手机|包|钱|相机)|盗刷|stolen|robbed|theft)"
+        ),
+    ),
+    Rule(
+        "lost_passport",
+        Severity.MAJOR,
+        _r(
+            r"((护照|证件|身份证|签证|港澳通行证|passport)[^。!?！？]{0,10}"
+            + _NOT
+            + r"(丢|遗失|不见|找不到|被偷|被抢|lost)|"
+            r"(丢|遗失|不见|找不到|lost)[^。!?！？]{0,8}(护照|证件|passport))"
+        ),
+    ),
+    Rule(
+        "lost_medicine",
+        Severity.MAJOR,
+        _r(
+            r"((药|胰岛素|medicine)[^。!?！？]{0,12}" + _NOT + r"(丢|遗失|不见|找不到)|"
+            r"(丢|遗失|不见|找不到)[^。!?！？]{0,12}(药|胰岛素|medicine))"
+        ),
+    ),
+    Rule("food_poisoning", Severity.MAJOR, _r(r"(食物中毒|集体中毒|food poisoning)")),
+    Rule(
+        "several_ill",
+        Severity.MAJOR,
+        _r(_GROUP + r"[^。!?！？]{0,16}" + _ILLNESS + "|" + _ILLNESS + r"[^。!?！？]{0,12}" + _GROUP),
+    ),
+    Rule(
+        "detention",
+        Severity.MAJOR,
+        _r(
+            r"(不让走|不让离开|不准走|不准离开|不许走|不让出去|出不去|不开门|不放人|不放我们|拦着不让|拦着|关在|扣留|扣押|软禁|"
+            r"锁了?[^，,。]{0,3}门|(车|店|大)门锁(了|上)|把[^，,。]{0,4}门锁|反锁|(不买|买不够|不消费)[^，,。!?！？]{0,8}(不让|不准|不许|不开车|不发车|不放))"
+        ),
+    ),
+    Rule(
+        "cancelled_without_plan",
+        Severity.MAJOR,
+        _r(
+            r"(航班|飞机|班机|机票|火车|高铁|动车|轮渡|游轮|flight)[^。!?！？]{0,10}(取消|停飞|停运|停航|cancel)"
+            r"[^。!?！？]*(没有|没|不给|无|没人|不)[^，,。]{0,6}(安排|方案|解决|改签|住宿|说法|答复|处理|管)"
+        ),
+    ),
+    Rule(
+        "data_leak",
+        Severity.MAJOR,
+        # "被黑了" alone is slang for "ripped off", "被卖" can be a tour group sold on, "leak" a roof.
+        _r(
+            r"(泄露|泄漏|外泄|(信息|资料|号码|电话|数据)[^，,。]{0,4}(被卖|倒卖)|倒卖[^，,。]{0,4}(信息|资料)|"
+            r"冒用|盗用|(网站|系统|账号|账户|数据库)被黑|被黑客|公开贴|公开的(网盘|群)|谁都能(看|下载)|"
+            r"data leak|leaked)"
+        ),
+    ),
+    Rule(
+        "media_or_legal_threat",
+        Severity.MAJOR,
+        _r(
+            r"(曝光|媒体|记者|电视台|报社|热搜|起诉|律师|法院|打官司|诉讼|仲裁|12315|12345|消协|消费者协会|旅游局|文旅局|"
+            r"质监|市场监管|工商局|民航局|报警|lawyer|sue|court|police|"
+            r"(要|会|准备|就)[^，,。]{0,4}(发到网上|发微博|发抖音|发小红书|网上曝光))"
+        ),
+    ),
+)
+
+
+# "What endangers people or property is safety whatever the setting" (DESIGN §3): these rules decide the
+# category over the text categoriser ("酒店浴室滑倒骨折" is safety, not accommodation); a data leak is privacy.
+CATEGORY_RULES: dict[str, Category] = {
+    "missing_person": Category.SAFETY,
+    "unconscious": Category.SAFETY,
+    "medical_emergency": Category.SAFETY,
+    "injury": Category.SAFETY,
+    "theft": Category.SAFETY,
+    "food_poisoning": Category.SAFETY,
+    "several_ill": Category.SAFETY,
+    "data_leak": Category.PRIVACY,
+}
+
+
+def category_override(text: str, category: Category | str) -> tuple[Category, str] | None:
+    """The category a fired rule imposes, with the reason, or None."""
+    category = Category(category)
+    for rule in RULES:
+        target = CATEGORY_RULES.get(rule.name)
+        if target is None or target == category:
+            continue
+        hit = rule.find(text, target)
+        if hit is not None:
+            return target, f"category_rule: {target.value} ({rule.name}: {hit})"
+    return None
+
+
+_PERSON_HARM = {"injury", "several_ill", "food_poisoning", "detention"}
+
+
+def assess(text: str, category: Category | str) -> tuple[Severity, list[str]]:
+    """Severity and the reasons (rule name: matched words) for normalised `text` of `category`."""
+    category = Category(category)
+    reasons: list[str] = []
+    fired: set[str] = set()
+    severity = Severity.GENERAL
+    for rule in RULES:
+        hit = rule.find(text, category)
+        if hit is None:
+            continue
+        fired.add(rule.name)
+        reasons.append(f"{rule.name}: {hit}")
+        if rule.severity == Severity.URGENT or severity == Severity.GENERAL:
+            severity = rule.severity
+    hit = _many_people(text)
+    if hit is not None:
+        reasons.append(f"many_travellers: {hit}")
+        if severity == Severity.GENERAL:
+            severity = Severity.MAJOR
+    # Harm to a person in a safety complaint that is still going on is an emergency.
+    if category == Category.SAFETY and severity == Severity.MAJOR and fired & _PERSON_HARM and _ongoing(text):
+        reasons.append("safety_ongoing")
+        severity = Severity.URGENT
+    if severity == Severity.URGENT:
+        m = RESOLVED.search(text)
+        if m:
+            reasons.append(f"resolved_since: {m.group(0)}")
+            severity = Severity.MAJOR
+    return severity, reasons
