@@ -127,9 +127,11 @@ class TurnOutput(WeChatOutput):
     async def _send(self, recipient_id: Text, text: Text) -> None:
         try:
             await WeChatOutput.deliver(self, recipient_id, text)
-        except (WeChatAPIError, OSError, asyncio.TimeoutError) as error:
-            # the message is lost for this traveller; the tracker still has it for agents
-            logger.error("customer-service message to %s failed: %s", mask(recipient_id), error)
+        except Exception as error:
+            # Lost for this traveller (the tracker still has it for agents). Only the
+            # error's type or errcode is logged: aiohttp's messages hold the token URL.
+            detail = f"errcode {error.errcode}" if isinstance(error, WeChatAPIError) else type(error).__name__
+            logger.error("customer-service message to %s failed: %s", mask(recipient_id), detail)
 
 
 class WeChatInput(InputChannel):
@@ -255,7 +257,7 @@ class WeChatInput(InputChannel):
         if first:
             self._background(self._resolve(future, message, on_new_message))
         else:
-            logger.info("WeChat retried message %s from %s", key.split(":")[0], mask(message.source))
+            logger.info("WeChat retry from %s: answered from the first delivery", mask(message.source))
         try:
             # shield: WeChat hanging up must not cancel the work itself
             outcome = await asyncio.wait_for(asyncio.shield(future), timeout=self.reply_budget + 0.5)
@@ -298,7 +300,9 @@ class WeChatInput(InputChannel):
         if outcome.text is None:
             return response.text("success")
         now = int(self.clock())
-        xml = TextReply(source=message.target, target=message.source, content=outcome.text, time=now).render()
+        # wechatpy wraps the text in CDATA unescaped: split any "]]>" across two sections
+        content = outcome.text.replace("]]>", "]]]]><![CDATA[>")
+        xml = TextReply(source=message.target, target=message.source, content=content, time=now).render()
         if safe_mode:
             xml = self.crypto.encrypt_message(xml, nonce, str(now))
         return response.text(xml, content_type="application/xml; charset=utf-8")
@@ -365,11 +369,12 @@ class WeChatInput(InputChannel):
         bot = asyncio.ensure_future(on_new_message(user_message))
         done, _ = await asyncio.wait({bot}, timeout=self.reply_budget)
         if bot not in done:
-            logger.info("bot slower than %.1fs for %s: answering by message API", self.reply_budget, mask(sender))
+            logger.info("bot slower than %.1fs for %s: answering later", self.reply_budget, mask(sender))
             self._background(self._finish_late(bot, output, sender))
             return NO_REPLY
         if bot.exception() is not None:
-            logger.error("bot failed on a WeChat message from %s: %r", mask(sender), bot.exception())
+            error = type(bot.exception()).__name__
+            logger.error("bot failed on a WeChat message from %s: %s", mask(sender), error)
             return Outcome(FAILURE_TEXT)
         pieces = split_text("\n\n".join(output.collected))
         if len(pieces) <= 1:

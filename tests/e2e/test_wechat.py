@@ -13,7 +13,7 @@ import re
 import time
 import uuid
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Iterator, List, Optional
 
 import httpx
 import pytest
@@ -23,7 +23,7 @@ from wechatpy.utils import WeChatSigner
 
 from tests.conftest import RASA_TOKEN
 from tests.fakes.wechat_api import FakeWeChatAPI
-from tests.services import Service, rasa_service
+from tests.services import ROOT, Service, rasa_service
 
 pytestmark = pytest.mark.e2e
 
@@ -33,6 +33,7 @@ APP_ID = "wx-e2e-app"
 ACCOUNT = "gh_e2e_account"
 BOOKING = "TR20260001"
 PHONE = "13812345678"
+SERVICE_AUTH = {"Authorization": "Bearer dev-service-token"}
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,10 @@ def wechat_rasa(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     # RASA_MODEL (as `make run` sets it) lets a developer reuse a model; else the session's.
-    model = Path(os.environ["RASA_MODEL"]).resolve() if os.environ.get("RASA_MODEL") else request.getfixturevalue("trained_model")
+    if os.environ.get("RASA_MODEL"):
+        model = Path(os.environ["RASA_MODEL"]).resolve()
+    else:
+        model = request.getfixturevalue("trained_model")
     workdir = tmp_path_factory.mktemp("rasa-wechat")
     action_url = actions.health_url.replace("/health", "/webhook")
     service = rasa_service(workdir, model, action_url, RASA_TOKEN)
@@ -58,8 +62,8 @@ def wechat_rasa(
     )
     # its own working directory, so the token cache file lands in the temp dir
     service.cwd = workdir
-    service.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]), service.env.get("PYTHONPATH")]))
-    service.start()
+    service.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), service.env.get("PYTHONPATH")]))
+    service.start(timeout=900)  # loading a model takes minutes on a busy machine
     yield service.health_url.split("/status")[0]
     service.stop()
 
@@ -83,7 +87,10 @@ class Traveller:
         if self.crypto:
             envelope = xmltodict.parse(self.crypto.encrypt_message(xml, nonce, ts))["xml"]
             params.update(encrypt_type="aes", msg_signature=envelope["MsgSignature"])
-            body = f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>"
+            body = (
+                f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
+                f"<Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>"
+            )
         started = time.monotonic()
         response = httpx.post(self.url, params=params, content=body.encode("utf-8"), timeout=10)
         assert time.monotonic() - started < 5, "WeChat would have given up and retried"
@@ -96,7 +103,9 @@ class Traveller:
         xml = response.text
         if self.crypto:
             envelope = xmltodict.parse(xml)["xml"]
-            xml = self.crypto.decrypt_message(xml, envelope["MsgSignature"], envelope["TimeStamp"], envelope["Nonce"])
+            xml = self.crypto.decrypt_message(
+                xml, envelope["MsgSignature"], envelope["TimeStamp"], envelope["Nonce"]
+            )
         reply = xmltodict.parse(xml)["xml"]
         assert reply["ToUserName"] == self.openid and reply["MsgType"] == "text"
         return reply["Content"]
@@ -117,7 +126,8 @@ class Traveller:
     def say(self, text: str, msg_id: Optional[int] = None) -> str:
         msg_id = msg_id or uuid.uuid4().int % 10**19
         xml = (
-            f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{self.openid}]]></FromUserName>"
+            f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
+            f"<FromUserName><![CDATA[{self.openid}]]></FromUserName>"
             f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
             f"<Content><![CDATA[{text}]]></Content><MsgId>{msg_id}</MsgId></xml>"
         )
@@ -128,7 +138,8 @@ class Traveller:
 
     def event(self, event: str) -> Optional[str]:
         xml = (
-            f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{self.openid}]]></FromUserName>"
+            f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
+            f"<FromUserName><![CDATA[{self.openid}]]></FromUserName>"
             f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
             f"<Event><![CDATA[{event}]]></Event></xml>"
         )
@@ -157,7 +168,7 @@ def test_itinerary_with_verification(traveller: Traveller, api_url: str):
     assert "订单号" in traveller.say("我想查一下我的行程")
     assert "后四位" in traveller.say(BOOKING)
     answer = traveller.say(PHONE[-4:])
-    booking = httpx.get(f"{api_url}/bookings/{BOOKING}", headers={"Authorization": "Bearer dev-service-token"}).json()
+    booking = httpx.get(f"{api_url}/bookings/{BOOKING}", headers=SERVICE_AUTH).json()
     assert BOOKING in answer and booking["product"] in answer
 
 
@@ -194,7 +205,7 @@ def test_complaint_answered_with_numbers(wechat_rasa: str, wechat_api: FakeWeCha
         reply = traveller.say(answer)
     assert ticket, reply
     assert answered_by_number, "the form's buttons were answered with their numbers"
-    body = httpx.get(f"{api_url}/tickets/{ticket.group(0)}", headers={"Authorization": "Bearer dev-service-token"}).json()
+    body = httpx.get(f"{api_url}/tickets/{ticket.group(0)}", headers=SERVICE_AUTH).json()
     assert body["description"] == description and body["booking_ref"] == BOOKING
 
 

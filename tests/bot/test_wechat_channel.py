@@ -1,0 +1,723 @@
+"""The WeChat channel over real HTTP on loopback.
+
+The channel's blueprint is served by a real Sanic server; messages are built,
+signed and encrypted with wechatpy as WeChat would send them; the bot is a small
+scripted callback speaking through the channel's output channel as Rasa does;
+late answers go to the fake WeChat API server in tests/fakes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Dict, List, Optional
+
+import httpx
+import pytest
+import xmltodict
+from rasa.core.channels.channel import UserMessage
+from sanic import Sanic
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import InvalidSignatureException
+from wechatpy.utils import WeChatSigner, check_signature
+
+from bot.channels.wechat import WeChatInput
+from bot.channels.wechat_api import FileTokenStore, RedisTokenStore, WeChatAPI
+from bot.channels.wechat_text import ButtonMemory, parse_choice, render_buttons, split_text, utf8_len
+from tests.fakes.wechat_api import FakeWeChatAPI
+from tests.services import free_port
+
+TOKEN = "test-wechat-token"
+AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
+APP_ID = "wx-test-app"
+ACCOUNT = "gh_travel_account"
+
+# Several Sanic apps in one process: test mode keeps Sanic from re-patching its
+# request handler for each of them (it fails the second time otherwise).
+Sanic.test_mode = True
+
+
+# -- helpers -------------------------------------------------------------------
+
+
+def sign(*parts: str) -> str:
+    signer = WeChatSigner()
+    signer.add_data(*parts)
+    return signer.signature
+
+
+def text_xml(user: str, content: str, msg_id: int, created: Optional[int] = None) -> str:
+    return (
+        f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{user}]]></FromUserName>"
+        f"<CreateTime>{created or int(time.time())}</CreateTime>"
+        f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>"
+        f"<MsgId>{msg_id}</MsgId></xml>"
+    )
+
+
+def other_xml(user: str, msg_type: str, fields: str, msg_id: Optional[int] = None) -> str:
+    msg_id_xml = f"<MsgId>{msg_id}</MsgId>" if msg_id else ""
+    return (
+        f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{user}]]></FromUserName><CreateTime>{int(time.time())}</CreateTime>"
+        f"<MsgType><![CDATA[{msg_type}]]></MsgType>{fields}{msg_id_xml}</xml>"
+    )
+
+
+def safe_body(encrypt: str, account: str = ACCOUNT) -> bytes:
+    """The body WeChat posts in safe mode: the account and the ciphertext."""
+    return (
+        f"<xml><ToUserName><![CDATA[{account}]]></ToUserName>"
+        f"<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+    ).encode()
+
+
+def decrypt_reply(crypto: WeChatCrypto, text: str) -> Dict[str, str]:
+    envelope = xmltodict.parse(text)["xml"]
+    plain = crypto.decrypt_message(text, envelope["MsgSignature"], envelope["TimeStamp"], envelope["Nonce"])
+    return xmltodict.parse(plain)["xml"]
+
+
+def new_user() -> str:
+    return "o" + uuid.uuid4().hex[:27]  # OpenIDs are 28 characters
+
+
+def new_msg_id() -> int:
+    return uuid.uuid4().int % 10**19
+
+
+@dataclass
+class ScriptedBot:
+    """Stands in for Rasa's agent: answers by text through the message's output channel."""
+
+    replies: Dict[str, List[Dict[str, Any]]] = field(default_factory=dict)
+    delay: float = 0.0
+    received: List[UserMessage] = field(default_factory=list)
+    handler: Optional[Callable[[UserMessage], Awaitable[None]]] = None
+
+    async def __call__(self, message: UserMessage) -> None:
+        self.received.append(message)
+        if self.handler:
+            return await self.handler(message)
+        await asyncio.sleep(self.delay)
+        for reply in self.replies.get(message.text, [{"text": f"收到：{message.text}"}]):
+            await message.output_channel.send_response(message.sender_id, dict(reply))
+
+    def texts(self) -> List[str]:
+        return [m.text for m in self.received]
+
+
+class Harness:
+    """A Sanic server with the channel mounted as Rasa mounts it, and a WeChat-like client."""
+
+    def __init__(self, channel: WeChatInput, bot: ScriptedBot) -> None:
+        self.channel, self.bot = channel, bot
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/webhooks/wechat/webhook"
+        self.http = httpx.AsyncClient(timeout=15)
+
+    async def start(self) -> "Harness":
+        app = Sanic(f"wechat_test_{uuid.uuid4().hex}", configure_logging=False)
+        app.blueprint(self.channel.blueprint(self.bot), url_prefix="/webhooks/wechat")
+        self.server = await app.create_server(
+            host="127.0.0.1", port=self.port, return_asyncio_server=True, access_log=False
+        )
+        await self.server.startup()
+        return self
+
+    async def stop(self) -> None:
+        await self.http.aclose()
+        self.server.close()
+        await self.server.wait_closed()
+
+    def signed_params(self, timestamp: Optional[int] = None, token: str = TOKEN) -> Dict[str, str]:
+        ts, nonce = str(timestamp or int(time.time())), uuid.uuid4().hex[:10]
+        return {"timestamp": ts, "nonce": nonce, "signature": sign(token, ts, nonce)}
+
+    async def post_plain(self, xml: str, params: Optional[Dict[str, str]] = None) -> httpx.Response:
+        params = self.signed_params() if params is None else params
+        return await self.http.post(self.url, params=params, content=xml.encode())
+
+    async def post_aes(self, xml: str, crypto: WeChatCrypto) -> tuple[httpx.Response, Dict[str, str]]:
+        params = self.signed_params()
+        envelope = xmltodict.parse(crypto.encrypt_message(xml, params["nonce"], params["timestamp"]))["xml"]
+        params.update(encrypt_type="aes", msg_signature=envelope["MsgSignature"], openid="x")
+        response = await self.http.post(self.url, params=params, content=safe_body(envelope["Encrypt"]))
+        return response, params
+
+
+def reply_of(response: httpx.Response) -> Dict[str, str]:
+    assert response.status_code == 200, response.text
+    assert response.text != "success", "expected a passive reply"
+    return xmltodict.parse(response.text)["xml"]
+
+
+@pytest.fixture
+def fake_api():
+    fake = FakeWeChatAPI(app_id=APP_ID).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+async def make_harness(fake_api, tmp_path):
+    harnesses: List[Harness] = []
+
+    async def make(bot: Optional[ScriptedBot] = None, **options: Any) -> Harness:
+        options.setdefault("token", TOKEN)
+        options.setdefault("app_id", APP_ID)
+        options.setdefault("app_secret", fake_api.app_secret)
+        options.setdefault("api_base", fake_api.url)
+        options.setdefault("token_cache", str(tmp_path / "token.json"))
+        harness = await Harness(WeChatInput(**options), bot or ScriptedBot()).start()
+        harnesses.append(harness)
+        return harness
+
+    yield make
+    for harness in harnesses:
+        await harness.stop()
+
+
+async def wait_sent(fake: FakeWeChatAPI, user: str, count: int, timeout: float = 10) -> List[str]:
+    return await asyncio.to_thread(fake.wait_for, user, count, timeout)
+
+
+# -- published test vectors ----------------------------------------------------
+
+
+def test_official_plain_signature_vector():
+    # wechatpy's published vector for the server-verification signature
+    check_signature("test", "f21891de399b4e33a1a93c9a7b8a8fffb5a443ff", "1410685589", "test")
+    with pytest.raises(InvalidSignatureException):
+        check_signature("test", "f21891de399b4e33a1a93c9a7b8a8fffb5a443fe", "1410685589", "test")
+
+
+# The sample of WeChat's official message encryption SDK (WXBizMsgCrypt, Sample.py):
+# token, EncodingAESKey, AppID, timestamp, nonce, msg_signature and ciphertext as published.
+OFFICIAL = {
+    "token": "spamtest",
+    "aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    "app_id": "wx2c2769f8efd9abc2",
+    "timestamp": "1409735669",
+    "nonce": "1320562132",
+    "msg_signature": "5d197aaffba7e9b25a30732f161a50dee96bd5fa",
+    "encrypt": (
+        "hyzAe4OzmOMbd6TvGdIOO6uBmdJoD0Fk53REIHvxYtJlE2B655HuD0m8KUePWB3+LrPXo87wzQ1QLvbeUgmBM4x6F8PGHQHFV"
+        "AFmOD2LdJF9FrXpbUAh0B5GIItb52sn896wVsMSHGuPE328HnRGBcrS7C41IzDWyWNlZkyyXwon8T332jisa+h6tEDYsVti"
+        "cbSnyU8dKOIbgU6ux5VTjg3yt+WGzjlpKn6NPhRjpA912xMezR4kw6KWwMrCVKSVCZciVGCgavjIQ6X8tCOp3yZbGpy0Vxp"
+        "Ae+77TszTfRd5RJSVO/HTnifJpXgCSUdUue1v6h0EIBYYI1BD1DlD+C0CR8e6OewpusjZ4uBl9FyJvnhvQl+q5rv1ixrcpC"
+        "umEPo5MJSgM9ehVsNPfUM669WuMyVWQLCzpu9GhglF2PE="
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "signature, status",
+    [(OFFICIAL["msg_signature"], 200), ("5d197aaffba7e9b25a30732f161a50dee96bd5fb", 403)],
+    ids=["published", "one-digit-off"],
+)
+async def test_official_safe_mode_sample_through_the_channel(make_harness, signature, status):
+    bot = ScriptedBot(replies={"abcdteT": [{"text": "好的"}]})
+    # the sample is from 2014: run the channel's clock at the sample's time
+    h = await make_harness(
+        bot, token=OFFICIAL["token"], aes_key=OFFICIAL["aes_key"], app_id=OFFICIAL["app_id"],
+        clock=lambda: int(OFFICIAL["timestamp"]) + 2,
+    )
+    params = {
+        "timestamp": OFFICIAL["timestamp"], "nonce": OFFICIAL["nonce"], "encrypt_type": "aes",
+        "msg_signature": signature,
+    }
+    body = safe_body(OFFICIAL["encrypt"], account="gh_10f6c3c3ac5a")
+    response = await h.http.post(h.url, params=params, content=body)
+    assert response.status_code == status
+    if status == 403:
+        assert bot.received == []
+        return
+    assert [(m.sender_id, m.text) for m in bot.received] == [("oyORnuP8q7ou2gfYjqLzSIWZf0rs", "abcdteT")]
+    crypto = WeChatCrypto(OFFICIAL["token"], OFFICIAL["aes_key"], OFFICIAL["app_id"])
+    reply = decrypt_reply(crypto, response.text)
+    assert reply["Content"] == "好的" and reply["ToUserName"] == "oyORnuP8q7ou2gfYjqLzSIWZf0rs"
+
+
+# -- server verification and request checks ------------------------------------
+
+
+async def test_get_verification_echoes_echostr(make_harness):
+    h = await make_harness()
+    params = {**h.signed_params(), "echostr": "8734628172645"}
+    response = await h.http.get(h.url, params=params)
+    assert (response.status_code, response.text) == (200, "8734628172645")
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda p: {**p, "signature": p["signature"][:-1] + ("0" if p["signature"][-1] != "0" else "1")},
+        lambda p: {k: v for k, v in p.items() if k != "signature"},
+        lambda p: {**p, "nonce": p["nonce"] + "x"},
+    ],
+    ids=["forged", "missing", "nonce-changed"],
+)
+async def test_get_verification_refuses_bad_signatures(make_harness, tamper):
+    h = await make_harness()
+    response = await h.http.get(h.url, params=tamper({**h.signed_params(), "echostr": "123"}))
+    assert response.status_code == 403 and "123" not in response.text
+
+
+async def test_get_verification_with_msg_signature_in_safe_mode(make_harness):
+    h = await make_harness(aes_key=AES_KEY)
+    ts, nonce = str(int(time.time())), "nonce1"
+    echo = xmltodict.parse(WeChatCrypto(TOKEN, AES_KEY, APP_ID).encrypt_message("echo-42", nonce, ts))["xml"]
+    good = {"timestamp": ts, "nonce": nonce, "echostr": echo["Encrypt"]}
+    good["msg_signature"] = echo["MsgSignature"]
+    response = await h.http.get(h.url, params=good)
+    assert (response.status_code, response.text) == (200, "echo-42")
+    bad = {**good, "msg_signature": sign(TOKEN, ts, nonce, "something else")}
+    assert (await h.http.get(h.url, params=bad)).status_code == 403
+
+
+async def test_stale_timestamp_is_refused_and_nothing_processed(make_harness):
+    bot = ScriptedBot()
+    h = await make_harness(bot)
+    user = new_user()
+    for offset in (-301, 301, -3600):
+        params = h.signed_params(timestamp=int(time.time()) + offset)  # correctly signed but old
+        response = await h.post_plain(text_xml(user, "你好", new_msg_id()), params)
+        assert response.status_code == 403
+    ok = await h.post_plain(text_xml(user, "你好", new_msg_id()), h.signed_params(int(time.time()) - 200))
+    assert ok.status_code == 200
+    assert bot.texts() == ["你好"]
+
+
+async def test_forged_signature_is_refused_and_nothing_processed(make_harness, fake_api):
+    bot = ScriptedBot(delay=0.1)
+    h = await make_harness(bot, aes_key=AES_KEY)
+    user = new_user()
+    forged = h.signed_params(token="not-the-token")
+    assert (await h.post_plain(text_xml(user, "你好", new_msg_id()), forged)).status_code == 403
+    assert (await h.post_plain(text_xml(user, "你好", new_msg_id()), {})).status_code == 403
+    # safe mode: right outer signature, msg_signature made with another token
+    other = WeChatCrypto("not-the-token", AES_KEY, APP_ID)
+    response, _ = await h.post_aes(text_xml(user, "你好", new_msg_id()), other)
+    assert response.status_code == 403
+    await asyncio.sleep(0.3)
+    assert bot.received == [] and fake_api.sent == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "this is not xml",
+        "<xml><ToUserName>gh</ToUserName>",
+        "<xml><FromUserName><![CDATA[oabc]]></FromUserName></xml>",  # no MsgType
+        "<xml>just text</xml>",
+        "",
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]>'
+        "<xml><MsgType>text</MsgType><Content>&lol2;</Content></xml>",
+        "<xml><ToUserName>a</ToUserName><FromUserName>b</FromUserName><CreateTime>1</CreateTime>"
+        "<MsgType>text</MsgType><Content>x</Content><MsgId>not-a-number</MsgId></xml>",
+    ],
+    ids=["text", "unclosed", "no-type", "no-fields", "empty", "entities", "bad-msgid"],
+)
+async def test_malformed_xml_is_400_and_the_channel_keeps_working(make_harness, body):
+    bot = ScriptedBot()
+    h = await make_harness(bot)
+    response = await h.post_plain(body)
+    assert response.status_code == 400
+    assert bot.received == []
+    after = await h.post_plain(text_xml(new_user(), "还在吗", new_msg_id()))
+    assert reply_of(after)["Content"] == "收到：还在吗"
+
+
+async def test_malformed_safe_mode_envelope_is_400(make_harness):
+    h = await make_harness(aes_key=AES_KEY)
+    params = h.signed_params()
+    params.update(encrypt_type="aes", msg_signature=sign(TOKEN, params["timestamp"], params["nonce"], "@@@"))
+    response = await h.http.post(h.url, params=params, content=safe_body("@@@"))
+    assert response.status_code == 400
+    response = await h.http.post(h.url, params=params, content=b"<xml><Nothing/></xml>")
+    assert response.status_code in (400, 403)
+
+
+# -- round trips -----------------------------------------------------------------
+
+
+async def test_plaintext_round_trip(make_harness):
+    bot = ScriptedBot(replies={"你好": [{"text": "您好！"}, {"text": "请问有什么可以帮您？"}]})
+    h = await make_harness(bot)
+    user = new_user()
+    reply = reply_of(await h.post_plain(text_xml(user, "你好", new_msg_id())))
+    assert reply["ToUserName"] == user and reply["FromUserName"] == ACCOUNT
+    assert reply["MsgType"] == "text"
+    assert reply["Content"] == "您好！\n\n请问有什么可以帮您？"
+    assert bot.received[0].input_channel == "wechat" and bot.received[0].sender_id == user
+
+
+async def test_reply_text_cannot_break_the_xml(make_harness):
+    tricky = "订单 <TR20260001> & 说明]]><MsgType>news</MsgType>"
+    h = await make_harness(ScriptedBot(replies={"你好": [{"text": tricky}]}))
+    reply = reply_of(await h.post_plain(text_xml(new_user(), "你好", new_msg_id())))
+    assert (reply["Content"], reply["MsgType"]) == (tricky, "text")
+
+
+async def test_safe_mode_round_trip(make_harness):
+    bot = ScriptedBot(replies={"我的行程": [{"text": "请提供订单号，例如 TR20260001。"}]})
+    h = await make_harness(bot, aes_key=AES_KEY)
+    crypto = WeChatCrypto(TOKEN, AES_KEY, APP_ID)
+    user = new_user()
+    response, params = await h.post_aes(text_xml(user, "我的行程", new_msg_id()), crypto)
+    assert response.status_code == 200
+    assert xmltodict.parse(response.text)["xml"]["Nonce"] == params["nonce"]
+    assert "TR20260001" not in response.text  # encrypted on the wire
+    reply = decrypt_reply(crypto, response.text)
+    assert (reply["ToUserName"], reply["Content"]) == (user, "请提供订单号，例如 TR20260001。")
+    assert bot.texts() == ["我的行程"]
+
+
+# -- exactly once ----------------------------------------------------------------
+
+
+async def test_triple_delivery_is_processed_once(make_harness):
+    bot = ScriptedBot(delay=0.5, replies={"退款政策": [{"text": "退款规则如下……"}]})
+    h = await make_harness(bot)
+    user, msg_id = new_user(), new_msg_id()
+    xml = text_xml(user, "退款政策", msg_id)
+    # WeChat's retries: the later ones arrive while the first is still running...
+    first = asyncio.create_task(h.post_plain(xml))
+    await asyncio.sleep(0.1)
+    retries = await asyncio.gather(h.post_plain(xml), h.post_plain(xml))
+    responses = [await first, *retries]
+    # ...and one more after it finished
+    responses.append(await h.post_plain(xml))
+    assert [reply_of(r)["Content"] for r in responses] == ["退款规则如下……"] * 4
+    assert bot.texts() == ["退款政策"]
+    # a new MsgId is a new message
+    await h.post_plain(text_xml(user, "退款政策", new_msg_id()))
+    assert bot.texts() == ["退款政策", "退款政策"]
+
+
+class CountingInput(WeChatInput):
+    """The real channel, counting how often it processes a message."""
+
+    processed = 0
+
+    async def _process(self, message, on_new_message):
+        type(self).processed += 1
+        return await super()._process(message, on_new_message)
+
+
+async def test_event_retries_are_deduplicated_by_sender_and_time(fake_api, tmp_path):
+    CountingInput.processed = 0
+    channel = CountingInput(
+        TOKEN, APP_ID, fake_api.app_secret, api_base=fake_api.url, token_cache=str(tmp_path / "t")
+    )
+    h = await Harness(channel, ScriptedBot()).start()
+    try:
+        user, created = new_user(), int(time.time())
+        event = re.sub(
+            r"<CreateTime>\d+</CreateTime>", f"<CreateTime>{created}</CreateTime>",
+            other_xml(user, "event", "<Event><![CDATA[subscribe]]></Event>"),
+        )
+        replies = [reply_of(await h.post_plain(event))["Content"] for _ in range(3)]
+        assert len(set(replies)) == 1 and "欢迎" in replies[0]
+        assert CountingInput.processed == 1
+        # the same event a second later is a new event
+        later = event.replace(f">{created}</CreateTime>", f">{created + 1}</CreateTime>")
+        await h.post_plain(later)
+        assert CountingInput.processed == 2
+    finally:
+        await h.stop()
+
+
+# -- the 5-second rule -------------------------------------------------------------
+
+
+async def test_slow_bot_answers_success_then_uses_the_message_api(make_harness, fake_api):
+    bot = ScriptedBot(delay=2.5, replies={"查一下我的投诉": [{"text": "您的投诉正在处理中。"}, {"text": "预计明天回复。"}]})
+    h = await make_harness(bot, reply_budget=0.5)
+    user = new_user()
+    xml = text_xml(user, "查一下我的投诉", new_msg_id())
+    started = time.monotonic()
+    response = await h.post_plain(xml)
+    assert response.status_code == 200 and response.text == "success"
+    assert time.monotonic() - started < 2.0  # answered well before the bot finished
+    retry = await h.post_plain(xml)  # WeChat's retry while the bot still works
+    assert retry.text == "success"
+    assert await wait_sent(fake_api, user, 2) == ["您的投诉正在处理中。", "预计明天回复。"]
+    assert bot.texts() == ["查一下我的投诉"]
+    assert fake_api.token_fetches == 1
+    assert fake_api.token_requests[0] == {
+        "grant_type": "client_credential", "appid": APP_ID, "secret": fake_api.app_secret
+    }
+
+
+async def test_messages_sent_after_the_budget_keep_their_order(make_harness, fake_api):
+    async def bot(message: UserMessage) -> None:
+        out = message.output_channel
+        await out.send_response(message.sender_id, {"text": "正在为您查询……"})
+        await asyncio.sleep(0.8)
+        await out.send_response(message.sender_id, {"text": "查询结果：集合时间 07:30。"})
+
+    h = await make_harness(ScriptedBot(handler=bot), reply_budget=0.3)
+    user = new_user()
+    response = await h.post_plain(text_xml(user, "集合时间", new_msg_id()))
+    assert response.text == "success"
+    assert await wait_sent(fake_api, user, 2) == ["正在为您查询……", "查询结果：集合时间 07:30。"]
+
+
+async def test_failing_bot_gets_a_polite_reply(make_harness):
+    async def broken(message: UserMessage) -> None:
+        raise RuntimeError("model not loaded")
+
+    h = await make_harness(ScriptedBot(handler=broken))
+    assert "稍后" in reply_of(await h.post_plain(text_xml(new_user(), "你好", new_msg_id())))["Content"]
+
+
+# -- access token ----------------------------------------------------------------------
+
+
+async def test_token_is_cached_and_refreshed_before_expiry(fake_api, tmp_path):
+    fake_api.expires_in = 6  # refreshed at half its life, i.e. after 3 s
+    api = WeChatAPI(APP_ID, fake_api.app_secret, fake_api.url, FileTokenStore(str(tmp_path / "t.json")))
+    user = new_user()
+    for i in range(3):
+        await api.send_text(user, f"消息{i}")
+    assert fake_api.token_fetches == 1
+    # another worker (a second client on the same cache file) reuses it
+    other = WeChatAPI(APP_ID, fake_api.app_secret, fake_api.url, FileTokenStore(str(tmp_path / "t.json")))
+    await other.send_text(user, "来自另一个进程")
+    assert fake_api.token_fetches == 1
+    await asyncio.sleep(3.2)
+    await api.send_text(user, "过期前刷新")
+    assert fake_api.token_fetches == 2
+    assert fake_api.rejected == []  # never used an expired token
+    assert fake_api.texts_to(user) == ["消息0", "消息1", "消息2", "来自另一个进程", "过期前刷新"]
+
+
+async def test_concurrent_refreshes_fetch_once(fake_api, tmp_path):
+    store = FileTokenStore(str(tmp_path / "t.json"))
+    apis = [WeChatAPI(APP_ID, fake_api.app_secret, fake_api.url, store) for _ in range(3)]
+    tokens = await asyncio.gather(*(apis[i % 3].access_token() for i in range(12)))
+    assert len(set(tokens)) == 1 and fake_api.token_fetches == 1
+
+
+async def test_token_rejected_by_wechat_is_replaced_once(fake_api, tmp_path):
+    api = WeChatAPI(APP_ID, fake_api.app_secret, fake_api.url, FileTokenStore(str(tmp_path / "t.json")))
+    user = new_user()
+    await api.send_text(user, "第一条")
+    fake_api.invalidate_tokens()  # e.g. someone fetched a token with the same AppSecret elsewhere
+    await api.send_text(user, "第二条")
+    assert fake_api.token_fetches == 2
+    assert fake_api.texts_to(user) == ["第一条", "第二条"]
+    assert len(fake_api.rejected) == 1
+
+
+async def test_redis_token_store_is_shared(fake_api):
+    redis = pytest.importorskip("redis")
+    url = "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    prefix = f"test:wechat:{uuid.uuid4().hex}:"
+    apis = [
+        WeChatAPI(APP_ID, fake_api.app_secret, fake_api.url, RedisTokenStore(url, prefix)) for _ in range(2)
+    ]
+    tokens = await asyncio.gather(*(apis[i % 2].access_token() for i in range(6)))
+    assert len(set(tokens)) == 1 and fake_api.token_fetches == 1
+    ttl = redis.Redis.from_url(url).ttl(prefix + apis[0].cache_key)
+    assert 0 < ttl <= fake_api.expires_in
+    redis.Redis.from_url(url).delete(prefix + apis[0].cache_key)
+
+
+# -- long texts and buttons ----------------------------------------------------------
+
+
+def test_split_text_respects_the_byte_limit_and_lines():
+    lines = [f"第{i}条：行程变更需提前七个工作日通知，费用按合同约定扣除。" for i in range(80)]
+    text = "\n".join(lines)
+    pieces = split_text(text)
+    assert len(pieces) > 1
+    assert all(utf8_len(p) <= 2048 for p in pieces)
+    assert "\n".join(pieces) == text  # cut only between lines
+    long_line = "很" * 1500  # 4500 bytes, no line break
+    cut = split_text(long_line)
+    assert [utf8_len(p) for p in cut] == [2046, 2046, 408] and "".join(cut) == long_line
+    assert split_text("短消息") == ["短消息"] and split_text("\n\n") == []
+
+
+async def test_long_answer_is_split_and_sent_by_the_api(make_harness, fake_api):
+    long_text = "\n".join(f"{i}. 退改规则：出发前第{i}天取消，扣除团费的百分之{i % 20 + 5}。" for i in range(1, 90))
+    assert utf8_len(long_text) > 2048
+    bot = ScriptedBot(replies={"退改规则": [{"text": long_text}]})
+    h = await make_harness(bot)
+    user = new_user()
+    response = await h.post_plain(text_xml(user, "退改规则", new_msg_id()))
+    assert response.text == "success"  # one passive reply cannot hold it
+    pieces = await wait_sent(fake_api, user, 2)
+    await asyncio.sleep(0.3)
+    pieces = fake_api.texts_to(user)
+    assert len(pieces) >= 2 and all(utf8_len(p) <= 2048 for p in pieces)
+    assert "\n".join(pieces) == long_text
+    assert fake_api.rejected == []
+
+
+def test_buttons_render_and_numbers_parse():
+    buttons = [{"title": "同意", "payload": "/affirm"}, {"title": "不同意", "payload": "/deny"}]
+    assert render_buttons("是否同意？", buttons) == "是否同意？\n回复数字选择：\n1. 同意\n2. 不同意"
+    assert [parse_choice(t) for t in ["1", " 2 ", "２", "2.", "选1", "第二个", "一"]] == [1, 2, 2, 2, 1, 2, 1]
+    assert [parse_choice(t) for t in ["13812345678", "5678", "TR20260001", "1个人", "同意"]] == [None] * 5
+    memory = ButtonMemory()
+    memory.remember("u", buttons)
+    assert memory.resolve("u", "2") == "/deny" and memory.resolve("u", "3") is None
+    assert memory.resolve("other", "1") is None
+
+
+async def test_buttons_become_numbers_and_a_number_answers_them(make_harness):
+    consent = [{"title": "同意", "payload": '/affirm{"consent": true}'}, {"title": "不同意", "payload": "/deny"}]
+    bot = ScriptedBot(replies={"我要投诉": [{"text": "为处理投诉需要您的手机号，是否同意？", "buttons": consent}]})
+    h = await make_harness(bot)
+    user = new_user()
+    reply = reply_of(await h.post_plain(text_xml(user, "我要投诉", new_msg_id())))
+    assert reply["Content"] == "为处理投诉需要您的手机号，是否同意？\n回复数字选择：\n1. 同意\n2. 不同意"
+    await h.post_plain(text_xml(user, "1", new_msg_id()))
+    assert bot.texts()[-1] == '/affirm{"consent": true}'
+    # the buttons answered, a bare number is just text again
+    await h.post_plain(text_xml(user, "1", new_msg_id()))
+    assert bot.texts()[-1] == "1"
+    # numbers out of range and other users' numbers pass through unchanged
+    await h.post_plain(text_xml(user, "我要投诉", new_msg_id()))
+    await h.post_plain(text_xml(user, "3", new_msg_id()))
+    stranger = new_user()
+    await h.post_plain(text_xml(stranger, "2", new_msg_id()))
+    assert bot.texts()[-2:] == ["3", "2"]
+
+
+# -- message types ----------------------------------------------------------------------
+
+
+async def test_subscribe_welcomes_and_unsubscribe_is_ignored(make_harness):
+    bot = ScriptedBot()
+    h = await make_harness(bot)
+    user = new_user()
+    welcome = reply_of(await h.post_plain(other_xml(user, "event", "<Event><![CDATA[subscribe]]></Event>")))
+    assert "欢迎" in welcome["Content"] and "投诉" in welcome["Content"] and "行程" in welcome["Content"]
+    bye = await h.post_plain(other_xml(new_user(), "event", "<Event><![CDATA[unsubscribe]]></Event>"))
+    assert (bye.status_code, bye.text) == (200, "success")
+    assert bot.received == []
+
+
+async def test_voice_uses_recognition_and_asks_again_without_it(make_harness):
+    bot = ScriptedBot()
+    h = await make_harness(bot)
+    user = new_user()
+    fields = "<MediaId><![CDATA[media-1]]></MediaId><Format><![CDATA[amr]]></Format>"
+    heard = await h.post_plain(
+        other_xml(user, "voice", fields + "<Recognition><![CDATA[我要查行程]]></Recognition>", new_msg_id())
+    )
+    assert reply_of(heard)["Content"] == "收到：我要查行程"
+    unheard = await h.post_plain(
+        other_xml(user, "voice", fields + "<Recognition><![CDATA[]]></Recognition>", new_msg_id())
+    )
+    assert "语音" in reply_of(unheard)["Content"]
+    assert bot.texts() == ["我要查行程"]
+
+
+async def test_image_reaches_the_bot_as_evidence_metadata(make_harness):
+    bot = ScriptedBot(replies={"[图片]": [{"text": "已收到您的图片。"}]})
+    h = await make_harness(bot)
+    user, msg_id = new_user(), new_msg_id()
+    fields = "<PicUrl><![CDATA[http://mmbiz.qpic.cn/abc]]></PicUrl><MediaId><![CDATA[media-img-7]]></MediaId>"
+    reply = reply_of(await h.post_plain(other_xml(user, "image", fields, msg_id)))
+    assert reply["Content"] == "已收到您的图片。"
+    message = bot.received[0]
+    assert message.text == "[图片]"
+    assert message.metadata == {
+        "wechat_media": {
+            "type": "image",
+            "media_id": "media-img-7",
+            "pic_url": "http://mmbiz.qpic.cn/abc",
+            "msg_id": str(msg_id),
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    "msg_type, fields",
+    [
+        ("video", "<MediaId>m</MediaId><ThumbMediaId>t</ThumbMediaId>"),
+        ("location", "<Location_X>23.1</Location_X><Location_Y>113.3</Location_Y><Label>广州</Label>"),
+        ("link", "<Title>t</Title><Description>d</Description><Url>http://x</Url>"),
+    ],
+)
+async def test_other_messages_get_a_polite_text_only_reply(make_harness, msg_type, fields):
+    bot = ScriptedBot()
+    h = await make_harness(bot)
+    reply = reply_of(await h.post_plain(other_xml(new_user(), msg_type, fields, new_msg_id())))
+    assert "目前仅支持文字消息" in reply["Content"]
+    assert bot.received == []
+
+
+# -- handoff output channel and logging ---------------------------------------------------
+
+
+async def test_output_channel_delivers_agent_messages(make_harness, fake_api):
+    h = await make_harness()
+    output = h.channel.get_output_channel()
+    assert output.name() == "wechat"
+    user = new_user()
+    await output.send_response(user, {"text": "您好，我是客服小王，正在为您处理。"})
+    buttons = [{"title": "需要", "payload": "/affirm"}]
+    await output.send_response(user, {"text": "请问是否需要改签？", "buttons": buttons})
+    assert fake_api.texts_to(user) == ["您好，我是客服小王，正在为您处理。", "请问是否需要改签？\n回复数字选择：\n1. 需要"]
+    # the traveller answers the agent's numbered option
+    await h.post_plain(text_xml(user, "1", new_msg_id()))
+    assert h.bot.texts() == ["/affirm"]
+
+
+async def test_logs_hold_no_openid_and_no_message_text(make_harness, caplog):
+    caplog.set_level(logging.DEBUG, logger="bot.channels")
+    bot = ScriptedBot(delay=0.6)
+    h = await make_harness(bot, reply_budget=0.2)
+    user = new_user()
+    await h.post_plain(text_xml(user, "我的手机号是13812345678", new_msg_id()))
+    await asyncio.sleep(1.0)
+    assert caplog.records, "the channel logs something"
+    assert user not in caplog.text and "13812345678" not in caplog.text
+
+
+# -- configuration ---------------------------------------------------------------------
+
+
+def test_repository_credentials_build_the_channel(monkeypatch):
+    from rasa.shared.exceptions import RasaException
+    from rasa.shared.utils.common import class_from_module_path
+    from rasa.shared.utils.io import read_config_file
+
+    from tests.services import ROOT
+
+    env = {
+        "WECHAT_APP_ID": "wx-from-env",
+        "WECHAT_APP_SECRET": "secret-from-env",
+        "WECHAT_TOKEN": "token-from-env",
+        "WECHAT_AES_KEY": AES_KEY,
+        "WECHAT_API_BASE": "http://127.0.0.1:9/",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    credentials = read_config_file(str(ROOT / "credentials.yml"))
+    keys = [key for key in credentials if "wechat" in key]
+    assert keys == ["bot.channels.wechat.WeChatInput"]
+    assert {"rest", "bot.channels.socketio.SocketIOInput"} <= set(credentials)
+    channel = class_from_module_path(keys[0]).from_credentials(credentials[keys[0]])
+    assert channel.name() == "wechat" and channel.token == "token-from-env"
+    assert channel.crypto is not None and channel.reply_budget == 4.0
+    assert (channel.api.app_id, channel.api.app_secret) == ("wx-from-env", "secret-from-env")
+    assert channel.api.api_base == "http://127.0.0.1:9"
+    with pytest.raises(RasaException):
+        WeChatInput.from_credentials({"app_id": "x"})
