@@ -97,6 +97,22 @@ class ValidateComplaintForm(CountingFormValidation):
     def name(self) -> Text:
         return "validate_complaint_form"
 
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        media = ((tracker.latest_message or {}).get("metadata") or {}).get("wechat_media")
+        if media:
+            # A photo sent during the form is evidence, not an answer to the question asked.
+            evidence = list(tracker.get_slot("complaint_evidence") or [])
+            evidence.append(media.get("media_id") or media.get("pic_url") or "")
+            dispatcher.utter_message(response="utter_evidence_received")
+            requested = tracker.get_slot("requested_slot")
+            events: List[EventType] = [SlotSet("complaint_evidence", [e for e in evidence if e][:20])]
+            if requested:
+                events.append(SlotSet(requested, None))  # "[图片]" must not fill it: ask again
+            return events
+        return await super().run(dispatcher, tracker, domain)
+
     async def required_slots(
         self,
         domain_slots: List[Text],

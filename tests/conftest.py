@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -21,7 +22,9 @@ RASA_TOKEN = "test-rasa-token"
 @pytest.fixture(scope="session")
 def trained_model() -> Path:
     # No-op when `make train` already built the model for this data fingerprint.
-    return train_model.train()
+    # TEST_MODEL pins a given model file (e.g. to bisect a regression).
+    pinned = os.environ.get("TEST_MODEL")
+    return Path(pinned) if pinned else train_model.train()
 
 
 @pytest.fixture(scope="session")

@@ -40,7 +40,7 @@ class Service:
     headers: Dict[str, str] = field(default_factory=dict)
     process: Optional[subprocess.Popen] = None
 
-    def start(self, timeout: float = 180) -> "Service":
+    def start(self, timeout: float = 600) -> "Service":
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
@@ -76,8 +76,14 @@ class Service:
             return "(no log)"
 
 
+def dev_defaults() -> Dict[str, str]:
+    """dev.env's values, as `make` would export them for variables not already set."""
+    pairs = (line.split("=", 1) for line in (ROOT / "dev.env").read_text().splitlines())
+    return {k.strip(): v.strip() for k, v in (p for p in pairs if len(p) == 2) if not k.startswith("#")}
+
+
 def base_env(**extra: str) -> Dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env = {**dev_defaults(), **{k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}}
     env.update({"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1", "RASA_TELEMETRY_ENABLED": "false"})
     env.update(extra)
     return env

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from abc import ABC
+from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Tracker
@@ -13,7 +13,11 @@ MAX_FAILURES = 2
 
 
 class CountingFormValidation(FormValidationAction, ABC):
-    """Abstract (no `name()`), so rasa-sdk never registers it as an action."""
+    """Abstract (`name()` left abstract), so rasa-sdk never registers it as an action."""
+
+    @abstractmethod
+    def name(self) -> Text:
+        """Name of the form's validation action, e.g. validate_complaint_form."""
 
     def reject(
         self,

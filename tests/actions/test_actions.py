@@ -139,3 +139,13 @@ async def test_second_fallback_in_a_row_offers_a_human():
     await ActionFallback().run(dispatcher, tracker({}, events=[user("greet"), user("nlu_fallback")]), {})
     await ActionFallback().run(dispatcher, tracker({}, events=[user("nlu_fallback"), user("nlu_fallback")]), {})
     assert [m["response"] for m in dispatcher.messages] == ["utter_default", "utter_offer_human"]
+
+
+async def test_photo_during_the_form_is_kept_as_evidence():
+    t = tracker({"requested_slot": "complaint_when_where", "complaint_when_where": "[图片]"}, text="[图片]")
+    t.latest_message["metadata"] = {"wechat_media": {"type": "image", "media_id": "MEDIA123", "pic_url": "http://x/p.jpg"}}
+    dispatcher = CollectingDispatcher()
+    events = await ValidateComplaintForm().run(dispatcher, t, {})
+    assert SlotSet("complaint_evidence", ["MEDIA123"]) in events
+    assert SlotSet("complaint_when_where", None) in events
+    assert [m["response"] for m in dispatcher.messages] == ["utter_evidence_received"]
