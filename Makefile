@@ -10,8 +10,9 @@ API_VENV := api/.venv
 UV       := .tools/bin/uv
 ENV      := . scripts/env.sh;
 PYTEST_ARGS ?=
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install run train test test-api test-bot test-stories validate bench clean
+.PHONY: help install browser run train test test-api test-bot test-stories validate check eval bench review review-merge clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -35,6 +36,13 @@ $(API_VENV)/.installed: api/requirements.lock | $(UV)
 
 install: $(VENV)/.installed $(API_VENV)/.installed ## create both environments from the lock files
 
+# Browser tests drive Debian's Chromium (Playwright never downloads a browser here);
+# the CJK font makes Chinese readable in the screenshots the tests save.
+browser: ## install Debian's Chromium and a CJK font for the browser tests
+	@{ command -v chromium >/dev/null 2>&1 && fc-list :lang=zh | grep -q .; } || { \
+	  echo "installing Debian's chromium and fonts-wqy-microhei for the browser tests"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
+
 train: install ## train the assistant and the complaint classifier if their data changed
 	$(API_VENV)/bin/python api/scripts/train_classifier.py
 	$(VENV)/bin/python scripts/train_model.py
@@ -44,13 +52,26 @@ run: train ## start Rasa :5005, actions :5055, ticketing API and web page :8000 
 	$(ENV) export RASA_MODEL=$$($(VENV)/bin/python scripts/train_model.py --path); \
 	exec $(VENV)/bin/honcho --no-colour -f Procfile start
 
-validate: install ## check the Rasa training data
+validate: install ## rasa data validate (errors only)
 	$(VENV)/bin/rasa data validate
+
+check: install ## trainers' data check: rasa's validation plus ours, in plain Chinese
+	$(VENV)/bin/python scripts/check_data.py
+
+eval: train ## figures: NLU cross-validation + held-out report, complaint classifier
+	$(API_VENV)/bin/python api/scripts/eval_classifier.py
+	$(ENV) $(VENV)/bin/python scripts/nlu_eval.py
+
+review: install ## export fallbacks, low confidence and handoffs from the tracker store for annotation
+	$(ENV) $(VENV)/bin/python scripts/review.py export
+
+review-merge: install ## add the annotated review examples to data/nlu after checking them
+	$(ENV) $(VENV)/bin/python scripts/review.py merge
 
 test-api: install ## ticketing API tests (SQLite and PostgreSQL)
 	cd api && .venv/bin/python -m pytest $(PYTEST_ARGS)
 
-test-bot: train ## assistant tests: actions, components, end-to-end over REST
+test-bot: train browser ## assistant tests: actions, components, channels, end-to-end, browser
 	$(ENV) $(VENV)/bin/python -m pytest tests $(PYTEST_ARGS)
 
 test-stories: train ## test conversations with rasa test --fail-on-prediction-errors
@@ -64,7 +85,8 @@ test: train ## install, train and run the whole suite
 	$(MAKE) --no-print-directory test-stories
 	$(MAKE) --no-print-directory test-bot
 
-bench: train ## latency and throughput figures (conversations vs the starter bot)
+bench: train ## latency and throughput: tickets and /classify (SQLite, PostgreSQL), conversations vs the starter bot
+	cd api && .venv/bin/python scripts/bench.py
 	$(ENV) $(VENV)/bin/python scripts/bench_chat.py
 
 clean: ## remove environments, models and local data

@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.clients.ticketing import Rejected, TicketingError, Unavailable, get_client
+from actions.handoff import open_handoff
 from actions.forms.base import CountingFormValidation, latest_text
 from actions.utils.parsing import mask_phone, parse_booking_ref, parse_phone
 from actions.utils.text import CATEGORY_LABELS, format_ticket_created
@@ -254,7 +255,9 @@ class ActionSubmitComplaint(Action):
         dispatcher.utter_message(text=format_ticket_created(ticket))
         events = reset_complaint()
         if ticket.get("severity") == "urgent":
+            # DESIGN §3: an urgent complaint goes to a human at once.
             dispatcher.utter_message(response="utter_urgent_alert")
+            events += await open_handoff(tracker, dispatcher, "urgent_complaint", ticket_no=ticket.get("ticket_no"))
         return events
 
 
@@ -268,7 +271,10 @@ class ActionCancelForm(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         loop = (tracker.active_loop or {}).get("name")
-        if loop == "complaint_form" or tracker.get_slot("complaint_confirming"):
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        if intent == "request_human":
+            pass  # the handoff message follows; no "cancelled" in between
+        elif loop == "complaint_form" or tracker.get_slot("complaint_confirming"):
             dispatcher.utter_message(response="utter_complaint_cancelled")
         else:
             dispatcher.utter_message(response="utter_cancelled")

@@ -20,6 +20,8 @@ from tests.conftest import RASA_TOKEN, texts
 from tests.services import Service, api_service
 
 SERVICE = {"Authorization": "Bearer dev-service-token"}
+# Generous: the machine is shared, and a cold classifier or model makes first calls slow.
+http = httpx.Client(timeout=120)
 
 
 @pytest.fixture(scope="session")
@@ -38,19 +40,19 @@ def console_api(api: Service, rasa_url: str, tmp_path_factory) -> Iterator[str]:
 
 def login(base: str, username: str) -> Dict[str, str]:
     password = "dev-supervisor-password" if username == "supervisor" else "dev-agent-password"
-    response = httpx.post(f"{base}/auth/login", json={"username": username, "password": password})
+    response = http.post(f"{base}/auth/login", json={"username": username, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 def tracker_of(rasa_url: str, sender: str) -> dict:
-    response = httpx.get(f"{rasa_url}/conversations/{sender}/tracker", params={"token": RASA_TOKEN})
+    response = http.get(f"{rasa_url}/conversations/{sender}/tracker", params={"token": RASA_TOKEN})
     response.raise_for_status()
     return response.json()
 
 
 def queued(base: str, headers: dict, sender: str) -> dict:
-    items = httpx.get(f"{base}/handoffs", headers=headers).json()["items"]
+    items = http.get(f"{base}/handoffs", headers=headers).json()["items"]
     matches = [h for h in items if h["conversation_id"] == sender]
     assert len(matches) == 1, items
     return matches[0]
@@ -71,30 +73,30 @@ def test_whole_handoff_protocol_over_rest(chat, rasa_url, console_api):
     assert handoff["status"] == "waiting" and handoff["reason"] == "request_human" and handoff["channel"] == "rest"
     hid = handoff["id"]
 
-    assert httpx.post(f"{console_api}/handoffs/{hid}/take", headers=agent1).status_code == 200
-    refused = httpx.post(f"{console_api}/handoffs/{hid}/take", headers=agent2)
+    assert http.post(f"{console_api}/handoffs/{hid}/take", headers=agent1).status_code == 200
+    refused = http.post(f"{console_api}/handoffs/{hid}/take", headers=agent2)
     assert refused.status_code == 409 and "agent1" in refused.json()["detail"]
 
-    lines = httpx.get(f"{console_api}/handoffs/{hid}/transcript", headers=agent1).json()["lines"]
+    lines = http.get(f"{console_api}/handoffs/{hid}/transcript", headers=agent1).json()["lines"]
     said = [l["text"] for l in lines if l["sender"] == "traveller"]
     assert said[-2:] == ["导游把我们扔在半路了，已经等了一个小时", "我的订单号是TR20260001"]
 
-    reply = httpx.post(f"{console_api}/handoffs/{hid}/messages", json={"text": "您好，我是客服小李，马上为您联系导游。"}, headers=agent1)
+    reply = http.post(f"{console_api}/handoffs/{hid}/messages", json={"text": "您好，我是客服小李，马上为您联系导游。"}, headers=agent1)
     assert reply.status_code == 201, reply.text
     assert reply.json()["pushed"] is False  # REST cannot push: the message lands in the tracker
     bot_texts = [e.get("text") for e in tracker_of(rasa_url, sender)["events"] if e["event"] == "bot"]
     assert bot_texts[-1] == "您好，我是客服小李，马上为您联系导游。"
-    assert httpx.post(f"{console_api}/handoffs/{hid}/messages", json={"text": "我来"}, headers=agent2).status_code == 403
+    assert http.post(f"{console_api}/handoffs/{hid}/messages", json={"text": "我来"}, headers=agent2).status_code == 403
 
     # The traveller answers the agent; the bot still does not, and the agent sees it at once.
     assert chat("好的，谢谢，我们在景区东门") == []
     start = time.monotonic()
-    lines = httpx.get(f"{console_api}/handoffs/{hid}/transcript", headers=agent1).json()["lines"]
+    lines = http.get(f"{console_api}/handoffs/{hid}/transcript", headers=agent1).json()["lines"]
     assert lines[-1]["sender"] == "traveller" and lines[-1]["text"] == "好的，谢谢，我们在景区东门"
     assert time.monotonic() - start < 2
     assert [l["sender"] for l in lines].count("agent") == 1
 
-    back = httpx.post(f"{console_api}/handoffs/{hid}/return", json={"note": "已联系导游接回"}, headers=agent1)
+    back = http.post(f"{console_api}/handoffs/{hid}/return", json={"note": "已联系导游接回"}, headers=agent1)
     assert back.status_code == 200, back.text
     assert back.json()["status"] == "returned" and back.json()["first_reply_wait_seconds"] is not None
     state = tracker_of(rasa_url, sender)
@@ -114,9 +116,9 @@ def test_a_closed_handoff_refuses_messages_and_the_bot_answers(chat, rasa_url, c
     texts(chat("转人工"))
     supervisor = login(console_api, "supervisor")
     handoff = queued(console_api, supervisor, chat.sender)
-    closed = httpx.post(f"{console_api}/handoffs/{handoff['id']}/close", headers=supervisor)
+    closed = http.post(f"{console_api}/handoffs/{handoff['id']}/close", headers=supervisor)
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
-    gone = httpx.post(f"{console_api}/handoffs/{handoff['id']}/messages", json={"text": "在吗"}, headers=supervisor)
+    gone = http.post(f"{console_api}/handoffs/{handoff['id']}/messages", json={"text": "在吗"}, headers=supervisor)
     assert gone.status_code == 409
     assert "您好" in texts(chat("你好"))
 
@@ -136,7 +138,7 @@ def bot_client(api_url):
 
 
 async def test_urgent_complaint_handoff_links_the_ticket_and_keeps_the_summary(bot_client, api_url, console_api):
-    ticket = httpx.post(
+    ticket = http.post(
         f"{api_url}/tickets", headers=SERVICE,
         json={"phone": "13812345678", "booking_ref": "TR20260001", "description": "我父亲在景区摔倒昏迷，现在还没醒",
               "category": "safety", "severity": "urgent"},

@@ -203,6 +203,7 @@
     const box = $("transcript");
     const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
     box.textContent = "";
+    if (!data.lines.length) box.appendChild(el("div", "muted", "暂无对话记录（旅客可能已离开，可直接结束会话）"));
     for (const line of data.lines) {
       const row = el("div", `line ${line.sender}`);
       const who = line.sender === "agent" && line.agent ? `客服 ${line.agent}` : SENDER[line.sender] || line.sender;
