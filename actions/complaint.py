@@ -15,7 +15,7 @@ from rasa_sdk.types import DomainDict
 from actions.clients.ticketing import Rejected, TicketingError, Unavailable, get_client
 from actions.handoff import open_handoff
 from actions.forms.base import CountingFormValidation, latest_text
-from actions.utils.parsing import mask_phone, parse_booking_ref, parse_phone
+from actions.utils.parsing import mask_phone, parse_phone
 from actions.utils.text import CATEGORY_LABELS, format_ticket_created
 
 logger = logging.getLogger(__name__)
@@ -124,14 +124,6 @@ class ValidateComplaintForm(CountingFormValidation):
         if tracker.get_slot("complaint_consent") is False:
             return []  # no consent: stop asking; the summary action explains
         return domain_slots
-
-    def validate_booking_ref(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        ref = parse_booking_ref(value) or parse_booking_ref(latest_text(tracker))
-        if not ref:
-            return self.reject("booking_ref", "utter_invalid_booking_ref", dispatcher, tracker)
-        return self.accept("booking_ref", ref)
 
     def validate_complaint_description(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

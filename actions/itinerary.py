@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Text
+from typing import List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -11,8 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.clients.ticketing import Mismatch, NotFound, TicketingError, Unavailable, get_client
-from actions.forms.base import CountingFormValidation, latest_entities, latest_text
-from actions.utils.parsing import parse_booking_ref, parse_phone_last4
+from actions.forms.base import CountingFormValidation
 from actions.utils.text import format_itinerary_answer, parse_day_number
 
 logger = logging.getLogger(__name__)
@@ -33,23 +32,6 @@ class ValidateVerifyForm(CountingFormValidation):
         if verified and tracker.get_slot("booking_ref") in (None, verified):
             return []  # verification is remembered for the rest of the conversation
         return domain_slots
-
-    def validate_booking_ref(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        ref = parse_booking_ref(value) or parse_booking_ref(latest_text(tracker))
-        if not ref:
-            return self.reject("booking_ref", "utter_invalid_booking_ref", dispatcher, tracker)
-        return self.accept("booking_ref", ref)
-
-    def validate_phone_last4(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        candidates = [value, *latest_entities(tracker, "phone"), latest_text(tracker)]
-        digits = next((d for d in map(parse_phone_last4, candidates) if d), None)
-        if not digits:
-            return self.reject("phone_last4", "utter_invalid_phone_last4", dispatcher, tracker)
-        return self.accept("phone_last4", digits)
 
 
 class ActionAnswerItinerary(Action):

@@ -10,8 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.clients.ticketing import Mismatch, NotFound, TicketingError, get_client
-from actions.forms.base import CountingFormValidation, latest_entities, latest_text
-from actions.utils.parsing import parse_phone_last4, parse_ticket_no
+from actions.forms.base import CountingFormValidation, latest_text
+from actions.utils.parsing import parse_ticket_no
 from actions.utils.text import format_ticket_progress
 
 
@@ -26,15 +26,6 @@ class ValidateTicketForm(CountingFormValidation):
         if not number:
             return self.reject("ticket_no", "utter_invalid_ticket_no", dispatcher, tracker)
         return self.accept("ticket_no", number)
-
-    def validate_phone_last4(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        candidates = [value, *latest_entities(tracker, "phone"), latest_text(tracker)]
-        digits = next((d for d in map(parse_phone_last4, candidates) if d), None)
-        if not digits:
-            return self.reject("phone_last4", "utter_invalid_phone_last4", dispatcher, tracker)
-        return self.accept("phone_last4", digits)
 
 
 class ActionCheckTicket(Action):

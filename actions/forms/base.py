@@ -8,6 +8,9 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions.utils.parsing import parse_booking_ref, parse_phone_last4
 
 MAX_FAILURES = 2
 
@@ -35,6 +38,24 @@ class CountingFormValidation(FormValidationAction, ABC):
 
     def accept(self, slot: Text, value: Any) -> Dict[Text, Any]:
         return {slot: value, "form_failures": 0.0}
+
+    # Several forms ask for these; rasa-sdk finds validators by name on any subclass.
+    def validate_booking_ref(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        ref = parse_booking_ref(value) or parse_booking_ref(latest_text(tracker))
+        if not ref:
+            return self.reject("booking_ref", "utter_invalid_booking_ref", dispatcher, tracker)
+        return self.accept("booking_ref", ref)
+
+    def validate_phone_last4(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        candidates = [value, *latest_entities(tracker, "phone"), latest_text(tracker)]
+        digits = next((d for d in map(parse_phone_last4, candidates) if d), None)
+        if not digits:
+            return self.reject("phone_last4", "utter_invalid_phone_last4", dispatcher, tracker)
+        return self.accept("phone_last4", digits)
 
 
 def latest_text(tracker: Tracker) -> Text:
