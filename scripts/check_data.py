@@ -54,6 +54,7 @@ class Finding:
     file: str
     line: int
     message: str  # Chinese, for the trainer
+    subject: str = ""  # the intent/response a `rasa data validate` finding is about
 
     def render(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
@@ -491,6 +492,21 @@ def check_entities(project: Project) -> List[Finding]:
     return findings
 
 
+def check_synonyms(project: Project) -> List[Finding]:
+    findings = []
+    seen: Dict[str, Example] = {}
+    for ex in project.nlu.synonyms:
+        key = normalise_for_compare(ex.text)
+        first = seen.get(key)
+        if first is None:
+            seen[key] = ex
+        elif first.intent != ex.intent:
+            findings.append(Finding("error", "synonym_conflict", ex.file, ex.line,
+                f"「{ex.text}」既是 {first.intent} 的同义词（{first.file}:{first.line}），又是 {ex.intent} 的同义词。"
+                "一个说法只能对应一个标准值，请删掉其中一个。"))
+    return findings
+
+
 def check_holdout(project: Project) -> List[Finding]:
     path = project.root / "tests" / "nlu_holdout.yml"
     if not path.exists():
@@ -519,6 +535,7 @@ CHECKS = [
     check_responses,
     check_policy_answers,
     check_entities,
+    check_synonyms,
     check_dictionary,
     check_holdout,
 ]
@@ -553,6 +570,10 @@ RASA_MESSAGES = [
     (r"The config file is missing", "warning", "rasa_config", "config.yml 缺少必需的设置：{raw}"),
     (r"CONFLICT|conflict", "error", "rasa_story_conflict", "规则/故事之间有冲突：{raw}"),
 ]
+
+
+COVERED_BY_OWN_CHECKS = {"rasa_intent_unused", "rasa_intent_without_examples", "rasa_intent_not_in_domain",
+                         "rasa_rule_intent_unknown", "rasa_missing_response", "rasa_duplicate_example"}
 
 
 def code_references(root: Path) -> str:
@@ -600,7 +621,7 @@ def run_rasa_validate(root: Path) -> List[Finding]:
                 level = "skip"  # sent by a custom action or asked by a form: in use
             if level != "skip":
                 findings.append(Finding(level, code, "rasa data validate", 0,
-                                        chinese.format(name, raw=message)))
+                                        chinese.format(name, raw=message), subject=name))
             break
         else:
             findings.append(Finding("error" if "rror" in message else "warning", "rasa_other",
@@ -621,7 +642,12 @@ def run_checks(root: Path, with_rasa: bool = True) -> List[Finding]:
     for check in CHECKS:
         findings.extend(check(project))
     if with_rasa:
-        findings.extend(run_rasa_validate(root))
+        for finding in run_rasa_validate(root):
+            # Rasa repeats some of our checks without file and line: keep ours.
+            if finding.code in COVERED_BY_OWN_CHECKS and any(
+                    re.search(rf"(?<![\w/]){re.escape(finding.subject)}(?![\w/])", f.message) for f in findings):
+                continue
+            findings.append(finding)
     return findings
 
 
