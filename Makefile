@@ -80,7 +80,7 @@ test-stories: train ## test conversations with rasa test --fail-on-prediction-er
 	  --fail-on-prediction-errors --out results/stories
 
 test: train ## install, train and run the whole suite
-	$(MAKE) --no-print-directory validate
+	$(MAKE) --no-print-directory check
 	$(MAKE) --no-print-directory test-api
 	$(MAKE) --no-print-directory test-stories
 	$(MAKE) --no-print-directory test-bot
