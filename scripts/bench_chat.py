@@ -7,7 +7,7 @@ errors; then does the same for the `rasa init` starter bot (trained once in a
 temporary folder and cached under models/), in the same run, and prints the
 ratio. Bounded: every conversation is a fixed script, every request has a timeout.
 
-    .venv/bin/python scripts/bench_chat.py [--rounds 2]
+    .venv/bin/python scripts/bench_chat.py [--rounds 4] [--model models/assistant-….tar.gz]
 """
 
 from __future__ import annotations
@@ -131,10 +131,11 @@ def measure(name: str, model: Path, scripts, rounds: int, workdir: Path, with_ap
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=2, help="conversations per concurrent slot")
+    parser.add_argument("--rounds", type=int, default=4, help="conversations per concurrent slot")
+    parser.add_argument("--model", type=Path, help="an already trained model (default: train or reuse by fingerprint)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-chat-"))
-    ours = measure("assistant", train_model.train(), OURS, args.rounds, workdir, with_api=True)
+    ours = measure("assistant", args.model or train_model.train(), OURS, args.rounds, workdir, with_api=True)
     starter = measure("starter", starter_model(ROOT / "models"), STARTER, args.rounds, workdir, with_api=False)
     print(f"\n{'bot':<10} {'N':>3} {'msgs':>6} {'p50 ms':>8} {'p95 ms':>8} {'msg/s':>7} {'errors':>6}")
     for name, n, r in ours + starter:

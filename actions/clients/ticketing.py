@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Dict, Optional
 
@@ -42,12 +43,23 @@ class TicketingClient:
         self._base_url = base_url
         self._headers = {"Authorization": f"Bearer {token}"}
         self._timeout = timeout
+        self._http: Optional[httpx.AsyncClient] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+
+    def _client(self) -> httpx.AsyncClient:
+        # One pooled client per event loop: a new AsyncClient per call built an SSL
+        # context each time (most of the action server's CPU under load) and opened
+        # a new connection. Keyed by loop because a client cannot outlive its loop.
+        loop = asyncio.get_running_loop()
+        if self._http is None or self._loop is not loop:
+            self._http = httpx.AsyncClient(base_url=self._base_url, timeout=self._timeout)
+            self._loop = loop
+        return self._http
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> Dict[str, Any]:
         headers = {**self._headers, **kwargs.pop("headers", {})}
         try:
-            async with httpx.AsyncClient(base_url=self._base_url, timeout=self._timeout) as client:
-                response = await client.request(method, path, headers=headers, **kwargs)
+            response = await self._client().request(method, path, headers=headers, **kwargs)
         except httpx.HTTPError as exc:
             logger.warning("ticketing API unreachable: %s %s (%s)", method, path.split("/")[1], type(exc).__name__)
             raise Unavailable(str(exc)) from exc
