@@ -32,7 +32,7 @@ COMPLAINT_SLOTS = (
 REQUEST_LABELS = {"refund": "退款", "compensation": "赔偿", "apology": "道歉", "fix": "整改/解决问题", "other": "其他"}
 # What travellers write for each request kind (checked in this order).
 REQUEST_WORDS = (
-    ("refund", re.compile(r"退款|退钱|退费|退团费|refund|退还")),
+    ("refund", re.compile(r"退款|退钱|退费|退团费|退差价|refund|退还")),
     ("compensation", re.compile(r"赔偿|补偿|赔钱|赔付|compensat")),
     ("apology", re.compile(r"道歉|赔礼|说法|交代")),
     ("fix", re.compile(r"整改|解决|处理好|换|改进|fix")),
@@ -44,6 +44,7 @@ _PLACE_HINT = re.compile(r"酒店|机场|车上|大巴|餐厅|景区|景点|古�
 _URL = re.compile(r"https?://\S+")
 MIN_DESCRIPTION_CHARS = 6
 MAX_DESCRIPTION_CHARS = 4000
+MAX_WHEN_WHERE_CHARS = 100  # the API's occurred_at limit: longer would be refused at submission
 # Words that say "I want to complain" without saying what happened.
 _GENERIC = re.compile(r"投诉|我要|我想|想要|你们|客服|一下|请问|怎么|如何|可以|吗|呢|啊|了|的|帮我|提交|反映|问题|[\s\W\d]")
 
@@ -146,7 +147,7 @@ class ValidateComplaintForm(CountingFormValidation):
             return self.accept("complaint_when_where", NOT_GIVEN)
         if len(text) < 2:
             return self.reject("complaint_when_where", "utter_ask_complaint_when_where", dispatcher, tracker)
-        return self.accept("complaint_when_where", text[:200])
+        return self.accept("complaint_when_where", text[:MAX_WHEN_WHERE_CHARS])
 
     def validate_complaint_request(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -185,26 +186,31 @@ class ActionComplaintSummary(Action):
         if tracker.get_slot("complaint_consent") is False:
             dispatcher.utter_message(response="utter_consent_declined")
             return reset_complaint()
-        description = tracker.get_slot("complaint_description") or ""
-        category = ""
-        try:
-            result = await get_client().classify(description)
-            label = CATEGORY_LABELS.get(result.get("category"), "其他")
-            category = f"\n初步分类：{label}（将由{result.get('department_name') or '客服部门'}处理）"
-        except TicketingError:
-            # The summary is still useful without the prediction; submission retries later.
-            logger.info("classification unavailable for the summary")
-        dispatcher.utter_message(
-            response="utter_complaint_summary",
-            booking_ref=tracker.get_slot("booking_ref"),
-            description=description[:200] + ("……" if len(description) > 200 else ""),
-            when_where=tracker.get_slot("complaint_when_where") or NOT_GIVEN,
-            request=REQUEST_LABELS.get(tracker.get_slot("complaint_request"), NOT_GIVEN),
-            name=tracker.get_slot("complainant_name") or NOT_GIVEN,
-            phone=mask_phone(tracker.get_slot("phone")),
-            category=category,
-        )
+        await show_summary(dispatcher, tracker.slots)
         return [SlotSet("complaint_confirming", True)]
+
+
+async def show_summary(dispatcher: CollectingDispatcher, slots: Dict[Text, Any]) -> None:
+    """The summary shown before submitting (also after a correction at the summary)."""
+    description = slots.get("complaint_description") or ""
+    category = ""
+    try:
+        result = await get_client().classify(description)
+        label = CATEGORY_LABELS.get(result.get("category"), "其他")
+        category = f"\n初步分类：{label}（将由{result.get('department_name') or '客服部门'}处理）"
+    except TicketingError:
+        # The summary is still useful without the prediction; submission retries later.
+        logger.info("classification unavailable for the summary")
+    dispatcher.utter_message(
+        response="utter_complaint_summary",
+        booking_ref=slots.get("booking_ref"),
+        description=description[:200] + ("……" if len(description) > 200 else ""),
+        when_where=slots.get("complaint_when_where") or NOT_GIVEN,
+        request=REQUEST_LABELS.get(slots.get("complaint_request"), NOT_GIVEN),
+        name=slots.get("complainant_name") or NOT_GIVEN,
+        phone=mask_phone(slots.get("phone")),
+        category=category,
+    )
 
 
 class ActionSubmitComplaint(Action):
@@ -235,7 +241,9 @@ class ActionSubmitComplaint(Action):
             ticket = await get_client().create_ticket(payload, idempotency_key=key)
         except Unavailable:
             dispatcher.utter_message(response="utter_submit_failed")
-            return []  # everything is kept; "确认" tries again with the same key
+            # Everything is kept; "确认" tries again with the same key. The slot is set
+            # again so the dialogue sees "still confirming" (see data/rules/complaint.yml).
+            return [SlotSet("complaint_confirming", True)]
         except Rejected as exc:
             logger.warning("ticket rejected by the API: %s", exc.status)
             dispatcher.utter_message(response="utter_submit_rejected")
@@ -243,7 +251,7 @@ class ActionSubmitComplaint(Action):
         except TicketingError:
             logger.exception("unexpected answer from the ticketing API")
             dispatcher.utter_message(response="utter_submit_failed")
-            return []
+            return [SlotSet("complaint_confirming", True)]
         dispatcher.utter_message(text=format_ticket_created(ticket))
         events = reset_complaint()
         if ticket.get("severity") == "urgent":

@@ -7,6 +7,7 @@ Travellers write "tr 2026-0001", "ＴＲ２０２６０００１", "幺三八一
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Optional
 
 _CN_DIGITS = str.maketrans(
@@ -22,6 +23,19 @@ BOOKING_REF = re.compile(r"(?<![A-Z0-9])TR\d{8}(?!\d)")
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 TICKET_NO = re.compile(r"(?<![A-Z0-9])C\d{11,14}(?!\d)")
 FOUR_DIGITS = re.compile(r"(?<!\d)\d{4}(?!\d)")
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    # The same OpenCC tables as the NLU normaliser, without importing Rasa here.
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional to simplified characters, so keyword checks see one spelling."""
+    return _t2s().convert(text) if text else text
 
 
 def _canonical(text: str) -> str:

@@ -104,7 +104,7 @@ async def test_submit_with_api_down_keeps_everything(dead_api):
         dispatcher, tracker(_complaint_slots("行李丢了三天还没找到"), intent="affirm"), {}
     )
     assert [m["response"] for m in dispatcher.messages] == ["utter_submit_failed"]
-    assert events == []  # no slot is cleared: "确认" retries with the same data
+    assert events == [SlotSet("complaint_confirming", True)]  # nothing cleared: "确认" retries with the same data
 
 
 async def test_invalid_phone_is_reasked_and_second_failure_offers_human():

@@ -73,6 +73,7 @@ def test_complaint_creates_a_ticket_in_the_api(chat, api_url):
     done = texts(chat("确认提交"))
     match = re.search(r"C\d{11,}", done)
     assert match, done
+    assert "没太明白" not in done  # the dialogue waits after the ticket, no fallback
     ticket = httpx.get(
         f"{api_url}/tickets/{match.group(0)}", headers={"Authorization": "Bearer dev-service-token"}
     )
@@ -82,6 +83,54 @@ def test_complaint_creates_a_ticket_in_the_api(chat, api_url):
     assert body["booking_ref"] == BOOKING
     assert body["request"] == "apology"
     assert body["name"] == "张伟"
+
+
+def test_complaint_with_an_interruption_and_corrections(chat, api_url):
+    chat("我要投诉")
+    chat(BOOKING)
+    description = "酒店房间的空调坏了一整晚，前台一直没人来修"
+    assert "时间" in texts(chat(description))
+    # A policy question halfway: answered, then the same question again.
+    reply = texts(chat("行李额是多少"))
+    assert "行李" in reply and "什么时间" in reply
+    assert "处理" in texts(chat("12月4号晚上，在丽江的酒店"))
+    # A correction of an earlier answer in the traveller's words; the form goes on.
+    reply = texts(chat("时间说错了，是12月5号晚上，在丽江的酒店"))
+    assert "已更正" in reply and "处理" in reply
+    chat("我要求赔偿")
+    chat("同意")
+    chat("我叫李娜")
+    summary = texts(chat(PHONE))
+    assert "12月5号晚上" in summary and "李娜" in summary and "确认" in summary
+    # A correction at the summary shows the summary again with the new value.
+    summary = texts(chat("名字写错了，应该是李雪"))
+    assert "已更正" in summary and "李雪" in summary and "确认" in summary
+    done = texts(chat("确认"))
+    match = re.search(r"C\d{11,}", done)
+    assert match, done
+    body = httpx.get(
+        f"{api_url}/tickets/{match.group(0)}", headers={"Authorization": "Bearer dev-service-token"}
+    ).json()
+    assert body["name"] == "李雪"
+    assert "12月5号晚上" in body["occurred_at"]
+    assert body["request"] == "compensation"
+    assert body["description"] == description
+
+
+def test_a_bare_no_at_the_summary_asks_what_to_change_and_keeps_the_complaint(chat):
+    chat("昨天晚上在丽江的酒店房间里发现蟑螂，床单也是脏的，我要求退款")
+    chat(BOOKING)
+    chat("同意")
+    chat("我叫王芳")
+    assert "确认" in texts(chat(PHONE))
+    reply = texts(chat("不对"))
+    assert "哪一项" in reply and "取消" not in reply.split("如果")[0]
+    # Naming the field without its value asks for it again, then shows the summary.
+    assert "什么时间" in texts(chat("时间地点说错了"))
+    summary = texts(chat("前天晚上，在大理的客栈"))
+    assert "前天晚上" in summary and "确认" in summary
+    done = texts(chat("确认"))
+    assert re.search(r"C\d{11,}", done) and "没太明白" not in done
 
 
 def test_complaint_reuses_what_the_first_message_said(chat):
