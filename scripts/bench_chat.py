@@ -7,7 +7,7 @@ errors; then does the same for the `rasa init` starter bot (trained once in a
 temporary folder and cached under models/), in the same run, and prints the
 ratio. Bounded: every conversation is a fixed script, every request has a timeout.
 
-    .venv/bin/python scripts/bench_chat.py [--rounds 4] [--model models/assistant-….tar.gz]
+    .venv/bin/python scripts/bench_chat.py [--rounds 8] [--model models/assistant-….tar.gz]
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ def measure(name: str, model: Path, scripts, rounds: int, workdir: Path, with_ap
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=4, help="conversations per concurrent slot")
+    parser.add_argument("--rounds", type=int, default=8, help="conversations per concurrent slot (more rounds: steadier p95)")
     parser.add_argument("--model", type=Path, help="an already trained model (default: train or reuse by fingerprint)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-chat-"))

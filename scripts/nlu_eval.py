@@ -62,7 +62,7 @@ def config_with_epochs(root: Path, out: Path, epochs: int) -> Path:
     yaml = YAML()
     config = yaml.load((root / "config.yml").read_text(encoding="utf-8"))
     for component in config.get("pipeline") or []:
-        if component.get("name") in ("DIETClassifier", "ResponseSelector"):
+        if component.get("name") in ("DIETClassifier", "ResponseSelector", "bot.components.selector.RetrievalIntentResponseSelector"):
             component["epochs"] = epochs
     target = out / "cv-config.yml"
     with target.open("w", encoding="utf-8") as handle:

@@ -6,7 +6,7 @@ import re
 
 import httpx
 
-from tests.conftest import texts
+from tests.conftest import RASA_TOKEN, texts
 
 BOOKING = "TR20260001"
 PHONE = "13812345678"
@@ -154,3 +154,17 @@ def test_bad_input_gets_a_polite_reply_and_the_bot_keeps_going(chat):
         assert replies, f"no reply to {message[:10]!r}"
         assert all(r.get("text") for r in replies)
     assert "您好" in texts(chat("你好"))
+
+
+def test_response_selector_runs_only_for_policy_questions(rasa_url):
+    def parse(text):
+        response = httpx.post(f"{rasa_url}/model/parse", params={"token": RASA_TOKEN}, json={"text": text}, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    question = parse("退團要扣多少錢")  # traditional characters
+    assert question["intent"]["name"] == "policy"
+    assert question["response_selector"]["policy"]["response"]["intent_response_key"] == "policy/refund"
+    greeting = parse("你好")
+    assert greeting["intent"]["name"] == "greet"
+    assert not greeting.get("response_selector", {}).get("policy", {}).get("response", {}).get("intent_response_key")
