@@ -57,7 +57,8 @@ _ERROR_WORDS = re.compile(
     r"打错字了|错字|说错了|写错了|填错了|打错了|输错了|记错了|搞错了|弄错了|错了|不对|有误|不准确|需要修改|修改一下|更正一下|改一下|更正|修改"
 )
 _FILLER = re.compile(r"^[\s，,。.！!？?：:、]+|[\s，,。.！!？?]+$|(吧|啊|呀|哈|哦|呢)$")
-_APPEND = re.compile(r"补充|还有|另外|再加")
+# An addition to the description; what follows the word is the added text.
+_APPEND = re.compile(r"补充(?:一下|一点|说明)?|还有|另外|再加")
 
 
 # Left over from "信息有误" or "等一下，我刚才说错了": says nothing about the new value.
@@ -117,9 +118,10 @@ def parse_correction(text: str, slots: Dict[str, Any], field_hint: Optional[str]
     if field_hint in FIELD_LABELS:
         return field_hint, ""
     original = (text or "").strip()
-    field, value = _parse(to_simplified(original), slots)
-    if value and len(original) == len(to_simplified(original)):
-        start = to_simplified(original).find(value)
+    simplified = to_simplified(original)
+    field, value = _parse(simplified, slots)
+    if value and len(original) == len(simplified):
+        start = simplified.find(value)
         if start >= 0:
             value = original[start:start + len(value)]
     return field, value
@@ -150,7 +152,7 @@ def _parse(text: str, slots: Dict[str, Any]) -> Tuple[Optional[str], str]:
             # Digits of the wrong shape go to the validator, which says what is wrong with them.
             return field, _new_value(rest) if re.search(r"\d{3,}", rest) else ""
         if field == "complaint_description" and _APPEND.search(text):
-            return field, _clean(re.split(r"补充(?:一下|一点|说明)?|还有|另外|再加", text[keyword.start():], maxsplit=1)[-1])
+            return field, _clean(_APPEND.split(text[keyword.start():], maxsplit=1)[-1])
         return field, _new_value(rest)
     value = _new_value(text)
     return (_field_by_shape(value), value) if value else (None, "")
@@ -180,13 +182,15 @@ class ActionCorrectComplaint(Action):
             dispatcher.utter_message(response="utter_ask_correction_field")
             return []
         old_description = tracker.get_slot("complaint_description")
+        # "补充…" about a description given earlier (not the one being asked for now).
+        adding = field == "complaint_description" and field != requested and bool(_APPEND.search(text))
         if field == "complaint_description" and field != requested and old_description:
             # The traveller's first words stay: an addition or a correction is appended, never swapped in.
-            if not value and _APPEND.search(text):
+            if not value and adding:
                 dispatcher.utter_message(response="utter_correction_append_how")
                 return []
             if value:
-                note = f"补充：{value}" if _APPEND.search(text) else f"更正：{text}"
+                note = f"补充：{value}" if adding else f"更正：{text}"
                 value = f"{old_description}\n{note}"[:MAX_DESCRIPTION_CHARS]
         if not value and not tracker.get_slot(field) and in_form:
             return []  # nothing given yet for that field: the form asks for it in its turn
@@ -196,7 +200,7 @@ class ActionCorrectComplaint(Action):
             updates = validator(value, dispatcher, tracker, domain)
         events: List[EventType] = [SlotSet(name, val) for name, val in updates.items()]
         if updates.get(field) is not None:
-            if field == "complaint_description" and field != requested and _APPEND.search(text):
+            if adding:
                 dispatcher.utter_message(response="utter_correction_added")
             elif field != requested:
                 dispatcher.utter_message(response="utter_correction_done", field=FIELD_LABELS[field])

@@ -10,7 +10,6 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.clients import ticketing
 from actions.complaint import ActionPrefillComplaint, ActionSubmitComplaint, ValidateComplaintForm, is_descriptive
 from actions.handoff import ActionFallback
 from actions.itinerary import ActionAnswerItinerary
@@ -30,21 +29,6 @@ def tracker(slots: Dict[str, Any], text: str = "", intent: str = "inform", event
         active_loop={},
         latest_action_name="action_listen",
     )
-
-
-@pytest.fixture
-def client(api_url):
-    ticketing.set_client(ticketing.TicketingClient(api_url, "dev-service-token", 5))
-    yield
-    ticketing.set_client(None)
-
-
-@pytest.fixture
-def dead_api():
-    # Nothing listens on port 9 of loopback: the API is "down".
-    ticketing.set_client(ticketing.TicketingClient("http://127.0.0.1:9", "dev-service-token", 1))
-    yield
-    ticketing.set_client(None)
 
 
 async def test_itinerary_answered_after_verification(client):

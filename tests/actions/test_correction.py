@@ -7,7 +7,7 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.correction import ActionCorrectComplaint, parse_correction
-from tests.actions.test_actions import BOOKING, PHONE, client, tracker  # noqa: F401 (fixture)
+from tests.actions.test_actions import BOOKING, PHONE, tracker
 
 SLOTS = {
     "booking_ref": BOOKING,
@@ -60,7 +60,7 @@ def test_button_hint_names_the_field():
     assert parse_correction("/correct", SLOTS, "phone") == ("phone", "")
 
 
-async def test_correction_at_the_summary_shows_the_summary_again(client):  # noqa: F811
+async def test_correction_at_the_summary_shows_the_summary_again(client):
     dispatcher = CollectingDispatcher()
     t = tracker({**SLOTS, "complaint_confirming": True}, text="名字写错了，应该是王芳", intent="correct")
     events = await ActionCorrectComplaint().run(dispatcher, t, {})
