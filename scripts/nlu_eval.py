@@ -62,7 +62,9 @@ def config_with_epochs(root: Path, out: Path, epochs: int) -> Path:
     yaml = YAML()
     config = yaml.load((root / "config.yml").read_text(encoding="utf-8"))
     for component in config.get("pipeline") or []:
-        if component.get("name") in ("DIETClassifier", "ResponseSelector", "bot.components.selector.RetrievalIntentResponseSelector"):
+        # Every component that trains for epochs says so in config.yml (DIET, our
+        # ResponseSelector subclass); the stock names cover one added without it.
+        if "epochs" in component or component.get("name") in ("DIETClassifier", "ResponseSelector"):
             component["epochs"] = epochs
     target = out / "cv-config.yml"
     with target.open("w", encoding="utf-8") as handle:
