@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,8 +65,16 @@ def _configure_sqlite(engine: Engine) -> None:
         # process has not already (the switch needs an exclusive lock, and processes
         # starting together failed with "database is locked" on it).
         cursor.execute("PRAGMA busy_timeout=30000")
-        if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            cursor.execute("PRAGMA journal_mode=WAL")
+        # SQLite does not call the busy handler for this switch: retry it (up to 10 s).
+        for attempt in range(100):
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                break
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError:
+                if attempt == 99:
+                    raise
+                time.sleep(0.1)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
