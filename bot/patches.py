@@ -1,5 +1,8 @@
 """Fixes to Rasa 3.6 internals, applied when the `bot` package is imported.
 
+Each was found with py-spy on the Rasa server under 20 concurrent
+conversations (README "Figures"); none changes what Rasa answers.
+
 Custom-action responses: `RemoteAction._validate_action_result` calls
 `jsonschema.validate()`, which validates the *response schema* against the
 Draft 2020-12 meta-schema on every call before validating the response. With
@@ -10,14 +13,23 @@ checked once and one validator is reused: same verdict, same ValidationError.
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from functools import lru_cache
-from typing import Any, Dict, Text
+from typing import Any, Dict, Optional, Text, Type
+
+import aiohttp
+import rasa.core.tracker_store
+import sqlalchemy
 
 from jsonschema import ValidationError
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.events import Event
+from rasa.utils import endpoints
+from sqlalchemy.pool import QueuePool
 
 
 @lru_cache(maxsize=1)
@@ -41,5 +53,99 @@ def _validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool
         raise e
 
 
+# Event types by name. Stock `Event.resolve_by_type` walks every subclass of Event
+# for every event it deserialises, i.e. for every event of a conversation each
+# time the tracker is loaded (5 % of the server's CPU). The classes are fixed once
+# imported; only successful lookups are kept, so unknown names still raise.
+_stock_resolve_by_type = Event.resolve_by_type
+_event_types: Dict[Text, Type[Event]] = {}
+
+
+def _resolve_by_type(type_name: Text, default: Optional[Type[Event]] = None) -> Optional[Type[Event]]:
+    cls = _event_types.get(type_name)
+    if cls is None:
+        cls = _stock_resolve_by_type(type_name, default)
+        if cls is not None and cls is not default:
+            _event_types[type_name] = cls
+    return cls
+
+
+# SQLite tracker store (the embedded default): stock Rasa opens a new SQLite
+# connection for every load and every save (SQLAlchemy 1.4 uses NullPool for
+# files) and commits with a full fsync in rollback-journal mode. Pooled
+# connections, WAL and synchronous=NORMAL (durable across a crash of the process;
+# an OS crash may lose the last commits, a trade made for a chat log) and a busy
+# timeout for the review export reading alongside. PostgreSQL is left as it is.
+_stock_engine_kwargs = rasa.core.tracker_store.create_engine_kwargs
+
+
+def _tracker_engine_kwargs(url: Any) -> Dict[Text, Any]:
+    kwargs = _stock_engine_kwargs(url)
+    parsed = sqlalchemy.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        kwargs.setdefault("poolclass", QueuePool)
+        kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
+    return kwargs
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=5000")
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError:
+            pass  # another process holds the file: it keeps working in its current mode
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+# Custom-action calls: stock `EndpointConfig.request` opens a new aiohttp session,
+# hence a new TCP connection, for every call. One session per endpoint and event
+# loop keeps connections alive; idle ones are dropped after 2 s, before the action
+# server's (Sanic's) own 5 s keep-alive timeout, so a request is never sent on a
+# connection the server is closing.
+KEEPALIVE_SECONDS = 2.0
+
+
+def _pooled_session(self: endpoints.EndpointConfig) -> aiohttp.ClientSession:
+    loop = asyncio.get_running_loop()
+    pooled = getattr(self, "_pooled_session", None)
+    if pooled is None or pooled[0] is not loop or pooled[1].closed:
+        auth = aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"]) if self.basic_auth else None
+        session = aiohttp.ClientSession(
+            headers=self.headers, auth=auth,
+            timeout=aiohttp.ClientTimeout(total=endpoints.DEFAULT_REQUEST_TIMEOUT),
+            connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS),
+        )
+        pooled = (loop, session)
+        self._pooled_session = pooled  # type: ignore[attr-defined]
+    return pooled[1]
+
+
+class _Borrowed:
+    """`async with` that lends the pooled session without closing it afterwards."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self.session
+
+    async def __aexit__(self, *exc: Any) -> None:
+        return None
+
+
+def _session(self: endpoints.EndpointConfig) -> _Borrowed:
+    # Both callers in Rasa 3.6 (`EndpointConfig.request`, the model-server pull)
+    # use `async with endpoint.session() as session`.
+    return _Borrowed(_pooled_session(self))
+
+
 def apply() -> None:
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign]
+    rasa.core.tracker_store.create_engine_kwargs = _tracker_engine_kwargs
+    if not sqlalchemy.event.contains(sqlalchemy.engine.Engine, "connect", _sqlite_pragmas):
+        sqlalchemy.event.listen(sqlalchemy.engine.Engine, "connect", _sqlite_pragmas)
+    endpoints.EndpointConfig.session = _session  # type: ignore[method-assign]

@@ -2,7 +2,7 @@
 
 Rasa runs every policy on every prediction and only then lets the ensemble pick
 the most confident one, ties going to the higher priority. A rule match (1.0,
-priority 6) or a memorised story (1.0, priority 3) therefore always beats TED
+priority 4) or a memorised story (1.0, priority 3) therefore always beats TED
 (priority 1), and TED's forward pass on such turns is thrown away: it was 29 %
 of the Rasa server's CPU with 20 concurrent conversations (py-spy, README
 "Figures"), and most turns of this assistant are rules (forms, answers).

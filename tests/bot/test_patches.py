@@ -29,3 +29,102 @@ def test_the_schema_is_checked_once_not_per_response(monkeypatch):
     for _ in range(5):
         action._validate_action_result(VALID)
     assert calls == []  # stock Rasa 3.6 re-checks the schema on every response
+
+
+# --- event types by name ---------------------------------------------------------
+
+def test_event_types_resolve_as_stock_and_unknown_names_still_raise(monkeypatch):
+    import rasa.shared.utils.common
+    from rasa.shared.core.events import Event
+
+    from bot.patches import _stock_resolve_by_type
+
+    names = {cls.type_name for cls in rasa.shared.utils.common.all_subclasses(Event) if getattr(cls, "type_name", None)}
+    assert len(names) > 20
+    for name in names:
+        assert Event.resolve_by_type(name) is _stock_resolve_by_type(name)
+    with pytest.raises(ValueError):
+        Event.resolve_by_type("no_such_event")
+    assert Event.resolve_by_type("no_such_event", default=Event) is Event
+
+    walks = []
+    monkeypatch.setattr(rasa.shared.utils.common, "all_subclasses", lambda c: walks.append(c) or [])
+    assert Event.resolve_by_type("user").type_name == "user"
+    assert walks == []  # the stock lookup walks every Event subclass for every event
+
+
+# --- SQLite tracker store ------------------------------------------------------------
+
+def test_sqlite_tracker_store_pools_connections_in_wal_mode_and_keeps_every_event(tmp_path):
+    import asyncio
+
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+    from sqlalchemy.pool import QueuePool
+
+    domain = Domain.from_yaml("version: '3.1'\nslots:\n  city:\n    type: text\n    mappings: [{type: custom}]\n")
+    store = SQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "tracker.db"))
+    assert isinstance(store.engine.pool, QueuePool)
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+
+    async def converse():
+        tracker = await store.get_or_create_tracker("t1")
+        for i in range(3):
+            tracker.update(UserUttered(f"第{i}句", {"name": "greet", "confidence": 1.0}))
+            tracker.update(SlotSet("city", f"城市{i}"))
+            tracker.update(ActionExecuted("action_listen"))
+            await store.save(tracker)
+        # A second store on the same file (another process at start-up) sees everything once.
+        other = SQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "tracker.db"))
+        return tracker, await other.retrieve("t1")
+
+    tracker, again = asyncio.run(converse())
+    assert [e.as_dict()["event"] for e in again.events] == [e.as_dict()["event"] for e in tracker.events]
+    assert again.get_slot("city") == "城市2"
+    assert sum(1 for e in again.events if isinstance(e, UserUttered)) == 3
+
+
+# --- pooled custom-action connections --------------------------------------------------
+
+def test_action_calls_reuse_one_connection_and_survive_the_idle_timeout():
+    import asyncio
+
+    from aiohttp import web
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.patches import KEEPALIVE_SECONDS
+
+    async def scenario():
+        peers = []
+
+        async def webhook(request: web.Request) -> web.Response:
+            peers.append(request.transport.get_extra_info("peername")[1])
+            body = await request.json()
+            return web.json_response({"events": [], "responses": [{"text": body["n"]}]})
+
+        app = web.Application()
+        app.router.add_post("/webhook", webhook)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        endpoint = EndpointConfig(url=f"http://127.0.0.1:{port}/webhook")
+        try:
+            first = [await endpoint.request(json={"n": str(i)}) for i in range(5)]
+            together = await asyncio.gather(*(endpoint.request(json={"n": str(i)}) for i in range(5)))
+            await asyncio.sleep(KEEPALIVE_SECONDS + 0.5)  # idle connections dropped by us first
+            after_idle = await endpoint.request(json={"n": "late"})
+        finally:
+            await runner.cleanup()
+        return peers, first, together, after_idle
+
+    peers, first, together, after_idle = asyncio.run(scenario())
+    assert [r["responses"][0]["text"] for r in first] == ["0", "1", "2", "3", "4"]
+    assert sorted(r["responses"][0]["text"] for r in together) == ["0", "1", "2", "3", "4"]
+    assert after_idle["responses"][0]["text"] == "late"
+    assert len(set(peers[:5])) == 1          # stock Rasa: five connections
+    assert peers[-1] != peers[0]             # a fresh one after the idle timeout
