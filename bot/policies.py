@@ -67,26 +67,24 @@ def _last_action_rejected(tracker: DialogueStateTracker) -> bool:
     return False
 
 
+class _NotesVerdict:
+    """Mixin for a memorising policy: predict as the parent does, then note the verdict."""
+
+    def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain,
+                                     rule_only_data: Optional[dict] = None, **kwargs: Any) -> PolicyPrediction:
+        prediction = super().predict_action_probabilities(tracker, domain, rule_only_data, **kwargs)  # type: ignore[misc]
+        _note(tracker, prediction)
+        return prediction
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITH_END_TO_END_SUPPORT, is_trainable=True)
-class RuleVerdictPolicy(RulePolicy):
+class RuleVerdictPolicy(_NotesVerdict, RulePolicy):
     """RulePolicy that notes when a rule decides the next action."""
 
-    def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain,
-                                     rule_only_data: Optional[dict] = None, **kwargs: Any) -> PolicyPrediction:
-        prediction = super().predict_action_probabilities(tracker, domain, rule_only_data, **kwargs)
-        _note(tracker, prediction)
-        return prediction
-
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITH_END_TO_END_SUPPORT, is_trainable=True)
-class MemoizationVerdictPolicy(MemoizationPolicy):
+class MemoizationVerdictPolicy(_NotesVerdict, MemoizationPolicy):
     """MemoizationPolicy that notes when a memorised story decides the next action."""
-
-    def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain,
-                                     rule_only_data: Optional[dict] = None, **kwargs: Any) -> PolicyPrediction:
-        prediction = super().predict_action_probabilities(tracker, domain, rule_only_data, **kwargs)
-        _note(tracker, prediction)
-        return prediction
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITH_END_TO_END_SUPPORT, is_trainable=True)
