@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.clients.ticketing import Mismatch, NotFound, TicketingError, Unavailable, get_client
+from actions.clients.ticketing import Locked, Mismatch, NotFound, TicketingError, Unavailable, get_client
 from actions.forms.base import CountingFormValidation
 from actions.utils.text import format_itinerary_answer, parse_day_number
 
@@ -59,6 +59,9 @@ class ActionAnswerItinerary(Action):
                 events.append(SlotSet("verified_booking", ref))
         except (NotFound, Mismatch):
             dispatcher.utter_message(response="utter_verify_failed")
+            return [SlotSet("booking_ref", None), SlotSet("phone_last4", None)]
+        except Locked as locked:
+            dispatcher.utter_message(response="utter_verify_locked", minutes=locked.minutes)
             return [SlotSet("booking_ref", None), SlotSet("phone_last4", None)]
         except Unavailable:
             dispatcher.utter_message(response="utter_service_unavailable")

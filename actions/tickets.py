@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.clients.ticketing import Mismatch, NotFound, TicketingError, get_client
+from actions.clients.ticketing import Locked, Mismatch, NotFound, TicketingError, get_client
 from actions.forms.base import CountingFormValidation, latest_text
 from actions.utils.parsing import parse_ticket_no
 from actions.utils.text import format_ticket_progress
@@ -42,6 +42,9 @@ class ActionCheckTicket(Action):
         except (NotFound, Mismatch):
             # Same words for "no such ticket" and "not yours": nothing is disclosed.
             dispatcher.utter_message(response="utter_ticket_not_found")
+            return [SlotSet("ticket_no", None), SlotSet("phone_last4", None)]
+        except Locked as locked:
+            dispatcher.utter_message(response="utter_verify_locked", minutes=locked.minutes)
             return [SlotSet("ticket_no", None), SlotSet("phone_last4", None)]
         except TicketingError:
             dispatcher.utter_message(response="utter_service_unavailable")

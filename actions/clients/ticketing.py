@@ -29,6 +29,19 @@ class Mismatch(TicketingError):
     """Verification failed (403): the phone digits do not match."""
 
 
+class Locked(TicketingError):
+    """Verification refused (429): too many misses for this number; try again later."""
+
+    def __init__(self, path: str, retry_after: int) -> None:
+        super().__init__(path)
+        self.retry_after = retry_after
+
+    @property
+    def minutes(self) -> int:
+        """Whole minutes to wait, as the traveller is told."""
+        return max(1, -(-self.retry_after // 60))
+
+
 class Rejected(TicketingError):
     """The API refused the data (4xx other than 403/404)."""
 
@@ -69,6 +82,12 @@ class TicketingClient:
             raise NotFound(path)
         if response.status_code == 403:
             raise Mismatch(path)
+        if response.status_code == 429:
+            try:
+                retry_after = int(response.headers.get("Retry-After", "900"))
+            except ValueError:
+                retry_after = 900
+            raise Locked(path, retry_after)
         if response.status_code >= 400:
             try:
                 detail = response.json().get("detail")

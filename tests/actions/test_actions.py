@@ -49,6 +49,20 @@ async def test_itinerary_refused_on_wrong_digits(client):
     assert events == [SlotSet("booking_ref", None), SlotSet("phone_last4", None)]
 
 
+async def test_itinerary_stops_guessing_after_five_misses(client):
+    # A booking no other test uses: the lock lasts 15 minutes in the shared test API.
+    ref, right = "TR20260021", "4455"
+    for digits in ("0001", "0002", "0003", "0004", "0005"):
+        dispatcher = CollectingDispatcher()
+        await ActionAnswerItinerary().run(dispatcher, tracker({"booking_ref": ref, "phone_last4": digits}), {})
+        assert [m["response"] for m in dispatcher.messages] == ["utter_verify_failed"]
+    dispatcher = CollectingDispatcher()
+    events = await ActionAnswerItinerary().run(dispatcher, tracker({"booking_ref": ref, "phone_last4": right}), {})
+    assert [m["response"] for m in dispatcher.messages] == ["utter_verify_locked"]
+    assert 1 <= dispatcher.messages[0]["minutes"] <= 15
+    assert SlotSet("verified_booking", ref) not in events
+
+
 async def test_itinerary_with_api_down_is_polite(dead_api):
     dispatcher = CollectingDispatcher()
     events = await ActionAnswerItinerary().run(

@@ -19,3 +19,11 @@ def workflow_error(error: WorkflowError) -> HTTPException:
     # A move the ticket's state forbids is a conflict; a missing or bad input value is a 422.
     code = status.HTTP_409_CONFLICT if error.field == "status" else status.HTTP_422_UNPROCESSABLE_CONTENT
     return field_error("body", error.field, error.message, code)
+
+
+def too_many_attempts(field: str, retry_after: int) -> HTTPException:
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        {"field": field, "msg": f"too many failed attempts; try again in {retry_after} s"},
+        headers={"Retry-After": str(retry_after)},
+    )

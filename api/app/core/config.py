@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     warm_classifier: bool = True  # load the complaint model at start-up
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     token_ttl_hours: int = Field(default=12, gt=0)
+    # Phone-digit checks per booking/ticket: after this many misses in the window,
+    # the verify endpoints answer 429 until the window ends (even for the right digits).
+    verify_max_failures: int = Field(default=5, gt=0)
+    verify_window_minutes: int = Field(default=15, gt=0)
     log_level: str = "INFO"
 
     @model_validator(mode="after")

@@ -12,8 +12,9 @@ from app.models.ticket import (
     TicketNote,
 )
 from app.models.user import ApiToken, User
+from app.models.verify import VerifyFailure
 
 __all__ = [
     "ApiToken", "AuditLog", "Base", "Booking", "Handoff", "IdempotencyKey", "Ticket", "TicketCounter",
-    "TicketDeadline", "TicketNote", "User",
+    "TicketDeadline", "TicketNote", "User", "VerifyFailure",
 ]

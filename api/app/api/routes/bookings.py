@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, Path
 
-from app.api.deps import AnyCaller, NowDep, ServiceOnly, SessionDep
+from app.api.deps import AnyCaller, NowDep, ServiceOnly, SessionDep, SettingsDep
 from app.api.errors import not_found
+from app.api.verify import check_phone_digits
 from app.crud import audit, bookings
 from app.schemas.booking import BookingOut, BookingVerified, PhoneCheck
 from app.schemas.common import BOOKING_REF_PATTERN
@@ -40,15 +41,17 @@ def get_booking(ref: RefPath, caller: AnyCaller, session: SessionDep, now: NowDe
     "/{ref}/verify",
     summary="Release a booking to the bot when the last 4 phone digits match",
     response_model=BookingVerified,
-    responses={403: {"description": "phone does not match"}, 404: {"description": "unknown booking"}},
+    responses={
+        403: {"description": "phone does not match"},
+        404: {"description": "unknown booking"},
+        429: {"description": "too many misses for this booking; Retry-After says when to try again"},
+    },
 )
-def verify_booking(ref: RefPath, body: PhoneCheck, caller: ServiceOnly, session: SessionDep) -> BookingVerified:
+def verify_booking(
+    ref: RefPath, body: PhoneCheck, caller: ServiceOnly, session: SessionDep, settings: SettingsDep, now: NowDep
+) -> BookingVerified:
     booking = bookings.get_by_ref(session, ref=ref)
-    if booking is None:
-        raise not_found("booking")
-    if not booking.phone.endswith(body.phone_last4):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
-            {"field": "phone_last4", "msg": "does not match the phone on the booking"},
-        )
+    check_phone_digits(
+        session, settings, subject=f"booking:{ref}", phone=booking.phone if booking else None, last4=body.phone_last4, what="booking", now=now
+    )
     return BookingVerified(booking=booking_out(booking, masked=False))

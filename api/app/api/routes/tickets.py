@@ -8,8 +8,9 @@ from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, sta
 
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.api.deps import AnyCaller, ClassifierDep, NowDep, ServiceOnly, SessionDep, Staff
+from app.api.deps import AnyCaller, ClassifierDep, NowDep, ServiceOnly, SessionDep, SettingsDep, Staff
 from app.api.errors import field_error, not_found, workflow_error
+from app.api.verify import check_phone_digits
 from app.crud import audit, bookings
 from app.crud import tickets as crud
 from app.crud.tickets import Actor, Routing
@@ -177,12 +178,19 @@ def get_ticket(ticket_no: NoPath, caller: AnyCaller, session: SessionDep, now: N
     summary="Progress for the traveller once the last 4 phone digits match (bot's check_ticket)",
     response_model=TicketProgressOut,
     description="Asking for progress after a deadline passed escalates the ticket one authority level.",
-    responses={403: {"description": "phone does not match"}, **NOT_FOUND},
+    responses={
+        403: {"description": "phone does not match"},
+        429: {"description": "too many misses for this ticket; Retry-After says when to try again"},
+        **NOT_FOUND,
+    },
 )
-def verify_ticket(ticket_no: NoPath, body: TicketVerify, caller: ServiceOnly, session: SessionDep, now: NowDep) -> TicketProgressOut:
-    ticket = _load(session, ticket_no)
-    if not ticket.phone.endswith(body.phone_last4):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, {"field": "phone_last4", "msg": "does not match the phone on the ticket"})
+def verify_ticket(
+    ticket_no: NoPath, body: TicketVerify, caller: ServiceOnly, session: SessionDep, settings: SettingsDep, now: NowDep
+) -> TicketProgressOut:
+    ticket = crud.get_by_no(session, ticket_no=ticket_no)
+    check_phone_digits(
+        session, settings, subject=f"ticket:{ticket_no}", phone=ticket.phone if ticket else None, last4=body.phone_last4, what="ticket", now=now
+    )
     if crud.escalate_if_overdue(session, ticket=ticket, actor=caller, now=now):
         session.commit()
     return ticket_progress_out(ticket, now=now)
