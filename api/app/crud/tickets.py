@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import and_, exists, func, insert, not_, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from app.core.db import upsert_insert
 from app.crud import audit
 from app.crud.users import pick_owner
 from app.models import AuditLog, IdempotencyKey, Ticket, TicketCounter, TicketDeadline, TicketNote
@@ -46,7 +45,7 @@ def next_ticket_no(session: Session, *, now: datetime) -> str:
     the upsert holds the counter row until commit)."""
     day = dl.china_today(now).strftime("%Y%m%d")
     stmt = (
-        _insert_for(session)(TicketCounter)
+        upsert_insert(session)(TicketCounter)
         .values(day=day, last=1)
         .on_conflict_do_update(index_elements=[TicketCounter.day], set_={"last": TicketCounter.last + 1})
         .returning(TicketCounter.last)
@@ -60,14 +59,10 @@ def request_fingerprint(data: TicketCreate) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _insert_for(session: Session):
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 def claim_idempotency_key(session: Session, *, key: str, fingerprint: str, now: datetime) -> bool:
     """Insert the key unless it exists (one statement, no savepoint). False: someone has it."""
     stmt = (
-        _insert_for(session)(IdempotencyKey)
+        upsert_insert(session)(IdempotencyKey)
         .values(key=key, request_hash=fingerprint, created_at=now)
         .on_conflict_do_nothing(index_elements=[IdempotencyKey.key])
         .returning(IdempotencyKey.key)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 import math
+from datetime import datetime, timedelta
 
 from sqlalchemy import case, delete, literal, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from app.core.db import upsert_insert
 from app.models import VerifyFailure
 
 
@@ -33,8 +32,7 @@ def record_failure(session: Session, *, subject: str, now: datetime, window: tim
 
     A single upsert, so two workers counting the same subject at once both count."""
     expired = VerifyFailure.window_start <= now - window
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(VerifyFailure).values(subject=subject, failures=1, window_start=now)
+    statement = upsert_insert(session)(VerifyFailure).values(subject=subject, failures=1, window_start=now)
     statement = statement.on_conflict_do_update(
         index_elements=[VerifyFailure.subject],
         set_={
