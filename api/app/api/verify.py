@@ -16,11 +16,15 @@ logger = logging.getLogger(__name__)
 
 
 def check_phone_digits(
-    session: Session, settings: Settings, *, subject: str, phone: str | None, last4: str, what: str, now: datetime
+    session: Session, settings: Settings, *, what: str, number: str, phone: str | None, last4: str, now: datetime
 ) -> None:
     """404 for an unknown number, 403 for wrong digits, 429 once a number missed too often in
     the window (right digits included). Unknown numbers count as misses too, so a lock says
-    nothing about whether a booking or ticket exists."""
+    nothing about whether a booking or ticket exists.
+
+    `what` is "booking" or "ticket", `number` its booking or ticket number, `phone` the
+    phone on record (None: no such booking or ticket)."""
+    subject = f"{what}:{number}"
     window = timedelta(minutes=settings.verify_window_minutes)
     record = verify_guard.current(session, subject=subject)
     wait = verify_guard.seconds_locked(record, now=now, limit=settings.verify_max_failures, window=window)

@@ -52,6 +52,7 @@ def verify_booking(
 ) -> BookingVerified:
     booking = bookings.get_by_ref(session, ref=ref)
     check_phone_digits(
-        session, settings, subject=f"booking:{ref}", phone=booking.phone if booking else None, last4=body.phone_last4, what="booking", now=now
+        session, settings, what="booking", number=ref,
+        phone=booking.phone if booking else None, last4=body.phone_last4, now=now,
     )
     return BookingVerified(booking=booking_out(booking, masked=False))

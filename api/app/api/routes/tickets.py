@@ -189,7 +189,8 @@ def verify_ticket(
 ) -> TicketProgressOut:
     ticket = crud.get_by_no(session, ticket_no=ticket_no)
     check_phone_digits(
-        session, settings, subject=f"ticket:{ticket_no}", phone=ticket.phone if ticket else None, last4=body.phone_last4, what="ticket", now=now
+        session, settings, what="ticket", number=ticket_no,
+        phone=ticket.phone if ticket else None, last4=body.phone_last4, now=now,
     )
     if crud.escalate_if_overdue(session, ticket=ticket, actor=caller, now=now):
         session.commit()
