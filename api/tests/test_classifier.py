@@ -175,6 +175,9 @@ RULE_CASES = [
     ("酒店说没有我们的订单，现在半夜带着孩子没房住", "accommodation", "no_room_now", "urgent"),
     ("行李丢了，我的胰岛素在里面，今晚就要打针", "baggage", "medicine_needed_now", "urgent"),
     ("我们现在还被关在珠宝店里，不买就不让走", "shopping", "detained_now", "urgent"),
+    ("民宿的厨房起火了", "accommodation", "fire_now", "urgent"),
+    ("门外有个喝醉的人不停地踹我们的房门", "accommodation", "intruder_now", "urgent"),
+    ("旅游车和卡车追尾，前排的团友受伤了", "transport", "accident_injured", "urgent"),
     ("坐雪橇翻了，我的小腿骨折了", "safety", "injury", "major"),
     ("相机在大巴上被偷了", "safety", "theft", "major"),
     ("我的护照在机场弄丢了", "safety", "lost_passport", "major"),
@@ -266,6 +269,53 @@ def test_harm_rules_decide_the_category_whatever_the_setting(clf, text, expected
     result = clf.classify(text)
     assert result.category == expected, result
     assert any(r.startswith(rule + ":") for r in result.reasons), result.reasons
+
+
+# DESIGN §3/§5: a threat going on now is urgent (and safety); ordinary complaints are not escalated.
+# These sentences are held-out checks: they are not in data/complaints/ in any form.
+ONGOING_THREATS = [
+    ("有陌生人一直敲我们酒店房门", {"safety"}),
+    ("我妈在雪山摔倒了腿流血了，导游不在，急！", {"safety"}),
+    ("急!!!孩子走丢了，快帮我找人工", {"safety"}),
+    ("我们的大巴出车祸了，有人受伤", {"safety"}),
+    ("在曼谷机场被困了，航班取消了没人管我们，护照也丢了", {"safety", "transport"}),  # stranded
+    ("酒店房间着火了", {"safety"}),
+]
+ORDINARY_COMPLAINTS = [
+    "导游态度很差，一直骂人",
+    "酒店房间有蟑螂，要求换房",
+    "行程少了一个景点，要求退钱",
+    "飞机延误了三个小时，也没人通知",
+]
+
+
+@pytest.mark.parametrize(("text", "categories"), ONGOING_THREATS)
+def test_ongoing_threats_are_urgent(clf, text, categories):
+    result = clf.classify(text)
+    assert result.severity == "urgent", result
+    assert result.category in categories, result
+    assert result.authority_level == 1
+
+
+@pytest.mark.parametrize("text", ORDINARY_COMPLAINTS)
+def test_ordinary_complaints_are_not_urgent(clf, text):
+    result = clf.classify(text)
+    assert result.severity == "general", result
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "expected"),
+    [
+        ("前天晚上酒店起火了，我们的行李被烧坏了", "accommodation", "general"),  # told as past
+        ("房间里的电水壶着了火，好在保安很快就扑灭了", "accommodation", "major"),  # over: serious, not urgent
+        ("保洁阿姨一直敲门要打扫房间，午觉都睡不成", "accommodation", "general"),  # staff, not a threat
+        ("大巴被追尾了，幸好没有人受伤，就是等了两个小时", "transport", "general"),  # nobody hurt
+        ("烟雾报警器半夜响了三次，前台说是误报", "accommodation", "general"),  # 报警器 is no police report
+    ],
+)
+def test_danger_that_is_past_over_or_denied_is_not_urgent(text, category, expected):
+    severity, reasons = assess(normalise(text), category)
+    assert severity == expected, reasons
 
 
 def test_emergency_that_is_over_is_major_not_urgent():

@@ -46,6 +46,16 @@ def test_classify_is_open_and_returns_the_contract(client, text):
     assert 0.0 <= body["confidence"] <= 1.0 and isinstance(body["reasons"], list)
 
 
+@pytest.mark.parametrize(
+    ("text", "category", "severity"),
+    [("有陌生人一直敲我们酒店房门", "safety", "urgent"), ("酒店房间有蟑螂，要求换房", "accommodation", "general")],
+)
+def test_classify_treats_a_threat_going_on_now_as_urgent_safety(client, text, category, severity):
+    body = client.post("/classify", json={"text": text}).json()
+    assert (body["category"], body["severity"]) == (category, severity), body
+    assert body["department"] == ("security" if category == "safety" else "operations")
+
+
 @pytest.mark.parametrize("body", [{"text": ""}, {}, {"text": "x" * 4001}, {"words": "hi"}])
 def test_classify_validates(client, body):
     response = client.post("/classify", json=body)

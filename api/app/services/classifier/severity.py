@@ -2,7 +2,9 @@
 
 Each rule has a name, the severity it sets and a regex over normalised (simplified, half-width) text.
 A match preceded by a negation in the same clause ("没有受伤", "幸好没被偷", "差点被抢") does not count.
-Rules marked `needs_ongoing` fire only when the text also says the harm is still going on now.
+Rules marked `needs_ongoing` fire only when the text also says the harm is still going on now;
+rules marked `not_if_past` do not fire when the text places the event in the past ("昨晚", "上个月") and
+says nothing of it still going on.
 Trainers edit RULES; tests in api/tests/test_classifier.py check that each one fires and that negations hold.
 """
 
@@ -33,7 +35,12 @@ ONGOING = re.compile(
 )
 # The emergency is over: what was urgent is now serious harm already done (major).
 RESOLVED = re.compile(
-    r"(后来找到|已经找到|找回来了|被[^，,。]{0,4}找到了|已经没事|已经出院|脱离危险|已经脱险|平安回来|平安无事|已经回到酒店|已经解决)"
+    r"(后来找到|已经找到|找回来了|被[^，,。]{0,4}找到了|已经没事|已经出院|脱离危险|已经脱险|平安回来|平安无事|已经回到酒店|已经解决|"
+    r"(?<!没)(?<!未)(?<!不)(?<!没有)(?<!无法)(扑灭|灭掉|灭了|熄灭))"
+)
+# The event is told as past: "昨晚", "上个月", "当时" ... (unless the text also says it is still going on).
+PAST = re.compile(
+    r"(昨天|昨晚|昨夜|前天|前几天|上次|上周|上个?星期|上个月|去年|那天|那次|当时|之前|以前|回国后|回来后|事后|后来)"
 )
 
 
@@ -45,12 +52,18 @@ class Rule:
     needs_ongoing: bool = False
     only_for: frozenset[Category] | None = None  # None: any category
     unless_before: re.Pattern | None = None  # skip a match whose clause so far matches this
+    not_if_past: bool = False  # skip when the text tells of the past and not of anything going on
+    unless_text: re.Pattern | None = None  # skip when the text matches this anywhere
 
     def find(self, text: str, category: Category) -> str | None:
         """The first un-negated match, or None."""
         if self.only_for is not None and category not in self.only_for:
             return None
         if self.needs_ongoing and not _ongoing(text):
+            return None
+        if self.not_if_past and PAST.search(text) and not _ongoing(text):
+            return None
+        if self.unless_text is not None and self.unless_text.search(text):
             return None
         for m in self.pattern.finditer(text):
             if _negated(text, m.start()):
@@ -77,6 +90,8 @@ def _ongoing(text: str) -> bool:
 
 # Put before a verb inside a pattern: "护照没丢" and "药没有丢" are not losses.
 _NOT = r"(?<!没)(?<!未)(?<!不)(?<!没有)"
+# A gap of up to N characters inside one sentence that denies nothing: "追尾了，幸好没人受伤" is no injury.
+_NO_DENIAL = r"(?:(?!没|无|未|不|幸好|好在|还好|幸亏)[^。!?！？]){{0,{}}}"
 
 
 def _r(pattern: str) -> re.Pattern:
@@ -204,6 +219,38 @@ RULES: tuple[Rule, ...] = (
         ),
         needs_ongoing=True,
     ),
+    # A fire, an intruder at the door, a crash with people hurt: reported as it happens, the danger is now
+    # (no "现在" needed), unless the text tells it as past ("昨晚酒店着火了") or as over ("火已经灭了").
+    Rule(
+        "fire_now",
+        Severity.URGENT,
+        _r(r"(着了?火|起火|失火|火灾|烧起来|冒出?火苗|on fire)"),
+        not_if_past=True,
+    ),
+    Rule(
+        "intruder_now",
+        Severity.URGENT,
+        _r(
+            r"((陌生|不认识|可疑|醉酒|喝醉|醉汉|醉鬼|男的|男人|有人)[^，,。!?！？]{0,8}"
+            r"(一直|不停|反复|还在|正在|又在|又来|拼命|使劲|老是|一晚上)[^，,。!?！？]{0,8}"
+            r"(敲|砸|撬|踹|踢|拍|推|拧|扭|拽)[^，,。!?！？]{0,6}门|"
+            r"(一直|不停|还在|正在)[^，,。!?！？]{0,3}(跟踪|尾随|跟着|盯着)(我|我们|孩子|女儿|她)|"
+            r"(被|有)[^，,。!?！？]{0,6}(跟踪|尾随)[^。!?！？]{0,10}(一直|还在|现在|正在))"
+        ),
+        not_if_past=True,
+        # Staff knocking (cleaning, selling) is an annoyance, not a threat.
+        unless_text=_r(r"(推销|打扫|保洁|清洁|查房|送餐|外卖|服务员|前台)"),
+    ),
+    Rule(
+        "accident_injured",
+        Severity.URGENT,
+        _r(
+            r"((车祸|撞车|追尾|翻车|侧翻|相撞|出了?事故|交通事故|被车撞|撞上了)" + _NO_DENIAL.format(12)
+            + r"(受伤|受了伤|伤了|伤者|流血|出血|昏迷|被困|卡在|压在)|"
+            r"(受伤|流血|出血)" + _NO_DENIAL.format(8) + r"(车祸|撞车|追尾|翻车|侧翻|相撞|事故))"
+        ),
+        not_if_past=True,
+    ),
     Rule(
         "unconscious",
         Severity.URGENT,
@@ -304,7 +351,7 @@ RULES: tuple[Rule, ...] = (
         Severity.MAJOR,
         _r(
             r"(曝光|媒体|记者|电视台|报社|热搜|起诉|律师|法院|打官司|诉讼|仲裁|12315|12345|消协|消费者协会|旅游局|文旅局|"
-            r"质监|市场监管|工商局|民航局|报警|lawyer|sue|court|police|"
+            r"质监|市场监管|工商局|民航局|报警(?!器)|lawyer|sue|court|police|"
             r"(要|会|准备|就)[^，,。]{0,4}(发到网上|发微博|发抖音|发小红书|网上曝光))"
         ),
     ),
@@ -315,6 +362,9 @@ RULES: tuple[Rule, ...] = (
 # category over the text categoriser ("酒店浴室滑倒骨折" is safety, not accommodation); a data leak is privacy.
 CATEGORY_RULES: dict[str, Category] = {
     "missing_person": Category.SAFETY,
+    "fire_now": Category.SAFETY,
+    "intruder_now": Category.SAFETY,
+    "accident_injured": Category.SAFETY,
     "unconscious": Category.SAFETY,
     "medical_emergency": Category.SAFETY,
     "injury": Category.SAFETY,
