@@ -48,7 +48,20 @@ def open_for_conversation(session: Session, *, conversation_id: str) -> Handoff 
     )
 
 
+# Someone's safety is in danger now: urgent whatever the client sends (DESIGN §5 "Emergencies").
+EMERGENCY = "emergency"
+
+
+@dataclass(frozen=True)
+class Opened:
+    handoff: Handoff
+    created: bool
+    upgraded: bool = False  # an emergency raised the conversation's open handoff
+
+
 def _severity(data: HandoffCreate, ticket: Ticket | None) -> str:
+    if data.reason == EMERGENCY:
+        return "urgent"
     if data.severity:
         return str(data.severity)
     if ticket is not None:
@@ -56,11 +69,29 @@ def _severity(data: HandoffCreate, ticket: Ticket | None) -> str:
     return "urgent" if data.reason == "urgent_complaint" else "general"
 
 
-def open_handoff(session: Session, *, data: HandoffCreate, ticket: Ticket | None, actor: Actor, now: datetime) -> tuple[Handoff, bool]:
-    """A new waiting handoff, or the conversation's open one (the bot may ask twice)."""
+def _raise_to_emergency(session: Session, *, handoff: Handoff, data: HandoffCreate, actor: Actor, now: datetime) -> bool:
+    """An emergency on a conversation that already waits for (or talks to) an agent is not lost:
+    its open handoff becomes urgent, red, reason emergency, at the head of the queue. Audited."""
+    if data.reason != EMERGENCY or (handoff.reason == EMERGENCY and handoff.severity == "urgent"):
+        return False
+    old = f"#{handoff.id} {handoff.reason} {handoff.severity}"
+    handoff.reason, handoff.severity = EMERGENCY, "urgent"
+    handoff.colour = SEVERITY_RULES[Severity.URGENT].colour
+    if handoff.ticket_no is None and data.ticket_no:
+        handoff.ticket_no = data.ticket_no
+    if data.summary:
+        handoff.summary = {**(handoff.summary or {}), **data.summary}  # a new dict: JSON change tracking
+    session.flush()
+    _audit(session, handoff, actor, "handoff_upgrade", now, old=old, new=f"#{handoff.id} {EMERGENCY} urgent")
+    return True
+
+
+def open_handoff(session: Session, *, data: HandoffCreate, ticket: Ticket | None, actor: Actor, now: datetime) -> Opened:
+    """A new waiting handoff, or the conversation's open one (the bot may ask twice); an
+    emergency raises that open one to urgent."""
     existing = open_for_conversation(session, conversation_id=data.conversation_id)
     if existing is not None:
-        return existing, False
+        return Opened(existing, False, _raise_to_emergency(session, handoff=existing, data=data, actor=actor, now=now))
     severity = _severity(data, ticket)
     handoff = Handoff(
         conversation_id=data.conversation_id, channel=data.channel, reason=data.reason,
@@ -76,9 +107,9 @@ def open_handoff(session: Session, *, data: HandoffCreate, ticket: Ticket | None
         existing = open_for_conversation(session, conversation_id=data.conversation_id)
         if existing is None:
             raise
-        return existing, False
+        return Opened(existing, False, _raise_to_emergency(session, handoff=existing, data=data, actor=actor, now=now))
     _audit(session, handoff, actor, "handoff_open", now, new=f"#{handoff.id} {data.reason}")
-    return handoff, True
+    return Opened(handoff, True)
 
 
 def _priority():

@@ -27,7 +27,7 @@ class Handoff(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[str] = mapped_column(String(128), index=True)
     channel: Mapped[str] = mapped_column(String(32))
-    # request_human | urgent_complaint | fallback | form_failures
+    # request_human | urgent_complaint | fallback | form_failures | emergency | cancellation_request
     reason: Mapped[str] = mapped_column(String(32))
     severity: Mapped[str] = mapped_column(String(16))  # urgent | major | general (DESIGN §3)
     colour: Mapped[str] = mapped_column(String(8))  # red | yellow

@@ -9,7 +9,9 @@ from app.schemas.common import TICKET_NO_PATTERN
 from app.services.taxonomy import Severity
 
 HandoffStatus = Literal["waiting", "active", "closed", "returned"]
-Reason = Literal["request_human", "urgent_complaint", "fallback", "form_failures"]
+# emergency: someone's safety is in danger now (always urgent, whatever severity is sent);
+# cancellation_request: a traveller asks to cancel their trip (general unless given).
+Reason = Literal["request_human", "urgent_complaint", "fallback", "form_failures", "emergency", "cancellation_request"]
 Sender = Literal["traveller", "bot", "agent", "system"]
 
 ConversationId = Annotated[
@@ -25,7 +27,10 @@ class HandoffCreate(BaseModel):
     conversation_id: ConversationId
     channel: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,31}$")] = "rest"
     reason: Reason
-    severity: Severity | None = Field(None, description="from the linked complaint; urgent for urgent_complaint")
+    severity: Severity | None = Field(
+        None,
+        description="from the linked complaint; urgent for urgent_complaint; always urgent for emergency",
+    )
     ticket_no: Annotated[str, StringConstraints(pattern=TICKET_NO_PATTERN)] | None = None
     summary: dict[str, Any] = Field(default_factory=dict, description="slots the bot collected")
 
@@ -71,6 +76,9 @@ class HandoffOut(BaseModel):
 
 class HandoffOpened(HandoffOut):
     created: bool = Field(description="false when the conversation already had an open handoff")
+    upgraded: bool = Field(
+        False, description="an emergency raised the conversation's open handoff to urgent (reason emergency)"
+    )
 
 
 class HandoffQueue(BaseModel):

@@ -8,7 +8,10 @@
   const QUEUE_POLL_MS = 2000;
   const TRANSCRIPT_POLL_MS = 1000; // the traveller's messages show within 2 s
   const SEVERITY = { urgent: "紧急", major: "重大", general: "一般" };
-  const REASON = { request_human: "旅客要求人工", urgent_complaint: "紧急投诉", fallback: "机器人两次未理解", form_failures: "多次填写失败" };
+  const REASON = {
+    request_human: "旅客要求人工", urgent_complaint: "紧急投诉", fallback: "机器人两次未理解", form_failures: "多次填写失败",
+    emergency: "紧急求助（人身安全）", cancellation_request: "申请取消行程",
+  };
   const STATUS = { waiting: "等待接入", active: "服务中", closed: "已结束", returned: "已交还机器人" };
   const SENDER = { traveller: "旅客", bot: "机器人", agent: "客服", system: "系统" };
   const SUMMARY_LABELS = {

@@ -106,7 +106,7 @@ def test_the_bot_opens_a_handoff_once_per_conversation(client, service, rasa):
     assert first["position"] == 1 and first["expected_wait_minutes"] >= 1
     assert (first["severity"], first["colour"]) == ("general", "yellow")
     again = open_handoff(client, service, expected=200)
-    assert again["id"] == first["id"] and again["created"] is False
+    assert again["id"] == first["id"] and again["created"] is False and again["upgraded"] is False
 
 
 def test_only_the_service_opens_handoffs_and_links_must_exist(client, service, agent1, rasa):
@@ -135,6 +135,64 @@ def test_urgent_complaint_links_the_ticket_and_jumps_the_queue(client, service, 
     assert queue["waiting"] == 3
     # Agents who do not hold a conversation see its personal data masked.
     assert queue["items"][2]["summary"]["phone"] == "*******5678" and queue["items"][2]["masked"]
+
+
+def test_an_emergency_is_urgent_and_red_at_the_head_of_the_queue_whatever_severity_is_sent(client, service, agent1, clock, rasa):
+    start = clock.now
+    major = open_handoff(client, service, conversation_id="c-major", severity="major")
+    clock.set(start + timedelta(minutes=1))
+    complaint = open_handoff(client, service, conversation_id="c-complaint", reason="urgent_complaint")
+    clock.set(start + timedelta(minutes=2))
+    emergency = open_handoff(client, service, conversation_id="c-emergency", reason="emergency", severity="general",
+                             summary={"last_message": "同伴从栈道上摔下去了"})
+    assert (emergency["reason"], emergency["severity"], emergency["colour"]) == ("emergency", "urgent", "red")
+    queue = client.get("/handoffs", headers=agent1).json()["items"]
+    # Urgent first (among urgent ones, the longest wait first), then major.
+    assert [h["id"] for h in queue] == [complaint["id"], emergency["id"], major["id"]]
+    assert [h["severity"] for h in queue] == ["urgent", "urgent", "major"]
+
+
+def test_a_cancellation_request_is_general_unless_a_severity_is_given(client, service, rasa):
+    plain = open_handoff(client, service, conversation_id="c-cancel", reason="cancellation_request")
+    assert (plain["reason"], plain["severity"], plain["colour"]) == ("cancellation_request", "general", "yellow")
+    given = open_handoff(client, service, conversation_id="c-cancel-2", reason="cancellation_request", severity="major")
+    assert (given["severity"], given["colour"]) == ("major", "red")
+    unknown = client.post("/handoffs", json={"conversation_id": "c-x", "reason": "cancel_trip"}, headers=service)
+    assert unknown.status_code == 422
+
+
+@pytest.mark.parametrize("taken", [False, True])
+def test_an_emergency_raises_the_conversations_open_handoff_to_urgent(client, service, agent1, db, clock, rasa, taken):
+    start = clock.now
+    first = open_handoff(client, service, conversation_id="c-1", reason="request_human")
+    clock.set(start + timedelta(minutes=1))
+    other = open_handoff(client, service, conversation_id="c-2", severity="major")
+    if taken:
+        client.post(f"/handoffs/{first['id']}/take", headers=agent1)
+    ticket = create_ticket(client, service, category="safety", severity="urgent", description="老人在景区晕倒了，现在还没醒")
+    clock.set(start + timedelta(minutes=3))
+    raised = open_handoff(client, service, expected=200, conversation_id="c-1", reason="emergency",
+                          ticket_no=ticket["ticket_no"], summary={"last_message": "我爸晕倒了，快来人"})
+    assert raised["id"] == first["id"] and raised["created"] is False and raised["upgraded"] is True
+    assert (raised["reason"], raised["severity"], raised["colour"]) == ("emergency", "urgent", "red")
+    assert raised["ticket_no"] == ticket["ticket_no"]
+    assert raised["summary"]["last_message"] == "我爸晕倒了，快来人"
+    assert raised["summary"]["booking_ref"] == "TR20260001"  # what the bot gave before is kept
+    assert raised["status"] == ("active" if taken else "waiting")
+    if not taken:
+        assert raised["position"] == 1
+        queue = client.get("/handoffs", headers=agent1).json()["items"]
+        assert [h["id"] for h in queue] == [first["id"], other["id"]]
+    rows = db.scalars(select(AuditLog).where(AuditLog.action == "handoff_upgrade")).all()
+    assert [(r.old_value, r.new_value, r.actor) for r in rows] == [
+        (f"#{first['id']} request_human general", f"#{first['id']} emergency urgent", "service")
+    ]
+    # Asking again changes nothing more; a non-emergency request does not lower it.
+    again = open_handoff(client, service, expected=200, conversation_id="c-1", reason="emergency")
+    assert again["upgraded"] is False and again["severity"] == "urgent"
+    calmer = open_handoff(client, service, expected=200, conversation_id="c-1", reason="request_human", severity="general")
+    assert (calmer["reason"], calmer["severity"], calmer["upgraded"]) == ("emergency", "urgent", False)
+    assert len(db.scalars(select(AuditLog).where(AuditLog.action == "handoff_upgrade")).all()) == 1
 
 
 def test_take_is_exclusive_and_the_second_agent_gets_a_clear_refusal(client, service, agent1, agent2, rasa):

@@ -100,7 +100,9 @@ def _rasa_error(error: Exception) -> HTTPException:
     summary="Open a handoff for a conversation (the bot, with the service token)",
     status_code=status.HTTP_201_CREATED,
     response_model=HandoffOpened,
-    responses={200: {"model": HandoffOpened, "description": "the conversation already had an open handoff"}},
+    responses={200: {"model": HandoffOpened, "description": (
+        "the conversation already had an open handoff (an emergency raises it to urgent: upgraded=true)"
+    )}},
 )
 def open_handoff(body: HandoffCreate, caller: ServiceOnly, session: SessionDep, now: NowDep, response: Response) -> HandoffOpened:
     ticket = None
@@ -108,13 +110,16 @@ def open_handoff(body: HandoffCreate, caller: ServiceOnly, session: SessionDep, 
         ticket = tickets_crud.get_by_no(session, ticket_no=body.ticket_no)
         if ticket is None:
             raise field_error("body", "ticket_no", "unknown ticket")
-    handoff, created = crud.open_handoff(session, data=body, ticket=ticket, actor=caller, now=now)
+    opened = crud.open_handoff(session, data=body, ticket=ticket, actor=caller, now=now)
     session.commit()
-    if not created:
+    handoff = opened.handoff
+    if not opened.created:
         response.status_code = status.HTTP_200_OK
+        if opened.upgraded:
+            log.info("handoff #%s raised to urgent: emergency", handoff.id)
     else:
         log.info("handoff #%s opened for %s (%s, %s)", handoff.id, body.channel, body.reason, handoff.severity)
-    return _out(session, handoff, now, model=HandoffOpened, created=created)
+    return _out(session, handoff, now, model=HandoffOpened, created=opened.created, upgraded=opened.upgraded)
 
 
 @router.get(
