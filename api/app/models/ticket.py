@@ -29,7 +29,8 @@ class Ticket(Base):
     occurred_at: Mapped[str | None] = mapped_column(String(100))
     location: Mapped[str | None] = mapped_column(String(200))
     evidence: Mapped[list] = mapped_column(default=list)
-    request: Mapped[str | None] = mapped_column(String(16))
+    request: Mapped[str | None] = mapped_column(String(16))  # normalised: refund|compensation|apology|fix|other
+    request_detail: Mapped[str | None] = mapped_column(String(500))  # the same, in the traveller's words
     emotion: Mapped[str | None] = mapped_column(String(32))
     # Routing
     category: Mapped[str] = mapped_column(String(32), index=True)

@@ -31,7 +31,8 @@ class TicketCreate(BaseModel):
     occurred_at: Text(100) | None = Field(None, description="free text or ISO 8601")
     location: Text(200) | None = None
     evidence: list[Text(500)] = Field(default_factory=list, max_length=20, description="URLs or media ids")
-    request: RequestKind | None = None
+    request: RequestKind | None = Field(None, description="what the traveller asks for, as a normalised label")
+    request_detail: Text(500) | None = Field(None, description="what the traveller asks for, in their words")
     emotion: Text(32) | None = None
     category: Category | None = Field(None, description="override; otherwise the classifier decides")
     severity: Severity | None = Field(None, description="override; otherwise the classifier decides")
@@ -103,6 +104,7 @@ class TicketOut(BaseModel):
     location: str | None
     evidence: list[str]
     request: RequestKind | None
+    request_detail: str | None = Field(description="what the traveller asks for, in their words")
     emotion: str | None
     category: Category
     category_label: str
@@ -156,6 +158,8 @@ class TicketSummary(BaseModel):
     stage: Stage | None
     category: Category
     severity: Severity
+    request: RequestKind | None
+    request_detail: str | None = Field(description="the traveller's words (mobile numbers masked, as in every list)")
     department: str
     authority_level: int
     owner: Person | None

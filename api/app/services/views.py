@@ -18,7 +18,7 @@ from app.schemas.ticket import (
     TicketSummary,
 )
 from app.services import workflow
-from app.services.masking import mask_name, mask_phone
+from app.services.masking import mask_name, mask_phone, mask_text
 from app.services.taxonomy import CATEGORY_DEPARTMENT, CATEGORY_LABELS, SEVERITY_RULES, Category, Severity
 
 
@@ -86,6 +86,8 @@ def ticket_out(ticket: Ticket, *, masked: bool, now: datetime) -> TicketOut:
         location=ticket.location,
         evidence=ticket.evidence or [],
         request=ticket.request,
+        # Free text like the description: shown as the traveller wrote it.
+        request_detail=ticket.request_detail,
         emotion=ticket.emotion,
         category=category,
         category_label=CATEGORY_LABELS[category],
@@ -142,6 +144,8 @@ def ticket_summary(ticket: Ticket, *, now: datetime) -> TicketSummary:
         stage=ticket.stage,
         category=ticket.category,
         severity=ticket.severity,
+        request=ticket.request,
+        request_detail=mask_text(ticket.request_detail) if ticket.request_detail else None,
         department=ticket.department,
         authority_level=ticket.authority_level,
         owner=_owner(ticket),

@@ -18,7 +18,9 @@
     booking_ref: "订单号", verified_booking: "已核验订单", phone: "手机号", phone_last4: "手机尾号",
     ticket_no: "投诉单号", complaint_description: "投诉描述", complaint_consent: "同意记录手机号",
     itinerary_item: "查询内容", day_number: "第几天", form_failures: "填写失败次数", last_message: "最后一句话",
+    complaint_request: "诉求", request_detail: "诉求（旅客原话）",
   };
+  const REQUEST = { refund: "退款", compensation: "赔偿", apology: "道歉", fix: "解决问题", other: "其他" };
   const NEXT_STATUS = {
     received: ["investigating", "rejected"], investigating: ["plan_made", "rejected"], plan_made: ["resolved"],
     resolved: ["followed_up"], followed_up: ["closed"], closed: [], rejected: [],
@@ -286,6 +288,7 @@
       ["单号", t.ticket_no], ["状态", t.status_label], ["类别", t.category_label], ["严重程度", t.severity_label],
       ["责任部门", t.department_name], ["负责人", t.owner ? t.owner.display_name : "—"], ["旅客", `${t.name || ""} ${t.phone}`],
       ["订单号", t.booking_ref || "—"], ["描述", t.description],
+      ["诉求", [REQUEST[t.request] || t.request, t.request_detail].filter(Boolean).join("：") || "—"],
     ];
     for (const [k, v] of rows) { fields.appendChild(el("dt", null, k)); fields.appendChild(el("dd", null, v)); }
     const notes = $("ticket-notes");

@@ -116,6 +116,8 @@ def test_ticket_numbers_count_up_within_a_day(client, service, clock):
         ({"booking_ref": "TR99999999"}, "booking_ref"),
         ({"stage": "during"}, "stage"),
         ({"request": "money"}, "request"),
+        ({"request_detail": "退" * 501}, "request_detail"),
+        ({"request_detail": "  "}, "request_detail"),
         ({"category": "weather"}, "category"),
         ({"severity": "critical"}, "severity"),
         ({"channel": "Bad Channel!"}, "channel"),
@@ -164,6 +166,33 @@ def test_different_keys_create_different_tickets(client, service):
     a = create_ticket(client, service, idempotency_key="k-a", conversation_id="c")
     b = create_ticket(client, service, idempotency_key="k-b", conversation_id="c")
     assert a["ticket_no"] != b["ticket_no"]
+
+
+def test_the_travellers_own_words_for_their_request_are_kept(client, service, agent1, agent2, supervisor):
+    words = "把两晚的房费退给我，再给个书面道歉；不行就打我电话13812345678"
+    ticket = create_ticket(client, service, request="refund", request_detail=f"  {words}  ")
+    assert (ticket["request"], ticket["request_detail"]) == ("refund", words)
+    owner, other = (agent1, agent2) if ticket["owner"]["username"] == "agent1" else (agent2, agent1)
+    no = ticket["ticket_no"]
+    for headers in (service, owner, supervisor):
+        assert client.get(f"/tickets/{no}", headers=headers).json()["request_detail"] == words
+    # A masked view shows it as it shows the description (free text as written).
+    seen_by_other = client.get(f"/tickets/{no}", headers=other).json()
+    assert seen_by_other["masked"] and seen_by_other["request_detail"] == words
+    # The agents' list summary carries it too, with mobile numbers masked like every list field.
+    listed = {i["ticket_no"]: i for i in client.get("/tickets", headers=supervisor).json()["items"]}[no]
+    assert listed["request"] == "refund"
+    assert listed["request_detail"] == words.replace("13812345678", "138****5678")
+    # Exactly 500 characters is accepted.
+    assert create_ticket(client, service, request_detail="赔" * 500)["request_detail"] == "赔" * 500
+
+
+def test_request_detail_is_optional(client, service, supervisor):
+    ticket = create_ticket(client, service, request_detail=None)
+    assert ticket["request_detail"] is None
+    assert client.get(f"/tickets/{ticket['ticket_no']}", headers=supervisor).json()["request_detail"] is None
+    listed = client.get("/tickets", headers=supervisor).json()["items"]
+    assert [i["request_detail"] for i in listed if i["ticket_no"] == ticket["ticket_no"]] == [None]
 
 
 # --- masking and audit ----------------------------------------------------------------------
