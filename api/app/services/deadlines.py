@@ -5,15 +5,20 @@ working days around them). For years the library has not published yet we fall b
 "Monday to Friday" and report it, so the ticket can carry a flag; nothing here raises for
 an unknown year.
 
-"N working days after T" means: the same China-local clock time on the N-th working day
-after T's date. A complaint received on a holiday therefore starts counting on the next
-working day.
+"N working days after T" means: the end of the N-th working day after T's China date
+(18:00 Beijing time), so a step is due when the office closes, not at the minute of the day
+the complaint happened to arrive. A complaint received on a holiday (or at night) therefore
+starts counting on the next working day. Clock-hour targets (24 hours, 1 hour, ...) stay
+exact durations.
+
+Every date here is China's (Asia/Shanghai), whatever the server's time zone: times are
+timezone-aware and turned into China time explicitly, never through the process's local time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import chinese_calendar
 
@@ -29,6 +34,8 @@ from app.services.taxonomy import (
 
 # China has had no daylight-saving time since 1991: a fixed offset is exact.
 CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+# A working-day deadline falls due at the end of a China working day.
+WORKDAY_ENDS = time(18, 0)
 # "Immediately" for urgent complaints: the bot hands over at once; a person must answer
 # within this window or the first-response deadline shows as breached.
 IMMEDIATE_RESPONSE_WITHIN = timedelta(minutes=15)
@@ -51,7 +58,7 @@ def is_working_day(day: date) -> tuple[bool, bool]:
 
 
 def add_working_days(start: datetime, days: int) -> tuple[datetime, bool]:
-    """`start` moved to the same local clock time on the `days`-th working day after it."""
+    """The end (WORKDAY_ENDS, China time) of the `days`-th working day after `start`'s China date."""
     if start.tzinfo is None:
         raise ValueError("start must be timezone-aware")
     local = start.astimezone(CHINA_TZ)
@@ -61,7 +68,7 @@ def add_working_days(start: datetime, days: int) -> tuple[datetime, bool]:
         working, fell_back = is_working_day(day)
         fallback |= fell_back
         counted += working
-    due = datetime.combine(day, local.timetz())
+    due = datetime.combine(day, WORKDAY_ENDS, tzinfo=CHINA_TZ)
     return due.astimezone(UTC), fallback
 
 
@@ -100,4 +107,12 @@ def deadline_state(due_at: datetime, done_at: datetime | None, now: datetime) ->
 
 
 def china_today(now: datetime) -> date:
+    """China's date at the aware instant `now` (never the server's local date)."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
     return now.astimezone(CHINA_TZ).date()
+
+
+def china_time(value: datetime) -> datetime:
+    """An aware datetime as given; a naive one (a client's wall-clock time) read as China time."""
+    return value.replace(tzinfo=CHINA_TZ) if value.tzinfo is None else value

@@ -91,9 +91,10 @@ def mark_first_response(ticket: Ticket, now: datetime) -> bool:
 
 
 def deadline_states(ticket: Ticket, now: datetime) -> list[tuple[str, datetime, datetime | None, str]]:
+    """The ticket's deadlines in time order (due_at; the process order breaks ties)."""
     return [
         (d.name, d.due_at, d.done_at, dl.deadline_state(d.due_at, d.done_at, now))
-        for d in sorted(ticket.deadlines, key=lambda d: dl.DEADLINE_NAMES.index(d.name))
+        for d in sorted(ticket.deadlines, key=lambda d: (d.due_at, dl.DEADLINE_NAMES.index(d.name)))
     ]
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -28,7 +29,9 @@ def test_create_returns_the_full_ticket(client, service, clock):
     assert ticket["department"] == CATEGORY_DEPARTMENT[Category(ticket["category"])].code
     assert 0.0 <= ticket["confidence"] <= 1.0
     names = [d["name"] for d in ticket["deadlines"]]
-    assert names[:5] == ["first_response", "investigated", "plan_made", "resolved", "followed_up"]
+    # In time order: received Tuesday 02:30, so the 24-hour first response comes before the end of
+    # Wednesday's working day; the general resolution target is the "resolved" step.
+    assert names == ["first_response", "investigated", "plan_made", "resolved", "resolution", "followed_up"]
     assert all(d["state"] == "due" for d in ticket["deadlines"])
     assert ticket["progress"]["responsible_person"] == ticket["owner"]["display_name"]
     assert ticket["evidence"] == ["https://example.com/photo1.jpg"]
@@ -52,6 +55,79 @@ def test_urgent_complaint_gets_level_1_and_short_deadlines(client, service, cloc
     received = datetime.fromisoformat(ticket["received_at"])
     assert due["resolution"] - received == timedelta(hours=24)
     assert due["first_response"] - received <= timedelta(minutes=15)
+
+
+@pytest.fixture
+def los_angeles(monkeypatch):
+    """The API process in another time zone: nothing it decides may follow the server's clock zone."""
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time.tzset()
+    assert time.localtime(0).tm_gmtoff == -8 * 3600
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_dates_are_chinas_whatever_the_servers_time_zone(client, service, clock, los_angeles):
+    # 2026-12-01 23:30 UTC is Tuesday 15:30 in Los Angeles and Wednesday 07:30 in Beijing.
+    clock.set(datetime(2026, 12, 1, 23, 30, tzinfo=UTC))
+    ticket = create_ticket(client, service, category="accommodation", severity="general")
+    assert ticket["ticket_no"].startswith("C20261202")
+    due = {d["name"]: datetime.fromisoformat(d["due_at"]) for d in ticket["deadlines"]}
+    # One working day after China's Wednesday: the end of Thursday in Beijing (10:00 UTC).
+    assert due["investigated"] == datetime(2026, 12, 3, 18, 0, tzinfo=CHINA_TZ)
+    assert due["first_response"] == clock.now + timedelta(hours=24)
+    # "Overdue" turns at 18:00 Beijing time.
+    no = ticket["ticket_no"]
+    clock.set(datetime(2026, 12, 3, 17, 59, tzinfo=CHINA_TZ))
+    states = {d["name"]: d["state"] for d in client.get(f"/tickets/{no}", headers=service).json()["deadlines"]}
+    assert states["investigated"] == "due"
+    clock.set(datetime(2026, 12, 3, 18, 1, tzinfo=CHINA_TZ))
+    states = {d["name"]: d["state"] for d in client.get(f"/tickets/{no}", headers=service).json()["deadlines"]}
+    assert states["investigated"] == "breached"
+    # The stage follows China's date: Saturday 07:30 in Beijing is TR20260001's departure day,
+    # still Friday in Los Angeles and in UTC.
+    clock.set(datetime(2026, 12, 4, 23, 30, tzinfo=UTC))
+    assert create_ticket(client, service, booking_ref="TR20260001")["stage"] == "in_trip"
+    # A report window without a zone is China's day: Wednesday 00:00 Beijing counts the first ticket.
+    supervisor = login(client, "supervisor")  # a token issued at the clock's time
+    stats = client.get("/stats", params={"since": "2026-12-02T00:00:00", "until": "2026-12-03T00:00:00"},
+                       headers=supervisor)
+    assert stats.status_code == 200, stats.text
+    assert stats.json()["total"] == 1
+    utc_window = {"since": "2026-12-02T00:00:00Z", "until": "2026-12-03T00:00:00Z"}
+    assert client.get("/stats", params=utc_window, headers=supervisor).json()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("received", "severity", "category", "stage"),
+    [
+        (datetime(2026, 3, 2, 20, 0, tzinfo=CHINA_TZ), "general", "transport", None),  # Monday evening
+        (datetime(2026, 3, 6, 3, 17, tzinfo=CHINA_TZ), "general", "transport", "in_trip"),  # Friday night
+        (datetime(2026, 3, 7, 12, 0, tzinfo=CHINA_TZ), "urgent", "safety", None),  # Saturday
+        (datetime(2026, 3, 3, 17, 0, tzinfo=CHINA_TZ), "major", "itinerary", "in_trip"),
+    ],
+)
+def test_deadlines_come_in_time_order_and_working_days_end_at_18_00(client, service, clock, received, severity, category, stage):
+    clock.set(received)
+    ticket = create_ticket(client, service, severity=severity, category=category, stage=stage, booking_ref=None)
+    for deadlines in (ticket["deadlines"], client.get(f"/tickets/{ticket['ticket_no']}", headers=service).json()["deadlines"]):
+        due = [datetime.fromisoformat(d["due_at"]) for d in deadlines]
+        assert due == sorted(due), [d["name"] for d in deadlines]
+        for d in deadlines:
+            local = datetime.fromisoformat(d["due_at"]).astimezone(CHINA_TZ)
+            if d["name"] in ("investigated", "plan_made", "resolved", "followed_up"):
+                assert (local.hour, local.minute) == (18, 0), d
+    by_name = {d["name"]: datetime.fromisoformat(d["due_at"]) for d in ticket["deadlines"]}
+    if "alternative_plan" in by_name:
+        assert by_name["alternative_plan"] == received + timedelta(hours=1)
+    if severity == "general":
+        assert by_name["first_response"] == received + timedelta(hours=24)
+    else:
+        assert by_name["resolution"] == received + timedelta(hours=24 if severity == "urgent" else 48)
+    # The progress view for the traveller lists them in the same order.
+    progress = client.post(f"/tickets/{ticket['ticket_no']}/verify", json={"phone_last4": "5678"}, headers=service).json()
+    assert [d["name"] for d in progress["deadlines"]] == [d["name"] for d in ticket["deadlines"]]
 
 
 @pytest.mark.parametrize(

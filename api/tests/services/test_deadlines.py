@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import chinese_calendar
 import pytest
@@ -22,15 +22,19 @@ def local(value: datetime) -> datetime:
 @pytest.mark.parametrize(
     ("start", "days", "expected"),
     [
-        (cn(2025, 11, 17, 10, 0), 1, cn(2025, 11, 18, 10, 0)),  # Monday -> Tuesday
-        (cn(2025, 11, 21, 16, 30), 1, cn(2025, 11, 24, 16, 30)),  # Friday -> Monday
-        (cn(2025, 11, 22, 9, 0), 1, cn(2025, 11, 24, 9, 0)),  # Saturday counts from Monday
-        (cn(2025, 9, 30, 15, 0), 1, cn(2025, 10, 9, 15, 0)),  # over National Day 2025 (Oct 1-8)
-        (cn(2025, 10, 3, 11, 0), 1, cn(2025, 10, 9, 11, 0)),  # received on a public holiday
-        (cn(2025, 9, 27, 10, 0), 1, cn(2025, 9, 28, 10, 0)),  # Sunday 2025-09-28 is an adjusted working day
-        (cn(2025, 10, 10, 10, 0), 1, cn(2025, 10, 11, 10, 0)),  # Saturday 2025-10-11 is an adjusted working day
-        (cn(2025, 10, 9, 10, 0), 3, cn(2025, 10, 13, 10, 0)),  # Thu -> Fri, Sat(adjusted), Mon
-        (cn(2025, 12, 31, 10, 0), 1, cn(2026, 1, 4, 10, 0)),  # New Year 2026 (Jan 1-3), Sunday Jan 4 adjusted
+        (cn(2025, 11, 17, 10, 0), 1, cn(2025, 11, 18, 18, 0)),  # Monday -> end of Tuesday
+        (cn(2025, 11, 17, 3, 17), 1, cn(2025, 11, 18, 18, 0)),  # at night: still the end of a working day
+        (cn(2025, 11, 17, 23, 59), 1, cn(2025, 11, 18, 18, 0)),
+        (cn(2025, 11, 21, 16, 30), 1, cn(2025, 11, 24, 18, 0)),  # Friday -> Monday
+        (cn(2025, 11, 22, 9, 0), 1, cn(2025, 11, 24, 18, 0)),  # Saturday counts from Monday
+        (cn(2025, 9, 30, 15, 0), 1, cn(2025, 10, 9, 18, 0)),  # over National Day 2025 (Oct 1-8)
+        (cn(2025, 10, 3, 11, 0), 1, cn(2025, 10, 9, 18, 0)),  # received on a public holiday
+        (cn(2025, 9, 27, 10, 0), 1, cn(2025, 9, 28, 18, 0)),  # Sunday 2025-09-28 is an adjusted working day
+        (cn(2025, 10, 10, 10, 0), 1, cn(2025, 10, 11, 18, 0)),  # Saturday 2025-10-11 is an adjusted working day
+        (cn(2025, 10, 9, 10, 0), 3, cn(2025, 10, 13, 18, 0)),  # Thu -> Fri, Sat(adjusted), Mon
+        (cn(2025, 12, 31, 10, 0), 1, cn(2026, 1, 4, 18, 0)),  # New Year 2026 (Jan 1-3), Sunday Jan 4 adjusted
+        # The China date decides, not UTC's: 2025-11-17 20:30 UTC is Tuesday 04:30 in Beijing.
+        (datetime(2025, 11, 17, 20, 30, tzinfo=UTC), 1, cn(2025, 11, 19, 18, 0)),
     ],
 )
 def test_add_working_days_follows_the_mainland_calendar(start, days, expected):
@@ -50,7 +54,7 @@ def test_working_days_agree_with_the_library_for_a_published_year():
 def test_years_beyond_the_library_fall_back_to_weekends_only(start):
     due, fallback = dl.add_working_days(start, 1)
     assert fallback is True
-    expected = start + timedelta(days=1)
+    expected = start.replace(hour=18) + timedelta(days=1)
     while expected.weekday() >= 5:
         expected += timedelta(days=1)
     assert local(due) == expected
@@ -76,10 +80,10 @@ def test_general_complaint_follows_the_1_2_3_1_process():
     due = {name: local(at) for name, at in plan.due.items()}
     assert [name for name, _ in PROCESS_WORKING_DAYS] == ["investigated", "plan_made", "resolved", "followed_up"]
     assert due["first_response"] == received + timedelta(hours=24)
-    assert due["investigated"] == cn(2025, 10, 9, 15, 0)
-    assert due["plan_made"] == cn(2025, 10, 11, 15, 0)  # Fri 10th, Sat 11th (adjusted working day)
-    assert due["resolved"] == cn(2025, 10, 15, 15, 0)  # Mon 13th, Tue 14th, Wed 15th
-    assert due["followed_up"] == cn(2025, 10, 16, 15, 0)
+    assert due["investigated"] == cn(2025, 10, 9, 18, 0)
+    assert due["plan_made"] == cn(2025, 10, 11, 18, 0)  # Fri 10th, Sat 11th (adjusted working day)
+    assert due["resolved"] == cn(2025, 10, 15, 18, 0)  # Mon 13th, Tue 14th, Wed 15th
+    assert due["followed_up"] == cn(2025, 10, 16, 18, 0)
     assert due["resolution"] == due["resolved"]
     assert "alternative_plan" not in due
     assert all(at.utcoffset() == timedelta(0) for at in plan.due.values())
@@ -97,7 +101,7 @@ def test_urgent_and_major_have_clock_hour_targets(severity, first_response, reso
     plan = dl.plan_deadlines(received, severity, "safety", "in_trip")
     assert plan.due["first_response"] == received + first_response
     assert plan.due["resolution"] == received + resolution
-    assert local(plan.due["investigated"]) == cn(2025, 10, 9, 20, 0)  # process steps still apply
+    assert local(plan.due["investigated"]) == cn(2025, 10, 9, 18, 0)  # process steps still apply
 
 
 @pytest.mark.parametrize(
@@ -126,3 +130,28 @@ def test_deadline_states():
     assert dl.deadline_state(due, due - timedelta(hours=1), due + timedelta(days=9)) == "met"
     assert dl.deadline_state(due, due, due) == "met"
     assert dl.deadline_state(due, due + timedelta(seconds=1), due) == "breached"
+
+
+def test_working_day_deadlines_fall_at_the_end_of_a_china_working_day():
+    received = cn(2026, 3, 3, 3, 17)  # a Tuesday, in the small hours
+    plan = dl.plan_deadlines(received, "general", "transport", "in_trip")
+    for name in ("investigated", "plan_made", "resolved", "followed_up", "resolution"):
+        due = local(plan.due[name])
+        assert (due.hour, due.minute) == (18, 0), name
+        assert dl.is_working_day(due.date())[0], name
+    # Clock-hour targets stay exact durations.
+    assert plan.due["first_response"] == received + timedelta(hours=24)
+    assert plan.due["alternative_plan"] == received + timedelta(hours=1)
+
+
+def test_china_today_is_chinas_date_and_refuses_naive_times():
+    assert dl.china_today(datetime(2026, 12, 1, 23, 30, tzinfo=UTC)) == date(2026, 12, 2)
+    assert dl.china_today(datetime(2026, 12, 1, 15, 59, tzinfo=UTC)) == date(2026, 12, 1)
+    with pytest.raises(ValueError):
+        dl.china_today(datetime(2026, 12, 1, 23, 30))
+
+
+def test_a_naive_client_time_is_read_as_china_time():
+    assert dl.china_time(datetime(2026, 12, 1, 0, 0)) == cn(2026, 12, 1, 0, 0)
+    aware = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
+    assert dl.china_time(aware) is aware
