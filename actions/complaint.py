@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 from typing import Any, Dict, List, Text
@@ -12,50 +13,32 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.cancel import reset_complaint
 from actions.clients.ticketing import Rejected, TicketingError, Unavailable, get_client
-from actions.handoff import open_handoff
+from actions.fields import (
+    MAX_DESCRIPTION_CHARS,
+    MAX_REQUEST_TEXT_CHARS,
+    MAX_WHEN_WHERE_CHARS,
+    MIN_DESCRIPTION_CHARS,
+    NOT_GIVEN,
+    REQUEST_LABELS,
+    REQUEST_TEXT_SLOT,
+)
 from actions.forms.base import CountingFormValidation, latest_text
+from actions.handoff import open_handoff
 from actions.utils.parsing import mask_phone, parse_phone
+from actions.utils.reading import read, request_code
 from actions.utils.text import CATEGORY_LABELS, format_ticket_created
 
 logger = logging.getLogger(__name__)
 
-COMPLAINT_SLOTS = (
-    "complaint_description",
-    "complaint_when_where",
-    "complaint_request",
-    "complaint_evidence",
-    "complaint_consent",
-    "complaint_confirming",
-    "complainant_name",
-)
-REQUEST_LABELS = {"refund": "退款", "compensation": "赔偿", "apology": "道歉", "fix": "整改/解决问题", "other": "其他"}
-# What travellers write for each request kind (checked in this order).
-REQUEST_WORDS = (
-    ("refund", re.compile(r"退款|退钱|退费|退团费|退差价|refund|退还")),
-    ("compensation", re.compile(r"赔偿|补偿|赔钱|赔付|compensat")),
-    ("apology", re.compile(r"道歉|赔礼|说法|交代")),
-    ("fix", re.compile(r"整改|解决|处理好|换|改进|fix")),
-)
-NOT_GIVEN = "未说明"
 _DONT_KNOW = re.compile(r"^(不记得|不清楚|忘了|不知道|记不清|没注意)")
-_TIME_HINT = re.compile(r"昨天|今天|前天|上午|下午|晚上|早上|中午|凌晨|\d+\s*[点时]|\d+\s*[月号日]|第.{1,2}天|刚才|刚刚")
-_PLACE_HINT = re.compile(r"酒店|机场|车上|大巴|餐厅|景区|景点|古城|房间|前台|飞机|航班|店里|购物店|码头|车站|海边|寺|山|湖|街")
 _URL = re.compile(r"https?://\S+")
-MIN_DESCRIPTION_CHARS = 6
-MAX_DESCRIPTION_CHARS = 4000
-MAX_WHEN_WHERE_CHARS = 100  # the API's occurred_at limit: longer would be refused at submission
-# Words that say "I want to complain" without saying what happened.
-_GENERIC = re.compile(r"投诉|我要|我想|想要|你们|客服|一下|请问|怎么|如何|可以|吗|呢|啊|了|的|帮我|提交|反映|问题|[\s\W\d]")
-
-
-def is_descriptive(text: str) -> bool:
-    """True when a message already says what happened, so we need not ask again."""
-    return len(_GENERIC.sub("", text)) >= MIN_DESCRIPTION_CHARS
 
 
 class ActionPrefillComplaint(Action):
-    """Reuses what the traveller already told us before the form asks anything."""
+    """Starts a complaint; what the first message carried is already in the slots
+    (`action_read_message`), so it only keeps the verified booking and any links."""
 
     def name(self) -> Text:
         return "action_prefill_complaint"
@@ -63,36 +46,38 @@ class ActionPrefillComplaint(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        events: List[EventType] = [SlotSet("form_failures", 0.0)]
-        text = latest_text(tracker)
-        if not tracker.get_slot("complaint_description") and is_descriptive(text):
-            events.append(SlotSet("complaint_description", text[:MAX_DESCRIPTION_CHARS]))
-            events.extend(_details_from_description(text))
+        events: List[EventType] = [SlotSet("form_failures", 0.0), SlotSet("cancel_pending", None)]
         if not tracker.get_slot("booking_ref") and tracker.get_slot("verified_booking"):
             events.append(SlotSet("booking_ref", tracker.get_slot("verified_booking")))
+        urls = _URL.findall(latest_text(tracker))
+        if urls:
+            events.append(SlotSet("complaint_evidence", urls[:20]))
         dispatcher.utter_message(response="utter_complaint_start")
         return events
 
 
-def request_code(text: str) -> str | None:
-    for code, pattern in REQUEST_WORDS:
-        if pattern.search(text or ""):
-            return code
-    return None
+class ActionAskComplaintWhenWhere(Action):
+    """Asks when and where; a date or place the story named is offered as a button,
+    never taken for granted ("晚上" or "酒店" alone is not a time and place)."""
 
+    def name(self) -> Text:
+        return "action_ask_complaint_when_where"
 
-def _details_from_description(text: str) -> List[EventType]:
-    """What a full description already answers is not asked again."""
-    events: List[EventType] = []
-    if _TIME_HINT.search(text) and _PLACE_HINT.search(text):
-        events.append(SlotSet("complaint_when_where", "见描述"))
-    code = request_code(text)
-    if code:
-        events.append(SlotSet("complaint_request", code))
-    urls = _URL.findall(text)
-    if urls:
-        events.append(SlotSet("complaint_evidence", urls))
-    return events
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        guess = read(tracker.get_slot("complaint_description") or "").when_where
+        if not guess:
+            dispatcher.utter_message(response="utter_ask_complaint_when_where")
+            return []
+        guess = guess[:MAX_WHEN_WHERE_CHARS]
+        payload = "/inform" + json.dumps({"complaint_when_where": guess}, ensure_ascii=False)
+        dispatcher.utter_message(
+            response="utter_ask_complaint_when_where_guess",
+            guess=guess,
+            buttons=[{"title": f"是的，{guess}", "payload": payload}],
+        )
+        return []
 
 
 class ValidateComplaintForm(CountingFormValidation):
@@ -133,11 +118,7 @@ class ValidateComplaintForm(CountingFormValidation):
         if len(text) < MIN_DESCRIPTION_CHARS:
             return self.reject("complaint_description", "utter_description_too_short", dispatcher, tracker)
         # Kept whole (up to the API's limit): agents need the traveller's own words.
-        result = self.accept("complaint_description", text[:MAX_DESCRIPTION_CHARS])
-        for event in _details_from_description(text):
-            if not tracker.get_slot(event["name"]):
-                result[event["name"]] = event["value"]
-        return result
+        return self.accept("complaint_description", text[:MAX_DESCRIPTION_CHARS])
 
     def validate_complaint_when_where(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -152,10 +133,12 @@ class ValidateComplaintForm(CountingFormValidation):
     def validate_complaint_request(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        text = str(value or "").strip()
-        code = text if text in REQUEST_LABELS else request_code(text)
-        # Anything else the traveller asks for is recorded as "other"; their words stay in the description.
-        return self.accept("complaint_request", code or "other")
+        code = str(value or "").strip()
+        if code in REQUEST_LABELS:  # a label (a button, or read from their words this turn)
+            words = tracker.get_slot(REQUEST_TEXT_SLOT) or REQUEST_LABELS[code]
+        else:  # their words: the label is read from them, the words stay
+            words, code = code, request_code(code) or "other"
+        return {**self.accept("complaint_request", code), REQUEST_TEXT_SLOT: words[:MAX_REQUEST_TEXT_CHARS]}
 
     def validate_complainant_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -190,6 +173,15 @@ class ActionComplaintSummary(Action):
         return [SlotSet("complaint_confirming", True)]
 
 
+def request_display(slots: Dict[Text, Any]) -> str:
+    """The traveller's words, with the label beside them when it adds something."""
+    label = REQUEST_LABELS.get(slots.get("complaint_request"))
+    words = slots.get(REQUEST_TEXT_SLOT)
+    if not words:
+        return label or NOT_GIVEN
+    return words if not label or label in words or label == "其他" else f"{words}（{label}）"
+
+
 async def show_summary(dispatcher: CollectingDispatcher, slots: Dict[Text, Any]) -> None:
     """The summary shown before submitting (also after a correction at the summary)."""
     description = slots.get("complaint_description") or ""
@@ -206,7 +198,7 @@ async def show_summary(dispatcher: CollectingDispatcher, slots: Dict[Text, Any])
         booking_ref=slots.get("booking_ref"),
         description=description[:200] + ("……" if len(description) > 200 else ""),
         when_where=slots.get("complaint_when_where") or NOT_GIVEN,
-        request=REQUEST_LABELS.get(slots.get("complaint_request"), NOT_GIVEN),
+        request=request_display(slots),
         name=slots.get("complainant_name") or NOT_GIVEN,
         phone=mask_phone(slots.get("phone")),
         category=category,
@@ -228,8 +220,9 @@ class ActionSubmitComplaint(Action):
             "name": tracker.get_slot("complainant_name"),
             "channel": (tracker.get_latest_input_channel() or "rest"),
             "conversation_id": tracker.sender_id,
-            "occurred_at": when_where if when_where not in (None, NOT_GIVEN, "见描述") else None,
+            "occurred_at": when_where if when_where not in (None, NOT_GIVEN) else None,
             "request": tracker.get_slot("complaint_request"),
+            "request_detail": tracker.get_slot(REQUEST_TEXT_SLOT),
             "evidence": list(tracker.get_slot("complaint_evidence") or [])[:20],
         }
         payload = {k: v for k, v in payload.items() if v not in (None, "", [])}
@@ -259,27 +252,3 @@ class ActionSubmitComplaint(Action):
             dispatcher.utter_message(response="utter_urgent_alert")
             events += await open_handoff(tracker, dispatcher, "urgent_complaint", ticket_no=ticket.get("ticket_no"))
         return events
-
-
-class ActionCancelForm(Action):
-    """Stops whichever form is active and forgets what it collected."""
-
-    def name(self) -> Text:
-        return "action_cancel_form"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
-        loop = (tracker.active_loop or {}).get("name")
-        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-        if intent == "request_human":
-            pass  # the handoff message follows; no "cancelled" in between
-        elif loop == "complaint_form" or tracker.get_slot("complaint_confirming"):
-            dispatcher.utter_message(response="utter_complaint_cancelled")
-        else:
-            dispatcher.utter_message(response="utter_cancelled")
-        return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("phone_last4", None)] + reset_complaint()
-
-
-def reset_complaint() -> List[EventType]:
-    return [SlotSet(slot, None) for slot in COMPLAINT_SLOTS] + [SlotSet("form_failures", 0.0)]

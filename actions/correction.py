@@ -16,27 +16,15 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.complaint import (
-    _PLACE_HINT,
-    _TIME_HINT,
-    MAX_DESCRIPTION_CHARS,
-    ValidateComplaintForm,
-    request_code,
-    show_summary,
-)
+from actions.complaint import ValidateComplaintForm, show_summary
+from actions.fields import FREE_TEXT_SLOTS, MAX_DESCRIPTION_CHARS
+from actions.fields import LABELS as FIELD_LABELS
 from actions.forms.base import latest_entities, latest_text
-from actions.utils.parsing import BOOKING_REF, MOBILE, _canonical, to_simplified
+from actions.utils.parsing import BOOKING_REF, MOBILE, canonical, to_simplified
+from actions.utils.reading import WHEN, request_code
 
-FIELD_LABELS = {
-    "booking_ref": "订单号",
-    "complaint_description": "情况描述",
-    "complaint_when_where": "时间地点",
-    "complaint_request": "诉求",
-    "complainant_name": "姓名",
-    "phone": "手机号",
-}
-# Asked with a free-text answer; see ActionCorrectComplaint.run.
-FREE_TEXT_SLOTS = ("complaint_description", "complaint_when_where", "complaint_request", "complainant_name")
+# A corrected value that names a place ("是在酒店大堂"): the traveller says it is the place.
+_PLACE_HINT = re.compile(r"酒店|机场|车上|大巴|餐厅|景区|景点|古城|房间|前台|飞机|航班|店里|购物店|码头|车站|海边|寺|山|湖|街")
 # Checked in order: "手机号" must win over "号", "订单号" over "手机".
 FIELD_WORDS: Tuple[Tuple[str, re.Pattern], ...] = (
     ("booking_ref", re.compile(r"订单|单号|预订号|booking", re.I)),
@@ -96,17 +84,17 @@ def _new_value(text: str) -> str:
 
 
 def _field_by_shape(value: str) -> Optional[str]:
-    canonical = _canonical(value)
-    if BOOKING_REF.search(canonical):
+    folded = canonical(value)
+    if BOOKING_REF.search(folded):
         return "booking_ref"
-    if MOBILE.search(canonical):
+    if MOBILE.search(folded):
         return "phone"
     if _NAME_SHAPE.match(value):
         return "complainant_name"
     if request_code(value) and len(value) <= 12:
         return "complaint_request"
     # "刚才" points back at the earlier message, not at when it happened.
-    if _TIME_HINT.search(re.sub(r"刚才|刚刚", "", value)) or _PLACE_HINT.search(value):
+    if WHEN.search(re.sub(r"刚才|刚刚", "", value)) or _PLACE_HINT.search(value):
         return "complaint_when_where"
     return None
 
@@ -146,7 +134,7 @@ def _parse(text: str, slots: Dict[str, Any]) -> Tuple[Optional[str], str]:
         rest = text[keyword.end():]
         if field in ("booking_ref", "phone"):
             # The last number written is the right one ("不是…1，是…2").
-            found = (BOOKING_REF if field == "booking_ref" else MOBILE).findall(_canonical(rest))
+            found = (BOOKING_REF if field == "booking_ref" else MOBILE).findall(canonical(rest))
             if found:
                 return field, found[-1]
             # Digits of the wrong shape go to the validator, which says what is wrong with them.

@@ -16,12 +16,17 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.clients.ticketing import Rejected, TicketingError, Unavailable, get_client
+from actions.scope import misunderstood_in_a_row
 
 logger = logging.getLogger(__name__)
 
-REASONS = ("request_human", "urgent_complaint", "fallback", "form_failures")
+REASONS = ("request_human", "urgent_complaint", "fallback", "form_failures", "emergency", "cancellation_request")
+URGENT_REASONS = ("urgent_complaint", "emergency")
 # Slots that are bookkeeping, not something the traveller told us.
-_INTERNAL_SLOTS = {"requested_slot", "complaint_confirming", "session_started_metadata"}
+_INTERNAL_SLOTS = {
+    "requested_slot", "complaint_confirming", "session_started_metadata", "read_message_id",
+    "cancel_pending", "verify_purpose", "verify_blocked",
+}
 _OFFER = "utter_offer_human"
 
 
@@ -71,10 +76,14 @@ def queue_message(handoff: Dict[str, Any], reason: str) -> Text:
     minutes = handoff.get("expected_wait_minutes")
     if handoff.get("status") == "active":
         return "人工客服已经在处理您的会话，请直接在这里留言，客服会尽快回复您。"
-    if not handoff.get("created", True):
+    if reason == "emergency" and not handoff.get("created", True):
+        lead = "已将您的会话升级为紧急，排在人工客服队列最前面"
+    elif not handoff.get("created", True):
         lead = "您已在人工客服队列中"
-    elif reason == "urgent_complaint" or handoff.get("severity") == "urgent":
+    elif reason in URGENT_REASONS or handoff.get("severity") == "urgent":
         lead = "您的情况紧急，已优先为您转接人工客服"
+    elif reason == "cancellation_request":
+        lead = "退团申请已转给人工客服办理"
     else:
         lead = "好的，正在为您转接人工客服"
     place = f"，您目前排在第 {position} 位" if position else ""
@@ -90,6 +99,7 @@ async def open_handoff(
     dispatcher: CollectingDispatcher,
     reason: str,
     ticket_no: Optional[str] = None,
+    extra_summary: Optional[Dict[str, Any]] = None,
 ) -> List[EventType]:
     """Queue the conversation for an agent, tell the traveller, and pause the bot.
 
@@ -102,6 +112,7 @@ async def open_handoff(
     latest = (tracker.latest_message or {}).get("text")
     if latest:
         summary["last_message"] = latest
+    summary.update(extra_summary or {})
     payload: Dict[str, Any] = {
         "conversation_id": tracker.sender_id,
         "channel": tracker.get_latest_input_channel() or "rest",
@@ -110,7 +121,7 @@ async def open_handoff(
     }
     if ticket_no:
         payload["ticket_no"] = ticket_no
-    if reason == "urgent_complaint":
+    if reason in URGENT_REASONS:
         payload["severity"] = "urgent"
     try:
         try:
@@ -154,12 +165,7 @@ class ActionFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        intents = [
-            e.get("parse_data", {}).get("intent", {}).get("name")
-            for e in tracker.events
-            if e.get("event") == "user"
-        ]
-        if len(intents) >= 2 and intents[-1] == intents[-2] == "nlu_fallback":
+        if misunderstood_in_a_row(tracker) >= 2:
             dispatcher.utter_message(response="utter_offer_human")
         else:
             dispatcher.utter_message(response="utter_default")

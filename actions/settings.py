@@ -12,6 +12,8 @@ class Settings:
     api_url: str
     api_service_token: str
     api_timeout_seconds: float
+    emergency_line: str
+    sales_line: str
 
 
 @lru_cache(maxsize=1)
@@ -20,4 +22,6 @@ def get_settings() -> Settings:
         api_url=os.environ.get("API_URL", "http://127.0.0.1:8000").rstrip("/"),
         api_service_token=os.environ.get("API_SERVICE_TOKEN", "dev-service-token"),
         api_timeout_seconds=float(os.environ.get("API_TIMEOUT_SECONDS", "5")),
+        emergency_line=os.environ.get("EMERGENCY_LINE", "400-820-1190"),
+        sales_line=os.environ.get("SALES_LINE", "400-820-1100"),
     )

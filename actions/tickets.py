@@ -9,15 +9,27 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.clients.ticketing import Locked, Mismatch, NotFound, TicketingError, get_client
+from actions.clients.ticketing import TicketingError, get_client
 from actions.forms.base import CountingFormValidation, latest_text
 from actions.utils.parsing import parse_ticket_no
 from actions.utils.text import format_ticket_progress
+from actions.verification import check_digits
 
 
 class ValidateTicketForm(CountingFormValidation):
     def name(self) -> Text:
         return "validate_ticket_form"
+
+    async def required_slots(
+        self,
+        domain_slots: List[Text],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> List[Text]:
+        if tracker.get_slot("verify_blocked"):
+            return []  # locked or the API is down: action_check_ticket says what next
+        return domain_slots
 
     def validate_ticket_no(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -27,6 +39,15 @@ class ValidateTicketForm(CountingFormValidation):
             return self.reject("ticket_no", "utter_invalid_ticket_no", dispatcher, tracker)
         return self.accept("ticket_no", number)
 
+    async def validate_phone_last4(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        shaped = super().validate_phone_last4(value, dispatcher, tracker, domain)
+        digits, number = shaped.get("phone_last4"), tracker.get_slot("ticket_no")
+        if not digits or not number:
+            return shaped
+        return await check_digits(self, dispatcher, tracker, "ticket", number, digits)
+
 
 class ActionCheckTicket(Action):
     def name(self) -> Text:
@@ -35,19 +56,18 @@ class ActionCheckTicket(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        number = tracker.get_slot("ticket_no")
-        last4 = tracker.get_slot("phone_last4")
+        reset: List[EventType] = [SlotSet("phone_last4", None), SlotSet("verify_blocked", None)]
+        if tracker.get_slot("verify_blocked") == "locked":
+            dispatcher.utter_message(response="utter_offer_human")
+            return reset
+        number = tracker.get_slot("verified_ticket")
+        if not number or not tracker.get_slot("phone_last4") or tracker.get_slot("ticket_no") not in (None, number):
+            return reset  # not verified: already said why
         try:
-            ticket = await get_client().verify_ticket(number, last4)
-        except (NotFound, Mismatch):
-            # Same words for "no such ticket" and "not yours": nothing is disclosed.
-            dispatcher.utter_message(response="utter_ticket_not_found")
-            return [SlotSet("ticket_no", None), SlotSet("phone_last4", None)]
-        except Locked as locked:
-            dispatcher.utter_message(response="utter_verify_locked", minutes=locked.minutes)
-            return [SlotSet("ticket_no", None), SlotSet("phone_last4", None)]
+            # The traveller's view (progress, nothing personal); the API escalates an overdue ticket here.
+            ticket = await get_client().verify_ticket(number, tracker.get_slot("phone_last4"))
         except TicketingError:
             dispatcher.utter_message(response="utter_service_unavailable")
-            return [SlotSet("phone_last4", None)]
-        dispatcher.utter_message(text=format_ticket_progress(ticket.get("ticket", ticket)))
-        return [SlotSet("phone_last4", None)]
+            return reset
+        dispatcher.utter_message(text=format_ticket_progress(ticket))
+        return reset

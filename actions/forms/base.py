@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -28,10 +28,11 @@ class CountingFormValidation(FormValidationAction, ABC):
         response: Text,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
+        **template_values: Any,
     ) -> Dict[Text, Any]:
         """Re-ask with a specific message; from the second failure offer a human."""
         failures = int(tracker.get_slot("form_failures") or 0) + 1
-        dispatcher.utter_message(response=response)
+        dispatcher.utter_message(response=response, **template_values)
         if failures >= MAX_FAILURES:
             dispatcher.utter_message(response="utter_offer_human")
         return {slot: None, "form_failures": float(failures)}
@@ -59,7 +60,16 @@ class CountingFormValidation(FormValidationAction, ABC):
 
 
 def latest_text(tracker: Tracker) -> Text:
+    """The traveller's own words: the user event's text, not the NLU's normalised copy
+    (which has half-width punctuation and simplified characters, and is cut at 500)."""
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            return event.get("text") or ""
     return (tracker.latest_message or {}).get("text") or ""
+
+
+def latest_intent(tracker: Tracker) -> Optional[Text]:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name")
 
 
 def latest_entities(tracker: Tracker, entity: Text) -> List[Text]:

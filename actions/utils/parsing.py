@@ -16,7 +16,7 @@ _CN_DIGITS = str.maketrans(
         "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9",
     }
 )
-_FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 _SEPARATORS = re.compile(r"[\s\-—_.·、，,]+")
 
 BOOKING_REF = re.compile(r"(?<![A-Z0-9])TR\d{8}(?!\d)")
@@ -38,25 +38,28 @@ def to_simplified(text: str) -> str:
     return _t2s().convert(text) if text else text
 
 
-def _canonical(text: str) -> str:
+def canonical(text: str) -> str:
     """Half-width, upper case, Chinese digits as digits, separators removed."""
-    text = text.translate(_FULLWIDTH).upper().translate(_CN_DIGITS)
+    text = text.translate(FULLWIDTH).upper().translate(_CN_DIGITS)
     text = re.sub(r"\+?86(?=1[3-9]\d{9})", "", _SEPARATORS.sub("", text))
     return text
 
 
-def parse_booking_ref(text: Optional[str]) -> Optional[str]:
+def _find(pattern: re.Pattern, text: Optional[str]) -> Optional[str]:
+    """As written first ("TR20260001，11月" must not run on into "11"), then with
+    separators and Chinese digits folded ("tr 2026-0001", "幺三八…")."""
     if not text:
         return None
-    match = BOOKING_REF.search(_canonical(text))
+    match = pattern.search(text.translate(FULLWIDTH).upper()) or pattern.search(canonical(text))
     return match.group(0) if match else None
+
+
+def parse_booking_ref(text: Optional[str]) -> Optional[str]:
+    return _find(BOOKING_REF, text)
 
 
 def parse_phone(text: Optional[str]) -> Optional[str]:
-    if not text:
-        return None
-    match = MOBILE.search(_canonical(text))
-    return match.group(0) if match else None
+    return _find(MOBILE, text)
 
 
 def parse_phone_last4(text: Optional[str]) -> Optional[str]:
@@ -66,18 +69,15 @@ def parse_phone_last4(text: Optional[str]) -> Optional[str]:
     phone = parse_phone(text)
     if phone:
         return phone[-4:]
-    canonical = _canonical(text)
-    if BOOKING_REF.search(canonical) or TICKET_NO.search(canonical):
+    text = canonical(text)
+    if BOOKING_REF.search(text) or TICKET_NO.search(text):
         return None
-    matches = FOUR_DIGITS.findall(canonical)
+    matches = FOUR_DIGITS.findall(text)
     return matches[-1] if len(matches) == 1 else None
 
 
 def parse_ticket_no(text: Optional[str]) -> Optional[str]:
-    if not text:
-        return None
-    match = TICKET_NO.search(_canonical(text))
-    return match.group(0) if match else None
+    return _find(TICKET_NO, text)
 
 
 def mask_phone(phone: Optional[str]) -> str:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Optional
 
 import yaml
+
+from actions.utils.text import CHINA_TZ
 
 SCHEDULE_FILE = Path(__file__).resolve().parents[2] / "data" / "policies" / "refund_schedule.yml"
 
@@ -56,8 +58,24 @@ def compute_deduction(
     )
 
 
+def china_today(now: Optional[datetime] = None) -> date:
+    """Today in Beijing, whatever the server's zone (between 00:00 and 08:00 Beijing
+    time a UTC server still has yesterday, which is one bracket off)."""
+    return (now or datetime.now(timezone.utc)).astimezone(CHINA_TZ).date()
+
+
 def days_until(departure: str, today: Optional[date] = None) -> int:
-    return (date.fromisoformat(str(departure)[:10]) - (today or date.today())).days
+    return (date.fromisoformat(str(departure)[:10]) - (today or china_today())).days
+
+
+def bracket_line(tour_type: str, days_before: int, schedules: Optional[Dict[str, Any]] = None) -> str:
+    """The one line of the schedule that applies ("出发前7天退团…")."""
+    schedule = (schedules or load_schedules())[tour_type]
+    d = compute_deduction(tour_type, 100, days_before, schedules)
+    when = "出发当天" if days_before == 0 else f"出发前{days_before}天"
+    if d.percent is None:
+        return f"{schedule['label']}：{when}退团，不按比例扣款，只扣除已实际发生且无法退回的费用（如签证费、已出票的机票）。"
+    return f"{schedule['label']}：{when}退团，扣除团费的 {d.percent}%（实际损失更高时按实际损失，但不超过团费总额）。"
 
 
 def format_deduction(ref: str, price: int, d: Deduction) -> str:

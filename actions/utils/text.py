@@ -111,6 +111,11 @@ def format_itinerary_answer(booking: Dict[str, Any], item: Optional[str], day: O
     if item == "hotel":
         lines = [f"{_day_label(d, i)}：{_first(d, 'hotel', default='无住宿（返程日）')}" for i, d in chosen]
         return _lines([f"订单 {ref} 的住宿安排："] + lines)
+    if item in ("return_flight", "outbound_flight"):
+        label = "回程" if item == "return_flight" else "去程"
+        legs = days[-1:] if item == "return_flight" else days[:1]
+        lines = [_format_flight(f) for d in legs for f in (d.get("flights") or [])]
+        return _lines([f"订单 {ref} 的{label}航班："] + (lines or [f"本行程不含{label}机票。"]))
     if item == "flight":
         flights = _flights(booking)
         lines = [_format_flight(f) for f in flights]
@@ -176,6 +181,14 @@ DEADLINE_LABELS = {
 }
 
 
+def _moment(value: Any) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.max.replace(tzinfo=CHINA_TZ)
+    return moment if moment.tzinfo else moment.replace(tzinfo=CHINA_TZ)
+
+
 def format_time(value: Any) -> str:
     """An ISO time from the API -> '11月24日 18:00' in China time (travellers read Beijing time)."""
     text = str(value or "")
@@ -201,7 +214,8 @@ def _deadline_items(deadlines: Any) -> List[tuple]:
         due = value.get("due") or value.get("due_at") if isinstance(value, dict) else value
         if name in DEADLINE_LABELS and due:
             result.append((name, due))
-    return result
+    # In the order they fall due (ISO times in one zone sort as text; mixed zones are parsed).
+    return sorted(result, key=lambda item: _moment(item[1]))
 
 
 def format_ticket_created(ticket: Dict[str, Any]) -> str:

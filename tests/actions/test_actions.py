@@ -10,9 +10,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.complaint import ActionPrefillComplaint, ActionSubmitComplaint, ValidateComplaintForm, is_descriptive
+from actions.complaint import ActionSubmitComplaint, ValidateComplaintForm
 from actions.handoff import ActionFallback
-from actions.itinerary import ActionAnswerItinerary
+from actions.utils.reading import is_descriptive
+from actions.verification import ActionVerified, ValidateVerifyForm
 
 BOOKING = "TR20260001"
 PHONE = "13812345678"
@@ -31,45 +32,56 @@ def tracker(slots: Dict[str, Any], text: str = "", intent: str = "inform", event
     )
 
 
-async def test_itinerary_answered_after_verification(client):
-    dispatcher = CollectingDispatcher()
-    events = await ActionAnswerItinerary().run(
-        dispatcher, tracker({"booking_ref": BOOKING, "phone_last4": PHONE[-4:], "itinerary_item": "hotel"}), {}
+async def test_right_digits_verify_the_booking_inside_the_form(client):
+    result = await ValidateVerifyForm().validate_phone_last4(
+        PHONE[-4:], CollectingDispatcher(), tracker({"booking_ref": BOOKING}, text=PHONE[-4:]), {}
     )
-    assert SlotSet("verified_booking", BOOKING) in events
+    assert result == {"phone_last4": PHONE[-4:], "verified_booking": BOOKING, "form_failures": 0.0}
+
+
+async def test_verified_traveller_gets_the_itinerary_answer(client):
+    dispatcher = CollectingDispatcher()
+    slots = {"verified_booking": BOOKING, "itinerary_item": "hotel", "verify_purpose": "itinerary"}
+    events = await ActionVerified().run(dispatcher, tracker(slots), {})
     assert "住宿" in dispatcher.messages[0]["text"]
+    assert SlotSet("itinerary_item", None) in events
 
 
-async def test_itinerary_refused_on_wrong_digits(client):
+async def test_wrong_digits_keep_the_booking_and_ask_only_for_the_digits(client):
     dispatcher = CollectingDispatcher()
-    events = await ActionAnswerItinerary().run(
-        dispatcher, tracker({"booking_ref": BOOKING, "phone_last4": "0000"}), {}
+    result = await ValidateVerifyForm().validate_phone_last4(
+        "0000", dispatcher, tracker({"booking_ref": BOOKING}, text="0000"), {}
     )
-    assert [m["response"] for m in dispatcher.messages] == ["utter_verify_failed"]
-    assert events == [SlotSet("booking_ref", None), SlotSet("phone_last4", None)]
+    assert result == {"phone_last4": None, "form_failures": 1.0}  # booking_ref untouched
+    assert dispatcher.messages[0]["response"] == "utter_verify_failed_retry"
+    assert dispatcher.messages[0]["number"] == BOOKING
 
 
-async def test_itinerary_stops_guessing_after_five_misses(client):
+async def test_verification_stops_after_five_misses_and_offers_a_human_before(client):
     # A booking no other test uses: the lock lasts 15 minutes in the shared test API.
     ref, right = "TR20260021", "4455"
-    for digits in ("0001", "0002", "0003", "0004", "0005"):
+    form = ValidateVerifyForm()
+    responses = []
+    for failures, digits in enumerate(("0001", "0002", "0003", "0004", "0005")):
         dispatcher = CollectingDispatcher()
-        await ActionAnswerItinerary().run(dispatcher, tracker({"booking_ref": ref, "phone_last4": digits}), {})
-        assert [m["response"] for m in dispatcher.messages] == ["utter_verify_failed"]
+        await form.validate_phone_last4(digits, dispatcher, tracker({"booking_ref": ref, "form_failures": float(failures)}), {})
+        responses.append([m["response"] for m in dispatcher.messages])
+    assert responses[0] == ["utter_verify_failed_retry"]
+    assert responses[1] == ["utter_verify_failed_retry", "utter_offer_human"]  # a human before the lock
     dispatcher = CollectingDispatcher()
-    events = await ActionAnswerItinerary().run(dispatcher, tracker({"booking_ref": ref, "phone_last4": right}), {})
+    result = await form.validate_phone_last4(right, dispatcher, tracker({"booking_ref": ref}), {})
     assert [m["response"] for m in dispatcher.messages] == ["utter_verify_locked"]
     assert 1 <= dispatcher.messages[0]["minutes"] <= 15
-    assert SlotSet("verified_booking", ref) not in events
+    assert result == {"phone_last4": None, "verify_blocked": "locked"}
 
 
-async def test_itinerary_with_api_down_is_polite(dead_api):
+async def test_verification_with_api_down_is_polite(dead_api):
     dispatcher = CollectingDispatcher()
-    events = await ActionAnswerItinerary().run(
-        dispatcher, tracker({"booking_ref": BOOKING, "phone_last4": PHONE[-4:]}), {}
+    result = await ValidateVerifyForm().validate_phone_last4(
+        PHONE[-4:], dispatcher, tracker({"booking_ref": BOOKING}), {}
     )
     assert [m["response"] for m in dispatcher.messages] == ["utter_service_unavailable"]
-    assert SlotSet("verified_booking", BOOKING) not in events
+    assert "verified_booking" not in result
 
 
 def _complaint_slots(description: str) -> Dict[str, Any]:
@@ -115,15 +127,6 @@ async def test_invalid_phone_is_reasked_and_second_failure_offers_human():
     assert [m["response"] for m in dispatcher.messages] == [
         "utter_invalid_phone", "utter_invalid_phone", "utter_offer_human"
     ]
-
-
-async def test_prefill_reuses_a_descriptive_first_message():
-    dispatcher = CollectingDispatcher()
-    text = "导游强迫我们去购物店，不买就不让上车"
-    events = await ActionPrefillComplaint().run(dispatcher, tracker({}, text=text, intent="complain"), {})
-    assert SlotSet("complaint_description", text) in events
-    events = await ActionPrefillComplaint().run(dispatcher, tracker({}, text="我要投诉", intent="complain"), {})
-    assert not any(e.get("name") == "complaint_description" for e in events)
 
 
 @pytest.mark.parametrize("text, expected", [("我要投诉", False), ("我想投诉一下你们", False), ("房间很脏有股霉味", True)])

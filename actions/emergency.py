@@ -1,0 +1,89 @@
+"""Emergencies (DESIGN §5): safety advice first, a human at the head of the queue.
+
+The NLU pipeline marks an emergency from any message (`bot/components/emergency.py`:
+intent `emergency`, entities `emergency_kind` and `abroad`); this action answers
+with the advice that fits, the 24-hour line and the guide's phone when the booking
+is known, and opens an urgent handoff. Details are taken afterwards by the agent.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.clients.ticketing import TicketingError, get_client
+from actions.forms.base import latest_entities
+from actions.handoff import open_handoff
+from actions.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+# One line per kind, most life-threatening first (the order they are shown in).
+ADVICE = {
+    "fire": "发生火灾：请立即拨打 119，用湿毛巾捂住口鼻，沿安全出口撤离，不要乘坐电梯。",
+    "medical": "有人受伤或身体不适：请立即拨打 120 急救电话，不要随意移动重伤者，尽量让伤者保持清醒和保暖。",
+    "accident": "发生交通事故：请立即拨打 120 急救并拨打 110（或 122）报警，离开车流到安全地带等待救援。",
+    "missing": "有人走失：请立即拨打 110 报警，说明走失者的外貌衣着和最后出现的地点，同时请附近的工作人员或广播协助寻找，并留在原地附近。",
+    "crime": "人身或财产受到威胁：请立即拨打 110 报警，待在安全、有人的地方，锁好房门，不要与对方正面冲突。",
+    "disaster": "遇到自然灾害：请听从当地政府和救援人员的指挥，尽快转移到安全地带，如有人受伤请拨打 120。",
+    "stranded": "被困或滞留：请留在安全、有人的地方，保持手机畅通并节省电量，我们会尽快为您安排后续行程和住宿。",
+    "documents": "证件丢失：请尽快到当地警察局报案并开具报失证明，我们会协助您补办证件。",
+}
+GENERIC = "如有人身危险，请立即拨打 110 报警或 120 急救。"
+ABROAD = (
+    "您在境外：请拨打当地的报警或急救电话，并联系中国驻当地使领馆；"
+    "外交部全球领事保护与服务应急热线 +86-10-12308（或 +86-10-65612308），24 小时有人接听。"
+)
+
+
+def emergency_kinds(tracker: Tracker) -> List[str]:
+    kinds = latest_entities(tracker, "emergency_kind")
+    return [kind for kind in ADVICE if kind in kinds]
+
+
+def advice_text(kinds: List[str], abroad: bool, line: str, guide: Optional[Dict[str, Any]]) -> str:
+    lines = ["请先确保自身和身边人员的安全！"]
+    lines += [ADVICE[kind] for kind in kinds] or [GENERIC]
+    if abroad:
+        lines.append(ABROAD)
+    lines.append(f"本公司 24 小时紧急救援电话：{line}")
+    if guide and guide.get("phone"):
+        lines.append(f"您的导游{guide.get('name') or ''}：{guide['phone']}")
+    return "\n".join(lines)
+
+
+async def _booking(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    # The booking number given in this conversation: its guide's work phone may save minutes.
+    ref = tracker.get_slot("booking_ref") or tracker.get_slot("verified_booking")
+    if not ref:
+        return None
+    try:
+        return await get_client().get_booking(ref)
+    except TicketingError:
+        logger.info("booking not available for the emergency reply")
+        return None
+
+
+async def emergency_reply(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    booking = await _booking(tracker)
+    abroad = bool(latest_entities(tracker, "abroad")) or (booking or {}).get("tour_type") == "outbound"
+    guide = {"name": booking.get("guide_name"), "phone": booking.get("guide_phone")} if booking else None
+    dispatcher.utter_message(text=advice_text(emergency_kinds(tracker), abroad, get_settings().emergency_line, guide))
+
+
+class ActionEmergency(Action):
+    def name(self) -> Text:
+        return "action_emergency"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        await emergency_reply(dispatcher, tracker)
+        # Whatever form was open stops: the agent takes the details.
+        events: List[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("cancel_pending", None)]
+        return events + await open_handoff(tracker, dispatcher, "emergency", tracker.get_slot("ticket_no"))

@@ -1,0 +1,53 @@
+"""The complaint fields: one table that the form, the reader, corrections, the summary
+and the ticket payload all read (adding a field means adding one row here, a slot
+in domain.yml and, if the API stores it, a key in `api_key`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
+
+
+@dataclass(frozen=True)
+class Field:
+    slot: str
+    label: str  # how the traveller and the agents read the field's name
+    free_text: bool  # answered in the traveller's own words (not a number or a yes/no)
+    api_key: Optional[str] = None  # key in POST /tickets; None: not sent as such
+    correctable: bool = True
+
+
+FIELDS: Tuple[Field, ...] = (
+    Field("booking_ref", "订单号", free_text=False, api_key="booking_ref"),
+    Field("complaint_description", "情况描述", free_text=True, api_key="description"),
+    Field("complaint_when_where", "时间地点", free_text=True, api_key="occurred_at"),
+    Field("complaint_request", "诉求", free_text=True, api_key="request"),
+    Field("complaint_consent", "个人信息授权", free_text=False, correctable=False),
+    Field("complainant_name", "姓名", free_text=True, api_key="name"),
+    Field("phone", "手机号", free_text=False, api_key="phone"),
+)
+BY_SLOT: Dict[str, Field] = {f.slot: f for f in FIELDS}
+LABELS: Dict[str, str] = {f.slot: f.label for f in FIELDS if f.correctable}
+FREE_TEXT_SLOTS = tuple(f.slot for f in FIELDS if f.free_text)
+
+# The request is kept twice: the traveller's words, and a normalised label beside them.
+REQUEST_TEXT_SLOT = "complaint_request_text"
+REQUEST_LABELS = {"refund": "退款", "compensation": "赔偿", "apology": "道歉", "fix": "整改/解决问题", "other": "其他"}
+
+# Everything a complaint collects, cleared together when it is submitted or dropped.
+COMPLAINT_STATE_SLOTS = (
+    "complaint_description",
+    "complaint_when_where",
+    "complaint_request",
+    REQUEST_TEXT_SLOT,
+    "complaint_evidence",
+    "complaint_consent",
+    "complaint_confirming",
+    "complainant_name",
+    "cancel_pending",
+)
+NOT_GIVEN = "未说明"
+MIN_DESCRIPTION_CHARS = 6
+MAX_DESCRIPTION_CHARS = 4000
+MAX_WHEN_WHERE_CHARS = 100  # the API's occurred_at limit
+MAX_REQUEST_TEXT_CHARS = 500  # the API's request_detail limit

@@ -1,0 +1,206 @@
+"""Fills every slot a message carries, whatever the form asked (DESIGN §5).
+
+Rasa runs `action_read_message` after every traveller message, before it predicts
+anything: every slot below has a custom mapping naming this action in domain.yml.
+It returns only slot values (and, for a message that asks a second question, the
+extra answers); the active form then validates what was set with its own
+validators, so a value given out of turn is checked like one given when asked.
+
+Rasa also runs it once more when a form starts on the same message: the slot
+`read_message_id` makes the second run quiet.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.fields import MAX_REQUEST_TEXT_CHARS, REQUEST_LABELS, REQUEST_TEXT_SLOT
+from actions.emergency import emergency_reply
+from actions.forms.base import latest_entities, latest_intent, latest_text
+from actions.handoff import open_handoff
+from actions.questions import answer_extra_questions, answer_policy_question
+from actions.utils.parsing import parse_phone_last4, to_simplified
+from actions.utils.reading import Reading, is_descriptive, is_question, looks_like_when_where, read, request_code
+from actions.utils.text import parse_day_number
+
+# Intents that interrupt a form rather than answer it.
+INTERRUPTIONS = {
+    "cancel", "request_human", "emergency", "correct", "request_cancellation",
+    "ask_capabilities", "greet", "goodbye", "thank", "bot_challenge",
+}
+# Interruptions only when they are questions ("红烧肉怎么做"); a statement is an answer.
+QUESTION_INTERRUPTIONS = {"policy", "out_of_scope", "query_itinerary", "check_ticket"}
+_ITEMS = (
+    ("return_flight", re.compile(r"(回程|返程|回来|回去|返回).{0,6}(航班|飞机|机票|班机)|(航班|飞机|机票).{0,4}(回程|返程)")),
+    ("outbound_flight", re.compile(r"(去程|出发|去的).{0,6}(航班|飞机|机票|班机)")),
+    ("meeting", re.compile(r"集合|碰头|几点出发|在哪.{0,2}(上车|出发)|接机|接站")),
+    ("hotel", re.compile(r"住哪|住在|住的|住宿|酒店|宾馆|民宿|入住")),
+    ("flight", re.compile(r"航班|飞机|机票|起飞|班机|flight", re.I)),
+    ("guide", re.compile(r"导游|领队|guide", re.I)),
+    ("included", re.compile(r"包含|包括|含不含|包不包|费用包|自费|不含")),
+)
+_DAY = re.compile(r"第\s*[0-9一二两三四五六七八九十]+\s*[天日]|day\s*\d+|\bD\d+\b", re.I)
+
+
+def itinerary_item(text: str) -> Optional[str]:
+    simple = to_simplified(text or "")
+    return next((item for item, pattern in _ITEMS if pattern.search(simple)), None)
+
+
+def in_complaint(tracker: Tracker) -> bool:
+    return (
+        (tracker.active_loop or {}).get("name") == "complaint_form"
+        or bool(tracker.get_slot("complaint_confirming"))
+        or bool(tracker.get_slot("cancel_pending"))
+        or latest_intent(tracker) == "complain"
+    )
+
+
+def read_slots(tracker: Tracker) -> Dict[str, Any]:
+    """Slot values the latest message carries, given where the conversation is."""
+    text = latest_text(tracker)
+    intent = latest_intent(tracker)
+    reading = read(text)
+    loop = (tracker.active_loop or {}).get("name")
+    # While "确定放弃吗？" waits, the question the form asked before still stands.
+    requested = tracker.get_slot("requested_slot") if loop or tracker.get_slot("cancel_pending") else None
+    slots: Dict[str, Any] = {}
+
+    if reading.booking_ref:
+        slots["booking_ref"] = reading.booking_ref
+        if reading.booking_ref != tracker.get_slot("booking_ref") and not reading.phone_last4:
+            slots["phone_last4"] = None  # digits belong to the number they were given for
+    if reading.ticket_no:
+        slots["ticket_no"] = reading.ticket_no
+    if reading.phone_last4:
+        slots["phone_last4"] = reading.phone_last4
+    elif requested == "phone_last4" and intent not in INTERRUPTIONS:
+        digits = parse_phone_last4(text)
+        if digits:
+            slots["phone_last4"] = digits
+
+    item = itinerary_item(text)
+    if item and (intent == "query_itinerary" or loop == "verify_form" or tracker.get_slot("verified_booking")):
+        slots["itinerary_item"] = item
+    day = _DAY.search(to_simplified(text))
+    if day and (intent == "query_itinerary" or item):
+        slots["day_number"] = str(parse_day_number(day.group(0)) or "") or None
+
+    if in_complaint(tracker):
+        slots.update(_complaint_slots(tracker, reading, intent, requested))
+    # Only what changes: a slot set to its own value would count as an answer to the form.
+    return {k: v for k, v in slots.items() if tracker.get_slot(k) != v}
+
+
+def _interrupts(intent: Optional[str], text: str) -> bool:
+    return intent in INTERRUPTIONS or (intent in QUESTION_INTERRUPTIONS and is_question(text))
+
+
+def _complaint_slots(tracker: Tracker, reading: Reading, intent: Optional[str], requested: Optional[str]) -> Dict[str, Any]:
+    slots: Dict[str, Any] = {}
+    text = reading.text
+    if reading.phone:
+        slots["phone"] = reading.phone
+    if (tracker.get_slot("cancel_pending") or tracker.get_slot("complaint_confirming")) and intent in ("affirm", "deny"):
+        return slots  # "是的"/"不" answer the pending question, not a field
+    # Buttons carry the value itself: /inform{"complaint_request": "refund"}.
+    for slot in ("complaint_request", "complaint_when_where"):
+        value = next(iter(latest_entities(tracker, slot)), None)
+        if value:
+            slots[slot] = value
+            if slot == "complaint_request":
+                slots[REQUEST_TEXT_SLOT] = REQUEST_LABELS.get(value, value)
+            return slots
+    if requested == "complaint_consent":
+        if intent == "affirm":
+            slots["complaint_consent"] = True
+        elif intent == "deny":
+            slots["complaint_consent"] = False
+    if _interrupts(intent, text) and not (requested == "complaint_when_where" and looks_like_when_where(text)):
+        return slots
+    rest = reading.rest
+    if reading.name and not tracker.get_slot("complainant_name"):
+        slots["complainant_name"] = reading.name
+    if requested in ("complaint_description", "complaint_when_where", "complaint_request", "complainant_name") and rest:
+        slots.update(_answer(requested, reading))
+    if not tracker.get_slot("complaint_description") and "complaint_description" not in slots and is_descriptive(rest):
+        if not (requested == "complaint_when_where" or looks_like_when_where(rest)):
+            slots["complaint_description"] = rest
+    if "complaint_description" in slots:
+        # A full story may also say what they want ("要求退款并道歉"): kept in their words.
+        story = read(slots["complaint_description"])
+        if story.when and story.where and not tracker.get_slot("complaint_when_where"):
+            # An explicit date *and* "在…" ("昨天晚上在丽江的酒店里"): said, not guessed.
+            slots["complaint_when_where"] = story.when_where
+        if story.request_text and not tracker.get_slot("complaint_request"):
+            slots["complaint_request"] = story.request_label or "other"
+            slots[REQUEST_TEXT_SLOT] = story.request_text[:MAX_REQUEST_TEXT_CHARS]
+    elif (
+        not tracker.get_slot("complaint_when_where")
+        and "complaint_when_where" not in slots
+        and requested != "complainant_name"
+        and looks_like_when_where(rest)
+        and not reading.booking_ref
+        and tracker.get_slot("complaint_description")
+    ) or (
+        requested == "booking_ref" and looks_like_when_where(rest) and not reading.booking_ref
+    ):
+        # "11月26日 鼓浪屿" while another question was asked: it is the time and place.
+        slots["complaint_when_where"] = rest
+    if reading.request_text and not tracker.get_slot("complaint_request") and "complaint_request" not in slots:
+        slots["complaint_request"] = reading.request_label or "other"
+        slots[REQUEST_TEXT_SLOT] = reading.request_text[:MAX_REQUEST_TEXT_CHARS]
+    return slots
+
+
+def _answer(requested: str, reading: Reading) -> Dict[str, Any]:
+    """The message answers the question the form asked."""
+    rest = reading.rest
+    if requested == "complaint_description":
+        return {"complaint_description": rest}
+    if requested == "complaint_when_where":
+        return {"complaint_when_where": rest}
+    if requested == "complaint_request":
+        words = reading.request_text or rest
+        return {"complaint_request": request_code(words) or "other", REQUEST_TEXT_SLOT: words[:MAX_REQUEST_TEXT_CHARS]}
+    if requested == "complainant_name":
+        return {"complainant_name": reading.name or rest}
+    return {}
+
+
+class ActionReadMessage(Action):
+    def name(self) -> Text:
+        return "action_read_message"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        message_id = (tracker.latest_message or {}).get("message_id")
+        slots = read_slots(tracker)
+        events: List[EventType] = [SlotSet(name, value) for name, value in slots.items()]
+        first_run = message_id and tracker.get_slot("read_message_id") != message_id
+        if not first_run:
+            return events
+        events.append(SlotSet("read_message_id", message_id))
+        intent = latest_intent(tracker)
+        if tracker.is_paused():
+            # Waiting for (or talking to) an agent: the bot stays quiet, except that an
+            # emergency gets the advice at once and moves the conversation to the head of the queue.
+            if intent == "emergency":
+                await emergency_reply(dispatcher, tracker)
+                await open_handoff(tracker, dispatcher, "emergency")
+            return events
+        loop = (tracker.active_loop or {}).get("name")
+        if intent == "policy" and loop and slots:
+            # The message answers the form *and* asks a question: the form goes on
+            # with the answer, so the question is answered here.
+            await answer_policy_question(dispatcher, tracker)
+        if intent != "policy":
+            await answer_extra_questions(dispatcher, tracker, primary_key=None)
+        return events

@@ -1,0 +1,122 @@
+"""Refund answers: the one bracket that applies, the amount for the traveller's own
+booking, and the cancellation request (退团) that follows from it.
+
+The cancellation request is recorded as a handoff (reason `cancellation_request`):
+cancelling a trip needs a person to confirm the amount and the way back of the money,
+and the agent sees the booking and the deduction the traveller was told.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.forms.base import latest_text
+from actions.handoff import open_handoff
+from actions.utils.parsing import to_simplified
+from actions.utils.refund import bracket_line, china_today, compute_deduction, format_deduction
+from actions.utils.text import chinese_number, format_time
+
+logger = logging.getLogger(__name__)
+
+_DAYS = re.compile(
+    r"(?:出发前|提前|离出发(?:还有|还剩)?|距离?出发(?:还有|还剩)?|还有|前)\s*(?P<n>[0-9一二两三四五六七八九十]+)\s*天"
+    r"|(?P<same>出发当天|当天退|出发那天)"
+)
+_OWN = re.compile(r"我|咱|本人|这个团|这个订单|这单|TR\d{8}", re.I)
+_AMOUNT = re.compile(r"扣多少|要扣|扣掉|扣除多少|扣多少钱|多少钱|退多少|能退多少|退回多少|损失多少|扣钱|多少费用|扣费|手续费|能退吗|可以退吗|退得了")
+_OUTBOUND = re.compile(r"出境|境外|国外|出国|海外|outbound", re.I)
+_DOMESTIC = re.compile(r"国内|境内")
+
+
+def days_asked(text: str) -> Optional[int]:
+    match = _DAYS.search(to_simplified(text or ""))
+    if not match:
+        return None
+    if match.group("same"):
+        return 0
+    return chinese_number(match.group("n"))
+
+
+def refund_text(booking: Dict[str, Any], today: Optional[date] = None) -> str:
+    """What cancelling this booking costs today (China's date), or why it cannot be cancelled."""
+    today = today or china_today()
+    ref = booking.get("ref") or booking.get("booking_ref", "")
+    departure = date.fromisoformat(str(booking["departure_date"])[:10])
+    end = date.fromisoformat(str(booking.get("return_date") or booking["departure_date"])[:10])
+    if today > end:
+        return (
+            f"您的订单 {ref} 的行程已于 {format_time(end.isoformat())} 结束，行程结束后不能再退团。"
+            "如果行程中有约定的服务没有提供，可以告诉我具体情况，我帮您登记投诉，核实后按合同退还相应费用。"
+        )
+    if today >= departure:
+        return (
+            f"您的订单 {ref} 的行程已经开始（{format_time(departure.isoformat())} 出发）。行程中退团按合同第十五条第2款："
+            "扣除出发当日比例的费用后，按已游览天数折算，具体金额需由客服核算。"
+        )
+    price = int(booking["price_cny"])
+    deduction = compute_deduction(booking["tour_type"], price, (departure - today).days)
+    return format_deduction(ref, price, deduction)
+
+
+async def answer_refund_question(
+    dispatcher: CollectingDispatcher, tracker: Tracker, extra: bool = False
+) -> List[EventType]:
+    from actions.clients.ticketing import TicketingError, get_client
+
+    text = latest_text(tracker)
+    verified = tracker.get_slot("verified_booking")
+    ref = tracker.get_slot("booking_ref")
+    own_booking = verified if verified and ref in (None, verified) else None
+    booking = None
+    if own_booking:
+        try:
+            booking = await get_client().get_booking(own_booking)
+        except TicketingError:
+            logger.info("booking unavailable for the refund answer")
+    days = days_asked(text)
+    if days is not None:
+        # "出发前7天退团扣多少": the line that applies, for their tour type if known.
+        if booking:
+            types = [booking["tour_type"]]
+        elif _OUTBOUND.search(text):
+            types = ["outbound"]
+        elif _DOMESTIC.search(text):
+            types = ["domestic"]
+        else:
+            types = ["domestic", "outbound"]
+        dispatcher.utter_message(text="\n".join(bracket_line(t, days) for t in types))
+        return []
+    if booking:
+        dispatcher.utter_message(text=refund_text(booking))
+        return []
+    asks_own = bool(ref) or (_OWN.search(text) and _AMOUNT.search(text))
+    if asks_own and not extra and not tracker.active_loop:
+        # Their own booking: verify it in this conversation, then compute (action_verified).
+        dispatcher.utter_message(response="utter_refund_will_compute")
+        return [SlotSet("verify_purpose", "refund"), FollowupAction("verify_form")]
+    dispatcher.utter_message(response="utter_policy/refund")
+    dispatcher.utter_message(response="utter_refund_offer_compute")
+    return []
+
+
+async def record_cancellation(
+    dispatcher: CollectingDispatcher, tracker: Tracker, booking: Dict[str, Any]
+) -> List[EventType]:
+    """States the deduction for this booking and queues the request for an agent."""
+    text = refund_text(booking)
+    dispatcher.utter_message(text=text)
+    end = date.fromisoformat(str(booking.get("return_date") or booking["departure_date"])[:10])
+    if china_today() > end:
+        return []  # nothing left to cancel
+    dispatcher.utter_message(response="utter_cancellation_recorded")
+    events = await open_handoff(
+        tracker, dispatcher, "cancellation_request", extra_summary={"cancellation": text[:500]}
+    )
+    return events

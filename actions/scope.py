@@ -1,0 +1,45 @@
+"""What the assistant is for: capabilities, and a polite no to everything else."""
+
+from __future__ import annotations
+
+import re
+from typing import List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.forms.base import latest_text
+from actions.settings import get_settings
+from actions.utils.parsing import to_simplified
+
+# A new trip is the sales team's: "帮我订去三亚的机票", "有没有去日本的团".
+_NEW_BOOKING = re.compile(r"订|预定|报名|报个团|报团|买.{0,6}票|推荐.{0,8}(团|线路|路线|行程)|有没有.{0,10}(团|线路)|想去.{0,8}(玩|旅游|旅行)|报价")
+MISUNDERSTOOD = {"nlu_fallback", "out_of_scope"}
+
+
+def misunderstood_in_a_row(tracker: Tracker) -> int:
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if (event.get("parse_data") or {}).get("intent", {}).get("name") not in MISUNDERSTOOD:
+                break
+            count += 1
+    return count
+
+
+class ActionOutOfScope(Action):
+    def name(self) -> Text:
+        return "action_out_of_scope"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        if _NEW_BOOKING.search(to_simplified(latest_text(tracker))):
+            dispatcher.utter_message(response="utter_out_of_scope_booking", sales_line=get_settings().sales_line)
+        else:
+            dispatcher.utter_message(response="utter_out_of_scope")
+        if misunderstood_in_a_row(tracker) >= 2 and not tracker.active_loop:
+            dispatcher.utter_message(response="utter_offer_human")
+        return []

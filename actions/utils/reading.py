@@ -1,0 +1,208 @@
+"""Read one traveller message for everything it carries (pure, no tracker).
+
+Travellers do not answer the question asked: "导游态度很差，一直骂人，订单号TR20260001",
+"查行程 TR20260001 尾号5678", "11月26日 鼓浪屿" while the booking number is asked,
+or a whole complaint with name and phone in one message. `read()` finds every value
+of a known shape and what is left over, so the action that fills slots
+(`actions/reader.py`) can put each value where it belongs, whatever was asked.
+
+Only explicit expressions count: a date needs a month/day, a weekday or a relative
+day; a place needs "在…"; a request needs the traveller to say they want it
+("要求退款", "希望你们道歉"). A lone word such as "晚上" or "酒店" in a story is not
+taken as the time or place of the complaint: the form asks, offering the guess.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import List, Optional, Tuple
+
+from actions.utils.parsing import (
+    FULLWIDTH,
+    canonical,
+    parse_booking_ref,
+    parse_phone,
+    parse_ticket_no,
+    to_simplified,
+)
+
+_NUM = r"[0-9一二两三四五六七八九十〇零]"
+_DATE = (
+    rf"(?:{_NUM}{{1,4}}年)?{_NUM}{{1,2}}月(?:{_NUM}{{1,3}}[日号]?|底|初|中旬|上旬|下旬)?"
+    rf"|(?<![0-9第]){_NUM}{{1,2}}[日号](?![0-9元块])"
+    r"|大前天|前天|昨天|昨晚|今天|今晚|今早|昨早|前晚|当天|那天|上周[一二三四五六日天末]?|这周[一二三四五六日天末]"
+    r"|(?:周|星期|礼拜)[一二三四五六日天]"
+    rf"|第{_NUM}{{1,2}}天|(?:出发|入住|到达|回程|返程)(?:当天|第{_NUM}{{1,2}}天|那天)"
+)
+_TIME = (
+    rf"(?:凌晨|早上|早晨|上午|中午|下午|傍晚|晚上|半夜|夜里|深夜)?{_NUM}{{1,2}}(?:[点:：]{_NUM}{{0,2}}分?|点半|时)"
+    r"|凌晨|早上|早晨|上午|中午|下午|傍晚|晚上|半夜|夜里|深夜|早餐时|午饭时|晚饭时"
+)
+WHEN = re.compile(rf"(?:{_DATE})(?:\s*(?:的)?\s*(?:{_TIME}))?|(?:{_TIME})")
+_STRONG_WHEN = re.compile(_DATE)  # a time of day alone ("晚上") is not enough to place an event
+# "在大理古城的酒店里被偷了" -> 大理古城的酒店; stops before what happened there.
+WHERE = re.compile(
+    r"(?:在|于|到了|去了|位于)(?P<place>[^，,。.！!？?；;\s]{2,18}?)"
+    r"(?=的时候|时候|时|期间|里面|里|内|上|中|外|旁边|门口|附近|被|把|让|给|跟|和|有|没|不|就|又|都|也|一直|突然|遇到|发生|看到|出现|"
+    r"[，,。.！!？?；;\s]|$)"
+)
+_NOT_PLACE = re.compile(r"^(这|那|我|你|他|她|我们|你们|他们|哪|什么|一起|一直|路上|中间|这里|那里|现场|当时|此|其)")
+
+# "要求退款", "希望你们道歉", "我要你们赔偿", "给个说法": the traveller states what they want.
+_REQUEST_MARKER = r"(?:要求|希望|请求|我要|我们要|我想要|我们想要|想要|必须|务必|请你们|请尽快|麻烦你们|你们得|你们要|应该|需要你们|让你们|给我们|给我)"
+_REQUEST_WORD = r"(?:退款|退钱|退费|退还|退差价|退.{0,6}费用?|赔偿|补偿|赔钱|赔付|道歉|赔礼|说法|交代|解释|整改|处理|解决|换房|换车|换酒店|换导游|调换|重新安排|补上|追责|处罚|开除)"
+REQUEST_CLAUSE = re.compile(rf"{_REQUEST_MARKER}[^，,。.！!？?；;\n]{{0,30}}?{_REQUEST_WORD}[^，,。.！!？?；;\n]{{0,30}}")
+# Checked in this order: the first that matches is the label.
+REQUEST_WORDS: Tuple[Tuple[str, re.Pattern], ...] = (
+    ("refund", re.compile(r"退款|退钱|退费|退团费|退差价|退还|退.{0,6}费|refund", re.I)),
+    ("compensation", re.compile(r"赔偿|补偿|赔钱|赔付|compensat", re.I)),
+    ("apology", re.compile(r"道歉|赔礼|说法|交代|sorry|apolog", re.I)),
+    ("fix", re.compile(r"整改|解决|处理好|换房|换车|换酒店|换导游|调换|重新安排|改进|补上|fix", re.I)),
+)
+
+_NAME_CHARS = r"[\u4e00-\u9fff·]{2,5}?"
+_NAME_END = r"(?=$|[，,。.！!？?；;\s、]|电话|手机|联系|号码|订单|尾号|\d)"
+NAME = re.compile(rf"(?:我叫|我的名字是|我的名字叫|名字是|名字叫|姓名是|姓名[:：]?|联系人是?[:：]?|叫我|本人|称呼我)\s*(?P<name>{_NAME_CHARS}){_NAME_END}")
+# "我是王芳" only with a surname: "我是来投诉的" is not a name.
+_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+NAME_AFTER_WOSHI = re.compile(rf"我是(?P<name>[{_SURNAMES}][\u4e00-\u9fff]{{1,2}}){_NAME_END}")
+_NOT_NAME = re.compile(r"(先生|女士|小姐)$|^(来|想|要|在|说|不|没|被|第|游客|客人|团员|家长|妈妈|爸爸)")
+
+_LAST4_MARKED = re.compile(r"(?:尾号|后四位|后4位|末四位|末4位|尾数|最后四位|最后4位)\s*(?:是|为|[:：])?\s*(?P<d>[0-9一二两三四五六七八九零〇幺]{4})(?![0-9])")
+_BOOKING_SPAN = re.compile(r"(?:我的|我们的)?(?:订单号?码?|预订号|单号|booking(?:\s*(?:no|number|ref))?)?\s*(?:是|为|[:：])?\s*TR[\s\-]*\d(?:[\s\-]*\d){7}", re.I)
+_TICKET_SPAN = re.compile(r"(?:投诉)?(?:单号|编号)?\s*(?:是|为|[:：])?\s*C\d{11,14}", re.I)
+_PHONE_SPAN = re.compile(r"(?:我的)?(?:手机号?码?|电话号?码?|联系方式|号码)?\s*(?:是|为|[:：])?\s*(?:\+?86[\s\-]?)?1[3-9]\d(?:[\s\-]?\d){8}")
+_LAST4_SPAN = re.compile(r"(?:手机|电话)?(?:号码)?" + _LAST4_MARKED.pattern)
+_LEFTOVER = re.compile(r"^[\s，,。.！!？?；;：:、]+|[\s，,。.！!？?；;：:、]+$")
+_QUESTION = re.compile(r"[?？]|吗|呢|么$|怎么|怎样|如何|多少|能不能|能否|可不可以|可以不|是否|几[天个点号次岁]|什么|哪[里儿个些天]|有没有|要不要|为啥|为什么")
+
+# Words that say "I want to complain" without saying what happened.
+_GENERIC = re.compile(r"投诉|我要|我想|想要|你们|客服|一下|请问|怎么|如何|可以|吗|呢|啊|了|的|帮我|提交|反映|问题|[\s\W\d]")
+
+
+def is_descriptive(text: str) -> bool:
+    """True when a message already says what happened, so it need not be asked."""
+    return len(_GENERIC.sub("", text or "")) >= 6
+
+
+def is_question(text: str) -> bool:
+    return bool(_QUESTION.search(to_simplified(text or "")))
+
+
+def request_code(text: Optional[str]) -> Optional[str]:
+    for code, pattern in REQUEST_WORDS:
+        if pattern.search(to_simplified(text or "")):
+            return code
+    return None
+
+
+@dataclass
+class Reading:
+    text: str
+    booking_ref: Optional[str] = None
+    ticket_no: Optional[str] = None
+    phone: Optional[str] = None
+    phone_last4: Optional[str] = None  # only when marked ("尾号5678") or from a whole phone number
+    name: Optional[str] = None
+    when: Optional[str] = None  # the traveller's own words for the date/time
+    where: Optional[str] = None
+    request_text: Optional[str] = None  # what they ask for, in their words
+    rest: str = ""  # the message without the values of fixed shape
+    notes: List[str] = field(default_factory=list)
+
+    @property
+    def when_where(self) -> Optional[str]:
+        parts = [p for p in (self.when, self.where) if p]
+        return "，".join(parts) or None
+
+    @property
+    def request_label(self) -> Optional[str]:
+        return request_code(self.request_text) if self.request_text else None
+
+
+def _when(text: str) -> Optional[str]:
+    spans = [m for m in WHEN.finditer(text) if m.group(0).strip()]
+    strong = [m for m in spans if _STRONG_WHEN.search(m.group(0))]
+    if not strong:
+        return None
+    # The first explicit date with what directly follows it ("11月26日晚上8点").
+    return strong[0].group(0).strip()
+
+
+def _where(text: str) -> Optional[str]:
+    for match in WHERE.finditer(text):
+        place = match.group("place").strip()
+        if _NOT_PLACE.match(place) or WHEN.fullmatch(place) or re.search(r"\d{4,}", place):
+            continue
+        return place
+    return None
+
+
+def _name(text: str) -> Optional[str]:
+    for pattern in (NAME, NAME_AFTER_WOSHI):
+        match = pattern.search(text)
+        if match and not _NOT_NAME.search(match.group("name")):
+            return match.group("name")
+    return None
+
+
+_NAME_PREFIX = r"(?:我叫|我的名字[是叫]|名字[是叫]|姓名是?[:：]?|联系人是?[:：]?|叫我|本人|称呼我|我是)\s*"
+
+
+def _cut(text: str, spans: List[Tuple[int, int]]) -> str:
+    """The text with the spans replaced by a comma (so the pieces around stay apart)."""
+    out, position = [], 0
+    for start, end in sorted(spans):
+        if start < position:
+            start = position
+        if start >= end:
+            continue
+        out.append(text[position:start])
+        out.append("，")
+        position = end
+    out.append(text[position:])
+    return re.sub(r"(?:\s*[，,]\s*){2,}", "，", "".join(out))
+
+
+def read(text: Optional[str]) -> Reading:
+    original = (text or "").strip()
+    half = original.translate(FULLWIDTH)
+    simple = to_simplified(half)
+    reading = Reading(text=original)
+    reading.booking_ref = parse_booking_ref(half)
+    reading.ticket_no = parse_ticket_no(half)
+    reading.phone = parse_phone(half)
+    marked = _LAST4_MARKED.search(simple)
+    if marked:
+        reading.phone_last4 = canonical(marked.group("d"))
+    elif reading.phone:
+        reading.phone_last4 = reading.phone[-4:]
+    # What is left once the numbers (and their labels) are taken out: the story, a place...
+    # Spans are found in the simplified text and cut from the traveller's own characters
+    # (one to one unless OpenCC changed the length).
+    own = original if len(original) == len(simple) else simple
+    cuts = [m.span() for span in (_BOOKING_SPAN, _TICKET_SPAN, _PHONE_SPAN, _LAST4_SPAN) for m in span.finditer(simple)]
+    reading.name = _name(simple)
+    if reading.name:
+        cuts += [m.span() for m in re.finditer(_NAME_PREFIX + re.escape(reading.name), simple)]
+    rest = _cut(own, cuts)
+    previous = None
+    while previous != rest:
+        previous, rest = rest, _LEFTOVER.sub("", rest)
+    reading.rest = rest
+    simple_rest = to_simplified(rest)
+    reading.when = _when(simple_rest)
+    reading.where = _where(simple_rest)
+    clause = REQUEST_CLAUSE.search(rest) or REQUEST_CLAUSE.search(simple_rest)
+    if clause:
+        reading.request_text = clause.group(0).strip()
+    return reading
+
+
+def looks_like_when_where(text: str) -> bool:
+    """A short answer that names a date or a place ("11月26日 鼓浪屿", "昨天晚上在酒店")."""
+    simple = to_simplified(text or "")
+    return len(simple) <= 40 and bool(_when(simple) or _where(simple) or WHEN.search(simple))

@@ -1,0 +1,134 @@
+"""Who is asking: booking number + last four phone digits, checked by the API.
+
+One form (`verify_form`) serves every question about a traveller's own booking:
+the itinerary, the refund for it, and a request to cancel it (`verify_purpose`).
+The digits are checked as soon as they are given, inside the form, so a wrong
+digit can be corrected in the next message without starting again, the booking
+number is kept, and the second miss offers a human before the API's lock (5).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.clients.ticketing import Locked, Mismatch, NotFound, TicketingError, Unavailable, get_client
+from actions.forms.base import CountingFormValidation, latest_intent
+from actions.itinerary import answer_itinerary
+from actions.refunds import record_cancellation, refund_text
+
+logger = logging.getLogger(__name__)
+
+PURPOSES = {"query_itinerary": "itinerary", "request_cancellation": "cancellation"}
+
+
+def is_verified(tracker: Tracker) -> bool:
+    verified = tracker.get_slot("verified_booking")
+    return bool(verified) and tracker.get_slot("booking_ref") in (None, verified)
+
+
+class ValidateVerifyForm(CountingFormValidation):
+    def name(self) -> Text:
+        return "validate_verify_form"
+
+    async def required_slots(
+        self,
+        domain_slots: List[Text],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> List[Text]:
+        if is_verified(tracker) or tracker.get_slot("verify_blocked"):
+            return []  # verified once for this booking in this conversation, or stopped
+        return domain_slots
+
+    async def validate_phone_last4(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        shaped = super().validate_phone_last4(value, dispatcher, tracker, domain)
+        digits, ref = shaped.get("phone_last4"), tracker.get_slot("booking_ref")
+        if not digits or not ref:
+            return shaped  # asked again; or the booking number comes first
+        return await check_digits(self, dispatcher, tracker, "booking", ref, digits)
+
+
+async def check_digits(
+    form: CountingFormValidation, dispatcher: CollectingDispatcher, tracker: Tracker, what: str, number: str, digits: str
+) -> Dict[Text, Any]:
+    """Ask the API whether the digits match the booking or ticket number."""
+    client = get_client()
+    try:
+        if what == "booking":
+            await client.verify_booking(number, digits)
+        else:
+            await client.verify_ticket(number, digits)
+    except (NotFound, Mismatch):
+        # Same words for "no such number" and "not yours"; the number is kept, so the
+        # traveller only resends the digits (or a corrected number).
+        response = "utter_verify_failed_retry" if what == "booking" else "utter_ticket_verify_failed_retry"
+        return form.reject("phone_last4", response, dispatcher, tracker, number=number)
+    except Locked as locked:
+        dispatcher.utter_message(response="utter_verify_locked", minutes=locked.minutes)
+        return {"phone_last4": None, "verify_blocked": "locked"}
+    except (Unavailable, TicketingError):
+        logger.warning("verification unavailable")
+        dispatcher.utter_message(response="utter_service_unavailable")
+        return {"phone_last4": None, "verify_blocked": "unavailable"}
+    verified_slot = "verified_booking" if what == "booking" else "verified_ticket"
+    return {"phone_last4": digits, verified_slot: number, "form_failures": 0.0}
+
+
+class ActionStartVerification(Action):
+    """Notes what the verification is for, before the form asks anything."""
+
+    def name(self) -> Text:
+        return "action_start_verification"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        purpose = PURPOSES.get(latest_intent(tracker) or "", "itinerary")
+        if purpose == "cancellation" and not is_verified(tracker):
+            dispatcher.utter_message(response="utter_cancellation_start")
+        return [SlotSet("verify_purpose", purpose), SlotSet("verify_blocked", None), SlotSet("form_failures", 0.0)]
+
+
+class ActionVerified(Action):
+    """After the form: answer what the verification was for."""
+
+    def name(self) -> Text:
+        return "action_verified"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        purpose = tracker.get_slot("verify_purpose") or "itinerary"
+        reset: List[EventType] = [SlotSet("verify_purpose", None), SlotSet("verify_blocked", None), SlotSet("phone_last4", None)]
+        if tracker.get_slot("verify_blocked") == "locked":
+            dispatcher.utter_message(response="utter_offer_human")
+            return reset + [SlotSet("booking_ref", None)]
+        if not is_verified(tracker):
+            return reset  # the API was unavailable: already said
+        ref = tracker.get_slot("verified_booking")
+        try:
+            booking = await get_client().get_booking(ref)
+        except TicketingError:
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return reset
+        events: List[EventType] = []
+        if purpose == "refund":
+            dispatcher.utter_message(text=refund_text(booking))
+        elif purpose == "cancellation":
+            events = await record_cancellation(dispatcher, tracker, booking)
+        else:
+            events = answer_itinerary(dispatcher, tracker, booking)
+        return reset + events
+
+
+def verified_number(tracker: Tracker, what: str) -> Optional[str]:
+    return tracker.get_slot("verified_booking" if what == "booking" else "verified_ticket")

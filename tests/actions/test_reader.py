@@ -1,0 +1,120 @@
+"""Every message is read for everything it carries, whatever the form asked."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+import pytest
+from rasa_sdk import Tracker
+
+from actions.reader import read_slots
+from actions.utils.reading import read
+
+BOOKING = "TR20260001"
+
+
+def tracker(text: str, intent: str = "inform", slots: Optional[Dict[str, Any]] = None, loop: Optional[str] = None) -> Tracker:
+    return Tracker(
+        sender_id="reader-test",
+        slots=dict(slots or {}),
+        latest_message={"text": text, "intent": {"name": intent}, "entities": [], "message_id": "m1"},
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={"name": loop} if loop else {},
+        latest_action_name="action_listen",
+    )
+
+
+def in_complaint(text: str, requested: str, intent: str = "inform", **slots: Any) -> Dict[str, Any]:
+    return read_slots(tracker(text, intent, {"requested_slot": requested, **slots}, loop="complaint_form"))
+
+
+def test_story_and_booking_in_one_answer_both_land_where_they_belong():
+    slots = in_complaint("导游态度很差，一直骂人，订单号TR20260001", "booking_ref", intent="complain")
+    assert slots["booking_ref"] == BOOKING
+    assert slots["complaint_description"] == "导游态度很差，一直骂人"
+
+
+def test_date_and_place_while_the_booking_is_asked_are_the_time_and_place():
+    slots = in_complaint("11月26日 鼓浪屿", "booking_ref")
+    assert slots == {"complaint_when_where": "11月26日 鼓浪屿"}
+
+
+def test_a_whole_complaint_in_the_first_message():
+    text = "我叫王芳，电话13812345678，订单TR20260001，11月26号晚上在丽江古城的酒店里，导游强迫我们购物两个小时，要求退还购物耽误的半天费用并道歉"
+    slots = read_slots(tracker(text, "complain"))
+    assert slots["booking_ref"] == BOOKING
+    assert slots["phone"] == "13812345678"
+    assert slots["complainant_name"] == "王芳"
+    assert "导游强迫我们购物两个小时" in slots["complaint_description"]
+    assert "13812345678" not in slots["complaint_description"]
+    # Their words are kept beside the label.
+    assert slots["complaint_request_text"] == "要求退还购物耽误的半天费用并道歉"
+    assert slots["complaint_request"] == "refund"
+
+
+def test_the_request_answer_keeps_the_travellers_words():
+    slots = in_complaint("退还购物耽误的半天费用并道歉", "complaint_request")
+    assert slots["complaint_request_text"] == "退还购物耽误的半天费用并道歉"
+    assert slots["complaint_request"] == "refund"
+
+
+@pytest.mark.parametrize("story", ["导游晚上带我们去酒店吃饭，菜很难吃还很贵", "想换个房间但前台一直不理我们"])
+def test_no_time_place_or_request_guessed_from_single_words(story):
+    slots = in_complaint(story, "complaint_description", intent="complain")
+    assert slots["complaint_description"] == story
+    assert "complaint_when_where" not in slots
+    assert "complaint_request" not in slots
+
+
+def test_a_question_inside_a_free_text_field_is_not_taken_as_the_answer():
+    assert in_complaint("行李限重多少公斤？", "complaint_when_where", intent="policy") == {}
+    assert in_complaint("红烧肉怎么做", "complaint_description", intent="out_of_scope") == {}
+
+
+def test_an_answer_that_looks_off_topic_still_answers_the_time_and_place():
+    assert in_complaint("12月3号 玉龙雪山", "complaint_when_where", intent="out_of_scope") == {"complaint_when_where": "12月3号 玉龙雪山"}
+
+
+def test_yes_while_dropping_is_pending_fills_nothing():
+    assert in_complaint("是的", "complaint_consent", intent="affirm", cancel_pending=True) == {}
+    assert in_complaint("同意", "complaint_consent", intent="affirm") == {"complaint_consent": True}
+
+
+def test_digits_belong_to_the_booking_they_were_given_for():
+    slots = read_slots(tracker("TR20260004", slots={"booking_ref": BOOKING, "phone_last4": "5678", "requested_slot": "phone_last4"}, loop="verify_form"))
+    assert slots == {"booking_ref": "TR20260004", "phone_last4": None}
+
+
+def test_booking_and_digits_in_one_message():
+    assert read_slots(tracker("查行程 TR20260001 尾号5678", "query_itinerary")) == {"booking_ref": BOOKING, "phone_last4": "5678"}
+
+
+def test_ticket_and_digits_in_one_message():
+    slots = read_slots(tracker("投诉C20261120001进度，手机尾号4321", "check_ticket"))
+    assert slots == {"ticket_no": "C20261120001", "phone_last4": "4321"}
+
+
+def test_bare_digits_count_only_when_they_were_asked_for():
+    assert read_slots(tracker("5678", loop="verify_form", slots={"requested_slot": "phone_last4"})) == {"phone_last4": "5678"}
+    assert read_slots(tracker("5678")) == {}
+
+
+@pytest.mark.parametrize(
+    "text, item",
+    [("回程航班呢", "return_flight"), ("那去程的飞机几点", "outbound_flight"), ("集合时间和地点呢", "meeting"), ("第8天住哪", "hotel")],
+)
+def test_itinerary_follow_ups_name_the_item(text, item):
+    slots = read_slots(tracker(text, "query_itinerary", {"verified_booking": BOOKING}))
+    assert slots["itinerary_item"] == item
+
+
+def test_values_already_held_are_not_set_again():
+    assert read_slots(tracker("TR20260001", slots={"booking_ref": BOOKING})) == {}
+
+
+def test_reading_is_pure_and_finds_names_only_with_a_marker():
+    assert read("我是来投诉的").name is None
+    assert read("我是王芳").name == "王芳"
+    assert read("導遊態度很差，訂單ＴＲ20260001").booking_ref == BOOKING

@@ -1,0 +1,59 @@
+"""Which folder may import which (docs/architecture.md), and no reaching into privates.
+
+The assistant's two processes share one environment but not code: `bot/` is loaded by
+the Rasa server, `actions/` by the action server; both reach the ticketing API (`api/`,
+another environment) only over HTTP. Inside a folder, modules use each other's public
+names only, so a module can change its insides without breaking its neighbours.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Iterator, Tuple
+
+import pytest
+
+from tests.services import ROOT
+
+# folder -> project folders it must not import
+FORBIDDEN = {
+    "actions": {"bot", "api", "scripts", "tests"},
+    "bot": {"actions", "api", "scripts", "tests"},
+    # scripts start the real services with the test harness (tests/services.py)
+    "scripts": {"actions", "api"},
+}
+PROJECT = {"actions", "bot", "api", "scripts", "tests"}
+
+
+def imports(folder: str) -> Iterator[Tuple[Path, int, str, Tuple[str, ...]]]:
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                yield path, node.lineno, node.module, tuple(a.name for a in node.names)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    yield path, node.lineno, alias.name, ()
+
+
+@pytest.mark.parametrize("folder", sorted(FORBIDDEN))
+def test_folders_import_only_what_they_may(folder):
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path, line, module, _ in imports(folder)
+        if module.split(".")[0] in FORBIDDEN[folder]
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("folder", ["actions", "bot", "scripts"])
+def test_no_module_imports_another_modules_private_names(folder):
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} imports {name} from {module}"
+        for path, line, module, names in imports(folder)
+        if module.split(".")[0] in PROJECT
+        for name in names
+        if name.startswith("_") and not name.startswith("__")
+    ]
+    assert not wrong, "\n".join(wrong)
