@@ -18,7 +18,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-INPUTS = ["config.yml", "domain.yml", "data/nlu", "data/rules", "data/stories", "data/dict", "bot/components", "bot/policies.py"]
+INPUTS = [
+    "config.yml", "domain.yml", "data/nlu", "data/rules", "data/stories", "data/dict", "data/emergency",
+    "bot/components", "bot/policies.py",
+]
 KEEP = 3  # older models kept for quick rollback
 
 

@@ -1,0 +1,101 @@
+"""Two questions in one message get two answers.
+
+"能开发票吗？另外行李限重多少" is one message but two policy questions. DIET gives one
+intent per message, so `ClauseSplitter` (after the normaliser) adds each question
+clause of a longer message as an extra message to the batch the pipeline
+processes: the same tokenizer, featurizers, DIET and ResponseSelector classify
+them in the same pass. `ClauseCollector` (last) takes them out again and attaches
+their predictions to the message as `clauses` (intent, confidence, retrieval
+key), which the action server reads (actions/questions.py). The message's own
+intent, entities and the dialogue are unchanged.
+
+Chosen over DIET's multi-intent (`a+b` intents): that needs every combination
+in the training data and a rule for each; clauses reuse the single intents the
+model already knows, for any pair.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+PARENT = "clause_parent"
+CLAUSES = "clauses"
+MAX_CLAUSES = 4
+# Sentence ends and the words that join a second question ("另外", "顺便问一下").
+_SPLIT = re.compile(
+    r"[?？!！。；;\n]+|(?:另外|还有就是|还有|顺便问一下|顺便问下|顺便问问|顺便|再问一下|再问下|还想问一下|还想问|以及|此外|and also)"
+    r"|(?<=[吗呢么])[,，]"
+)
+_QUESTION = re.compile(r"[?？]|吗|呢|么|怎么|怎样|如何|多少|能不能|能否|可不可以|可以不|是否|几[天个点号次岁公斤]|什么|哪[里儿个些]|有没有|要不要")
+
+
+def question_clauses(text: str) -> List[str]:
+    """The question clauses of a message with more than one clause, in order."""
+    pieces, start = [], 0
+    for match in _SPLIT.finditer(text):
+        pieces.append(text[start:match.end()])
+        start = match.end()
+    pieces.append(text[start:])
+    pieces = [p.strip(" ,，、") for p in pieces]
+    pieces = [p for p in pieces if len(re.sub(r"\W", "", p)) >= 3]
+    if len(pieces) < 2:
+        return []
+    return [p for p in pieces if _QUESTION.search(p)][:MAX_CLAUSES]
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class ClauseSplitter(GraphComponent):
+    @classmethod
+    def create(
+        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
+    ) -> "ClauseSplitter":
+        return cls()
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data  # training examples are single intents already
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        extra: List[Message] = []
+        for index, message in enumerate(messages):
+            for clause in question_clauses(message.get(TEXT) or ""):
+                extra.append(Message(data={TEXT: clause, PARENT: index}))
+        return messages + extra
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class ClauseCollector(GraphComponent):
+    @classmethod
+    def create(
+        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
+    ) -> "ClauseCollector":
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        originals = [m for m in messages if m.get(PARENT) is None]
+        found: Dict[int, List[Dict[str, Any]]] = {}
+        for message in messages:
+            parent = message.get(PARENT)
+            if parent is None:
+                continue
+            intent = message.get(INTENT) or {}
+            selector = (message.get("response_selector") or {}).get(intent.get("name") or "", {})
+            found.setdefault(parent, []).append(
+                {
+                    "text": message.get(TEXT),
+                    "intent": intent.get("name"),
+                    "confidence": round(float(intent.get("confidence") or 0.0), 4),
+                    "response_key": (selector.get("response") or {}).get("intent_response_key"),
+                }
+            )
+        for index, clauses in found.items():
+            originals[index].set(CLAUSES, clauses, add_to_output=True)
+        return originals

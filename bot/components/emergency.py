@@ -1,0 +1,132 @@
+"""Marks emergencies, whatever intent DIET chose (DESIGN §5).
+
+An injured mother, a lost child or a stranger at the hotel door must get the
+safety advice in the very first reply, also when the message reads like a
+complaint, a request for a human or an answer inside a form. DIET learns the
+`emergency` intent from examples; this component adds the trainers' lexicon
+(`data/emergency/lexicon.yml`), read at training time and kept in the model, and
+sets the intent to `emergency` when a kind matches and the message is not about
+the past or a "what if". It also tells the action which kind it is and whether
+the traveller is abroad (entities `emergency_kind`, `abroad`), so the advice fits.
+
+A DIET `emergency` below `min_confidence` without a lexicon match falls back to
+DIET's next intent: an ordinary complaint must not jump the queue.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text
+
+import yaml
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+EMERGENCY = "emergency"
+_FILE = "lexicon.json"
+
+
+class Lexicon:
+    def __init__(self, raw: Dict[str, Any]) -> None:
+        self.raw = raw
+        self.kinds = {kind: re.compile("|".join(f"(?:{p})" for p in patterns), re.I) for kind, patterns in raw["kinds"].items()}
+        self.needs_now = set(raw.get("needs_now") or [])
+        self.abroad_only = set(raw.get("abroad_only") or [])
+        self.now = re.compile(raw["now"], re.I)
+        self.past = re.compile(raw["past"], re.I)
+        self.hypothetical = re.compile(raw["hypothetical"], re.I)
+        self.abroad = re.compile(raw["abroad"], re.I)
+
+    def read(self, text: str) -> Dict[str, Any]:
+        """{'kinds': [...], 'abroad': bool}; no kinds when it is not an emergency now."""
+        abroad = bool(self.abroad.search(text))
+        now = bool(self.now.search(text))
+        kinds = []
+        for kind, pattern in self.kinds.items():
+            if not pattern.search(text):
+                continue
+            if kind in self.needs_now and not now:
+                continue
+            if kind in self.abroad_only and not abroad:
+                continue
+            kinds.append(kind)
+        if kinds and (self.hypothetical.search(text) or (self.past.search(text) and not now)):
+            kinds = []
+        # A theft going on now is a crime for the advice (110).
+        kinds = ["crime" if kind == "theft" else kind for kind in kinds]
+        return {"kinds": list(dict.fromkeys(kinds)), "abroad": abroad}
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class EmergencyDetector(GraphComponent):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"lexicon_path": "data/emergency/lexicon.yml", "min_confidence": 0.7}
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, lexicon: Optional[Lexicon] = None):
+        self._config = config
+        self._model_storage = model_storage
+        self._resource = resource
+        self._lexicon = lexicon
+
+    @classmethod
+    def create(
+        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
+    ) -> "EmergencyDetector":
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        raw = yaml.safe_load(Path(self._config["lexicon_path"]).read_text(encoding="utf-8"))
+        self._lexicon = Lexicon(raw)  # compiles: a broken pattern fails the training, not a chat
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / _FILE).write_text(json.dumps(raw, ensure_ascii=False))
+        return self._resource
+
+    @classmethod
+    def load(
+        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext, **kwargs: Any
+    ) -> "EmergencyDetector":
+        with model_storage.read_from(resource) as directory:
+            raw = json.loads((directory / _FILE).read_text(encoding="utf-8"))
+        return cls(config, model_storage, resource, Lexicon(raw))
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            self._mark(message)
+        return messages
+
+    def _mark(self, message: Message) -> None:
+        text = message.get(TEXT) or ""
+        intent = message.get(INTENT) or {}
+        found = self._lexicon.read(text) if self._lexicon else {"kinds": [], "abroad": False}
+        ranking = message.get(INTENT_RANKING_KEY) or []
+        if found["kinds"]:
+            self._set_intent(message, EMERGENCY, 1.0, ranking)
+        elif intent.get("name") == EMERGENCY and (intent.get("confidence") or 0) < self._config["min_confidence"]:
+            runner_up = next((r for r in ranking if r.get("name") != EMERGENCY), None)
+            if runner_up:
+                self._set_intent(message, runner_up["name"], runner_up.get("confidence", 0.0), ranking)
+        if (message.get(INTENT) or {}).get("name") != EMERGENCY:
+            return
+        entities = list(message.get(ENTITIES) or [])
+        for kind in found["kinds"]:
+            entities.append({"entity": "emergency_kind", "value": kind, "start": 0, "end": len(text), "extractor": "EmergencyDetector"})
+        if found["abroad"]:
+            entities.append({"entity": "abroad", "value": "true", "start": 0, "end": len(text), "extractor": "EmergencyDetector"})
+        message.set(ENTITIES, entities, add_to_output=True)
+
+    @staticmethod
+    def _set_intent(message: Message, name: str, confidence: float, ranking: List[Dict[str, Any]]) -> None:
+        message.set(INTENT, {"name": name, "confidence": confidence}, add_to_output=True)
+        message.set(
+            INTENT_RANKING_KEY,
+            [{"name": name, "confidence": confidence}] + [r for r in ranking if r.get("name") != name],
+            add_to_output=True,
+        )

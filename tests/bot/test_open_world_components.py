@@ -1,0 +1,60 @@
+"""The emergency lexicon and the clause splitter, as library code."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from bot.components.clauses import question_clauses
+from bot.components.emergency import Lexicon
+from tests.services import ROOT
+
+LEXICON = Lexicon(yaml.safe_load((ROOT / "data" / "emergency" / "lexicon.yml").read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize(
+    "text, kind, abroad",
+    [
+        ("我妈在雪山摔倒了腿流血了，导游不在，急！", "medical", False),
+        ("急!!!孩子走丢了，快帮我找人工", "missing", False),
+        ("我们的大巴出车祸了，有人受伤", "accident", False),
+        ("酒店房间着火了", "fire", False),
+        ("有陌生人一直敲我们酒店房门", "crime", False),
+        ("在曼谷机场被困了，航班取消了没人管我们", "stranded", True),
+        ("在东京把护照弄丢了，明天就要回国", "documents", True),
+    ],
+)
+def test_emergencies_are_recognised_with_their_kind(text, kind, abroad):
+    found = LEXICON.read(text)
+    assert kind in found["kinds"]
+    assert found["abroad"] is abroad
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "导游态度很差，一直骂人",
+        "酒店房间有蟑螂，要求换房",
+        "行程少了一个景点，要求退钱",
+        "飞机延误了三个小时，也没人通知",
+        "上周在酒店钱包被偷了，想投诉酒店管理",  # theft in the past: a complaint
+        "如果护照在国外丢了怎么办",  # what if: a policy question
+        "我的身份证丢了还能坐飞机吗",  # at home: not an emergency
+    ],
+)
+def test_ordinary_complaints_and_questions_are_not_emergencies(text):
+    assert LEXICON.read(text)["kinds"] == []
+
+
+@pytest.mark.parametrize(
+    "text, clauses",
+    [
+        ("能开发票吗？另外行李限重多少", ["能开发票吗？", "行李限重多少"]),
+        ("能开发票吗，行李限重多少", ["能开发票吗", "行李限重多少"]),
+        ("导游一直骂人。我要投诉，另外行李限重多少？", ["行李限重多少？"]),
+        ("查一下我的行程", []),
+        ("退团要扣多少钱", []),
+    ],
+)
+def test_question_clauses(text, clauses):
+    assert question_clauses(text) == clauses
