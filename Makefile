@@ -58,9 +58,11 @@ validate: install ## rasa data validate (errors only)
 check: install ## trainers' data check: rasa's validation plus ours, in plain Chinese
 	$(VENV)/bin/python scripts/check_data.py
 
-eval: train ## figures: NLU cross-validation + held-out report, complaint classifier
+eval: train ## figures: NLU (CV, held-out, out-of-scope on real text), classifier, conversation task success
 	$(API_VENV)/bin/python api/scripts/eval_classifier.py
 	$(ENV) $(VENV)/bin/python scripts/nlu_eval.py
+	$(ENV) $(VENV)/bin/python -m scripts.eval_oos
+	$(ENV) $(VENV)/bin/python -m scripts.eval_conversations
 
 review: install ## export fallbacks, low confidence and handoffs from the tracker store for annotation
 	$(ENV) $(VENV)/bin/python scripts/review.py export
