@@ -41,7 +41,12 @@ class ActionCancelForm(Action):
             dispatcher.utter_message(response="utter_confirm_drop_complaint")
             # The form is paused, not dropped: "继续" resumes it where it stopped.
             return [ActiveLoop(None), SlotSet("cancel_pending", True), SlotSet("complaint_confirming", None)]
-        if intent in ("request_human", "emergency", "request_cancellation"):
+        if intent == "request_cancellation":
+            # The trip comes first; what the complaint already holds is kept for later.
+            if complaint_in_progress(tracker):
+                dispatcher.utter_message(response="utter_complaint_kept")
+            return stop_form() + [SlotSet("complaint_confirming", None), SlotSet("cancel_pending", None)]
+        if intent in ("request_human", "emergency"):
             pass  # what follows says what happens next; no "cancelled" in between
         elif complaint_in_progress(tracker) or tracker.get_slot("cancel_pending"):
             dispatcher.utter_message(response="utter_complaint_cancelled")

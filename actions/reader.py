@@ -74,7 +74,8 @@ def read_slots(tracker: Tracker) -> Dict[str, Any]:
 
     if reading.booking_ref:
         slots["booking_ref"] = reading.booking_ref
-        if reading.booking_ref != tracker.get_slot("booking_ref") and not reading.phone_last4:
+        previous = tracker.get_slot("booking_ref")
+        if previous and reading.booking_ref != previous and not reading.phone_last4:
             slots["phone_last4"] = None  # digits belong to the number they were given for
     if reading.ticket_no:
         slots["ticket_no"] = reading.ticket_no
@@ -94,6 +95,10 @@ def read_slots(tracker: Tracker) -> Dict[str, Any]:
 
     if in_complaint(tracker):
         slots.update(_complaint_slots(tracker, reading, intent, requested))
+    elif intent == "inform" and not loop and looks_like_when_where(reading.rest) and not tracker.get_slot("complaint_when_where"):
+        # "11月19号晚上，张家界的酒店" before saying what it is about: only a complaint asks
+        # for a time and place, so it is kept for one.
+        slots["complaint_when_where"] = reading.rest
     # Only what changes: a slot set to its own value would count as an answer to the form.
     return {k: v for k, v in slots.items() if tracker.get_slot(k) != v}
 
@@ -127,7 +132,8 @@ def _complaint_slots(tracker: Tracker, reading: Reading, intent: Optional[str], 
     rest = reading.rest
     if reading.name and not tracker.get_slot("complainant_name"):
         slots["complainant_name"] = reading.name
-    if requested in ("complaint_description", "complaint_when_where", "complaint_request", "complainant_name") and rest:
+    yes_no = intent in ("affirm", "deny") and len(rest) <= 4  # "好的", "确认" answer nothing here
+    if requested in ("complaint_description", "complaint_when_where", "complaint_request", "complainant_name") and rest and not yes_no:
         slots.update(_answer(requested, reading))
     if not tracker.get_slot("complaint_description") and "complaint_description" not in slots and is_descriptive(rest):
         if not (requested == "complaint_when_where" or looks_like_when_where(rest)):
@@ -144,12 +150,10 @@ def _complaint_slots(tracker: Tracker, reading: Reading, intent: Optional[str], 
     elif (
         not tracker.get_slot("complaint_when_where")
         and "complaint_when_where" not in slots
-        and requested != "complainant_name"
+        and requested not in ("complainant_name", "complaint_request")
+        and rest
         and looks_like_when_where(rest)
-        and not reading.booking_ref
-        and tracker.get_slot("complaint_description")
-    ) or (
-        requested == "booking_ref" and looks_like_when_where(rest) and not reading.booking_ref
+        and (tracker.get_slot("complaint_description") or requested == "booking_ref")
     ):
         # "11月26日 鼓浪屿" while another question was asked: it is the time and place.
         slots["complaint_when_where"] = rest
@@ -167,7 +171,7 @@ def _answer(requested: str, reading: Reading) -> Dict[str, Any]:
     if requested == "complaint_when_where":
         return {"complaint_when_where": rest}
     if requested == "complaint_request":
-        words = reading.request_text or rest
+        words = rest  # the whole answer is what they ask for, in their words
         return {"complaint_request": request_code(words) or "other", REQUEST_TEXT_SLOT: words[:MAX_REQUEST_TEXT_CHARS]}
     if requested == "complainant_name":
         return {"complainant_name": reading.name or rest}

@@ -74,7 +74,7 @@ _NOT_NAME = re.compile(r"(先生|女士|小姐)$|^(来|想|要|在|说|不|没|�
 _LAST4_MARKED = re.compile(r"(?:尾号|后四位|后4位|末四位|末4位|尾数|最后四位|最后4位)\s*(?:是|为|[:：])?\s*(?P<d>[0-9一二两三四五六七八九零〇幺]{4})(?![0-9])")
 _BOOKING_SPAN = re.compile(r"(?:我的|我们的)?(?:订单号?码?|预订号|单号|booking(?:\s*(?:no|number|ref))?)?\s*(?:是|为|[:：])?\s*TR[\s\-]*\d(?:[\s\-]*\d){7}", re.I)
 _TICKET_SPAN = re.compile(r"(?:投诉)?(?:单号|编号)?\s*(?:是|为|[:：])?\s*C\d{11,14}", re.I)
-_PHONE_SPAN = re.compile(r"(?:我的)?(?:手机号?码?|电话号?码?|联系方式|号码)?\s*(?:是|为|[:：])?\s*(?:\+?86[\s\-]?)?1[3-9]\d(?:[\s\-]?\d){8}")
+_PHONE_SPAN = re.compile(r"(?:我的)?(?:联系电话|手机号?码?|电话号?码?|联系方式|号码|phone|tel|mobile)?\s*(?:是|为|[:：])?\s*(?:\+?86[\s\-]?)?1[3-9]\d(?:[\s\-]?\d){8}")
 _LAST4_SPAN = re.compile(r"(?:手机|电话)?(?:号码)?" + _LAST4_MARKED.pattern)
 _LEFTOVER = re.compile(r"^[\s，,。.！!？?；;：:、]+|[\s，,。.！!？?；;：:、]+$")
 _QUESTION = re.compile(r"[?？]|吗|呢|么$|怎么|怎样|如何|多少|能不能|能否|可不可以|可以不|是否|几[天个点号次岁]|什么|哪[里儿个些天]|有没有|要不要|为啥|为什么")
@@ -141,8 +141,15 @@ def _where(text: str) -> Optional[str]:
     return None
 
 
+# "唐亮 13912345678", "韩梅，手机139…": a surname-led name right before the phone number.
+NAME_BEFORE_PHONE = re.compile(
+    rf"(?:^|(?<=[\s，,。.：:；;!！?？、0-9A-Za-z]))(?P<name>[{_SURNAMES}][\u4e00-\u9fff]{{1,2}})\s*[，,、]?\s*(?:手机号?|电话|phone)?\s*[:：]?\s*(?:\+?86)?1[3-9]\d{{9}}",
+    re.I,
+)
+
+
 def _name(text: str) -> Optional[str]:
-    for pattern in (NAME, NAME_AFTER_WOSHI):
+    for pattern in (NAME, NAME_AFTER_WOSHI, NAME_BEFORE_PHONE):
         match = pattern.search(text)
         if match and not _NOT_NAME.search(match.group("name")):
             return match.group("name")
@@ -187,7 +194,7 @@ def read(text: Optional[str]) -> Reading:
     cuts = [m.span() for span in (_BOOKING_SPAN, _TICKET_SPAN, _PHONE_SPAN, _LAST4_SPAN) for m in span.finditer(simple)]
     reading.name = _name(simple)
     if reading.name:
-        cuts += [m.span() for m in re.finditer(_NAME_PREFIX + re.escape(reading.name), simple)]
+        cuts += [m.span() for m in re.finditer(f"(?:{_NAME_PREFIX})?" + re.escape(reading.name), simple)]
     rest = _cut(own, cuts)
     previous = None
     while previous != rest:

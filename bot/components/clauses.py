@@ -23,12 +23,24 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+
+RESPONSE_SELECTOR = "response_selector"
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 PARENT = "clause_parent"
+STRIPPED = "clause_stripped"
 CLAUSES = "clauses"
+# Booking, ticket and phone numbers, "尾号5678": values, not what the traveller wants.
+_VALUES = re.compile(
+    r"(?:订单号?|单号|投诉单号?|工单)?\s*(?:是|:|：)?\s*(?:TR\s*[\d\s-]{8,12}|C\d{11,14})"
+    r"|(?:手机|电话)?(?:号码?)?(?:尾号|后四位|后4位|末四位)?\s*(?:是|:|：)?\s*(?<!\d)(?:1[3-9]\d{9}|\d{4})(?!\d)",
+    re.I,
+)
+# When the numbers make DIET say "inform", the words around them decide (at this confidence).
+MIN_STRIPPED_CONFIDENCE = 0.5
+VALUE_INTENTS = {"inform", "nlu_fallback"}
 MAX_CLAUSES = 4
 # Sentence ends and the words that join a second question ("另外", "顺便问一下").
 _SPLIT = re.compile(
@@ -52,6 +64,16 @@ def question_clauses(text: str) -> List[str]:
     return [p for p in pieces if _QUESTION.search(p)][:MAX_CLAUSES]
 
 
+def stripped(text: str) -> str:
+    """The words of a message that also carries numbers ("查行程 TR20260001 尾号5678" -> "查行程");
+    empty when it carries none or nothing else."""
+    if not _VALUES.search(text):
+        return ""
+    words = _VALUES.sub(" ", text)
+    words = re.sub(r"^[\s,，。.;；:：、]+|[\s,，。;；:：、]+$", "", re.sub(r"\s+", " ", words))
+    return words if len(re.sub(r"\W", "", words)) >= 2 else ""
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class ClauseSplitter(GraphComponent):
     @classmethod
@@ -66,8 +88,12 @@ class ClauseSplitter(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         extra: List[Message] = []
         for index, message in enumerate(messages):
-            for clause in question_clauses(message.get(TEXT) or ""):
+            text = message.get(TEXT) or ""
+            for clause in question_clauses(text):
                 extra.append(Message(data={TEXT: clause, PARENT: index}))
+            words = stripped(text)
+            if words:
+                extra.append(Message(data={TEXT: words, PARENT: index, STRIPPED: True}))
         return messages + extra
 
 
@@ -86,6 +112,9 @@ class ClauseCollector(GraphComponent):
             parent = message.get(PARENT)
             if parent is None:
                 continue
+            if message.get(STRIPPED):
+                self._words_decide(originals[parent], message)
+                continue
             intent = message.get(INTENT) or {}
             selector = (message.get("response_selector") or {}).get(intent.get("name") or "", {})
             found.setdefault(parent, []).append(
@@ -99,3 +128,18 @@ class ClauseCollector(GraphComponent):
         for index, clauses in found.items():
             originals[index].set(CLAUSES, clauses, add_to_output=True)
         return originals
+
+    @staticmethod
+    def _words_decide(message: Message, words: Message) -> None:
+        """"查行程 TR20260001 尾号5678" is an itinerary question that carries values, not "inform"."""
+        intent = message.get(INTENT) or {}
+        other = words.get(INTENT) or {}
+        if (
+            intent.get("name") in VALUE_INTENTS
+            and other.get("name") not in VALUE_INTENTS | {None}
+            and (other.get("confidence") or 0) >= MIN_STRIPPED_CONFIDENCE
+        ):
+            message.set(INTENT, other, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, words.get(INTENT_RANKING_KEY), add_to_output=True)
+            if words.get(RESPONSE_SELECTOR):
+                message.set(RESPONSE_SELECTOR, words.get(RESPONSE_SELECTOR), add_to_output=True)

@@ -118,3 +118,29 @@ def test_reading_is_pure_and_finds_names_only_with_a_marker():
     assert read("我是来投诉的").name is None
     assert read("我是王芳").name == "王芳"
     assert read("導遊態度很差，訂單ＴＲ20260001").booking_ref == BOOKING
+
+
+def test_a_name_written_right_before_the_phone():
+    slots = read_slots(tracker("好，同意。唐亮 13912345678", "affirm", {"requested_slot": "complaint_consent"}, loop="complaint_form"))
+    assert slots["complainant_name"] == "唐亮" and slots["phone"] == "13912345678"
+    assert slots["complaint_consent"] is True
+
+
+def test_a_yes_is_not_a_name():
+    assert in_complaint("确认", "complainant_name", intent="affirm") == {}
+
+
+def test_digits_given_before_the_booking_are_kept_for_it():
+    slots = read_slots(tracker("TR20260004", slots={"phone_last4": "5678", "requested_slot": "booking_ref"}, loop="verify_form"))
+    assert slots == {"booking_ref": "TR20260004"}
+
+
+def test_a_time_and_place_given_before_anything_else_is_kept_for_the_complaint():
+    slots = read_slots(tracker("11月19号晚上，张家界京武铂尔曼酒店"))
+    assert slots == {"complaint_when_where": "11月19号晚上，张家界京武铂尔曼酒店"}
+
+
+def test_booking_and_date_while_the_booking_is_asked():
+    slots = in_complaint("訂單TR20260011，11月20號在鳳凰古城附近", "booking_ref", complaint_description="导游带我们连进三家玉石店")
+    assert slots["booking_ref"] == "TR20260011"
+    assert slots["complaint_when_where"].startswith("11月20")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from bot.components.clauses import question_clauses
+from bot.components.clauses import question_clauses, stripped
 from bot.components.emergency import Lexicon
 from tests.services import ROOT
 
@@ -58,3 +58,17 @@ def test_ordinary_complaints_and_questions_are_not_emergencies(text):
 )
 def test_question_clauses(text, clauses):
     assert question_clauses(text) == clauses
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("查行程 TR20260001 尾号5678", "查行程"),
+        ("TR20260004 尾号5678 我现在退团要扣多少", "我现在退团要扣多少"),
+        ("TR20260001", ""),  # only a value: DIET's "inform" stands
+        ("5678", ""),
+        ("我叫王芳", ""),  # no value: nothing to strip
+    ],
+)
+def test_the_words_around_the_values(text, words):
+    assert stripped(text) == words
