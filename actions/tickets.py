@@ -10,13 +10,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.clients.ticketing import TicketingError, get_client
-from actions.forms.base import CountingFormValidation, latest_text
+from actions.forms.base import latest_text
 from actions.utils.parsing import parse_ticket_no
 from actions.utils.text import format_ticket_progress
-from actions.verification import check_digits
+from actions.verification import DigitsCheckingValidation
 
 
-class ValidateTicketForm(CountingFormValidation):
+class ValidateTicketForm(DigitsCheckingValidation):
+    what = "ticket"
+    number_slot = "ticket_no"
+
     def name(self) -> Text:
         return "validate_ticket_form"
 
@@ -38,15 +41,6 @@ class ValidateTicketForm(CountingFormValidation):
         if not number:
             return self.reject("ticket_no", "utter_invalid_ticket_no", dispatcher, tracker)
         return self.accept("ticket_no", number)
-
-    async def validate_phone_last4(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        shaped = super().validate_phone_last4(value, dispatcher, tracker, domain)
-        digits, number = shaped.get("phone_last4"), tracker.get_slot("ticket_no")
-        if not digits or not number:
-            return shaped
-        return await check_digits(self, dispatcher, tracker, "ticket", number, digits)
 
 
 class ActionCheckTicket(Action):

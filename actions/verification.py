@@ -10,7 +10,8 @@ number is kept, and the second miss offers a human before the API's lock (5).
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from abc import ABC
+from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -32,7 +33,26 @@ def is_verified(tracker: Tracker) -> bool:
     return bool(verified) and tracker.get_slot("booking_ref") in (None, verified)
 
 
-class ValidateVerifyForm(CountingFormValidation):
+class DigitsCheckingValidation(CountingFormValidation, ABC):
+    """A form that ends with phone digits checked against a number by the API."""
+
+    what: str  # "booking" or "ticket"
+    number_slot: str
+
+    async def validate_phone_last4(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        shaped = super().validate_phone_last4(value, dispatcher, tracker, domain)
+        digits, number = shaped.get("phone_last4"), tracker.get_slot(self.number_slot)
+        if not digits or not number:
+            return shaped  # asked again; or the number comes first
+        return await check_digits(self, dispatcher, tracker, self.what, number, digits)
+
+
+class ValidateVerifyForm(DigitsCheckingValidation):
+    what = "booking"
+    number_slot = "booking_ref"
+
     def name(self) -> Text:
         return "validate_verify_form"
 
@@ -46,15 +66,6 @@ class ValidateVerifyForm(CountingFormValidation):
         if is_verified(tracker) or tracker.get_slot("verify_blocked"):
             return []  # verified once for this booking in this conversation, or stopped
         return domain_slots
-
-    async def validate_phone_last4(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        shaped = super().validate_phone_last4(value, dispatcher, tracker, domain)
-        digits, ref = shaped.get("phone_last4"), tracker.get_slot("booking_ref")
-        if not digits or not ref:
-            return shaped  # asked again; or the booking number comes first
-        return await check_digits(self, dispatcher, tracker, "booking", ref, digits)
 
 
 async def check_digits(
@@ -129,6 +140,3 @@ class ActionVerified(Action):
             events = answer_itinerary(dispatcher, tracker, booking)
         return reset + events
 
-
-def verified_number(tracker: Tracker, what: str) -> Optional[str]:
-    return tracker.get_slot("verified_booking" if what == "booking" else "verified_ticket")
