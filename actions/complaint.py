@@ -26,6 +26,7 @@ from actions.fields import (
 )
 from actions.forms.base import CountingFormValidation, latest_text
 from actions.handoff import open_handoff
+from actions.questions import answer_side_questions
 from actions.utils.parsing import mask_phone, parse_phone
 from actions.utils.reading import read, request_code
 from actions.utils.text import CATEGORY_LABELS, format_ticket_created
@@ -53,7 +54,7 @@ class ActionPrefillComplaint(Action):
         if urls:
             events.append(SlotSet("complaint_evidence", urls[:20]))
         dispatcher.utter_message(response="utter_complaint_start")
-        return events
+        return events + await answer_side_questions(dispatcher, tracker, primary=False)
 
 
 class ActionAskComplaintWhenWhere(Action):

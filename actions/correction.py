@@ -146,6 +146,17 @@ def _parse(text: str, slots: Dict[str, Any]) -> Tuple[Optional[str], str]:
     return (_field_by_shape(value), value) if value else (None, "")
 
 
+def fields_read_this_turn(tracker: Tracker) -> List[str]:
+    """Complaint fields that action_read_message set from the latest message."""
+    names: List[str] = []
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            break
+        if event.get("event") == "slot" and event.get("name") in FIELD_LABELS and event.get("name") not in names:
+            names.append(event["name"])
+    return list(reversed(names))
+
+
 class ActionCorrectComplaint(Action):
     """Applies a correction during the complaint form or at its summary."""
 
@@ -159,6 +170,14 @@ class ActionCorrectComplaint(Action):
         hint = next(iter(latest_entities(tracker, "correction_field")), None)
         text = latest_text(tracker)
         field, value = parse_correction(text, tracker.slots, hint)
+        read_now = fields_read_this_turn(tracker)
+        if read_now and not in_form and (field is None or field in read_now):
+            # The message itself gave the new value ("不要退差价了，要求赔偿"): already read into
+            # the slots by action_read_message, so show what will be submitted now.
+            for name in read_now:
+                dispatcher.utter_message(response="utter_correction_done", field=FIELD_LABELS[name])
+            await show_summary(dispatcher, tracker.slots)
+            return []
         requested = tracker.get_slot("requested_slot") if in_form else None
         if requested == "complaint_description" and not (field == "booking_ref" and value):
             # Only the booking number comes before the description; anything else the

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Dict, Iterable, List, Optional, Text
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.utils.reading import is_question
@@ -54,7 +54,57 @@ async def answer_extra_questions(
     events: List[EventType] = []
     for key in extra_policy_keys(tracker, [primary_key]):
         events += await answer_key(dispatcher, tracker, key, extra=True)
+    events += await answer_itinerary_clauses(dispatcher, tracker)
     return events
+
+
+async def answer_itinerary_clauses(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    """"回来坐哪个航班？行李可以托运几件": the itinerary clause of a policy question, for a
+    traveller already verified in this conversation."""
+    from actions.clients.ticketing import TicketingError, get_client
+    from actions.reader import itinerary_item
+    from actions.utils.text import format_itinerary_answer, parse_day_number
+
+    if (tracker.latest_message or {}).get("intent", {}).get("name") == "query_itinerary":
+        return []  # the flow itself answers it
+    wanted = [
+        c for c in clauses(tracker)
+        if c.get("intent") == "query_itinerary" and (c.get("confidence") or 0) >= MIN_CLAUSE_CONFIDENCE
+    ]
+    verified = tracker.get_slot("verified_booking")
+    if not wanted or not verified:
+        return []
+    try:
+        booking = await get_client().get_booking(verified)
+    except TicketingError:
+        return []
+    for clause in wanted:
+        text = clause.get("text") or ""
+        dispatcher.utter_message(text=format_itinerary_answer(booking, itinerary_item(text), parse_day_number(text)))
+    return []
+
+
+async def answer_side_questions(dispatcher: CollectingDispatcher, tracker: Tracker, primary: bool) -> List[EventType]:
+    """Once per message: the questions a message asks beside the flow it starts or continues
+    (and, with `primary`, its own policy question: a form that took a value from the same
+    message goes on, so nothing else would answer it)."""
+    message_id = (tracker.latest_message or {}).get("message_id")
+    if not message_id or tracker.get_slot("answered_message_id") == message_id:
+        return []
+    said = len(dispatcher.messages)
+    if primary and (tracker.latest_message or {}).get("intent", {}).get("name") == "policy" and is_question(
+        (tracker.latest_message or {}).get("text") or ""
+    ):
+        events = await answer_policy_question(dispatcher, tracker)
+    else:
+        events = await answer_extra_questions(dispatcher, tracker, primary_key=None)
+    if len(dispatcher.messages) == said:
+        return []  # nothing asked beside: no event, so a form can still reject the message
+    return [e for e in events if not _is_followup(e)] + [SlotSet("answered_message_id", message_id)]
+
+
+def _is_followup(event: EventType) -> bool:
+    return event.get("event") == "followup"
 
 
 async def answer_key(
@@ -80,4 +130,4 @@ async def answer_policy_question(dispatcher: CollectingDispatcher, tracker: Trac
     events: List[EventType] = []
     for each in keys:
         events += await answer_key(dispatcher, tracker, each, extra=each != key)
-    return events
+    return events + await answer_itinerary_clauses(dispatcher, tracker)

@@ -2,12 +2,10 @@
 
 Rasa runs `action_read_message` after every traveller message, before it predicts
 anything: every slot below has a custom mapping naming this action in domain.yml.
-It returns only slot values (and, for a message that asks a second question, the
-extra answers); the active form then validates what was set with its own
-validators, so a value given out of turn is checked like one given when asked.
-
-Rasa also runs it once more when a form starts on the same message: the slot
-`read_message_id` makes the second run quiet.
+It returns only slot values (Rasa drops anything else a slot-mapping action returns);
+the active form then validates what was set with its own validators, so a value
+given out of turn is checked like one given when asked. Questions asked beside the
+flow are answered by the flow's actions (actions/questions.py).
 """
 
 from __future__ import annotations
@@ -21,21 +19,22 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.fields import MAX_REQUEST_TEXT_CHARS, REQUEST_LABELS, REQUEST_TEXT_SLOT
-from actions.emergency import emergency_reply
 from actions.forms.base import latest_entities, latest_intent, latest_text
 from actions.handoff import open_handoff
-from actions.questions import answer_extra_questions, answer_policy_question
 from actions.utils.parsing import parse_phone_last4, to_simplified
 from actions.utils.reading import Reading, is_descriptive, is_question, looks_like_when_where, read, request_code
 from actions.utils.text import parse_day_number
 
+# Never an answer to a form's question.
+HARD_INTERRUPTIONS = {"cancel", "request_human", "emergency"}
 # Intents that interrupt a form rather than answer it.
-INTERRUPTIONS = {
-    "cancel", "request_human", "emergency", "correct", "request_cancellation",
-    "ask_capabilities", "greet", "goodbye", "thank", "bot_challenge",
+INTERRUPTIONS = HARD_INTERRUPTIONS | {
+    "correct", "request_cancellation", "ask_capabilities", "greet", "goodbye", "thank", "bot_challenge",
 }
 # Interruptions only when they are questions ("红烧肉怎么做"); a statement is an answer.
 QUESTION_INTERRUPTIONS = {"policy", "out_of_scope", "query_itinerary", "check_ticket"}
+# "把多收的钱退给我们" answers "what do you want": wanting money back is not cancelling the trip here.
+ANSWERS_WHEN_ASKED = {"complaint_request": {"request_cancellation"}, "complaint_description": {"request_cancellation"}}
 _ITEMS = (
     ("return_flight", re.compile(r"(回程|返程|回来|回去|返回).{0,6}(航班|飞机|机票|班机)|(航班|飞机|机票).{0,4}(回程|返程)")),
     ("outbound_flight", re.compile(r"(去程|出发|去的).{0,6}(航班|飞机|机票|班机)")),
@@ -81,7 +80,7 @@ def read_slots(tracker: Tracker) -> Dict[str, Any]:
         slots["ticket_no"] = reading.ticket_no
     if reading.phone_last4:
         slots["phone_last4"] = reading.phone_last4
-    elif requested == "phone_last4" and intent not in INTERRUPTIONS:
+    elif requested == "phone_last4" and intent not in HARD_INTERRUPTIONS:  # "打错了，是1234" too
         digits = parse_phone_last4(text)
         if digits:
             slots["phone_last4"] = digits
@@ -103,7 +102,11 @@ def read_slots(tracker: Tracker) -> Dict[str, Any]:
     return {k: v for k, v in slots.items() if tracker.get_slot(k) != v}
 
 
-def _interrupts(intent: Optional[str], text: str) -> bool:
+def _interrupts(intent: Optional[str], text: str, requested: Optional[str] = None) -> bool:
+    if intent in HARD_INTERRUPTIONS:
+        return True
+    if intent in ANSWERS_WHEN_ASKED.get(requested or "", ()) and not is_question(text):
+        return False
     return intent in INTERRUPTIONS or (intent in QUESTION_INTERRUPTIONS and is_question(text))
 
 
@@ -127,7 +130,17 @@ def _complaint_slots(tracker: Tracker, reading: Reading, intent: Optional[str], 
             slots["complaint_consent"] = True
         elif intent == "deny":
             slots["complaint_consent"] = False
-    if _interrupts(intent, text) and not (requested == "complaint_when_where" and looks_like_when_where(text)):
+    confirming = bool(tracker.get_slot("complaint_confirming"))
+    if confirming and intent not in HARD_INTERRUPTIONS | {"correct"}:
+        # At the summary, "不要退差价了，要求赔偿" changes the request (action_correct_complaint shows it).
+        said = read(text).request_text
+        if said:
+            slots["complaint_request"] = request_code(said) or "other"
+            slots[REQUEST_TEXT_SLOT] = said[:MAX_REQUEST_TEXT_CHARS]
+        return slots
+    if _interrupts(intent, text, requested) and not (
+        requested == "complaint_when_where" and intent not in HARD_INTERRUPTIONS and looks_like_when_where(text)
+    ):
         return slots
     rest = reading.rest
     if reading.name and not tracker.get_slot("complainant_name"):
@@ -163,6 +176,13 @@ def _complaint_slots(tracker: Tracker, reading: Reading, intent: Optional[str], 
     return slots
 
 
+def complaint_slots_of(tracker: Tracker) -> Dict[str, Any]:
+    """What the latest message says for a complaint, read as if it started one."""
+    reading = read(latest_text(tracker))
+    slots = _complaint_slots(tracker, reading, "complain", None)
+    return {k: v for k, v in slots.items() if tracker.get_slot(k) != v}
+
+
 def _answer(requested: str, reading: Reading) -> Dict[str, Any]:
     """The message answers the question the form asked."""
     rest = reading.rest
@@ -188,23 +208,8 @@ class ActionReadMessage(Action):
         message_id = (tracker.latest_message or {}).get("message_id")
         slots = read_slots(tracker)
         events: List[EventType] = [SlotSet(name, value) for name, value in slots.items()]
-        first_run = message_id and tracker.get_slot("read_message_id") != message_id
-        if not first_run:
-            return events
-        events.append(SlotSet("read_message_id", message_id))
-        intent = latest_intent(tracker)
-        if tracker.is_paused():
-            # Waiting for (or talking to) an agent: the bot stays quiet, except that an
-            # emergency gets the advice at once and moves the conversation to the head of the queue.
-            if intent == "emergency":
-                await emergency_reply(dispatcher, tracker)
-                await open_handoff(tracker, dispatcher, "emergency")
-            return events
-        loop = (tracker.active_loop or {}).get("name")
-        if intent == "policy" and loop and slots:
-            # The message answers the form *and* asks a question: the form goes on
-            # with the answer, so the question is answered here.
-            await answer_policy_question(dispatcher, tracker)
-        if intent != "policy":
-            await answer_extra_questions(dispatcher, tracker, primary_key=None)
-        return events
+        if tracker.is_paused() and latest_intent(tracker) == "emergency" and tracker.get_slot("read_message_id") != message_id:
+            # Waiting for an agent: Rasa runs no action, but the queue must know at once.
+            # (Rasa keeps only the slot events of a slot-mapping action, so nothing is said here.)
+            await open_handoff(tracker, CollectingDispatcher(), "emergency")
+        return events + [SlotSet("read_message_id", message_id)]

@@ -34,13 +34,13 @@ class ValidateTicketForm(DigitsCheckingValidation):
             return []  # locked or the API is down: action_check_ticket says what next
         return domain_slots
 
-    def validate_ticket_no(
+    async def validate_ticket_no(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         number = parse_ticket_no(value) or parse_ticket_no(latest_text(tracker))
         if not number:
             return self.reject("ticket_no", "utter_invalid_ticket_no", dispatcher, tracker)
-        return self.accept("ticket_no", number)
+        return await self.check_held_digits(self.accept("ticket_no", number), dispatcher, tracker)
 
 
 class ActionCheckTicket(Action):

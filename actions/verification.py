@@ -21,6 +21,7 @@ from rasa_sdk.types import DomainDict
 from actions.clients.ticketing import Locked, Mismatch, NotFound, TicketingError, Unavailable, get_client
 from actions.forms.base import CountingFormValidation, latest_intent
 from actions.itinerary import answer_itinerary
+from actions.questions import answer_side_questions
 from actions.refunds import record_cancellation, refund_text
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,17 @@ class DigitsCheckingValidation(CountingFormValidation, ABC):
         return await check_digits(self, dispatcher, tracker, self.what, number, digits)
 
 
+    async def check_held_digits(
+        self, shaped: Dict[Text, Any], dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Dict[Text, Any]:
+        """Digits given before the number ("手机后四位5678，帮我查下行程", then the number) are
+        checked as soon as the number comes."""
+        number, digits = shaped.get(self.number_slot), tracker.get_slot("phone_last4")
+        if not number or not digits or "phone_last4" in tracker.slots_to_validate():
+            return shaped  # digits of this message are checked by validate_phone_last4
+        return {**shaped, **await check_digits(self, dispatcher, tracker, self.what, number, digits)}
+
+
 class ValidateVerifyForm(DigitsCheckingValidation):
     what = "booking"
     number_slot = "booking_ref"
@@ -66,6 +78,12 @@ class ValidateVerifyForm(DigitsCheckingValidation):
         if is_verified(tracker) or tracker.get_slot("verify_blocked"):
             return []  # verified once for this booking in this conversation, or stopped
         return domain_slots
+
+    async def validate_booking_ref(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        shaped = super().validate_booking_ref(value, dispatcher, tracker, domain)
+        return await self.check_held_digits(shaped, dispatcher, tracker)
 
 
 async def check_digits(
@@ -106,7 +124,8 @@ class ActionStartVerification(Action):
         purpose = PURPOSES.get(latest_intent(tracker) or "", "itinerary")
         if purpose == "cancellation" and not is_verified(tracker):
             dispatcher.utter_message(response="utter_cancellation_start")
-        return [SlotSet("verify_purpose", purpose), SlotSet("verify_blocked", None), SlotSet("form_failures", 0.0)]
+        events: List[EventType] = [SlotSet("verify_purpose", purpose), SlotSet("verify_blocked", None), SlotSet("form_failures", 0.0)]
+        return events + await answer_side_questions(dispatcher, tracker, primary=False)
 
 
 class ActionVerified(Action):
@@ -124,7 +143,9 @@ class ActionVerified(Action):
             dispatcher.utter_message(response="utter_offer_human")
             return reset + [SlotSet("booking_ref", None)]
         if not is_verified(tracker):
-            return reset  # the API was unavailable: already said
+            if not tracker.get_slot("verify_blocked"):
+                dispatcher.utter_message(response="utter_verify_failed")
+            return reset
         ref = tracker.get_slot("verified_booking")
         try:
             booking = await get_client().get_booking(ref)

@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.events import EventType
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
@@ -36,6 +37,15 @@ class CountingFormValidation(FormValidationAction, ABC):
         if failures >= MAX_FAILURES:
             dispatcher.utter_message(response="utter_offer_human")
         return {slot: None, "form_failures": float(failures)}
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        from actions.questions import answer_side_questions  # questions -> refunds -> forms: no cycle at import
+
+        side = await answer_side_questions(dispatcher, tracker, primary=True)
+        if side:
+            # Later validators must see that the message was answered.
+            tracker.slots.update({e["name"]: e["value"] for e in side if e.get("event") == "slot"})
+        return side + await super().run(dispatcher, tracker, domain)
 
     def accept(self, slot: Text, value: Any) -> Dict[Text, Any]:
         return {slot: value, "form_failures": 0.0}

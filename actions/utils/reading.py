@@ -77,7 +77,10 @@ _TICKET_SPAN = re.compile(r"(?:投诉)?(?:单号|编号)?\s*(?:是|为|[:：])?\
 _PHONE_SPAN = re.compile(r"(?:我的)?(?:联系电话|手机号?码?|电话号?码?|联系方式|号码|phone|tel|mobile)?\s*(?:是|为|[:：])?\s*(?:\+?86[\s\-]?)?1[3-9]\d(?:[\s\-]?\d){8}")
 _LAST4_SPAN = re.compile(r"(?:手机|电话)?(?:号码)?" + _LAST4_MARKED.pattern)
 _LEFTOVER = re.compile(r"^[\s，,。.！!？?；;：:、]+|[\s，,。.！!？?；;：:、]+$")
-_QUESTION = re.compile(r"[?？]|吗|呢|么$|怎么|怎样|如何|多少|能不能|能否|可不可以|可以不|是否|几[天个点号次岁]|什么|哪[里儿个些天]|有没有|要不要|为啥|为什么")
+_QUESTION = re.compile(
+    r"[?？]|吗|呢|么$|怎么|怎样|如何|多少|多久|多长时间|能否|可以不|是否|几[天个点号次岁件]|什么|啥|咋|哪[里儿个些天]|为什么"
+    r"|([\u4e00-\u9fff])[不没]\1"  # A-not-A: 能不能, 冷不冷, 管不管, 有没有
+)
 
 # Words that say "I want to complain" without saying what happened.
 _GENERIC = re.compile(r"投诉|我要|我想|想要|你们|客服|一下|请问|怎么|如何|可以|吗|呢|啊|了|的|帮我|提交|反映|问题|[\s\W\d]")
@@ -209,7 +212,15 @@ def read(text: Optional[str]) -> Reading:
     return reading
 
 
+# Words that tell what happened, not where or when.
+_STORY = re.compile(r"了|着|过|被|把|很|太|都|没|不|是|有|骂|打|抽|吵|坏|差|脏|等|说|让|要|想|给|偷|丢|吃|住|收|退|赔")
+
+
 def looks_like_when_where(text: str) -> bool:
-    """A short answer that names a date or a place ("11月26日 鼓浪屿", "昨天晚上在酒店")."""
+    """A short answer that is mostly a date and a place ("11月26日 鼓浪屿", "昨天晚上在酒店");
+    a story that mentions "那天" is not."""
     simple = to_simplified(text or "")
-    return len(simple) <= 40 and bool(_when(simple) or _where(simple) or WHEN.search(simple))
+    if len(simple) > 40 or not (_when(simple) or WHERE.search(simple)):
+        return False
+    left = re.sub(r"[\W\d_]", "", WHEN.sub("", simple))
+    return not _STORY.search(left) and len(left) <= 16

@@ -9,8 +9,9 @@ sets the intent to `emergency` when a kind matches and the message is not about
 the past or a "what if". It also tells the action which kind it is and whether
 the traveller is abroad (entities `emergency_kind`, `abroad`), so the advice fits.
 
-A DIET `emergency` below `min_confidence` without a lexicon match falls back to
-DIET's next intent: an ordinary complaint must not jump the queue.
+A DIET `emergency` without a lexicon match stands only at `min_confidence` and with a
+word of urgency ("急", "现在", "救命"); otherwise DIET's next intent: an ordinary
+complaint must not jump the queue.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class Lexicon:
 class EmergencyDetector(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"lexicon_path": "data/emergency/lexicon.yml", "min_confidence": 0.7}
+        return {"lexicon_path": "data/emergency/lexicon.yml", "min_confidence": 0.9}
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, lexicon: Optional[Lexicon] = None):
         self._config = config
@@ -102,6 +103,13 @@ class EmergencyDetector(GraphComponent):
             self._mark(message)
         return messages
 
+    def _diet_is_sure(self, text: str, intent: Dict[str, Any]) -> bool:
+        """DIET alone (no kind in the lexicon) must be confident and hear urgency: an
+        ordinary complaint (a noisy party next door) must not jump the queue."""
+        if (intent.get("confidence") or 0) < self._config["min_confidence"] or not self._lexicon:
+            return False
+        return bool(self._lexicon.now.search(text)) and not self._lexicon.hypothetical.search(text)
+
     def _mark(self, message: Message) -> None:
         text = message.get(TEXT) or ""
         intent = message.get(INTENT) or {}
@@ -109,7 +117,7 @@ class EmergencyDetector(GraphComponent):
         ranking = message.get(INTENT_RANKING_KEY) or []
         if found["kinds"]:
             self._set_intent(message, EMERGENCY, 1.0, ranking)
-        elif intent.get("name") == EMERGENCY and (intent.get("confidence") or 0) < self._config["min_confidence"]:
+        elif intent.get("name") == EMERGENCY and not self._diet_is_sure(text, intent):
             runner_up = next((r for r in ranking if r.get("name") != EMERGENCY), None)
             if runner_up:
                 self._set_intent(message, runner_up["name"], runner_up.get("confidence", 0.0), ranking)

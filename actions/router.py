@@ -1,0 +1,54 @@
+"""A message no flow claimed: find what it is for before asking.
+
+"TR20260003 我叫王芳 136…，10月16号在三亚南山，导游自己跑去吃饭…要求道歉" carries so many
+values that DIET reads it as `inform` (or `correct`); the story in it says it is a
+complaint. A request to book a new trip that DIET did not understand gets the sales line.
+Otherwise the traveller is asked what they want.
+"""
+
+from __future__ import annotations
+
+from typing import List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.forms.base import latest_intent, latest_text
+from actions.reader import complaint_slots_of
+from actions.scope import is_new_booking
+from actions.settings import get_settings
+from actions.utils.reading import is_descriptive, is_question, read
+
+
+def tells_a_story(text: str) -> bool:
+    rest = read(text).rest
+    return is_descriptive(rest) and not is_question(rest)
+
+
+def start_complaint(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    """Everything the message said goes into the complaint; the form asks only what is missing."""
+    dispatcher.utter_message(response="utter_complaint_start")
+    slots = complaint_slots_of(tracker)
+    return [SlotSet(k, v) for k, v in slots.items()] + [SlotSet("form_failures", 0.0), FollowupAction("complaint_form")]
+
+
+class ActionRouteMessage(Action):
+    def name(self) -> Text:
+        return "action_route_message"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        text = latest_text(tracker)
+        if tells_a_story(text):
+            return start_complaint(dispatcher, tracker)
+        if is_new_booking(text):
+            dispatcher.utter_message(response="utter_out_of_scope_booking", sales_line=get_settings().sales_line)
+            return []
+        if latest_intent(tracker) == "correct":
+            dispatcher.utter_message(response="utter_correction_out_of_context")
+        else:
+            dispatcher.utter_message(response="utter_ask_what_for")
+        return []
