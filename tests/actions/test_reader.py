@@ -144,3 +144,29 @@ def test_booking_and_date_while_the_booking_is_asked():
     slots = in_complaint("訂單TR20260011，11月20號在鳳凰古城附近", "booking_ref", complaint_description="导游带我们连进三家玉石店")
     assert slots["booking_ref"] == "TR20260011"
     assert slots["complaint_when_where"].startswith("11月20")
+
+
+def test_a_story_read_as_inform_starts_a_complaint_with_everything_it_said():
+    from actions.router import ActionRouteMessage
+    from rasa_sdk.executor import CollectingDispatcher
+
+    text = "TR20260003 我叫王芳 13698765432，10月16号在三亚南山，导游自己跑去吃饭，让我们在停车场干等了两个小时，要求道歉"
+    t = tracker(text, "inform", {"booking_ref": "TR20260003"})
+    dispatcher = CollectingDispatcher()
+    import asyncio
+
+    events = asyncio.run(ActionRouteMessage().run(dispatcher, t, {}))
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    assert dispatcher.messages[0]["response"] == "utter_complaint_start"
+    assert events[-1] == {"event": "followup", "name": "complaint_form", "timestamp": None}
+    assert slots["complainant_name"] == "王芳" and slots["phone"] == "13698765432"
+    assert "导游自己跑去吃饭" in slots["complaint_description"]
+    assert slots["complaint_request"] == "apology"
+
+
+def test_values_alone_are_not_a_story():
+    from actions.router import tells_a_story
+
+    assert not tells_a_story("TR20260001 尾号5678")
+    assert not tells_a_story("我叫王芳 13698765432")
+    assert not tells_a_story("行李限重多少公斤？")
