@@ -28,7 +28,7 @@ def complaint_in_progress(tracker: Tracker) -> bool:
 
 
 class ActionCancelForm(Action):
-    """Stops whichever form is active; a complaint asks first."""
+    """Stops whichever form is active (a complaint asks first: action_ask_drop_complaint)."""
 
     def name(self) -> Text:
         return "action_cancel_form"
@@ -37,10 +37,6 @@ class ActionCancelForm(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         intent = latest_intent(tracker)
-        if intent == "cancel" and complaint_in_progress(tracker) and not tracker.get_slot("cancel_pending"):
-            dispatcher.utter_message(response="utter_confirm_drop_complaint")
-            # The form is paused, not dropped: "继续" resumes it where it stopped.
-            return [ActiveLoop(None), SlotSet("cancel_pending", True), SlotSet("complaint_confirming", None)]
         if intent == "request_cancellation":
             # The trip comes first; what the complaint already holds is kept for later.
             if complaint_in_progress(tracker):
@@ -53,6 +49,20 @@ class ActionCancelForm(Action):
         else:
             dispatcher.utter_message(response="utter_request_stopped")
         return stop_form() + reset_complaint()
+
+
+class ActionAskDropComplaint(Action):
+    """"取消" inside a complaint: asked once before anything given is dropped."""
+
+    def name(self) -> Text:
+        return "action_ask_drop_complaint"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        dispatcher.utter_message(response="utter_confirm_drop_complaint")
+        # The form is paused, not dropped: "继续" resumes it where it stopped.
+        return [ActiveLoop(None), SlotSet("complaint_confirming", None), SlotSet("cancel_pending", True)]
 
 
 class ActionDropComplaint(Action):
