@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import List, Text
 
 from rasa_sdk import Action, Tracker
@@ -9,7 +10,10 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.questions import answer_policy_question
+from actions.questions import answer_policy_question, clauses, story_beside_questions
+from actions.router import start_complaint, tells_a_story
+
+_COMPLAINT = re.compile(r"投诉|投訴|complain|太差|太过分|差劲|要求.{0,10}(赔|退|道歉)")
 
 
 class ActionAnswerPolicy(Action):
@@ -19,4 +23,10 @@ class ActionAnswerPolicy(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        return await answer_policy_question(dispatcher, tracker)
+        events = await answer_policy_question(dispatcher, tracker)
+        story = story_beside_questions(tracker)
+        if clauses(tracker) and not tracker.active_loop and _COMPLAINT.search(story) and tells_a_story(story):
+            # "航班延误了三个小时没人通知，我要投诉！另外延误了能赔吗": the answer, then the complaint.
+            events = [e for e in events if e.get("event") != "followup"]
+            events += start_complaint(dispatcher, tracker, text=story)
+        return events

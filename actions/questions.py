@@ -8,6 +8,7 @@ for that booking (`actions/refunds.py`).
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, Iterable, List, Optional, Text
 
 from rasa_sdk import Tracker
@@ -24,6 +25,15 @@ def retrieval_key(tracker: Tracker) -> Optional[Text]:
     """'policy/refund' as chosen by the ResponseSelector for the latest message."""
     selector = (tracker.latest_message or {}).get("response_selector", {})
     return selector.get("policy", {}).get("response", {}).get("intent_response_key")
+
+
+def story_beside_questions(tracker: Tracker) -> str:
+    """The message without its question clauses: "航班延误了三个小时没人通知，我要投诉！" of
+    "航班延误了三个小时没人通知，我要投诉！另外延误了能赔吗"."""
+    text = (tracker.latest_message or {}).get("text") or ""
+    for clause in clauses(tracker):
+        text = text.replace(clause.get("text") or "\0", " ")
+    return re.sub(r"(?:另外|还有|顺便问一下|顺便问下|顺便|再问一下|以及)\s*$", "", text.strip(" ，,。.；;!！")).strip(" ，,。.；;!！")
 
 
 def clauses(tracker: Tracker) -> List[Dict[str, Any]]:
@@ -100,7 +110,9 @@ async def answer_side_questions(dispatcher: CollectingDispatcher, tracker: Track
         events = await answer_extra_questions(dispatcher, tracker, primary_key=None)
     if len(dispatcher.messages) == said:
         return []  # nothing asked beside: no event, so a form can still reject the message
-    return [e for e in events if not _is_followup(e)] + [SlotSet("answered_message_id", message_id)]
+    return [e for e in events if not _is_followup(e) and e.get("name") != "answered_message_id"] + [
+        SlotSet("answered_message_id", message_id)
+    ]
 
 
 def _is_followup(event: EventType) -> bool:
@@ -130,4 +142,7 @@ async def answer_policy_question(dispatcher: CollectingDispatcher, tracker: Trac
     events: List[EventType] = []
     for each in keys:
         events += await answer_key(dispatcher, tracker, each, extra=each != key)
-    return events + await answer_itinerary_clauses(dispatcher, tracker)
+    events += await answer_itinerary_clauses(dispatcher, tracker)
+    message_id = (tracker.latest_message or {}).get("message_id")
+    # A form this answer starts (FollowupAction) must not answer the same message again.
+    return events + ([SlotSet("answered_message_id", message_id)] if message_id else [])

@@ -18,11 +18,28 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.fields import MAX_REQUEST_TEXT_CHARS, REQUEST_LABELS, REQUEST_TEXT_SLOT
+from actions.fields import (
+    FREE_TEXT_SLOTS,
+    MAX_DESCRIPTION_CHARS,
+    MAX_REQUEST_TEXT_CHARS,
+    MAX_WHEN_WHERE_CHARS,
+    REQUEST_LABELS,
+    REQUEST_TEXT_SLOT,
+)
 from actions.forms.base import latest_entities, latest_intent, latest_text
 from actions.handoff import open_handoff
 from actions.utils.parsing import parse_phone_last4, to_simplified
-from actions.utils.reading import Reading, is_descriptive, is_question, looks_like_when_where, read, request_code
+from actions.utils.reading import (
+    CONSENT_NO,
+    CONSENT_YES,
+    YES_NO,
+    Reading,
+    is_descriptive,
+    is_question,
+    looks_like_when_where,
+    read,
+    request_code,
+)
 from actions.utils.text import parse_day_number
 
 # Never an answer to a form's question.
@@ -63,6 +80,11 @@ def in_complaint(tracker: Tracker) -> bool:
 
 def read_slots(tracker: Tracker) -> Dict[str, Any]:
     """Slot values the latest message carries, given where the conversation is."""
+    message_id = (tracker.latest_message or {}).get("message_id")
+    if message_id and tracker.get_slot("read_message_id") == message_id:
+        # Rasa runs the mapping again when a form starts on this message: read once, so
+        # a "不" that answered "确定放弃吗？" is not read again as the pending question's answer.
+        return {}
     text = latest_text(tracker)
     intent = latest_intent(tracker)
     reading = read(text)
@@ -125,11 +147,14 @@ def _complaint_slots(tracker: Tracker, reading: Reading, intent: Optional[str], 
             if slot == "complaint_request":
                 slots[REQUEST_TEXT_SLOT] = REQUEST_LABELS.get(value, value)
             return slots
-    if requested == "complaint_consent":
-        if intent == "affirm":
-            slots["complaint_consent"] = True
-        elif intent == "deny":
+    if requested == "complaint_consent" or (
+        not tracker.get_slot("complaint_consent") and (reading.name or reading.phone) and "同意" in text
+    ):
+        # "同意，我叫王建国，138…" consents and gives the data in one message.
+        if CONSENT_NO.search(text) or (intent == "deny" and not CONSENT_YES.search(text)):
             slots["complaint_consent"] = False
+        elif intent == "affirm" or CONSENT_YES.search(text):
+            slots["complaint_consent"] = True
     confirming = bool(tracker.get_slot("complaint_confirming"))
     if confirming and intent not in HARD_INTERRUPTIONS | {"correct"}:
         # At the summary, "不要退差价了，要求赔偿" changes the request (action_correct_complaint shows it).
@@ -145,18 +170,29 @@ def _complaint_slots(tracker: Tracker, reading: Reading, intent: Optional[str], 
     rest = reading.rest
     if reading.name and not tracker.get_slot("complainant_name"):
         slots["complainant_name"] = reading.name
-    yes_no = intent in ("affirm", "deny") and len(rest) <= 4  # "好的", "确认" answer nothing here
+    yes_no = bool(YES_NO.match(rest))  # "好的", "可以，同意" answer no free-text question
+    if requested in ("complaint_description", "complaint_when_where") and reading.request_text and not looks_like_when_where(rest):
+        # "要求赔偿" or "希望给我们换一间房" while the story or the place was asked: it is the request.
+        if len(rest) - len(reading.request_text) < 6 or requested == "complaint_when_where":
+            slots["complaint_request"] = reading.request_label or "other"
+            slots[REQUEST_TEXT_SLOT] = reading.request_text[:MAX_REQUEST_TEXT_CHARS]
+            return slots
     if requested in ("complaint_description", "complaint_when_where", "complaint_request", "complainant_name") and rest and not yes_no:
         slots.update(_answer(requested, reading))
-    if not tracker.get_slot("complaint_description") and "complaint_description" not in slots and is_descriptive(rest):
+    description = tracker.get_slot("complaint_description")
+    if "complaint_description" not in slots and is_descriptive(rest) and not yes_no:
         if not (requested == "complaint_when_where" or looks_like_when_where(rest)):
-            slots["complaint_description"] = rest
+            if not description:
+                slots["complaint_description"] = rest
+            elif rest not in description and requested not in FREE_TEXT_SLOTS:
+                # More of the story while something else was asked: added, nothing lost.
+                slots["complaint_description"] = f"{description}\n{rest}"[:MAX_DESCRIPTION_CHARS]
     if "complaint_description" in slots:
         # A full story may also say what they want ("要求退款并道歉"): kept in their words.
         story = read(slots["complaint_description"])
-        if story.when and story.where and not tracker.get_slot("complaint_when_where"):
-            # An explicit date *and* "在…" ("昨天晚上在丽江的酒店里"): said, not guessed.
-            slots["complaint_when_where"] = story.when_where
+        if story.when_where_said and not tracker.get_slot("complaint_when_where"):
+            # An explicit date *and* a place ("昨天晚上在丽江的酒店里", "10月4号九寨沟喜来登"): said, not guessed.
+            slots["complaint_when_where"] = story.when_where_said[:MAX_WHEN_WHERE_CHARS]
         if story.request_text and not tracker.get_slot("complaint_request"):
             slots["complaint_request"] = story.request_label or "other"
             slots[REQUEST_TEXT_SLOT] = story.request_text[:MAX_REQUEST_TEXT_CHARS]
@@ -176,9 +212,9 @@ def _complaint_slots(tracker: Tracker, reading: Reading, intent: Optional[str], 
     return slots
 
 
-def complaint_slots_of(tracker: Tracker) -> Dict[str, Any]:
-    """What the latest message says for a complaint, read as if it started one."""
-    reading = read(latest_text(tracker))
+def complaint_slots_of(tracker: Tracker, text: Optional[str] = None) -> Dict[str, Any]:
+    """What the latest message (or `text`, part of it) says for a complaint, read as if it started one."""
+    reading = read(latest_text(tracker) if text is None else text)
     slots = _complaint_slots(tracker, reading, "complain", None)
     return {k: v for k, v in slots.items() if tracker.get_slot(k) != v}
 

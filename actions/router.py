@@ -8,7 +8,7 @@ Otherwise the traveller is asked what they want.
 
 from __future__ import annotations
 
-from typing import List, Text
+from typing import List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -27,10 +27,11 @@ def tells_a_story(text: str) -> bool:
     return is_descriptive(rest) and not is_question(rest)
 
 
-def start_complaint(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
-    """Everything the message said goes into the complaint; the form asks only what is missing."""
+def start_complaint(dispatcher: CollectingDispatcher, tracker: Tracker, text: Optional[str] = None) -> List[EventType]:
+    """Everything the message said (or `text`, its story) goes into the complaint; the form
+    asks only what is missing."""
     dispatcher.utter_message(response="utter_complaint_start")
-    slots = complaint_slots_of(tracker)
+    slots = complaint_slots_of(tracker, text)
     return [SlotSet(k, v) for k, v in slots.items()] + [SlotSet("form_failures", 0.0), FollowupAction("complaint_form")]
 
 

@@ -23,13 +23,23 @@ def is_new_booking(text: str) -> bool:
     return bool(_NEW_BOOKING.search(to_simplified(text or "")))
 
 
+NOT_UNDERSTOOD_REPLIES = {"utter_default", "utter_out_of_scope", "utter_out_of_scope_booking", "utter_offer_human"}
+
+
 def misunderstood_in_a_row(tracker: Tracker) -> int:
-    count = 0
+    """The latest message and the ones before it that were not understood: NLU said so
+    (nlu_fallback, out_of_scope), or the dialogue did (the bot answered "没太明白")."""
+    count, answered = 0, set()
     for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            if (event.get("parse_data") or {}).get("intent", {}).get("name") not in MISUNDERSTOOD:
+        if event.get("event") == "bot":
+            answered.add((event.get("metadata") or {}).get("utter_action"))
+        elif event.get("event") == "user":
+            intent = (event.get("parse_data") or {}).get("intent", {}).get("name")
+            latest = count == 0 and not answered
+            if not (intent in MISUNDERSTOOD or latest or answered & NOT_UNDERSTOOD_REPLIES):
                 break
             count += 1
+            answered = set()
     return count
 
 

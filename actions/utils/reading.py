@@ -43,22 +43,25 @@ WHEN = re.compile(rf"(?:{_DATE})(?:\s*(?:的)?\s*(?:{_TIME}))?|(?:{_TIME})")
 _STRONG_WHEN = re.compile(_DATE)  # a time of day alone ("晚上") is not enough to place an event
 # "在大理古城的酒店里被偷了" -> 大理古城的酒店; stops before what happened there.
 WHERE = re.compile(
-    r"(?:在|于|到了|去了|位于)(?P<place>[^，,。.！!？?；;\s]{2,18}?)"
-    r"(?=的时候|时候|时|期间|里面|里|内|上|中|外|旁边|门口|附近|被|把|让|给|跟|和|有|没|不|就|又|都|也|一直|突然|遇到|发生|看到|出现|"
+    r"(?:在|于|到了|去了|位于)(?P<place>[^，,。.！!？?；;\s]{2,10}?)"
+    r"(?=的时候|时候|时|期间|里面|里|内|上|中|外|旁边|门口|附近|被|把|让|给|跟|和|有|没|不|就|又|都|也|一直|突然|直接|遇到|发生|看到|出现|"
     r"[，,。.！!？?；;\s]|$)"
 )
 _NOT_PLACE = re.compile(r"^(这|那|我|你|他|她|我们|你们|他们|哪|什么|一起|一直|路上|中间|这里|那里|现场|当时|此|其)")
 
 # "要求退款", "希望你们道歉", "我要你们赔偿", "给个说法": the traveller states what they want.
 _REQUEST_MARKER = r"(?:要求|希望|请求|我要|我们要|我想要|我们想要|想要|必须|务必|请你们|请尽快|麻烦你们|你们得|你们要|应该|需要你们|让你们|给我们|给我)"
-_REQUEST_WORD = r"(?:退款|退钱|退费|退还|退差价|退.{0,6}费用?|赔偿|补偿|赔钱|赔付|道歉|赔礼|说法|交代|解释|整改|处理|解决|换房|换车|换酒店|换导游|调换|重新安排|补上|追责|处罚|开除)"
+_REQUEST_WORD = (
+    r"(?:退款|退钱|退费|退还|退差价|退.{0,6}费用?|钱.{0,4}退|退.{0,2}(?:回来|给)|赔偿|补偿|赔钱|赔付|道.?歉|赔礼|说法|交代|解释"
+    r"|整改|处理|解决|换房|换车|换酒店|换导游|换一?[间个家辆]|调换|重新安排|补上|追责|处罚|开除)"
+)
 REQUEST_CLAUSE = re.compile(rf"{_REQUEST_MARKER}[^，,。.！!？?；;\n]{{0,30}}?{_REQUEST_WORD}[^，,。.！!？?；;\n]{{0,30}}")
 # Checked in this order: the first that matches is the label.
 REQUEST_WORDS: Tuple[Tuple[str, re.Pattern], ...] = (
-    ("refund", re.compile(r"退款|退钱|退费|退团费|退差价|退还|退.{0,6}费|refund", re.I)),
+    ("refund", re.compile(r"退款|退钱|退费|退团费|退差价|退还|退.{0,6}费|钱.{0,4}退|退.{0,2}(?:回来|给)|refund", re.I)),
     ("compensation", re.compile(r"赔偿|补偿|赔钱|赔付|compensat", re.I)),
-    ("apology", re.compile(r"道歉|赔礼|说法|交代|sorry|apolog", re.I)),
-    ("fix", re.compile(r"整改|解决|处理好|换房|换车|换酒店|换导游|调换|重新安排|改进|补上|fix", re.I)),
+    ("apology", re.compile(r"道.?歉|赔礼|说法|交代|sorry|apolog", re.I)),
+    ("fix", re.compile(r"整改|解决|处理好|换房|换车|换酒店|换导游|换一?[间个家辆]|调换|重新安排|改进|补上|fix", re.I)),
 )
 
 _NAME_CHARS = r"[\u4e00-\u9fff·]{2,5}?"
@@ -84,6 +87,13 @@ _QUESTION = re.compile(
 
 # Words that say "I want to complain" without saying what happened.
 _GENERIC = re.compile(r"投诉|我要|我想|想要|你们|客服|一下|请问|怎么|如何|可以|吗|呢|啊|了|的|帮我|提交|反映|问题|[\s\W\d]")
+
+
+YES_NO = re.compile(
+    r"^(?:(?:好的?|可以|同意|行|嗯+|是的?|对的?|确认|确定|没问题|ok|okay|yes|不同意|不行|不可以|不要|不用|不是|不对|拒绝)[\s，,。.!！~～]*)+$", re.I
+)
+CONSENT_NO = re.compile(r"不同意|不行|不可以|不愿意|拒绝|不想给|不给")
+CONSENT_YES = re.compile(r"同意|可以|好的?|行|没问题|ok|嗯|是的?|确认", re.I)
 
 
 def is_descriptive(text: str) -> bool:
@@ -116,10 +126,21 @@ class Reading:
     rest: str = ""  # the message without the values of fixed shape
     notes: List[str] = field(default_factory=list)
 
+    when_where_clause: Optional[str] = None  # "10月4号九寨沟喜来登": a clause that is only a date and a place
+
     @property
     def when_where(self) -> Optional[str]:
+        if self.when_where_clause:
+            return self.when_where_clause
         parts = [p for p in (self.when, self.where) if p]
         return "，".join(parts) or None
+
+    @property
+    def when_where_said(self) -> Optional[str]:
+        """Said, not guessed: a date-and-place clause, or a date with "在…"."""
+        if self.when_where_clause:
+            return self.when_where_clause
+        return self.when_where if self.when and self.where else None
 
     @property
     def request_label(self) -> Optional[str]:
@@ -204,6 +225,9 @@ def read(text: Optional[str]) -> Reading:
         previous, rest = rest, _LEFTOVER.sub("", rest)
     reading.rest = rest
     simple_rest = to_simplified(rest)
+    reading.when_where_clause = next(
+        (c.strip() for c in re.split(r"[，,。.！!？?；;\n]", rest) if _when(to_simplified(c)) and looks_like_when_where(c)), None
+    )
     reading.when = _when(simple_rest)
     reading.where = _where(simple_rest)
     clause = REQUEST_CLAUSE.search(rest) or REQUEST_CLAUSE.search(simple_rest)
