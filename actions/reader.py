@@ -29,11 +29,11 @@ from actions.fields import (
 from actions.forms.base import latest_entities, latest_intent, latest_text
 from actions.handoff import open_handoff
 from actions.utils.parsing import parse_phone_last4, to_simplified
+from actions.fields import NOT_GIVEN
 from actions.utils.reading import (
-    CONSENT_NO,
-    CONSENT_YES,
     YES_NO,
     Reading,
+    consent_in,
     is_descriptive,
     is_question,
     looks_like_when_where,
@@ -151,10 +151,9 @@ def _complaint_slots(tracker: Tracker, reading: Reading, intent: Optional[str], 
         not tracker.get_slot("complaint_consent") and (reading.name or reading.phone) and "同意" in text
     ):
         # "同意，我叫王建国，138…" consents and gives the data in one message.
-        if CONSENT_NO.search(text) or (intent == "deny" and not CONSENT_YES.search(text)):
-            slots["complaint_consent"] = False
-        elif intent == "affirm" or CONSENT_YES.search(text):
-            slots["complaint_consent"] = True
+        said = consent_in(text, intent if requested == "complaint_consent" else None)
+        if said is not None and intent != "correct":
+            slots["complaint_consent"] = said
     confirming = bool(tracker.get_slot("complaint_confirming"))
     if confirming and intent not in HARD_INTERRUPTIONS | {"correct"}:
         # At the summary, "不要退差价了，要求赔偿" changes the request (action_correct_complaint shows it).
@@ -171,11 +170,20 @@ def _complaint_slots(tracker: Tracker, reading: Reading, intent: Optional[str], 
     if reading.name and not tracker.get_slot("complainant_name"):
         slots["complainant_name"] = reading.name
     yes_no = bool(YES_NO.match(rest))  # "好的", "可以，同意" answer no free-text question
+    if requested == "complaint_when_where" and (yes_no or intent in ("affirm", "deny")):
+        # "确认" to the question that offered the story's time or place as a button takes it;
+        # with nothing to offer, it was asked once: not given.
+        guess = read(tracker.get_slot("complaint_description") or "").when_where
+        slots["complaint_when_where"] = guess if guess and consent_in(text, intent) else NOT_GIVEN
+        return slots
     if requested in ("complaint_description", "complaint_when_where") and reading.request_text and not looks_like_when_where(rest):
-        # "要求赔偿" or "希望给我们换一间房" while the story or the place was asked: it is the request.
+        # "要求赔偿" or "希望给我们换一间房" while the story or the place was asked: it is the request
+        # (and "11月25号晚上，厦门康莱德酒店。希望退一晚的房费" answers both).
         if len(rest) - len(reading.request_text) < 6 or requested == "complaint_when_where":
             slots["complaint_request"] = reading.request_label or "other"
             slots[REQUEST_TEXT_SLOT] = reading.request_text[:MAX_REQUEST_TEXT_CHARS]
+            if requested == "complaint_when_where" and reading.when_where_clause:
+                slots["complaint_when_where"] = reading.when_where_clause[:MAX_WHEN_WHERE_CHARS]
             return slots
     if requested in ("complaint_description", "complaint_when_where", "complaint_request", "complainant_name") and rest and not yes_no:
         slots.update(_answer(requested, reading))

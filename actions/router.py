@@ -8,6 +8,7 @@ Otherwise the traveller is asked what they want.
 
 from __future__ import annotations
 
+import re
 from typing import List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -22,9 +23,13 @@ from actions.settings import get_settings
 from actions.utils.reading import is_descriptive, is_question, read
 
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
 def tells_a_story(text: str) -> bool:
+    """Six or more Chinese characters of what happened ("qwpeoi 嗯？？" is not a story)."""
     rest = read(text).rest
-    return is_descriptive(rest) and not is_question(rest)
+    return is_descriptive(rest) and not is_question(rest) and len(_CJK.findall(rest)) >= 6
 
 
 def start_complaint(dispatcher: CollectingDispatcher, tracker: Tracker, text: Optional[str] = None) -> List[EventType]:

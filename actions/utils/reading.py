@@ -93,7 +93,18 @@ YES_NO = re.compile(
     r"^(?:(?:好的?|可以|同意|行|嗯+|是的?|对的?|确认|确定|没问题|ok|okay|yes|不同意|不行|不可以|不要|不用|不是|不对|拒绝)[\s，,。.!！~～]*)+$", re.I
 )
 CONSENT_NO = re.compile(r"不同意|不行|不可以|不愿意|拒绝|不想给|不给")
-CONSENT_YES = re.compile(r"同意|可以|好的?|行|没问题|ok|嗯|是的?|确认", re.I)
+_YES_FIRST = re.compile(r"^\s*(?:同意|可以|好的?|行|没问题|ok|okay|yes|嗯+|是的|确认)", re.I)
+
+
+def consent_in(text: str, intent: Optional[str]) -> Optional[bool]:
+    """Yes or no to the personal-data question, if the message says either."""
+    if CONSENT_NO.search(text or ""):
+        return False
+    if "同意" in (text or "") or _YES_FIRST.match(text or "") or intent == "affirm":
+        return True
+    if intent == "deny":
+        return False
+    return None
 
 
 def is_descriptive(text: str) -> bool:
@@ -226,7 +237,7 @@ def read(text: Optional[str]) -> Reading:
     reading.rest = rest
     simple_rest = to_simplified(rest)
     reading.when_where_clause = next(
-        (c.strip() for c in re.split(r"[，,。.！!？?；;\n]", rest) if _when(to_simplified(c)) and looks_like_when_where(c)), None
+        (c.strip() for c in re.split(r"[，,。.！!？?；;：:\n]", rest) if _when(to_simplified(c)) and looks_like_when_where(c)), None
     )
     reading.when = _when(simple_rest)
     reading.where = _where(simple_rest)
