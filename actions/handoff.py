@@ -11,7 +11,7 @@ import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused, EventType
+from rasa_sdk.events import ConversationPaused, EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -154,6 +154,21 @@ class ActionRequestHuman(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         return await open_handoff(tracker, dispatcher, handoff_reason(tracker), tracker.get_slot("ticket_no"))
+
+
+class ActionDefaultFallback(Action):
+    """Rasa's core fallback (no rule or story fits), counted like ours: the second
+    misunderstanding in a row offers a human. Reverts the message like Rasa's own."""
+
+    def name(self) -> Text:
+        return "action_default_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        offer = misunderstood_in_a_row(tracker) >= 2 and not tracker.active_loop
+        dispatcher.utter_message(response="utter_offer_human" if offer else "utter_default")
+        return [UserUtteranceReverted()]
 
 
 class ActionFallback(Action):

@@ -31,6 +31,7 @@ from actions.handoff import open_handoff
 from actions.utils.parsing import parse_phone_last4, to_simplified
 from actions.fields import NOT_GIVEN
 from actions.utils.reading import (
+    BARE_NAME,
     YES_NO,
     Reading,
     consent_in,
@@ -169,6 +170,9 @@ def _complaint_slots(tracker: Tracker, reading: Reading, intent: Optional[str], 
     rest = reading.rest
     if reading.name and not tracker.get_slot("complainant_name"):
         slots["complainant_name"] = reading.name
+    elif BARE_NAME.match(rest) and not tracker.get_slot("complainant_name") and requested not in FREE_TEXT_SLOTS:
+        slots["complainant_name"] = rest  # "李娜" given before it was asked for
+        return slots
     yes_no = bool(YES_NO.match(rest))  # "好的", "可以，同意" answer no free-text question
     if requested == "complaint_when_where" and (yes_no or intent in ("affirm", "deny")):
         # "确认" to the question that offered the story's time or place as a button takes it;

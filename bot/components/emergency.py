@@ -16,6 +16,7 @@ complaint must not jump the queue.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -76,6 +77,12 @@ class EmergencyDetector(GraphComponent):
         self._model_storage = model_storage
         self._resource = resource
         self._lexicon = lexicon
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        """The lexicon's content: Rasa's training cache must not reuse a model trained on an older lexicon."""
+        path = Path(config.get("lexicon_path") or cls.get_default_config()["lexicon_path"])
+        return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
 
     @classmethod
     def create(
