@@ -69,7 +69,7 @@ TURN_KEYS = {"contains_all", "contains_any", "not_contains", "regex", "silent", 
 OUTCOME_KEYS = {"handoff", "tickets", "ticket"}
 CONVERSATION_KEYS = {
     "id", "category", "booking", "other_booking", "trip", "min_days_ahead", "setup",
-    "never_contains", "turns", "outcome", "note",
+    "never_contains", "turns", "outcome", "note", "known_failure",
 }
 
 Send = Callable[[str], List[Dict[str, Any]]]
@@ -96,6 +96,7 @@ class Conversation:
     never_contains: List[str] = field(default_factory=list)
     outcome: Dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    known_failure: str = ""  # why the bot fails it today: an xfail (strict) in pytest, a failure in the figures
 
 
 class ConversationFileError(ValueError):
@@ -136,6 +137,7 @@ def load(path: Path) -> List[Conversation]:
             other_booking=raw.get("other_booking"), trip=raw.get("trip"),
             min_days_ahead=int(raw.get("min_days_ahead", 1)), setup=raw.get("setup") or {},
             never_contains=list(raw.get("never_contains") or []), outcome=outcome, source=Path(path).name,
+            known_failure=str(raw.get("known_failure") or ""),
         ))
     return conversations
 

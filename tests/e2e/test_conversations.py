@@ -78,8 +78,14 @@ def test_right_digits_are_placeholders():
             assert last4[conversation.booking] not in digits, conversation.id
 
 
+def _param(conversation):
+    # A known failure stays visible: strict xfail, so fixing it turns the test red until the mark goes.
+    marks = [pytest.mark.xfail(reason=conversation.known_failure, strict=True)] if conversation.known_failure else []
+    return pytest.param(conversation, id=conversation.id, marks=marks)
+
+
 @pytest.mark.e2e
-@pytest.mark.parametrize("conversation", SUITE, ids=[c.id for c in SUITE])
+@pytest.mark.parametrize("conversation", [_param(c) for c in SUITE])
 def test_conversation(conversation, chat, conversation_runner):
     result = conversation_runner.play(conversation, send=chat)
     if not result.passed:
