@@ -9,9 +9,9 @@ sets the intent to `emergency` when a kind matches and the message is not about
 the past or a "what if". It also tells the action which kind it is and whether
 the traveller is abroad (entities `emergency_kind`, `abroad`), so the advice fits.
 
-A DIET `emergency` without a lexicon match stands only at `min_confidence` and with a
-word of urgency ("急", "现在", "救命"); otherwise DIET's next intent: an ordinary
-complaint must not jump the queue.
+A DIET `emergency` without a lexicon match stands only at `min_confidence` (0.9) and
+when it is not a "what if"; otherwise DIET's next intent: an ordinary complaint must not
+jump the queue.
 """
 
 from __future__ import annotations
@@ -111,11 +111,15 @@ class EmergencyDetector(GraphComponent):
         return messages
 
     def _diet_is_sure(self, text: str, intent: Dict[str, Any]) -> bool:
-        """DIET alone (no kind in the lexicon) must be confident and hear urgency: an
-        ordinary complaint (a noisy party next door) must not jump the queue."""
-        if (intent.get("confidence") or 0) < self._config["min_confidence"] or not self._lexicon:
+        """DIET alone (no kind in the lexicon) must be confident: an ordinary complaint (a
+        noisy party next door) must not jump the queue; a "what if" is a question, and what
+        lasted all night and is over ("孩子吓得哭了一晚上") is a complaint."""
+        if (intent.get("confidence") or 0) < self._config["min_confidence"]:
             return False
-        return bool(self._lexicon.now.search(text)) and not self._lexicon.hypothetical.search(text)
+        if not self._lexicon:
+            return True
+        over = self._lexicon.past.search(text) and not self._lexicon.now.search(text)
+        return not (self._lexicon.hypothetical.search(text) or over)
 
     def _mark(self, message: Message) -> None:
         text = message.get(TEXT) or ""
