@@ -24,7 +24,7 @@ from actions.fields import (
     REQUEST_LABELS,
     REQUEST_TEXT_SLOT,
 )
-from actions.forms.base import CountingFormValidation, latest_text
+from actions.forms.base import CountingFormValidation, latest_intent, latest_text
 from actions.handoff import open_handoff
 from actions.questions import answer_side_questions
 from actions.utils.parsing import mask_phone, parse_phone
@@ -67,7 +67,10 @@ class ActionAskComplaintWhenWhere(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        guess = read(tracker.get_slot("complaint_description") or "").when_where
+        story = read(tracker.get_slot("complaint_description") or "")
+        # Only a date is worth offering ("车上" alone is no answer), and never right after
+        # the traveller said the time and place were wrong.
+        guess = story.when_where if story.when and latest_intent(tracker) != "correct" else None
         if not guess:
             dispatcher.utter_message(response="utter_ask_complaint_when_where")
             return []

@@ -249,7 +249,7 @@ def read(text: Optional[str]) -> Reading:
 
 
 # Words that tell what happened, not where or when.
-_STORY = re.compile(r"了|着|过|被|把|很|太|都|没|不|是|有|骂|打|抽|吵|坏|差|脏|等|说|让|要|想|给|偷|丢|吃|住|收|退|赔")
+_STORY = re.compile(r"了|着|过|被|把|很|太|都|没|不|是|有|发现|看到|遇到|碰到|出现|骂|打|抽|吵|坏|差|脏|等|说|让|要|想|给|偷|丢|吃|住|收|退|赔")
 
 
 def looks_like_when_where(text: str) -> bool:

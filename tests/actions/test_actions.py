@@ -58,8 +58,9 @@ async def test_wrong_digits_keep_the_booking_and_ask_only_for_the_digits(client)
 
 
 async def test_verification_stops_after_five_misses_and_offers_a_human_before(client):
-    # A booking no other test uses: the lock lasts 15 minutes in the shared test API.
-    ref, right = "TR20260021", "4455"
+    # A number no booking has (unknown numbers count as misses too, so a lock tells nothing):
+    # the lock lasts 15 minutes in the API the whole session shares, conversations included.
+    ref, right = "TR20269901", "4455"
     form = ValidateVerifyForm()
     responses = []
     for failures, digits in enumerate(("0001", "0002", "0003", "0004", "0005")):

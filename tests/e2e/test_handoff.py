@@ -65,7 +65,7 @@ def test_whole_handoff_protocol_over_rest(chat, rasa_url, console_api):
     assert tracker_of(rasa_url, sender)["paused"] is True
 
     # While waiting the bot is silent, but everything the traveller writes is kept.
-    assert chat("导游把我们扔在半路了，已经等了一个小时") == []
+    assert chat("导游一直催我们进购物店，已经在店里等了一个小时") == []
     assert chat("我的订单号是TR20260001") == []
 
     agent1, agent2 = login(console_api, "agent1"), login(console_api, "agent2")
@@ -79,7 +79,7 @@ def test_whole_handoff_protocol_over_rest(chat, rasa_url, console_api):
 
     lines = http.get(f"{console_api}/handoffs/{hid}/transcript", headers=agent1).json()["lines"]
     said = [l["text"] for l in lines if l["sender"] == "traveller"]
-    assert said[-2:] == ["导游把我们扔在半路了，已经等了一个小时", "我的订单号是TR20260001"]
+    assert said[-2:] == ["导游一直催我们进购物店，已经在店里等了一个小时", "我的订单号是TR20260001"]
 
     reply = http.post(f"{console_api}/handoffs/{hid}/messages", json={"text": "您好，我是客服小李，马上为您联系导游。"}, headers=agent1)
     assert reply.status_code == 201, reply.text

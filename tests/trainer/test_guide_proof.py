@@ -96,7 +96,7 @@ def test_guide_snippets_pass_the_checks(project: Path) -> None:
     # A warning about the example count is the guide's own advice (25+); nothing else may appear.
     assert [f for f in new if f.level == "error"] == []
     assert {f.code for f in new} <= {"few_examples"}, [f.render() for f in new]
-    assert names["intent"] == "ask_weather" and names["response"] == "utter_weather"
+    assert names["intent"] == "ask_tipping" and names["response"] == "utter_tipping"
 
 
 @pytest.mark.slow
@@ -107,7 +107,7 @@ async def test_following_the_guide_teaches_the_bot_a_new_question(project: Path,
 
     # make check (with rasa data validate): nothing the new intent causes
     findings = check_data.run_checks(project, with_rasa=True)
-    mine = [f for f in findings if f.level == "error" and ("weather" in f.message)]
+    mine = [f for f in findings if f.level == "error" and ("tipping" in f.message)]
     assert mine == [], [f.render() for f in mine]
 
     # make train: exactly one training in the copy
@@ -121,7 +121,7 @@ async def test_following_the_guide_teaches_the_bot_a_new_question(project: Path,
     history = json.loads((project / "reports/nlu/history.json").read_text(encoding="utf-8"))
     f1 = history[-1]["holdout"]["intent_f1"][names["intent"]]
     seen_f1_at = time.monotonic()
-    assert "ask_weather" in (project / "reports/nlu/index.html").read_text(encoding="utf-8")
+    assert "ask_tipping" in (project / "reports/nlu/index.html").read_text(encoding="utf-8")
     assert "held-out intent accuracy" in report.stdout
     assert list(project.glob("models/*.tar.gz")) == [model]  # the report reused the model
 
@@ -146,7 +146,7 @@ async def test_following_the_guide_teaches_the_bot_a_new_question(project: Path,
     from rasa.core.agent import Agent
 
     agent = Agent.load(str(model))
-    for question in ["明天北京天气怎么样", "后天大阪会下雪吗，冷不冷"]:
+    for question in ["需要给导游小费吗", "去日本玩要不要准备小费，给多少"]:
         replies = await agent.handle_text(question, sender_id=f"proof-{uuid.uuid4().hex[:8]}")
         assert [r.get("text") for r in replies] == [names["response_text"]], (question, replies)
     replies = await agent.handle_text("你好", sender_id=f"proof-{uuid.uuid4().hex[:8]}")
