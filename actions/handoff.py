@@ -182,17 +182,11 @@ class ActionFallback(Action):
     ) -> List[EventType]:
         if not tracker.active_loop:
             # A story or a new booking DIET could not place still has somewhere to go.
-            from actions.router import is_new_booking, start_complaint, tells_a_story
-            from actions.forms.base import latest_text
+            from actions.router import route  # router -> reader -> handoff: imported when needed
 
-            text = latest_text(tracker)
-            if tells_a_story(text):
-                return start_complaint(dispatcher, tracker)
-            if is_new_booking(text):
-                from actions.settings import get_settings
-
-                dispatcher.utter_message(response="utter_out_of_scope_booking", sales_line=get_settings().sales_line)
-                return []
+            routed = route(dispatcher, tracker)
+            if routed is not None:
+                return routed
         if misunderstood_in_a_row(tracker) >= 2:
             dispatcher.utter_message(response="utter_offer_human")
         else:

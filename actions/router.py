@@ -40,6 +40,17 @@ def start_complaint(dispatcher: CollectingDispatcher, tracker: Tracker, text: Op
     return [SlotSet(k, v) for k, v in slots.items()] + [SlotSet("form_failures", 0.0), FollowupAction("complaint_form")]
 
 
+def route(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """Where a story or a new booking goes; None when the message is neither."""
+    text = latest_text(tracker)
+    if tells_a_story(text):
+        return start_complaint(dispatcher, tracker)
+    if is_new_booking(text):
+        dispatcher.utter_message(response="utter_out_of_scope_booking", sales_line=get_settings().sales_line)
+        return []
+    return None
+
+
 class ActionRouteMessage(Action):
     def name(self) -> Text:
         return "action_route_message"
@@ -47,12 +58,9 @@ class ActionRouteMessage(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        text = latest_text(tracker)
-        if tells_a_story(text):
-            return start_complaint(dispatcher, tracker)
-        if is_new_booking(text):
-            dispatcher.utter_message(response="utter_out_of_scope_booking", sales_line=get_settings().sales_line)
-            return []
+        routed = route(dispatcher, tracker)
+        if routed is not None:
+            return routed
         if latest_intent(tracker) == "correct":
             dispatcher.utter_message(response="utter_correction_out_of_context")
         else:
