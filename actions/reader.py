@@ -62,6 +62,7 @@ _ITEMS = (
     ("guide", re.compile(r"导游|领队|guide", re.I)),
     ("included", re.compile(r"包含|包括|含不含|包不包|费用包|自费|不含")),
 )
+_PAYLOAD = re.compile(r"^/\w+(\{.*\})?$", re.S)
 _DAY = re.compile(r"第\s*[0-9一二两三四五六七八九十]+\s*[天日]|day\s*\d+|\bD\d+\b", re.I)
 
 
@@ -87,6 +88,8 @@ def read_slots(tracker: Tracker) -> Dict[str, Any]:
         # a "不" that answered "确定放弃吗？" is not read again as the pending question's answer.
         return {}
     text = latest_text(tracker)
+    if _PAYLOAD.match(text.strip()):
+        text = ""  # a button ("/affirm", '/inform{"complaint_request": "fix"}'): intent and entities carry it
     intent = latest_intent(tracker)
     reading = read(text)
     loop = (tracker.active_loop or {}).get("name")

@@ -170,3 +170,8 @@ def test_values_alone_are_not_a_story():
     assert not tells_a_story("TR20260001 尾号5678")
     assert not tells_a_story("我叫王芳 13698765432")
     assert not tells_a_story("行李限重多少公斤？")
+
+
+def test_a_button_payload_is_not_the_travellers_words():
+    slots = in_complaint("/affirm", "complaint_consent", intent="affirm", complaint_description="导游在车上一直骂人")
+    assert slots == {"complaint_consent": True}
