@@ -15,7 +15,7 @@ taken as the time or place of the complaint: the form asks, offering the guess.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
 from actions.utils.parsing import (
@@ -136,7 +136,6 @@ class Reading:
     where: Optional[str] = None
     request_text: Optional[str] = None  # what they ask for, in their words
     rest: str = ""  # the message without the values of fixed shape
-    notes: List[str] = field(default_factory=list)
 
     when_where_clause: Optional[str] = None  # "10月4号九寨沟喜来登": a clause that is only a date and a place
 
