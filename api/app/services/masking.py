@@ -1,11 +1,45 @@
-"""Masking of personal data for agents' views and for log lines."""
+"""Masking of personal data for agents' views and for log lines.
+
+Structured fields have their own maskers (`mask_name`, `mask_phone`, `mask_identifier`,
+`mask_evidence`); free text (descriptions, places, notes, transcripts, summaries) goes through
+`mask_text`, which masks what can be recognised in it: mobile and landline numbers, resident ID,
+passport and permit numbers, bank cards, e-mail addresses, a name after "我叫/姓名/联系人…", and the
+record's own known names and numbers (the complainant's, the booking holder's) wherever they occur.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
 
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+_NOT_ALNUM_BEFORE = r"(?<![0-9A-Za-z])"
+_NOT_ALNUM_AFTER = r"(?![0-9A-Za-z])"
+
+# Mainland mobiles, also written +86 138-1234-5678 / 138 1234 5678.
+_MOBILE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
+# Resident identity card: 18 characters (the last may be X) or the old 15 digits.
+_ID_CARD = re.compile(
+    _NOT_ALNUM_BEFORE
+    + r"(?:\d{6}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]|\d{15})"
+    + _NOT_ALNUM_AFTER
+)
+# Passports (E/G/D/S/P + 8 digits, or E + letter + 7 digits) and HK/Macau/Taiwan permits.
+_PASSPORT = re.compile(_NOT_ALNUM_BEFORE + r"(?:[EeGgDdSsPp][A-Za-z]?\d{7,8}|[HhMmTt]\d{8,10})" + _NOT_ALNUM_AFTER)
+# Bank cards and any other long run of digits (12+), with or without spaces/dashes in fours.
+_LONG_DIGITS = re.compile(_NOT_ALNUM_BEFORE + r"(?:\d{4}(?:[ -]\d{4}){2,3}[ -]?\d{0,4}|\d{12,19})" + _NOT_ALNUM_AFTER)
+# Landlines with an area code: 010-12345678, 0871 6543210, (021)12345678.
+_LANDLINE = re.compile(_NOT_ALNUM_BEFORE + r"(?:\(0\d{2,3}\)|0\d{2,3}[- ]?)(\d{3,4})(\d{4})" + _NOT_ALNUM_AFTER)
+_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+# A name right after the words that introduce one.
+_NAME_CUE = re.compile(
+    r"(我叫|我名叫|名叫|我的名字是|名字是|名字叫|姓名\s*[是为:：]?|联系人\s*[是为:：]?|预订人\s*[是为:：]?"
+    r"|订票人\s*[是为:：]?|持卡人\s*[是为:：]?|投诉人\s*[是为:：]?)\s*([\u4e00-\u9fff·]{2,4})"
+)
+_LATIN_NAME_CUE = re.compile(r"(?i)(my name is|name\s*[:：])\s*([A-Za-z]+(?:[ .][A-Za-z]+)?)")
+_MASK_CHARS = "*"
 
 
 def mask_phone(phone: str | None) -> str | None:
@@ -26,12 +60,120 @@ def mask_name(name: str | None) -> str | None:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
-def mask_text(text: str) -> str:
-    return _MOBILE.sub(r"\1****\3", text)
+def mask_identifier(value: str | None) -> str | None:
+    """An identifier that may point at a person (conversation id, WeChat openid, media id):
+    the first 2 and last 4 characters, enough to tell two apart on screen."""
+    if not value:
+        return value
+    if len(value) <= 6:
+        return "*" * len(value)
+    return value[:2] + "****" + value[-4:]
+
+
+def mask_evidence(item: str | None) -> str | None:
+    """A photo or recording of the traveller: the host of a URL stays, the path does not."""
+    if not item:
+        return item
+    parts = urlsplit(item)
+    if parts.scheme and parts.netloc:
+        return f"{parts.scheme}://{parts.netloc}/****"
+    return mask_identifier(item)
+
+
+def _given_name(match: re.Match) -> str:
+    name = match.group(2)
+    lead = match.group(0)[: match.start(2) - match.start(0)]
+    return lead + name[0] + "".join(" " if c == " " else _MASK_CHARS for c in name[1:])
+
+
+def _keep_last4(match: re.Match) -> str:
+    text = match.group(0)
+    digits = [c for c in text if c.isalnum()]
+    return "*" * (len(digits) - 4) + "".join(digits[-4:])
+
+
+def _passport(match: re.Match) -> str:
+    text = match.group(0)
+    return text[0] + "*" * (len(text) - 3) + text[-2:]
+
+
+def _landline(match: re.Match) -> str:
+    text = match.group(0)
+    return text[: len(text) - len(match.group(1)) - len(match.group(2))] + "****" + match.group(2)
+
+
+def _known_patterns(known: Iterable[str | None]) -> list[tuple[re.Pattern, str]]:
+    out = []
+    # Longest first, so "欧阳娜娜" is masked before a shorter known string inside it.
+    for value in sorted({k.strip() for k in known if k and k.strip()}, key=len, reverse=True):
+        digits = re.sub(r"\D", "", value)
+        if len(digits) >= 7 and len(digits) >= len(value) - 3:
+            # A number: match it whatever separators the traveller typed.
+            pattern = re.compile(r"(?<!\d)" + r"[- ]?".join(map(re.escape, digits)) + r"(?!\d)")
+            out.append((pattern, mask_phone(digits) or ""))
+        elif len(value) >= 2 and (not value.isascii() or len(value) >= 3):
+            flags = re.IGNORECASE if value.isascii() else 0
+            out.append((re.compile(re.escape(value), flags), mask_name(value) or ""))
+    return out
+
+
+def mask_text(text: str | None, known: Iterable[str | None] = ()) -> str | None:
+    """Free text with the personal data in it masked. `known`: the record's own names and
+    numbers (complainant, booking holder), masked wherever they occur."""
+    if not text:
+        return text
+    for pattern, replacement in _known_patterns(known):
+        text = pattern.sub(replacement, text)
+    text = _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+    text = _ID_CARD.sub(_keep_last4, text)
+    text = _MOBILE.sub(r"\1****\3", text)
+    text = _PASSPORT.sub(_passport, text)
+    text = _LONG_DIGITS.sub(_keep_last4, text)
+    text = _LANDLINE.sub(_landline, text)
+    text = _NAME_CUE.sub(_given_name, text)
+    text = _LATIN_NAME_CUE.sub(_given_name, text)
+    return text
+
+
+# Summary keys (the bot's slot names and the like) whose whole value is one personal item.
+NAME_KEYS = frozenset({"name", "complainant_name", "traveller_name", "contact_name"})
+PHONE_KEYS = frozenset({"phone", "phone_last4", "contact_phone", "mobile"})
+IDENTIFIER_KEYS = frozenset({"id_number", "id_card", "passport", "passport_no", "conversation_id", "sender_id"})
+EVIDENCE_KEYS = frozenset({"complaint_evidence", "evidence"})
+
+
+def known_in_summary(summary: Mapping[str, Any] | None) -> list[str]:
+    """The names and numbers a summary gives, to be masked wherever else they occur."""
+    return [str(v) for k, v in (summary or {}).items() if k in NAME_KEYS | {"phone", "contact_phone", "mobile"} and v]
+
+
+def mask_summary(summary: Mapping[str, Any] | None, known: Iterable[str | None] = ()) -> dict[str, Any]:
+    """The bot's summary of a conversation, every string in it masked (key-aware)."""
+    known = [*known, *known_in_summary(summary)]
+    out: dict[str, Any] = {}
+    for key, value in (summary or {}).items():
+        out[key] = _mask_summary_value(key, value, known)
+    return out
+
+
+def _mask_summary_value(key: str, value: Any, known: list[str]) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_mask_summary_value(key, v, known) for v in value]
+    if not isinstance(value, str):
+        return value
+    if key in NAME_KEYS:
+        return mask_name(value)
+    if key in PHONE_KEYS:
+        return "*" * max(len(value) - 4, 0) + value[-4:]
+    if key in IDENTIFIER_KEYS:
+        return mask_identifier(value)
+    if key in EVIDENCE_KEYS:
+        return mask_evidence(value)
+    return mask_text(value, known)
 
 
 class PersonalDataFilter(logging.Filter):
-    """Masks mobile numbers in any log record that passes through (no personal data in logs)."""
+    """Masks personal data in any log record that passes through (no personal data in logs)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from app.models import Booking, Ticket
@@ -18,7 +19,7 @@ from app.schemas.ticket import (
     TicketSummary,
 )
 from app.services import workflow
-from app.services.masking import mask_name, mask_phone, mask_text
+from app.services.masking import mask_evidence, mask_identifier, mask_name, mask_phone, mask_text
 from app.services.taxonomy import CATEGORY_DEPARTMENT, CATEGORY_LABELS, SEVERITY_RULES, Category, Severity
 
 
@@ -44,24 +45,46 @@ def _deadlines(ticket: Ticket, now: datetime) -> list[DeadlineOut]:
     ]
 
 
-def progress(ticket: Ticket) -> Progress:
+def known_personal(ticket: Ticket, holder: Booking | tuple[str | None, str | None] | None = None) -> tuple[str | None, ...]:
+    """The names and numbers of this record (complainant; booking holder) to mask in its free text."""
+    if isinstance(holder, Booking):
+        holder = (holder.traveller_name, holder.phone)
+    return (ticket.name, ticket.phone, *(holder or ()))
+
+
+def _identity(text: str | None) -> str | None:
+    return text
+
+
+def progress(ticket: Ticket, *, mask=_identity) -> Progress:
     return Progress(
         status=ticket.status,
         status_label=workflow.STATUS_LABELS[ticket.status],
-        measures=[note.text for note in ticket.notes if note.public],
+        measures=[mask(note.text) for note in ticket.notes if note.public],
         expected_completion=workflow.expected_completion(ticket) if ticket.status in workflow.OPEN else None,
         responsible_person=ticket.owner.display_name if ticket.owner else None,
-        delay_reason=ticket.delay_reason,
+        delay_reason=mask(ticket.delay_reason),
     )
 
 
-def ticket_out(ticket: Ticket, *, masked: bool, now: datetime) -> TicketOut:
+def ticket_out(ticket: Ticket, *, masked: bool, now: datetime, known: Iterable[str | None] = ()) -> TicketOut:
+    """The whole ticket. Masked (an agent who does not own it): name and phone, and every free
+    text (description, place, time, evidence, notes, result, reasons, request, conversation id)
+    with the personal data in it masked; `known` adds the booking holder's name and phone."""
     category, severity = Category(ticket.category), Severity(ticket.severity)
     rule = SEVERITY_RULES[severity]
+    if masked:
+        known = (*known_personal(ticket), *known)
+
+        def mask(text: str | None) -> str | None:
+            return mask_text(text, known)
+    else:
+        mask = _identity
     result = None
     if ticket.result_findings or ticket.result_measures or ticket.result_apology:
         result = ResultOut(
-            findings=ticket.result_findings, measures=ticket.result_measures, apology=ticket.result_apology
+            findings=mask(ticket.result_findings), measures=mask(ticket.result_measures),
+            apology=mask(ticket.result_apology),
         )
     compensation = None
     if ticket.compensation_status:
@@ -78,16 +101,16 @@ def ticket_out(ticket: Ticket, *, masked: bool, now: datetime) -> TicketOut:
         phone=mask_phone(ticket.phone) if masked else ticket.phone,
         masked=masked,
         channel=ticket.channel,
-        conversation_id=ticket.conversation_id,
+        conversation_id=mask_identifier(ticket.conversation_id) if masked else ticket.conversation_id,
         received_at=ticket.received_at,
         stage=ticket.stage,
-        description=ticket.description,
-        occurred_at=ticket.occurred_at,
-        location=ticket.location,
-        evidence=ticket.evidence or [],
+        description=mask(ticket.description),
+        occurred_at=mask(ticket.occurred_at),
+        location=mask(ticket.location),
+        evidence=[mask_evidence(e) for e in ticket.evidence or []] if masked else ticket.evidence or [],
         request=ticket.request,
-        # Free text like the description: shown as the traveller wrote it.
-        request_detail=ticket.request_detail,
+        # Free text like the description: shown as the traveller wrote it (masked like it).
+        request_detail=mask(ticket.request_detail),
         emotion=ticket.emotion,
         category=category,
         category_label=CATEGORY_LABELS[category],
@@ -98,16 +121,16 @@ def ticket_out(ticket: Ticket, *, masked: bool, now: datetime) -> TicketOut:
         department_name=CATEGORY_DEPARTMENT[category].name,
         authority_level=ticket.authority_level,
         confidence=ticket.confidence,
-        classifier_reasons=ticket.classifier_reasons or [],
+        classifier_reasons=[mask(r) for r in ticket.classifier_reasons or []],
         owner=_owner(ticket),
         is_repeat=ticket.is_repeat,
         calendar_fallback=ticket.calendar_fallback,
         first_response_at=ticket.first_response_at,
         deadlines=_deadlines(ticket, now),
-        progress=progress(ticket),
-        notes=[NoteOut(author=n.author, text=n.text, public=n.public, created_at=n.created_at) for n in ticket.notes],
+        progress=progress(ticket, mask=mask),
+        notes=[NoteOut(author=n.author, text=mask(n.text), public=n.public, created_at=n.created_at) for n in ticket.notes],
         result=result,
-        rejection_reason=ticket.rejection_reason,
+        rejection_reason=mask(ticket.rejection_reason),
         confirmed=ticket.confirmed,
         satisfaction=ticket.satisfaction,
         second_follow_up=ticket.second_follow_up,
@@ -134,7 +157,8 @@ def ticket_progress_out(ticket: Ticket, *, now: datetime) -> TicketProgressOut:
     )
 
 
-def ticket_summary(ticket: Ticket, *, now: datetime) -> TicketSummary:
+def ticket_summary(ticket: Ticket, *, now: datetime, known: Iterable[str | None] = ()) -> TicketSummary:
+    """A list row: always masked (name, phone, and the personal data in the traveller's words)."""
     return TicketSummary(
         ticket_no=ticket.ticket_no,
         status=ticket.status,
@@ -145,7 +169,7 @@ def ticket_summary(ticket: Ticket, *, now: datetime) -> TicketSummary:
         category=ticket.category,
         severity=ticket.severity,
         request=ticket.request,
-        request_detail=mask_text(ticket.request_detail) if ticket.request_detail else None,
+        request_detail=mask_text(ticket.request_detail, (*known_personal(ticket), *known)) if ticket.request_detail else None,
         department=ticket.department,
         authority_level=ticket.authority_level,
         owner=_owner(ticket),

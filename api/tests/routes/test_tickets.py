@@ -126,7 +126,7 @@ def test_deadlines_come_in_time_order_and_working_days_end_at_18_00(client, serv
     else:
         assert by_name["resolution"] == received + timedelta(hours=24 if severity == "urgent" else 48)
     # The progress view for the traveller lists them in the same order.
-    progress = client.post(f"/tickets/{ticket['ticket_no']}/verify", json={"phone_last4": "5678"}, headers=service).json()
+    progress = client.post(f"/tickets/{ticket['ticket_no']}/verify", json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service).json()
     assert [d["name"] for d in progress["deadlines"]] == [d["name"] for d in ticket["deadlines"]]
 
 
@@ -215,7 +215,7 @@ def test_get_ticket_404_and_422(client, service):
     response = client.get("/tickets/X2026", headers=service)
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["path", "ticket_no"]
-    assert client.post("/tickets/C2026010199/verify", json={"phone_last4": "5678"}, headers=service).status_code == 422
+    assert client.post("/tickets/C2026010199/verify", json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service).status_code == 422
 
 
 # --- idempotency ---------------------------------------------------------------------------
@@ -252,9 +252,9 @@ def test_the_travellers_own_words_for_their_request_are_kept(client, service, ag
     no = ticket["ticket_no"]
     for headers in (service, owner, supervisor):
         assert client.get(f"/tickets/{no}", headers=headers).json()["request_detail"] == words
-    # A masked view shows it as it shows the description (free text as written).
+    # A masked view masks it as it masks the description (the personal data in the free text).
     seen_by_other = client.get(f"/tickets/{no}", headers=other).json()
-    assert seen_by_other["masked"] and seen_by_other["request_detail"] == words
+    assert seen_by_other["masked"] and seen_by_other["request_detail"] == words.replace("13812345678", "138****5678")
     # The agents' list summary carries it too, with mobile numbers masked like every list field.
     listed = {i["ticket_no"]: i for i in client.get("/tickets", headers=supervisor).json()["items"]}[no]
     assert listed["request"] == "refund"
@@ -298,9 +298,9 @@ def test_lists_are_always_masked(client, service, supervisor):
 
 def test_service_verify_gives_progress_only_on_a_phone_match(client, service):
     ticket = create_ticket(client, service)
-    wrong = client.post(f"/tickets/{ticket['ticket_no']}/verify", json={"phone_last4": "0000"}, headers=service)
+    wrong = client.post(f"/tickets/{ticket['ticket_no']}/verify", json={"phone_last4": "0000", "sender_id": "s-test"}, headers=service)
     assert wrong.status_code == 403 and wrong.json()["detail"]["field"] == "phone_last4"
-    right = client.post(f"/tickets/{ticket['ticket_no']}/verify", json={"phone_last4": "5678"}, headers=service)
+    right = client.post(f"/tickets/{ticket['ticket_no']}/verify", json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service)
     assert right.status_code == 200
     body = right.json()
     assert body["status"] == "received" and body["progress"]["responsible_person"]

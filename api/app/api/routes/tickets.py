@@ -6,15 +6,25 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, status
 
+from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.api.deps import AnyCaller, ClassifierDep, NowDep, ServiceOnly, SessionDep, SettingsDep, Staff
+from app.api.deps import (
+    AnyCaller,
+    ClassifierDep,
+    ClientAddressDep,
+    NowDep,
+    ServiceOnly,
+    SessionDep,
+    SettingsDep,
+    Staff,
+)
 from app.api.errors import field_error, not_found, workflow_error
 from app.api.verify import check_phone_digits
 from app.crud import audit, bookings
 from app.crud import tickets as crud
 from app.crud.tickets import Actor, Routing
-from app.models import Ticket
+from app.models import Booking, Ticket
 from app.schemas.common import TICKET_NO_PATTERN
 from app.schemas.ticket import (
     Compensation,
@@ -60,15 +70,18 @@ def _may_change(ticket: Ticket, actor: Actor) -> None:
 
 
 def _view(session, ticket: Ticket, actor: Actor, now: datetime) -> TicketOut:
-    """Agents see personal data only on their own tickets; every unmasked read by a person is audited."""
+    """Agents see personal data (name, phone, and what the free text holds) only on their own
+    tickets; supervisors and the service see it all. Every read by a person is audited:
+    read_personal_data when unmasked, read_masked_data when masked."""
     masked = actor.role == "agent" and ticket.owner_id != actor.user_id
-    if actor.role != "service" and not masked:
-        audit.record(
-            session, actor=actor.name, actor_role=actor.role, action="read_personal_data",
-            ticket_id=ticket.id, field="name,phone", at=now,
-        )
+    known: tuple[str | None, ...] = ()
+    if masked and ticket.booking_ref:
+        holder = bookings.get_by_ref(session, ref=ticket.booking_ref)
+        known = (holder.traveller_name, holder.phone) if holder else ()
+    if audit.record_read(session, actor=actor.name, actor_role=actor.role, masked=masked, field="ticket",
+                         what=ticket.ticket_no, ticket_id=ticket.id, at=now):
         session.commit()
-    return ticket_out(ticket, masked=masked, now=now)
+    return ticket_out(ticket, masked=masked, now=now, known=known)
 
 
 @router.post(
@@ -165,11 +178,21 @@ def list_tickets(
         session, now=now, status=status_, category=category, severity=severity, department=department,
         deadline_state=deadline_state, owner_id=caller.user_id if mine else None, limit=limit, offset=offset,
     )
-    return TicketPage(items=[ticket_summary(t, now=now) for t in rows], total=total, limit=limit, offset=offset)
+    refs = {t.booking_ref for t in rows if t.booking_ref}
+    holders = {ref: (name, phone) for ref, name, phone in session.execute(
+        select(Booking.ref, Booking.traveller_name, Booking.phone).where(Booking.ref.in_(refs))
+    )} if refs else {}
+    items = [ticket_summary(t, now=now, known=holders.get(t.booking_ref, ())) for t in rows]
+    # Lists are always masked; who listed which tickets is recorded all the same.
+    if audit.record_read(session, actor=caller.name, actor_role=caller.role, masked=True, field="tickets",
+                         what=",".join(t.ticket_no for t in rows) or None, at=now):
+        session.commit()
+    return TicketPage(items=items, total=total, limit=limit, offset=offset)
 
 
 @router.get("/{ticket_no}", summary="A ticket with its deadlines and progress", response_model=TicketOut, responses=NOT_FOUND)
-def get_ticket(ticket_no: NoPath, caller: AnyCaller, session: SessionDep, now: NowDep) -> TicketOut:
+def get_ticket(ticket_no: NoPath, caller: Staff, session: SessionDep, now: NowDep) -> TicketOut:
+    # Not the service: the bot reads a traveller's ticket only through /verify (progress only).
     return _view(session, _load(session, ticket_no), caller, now)
 
 
@@ -185,12 +208,14 @@ def get_ticket(ticket_no: NoPath, caller: AnyCaller, session: SessionDep, now: N
     },
 )
 def verify_ticket(
-    ticket_no: NoPath, body: TicketVerify, caller: ServiceOnly, session: SessionDep, settings: SettingsDep, now: NowDep
+    ticket_no: NoPath, body: TicketVerify, caller: ServiceOnly, session: SessionDep, settings: SettingsDep, now: NowDep,
+    address: ClientAddressDep,
 ) -> TicketProgressOut:
     ticket = crud.get_by_no(session, ticket_no=ticket_no)
     check_phone_digits(
         session, settings, what="ticket", number=ticket_no,
         phone=ticket.phone if ticket else None, last4=body.phone_last4, now=now,
+        sender_id=body.sender_id, address=address,
     )
     if crud.escalate_if_overdue(session, ticket=ticket, actor=caller, now=now):
         session.commit()
