@@ -16,6 +16,7 @@ from app.crud.tickets import Actor
 from app.models import Handoff, Ticket
 from app.models.handoff import OPEN_STATUSES
 from app.schemas.handoff import HandoffCreate
+from app.services.masking import known_in_summary, mask_identifier, mask_text
 from app.services.taxonomy import SEVERITY_RULES, Severity
 
 SEVERITY_RANK = {"urgent": 0, "major": 1, "general": 2}
@@ -196,38 +197,95 @@ def record_reply(session: Session, *, handoff: Handoff, actor: Actor, now: datet
     return first
 
 
-def end(
-    session: Session, *, handoff: Handoff, status: str, transcript: list[dict] | None,
-    note: str | None, actor: Actor, now: datetime,
-) -> Handoff:
-    """Close or hand back; the transcript is kept on the handoff and as a note on the ticket."""
-    if handoff.status not in OPEN_STATUSES:
+@dataclass(frozen=True)
+class Claimed:
+    handoff: Handoff
+    previous: str  # the status it had: a failed notification puts it back
+
+
+def claim_end(session: Session, *, handoff: Handoff, status: str, actor: Actor, now: datetime) -> Claimed:
+    """Close or hand back, claimed before anyone is told: one conditional UPDATE on the status
+    the caller saw (and, for an agent, on holding it), so of two concurrent ends exactly one
+    wins and only the winner goes on to message the traveller. Audited; the caller commits
+    before it calls Rasa."""
+    seen = handoff.status
+    if seen not in OPEN_STATUSES:
         raise HandoffConflict("该会话已结束")
-    old = handoff.status
-    handoff.status = status
-    handoff.closed_at = now
-    handoff.transcript = transcript
+    condition = [Handoff.id == handoff.id, Handoff.status == seen]
+    if actor.role != "supervisor":
+        condition += [Handoff.status == "active", Handoff.agent_id == actor.user_id]
+    result = session.execute(
+        update(Handoff).where(*condition).values(status=status, closed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    handoff = get(session, handoff_id=handoff.id)
+    if result.rowcount != 1:
+        if handoff is None or handoff.status not in OPEN_STATUSES:
+            raise HandoffConflict("该会话已结束")
+        raise HandoffConflict("该会话状态刚刚发生变化，请刷新后重试")
     _audit(session, handoff, actor, "handoff_return" if status == "returned" else "handoff_close", now,
-           old=old, new=f"#{handoff.id} {status}")
+           old=seen, new=f"#{handoff.id} {status}")
+    session.flush()
+    return Claimed(handoff, seen)
+
+
+def undo_end(session: Session, *, claimed: Claimed, actor: Actor, now: datetime, why: str) -> bool:
+    """Rasa could not be told: the claimed end is put back (only if nothing else changed it
+    since), so the agent can try again. Audited as handoff_reopen."""
+    handoff = claimed.handoff
+    try:
+        with session.begin_nested():
+            result = session.execute(
+                update(Handoff)
+                .where(Handoff.id == handoff.id, Handoff.status == handoff.status)
+                .values(status=claimed.previous, closed_at=None)
+                .execution_options(synchronize_session=False)
+            )
+    except IntegrityError:  # the bot opened a new handoff for the conversation meanwhile
+        return False
+    if result.rowcount != 1:
+        return False
+    _audit(session, handoff, actor, "handoff_reopen", now, old=f"#{handoff.id} {handoff.status}",
+           new=f"#{handoff.id} {claimed.previous} ({why})")
+    get(session, handoff_id=handoff.id)
+    session.flush()
+    return True
+
+
+def store_transcript(
+    session: Session, *, handoff: Handoff, transcript: list[dict], note: str | None, actor: Actor, now: datetime,
+    known: tuple[str | None, ...] = (),
+) -> Handoff:
+    """After an end: the full transcript stays with the handoff (read under the transcript's
+    own rules: the agent who held it and supervisors); the linked ticket gets it as a note with
+    the personal data masked, since the ticket's readers include agents refused the transcript."""
+    handoff.transcript = transcript
     ticket = _ticket(session, handoff)
     if ticket is not None:
-        text = transcript_note(handoff, transcript or [], note, status)
+        known = (*known, ticket.name, ticket.phone, *known_in_summary(handoff.summary))
+        text = transcript_note(handoff, transcript, note, handoff.status, known=known)
         tickets_crud.add_note(session, ticket=ticket, text=text, public=False, actor=actor, now=now)
     session.flush()
     return handoff
 
 
-def transcript_note(handoff: Handoff, transcript: list[dict], note: str | None, status: str) -> str:
+def transcript_note(
+    handoff: Handoff, transcript: list[dict], note: str | None, status: str, known: tuple[str | None, ...] = (),
+) -> str:
+    """The transcript as a ticket note, personal data masked (the full one stays on the handoff)."""
     labels = {"traveller": "旅客", "bot": "机器人", "agent": "客服", "system": "系统"}
     ending = "交还机器人" if status == "returned" else "人工结束"
-    lines = [f"人工会话记录（转接 #{handoff.id}，会话 {handoff.conversation_id}，{ending}）"]
+    lines = [
+        f"人工会话记录（转接 #{handoff.id}，会话 {mask_identifier(handoff.conversation_id)}，{ending}；"
+        f"个人信息已隐去，完整记录见转接 #{handoff.id}）"
+    ]
     if note:
-        lines.append(f"客服备注：{note}")
+        lines.append(f"客服备注：{mask_text(note, known)}")
     for line in transcript:
         who = labels.get(line.get("sender", ""), line.get("sender", ""))
         if line.get("agent"):
             who = f"{who}({line['agent']})"
-        lines.append(f"[{line.get('at', '')}] {who}：{line.get('text', '')}")
+        lines.append(f"[{line.get('at', '')}] {who}：{mask_text(line.get('text', ''), known)}")
     return "\n".join(lines)
 
 

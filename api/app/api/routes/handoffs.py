@@ -6,10 +6,11 @@ import logging
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 
 from app.api.deps import AnyCaller, NowDep, ServiceOnly, SessionDep, Staff
 from app.api.errors import field_error, not_found
+from app.crud import audit, bookings
 from app.crud import handoffs as crud
 from app.crud import tickets as tickets_crud
 from app.crud.tickets import Actor
@@ -27,7 +28,7 @@ from app.schemas.handoff import (
     Transcript,
     TranscriptLineOut,
 )
-from app.services.masking import mask_name, mask_text
+from app.services.masking import known_in_summary, mask_identifier, mask_summary, mask_text
 from app.services.rasa_client import (
     ConversationNotFound,
     RasaClient,
@@ -55,33 +56,49 @@ def _holds(handoff: Handoff, actor: Actor) -> bool:
     return handoff.status == "active" and handoff.agent_id is not None and handoff.agent_id == actor.user_id
 
 
+def _full_view(handoff: Handoff, actor: Actor) -> bool:
+    """Who sees a conversation's personal data (summary, transcript, conversation id): supervisors,
+    the bot (it reported them), and the agent who took it, while they hold it and after it ended.
+    Everyone else sees them masked (and only while it waits, for the transcript)."""
+    if actor.role in ("supervisor", "service"):
+        return True
+    return handoff.agent_id is not None and handoff.agent_id == actor.user_id and handoff.status != "waiting"
+
+
 def _masked_for(handoff: Handoff, actor: Actor) -> bool:
-    # Personal data in the summary is for the agent who holds the conversation (and supervisors).
-    return actor.role == "agent" and not _holds(handoff, actor)
+    return not _full_view(handoff, actor)
 
 
-def _mask_summary(summary: dict) -> dict:
-    out = {}
-    for key, value in summary.items():
-        if isinstance(value, str):
-            value = mask_name(value) if key in {"name", "complainant_name"} else mask_text(value)
-            if key in {"phone", "phone_last4"}:
-                value = "*" * max(len(value) - 4, 0) + value[-4:]
-        out[key] = value
-    return out
+def _known(session, handoff: Handoff) -> tuple[str | None, ...]:
+    """Names and numbers of this conversation's traveller (summary, linked ticket, booking holder),
+    masked wherever they turn up in free text."""
+    known: list[str | None] = list(known_in_summary(handoff.summary))
+    ticket = tickets_crud.get_by_no(session, ticket_no=handoff.ticket_no) if handoff.ticket_no else None
+    if ticket is not None:
+        known += [ticket.name, ticket.phone]
+    ref = (handoff.summary or {}).get("booking_ref") or (ticket.booking_ref if ticket else None)
+    if isinstance(ref, str) and ref:
+        holder = bookings.get_by_ref(session, ref=ref)
+        if holder is not None:
+            known += [holder.traveller_name, holder.phone]
+    return tuple(known)
 
 
 def _out(session, handoff: Handoff, now: datetime, *, masked: bool = False, model=HandoffOut,
-         per_place: float | None = None, **extra):
+         per_place: float | None = None, known: tuple[str | None, ...] | None = None, **extra):
     place = crud.position(session, handoff=handoff)
     if place is not None and per_place is None:
         per_place = crud.minutes_per_place(session, now=now)
     until = handoff.taken_at or handoff.closed_at or now
+    if masked and known is None:
+        known = _known(session, handoff)
     return model(
-        id=handoff.id, conversation_id=handoff.conversation_id, channel=handoff.channel,
+        id=handoff.id,
+        conversation_id=mask_identifier(handoff.conversation_id) if masked else handoff.conversation_id,
+        channel=handoff.channel,
         reason=handoff.reason, severity=handoff.severity, colour=handoff.colour,
         ticket_no=handoff.ticket_no,
-        summary=_mask_summary(handoff.summary) if masked else handoff.summary,
+        summary=mask_summary(handoff.summary, known or ()) if masked else handoff.summary,
         status=handoff.status, agent=handoff.agent, created_at=handoff.created_at,
         taken_at=handoff.taken_at, first_agent_reply_at=handoff.first_agent_reply_at,
         first_reply_wait_seconds=handoff.first_reply_wait_seconds, closed_at=handoff.closed_at,
@@ -89,6 +106,27 @@ def _out(session, handoff: Handoff, now: datetime, *, masked: bool = False, mode
         position=place, expected_wait_minutes=crud.expected_wait_minutes(place=place, per_place=per_place or 0),
         masked=masked, **extra,
     )
+
+
+def _record_read(session, request: Request | None, caller: Actor, handoff: Handoff, *, masked: bool,
+                 field: str, now: datetime, content=None) -> None:
+    """Audit a person's read of a handoff (summary or transcript); identical polls are one row
+    a minute (audit.RecentReads). Commits when it wrote."""
+    recent = audit.recent_reads(request.app.state) if request is not None else None
+    ticket = tickets_crud.get_by_no(session, ticket_no=handoff.ticket_no) if handoff.ticket_no else None
+    if audit.record_read(
+        session, actor=caller.name, actor_role=caller.role, masked=masked, field=field,
+        what=f"#{handoff.id}", ticket_id=ticket.id if ticket else None, at=now, recent=recent,
+        content=audit.digest(content) if content is not None else None,
+    ):
+        session.commit()
+
+
+def _release(session) -> None:
+    """End the request's transaction before calling Rasa: no database lock (SQLite's write lock:
+    every transaction here is BEGIN IMMEDIATE) and no pooled connection is held while Rasa answers.
+    Objects keep their loaded values (expire_on_commit=False)."""
+    session.commit()
 
 
 def _rasa_error(error: Exception) -> HTTPException:
@@ -131,12 +169,27 @@ def list_handoffs(
     caller: Staff,
     session: SessionDep,
     now: NowDep,
+    request: Request,
     status_: Annotated[list[HandoffStatus] | None, Query(alias="status")] = None,
 ) -> HandoffQueue:
     statuses = tuple(status_ or OPEN_STATUSES)
     rows = crud.queue(session, statuses=statuses)
     per_place = crud.minutes_per_place(session, now=now)
     items = [_out(session, h, now, masked=_masked_for(h, caller), per_place=per_place) for h in rows]
+    # The console polls the queue every 2 s: one row per view shown (unmasked, masked), again
+    # when what it shows changes or after a minute.
+    recent = audit.recent_reads(request.app.state)
+    wrote = False
+    for masked in (False, True):
+        shown = [i for i in items if i.masked is masked]
+        if shown:
+            wrote |= audit.record_read(
+                session, actor=caller.name, actor_role=caller.role, masked=masked, field="handoffs",
+                what=",".join(f"#{i.id}" for i in shown), at=now, recent=recent,
+                content=audit.digest([i.model_dump(mode="json", exclude={"waiting_seconds", "expected_wait_minutes"}) for i in shown]),
+            ) is not None
+    if wrote:
+        session.commit()
     return HandoffQueue(
         items=items,
         waiting=sum(1 for h in rows if h.status == "waiting"),
@@ -146,9 +199,13 @@ def list_handoffs(
 
 @router.get("/{handoff_id}", summary="One handoff, with its place in the queue while waiting",
             response_model=HandoffOut, responses=NOT_FOUND)
-def get_handoff(handoff_id: int, caller: AnyCaller, session: SessionDep, now: NowDep) -> HandoffOut:
+def get_handoff(handoff_id: int, caller: AnyCaller, session: SessionDep, now: NowDep, request: Request) -> HandoffOut:
     handoff = _load(session, handoff_id)
-    return _out(session, handoff, now, masked=_masked_for(handoff, caller))
+    masked = _masked_for(handoff, caller)
+    out = _out(session, handoff, now, masked=masked)
+    _record_read(session, request, caller, handoff, masked=masked, field="handoff", now=now,
+                 content=out.model_dump(mode="json", exclude={"waiting_seconds", "expected_wait_minutes"}))
+    return out
 
 
 @router.post(
@@ -167,6 +224,7 @@ def take(handoff_id: int, caller: Staff, session: SessionDep, now: NowDep) -> Ha
     session.commit()
     if result.newly_taken:
         log.info("handoff #%s taken by %s", handoff_id, caller.name)
+    _record_read(session, None, caller, result.handoff, masked=False, field="handoff", now=now)
     return _out(session, result.handoff, now)
 
 
@@ -180,30 +238,37 @@ def take(handoff_id: int, caller: Staff, session: SessionDep, now: NowDep) -> Ha
     ),
     responses={403: {"description": "held by another agent"}, 502: {"description": "Rasa unavailable"}, **NOT_FOUND},
 )
-def transcript(handoff_id: int, caller: Staff, session: SessionDep, rasa: RasaDep) -> Transcript:
+def transcript(handoff_id: int, caller: Staff, session: SessionDep, now: NowDep, rasa: RasaDep,
+               request: Request) -> Transcript:
     handoff = _load(session, handoff_id)
-    full = caller.role == "supervisor" or _holds(handoff, caller) or (
-        handoff.status not in OPEN_STATUSES and handoff.agent_id == caller.user_id
-    )
+    full = _full_view(handoff, caller)
     if not full and handoff.status != "waiting":
         raise HTTPException(status.HTTP_403_FORBIDDEN, "只有接入该会话的客服或主管可以查看完整记录")
+    known = () if full else _known(session, handoff)
+    conversation_id = handoff.conversation_id
+    shown_id = conversation_id if full else mask_identifier(conversation_id)
     if handoff.status not in OPEN_STATUSES and handoff.transcript is not None:
         lines = [TranscriptLineOut(**line) for line in handoff.transcript]
-        return Transcript(handoff_id=handoff.id, conversation_id=handoff.conversation_id,
-                          status=handoff.status, lines=lines, source="stored")
-    try:
-        tracker = rasa.tracker(handoff.conversation_id)
-    except ConversationNotFound:
-        tracker = {"events": []}
-    except RasaUnavailable as error:
-        raise _rasa_error(error) from None
-    lines = [
-        TranscriptLineOut(sender=line.sender, text=line.text if full else mask_text(line.text),
-                          at=line.at, agent=line.agent, buttons=list(line.buttons))
-        for line in transcript_lines(tracker)
-    ]
-    return Transcript(handoff_id=handoff.id, conversation_id=handoff.conversation_id, status=handoff.status,
-                      paused=tracker.get("paused"), lines=lines, source="rasa")
+        out = Transcript(handoff_id=handoff.id, conversation_id=shown_id,
+                         status=handoff.status, lines=lines, source="stored")
+    else:
+        _release(session)  # the console polls this every second; Rasa may be slow
+        try:
+            tracker = rasa.tracker(conversation_id)
+        except ConversationNotFound:
+            tracker = {"events": []}
+        except RasaUnavailable as error:
+            raise _rasa_error(error) from None
+        lines = [
+            TranscriptLineOut(sender=line.sender, text=line.text if full else mask_text(line.text, known),
+                              at=line.at, agent=line.agent, buttons=list(line.buttons))
+            for line in transcript_lines(tracker)
+        ]
+        out = Transcript(handoff_id=handoff.id, conversation_id=shown_id, status=handoff.status,
+                         paused=tracker.get("paused"), lines=lines, source="rasa")
+    _record_read(session, request, caller, handoff, masked=not full, field="transcript", now=now,
+                 content=[out.source, len(out.lines), out.lines[-1].model_dump(mode="json") if out.lines else None])
+    return out
 
 
 @router.post(
@@ -220,16 +285,21 @@ def send_message(handoff_id: int, body: AgentMessageIn, caller: Staff, session: 
         raise HTTPException(status.HTTP_409_CONFLICT, "该会话已结束，消息未发送")
     if not _holds(handoff, caller):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "请先接入该会话；只有接入的客服可以回复")
+    conversation_id, channel = handoff.conversation_id, handoff.channel
+    _release(session)
     try:
-        pushed = rasa.say(handoff.conversation_id, handoff.channel, body.text, agent=caller.display_name or caller.name)
+        pushed = rasa.say(conversation_id, channel, body.text, agent=caller.display_name or caller.name)
     except (RasaUnavailable, ConversationNotFound) as error:
         raise _rasa_error(error) from None
+    handoff = _load(session, handoff_id)
     first = crud.record_reply(session, handoff=handoff, actor=caller, now=now)
     session.commit()
     return AgentMessageOut(handoff_id=handoff.id, text=body.text, at=now, pushed=pushed, first_reply=first)
 
 
 def _end(handoff_id: int, new_status: str, body: HandoffEndIn | None, caller: Actor, session, now: datetime, rasa: RasaClient) -> HandoffOut:
+    """Claim the end first (atomic, one winner), commit, then tell Rasa; store the transcript last.
+    No transaction is open while Rasa answers; if Rasa fails, the claim is put back (502)."""
     handoff = _load(session, handoff_id)
     if handoff.status not in OPEN_STATUSES:
         raise HTTPException(status.HTTP_409_CONFLICT, "该会话已结束")
@@ -237,25 +307,35 @@ def _end(handoff_id: int, new_status: str, body: HandoffEndIn | None, caller: Ac
         raise HTTPException(status.HTTP_403_FORBIDDEN, "只有接入该会话的客服或主管可以结束或交还")
     body = body or HandoffEndIn()
     try:
+        claimed = crud.claim_end(session, handoff=handoff, status=new_status, actor=caller, now=now)
+    except crud.HandoffConflict as error:
+        session.rollback()
+        raise HTTPException(status.HTTP_409_CONFLICT, error.message) from None
+    conversation_id, channel = claimed.handoff.conversation_id, claimed.handoff.channel
+    session.commit()  # the claim is settled before anyone is told; this also ends the transaction
+    try:
         if body.farewell:
             farewell = FAREWELL_RETURNED if new_status == "returned" else FAREWELL_CLOSED
-            rasa.say(handoff.conversation_id, handoff.channel, farewell, agent=caller.display_name or caller.name)
+            rasa.say(conversation_id, channel, farewell, agent=caller.display_name or caller.name)
         # Closing resumes the bot too: otherwise the traveller's next question would go unanswered.
-        rasa.resume(handoff.conversation_id)
+        rasa.resume(conversation_id)
         try:
-            lines = transcript_lines(rasa.tracker(handoff.conversation_id))
+            lines = transcript_lines(rasa.tracker(conversation_id))
         except ConversationNotFound:
             lines = []
     except (RasaUnavailable, ConversationNotFound) as error:
+        crud.undo_end(session, claimed=claimed, actor=caller, now=now, why="对话服务不可用")
+        session.commit()
         raise _rasa_error(error) from None
     stored = [
         {"sender": l.sender, "text": l.text, "at": l.at.isoformat(), "agent": l.agent, "buttons": list(l.buttons)}
         for l in lines
     ]
-    try:
-        crud.end(session, handoff=handoff, status=new_status, transcript=stored, note=body.note, actor=caller, now=now)
-    except crud.HandoffConflict as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, error.message) from None
+    handoff = _load(session, handoff_id)
+    crud.store_transcript(session, handoff=handoff, transcript=stored, note=body.note, actor=caller, now=now,
+                          known=_known(session, handoff))
+    audit.record_read(session, actor=caller.name, actor_role=caller.role, masked=False, field="handoff",
+                      what=f"#{handoff.id}", at=now)
     session.commit()
     log.info("handoff #%s %s by %s", handoff.id, new_status, caller.name)
     return _out(session, handoff, now)
