@@ -54,7 +54,10 @@ def test_traveller_and_agent_talk_through_widget_and_console(browser, console_ap
         # --- the traveller opens the widget (page on the API's port, Rasa on its own port)
         traveller.goto(f"{console_api}/?rasa={rasa_url}&open=1")
         traveller.locator("#chat-status[data-state=online]").wait_for(timeout=TIMEOUT)
-        session_id = traveller.evaluate("window.travelChat.sessionId")
+        # The server issued the session id (a signed token); Rasa and the console know the
+        # conversation it names.
+        session_id = traveller.evaluate("window.travelChat.conversationId")
+        assert traveller.evaluate("window.travelChat.sessionId").startswith(session_id + ".")
         send(traveller, "你好")
         wait_for_bubble(traveller, "bot", "您好")
         send(traveller, "我要转人工")
@@ -109,7 +112,7 @@ def test_traveller_and_agent_talk_through_widget_and_console(browser, console_ap
         # --- a reload keeps the conversation and the socket rejoins the session's room
         traveller.reload()
         traveller.locator("#chat-status[data-state=online]").wait_for(timeout=TIMEOUT)
-        assert traveller.evaluate("window.travelChat.sessionId") == session_id
+        assert traveller.evaluate("window.travelChat.conversationId") == session_id
         assert XSS_AGENT in bubbles(traveller, "agent")
         agent.fill("#reply-text", "导游十分钟后到东门。")
         agent.press("#reply-text", "Enter")

@@ -1,38 +1,57 @@
 // Chat widget for Rasa's socket.io channel (events user_uttered / bot_uttered, session persistence).
 // Every piece of text is inserted with textContent: nothing a traveller, the bot or an agent
 // writes is ever parsed as HTML.
+//
+// Conversation identity (bot/channels/socketio.py): the server issues the session id, a signed
+// token, in session_confirm; the widget never makes one up. The token and the conversation are
+// kept in sessionStorage (this tab only, gone when it closes: nothing left behind on a shared
+// computer); "新对话" forgets both and the server starts a new conversation.
 (function () {
   "use strict";
 
   const params = new URLSearchParams(location.search);
-  // Same host as the page, Rasa's port; ?rasa=http://host:port overrides (tests, proxies).
-  const RASA_URL = params.get("rasa") || `${location.protocol}//${location.hostname}:5005`;
+  const LOOPBACK = /^(localhost|127\.0\.0\.1|\[::1\])$/i;
+
+  // Where Rasa is: <meta name="travelchat-rasa" content="https://chat.example.com"> set by the
+  // site, else the page's host on Rasa's port. ?rasa= is for development only: honoured when
+  // the page itself is served from this machine and names a server on this machine, so a
+  // crafted link cannot send a traveller's chat anywhere else.
+  function rasaUrl() {
+    const meta = document.querySelector('meta[name="travelchat-rasa"]');
+    const configured = meta && meta.content ? meta.content : `${location.protocol}//${location.hostname}:5005`;
+    const wanted = params.get("rasa");
+    if (!wanted || !LOOPBACK.test(location.hostname)) return configured;
+    try {
+      const url = new URL(wanted);
+      if (/^https?:$/.test(url.protocol) && LOOPBACK.test(url.hostname)) return url.origin;
+    } catch (e) { /* not a URL */ }
+    return configured;
+  }
+  const RASA_URL = rasaUrl();
   const KEY_SESSION = "travelchat.session_id";
   const KEY_HISTORY = "travelchat.history";
   const KEY_OPEN = "travelchat.open";
   const MAX_HISTORY = 200;
+  const store = window.sessionStorage;
+  // Earlier versions kept the id and the conversation in localStorage: forget them.
+  try { localStorage.removeItem(KEY_SESSION); localStorage.removeItem(KEY_HISTORY); } catch (e) { /* ignore */ }
 
   const $ = (id) => document.getElementById(id);
   const widget = $("chat-widget"), launcher = $("chat-launcher"), log = $("chat-log");
   const form = $("chat-form"), input = $("chat-input"), statusEl = $("chat-status");
 
-  let sessionId = localStorage.getItem(KEY_SESSION);
+  // The server's token for this tab's conversation; null until the first session_confirm.
+  let sessionId = store.getItem(KEY_SESSION);
   let confirmed = false; // session_request answered: our socket is in the session's room
   const outbox = []; // messages typed while offline, sent after the session is confirmed
   let history = [];
-  try { history = JSON.parse(localStorage.getItem(KEY_HISTORY) || "[]"); } catch (e) { history = []; }
-
-  function newSessionId() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID().replace(/-/g, "");
-    return Date.now().toString(16) + Math.random().toString(16).slice(2);
-  }
-  if (!sessionId) { sessionId = newSessionId(); localStorage.setItem(KEY_SESSION, sessionId); }
+  try { history = JSON.parse(store.getItem(KEY_HISTORY) || "[]"); } catch (e) { history = []; }
 
   // Stored without the DOM node each entry carries for re-rendering.
   function save() {
     history = history.slice(-MAX_HISTORY);
     const plain = history.map(({ node, ...rest }) => rest);
-    localStorage.setItem(KEY_HISTORY, JSON.stringify(plain));
+    store.setItem(KEY_HISTORY, JSON.stringify(plain));
   }
 
   function setStatus(state, text) {
@@ -42,7 +61,7 @@
 
   function scroll() { log.scrollTop = log.scrollHeight; }
 
-  // One rendered message; `entry` is what we keep in localStorage.
+  // One rendered message; `entry` is what we keep in sessionStorage.
   function render(entry) {
     const row = document.createElement("div");
     row.className = `msg ${entry.from}`;
@@ -115,7 +134,14 @@
 
   socket.on("session_confirm", (data) => {
     const id = typeof data === "string" ? data : data && data.session_id;
-    if (id && id !== sessionId) { sessionId = id; localStorage.setItem(KEY_SESSION, id); }
+    if (!id) return;
+    // A new id means the server did not accept ours (expired, or from before an upgrade): a new
+    // conversation, whose answers must not sit under the old one's.
+    if (sessionId && id.split(".")[0] !== sessionId.split(".")[0] && history.length) {
+      add({ from: "bot", text: "之前的会话已过期，已为您开始新的对话。" });
+    }
+    sessionId = id;
+    store.setItem(KEY_SESSION, id);
     confirmed = true;
     setStatus("online", "在线");
     while (outbox.length) {
@@ -133,6 +159,11 @@
     if (reason === "io server disconnect") socket.connect(); // the server dropped us: come back
   });
   socket.on("connect_error", () => setStatus("offline", "暂时无法连接客服，正在重试…"));
+  // The server refused a message (this socket holds no session yet): ask for it again.
+  socket.on("session_refused", () => {
+    confirmed = false;
+    socket.emit("session_request", { session_id: sessionId });
+  });
 
   socket.on("bot_uttered", (msg) => {
     if (!msg || typeof msg !== "object") return;
@@ -191,9 +222,10 @@
   }
   launcher.addEventListener("click", () => open(true));
   $("chat-close").addEventListener("click", () => open(false));
+  // 新对话: forget this tab's conversation; the server issues a new one on reconnecting.
   $("chat-restart").addEventListener("click", () => {
-    history = []; save(); log.textContent = "";
-    sessionId = newSessionId(); localStorage.setItem(KEY_SESSION, sessionId);
+    history = []; outbox.length = 0; store.removeItem(KEY_HISTORY); log.textContent = "";
+    sessionId = null; store.removeItem(KEY_SESSION);
     socket.disconnect(); socket.connect();
   });
 
@@ -203,6 +235,12 @@
   open(params.get("open") === "1" || localStorage.getItem(KEY_OPEN) === "1");
   socket.connect();
 
-  // For tests and debugging: the live socket and session id.
-  window.travelChat = { socket, get sessionId() { return sessionId; } };
+  // For tests and debugging: the live socket, the token and the conversation it names (the
+  // conversation id is what Rasa and the agent console know; only the token speaks in it).
+  window.travelChat = {
+    socket,
+    rasaUrl: RASA_URL,
+    get sessionId() { return sessionId; },
+    get conversationId() { return sessionId ? sessionId.split(".")[0] : null; },
+  };
 })();
