@@ -29,11 +29,12 @@ def migrate(connection: Connection) -> None:
 
 
 def seed(session: Session, settings: Settings) -> tuple[int, int]:
-    added_bookings = bookings.seed_from_fixture(session) if settings.seed_demo_bookings else 0
+    added_bookings = bookings.seed_from_fixture(session) if settings.seeds_demo_data else 0
     added_users = users.seed_initial_users(
         session,
         agent_password=settings.agent_initial_password,
         supervisor_password=settings.supervisor_initial_password,
+        scrypt_n=settings.password_scrypt_n,
     )
     return added_bookings, added_users
 

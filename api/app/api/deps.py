@@ -36,12 +36,32 @@ NowDep = Annotated[datetime, Depends(get_now)]
 _bearer = HTTPBearer(auto_error=False, description="service token, or a token from POST /auth/login")
 
 
-def get_actor(
+def get_client_address(request: Request) -> str | None:
+    """The peer's address as the server saw it (no proxy headers: they are the client's to forge)."""
+    return request.client.host if request.client else None
+
+
+ClientAddressDep = Annotated[str | None, Depends(get_client_address)]
+
+
+def get_bearer_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str | None:
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        return None
+    return credentials.credentials
+
+
+BearerDep = Annotated[str | None, Depends(get_bearer_token)]
+
+
+def _resolve(
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Actor:
+) -> tuple[Actor, bool]:
+    """(the caller, whether the caller must still change the initial password)."""
     unauthorized = HTTPException(
         status.HTTP_401_UNAUTHORIZED, "missing or invalid token", headers={"WWW-Authenticate": "Bearer"}
     )
@@ -49,11 +69,28 @@ def get_actor(
         raise unauthorized
     token = credentials.credentials
     if same_secret(token, settings.api_service_token):
-        return Actor(name="service", role="service", display_name="客服机器人")
+        return Actor(name="service", role="service", display_name="客服机器人"), False
     user = users.user_for_token(session, token=token, now=now)
     if user is None:
         raise unauthorized
-    return Actor(name=user.username, role=user.role, user_id=user.id, display_name=user.display_name)
+    actor = Actor(name=user.username, role=user.role, user_id=user.id, display_name=user.display_name)
+    return actor, user.must_change_password
+
+
+def get_actor_pending(resolved: Annotated[tuple[Actor, bool], Depends(_resolve)]) -> Actor:
+    """The caller, even a person who still has to change the initial password."""
+    return resolved[0]
+
+
+def get_actor(resolved: Annotated[tuple[Actor, bool], Depends(_resolve)]) -> Actor:
+    """The caller; a person who logged in with the initial password may only change it."""
+    actor, must_change = resolved
+    if must_change:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            {"field": "password", "msg": "change the initial password first (POST /auth/password)"},
+        )
+    return actor
 
 
 def require(*roles: str) -> Callable[..., Actor]:
@@ -70,6 +107,8 @@ ServiceOnly = Annotated[Actor, Depends(require("service"))]
 Staff = Annotated[Actor, Depends(require("agent", "supervisor"))]
 SupervisorOnly = Annotated[Actor, Depends(require("supervisor"))]
 ServiceOrStaff = AnyCaller
+# A logged-in person, the initial password not yet changed included (to change it, to log out).
+PersonPending = Annotated[Actor, Depends(get_actor_pending)]
 
 
 def get_classifier():

@@ -21,9 +21,12 @@ def workflow_error(error: WorkflowError) -> HTTPException:
     return field_error("body", error.field, error.message, code)
 
 
-def too_many_attempts(field: str, retry_after: int) -> HTTPException:
+def too_many_attempts(field: str, retry_after: int, scope: str | None = None) -> HTTPException:
+    detail = {"field": field, "msg": f"too many failed attempts; try again in {retry_after} s"}
+    if scope:
+        detail["scope"] = scope  # what is locked: booking, ticket, sender, address, user
     return HTTPException(
         status.HTTP_429_TOO_MANY_REQUESTS,
-        {"field": field, "msg": f"too many failed attempts; try again in {retry_after} s"},
+        detail,
         headers={"Retry-After": str(retry_after)},
     )

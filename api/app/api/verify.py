@@ -11,33 +11,41 @@ from sqlalchemy.orm import Session
 from app.api.errors import not_found, too_many_attempts
 from app.core.config import Settings
 from app.crud import verify_guard
+from app.crud.verify_guard import Subject
 
 logger = logging.getLogger(__name__)
 
 
 def check_phone_digits(
-    session: Session, settings: Settings, *, what: str, number: str, phone: str | None, last4: str, now: datetime
+    session: Session, settings: Settings, *, what: str, number: str, phone: str | None, last4: str,
+    now: datetime, sender_id: str, address: str | None,
 ) -> None:
-    """404 for an unknown number, 403 for wrong digits, 429 once a number missed too often in
-    the window (right digits included). Unknown numbers count as misses too, so a lock says
-    nothing about whether a booking or ticket exists.
+    """404 for an unknown number, 403 for wrong digits, 429 once the number, the traveller's
+    sender id or the caller's address missed too often in the window (right digits included).
+    Unknown numbers count as misses too, so a lock says nothing about whether a booking or
+    ticket exists.
 
     `what` is "booking" or "ticket", `number` its booking or ticket number, `phone` the
     phone on record (None: no such booking or ticket)."""
-    subject = f"{what}:{number}"
+    subjects = [
+        Subject(f"{what}:{number}", settings.verify_max_failures, what),
+        Subject.hashed("sender", sender_id, settings.verify_max_failures_per_sender),
+    ]
+    if address:
+        subjects.append(Subject.hashed("address", address, settings.verify_max_failures_per_address))
     window = timedelta(minutes=settings.verify_window_minutes)
-    record = verify_guard.current(session, subject=subject)
-    wait = verify_guard.seconds_locked(record, now=now, limit=settings.verify_max_failures, window=window)
-    if wait:
-        raise too_many_attempts("phone_last4", wait)
-    if phone is None or not phone.endswith(last4):
-        verify_guard.record_failure(session, subject=subject, now=now, window=window)
+    reservation = verify_guard.reserve(session, subjects=subjects, now=now, window=window)
+    if reservation.blocked_by is not None:
+        verify_guard.release(session, reservation=reservation, clear_kinds=())
         session.commit()
+        logger.warning("phone-digit checks locked (%s) for %s", reservation.blocked_by.kind, f"{what}:{number}")
+        raise too_many_attempts("phone_last4", reservation.retry_after, scope=reservation.blocked_by.kind)
+    if phone is None or not phone.endswith(last4):
+        session.commit()  # the reservation stays: it was a miss
         # The subject is a booking or ticket number, not personal data; the digits are not logged.
-        logger.warning("phone digits did not match for %s", subject)
+        logger.warning("phone digits did not match for %s:%s", what, number)
         if phone is None:
             raise not_found(what)
         raise HTTPException(status.HTTP_403_FORBIDDEN, {"field": "phone_last4", "msg": f"does not match the phone on the {what}"})
-    if record is not None:
-        verify_guard.clear(session, subject=subject)
-        session.commit()
+    verify_guard.release(session, reservation=reservation)
+    session.commit()

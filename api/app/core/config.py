@@ -20,6 +20,7 @@ SECRET_FIELDS = (
     "api_service_token",
     "agent_initial_password",
     "supervisor_initial_password",
+    "verify_grant_secret",
 )
 
 
@@ -33,6 +34,8 @@ class Settings(BaseSettings):
     supervisor_initial_password: str = "dev-supervisor-password"
     # Run `alembic upgrade head` and seed demo data in the app lifespan.
     migrate_on_startup: bool = True
+    # Demo bookings from fixtures/bookings.json: only outside production (the embedded
+    # defaults); APP_ENV=production never seeds them, whatever this says.
     seed_demo_bookings: bool = True
     warm_classifier: bool = True  # load the complaint model at start-up
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
@@ -41,6 +44,21 @@ class Settings(BaseSettings):
     # the verify endpoints answer 429 until the window ends (even for the right digits).
     verify_max_failures: int = Field(default=5, gt=0)
     verify_window_minutes: int = Field(default=15, gt=0)
+    # The same window, counted per source: the traveller's sender id (sent by the bot) and
+    # the caller's address (every check through one action server shares its address).
+    verify_max_failures_per_sender: int = Field(default=10, gt=0)
+    verify_max_failures_per_address: int = Field(default=100, gt=0)
+    # A right check gives the bot a grant (booking + sender id) that reading the booking needs.
+    verify_grant_secret: str = "dev-verify-grant-secret"
+    verify_grant_minutes: int = Field(default=30, gt=0)
+    # Logins: after this many failures in the window per username (lockout) or per address,
+    # 429 with Retry-After, right password included.
+    login_max_failures: int = Field(default=5, gt=0)
+    login_max_failures_per_address: int = Field(default=20, gt=0)
+    login_window_minutes: int = Field(default=15, gt=0)
+    # scrypt cost of new password hashes (a power of two; older, cheaper hashes are upgraded
+    # on the next login).
+    password_scrypt_n: int = Field(default=2**17, ge=2**14)
     log_level: str = "INFO"
 
     @model_validator(mode="after")
@@ -58,6 +76,14 @@ class Settings(BaseSettings):
             if len(self.api_service_token) < 24:
                 raise ValueError("API_SERVICE_TOKEN must be at least 24 characters in production")
         return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env.lower() == "production"
+
+    @property
+    def seeds_demo_data(self) -> bool:
+        return self.seed_demo_bookings and not self.is_production
 
     @property
     def sqlalchemy_url(self) -> str:

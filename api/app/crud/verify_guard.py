@@ -1,46 +1,91 @@
-"""Counts missed phone-digit checks so the verify endpoints cannot be brute-forced."""
+"""Counts phone-digit checks so the verify endpoints cannot be brute-forced.
+
+Every check first *reserves* an attempt on each of its subjects (the booking or ticket, the
+traveller's sender id, the caller's address) in one upsert that returns the new counts: the
+check and the count are one statement, so parallel guesses each get their own number and at
+most `limit` of them are ever compared (on PostgreSQL the upsert takes the row lock; SQLite
+serialises writers with BEGIN IMMEDIATE). A wrong guess keeps its reservation; the right
+digits hand theirs back (and clear the number's own count).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, literal, select
+from sqlalchemy import case, delete, literal, update
 from sqlalchemy.orm import Session
 
 from app.core.db import upsert_insert
 from app.models import VerifyFailure
 
 
-def current(session: Session, *, subject: str) -> tuple[int, datetime] | None:
-    """(failures, window start) on record for `subject`, or None."""
-    row = session.execute(
-        select(VerifyFailure.failures, VerifyFailure.window_start).where(VerifyFailure.subject == subject)
-    ).first()
-    return None if row is None else (row.failures, row.window_start)
+@dataclass(frozen=True)
+class Subject:
+    key: str  # stored in verify_failures.subject (<= 40 characters)
+    limit: int
+    kind: str  # booking | ticket | sender | address
+
+    @classmethod
+    def hashed(cls, kind: str, value: str, limit: int) -> "Subject":
+        # Sender ids and addresses are of any length and a little personal: store a digest.
+        digest = hashlib.sha256(value.encode()).hexdigest()[:32]
+        return cls(f"{kind[:7]}:{digest}", limit, kind)
 
 
-def seconds_locked(record: tuple[int, datetime] | None, *, now: datetime, limit: int, window: timedelta) -> int:
-    """Seconds until the subject may be checked again; 0 when it is not locked."""
-    if record is None or record[0] < limit:
-        return 0
-    return max(0, math.ceil((record[1] + window - now).total_seconds()))
+@dataclass(frozen=True)
+class Reservation:
+    subjects: tuple[Subject, ...]
+    blocked_by: Subject | None  # the first subject over its limit, if any
+    retry_after: int  # seconds until blocked_by's window ends (0 when not blocked)
 
 
-def record_failure(session: Session, *, subject: str, now: datetime, window: timedelta) -> None:
-    """One more miss; a window that has ended starts again at this miss.
+def reserve(session: Session, *, subjects: list[Subject], now: datetime, window: timedelta) -> Reservation:
+    """Count one attempt against every subject and say whether any is over its limit.
 
-    A single upsert, so two workers counting the same subject at once both count."""
-    expired = VerifyFailure.window_start <= now - window
-    statement = upsert_insert(session)(VerifyFailure).values(subject=subject, failures=1, window_start=now)
-    statement = statement.on_conflict_do_update(
-        index_elements=[VerifyFailure.subject],
-        set_={
-            "failures": case((expired, 1), else_=VerifyFailure.failures + 1),
-            "window_start": case((expired, literal(now, VerifyFailure.window_start.type)), else_=VerifyFailure.window_start),
-        },
+    One statement for all subjects, in a fixed order (two checks sharing subjects never wait
+    on each other in opposite orders). A window that has ended starts again at this attempt."""
+    ordered = sorted(subjects, key=lambda s: s.key)
+    table = VerifyFailure.__table__
+    insert = upsert_insert(session)(VerifyFailure)
+    expired = table.c.window_start <= now - window
+    statement = (
+        insert.values([{"subject": s.key, "failures": 1, "window_start": now} for s in ordered])
+        .on_conflict_do_update(
+            index_elements=[table.c.subject],
+            set_={
+                "failures": case((expired, 1), else_=table.c.failures + 1),
+                "window_start": case((expired, literal(now, table.c.window_start.type)), else_=table.c.window_start),
+            },
+        )
+        .returning(table.c.subject, table.c.failures, table.c.window_start)
     )
-    session.execute(statement)
+    counts = {row.subject: (row.failures, row.window_start) for row in session.execute(statement)}
+    for subject in ordered:
+        failures, start = counts[subject.key]
+        if failures > subject.limit:
+            wait = max(1, math.ceil((start + window - now).total_seconds()))
+            return Reservation(tuple(ordered), subject, wait)
+    return Reservation(tuple(ordered), None, 0)
+
+
+def release(session: Session, *, reservation: Reservation, clear_kinds: tuple[str, ...] = ("booking", "ticket")) -> None:
+    """Hand the attempt back. After a match (default) the number's own count is cleared and the
+    sources get their attempt back (not cleared: proving one's own booking must not reset a
+    count of guesses at others). For an attempt refused as locked, pass clear_kinds=() so that
+    nothing is cleared and no subject pays for a comparison that was never made."""
+    cleared = [s.key for s in reservation.subjects if s.kind in clear_kinds]
+    returned = [s.key for s in reservation.subjects if s.kind not in clear_kinds]
+    if cleared:
+        session.execute(delete(VerifyFailure).where(VerifyFailure.subject.in_(cleared)))
+    if returned:
+        session.execute(
+            update(VerifyFailure)
+            .where(VerifyFailure.subject.in_(returned), VerifyFailure.failures > 0)
+            .values(failures=VerifyFailure.failures - 1)
+        )
 
 
 def clear(session: Session, *, subject: str) -> None:

@@ -19,6 +19,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))  # agent | supervisor
     password_hash: Mapped[str] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Set on accounts created with an initial password: their tokens only change the password.
+    must_change_password: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

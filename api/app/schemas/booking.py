@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.schemas.common import PhoneLast4
+from app.schemas.common import CleanText, PhoneLast4
 
 
 class Flight(BaseModel):
@@ -63,8 +63,25 @@ class BookingOut(BaseModel):
 
 class PhoneCheck(BaseModel):
     phone_last4: PhoneLast4 = Field(description="last four digits of the phone on the record")
+    sender_id: CleanText(200) = Field(
+        description="the traveller's conversation (Rasa sender id): misses are also counted per sender"
+    )
 
 
 class BookingVerified(BaseModel):
     verified: Literal[True] = True
     booking: BookingOut
+    grant: str = Field(
+        description="proof of this check for GET /bookings/{ref} (header X-Verification-Grant, with "
+        "X-Sender-Id): bound to the booking and the sender id"
+    )
+    grant_expires_at: datetime
+
+
+class EmergencyContact(BaseModel):
+    """What an emergency reply may use before any verification: nothing about the traveller."""
+
+    ref: str
+    tour_type: Literal["domestic", "outbound"]
+    guide_name: str | None
+    guide_phone: str | None

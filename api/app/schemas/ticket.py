@@ -5,13 +5,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from app.schemas.common import BookingRef, Mobile, PhoneLast4
+from app.schemas.common import BookingRef, ChinaDatetime, CleanText, Mobile, PhoneLast4
 from app.services.taxonomy import Category, Severity, Stage
 
 Status = Literal["received", "investigating", "plan_made", "resolved", "followed_up", "closed", "rejected"]
 RequestKind = Literal["refund", "compensation", "apology", "fix", "other"]
 DeadlineState = Literal["met", "due", "breached"]
-Text = lambda n: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=n)]  # noqa: E731
+Text = CleanText  # stripped, 1..n characters, no NUL, not blank or invisible only
 
 
 class TicketCreate(BaseModel):
@@ -177,6 +177,7 @@ class TicketPage(BaseModel):
 
 class TicketVerify(BaseModel):
     phone_last4: PhoneLast4
+    sender_id: CleanText(200) = Field(description="the traveller's conversation: misses are also counted per sender")
 
 
 class TransitionIn(BaseModel):
@@ -204,7 +205,7 @@ class DelayIn(BaseModel):
     """The complaint cannot be solved in time: the traveller is told why and when."""
 
     reason: Text(2000)
-    expected_at: datetime
+    expected_at: ChinaDatetime = Field(description="without a zone: China time")
 
 
 class StatsOut(BaseModel):

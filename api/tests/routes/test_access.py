@@ -9,11 +9,12 @@ from tests.factories import create_ticket, ticket_payload
 
 # (method, path template, body, roles allowed)
 ENDPOINTS = [
-    ("GET", "/bookings/TR20260001", None, {"service", "agent", "supervisor"}),
-    ("POST", "/bookings/TR20260001/verify", {"phone_last4": "5678"}, {"service"}),
+    ("GET", "/bookings/TR20260001", None, {"agent", "supervisor"}),  # service: with a grant (test_grants.py)
+    ("GET", "/bookings/TR20260001/emergency-contact", None, {"service"}),
+    ("POST", "/bookings/TR20260001/verify", {"phone_last4": "5678", "sender_id": "s-access"}, {"service"}),
     ("POST", "/tickets", "ticket", {"service", "agent", "supervisor"}),
     ("GET", "/tickets/{no}", None, {"service", "agent", "supervisor"}),
-    ("POST", "/tickets/{no}/verify", {"phone_last4": "5678"}, {"service"}),
+    ("POST", "/tickets/{no}/verify", {"phone_last4": "5678", "sender_id": "s-access"}, {"service"}),
     ("GET", "/tickets", None, {"agent", "supervisor"}),
     ("POST", "/tickets/{no}/transitions", {"status": "investigating"}, {"agent", "supervisor"}),
     ("POST", "/tickets/{no}/notes", {"text": "已联系酒店"}, {"agent", "supervisor"}),

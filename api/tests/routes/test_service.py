@@ -117,8 +117,12 @@ def test_production_refuses_development_secrets(monkeypatch):
     ok = Settings(
         app_env="production", api_service_token="s" * 32,
         agent_initial_password="a-strong-one", supervisor_initial_password="another-strong-one",
+        verify_grant_secret="g" * 32,
     )
-    assert ok.app_env == "production"
+    assert ok.app_env == "production" and not ok.seeds_demo_data  # demo bookings: development only
+    with pytest.raises(ValueError, match="VERIFY_GRANT_SECRET"):
+        Settings(app_env="production", api_service_token="s" * 32, agent_initial_password="a-strong-one",
+                 supervisor_initial_password="another-strong-one")
 
 
 def test_relative_sqlite_urls_resolve_against_the_repository_root():

@@ -141,7 +141,7 @@ def test_breached_deadlines_show_and_a_progress_request_escalates(client, servic
     ticket = create_ticket(client, service, category="meals", severity="general")
     no = ticket["ticket_no"]
     assert ticket["authority_level"] == 2
-    fresh = client.post(f"/tickets/{no}/verify", json={"phone_last4": "5678"}, headers=service).json()
+    fresh = client.post(f"/tickets/{no}/verify", json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service).json()
     assert fresh["escalated"] is False and fresh["authority_level"] == 2
     clock.set(clock.now + timedelta(days=2))
     owner = login(client, ticket["owner"]["username"])
@@ -149,9 +149,9 @@ def test_breached_deadlines_show_and_a_progress_request_escalates(client, servic
     states = {d["name"]: d["state"] for d in seen["deadlines"]}
     assert states["first_response"] == "breached" and states["investigated"] == "breached"
     assert states["followed_up"] == "due"
-    progress = client.post(f"/tickets/{no}/verify", json={"phone_last4": "5678"}, headers=service).json()
+    progress = client.post(f"/tickets/{no}/verify", json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service).json()
     assert progress["escalated"] is True and progress["authority_level"] == 1
-    again = client.post(f"/tickets/{no}/verify", json={"phone_last4": "5678"}, headers=service).json()
+    again = client.post(f"/tickets/{no}/verify", json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service).json()
     assert again["authority_level"] == 1
     rows = db.scalars(select(AuditLog).where(AuditLog.action == "escalate")).all()
     assert [(r.old_value, r.new_value) for r in rows] == [("2", "1")]

@@ -1,29 +1,55 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Header, HTTPException, Path, status
 
-from app.api.deps import AnyCaller, NowDep, ServiceOnly, SessionDep, SettingsDep
+from app.api.deps import AnyCaller, ClientAddressDep, NowDep, ServiceOnly, SessionDep, SettingsDep
 from app.api.errors import not_found
 from app.api.verify import check_phone_digits
+from app.core.security import check_grant, issue_grant
 from app.crud import audit, bookings
-from app.schemas.booking import BookingOut, BookingVerified, PhoneCheck
+from app.schemas.booking import BookingOut, BookingVerified, EmergencyContact, PhoneCheck
 from app.schemas.common import BOOKING_REF_PATTERN
 from app.services.views import booking_out
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])
 RefPath = Annotated[str, Path(pattern=BOOKING_REF_PATTERN, description="TR + 8 digits")]
+GrantHeader = Annotated[
+    str | None, Header(alias="X-Verification-Grant", max_length=200, description="service: the grant from /verify")
+]
+SenderHeader = Annotated[
+    str | None, Header(alias="X-Sender-Id", max_length=200, description="service: the sender the grant was issued to")
+]
 
 
 @router.get(
     "/{ref}",
     summary="A booking with its day-by-day itinerary",
     response_model=BookingOut,
-    description="Service and supervisors see personal fields; agents see them masked.",
-    responses={404: {"description": "unknown booking"}},
+    description=(
+        "Supervisors see personal fields; agents see them masked. The service (the bot) needs the "
+        "grant of a successful phone check for this booking and sender (X-Verification-Grant, "
+        "X-Sender-Id), until it expires."
+    ),
+    responses={
+        403: {"description": "service: grant missing, expired or not for this booking and sender"},
+        404: {"description": "unknown booking"},
+    },
 )
-def get_booking(ref: RefPath, caller: AnyCaller, session: SessionDep, now: NowDep) -> BookingOut:
+def get_booking(
+    ref: RefPath, caller: AnyCaller, session: SessionDep, settings: SettingsDep, now: NowDep,
+    grant: GrantHeader = None, sender_id: SenderHeader = None,
+) -> BookingOut:
+    if caller.role == "service" and not (
+        grant and sender_id and check_grant(settings.verify_grant_secret, grant, ref=ref, sender_id=sender_id, now=now)
+    ):
+        # Checked before the lookup: without a grant nobody learns whether the booking exists.
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            {"field": "grant", "msg": "verify the phone digits first (missing, expired or foreign grant)"},
+        )
     booking = bookings.get_by_ref(session, ref=ref)
     if booking is None:
         raise not_found("booking")
@@ -37,6 +63,21 @@ def get_booking(ref: RefPath, caller: AnyCaller, session: SessionDep, now: NowDe
     return booking_out(booking, masked=masked)
 
 
+@router.get(
+    "/{ref}/emergency-contact",
+    summary="The guide's work phone and the tour type, for an emergency reply before verification",
+    response_model=EmergencyContact,
+    responses={404: {"description": "unknown booking"}},
+)
+def emergency_contact(ref: RefPath, caller: ServiceOnly, session: SessionDep) -> EmergencyContact:
+    booking = bookings.get_by_ref(session, ref=ref)
+    if booking is None:
+        raise not_found("booking")
+    return EmergencyContact(
+        ref=booking.ref, tour_type=booking.tour_type, guide_name=booking.guide_name, guide_phone=booking.guide_phone
+    )
+
+
 @router.post(
     "/{ref}/verify",
     summary="Release a booking to the bot when the last 4 phone digits match",
@@ -44,15 +85,19 @@ def get_booking(ref: RefPath, caller: AnyCaller, session: SessionDep, now: NowDe
     responses={
         403: {"description": "phone does not match"},
         404: {"description": "unknown booking"},
-        429: {"description": "too many misses for this booking; Retry-After says when to try again"},
+        429: {"description": "too many misses for this booking, sender or address; Retry-After says when"},
     },
 )
 def verify_booking(
-    ref: RefPath, body: PhoneCheck, caller: ServiceOnly, session: SessionDep, settings: SettingsDep, now: NowDep
+    ref: RefPath, body: PhoneCheck, caller: ServiceOnly, session: SessionDep, settings: SettingsDep, now: NowDep,
+    address: ClientAddressDep,
 ) -> BookingVerified:
     booking = bookings.get_by_ref(session, ref=ref)
     check_phone_digits(
         session, settings, what="booking", number=ref,
         phone=booking.phone if booking else None, last4=body.phone_last4, now=now,
+        sender_id=body.sender_id, address=address,
     )
-    return BookingVerified(booking=booking_out(booking, masked=False))
+    expires_at = now + timedelta(minutes=settings.verify_grant_minutes)
+    grant = issue_grant(settings.verify_grant_secret, ref=ref, sender_id=body.sender_id, expires_at=expires_at)
+    return BookingVerified(booking=booking_out(booking, masked=False), grant=grant, grant_expires_at=expires_at)
