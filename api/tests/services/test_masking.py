@@ -4,7 +4,15 @@ import logging
 
 import pytest
 
-from app.services.masking import PersonalDataFilter, mask_name, mask_phone, mask_text
+from app.services.masking import (
+    PersonalDataFilter,
+    mask_evidence,
+    mask_identifier,
+    mask_name,
+    mask_phone,
+    mask_summary,
+    mask_text,
+)
 
 
 @pytest.mark.parametrize(("phone", "masked"), [("13812345678", "138****5678"), ("19900001111", "199****1111"), ("12345", "*2345"), (None, None)])
@@ -25,3 +33,32 @@ def test_log_filter_masks_arguments():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "call %s", ("13812345678",), None)
     assert PersonalDataFilter().filter(record)
     assert record.getMessage() == "call 138****5678"
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("我叫张伟，电话+86 139-1234-5678", "我叫张*，电话139****5678"),
+    ("身份证110101199003071234，护照E12345678", "身份证**************1234，护照E******78"),
+    ("座机 010-12345678，卡号 6222 0212 3456 7890", "座机 010-****5678，卡号 ************7890"),
+    ("邮箱 zhangwei@qq.com", "邮箱 z***@qq.com"),
+    ("姓名：欧阳娜娜 my name is Emma Li", "姓名：欧*** my name is E*** **"),
+    ("订单 TR20260001，工单 C20261123001，航班 MU5735", "订单 TR20260001，工单 C20261123001，航班 MU5735"),
+])
+def test_mask_text_masks_personal_data_in_free_text(text, masked):
+    assert mask_text(text) == masked
+
+
+def test_mask_text_masks_the_records_own_names_and_numbers_wherever_they_occur():
+    text = "订单是李娜订的，李娜的电话 0871 6543 2100，王五陪同"
+    assert mask_text(text, known=["李娜", "087165432100", None, ""]) == "订单是李*订的，李*的电话 ********2100，王五陪同"
+
+
+def test_identifiers_evidence_and_summaries():
+    assert mask_identifier("wechat:oUpF8uMuAJO_M2pxb1Q9zNjWeS6o") == "we****eS6o"
+    assert mask_evidence("https://example.com/u/13812345678/photo1.jpg") == "https://example.com/****"
+    assert mask_evidence("media-8f2c91d0aa") == "me****d0aa"
+    summary = {"complainant_name": "张伟", "phone": "13812345678", "verified_booking": True,
+               "last_message": "我是张伟，身份证110101199003071234", "complaint_evidence": ["https://x.cn/a.jpg"]}
+    assert mask_summary(summary) == {
+        "complainant_name": "张*", "phone": "*******5678", "verified_booking": True,
+        "last_message": "我是张*，身份证**************1234", "complaint_evidence": ["https://x.cn/****"],
+    }

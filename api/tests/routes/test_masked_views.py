@@ -1,0 +1,142 @@
+"""Masked views cover free text, and every read by a person is audited (issue 14, item 3):
+tickets, lists, handoffs, the queue, transcripts, and the transcript kept on the ticket."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.models import AuditLog
+from tests.factories import create_ticket
+from tests.routes.test_handoffs import open_handoff, paused_conversation, rasa  # noqa: F401 - fixture
+
+PERSONAL = ["王小明", "张伟", "13900001111", "13812345678", "110101199003071234", "刘洋", "6543210", "wx-oF3k9Zq81"]
+DESCRIPTION = "订单是张伟(13812345678)订的，我是同行的王小明，身份证110101199003071234，酒店不给换房。联系人刘洋 0871-6543210"
+
+
+def _owner_and_other(ticket, agent1, agent2):
+    return (agent1, agent2) if ticket["owner"]["username"] == "agent1" else (agent2, agent1)
+
+
+def _reads(db, **where):
+    query = select(AuditLog).where(AuditLog.action.in_(["read_personal_data", "read_masked_data"]))
+    for key, value in where.items():
+        query = query.where(getattr(AuditLog, key) == value)
+    return db.scalars(query.order_by(AuditLog.id)).all()
+
+
+def test_an_agent_who_does_not_own_the_ticket_sees_its_free_text_masked(client, service, agent1, agent2, supervisor, db):
+    ticket = create_ticket(
+        client, service, name="王小明", phone="13900001111", booking_ref="TR20260001", conversation_id="wx-oF3k9Zq81",
+        description=DESCRIPTION, location="大理古城，找王小明", occurred_at="昨晚王小明入住时",
+        evidence=["https://cdn.example.com/u/13900001111/room.jpg"], request_detail="给我(王小明)退两晚房费",
+    )
+    no = ticket["ticket_no"]
+    owner, other = _owner_and_other(ticket, agent1, agent2)
+    client.post(f"/tickets/{no}/notes", json={"text": "已致电王小明 13900001111，身份证110101199003071234", "public": True}, headers=owner)
+
+    seen = client.get(f"/tickets/{no}", headers=other)
+    assert seen.status_code == 200 and seen.json()["masked"] is True
+    for value in PERSONAL:
+        assert value not in seen.text, value
+    body = seen.json()
+    assert body["description"].startswith("订单是张*(138****5678)订的，我是同行的王*明，身份证**************1234")
+    assert body["location"] == "大理古城，找王*明" and body["occurred_at"] == "昨晚王*明入住时"
+    assert body["evidence"] == ["https://cdn.example.com/****"]
+    assert body["conversation_id"] == "wx****Zq81"
+    assert body["request_detail"] == "给我(王*明)退两晚房费"
+    assert body["notes"][0]["text"] == "已致电王*明 139****1111，身份证**************1234"
+    assert body["progress"]["measures"] == [body["notes"][0]["text"]]
+
+    for headers in (owner, supervisor, service):
+        full = client.get(f"/tickets/{no}", headers=headers).json()
+        assert full["masked"] is False and full["description"] == DESCRIPTION
+        assert full["conversation_id"] == "wx-oF3k9Zq81" and "13900001111" in full["notes"][0]["text"]
+
+    reads = [(r.actor, r.action, r.field, r.new_value) for r in _reads(db, field="ticket")]
+    owners = ticket["owner"]["username"]
+    others = "agent2" if owners == "agent1" else "agent1"
+    assert (others, "read_masked_data", "ticket", no) in reads
+    assert (owners, "read_personal_data", "ticket", no) in reads
+    assert ("supervisor", "read_personal_data", "ticket", no) in reads
+    assert not [r for r in reads if r[0] == "service"]  # the bot's reads are not a person's
+
+
+def test_lists_are_masked_and_audited(client, service, agent1, db):
+    ticket = create_ticket(client, service, name="王小明", phone="13900001111", booking_ref="TR20260001",
+                           request_detail="张伟说退款，身份证110101199003071234")
+    page = client.get("/tickets", headers=agent1)
+    item = {i["ticket_no"]: i for i in page.json()["items"]}[ticket["ticket_no"]]
+    assert item["request_detail"] == "张*说退款，身份证**************1234"  # the booking holder's name too
+    rows = _reads(db, field="tickets")
+    assert [(r.actor, r.action) for r in rows] == [("agent1", "read_masked_data")]
+    assert ticket["ticket_no"] in rows[0].new_value
+
+
+def test_handoffs_are_masked_for_agents_who_do_not_hold_them_and_every_read_is_audited(client, service, agent1, agent2, supervisor, db, rasa):
+    handoff = open_handoff(client, service, summary={
+        "booking_ref": "TR20260001", "phone": "13812345678", "complainant_name": "王小明",
+        "complaint_description": "王小明的护照E12345678丢了，张伟在找", "last_message": "电话13900001111",
+    })
+    hid = handoff["id"]
+    paused_conversation(rasa, "web-abc123")
+    rasa.add("web-abc123", {"event": "user", "text": "我叫王小明，身份证110101199003071234"})
+
+    queue = client.get("/handoffs", headers=agent2)
+    assert queue.status_code == 200
+    for value in ["13812345678", "王小明", "E12345678", "张伟", "13900001111", "web-abc123"]:
+        assert value not in queue.text, value
+    item = queue.json()["items"][0]
+    assert item["masked"] and item["conversation_id"] == "we****c123"
+    assert item["summary"]["complaint_description"] == "王*明的护照E******78丢了，张*在找"
+    # A poll that shows the same again is not another row; another view is.
+    client.get("/handoffs", headers=agent2)
+    client.get(f"/handoffs/{hid}", headers=agent2)
+    preview = client.get(f"/handoffs/{hid}/transcript", headers=agent2)
+    client.get(f"/handoffs/{hid}/transcript", headers=agent2)
+    assert preview.json()["conversation_id"] == "we****c123"
+    assert preview.json()["lines"][-1]["text"] == "我叫王*明，身份证**************1234"
+    assert "110101199003071234" not in preview.text and "13812345678" not in preview.text
+
+    client.post(f"/handoffs/{hid}/take", headers=agent1)
+    full = client.get(f"/handoffs/{hid}/transcript", headers=agent1).json()
+    assert full["lines"][-1]["text"] == "我叫王小明，身份证110101199003071234"
+    rasa.add("web-abc123", {"event": "user", "text": "还在吗"})
+    client.get(f"/handoffs/{hid}/transcript", headers=agent1)  # a new line: a new read
+    client.get(f"/handoffs/{hid}/transcript", headers=supervisor)
+
+    rows = [(r.actor, r.action, r.field) for r in _reads(db) if r.field in {"handoffs", "handoff", "transcript"}]
+    assert rows == [
+        ("agent2", "read_masked_data", "handoffs"),
+        ("agent2", "read_masked_data", "handoff"),
+        ("agent2", "read_masked_data", "transcript"),
+        ("agent1", "read_personal_data", "handoff"),  # taking it shows it unmasked
+        ("agent1", "read_personal_data", "transcript"),
+        ("agent1", "read_personal_data", "transcript"),
+        ("supervisor", "read_personal_data", "transcript"),
+    ]
+
+
+def test_the_ticket_keeps_the_transcript_masked_for_readers_refused_the_transcript(client, service, agent1, agent2, supervisor, db, rasa):
+    ticket = create_ticket(client, service, name="王小明", phone="13900001111", category="safety", severity="urgent",
+                           description="孩子在泳池受伤了，现在需要帮助")
+    owner, other = _owner_and_other(ticket, agent1, agent2)
+    handoff = open_handoff(client, service, reason="urgent_complaint", ticket_no=ticket["ticket_no"])
+    paused_conversation(rasa, "web-abc123")
+    rasa.add("web-abc123", {"event": "user", "text": "我叫王小明，身份证110101199003071234"})
+    hid = handoff["id"]
+    client.post(f"/handoffs/{hid}/take", headers=other)  # not the ticket's owner
+    assert client.get(f"/handoffs/{hid}/transcript", headers=owner).status_code == 403
+    assert client.post(f"/handoffs/{hid}/return", json={"note": "已回拨 13900001111"}, headers=other).status_code == 200
+
+    # The ticket's owner, refused the transcript, reads the ticket unmasked: the note is masked.
+    notes = client.get(f"/tickets/{ticket['ticket_no']}", headers=owner).json()["notes"]
+    note = next(n["text"] for n in notes if n["text"].startswith("人工会话记录"))
+    for value in ["110101199003071234", "13812345678", "13900001111", "王小明", "web-abc123"]:
+        assert value not in note, value
+    assert "我叫王*明，身份证**************1234" in note and "已回拨 139****1111" in note
+    assert f"完整记录见转接 #{hid}" in note
+    # The full transcript stays with the handoff, for who may read it.
+    assert client.get(f"/handoffs/{hid}/transcript", headers=owner).status_code == 403
+    stored = client.get(f"/handoffs/{hid}/transcript", headers=supervisor).json()
+    assert stored["source"] == "stored" and any("110101199003071234" in l["text"] for l in stored["lines"])
+    assert any("110101199003071234" in l["text"] for l in client.get(f"/handoffs/{hid}/transcript", headers=other).json()["lines"])
