@@ -22,6 +22,11 @@ LEXICON = Lexicon(yaml.safe_load((ROOT / "data" / "emergency" / "lexicon.yml").r
         ("有陌生人一直敲我们酒店房门", "crime", False),
         ("在曼谷机场被困了，航班取消了没人管我们", "stranded", True),
         ("在东京把护照弄丢了，明天就要回国", "documents", True),
+        ("我爸在西安中暑晕倒了，叫不醒", "medical", False),
+        ("老人吃年糕噎住了，脸都紫了", "medical", False),
+        ("我们几个在雪山里迷路了，天快黑了手机也快没电", "missing", False),
+        ("在清迈被警察带走了，说我们签证有问题", "crime", True),
+        ("台风把酒店窗户吹倒了，我们被困在房间里", "disaster", False),
     ],
 )
 def test_emergencies_are_recognised_with_their_kind(text, kind, abroad):
@@ -40,6 +45,9 @@ def test_emergencies_are_recognised_with_their_kind(text, kind, abroad):
         "上周在酒店钱包被偷了，想投诉酒店管理",  # theft in the past: a complaint
         "如果护照在国外丢了怎么办",  # what if: a policy question
         "我的身份证丢了还能坐飞机吗",  # at home: not an emergency
+        "台风天航班取消了，机票能退吗",  # a typhoon question is a policy question
+        "大巴空调坏了，热得差点中暑，要求赔偿",  # nearly: an ordinary complaint
+        "导游带我们绕路，害我们迷路半天，耽误了行程",  # lost time, not lost in the wild
     ],
 )
 def test_ordinary_complaints_and_questions_are_not_emergencies(text):
