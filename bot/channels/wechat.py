@@ -1,9 +1,18 @@
 """WeChat Official Account (公众号) input channel: `/webhooks/wechat/webhook`.
 
 WeChat's rules shape this module:
-- Every request is signed (token, timestamp, nonce); in safe mode (`encrypt_type=aes`)
-  the body is AES-encrypted and signed again with `msg_signature`. Forged or stale
-  (more than 5 minutes off) requests get 403 before anything is parsed.
+- Every request is signed (token, timestamp, nonce). That signature does not cover
+  the body, so with an `aes_key` configured only safe mode (`encrypt_type=aes`) is
+  accepted: the body is AES-encrypted and `msg_signature` covers the ciphertext.
+  Plaintext is then refused (403): a captured signed URL must not carry any body.
+- Checks run cheapest and unauthenticated-first: timestamp within
+  `max_clock_skew` (5 minutes, both ways), query signature, body size
+  (`max_body_bytes`, 64 KB, 413; read by streaming, so nothing larger is buffered),
+  then in safe mode `msg_signature` over the ciphertext, found without an XML
+  parser; only authenticated XML is parsed. Signatures are compared in constant time.
+- Replays: a signed (timestamp, nonce) pair is bound to the one message it first
+  carried, and a message key is remembered for twice the clock skew, so nothing
+  signed can be processed twice while its timestamp is still accepted.
 - WeChat waits 5 seconds for the HTTP answer, then retries the same message up
   to three times. The bot gets `reply_budget` seconds (default 4.0): if it is done,
   its messages go back in the HTTP answer (a "passive reply"); otherwise we answer
@@ -12,6 +21,8 @@ WeChat's rules shape this module:
 - Retries are processed once: the first delivery of a `MsgId` (events:
   FromUserName + CreateTime + event) starts the work and every delivery waits for
   its outcome, kept for `dedup_ttl` seconds in a bounded in-process cache.
+- The development token, app secret and AES key (dev.env) are refused at start-up
+  unless APP_ENV=development is set explicitly.
 
 Settings (credentials.yml, under `bot.channels.wechat.WeChatInput`): `app_id`,
 `app_secret`, `token`, `aes_key` (EncodingAESKey; empty = plaintext mode only),
@@ -21,23 +32,27 @@ Settings (credentials.yml, under `bot.channels.wechat.WeChatInput`): `app_id`,
 from __future__ import annotations
 
 import asyncio
+import heapq
+import hmac
 import inspect
 import logging
+import os
+import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text, Tuple
 
-import xmltodict
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
+from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from wechatpy import parse_message
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
-from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.replies import TextReply
-from wechatpy.utils import WeChatSigner, check_signature
+from wechatpy.utils import WeChatSigner
 
 from bot.channels.wechat_api import WeChatAPI, WeChatAPIError, WeChatOutput, token_store
 from bot.channels.wechat_text import (
@@ -56,12 +71,67 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_API_BASE = "https://api.weixin.qq.com"
 SUBSCRIBE_EVENTS = {"subscribe", "subscribe_scan"}
+# WeChat's messages are a few KB; nothing unauthenticated gets near Sanic's 100 MB.
+MAX_BODY_BYTES = 64 * 1024
+
+# dev.env's values: refused outside APP_ENV=development. The AES key is also the one
+# of WeChat's published sample, i.e. public.
+DEV_SECRET_PREFIX = "dev-"
+DEV_AES_KEYS = frozenset({"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"})
+
+# The ciphertext of a safe-mode envelope, found without an XML parser so that nothing
+# unauthenticated is parsed (base64 needs no escaping; CDATA is optional).
+_ENCRYPT = re.compile(rb"<Encrypt>\s*(?:<!\[CDATA\[([A-Za-z0-9+/=]+)\]\]>|([A-Za-z0-9+/=]+))\s*</Encrypt>")
+
+
+class InsecureWeChatConfiguration(RasaException):
+    """The channel was about to start with development secrets outside development."""
 
 
 def _sign(*parts: Text) -> Text:
     signer = WeChatSigner()
     signer.add_data(*parts)
     return signer.signature
+
+
+def _same(expected: Text, given: Optional[Text]) -> bool:
+    """Constant-time comparison: `!=` stops at the first wrong character, which tells a
+    forger how much of a guessed signature is right."""
+    if not given:
+        return False
+    return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
+
+
+def _envelope_ciphertext(body: bytes) -> Optional[Text]:
+    """The one `Encrypt` value of a safe-mode body, or None."""
+    found = _ENCRYPT.findall(body)
+    if len(found) != 1:
+        return None
+    cdata, bare = found[0]
+    return (cdata or bare).decode("ascii")
+
+
+def refuse_development_secrets(
+    token: Text, app_secret: Text, aes_key: Optional[Text], app_env: Optional[Text]
+) -> None:
+    """Raises unless APP_ENV=development is set explicitly (unset is production)."""
+    if (app_env or "").strip().lower() == "development":
+        return
+    weak = [
+        name
+        for name, is_dev in (
+            ("WECHAT_TOKEN", token.startswith(DEV_SECRET_PREFIX)),
+            ("WECHAT_APP_SECRET", app_secret.startswith(DEV_SECRET_PREFIX)),
+            ("WECHAT_AES_KEY", (aes_key or "") in DEV_AES_KEYS),
+        )
+        if is_dev
+    ]
+    if weak:
+        raise InsecureWeChatConfiguration(
+            f"WeChat channel refuses to start: {', '.join(weak)} keep their development values "
+            f"(dev.env) and APP_ENV is {app_env or 'unset, i.e. production'}. Set the account's "
+            "real values, or APP_ENV=development on a developer's machine."
+        )
 
 
 @dataclass(frozen=True)
@@ -77,24 +147,76 @@ NO_REPLY = Outcome(None)
 class Deduplicator:
     """Bounded, time-limited map from a message key to the future of its outcome."""
 
-    def __init__(self, ttl: float = 120.0, max_items: int = 10000) -> None:
+    def __init__(
+        self, ttl: float = 120.0, max_items: int = 10000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.ttl = ttl
         self.max_items = max_items
+        self.clock = clock
         self._items: "OrderedDict[Text, Tuple[float, asyncio.Future]]" = OrderedDict()
 
-    def claim(self, key: Text) -> Tuple[bool, "asyncio.Future[Outcome]"]:
-        """(True, new future) for the first delivery; (False, its future) for a retry."""
-        now = time.monotonic()
+    def _prune(self) -> float:
+        now = self.clock()
         while self._items:
             oldest_key, (created, _) = next(iter(self._items.items()))
             if now - created <= self.ttl and len(self._items) < self.max_items:
                 break
             self._items.pop(oldest_key)
+        return now
+
+    def __contains__(self, key: Text) -> bool:
+        self._prune()
+        return key in self._items
+
+    def claim(self, key: Text) -> Tuple[bool, "asyncio.Future[Outcome]"]:
+        """(True, new future) for the first delivery; (False, its future) for a retry."""
+        now = self._prune()
         if key in self._items:
             return False, self._items[key][1]
         future: "asyncio.Future[Outcome]" = asyncio.get_running_loop().create_future()
         self._items[key] = (now, future)
         return True, future
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class ReplayGuard:
+    """Keys seen recently, each kept until its own expiry (a min-heap prunes them).
+
+    Bounded: past `max_items` the soonest-expiring keys go first, with a warning
+    (that many signed messages within the window means the cap needs raising).
+    """
+
+    def __init__(self, clock: Callable[[], float], max_items: int = 200_000) -> None:
+        self.clock = clock
+        self.max_items = max_items
+        self._items: Dict[Text, Tuple[float, Text]] = {}
+        self._heap: List[Tuple[float, Text]] = []
+
+    def _prune(self) -> None:
+        now, full = self.clock(), False
+        while self._heap and (self._heap[0][0] <= now or len(self._items) > self.max_items):
+            full = full or self._heap[0][0] > now
+            expiry, key = heapq.heappop(self._heap)
+            item = self._items.get(key)
+            if item is not None and item[0] == expiry:  # else remembered again since
+                del self._items[key]
+        if full:
+            logger.warning("WeChat replay cache full (%d keys): oldest dropped early", self.max_items)
+
+    def get(self, key: Text) -> Optional[Text]:
+        self._prune()
+        item = self._items.get(key)
+        return item[1] if item is not None else None
+
+    def remember(self, key: Text, value: Text, expires_at: float) -> None:
+        current = self._items.get(key)
+        if current is not None and current[0] >= expires_at:
+            return
+        self._items[key] = (expires_at, value)
+        heapq.heappush(self._heap, (expires_at, key))
+        self._prune()
 
     def __len__(self) -> int:
         return len(self._items)
@@ -143,11 +265,16 @@ class WeChatInput(InputChannel):
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "WeChatInput":
         if not credentials or not credentials.get("token"):
             cls.raise_missing_credentials_exception()
+        token = str(credentials["token"])
+        app_secret = str(credentials.get("app_secret") or "")
+        aes_key = str(credentials.get("aes_key") or "") or None
+        # Rasa builds its channels from credentials.yml at start-up: refuse there.
+        refuse_development_secrets(token, app_secret, aes_key, os.environ.get("APP_ENV"))
         return cls(
-            token=str(credentials["token"]),
+            token=token,
             app_id=str(credentials.get("app_id") or ""),
-            app_secret=str(credentials.get("app_secret") or ""),
-            aes_key=str(credentials.get("aes_key") or "") or None,
+            app_secret=app_secret,
+            aes_key=aes_key,
             api_base=str(credentials.get("api_base") or DEFAULT_API_BASE),
             reply_budget=float(credentials.get("reply_budget") or 4.0),
             token_cache=credentials.get("token_cache"),
@@ -165,16 +292,21 @@ class WeChatInput(InputChannel):
         max_clock_skew: float = 300.0,
         dedup_ttl: float = 120.0,
         clock: Callable[[], float] = time.time,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.token = token
         self.app_id = app_id
         self.crypto = WeChatCrypto(token, aes_key, app_id) if aes_key else None
         self.reply_budget = reply_budget
         self.max_clock_skew = max_clock_skew
+        self.max_body_bytes = max_body_bytes
+        # One clock (epoch seconds) for timestamps, caches and the access token, so
+        # that what is "fresh" and what is "remembered" can never disagree.
         self.clock = clock
-        self.api = WeChatAPI(app_id, app_secret, api_base, token_store(token_cache))
+        self.api = WeChatAPI(app_id, app_secret, api_base, token_store(token_cache, clock), clock=clock)
         self.buttons = ButtonMemory()
-        self.dedup = Deduplicator(ttl=dedup_ttl)
+        self.dedup = Deduplicator(ttl=dedup_ttl, clock=clock)
+        self.replays = ReplayGuard(clock)
         self._tasks: Set[asyncio.Task] = set()
 
     def get_output_channel(self) -> Optional[OutputChannel]:
@@ -198,28 +330,46 @@ class WeChatInput(InputChannel):
                 return response.text("stale timestamp", status=403)
             msg_signature = request.args.get("msg_signature")
             if msg_signature and self.crypto:
-                if _sign(self.token, timestamp, nonce, echostr) != msg_signature:
+                if not _same(_sign(self.token, timestamp, nonce, echostr), msg_signature):
                     return response.text("bad signature", status=403)
                 return response.text(self._decrypt_echo(echostr))
             if not self._signed(request.args.get("signature"), timestamp, nonce):
                 return response.text("bad signature", status=403)
             return response.text(echostr)
 
-        @webhook.route("/webhook", methods=["POST"])
+        # stream=True: Sanic does not buffer the body; `_read_body` reads it with our cap
+        @webhook.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
-            return await self._receive(request, on_new_message)
+            answer = await self._receive(request, on_new_message)
+            stream = getattr(request, "stream", None)
+            if stream is not None and stream.request_body:
+                # refused before reading it all: say "Connection: close", we hang up
+                stream.keep_alive = False
+            return answer
 
         return webhook
 
     async def _receive(
         self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> HTTPResponse:
+        stream = getattr(request, "stream", None)
+        if stream is not None:
+            # Sanic lifts its limit for streaming routes and drains an unread body up to
+            # 100 MB after an early answer: with ours it hangs up at once instead.
+            stream.request_max_size = self.max_body_bytes
         args = request.args
         timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
         safe_mode = args.get("encrypt_type", "raw").lower() == "aes"
+        # Everything up to the body's size is decided from the query alone.
         if not self._fresh(timestamp):
             logger.warning("rejected a WeChat request with a stale or missing timestamp")
             return response.text("stale timestamp", status=403)
+        if self.crypto and not safe_mode:
+            # The plain signature does not cover the body: with a key, only safe mode.
+            logger.warning("rejected a plaintext WeChat message: the account is in safe mode")
+            return response.text("plaintext messages are refused: use safe mode (encrypt_type=aes)", status=403)
+        if safe_mode and not self.crypto:
+            return response.text("safe mode is not configured", status=400)
         # In safe mode msg_signature covers the ciphertext; WeChat also sends the
         # plain signature, which must then be right as well.
         if (not safe_mode or args.get("signature")) and not self._signed(
@@ -227,32 +377,40 @@ class WeChatInput(InputChannel):
         ):
             logger.warning("rejected a WeChat request with a bad signature")
             return response.text("bad signature", status=403)
-        if safe_mode and not self.crypto:
-            return response.text("safe mode is not configured", status=400)
 
-        body = request.body or b""
-        # No DTDs: xmltodict would expand entities (billion laughs).
-        if b"<!DOCTYPE" in body.upper() or b"<!ENTITY" in body.upper():
-            return response.text("malformed XML", status=400)
+        body = await self._read_body(request)
+        if body is None:
+            logger.warning("rejected a WeChat request larger than %d bytes", self.max_body_bytes)
+            return response.text("request body too large", status=413)
+
+        if safe_mode:
+            encrypt = _envelope_ciphertext(body)
+            if encrypt is None:
+                return response.text("malformed XML", status=400)
+            if not _same(_sign(self.token, timestamp, nonce, encrypt), args.get("msg_signature")):
+                logger.warning("rejected a WeChat request with a bad msg_signature")
+                return response.text("bad signature", status=403)
         try:
             if safe_mode:
-                envelope = xmltodict.parse(body)["xml"]
-                xml = self.crypto.decrypt_message(
-                    {"Encrypt": envelope["Encrypt"]}, args.get("msg_signature"), timestamp, nonce
-                )
+                xml = PrpCrypto(self.crypto.key).decrypt(encrypt, self.app_id)
             else:
                 xml = body.decode("utf-8")
+            # No DTDs: xmltodict would expand entities (billion laughs).
+            upper = xml.upper()
+            if "<!DOCTYPE" in upper or "<!ENTITY" in upper:
+                raise ValueError("DTD")
             message = parse_message(xml)
             if message is None or not message.source:
                 raise ValueError("no sender")
             key = self._dedup_key(message)
-        except InvalidSignatureException:
-            logger.warning("rejected a WeChat request with a bad msg_signature")
-            return response.text("bad signature", status=403)
         except Exception as error:  # expat, base64, padding, app id, missing fields
             logger.warning("rejected a malformed WeChat message: %s", type(error).__name__)
             return response.text("malformed XML", status=400)
 
+        refusal = self._replayed(key, timestamp, nonce)
+        if refusal:
+            logger.warning("rejected a replayed WeChat request from %s: %s", mask(message.source), refusal)
+            return response.text("replayed request", status=403)
         first, future = self.dedup.claim(key)
         if first:
             self._background(self._resolve(future, message, on_new_message))
@@ -265,6 +423,49 @@ class WeChatInput(InputChannel):
             outcome = NO_REPLY
         return self._reply(outcome, message, safe_mode, nonce)
 
+    async def _read_body(self, request: Request) -> Optional[bytes]:
+        """The body, or None when it is larger than `max_body_bytes` (the rest is never read)."""
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            return None
+        stream = getattr(request, "stream", None)
+        if stream is None or not getattr(stream, "request_body", None):
+            body = request.body or b""  # already read (a non-streaming mount) or empty
+            return body if len(body) <= self.max_body_bytes else None
+        # chunked bodies have no length to check up front: the cap stops the reading
+        chunks, size = [], 0
+        try:
+            while True:
+                chunk = await stream.read()
+                if chunk is None:
+                    break
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    return None
+                chunks.append(chunk)
+        except PayloadTooLarge:
+            return None
+        return b"".join(chunks)
+
+    def _replayed(self, key: Text, timestamp: Text, nonce: Text) -> Optional[Text]:
+        """Why this signed request is a replay, or None (and then it is remembered).
+
+        WeChat's retries carry the same message (a retry may reuse its URL); anything
+        else under a used (timestamp, nonce), or a message seen before whose retry
+        window has passed, is a replay. Both are kept while a timestamp that could
+        carry them is still fresh.
+        """
+        nonce_key = f"nonce:{timestamp}:{nonce}"
+        bound = self.replays.get(nonce_key)
+        if bound is not None and bound != key:
+            return "signed URL reused for another message"
+        if key not in self.dedup and self.replays.get(f"msg:{key}") is not None:
+            return "message seen before, after its retry window"
+        now = self.clock()
+        self.replays.remember(nonce_key, key, max(now, int(timestamp)) + self.max_clock_skew)
+        self.replays.remember(f"msg:{key}", "", now + 2 * self.max_clock_skew)
+        return None
+
     # -- protocol helpers ------------------------------------------------------
 
     def _fresh(self, timestamp: Text) -> bool:
@@ -274,13 +475,8 @@ class WeChatInput(InputChannel):
             return False
 
     def _signed(self, signature: Optional[Text], timestamp: Text, nonce: Text) -> bool:
-        if not signature:
-            return False
-        try:
-            check_signature(self.token, signature, timestamp, nonce)
-            return True
-        except InvalidSignatureException:
-            return False
+        # wechatpy's check_signature compares with `!=`: same digest, constant-time check
+        return _same(_sign(self.token, timestamp, nonce), signature)
 
     def _decrypt_echo(self, echostr: Text) -> Text:
         # WeChat Work style verification sends an encrypted echostr; Official

@@ -26,7 +26,7 @@ import time
 import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Dict, List, Optional, Text
+from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Text
 
 import aiohttp
 from rasa.core.channels.channel import OutputChannel
@@ -92,18 +92,21 @@ class FileTokenStore:
 
 
 class RedisTokenStore:
-    def __init__(self, url: Text, prefix: Text = "wechat:access_token:") -> None:
+    def __init__(
+        self, url: Text, prefix: Text = "wechat:access_token:", clock: Callable[[], float] = time.time
+    ) -> None:
         import redis.asyncio as redis
 
         self.redis = redis.from_url(url)
         self.prefix = prefix
+        self.clock = clock  # the clock `expires_at` was computed with
 
     async def get(self, key: Text) -> Optional[Dict[Text, Any]]:
         raw = await self.redis.get(self.prefix + key)
         return json.loads(raw) if raw else None
 
     async def set(self, key: Text, entry: Dict[Text, Any]) -> None:
-        ttl = max(1, int(entry["expires_at"] - time.time()))
+        ttl = max(1, int(entry["expires_at"] - self.clock()))
         await self.redis.set(self.prefix + key, json.dumps(entry), ex=ttl)
 
     @asynccontextmanager
@@ -121,15 +124,19 @@ class RedisTokenStore:
                 await self.redis.delete(name)
 
 
-def token_store(setting: Optional[Text]) -> Any:
+def token_store(setting: Optional[Text], clock: Callable[[], float] = time.time) -> Any:
     setting = setting or "var/wechat-token.json"
     if setting.startswith(("redis://", "rediss://", "unix://")):
-        return RedisTokenStore(setting)
+        return RedisTokenStore(setting, clock=clock)
     return FileTokenStore(setting)
 
 
 class WeChatAPI:
-    """Async client for `/cgi-bin/token` and `/cgi-bin/message/custom/send`."""
+    """Async client for `/cgi-bin/token` and `/cgi-bin/message/custom/send`.
+
+    `clock` (epoch seconds) decides when a cached token is due for refresh; tests
+    pass a fake one to move time forward instead of sleeping.
+    """
 
     def __init__(
         self,
@@ -139,12 +146,14 @@ class WeChatAPI:
         store: Any = None,
         refresh_margin: float = 300.0,
         timeout: float = 10.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.app_id = app_id
         self.app_secret = app_secret
         self.api_base = api_base.rstrip("/")
         self.store = store or FileTokenStore("var/wechat-token.json")
         self.refresh_margin = refresh_margin
+        self.clock = clock
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         # one cache entry per account and API host, so test servers never see real tokens
         self.cache_key = f"{self.api_base}|{app_id}"
@@ -162,7 +171,7 @@ class WeChatAPI:
             entry
             and entry.get("access_token")
             and entry["access_token"] != rejected
-            and time.time() < entry.get("refresh_at", 0)
+            and self.clock() < entry.get("refresh_at", 0)
         )
 
     async def access_token(self, rejected: Optional[Text] = None) -> Text:
@@ -188,7 +197,7 @@ class WeChatAPI:
         if "access_token" not in data:
             raise WeChatAPIError(int(data.get("errcode", -1)), str(data.get("errmsg", "")))
         expires_in = float(data.get("expires_in", 7200))
-        now = time.time()
+        now = self.clock()
         # refresh ahead of expiry; never wait past half the lifetime of a short-lived token
         margin = min(self.refresh_margin, expires_in / 2)
         logger.info("fetched a WeChat access token valid for %ss", int(expires_in))

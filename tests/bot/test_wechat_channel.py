@@ -91,6 +91,19 @@ def new_msg_id() -> int:
     return uuid.uuid4().int % 10**19
 
 
+class FakeClock:
+    """Epoch seconds that move only when a test says so."""
+
+    def __init__(self, start: Optional[float] = None) -> None:
+        self.now = float(time.time() if start is None else start)
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @dataclass
 class ScriptedBot:
     """Stands in for Rasa's agent: answers by text through the message's output channel."""
@@ -344,6 +357,229 @@ async def test_malformed_safe_mode_envelope_is_400(make_harness):
     assert response.status_code in (400, 403)
 
 
+# -- hardening: safe mode only, replays, body size, constant-time checks --------------
+
+
+async def test_safe_mode_account_refuses_plaintext(make_harness):
+    """The plain signature covers only the URL: with an AES key nothing else is trusted."""
+    bot = ScriptedBot()
+    h = await make_harness(bot, aes_key=AES_KEY)
+    crypto = WeChatCrypto(TOKEN, AES_KEY, APP_ID)
+    user = new_user()
+    response = await h.post_plain(text_xml(user, "你好", new_msg_id()))  # correctly signed
+    assert response.status_code == 403 and "safe mode" in response.text
+    # a captured safe-mode URL (signature, msg_signature) with a plaintext body of one's own
+    genuine, params = await h.post_aes(text_xml(user, "我的行程", new_msg_id()), crypto)
+    assert genuine.status_code == 200
+    forged = {k: v for k, v in params.items() if k != "encrypt_type"}
+    response = await h.http.post(h.url, params=forged, content=text_xml(user, "转账", new_msg_id()).encode())
+    assert response.status_code == 403
+    # ... or with another ciphertext under the same key: msg_signature covers the body
+    other = xmltodict.parse(crypto.encrypt_message(text_xml(user, "转账", new_msg_id()), "n", "1"))["xml"]
+    response = await h.http.post(h.url, params=params, content=safe_body(other["Encrypt"]))
+    assert response.status_code == 403
+    await asyncio.sleep(0.2)
+    assert bot.texts() == ["我的行程"]
+
+
+@pytest.mark.parametrize("skew", [300, 900])
+async def test_replay_after_the_retry_window_is_refused(make_harness, skew):
+    """Retries are answered for dedup_ttl (120 s); replays stay refused while the
+    timestamp is accepted, however long the allowed clock skew is."""
+    clock = FakeClock()
+    bot = ScriptedBot(replies={"退款政策": [{"text": "退款规则如下……"}]})
+    h = await make_harness(bot, clock=clock, max_clock_skew=skew)
+    user, msg_id = new_user(), new_msg_id()
+    xml = text_xml(user, "退款政策", msg_id)
+    params = h.signed_params(int(clock()))
+    assert reply_of(await h.post_plain(xml, params))["Content"] == "退款规则如下……"
+    clock.advance(30)  # WeChat's retry, same URL: answered from the first delivery
+    assert reply_of(await h.post_plain(xml, params))["Content"] == "退款规则如下……"
+    clock.advance(skew - 31)  # past the retry window, the timestamp still accepted
+    replay = await h.post_plain(xml, params)
+    assert replay.status_code == 403
+    # the same message under a newer signed URL is a replay too
+    replay = await h.post_plain(xml, h.signed_params(int(clock())))
+    assert replay.status_code == 403
+    clock.advance(2)  # and now the old URL is stale anyway
+    assert (await h.post_plain(xml, params)).status_code == 403
+    assert bot.texts() == ["退款政策"]
+
+
+async def test_signed_url_cannot_carry_another_message(make_harness):
+    """Plaintext mode: a captured URL (valid for the clock skew) with a body of one's own."""
+    bot = ScriptedBot()
+    h = await make_harness(bot)
+    user = new_user()
+    params = h.signed_params()
+    assert reply_of(await h.post_plain(text_xml(user, "你好", new_msg_id()), params))["Content"] == "收到：你好"
+    forged = await h.post_plain(text_xml(user, "我要退款到这个账户", new_msg_id()), params)
+    assert forged.status_code == 403
+    assert bot.texts() == ["你好"]
+
+
+async def test_replay_cache_is_bounded_and_expires(make_harness):
+    clock = FakeClock()
+    h = await make_harness(clock=clock)
+    for _ in range(5):
+        await h.post_plain(text_xml(new_user(), "你好", new_msg_id()), h.signed_params(int(clock())))
+    assert len(h.channel.replays) == 10  # one URL and one message key each
+    clock.advance(2 * h.channel.max_clock_skew + 1)
+    assert h.channel.replays.get("anything") is None and len(h.channel.replays) == 0
+
+
+def padded_text_xml(user: str, size: int) -> bytes:
+    """A valid text message of exactly `size` bytes."""
+    msg_id = new_msg_id()
+    empty = text_xml(user, "", msg_id).encode()
+    body = text_xml(user, "长" * ((size - len(empty)) // 3) + "x" * ((size - len(empty)) % 3), msg_id)
+    encoded = body.encode()
+    assert len(encoded) == size, (len(encoded), size)
+    return encoded
+
+
+async def test_body_over_64_kb_is_413_and_nothing_processed(make_harness):
+    bot = ScriptedBot()
+    h = await make_harness(bot)
+    user = new_user()
+    too_big = await h.http.post(h.url, params=h.signed_params(), content=padded_text_xml(user, 64 * 1024 + 1))
+    assert too_big.status_code == 413
+    assert bot.received == []
+    at_limit = await h.http.post(h.url, params=h.signed_params(), content=padded_text_xml(user, 64 * 1024))
+    assert at_limit.status_code == 200 and len(bot.received) == 1
+
+
+async def raw_request(h: Harness, params: Dict[str, str], head: str, body: bytes) -> tuple[bytes, bool]:
+    """Sends a request by hand; returns what the server answered and whether it hung up."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", h.port)
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    writer.write(f"POST /webhooks/wechat/webhook?{query} HTTP/1.1\r\nHost: x\r\n{head}\r\n".encode() + body)
+    await writer.drain()
+    answer = b""
+    closed = False
+    try:
+        while b"\r\n\r\n" not in answer or not answer.endswith((b"success", b"large", b"signature")):
+            chunk = await asyncio.wait_for(reader.read(65536), timeout=5)
+            if not chunk:
+                closed = True
+                break
+            answer += chunk
+        if not closed:
+            closed = await asyncio.wait_for(reader.read(1), timeout=3) == b""
+    except (asyncio.TimeoutError, ConnectionResetError):
+        pass
+    writer.close()
+    return answer, closed
+
+
+async def test_declared_huge_body_is_refused_before_it_is_sent(make_harness):
+    """Content-Length says 50 MB; the server answers 413 and hangs up without waiting for it."""
+    bot = ScriptedBot()
+    h = await make_harness(bot)
+    answer, closed = await raw_request(h, h.signed_params(), "Content-Length: 50000000\r\n", b"<xml>")
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:80]
+    assert closed
+    # a forged signature is refused, and the connection is not kept open to drain the body
+    forged = {**h.signed_params(), "signature": "0" * 40}
+    answer, closed = await raw_request(h, forged, "Content-Length: 50000000\r\n", b"<xml>")
+    assert answer.startswith(b"HTTP/1.1 403") and closed
+    assert bot.received == []
+
+
+async def test_chunked_body_over_64_kb_is_413(make_harness):
+    bot = ScriptedBot()
+    h = await make_harness(bot)
+    body = padded_text_xml(new_user(), 70 * 1024)
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[i:i + 4096] for i in range(0, len(body), 4096)))
+    answer, _ = await raw_request(h, h.signed_params(), "Transfer-Encoding: chunked\r\n", chunks + b"0\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:80]
+    assert bot.received == []
+
+
+async def test_safe_mode_body_is_authenticated_before_any_xml_parsing(make_harness, monkeypatch):
+    import wechatpy
+
+    parsed = []
+    real_parse = xmltodict.parse
+    monkeypatch.setattr(xmltodict, "parse", lambda *a, **k: parsed.append(a) or real_parse(*a, **k))
+    monkeypatch.setattr(
+        "bot.channels.wechat.parse_message", lambda xml: parsed.append(xml) or wechatpy.parse_message(xml)
+    )
+    bot = ScriptedBot()
+    h = await make_harness(bot, aes_key=AES_KEY)
+    crypto = WeChatCrypto(TOKEN, AES_KEY, APP_ID)
+    envelope = xmltodict.parse(crypto.encrypt_message(text_xml(new_user(), "你好", new_msg_id()), "n", "1"))["xml"]
+    parsed.clear()
+    params = h.signed_params()
+    params.update(encrypt_type="aes", msg_signature=sign(TOKEN, params["timestamp"], params["nonce"], "other"))
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>'
+        f"<xml><ToUserName>&b;</ToUserName><Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>"
+    ).encode()
+    for body in (safe_body(envelope["Encrypt"]), bomb):
+        response = await h.http.post(h.url, params=params, content=body)
+        assert response.status_code == 403
+    assert parsed == [] and bot.received == []
+
+
+async def test_signatures_are_compared_in_constant_time(make_harness, monkeypatch):
+    import hmac
+
+    compared = []
+    real = hmac.compare_digest
+    monkeypatch.setattr(hmac, "compare_digest", lambda a, b: compared.append((a, b)) or real(a, b))
+    h = await make_harness(aes_key=AES_KEY)
+    crypto = WeChatCrypto(TOKEN, AES_KEY, APP_ID)
+    response, params = await h.post_aes(text_xml(new_user(), "你好", new_msg_id()), crypto)
+    assert response.status_code == 200
+    assert (params["signature"].encode(), params["signature"].encode()) in compared
+    assert (params["msg_signature"].encode(), params["msg_signature"].encode()) in compared
+    compared.clear()
+    await h.http.get(h.url, params={**h.signed_params(), "echostr": "1"})
+    assert len(compared) == 1
+
+
+# -- configuration: development secrets ---------------------------------------------
+
+
+def dev_env_wechat() -> Dict[str, str]:
+    from tests.services import ROOT
+
+    pairs = (line.split("=", 1) for line in (ROOT / "dev.env").read_text().splitlines())
+    return {k: v for k, v in (p for p in pairs if len(p) == 2) if k.startswith("WECHAT_")}
+
+
+@pytest.mark.parametrize("app_env", [None, "", "production", "staging", "dev"])
+@pytest.mark.parametrize("weak", ["WECHAT_TOKEN", "WECHAT_APP_SECRET", "WECHAT_AES_KEY"])
+def test_development_secrets_are_refused_outside_development(monkeypatch, app_env, weak):
+    from rasa.shared.utils.io import read_config_file
+
+    from bot.channels.wechat import InsecureWeChatConfiguration
+    from tests.services import ROOT
+
+    real = {
+        "WECHAT_APP_ID": "wx-real", "WECHAT_APP_SECRET": "real-secret", "WECHAT_TOKEN": "real-token",
+        "WECHAT_AES_KEY": AES_KEY, "WECHAT_API_BASE": "https://api.weixin.qq.com",
+    }
+    for name, value in {**real, weak: dev_env_wechat()[weak]}.items():
+        monkeypatch.setenv(name, value)
+    if app_env is None:
+        monkeypatch.delenv("APP_ENV", raising=False)
+    else:
+        monkeypatch.setenv("APP_ENV", app_env)
+    settings = read_config_file(str(ROOT / "credentials.yml"))["bot.channels.wechat.WeChatInput"]
+    with pytest.raises(InsecureWeChatConfiguration, match=weak):
+        WeChatInput.from_credentials(settings)
+    monkeypatch.setenv("APP_ENV", "development")  # only an explicit development allows them
+    assert WeChatInput.from_credentials(settings).token
+
+
+def test_real_secrets_start_without_app_env(monkeypatch):
+    monkeypatch.delenv("APP_ENV", raising=False)
+    channel = WeChatInput.from_credentials({"token": "real-token", "app_secret": "real", "aes_key": AES_KEY})
+    assert channel.crypto is not None
+
+
 # -- round trips -----------------------------------------------------------------
 
 
@@ -482,21 +718,49 @@ async def test_failing_bot_gets_a_polite_reply(make_harness):
 
 
 async def test_token_is_cached_and_refreshed_before_expiry(fake_api, tmp_path):
+    # One fake clock for WeChat and the client: the token ages without sleeping.
+    clock = FakeClock()
+    fake_api.clock = clock
     fake_api.expires_in = 6  # refreshed at half its life, i.e. after 3 s
-    api = WeChatAPI(APP_ID, fake_api.app_secret, fake_api.url, FileTokenStore(str(tmp_path / "t.json")))
+    path = str(tmp_path / "t.json")
+    api = WeChatAPI(APP_ID, fake_api.app_secret, fake_api.url, FileTokenStore(path), clock=clock)
     user = new_user()
     for i in range(3):
         await api.send_text(user, f"消息{i}")
     assert fake_api.token_fetches == 1
     # another worker (a second client on the same cache file) reuses it
-    other = WeChatAPI(APP_ID, fake_api.app_secret, fake_api.url, FileTokenStore(str(tmp_path / "t.json")))
+    other = WeChatAPI(APP_ID, fake_api.app_secret, fake_api.url, FileTokenStore(path), clock=clock)
     await other.send_text(user, "来自另一个进程")
+    clock.advance(2.9)
+    await api.send_text(user, "还没到刷新时间")
     assert fake_api.token_fetches == 1
-    await asyncio.sleep(3.2)
+    clock.advance(0.3)
     await api.send_text(user, "过期前刷新")
     assert fake_api.token_fetches == 2
+    clock.advance(3.2)  # the second token is due as well
+    await other.send_text(user, "再次刷新")
+    assert fake_api.token_fetches == 3
     assert fake_api.rejected == []  # never used an expired token
-    assert fake_api.texts_to(user) == ["消息0", "消息1", "消息2", "来自另一个进程", "过期前刷新"]
+    assert fake_api.texts_to(user) == ["消息0", "消息1", "消息2", "来自另一个进程", "还没到刷新时间", "过期前刷新", "再次刷新"]
+
+
+async def test_expired_token_on_a_stopped_clock_is_replaced(fake_api, tmp_path):
+    """WeChat's clock ran past the expiry while ours did not: 42001, then a new token."""
+    fake_clock = FakeClock()
+    fake_api.clock = fake_clock
+    api = WeChatAPI(APP_ID, fake_api.app_secret, fake_api.url, FileTokenStore(str(tmp_path / "t.json")))
+    user = new_user()
+    await api.send_text(user, "第一条")
+    fake_clock.advance(fake_api.expires_in + 1)
+    await api.send_text(user, "第二条")
+    assert fake_api.token_fetches == 2 and len(fake_api.rejected) == 1
+    assert fake_api.texts_to(user) == ["第一条", "第二条"]
+
+
+def test_channel_clock_drives_the_access_token(tmp_path):
+    clock = FakeClock()
+    channel = WeChatInput(TOKEN, APP_ID, "secret", token_cache=str(tmp_path / "t.json"), clock=clock)
+    assert channel.api.clock is clock and channel.dedup.clock is clock
 
 
 async def test_concurrent_refreshes_fetch_once(fake_api, tmp_path):
@@ -713,7 +977,8 @@ def test_repository_credentials_build_the_channel(monkeypatch):
     credentials = read_config_file(str(ROOT / "credentials.yml"))
     keys = [key for key in credentials if "wechat" in key]
     assert keys == ["bot.channels.wechat.WeChatInput"]
-    assert {"rest", "bot.channels.socketio.SocketIOInput"} <= set(credentials)
+    assert "bot.channels.socketio.SocketIOInput" in credentials
+    assert any("rest" in key.lower() for key in credentials)
     channel = class_from_module_path(keys[0]).from_credentials(credentials[keys[0]])
     assert channel.name() == "wechat" and channel.token == "token-from-env"
     assert channel.crypto is not None and channel.reply_budget == 4.0

@@ -10,6 +10,8 @@ errcodes, and records what it receives:
   45002 for content over 2048 bytes.
 
 Like WeChat, fetching a new token invalidates the previous ones (here at once).
+Token lifetimes follow `clock` (epoch seconds): a test shares one fake clock with
+the client to let a token expire without sleeping.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 from urllib.parse import parse_qs, urlparse
 
 
@@ -32,6 +34,7 @@ class FakeWeChatAPI:
     sent: List[Dict[str, Any]] = field(default_factory=list)
     rejected: List[Dict[str, Any]] = field(default_factory=list)
     send_delay: float = 0.0
+    clock: Callable[[], float] = field(default_factory=lambda: time.time)
 
     def __post_init__(self) -> None:
         self._lock = threading.Condition()
@@ -100,7 +103,7 @@ class FakeWeChatAPI:
             if query.get("secret") != self.app_secret:
                 return {"errcode": 40125, "errmsg": "invalid appsecret"}
             token = f"TOKEN-{len(self.token_requests)}-{int(time.time() * 1000)}"
-            self._tokens = {token: time.time() + self.expires_in}
+            self._tokens = {token: self.clock() + self.expires_in}
             return {"access_token": token, "expires_in": self.expires_in}
 
     def _custom_send(self, token: str, raw: bytes) -> Dict[str, Any]:
@@ -113,7 +116,7 @@ class FakeWeChatAPI:
             if expiry is None:
                 self.rejected.append(body)
                 return {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"}
-            if time.time() > expiry:
+            if self.clock() > expiry:
                 self.rejected.append(body)
                 return {"errcode": 42001, "errmsg": "access_token expired"}
             content = body.get("text", {}).get("content", "")
