@@ -85,7 +85,7 @@ async def answer_itinerary_clauses(dispatcher: CollectingDispatcher, tracker: Tr
     if not wanted or not verified:
         return []
     try:
-        booking = await get_client().get_booking(verified)
+        booking = await get_client().get_booking(verified, tracker.get_slot("verify_grant"), tracker.sender_id)
     except TicketingError:
         return []
     for clause in wanted:

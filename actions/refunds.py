@@ -77,7 +77,7 @@ async def answer_refund_question(
     booking = None
     if own_booking:
         try:
-            booking = await get_client().get_booking(own_booking)
+            booking = await get_client().get_booking(own_booking, tracker.get_slot("verify_grant"), tracker.sender_id)
         except TicketingError:
             logger.info("booking unavailable for the refund answer")
     days = days_asked(text)

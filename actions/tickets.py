@@ -11,6 +11,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.clients.ticketing import TicketingError, get_client
 from actions.forms.base import latest_text
+from actions.handoff import open_handoff
 from actions.utils.parsing import parse_ticket_no
 from actions.utils.text import format_ticket_progress
 from actions.verification import DigitsCheckingValidation
@@ -52,14 +53,16 @@ class ActionCheckTicket(Action):
     ) -> List[EventType]:
         reset: List[EventType] = [SlotSet("phone_last4", None), SlotSet("verify_blocked", None)]
         if tracker.get_slot("verify_blocked") == "locked":
-            dispatcher.utter_message(response="utter_offer_human")
-            return reset
+            # Locked by misses: a person can still help, so queue one now.
+            return reset + await open_handoff(
+                tracker, dispatcher, "form_failures", extra_summary={"verify_locked": tracker.get_slot("ticket_no")}
+            )
         number = tracker.get_slot("verified_ticket")
         if not number or not tracker.get_slot("phone_last4") or tracker.get_slot("ticket_no") not in (None, number):
             return reset  # not verified: already said why
         try:
             # The traveller's view (progress, nothing personal); the API escalates an overdue ticket here.
-            ticket = await get_client().verify_ticket(number, tracker.get_slot("phone_last4"))
+            ticket = await get_client().verify_ticket(number, tracker.get_slot("phone_last4"), tracker.sender_id)
         except TicketingError:
             dispatcher.utter_message(response="utter_service_unavailable")
             return reset

@@ -10,8 +10,9 @@ number is kept, and the second miss offers a human before the API's lock (5).
 from __future__ import annotations
 
 import logging
+import time
 from abc import ABC
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -20,6 +21,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.clients.ticketing import Locked, Mismatch, NotFound, TicketingError, Unavailable, get_client
 from actions.forms.base import CountingFormValidation, latest_intent
+from actions.handoff import open_handoff
 from actions.itinerary import answer_itinerary
 from actions.questions import answer_side_questions
 from actions.refunds import record_cancellation, refund_text
@@ -29,9 +31,31 @@ logger = logging.getLogger(__name__)
 PURPOSES = {"query_itinerary": "itinerary", "request_cancellation": "cancellation"}
 
 
+def grant_valid(grant: Optional[str], now: Optional[float] = None) -> bool:
+    """The API's grant ("<ref>.<expiry unix>.<signature>") has not expired (a minute's margin)."""
+    try:
+        expires = int(str(grant).split(".")[1])
+    except (IndexError, ValueError):
+        return False
+    return expires - 60 > (time.time() if now is None else now)
+
+
 def is_verified(tracker: Tracker) -> bool:
+    """Verified for this booking in this conversation, and the API's grant still valid: after
+    it expires (VERIFY_GRANT_MINUTES in the API) the digits are asked again."""
     verified = tracker.get_slot("verified_booking")
-    return bool(verified) and tracker.get_slot("booking_ref") in (None, verified)
+    return (
+        bool(verified)
+        and tracker.get_slot("booking_ref") in (None, verified)
+        and grant_valid(tracker.get_slot("verify_grant"))
+    )
+
+
+async def own_booking(tracker: Tracker) -> Dict[str, Any]:
+    """The verified traveller's booking, read with the grant of their check."""
+    return await get_client().get_booking(
+        tracker.get_slot("verified_booking"), tracker.get_slot("verify_grant"), tracker.sender_id
+    )
 
 
 class DigitsCheckingValidation(CountingFormValidation, ABC):
@@ -93,9 +117,9 @@ async def check_digits(
     client = get_client()
     try:
         if what == "booking":
-            await client.verify_booking(number, digits)
+            checked = await client.verify_booking(number, digits, tracker.sender_id)
         else:
-            await client.verify_ticket(number, digits)
+            await client.verify_ticket(number, digits, tracker.sender_id)
     except (NotFound, Mismatch):
         # Same words for "no such number" and "not yours"; the number is kept, so the
         # traveller only resends the digits (or a corrected number).
@@ -108,8 +132,9 @@ async def check_digits(
         logger.warning("verification unavailable")
         dispatcher.utter_message(response="utter_service_unavailable")
         return {"phone_last4": None, "verify_blocked": "unavailable"}
-    verified_slot = "verified_booking" if what == "booking" else "verified_ticket"
-    return {"phone_last4": digits, verified_slot: number, "form_failures": 0.0}
+    if what == "ticket":
+        return {"phone_last4": digits, "verified_ticket": number, "form_failures": 0.0}
+    return {"phone_last4": digits, "verified_booking": number, "verify_grant": checked.get("grant"), "form_failures": 0.0}
 
 
 class ActionStartVerification(Action):
@@ -140,15 +165,20 @@ class ActionVerified(Action):
         purpose = tracker.get_slot("verify_purpose") or "itinerary"
         reset: List[EventType] = [SlotSet("verify_purpose", None), SlotSet("verify_blocked", None), SlotSet("phone_last4", None)]
         if tracker.get_slot("verify_blocked") == "locked":
-            dispatcher.utter_message(response="utter_offer_human")
-            return reset + [SlotSet("booking_ref", None)]
+            # Locked by misses (maybe someone else's): a person can still help, so queue one now.
+            return reset + [SlotSet("booking_ref", None)] + await open_handoff(
+                tracker, dispatcher, "form_failures", extra_summary={"verify_locked": tracker.get_slot("booking_ref")}
+            )
         if not is_verified(tracker):
             if not tracker.get_slot("verify_blocked"):
                 dispatcher.utter_message(response="utter_verify_failed")
             return reset
-        ref = tracker.get_slot("verified_booking")
         try:
-            booking = await get_client().get_booking(ref)
+            booking = await own_booking(tracker)
+        except Mismatch:
+            # The grant expired or is not this conversation's: verify again.
+            dispatcher.utter_message(response="utter_verify_failed")
+            return reset + [SlotSet("verified_booking", None), SlotSet("verify_grant", None)]
         except TicketingError:
             dispatcher.utter_message(response="utter_service_unavailable")
             return reset

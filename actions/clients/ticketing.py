@@ -96,14 +96,23 @@ class TicketingClient:
             raise Rejected(response.status_code, detail)
         return response.json()
 
-    async def verify_booking(self, booking_ref: str, phone_last4: str) -> Dict[str, Any]:
-        data = await self._request(
-            "POST", f"/bookings/{booking_ref}/verify", json={"phone_last4": phone_last4}
+    async def verify_booking(self, booking_ref: str, phone_last4: str, sender_id: str) -> Dict[str, Any]:
+        """{verified, booking, grant, grant_expires_at}: the grant reads the booking later."""
+        return await self._request(
+            "POST", f"/bookings/{booking_ref}/verify", json={"phone_last4": phone_last4, "sender_id": sender_id}
         )
-        return data["booking"]
 
-    async def get_booking(self, booking_ref: str) -> Dict[str, Any]:
-        return await self._request("GET", f"/bookings/{booking_ref}")
+    async def get_booking(self, booking_ref: str, grant: Optional[str], sender_id: str) -> Dict[str, Any]:
+        """The booking, with the grant of a right check in this conversation (403 -> Mismatch
+        when it is missing, expired or another conversation's)."""
+        if not grant:
+            raise Mismatch(f"/bookings/{booking_ref}")
+        headers = {"X-Verification-Grant": grant, "X-Sender-Id": sender_id}
+        return await self._request("GET", f"/bookings/{booking_ref}", headers=headers)
+
+    async def emergency_contact(self, booking_ref: str) -> Dict[str, Any]:
+        """{ref, tour_type, guide_name, guide_phone}: no verification needed in an emergency."""
+        return await self._request("GET", f"/bookings/{booking_ref}/emergency-contact")
 
     async def classify(self, text: str) -> Dict[str, Any]:
         return await self._request("POST", "/classify", json={"text": text})
@@ -111,12 +120,23 @@ class TicketingClient:
     async def create_ticket(
         self, payload: Dict[str, Any], idempotency_key: Optional[str] = None
     ) -> Dict[str, Any]:
+        """The new ticket (201), or the one this key already opened (200 replay). A 409 while the
+        first request with the key is still in progress is waited out and asked again, so a
+        retry always ends with the ticket number; a 409 for another body stays Rejected."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        return await self._request("POST", "/tickets", json=payload, headers=headers)
+        for attempt in range(3):
+            try:
+                return await self._request("POST", "/tickets", json=payload, headers=headers)
+            except Rejected as exc:
+                in_progress = exc.status == 409 and "in progress" in str(exc.detail)
+                if not (idempotency_key and in_progress) or attempt == 2:
+                    raise
+                await asyncio.sleep(0.5 * (attempt + 1))
+        raise Unavailable("unreachable")  # pragma: no cover
 
-    async def verify_ticket(self, ticket_no: str, phone_last4: str) -> Dict[str, Any]:
+    async def verify_ticket(self, ticket_no: str, phone_last4: str, sender_id: str) -> Dict[str, Any]:
         return await self._request(
-            "POST", f"/tickets/{ticket_no}/verify", json={"phone_last4": phone_last4}
+            "POST", f"/tickets/{ticket_no}/verify", json={"phone_last4": phone_last4, "sender_id": sender_id}
         )
 
     async def open_handoff(self, payload: Dict[str, Any]) -> Dict[str, Any]:

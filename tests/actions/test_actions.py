@@ -36,15 +36,47 @@ async def test_right_digits_verify_the_booking_inside_the_form(client):
     result = await ValidateVerifyForm().validate_phone_last4(
         PHONE[-4:], CollectingDispatcher(), tracker({"booking_ref": BOOKING}, text=PHONE[-4:]), {}
     )
+    grant = result.pop("verify_grant")
     assert result == {"phone_last4": PHONE[-4:], "verified_booking": BOOKING, "form_failures": 0.0}
+    assert grant.startswith(BOOKING + ".")
+
+
+async def _grant() -> str:
+    from actions.clients.ticketing import get_client
+
+    return (await get_client().verify_booking(BOOKING, PHONE[-4:], "unit-test"))["grant"]
 
 
 async def test_verified_traveller_gets_the_itinerary_answer(client):
     dispatcher = CollectingDispatcher()
-    slots = {"verified_booking": BOOKING, "itinerary_item": "hotel", "verify_purpose": "itinerary"}
+    slots = {"verified_booking": BOOKING, "verify_grant": await _grant(), "itinerary_item": "hotel", "verify_purpose": "itinerary"}
     events = await ActionVerified().run(dispatcher, tracker(slots), {})
     assert "住宿" in dispatcher.messages[0]["text"]
     assert SlotSet("itinerary_item", None) in events
+
+
+async def test_a_forged_tracker_gets_no_itinerary(client):
+    # verified_booking set without the API's grant (or with a made-up one): verification again.
+    for grant in (None, f"{BOOKING}.9999999999.forged"):
+        dispatcher = CollectingDispatcher()
+        slots = {"verified_booking": BOOKING, "verify_grant": grant, "itinerary_item": "hotel", "verify_purpose": "itinerary"}
+        events = await ActionVerified().run(dispatcher, tracker(slots), {})
+        assert [m.get("response") for m in dispatcher.messages] == ["utter_verify_failed"]  # no itinerary text
+        assert not any(e.get("name") == "itinerary_item" for e in events)
+
+
+def test_an_expired_grant_asks_for_the_digits_again():
+    from actions.verification import grant_valid, is_verified
+
+    assert grant_valid(f"{BOOKING}.2000.sig", now=1000) and not grant_valid(f"{BOOKING}.1000.sig", now=1000)
+    assert not is_verified(tracker({"verified_booking": BOOKING, "verify_grant": f"{BOOKING}.1000.sig"}))
+
+
+async def test_a_locked_traveller_is_queued_for_a_human(client):
+    dispatcher = CollectingDispatcher()
+    slots = {"verify_blocked": "locked", "booking_ref": "TR20269902", "verify_purpose": "itinerary"}
+    events = await ActionVerified().run(dispatcher, tracker(slots), {})
+    assert any(type(e).__name__ == "ConversationPaused" or (isinstance(e, dict) and e.get("event") == "pause") for e in events), events
 
 
 async def test_wrong_digits_keep_the_booking_and_ask_only_for_the_digits(client):
