@@ -1,0 +1,168 @@
+"""What every service runs at start-up: the secrets check and the log masking.
+
+Standard library only, so each service can use the very same code: the Rasa server
+(`bot/serve.py`) and the action server (`actions/server.py`) import this file from
+the repository root; the ticketing API, which lives in its own environment and may be
+deployed alone, carries a byte-identical copy at `api/app/core/servicekit.py`
+(`tests/test_servicekit.py` fails when the two differ: edit this file, then copy it).
+
+Secrets: development values in `dev.env` start with "dev-". A service refuses them,
+and empty secrets, unless APP_ENV=development is set explicitly; APP_ENV unset (or any
+other value) counts as production.
+
+Logs: `install_log_masking()` puts one `MaskingFilter` on every handler of every logger
+(root, named, child and third-party loggers such as httpx, sanic, uvicorn), so every
+record that is written anywhere is masked, whichever logger it came from. A filter on a
+logger only sees records logged on that very logger, not those of its children.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import os
+import re
+import time
+from typing import Any, Dict, Iterable, Mapping, Optional
+
+DEV_PREFIX = "dev-"
+# Environment variables whose names end like this hold secrets (checked when they are set).
+SECRET_SUFFIXES = ("_TOKEN", "_SECRET", "_PASSWORD", "_KEY")
+
+
+class InsecureConfiguration(ValueError):
+    """A service was about to start with development or empty secrets outside development."""
+
+
+def is_development(app_env: Optional[str]) -> bool:
+    """Only an explicit APP_ENV=development is development; unset means production."""
+    return (app_env or "").strip().lower() == "development"
+
+
+def refuse_development_secrets(
+    service: str, secrets: Mapping[str, Optional[str]], app_env: Optional[str]
+) -> None:
+    """Raise InsecureConfiguration if any secret is empty or a "dev-" value outside development."""
+    if is_development(app_env):
+        return
+    weak = sorted(name.upper() for name, value in secrets.items() if not value or value.startswith(DEV_PREFIX))
+    if weak:
+        shown = app_env if app_env else "unset, i.e. production"
+        raise InsecureConfiguration(
+            f"{service} refuses to start: APP_ENV is {shown} but these secrets are empty or keep "
+            f"their development values: {', '.join(weak)}. Set real secrets, or APP_ENV=development "
+            "on a developer's machine."
+        )
+
+
+def check_environment(
+    service: str, required: Iterable[str], environ: Optional[Mapping[str, str]] = None
+) -> None:
+    """The start-up check of a service configured by environment variables alone.
+
+    `required` names the secrets the service uses (they must be set); every other
+    variable that looks like a secret (SECRET_SUFFIXES) must not hold a "dev-" value.
+    """
+    env = os.environ if environ is None else environ
+    secrets = {name: env.get(name) for name in required}
+    secrets.update(
+        (name, value)
+        for name, value in env.items()
+        if name.upper().endswith(SECRET_SUFFIXES) and value.startswith(DEV_PREFIX)
+    )
+    refuse_development_secrets(service, secrets, env.get("APP_ENV"))
+
+
+# --- Rasa's HTTP API: a JWT in the Authorization header -----------------------------
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def make_jwt(secret: str, payload: Dict[str, Any], lifetime_seconds: int = 300, now: Optional[float] = None) -> str:
+    """An HS256 JWT as Rasa's `--jwt-secret` checks it (sanic-jwt; `exp` is verified)."""
+    issued = int(time.time() if now is None else now)
+    claims = {**payload, "iat": issued, "exp": issued + lifetime_seconds}
+    header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
+    body = _b64url(json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode())
+    signature = hmac.new(secret.encode(), f"{header}.{body}".encode("ascii"), hashlib.sha256).digest()
+    return f"{header}.{body}.{_b64url(signature)}"
+
+
+def rasa_admin_jwt(secret: str, username: str, lifetime_seconds: int = 300) -> str:
+    """Role `admin` reaches every conversation of Rasa's HTTP API (rasa/server.py requires_auth)."""
+    return make_jwt(secret, {"user": {"username": username, "role": "admin"}}, lifetime_seconds)
+
+
+# --- Log masking -----------------------------------------------------------------
+
+# Mainland mobile numbers (138****5678) and resident identity numbers (last four kept).
+_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+_ID_CARD = re.compile(r"(?<!\d)\d{14}(\d{3}[\dXx])(?![\dXx])")
+
+
+def mask_log_text(text: str) -> str:
+    text = _ID_CARD.sub(r"**************\1", text)
+    return _MOBILE.sub(r"\1****\3", text)
+
+
+class MaskingFilter(logging.Filter):
+    """Masks personal data in the message and the traceback of every record it sees."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "_masked", False):  # one record, several handlers
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string is not ours to fix here
+            return True
+        masked = mask_log_text(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            # Formatter.format() uses exc_text when it is set: format the traceback now, masked.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_log_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_log_text(record.stack_info)
+        record._masked = True
+        return True
+
+
+_FILTER = MaskingFilter()
+
+
+def _all_handlers() -> Iterable[logging.Handler]:
+    loggers = [logging.getLogger()] + [
+        logger for logger in list(logging.Logger.manager.loggerDict.values()) if isinstance(logger, logging.Logger)
+    ]
+    for logger in loggers:
+        yield from list(logger.handlers)
+    # Handlers created through logging.config live in this weak registry even before use.
+    for ref in list(getattr(logging, "_handlerList", [])):
+        handler = ref()
+        if handler is not None:
+            yield handler
+
+
+def install_log_masking(*extra: logging.Filter) -> int:
+    """Put the masking filter (and any `extra` filters, e.g. a service's own richer masking)
+    on every handler there is now; returns how many handlers got something.
+
+    Call it after the service has configured its logging (and again whenever a framework
+    may have added handlers, e.g. when the server starts); it is idempotent per filter type.
+    """
+    installed = 0
+    for handler in _all_handlers():
+        added = False
+        for wanted in (*extra, _FILTER):
+            if not any(type(f) is type(wanted) for f in handler.filters):
+                handler.addFilter(wanted)
+                added = True
+        installed += added
+    return installed
