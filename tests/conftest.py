@@ -11,12 +11,14 @@ from typing import Callable, Dict, Iterator, List
 import httpx
 import pytest
 
-from tests.services import ROOT, Service, action_service, api_service, rasa_service
+from tests.services import ROOT, Service, action_service, api_service, rasa_auth_headers, rasa_service
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import train_model  # noqa: E402
 
+# The JWT secret of Rasa's HTTP API (RASA_JWT_SECRET); calls carry RASA_AUTH (a JWT it signed).
 RASA_TOKEN = "test-rasa-token"
+RASA_AUTH = rasa_auth_headers(RASA_TOKEN)
 
 
 @pytest.fixture(scope="session")

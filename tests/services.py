@@ -18,6 +18,8 @@ from typing import Dict, List, Optional
 
 import httpx
 
+import servicekit
+
 ROOT = Path(__file__).resolve().parent.parent
 BOT_BIN = Path(sys.executable).parent
 API_PYTHON = ROOT / "api" / ".venv" / "bin" / "python"
@@ -101,11 +103,17 @@ def api_service(workdir: Path, database_url: str, port: Optional[int] = None) ->
     )
 
 
+def rasa_auth_headers(jwt_secret: str) -> Dict[str, str]:
+    """What the ticketing API sends to Rasa's HTTP API: a JWT signed with Rasa's --jwt-secret."""
+    return {"Authorization": f"Bearer {servicekit.rasa_admin_jwt(jwt_secret, 'tests', lifetime_seconds=24 * 3600)}"}
+
+
 def action_service(workdir: Path, api_url: str) -> Service:
     port = free_port()
     return Service(
         name="action-server",
-        args=[str(BOT_BIN / "rasa"), "run", "actions", "--port", str(port), "--actions", "actions"],
+        # actions/server.py: rasa-sdk behind the shared secret (ACTION_SERVER_TOKEN, dev.env)
+        args=[str(BOT_BIN / "python"), "-m", "actions.server", "--port", str(port), "--actions", "actions"],
         env=base_env(API_URL=api_url),
         health_url=f"http://127.0.0.1:{port}/health",
         log_path=workdir / "actions.log",
@@ -113,20 +121,24 @@ def action_service(workdir: Path, api_url: str) -> Service:
 
 
 def rasa_service(workdir: Path, model: Path, action_url: str, token: str) -> Service:
+    """Rasa through bot/serve.py; `token` is the JWT secret of its HTTP API (RASA_JWT_SECRET):
+    call it with `rasa_auth_headers(token)`."""
     port = free_port()
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
         f"action_endpoint:\n  url: {action_url}\n"
+        "  headers:\n    Authorization: Bearer ${ACTION_SERVER_TOKEN}\n"
         f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {workdir / 'tracker.db'}\n"
     )
     return Service(
         name="rasa",
         args=[
-            str(BOT_BIN / "rasa"), "run", "--enable-api", "--auth-token", token,
+            str(BOT_BIN / "python"), "-m", "bot.serve", "run", "--enable-api",
             "--port", str(port), "--model", str(model),
             "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(endpoints),
         ],
-        env=base_env(),
-        health_url=f"http://127.0.0.1:{port}/status?token={token}",
+        env=base_env(RASA_JWT_SECRET=token),
+        health_url=f"http://127.0.0.1:{port}/status",
+        headers=rasa_auth_headers(token),
         log_path=workdir / "rasa.log",
     )

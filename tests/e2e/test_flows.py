@@ -6,7 +6,7 @@ import re
 
 import httpx
 
-from tests.conftest import RASA_TOKEN, texts
+from tests.conftest import RASA_AUTH, texts
 
 BOOKING = "TR20260001"
 PHONE = "13812345678"
@@ -159,7 +159,7 @@ def test_bad_input_gets_a_polite_reply_and_the_bot_keeps_going(chat):
 
 def test_response_selector_runs_only_for_policy_questions(rasa_url):
     def parse(text):
-        response = httpx.post(f"{rasa_url}/model/parse", params={"token": RASA_TOKEN}, json={"text": text}, timeout=30)
+        response = httpx.post(f"{rasa_url}/model/parse", headers=RASA_AUTH, json={"text": text}, timeout=30)
         response.raise_for_status()
         return response.json()
 

@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clients import ticketing
 from actions.handoff import collected_slots, handoff_reason, open_handoff
-from tests.conftest import RASA_TOKEN, texts
+from tests.conftest import RASA_AUTH, RASA_TOKEN, texts
 from tests.services import Service, api_service
 
 SERVICE = {"Authorization": "Bearer dev-service-token"}
@@ -28,11 +28,11 @@ http = httpx.Client(timeout=120)
 def console_api(api: Service, rasa_url: str, tmp_path_factory) -> Iterator[str]:
     """The API as agents reach it: it must know Rasa's URL and token. If the session's API
     was started without them, run a second API process on the same database."""
-    if api.env.get("RASA_URL") == rasa_url and api.env.get("RASA_AUTH_TOKEN") == RASA_TOKEN:
+    if api.env.get("RASA_URL") == rasa_url and api.env.get("RASA_JWT_SECRET") == RASA_TOKEN:
         yield api.health_url.rsplit("/", 1)[0]
         return
     service = api_service(tmp_path_factory.mktemp("console-api"), api.env["DATABASE_URL"])
-    service.env.update(RASA_URL=rasa_url, RASA_AUTH_TOKEN=RASA_TOKEN, WARM_CLASSIFIER="false")
+    service.env.update(RASA_URL=rasa_url, RASA_JWT_SECRET=RASA_TOKEN, WARM_CLASSIFIER="false")
     service.start()
     yield service.health_url.rsplit("/", 1)[0]
     service.stop()
@@ -46,7 +46,7 @@ def login(base: str, username: str) -> Dict[str, str]:
 
 
 def tracker_of(rasa_url: str, sender: str) -> dict:
-    response = http.get(f"{rasa_url}/conversations/{sender}/tracker", params={"token": RASA_TOKEN})
+    response = http.get(f"{rasa_url}/conversations/{sender}/tracker", headers=RASA_AUTH)
     response.raise_for_status()
     return response.json()
 
