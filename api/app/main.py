@@ -15,6 +15,7 @@ from app.api.middleware import BodySizeLimit
 from app.api.routes import auth, bookings, classify, console, handoffs, health, stats, tickets
 from app.core.config import Settings, get_settings
 from app.core.db import dispose_engine, get_engine
+from app.core.servicekit import install_log_masking
 from app.services.masking import PersonalDataFilter
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -22,10 +23,9 @@ log = logging.getLogger(__name__)
 
 
 def _install_log_filter() -> None:
-    for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access", "app"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, PersonalDataFilter) for f in logger.filters):
-            logger.addFilter(PersonalDataFilter())
+    # On every handler (root, uvicorn's own, any third party's such as httpx): a filter on
+    # a logger misses the records of its child loggers and of every other logger.
+    install_log_masking(PersonalDataFilter())
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

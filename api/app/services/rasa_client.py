@@ -20,6 +20,8 @@ from urllib.parse import quote
 import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.core.servicekit import refuse_development_secrets, rasa_admin_jwt
+
 log = logging.getLogger(__name__)
 
 RESUME_EVENTS = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
@@ -28,18 +30,29 @@ PUSH_CHANNELS = frozenset({"socketio", "wechat"})
 
 
 class RasaSettings(BaseSettings):
-    """RASA_URL and RASA_AUTH_TOKEN (dev defaults as in dev.env)."""
+    """RASA_URL and RASA_JWT_SECRET (dev defaults as in dev.env)."""
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
 
-    app_env: str = "development"
+    app_env: str = ""  # unset is production (servicekit)
     rasa_url: str = "http://127.0.0.1:5005"
-    rasa_auth_token: str = "dev-rasa-token"
+    rasa_jwt_secret: str = "dev-rasa-jwt-secret"
     rasa_timeout_seconds: float = 10.0
 
     def model_post_init(self, _context: Any) -> None:
-        if self.app_env.lower() == "production" and self.rasa_auth_token.startswith("dev-"):
-            raise ValueError("APP_ENV=production but RASA_AUTH_TOKEN keeps its development value")
+        refuse_development_secrets("ticketing API", {"RASA_JWT_SECRET": self.rasa_jwt_secret}, self.app_env)
+
+
+class RasaJWT(httpx.Auth):
+    """`Authorization: Bearer <JWT>` on every call: Rasa runs with --jwt-secret, never ?token=
+    (a query-string secret lands in access logs). A fresh short-lived admin token per request."""
+
+    def __init__(self, secret: str, username: str = "ticketing-api") -> None:
+        self._secret, self._username = secret, username
+
+    def auth_flow(self, request: httpx.Request):
+        request.headers["Authorization"] = f"Bearer {rasa_admin_jwt(self._secret, self._username)}"
+        yield request
 
 
 class RasaUnavailable(Exception):
@@ -60,10 +73,10 @@ class TranscriptLine:
 
 
 class RasaClient:
-    def __init__(self, base_url: str, token: str, timeout: float = 10.0,
+    def __init__(self, base_url: str, jwt_secret: str, timeout: float = 10.0,
                  transport: httpx.BaseTransport | None = None) -> None:
         self._client = httpx.Client(
-            base_url=base_url.rstrip("/"), timeout=timeout, params={"token": token}, transport=transport
+            base_url=base_url.rstrip("/"), timeout=timeout, auth=RasaJWT(jwt_secret), transport=transport
         )
 
     def close(self) -> None:
@@ -150,5 +163,5 @@ def get_rasa_client() -> RasaClient:
     global _client
     if _client is None:
         settings = get_rasa_settings()
-        _client = RasaClient(settings.rasa_url, settings.rasa_auth_token, settings.rasa_timeout_seconds)
+        _client = RasaClient(settings.rasa_url, settings.rasa_jwt_secret, settings.rasa_timeout_seconds)
     return _client

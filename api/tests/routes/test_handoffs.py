@@ -32,6 +32,26 @@ from tests.factories import create_ticket
 RASA_TOKEN = "test-rasa-token"
 
 
+def rasa_jwt_is_valid(authorization: str) -> bool:
+    """Rasa's --jwt-secret check: `Bearer <HS256 JWT>` signed with the secret, role admin, not expired."""
+    import base64
+    import hashlib
+    import hmac
+
+    def unb64(part: str) -> bytes:
+        return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+    scheme, _, token = authorization.partition(" ")
+    try:
+        header, body, signature = token.split(".")
+    except ValueError:
+        return False
+    expected = hmac.new(RASA_TOKEN.encode(), f"{header}.{body}".encode(), hashlib.sha256).digest()
+    claims = json.loads(unb64(body))
+    return (scheme == "Bearer" and hmac.compare_digest(unb64(signature), expected)
+            and claims["user"]["role"] == "admin" and claims["exp"] > time.time())
+
+
 class FakeRasa:
     """Rasa's conversation endpoints as the API uses them, with the token check."""
 
@@ -56,7 +76,7 @@ class FakeRasa:
     def handler(self, request: httpx.Request) -> httpx.Response:
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
-        if request.url.params.get("token") != RASA_TOKEN:
+        if "token" in request.url.params or not rasa_jwt_is_valid(request.headers.get("Authorization", "")):
             return httpx.Response(401, json={"message": "bad token"})
         parts = request.url.raw_path.decode().split("?")[0].split("/")
         conversation_id = unquote(parts[2])

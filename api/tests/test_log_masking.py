@@ -1,0 +1,34 @@
+"""The API's logs: masking on every handler, so child loggers and httpx are masked too."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from app.core import servicekit
+from app.main import _install_log_filter
+
+
+def test_child_and_third_party_loggers_are_masked():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    old = root.level
+    root.setLevel(logging.INFO)
+    try:
+        _install_log_filter()
+        # A filter on the named logger "app" never saw these two.
+        logging.getLogger("app.services.workflow").info("calling back 13912345678")
+        logging.getLogger("httpx").info("HTTP Request: GET http://rasa/conversations/13812345678/tracker")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old)
+    text = stream.getvalue()
+    assert "13912345678" not in text and "139****5678" in text
+    assert "13812345678" not in text and "138****5678" in text
+
+
+def test_unset_app_env_is_production():
+    assert not servicekit.is_development(None) and not servicekit.is_development("")
+    assert servicekit.is_development("development")
