@@ -24,7 +24,11 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
 _CJK_CHAR = re.compile(f"[{_CJK}]")
 # The NLU model only reads this much of a message (DIET's cost grows with its
-# length); the tracker keeps the traveller's whole text.
+# length). The text is cut *before* any conversion: OpenCC costs about 4 s per MB,
+# and a huge message converted first blocked every conversation of the process.
+# Removing spaces only shortens a text, so a raw prefix of twice the limit always
+# yields the limit's worth of normalised text (or all of it). Messages above
+# RASA_MAX_MESSAGE_CHARS never get here (bot/serve.py answers them itself).
 MAX_NLU_CHARS = 500
 
 
@@ -104,13 +108,15 @@ class ChineseNormaliser(GraphComponent):
         return cls()
 
     def _normalise_message(self, message: Message, limit: Optional[int] = None) -> None:
-        text: Optional[str] = message.get(TEXT)
-        if not text:
+        original: Optional[str] = message.get(TEXT)
+        if not original:
             return
+        # Cut first: neither OpenCC nor anything after it may see more than this.
+        text = original if limit is None else original[: 2 * limit]
         normalised, index_map = normalise(text)
         if limit is not None:
             normalised = normalised[:limit]
-        if normalised == text:
+        if normalised == original:
             return
         message.set(TEXT, normalised)
         entities = message.get(ENTITIES)

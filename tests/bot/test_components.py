@@ -93,3 +93,18 @@ def test_guard_keeps_messages_with_entities():
     tokenizer.process([message])
     guard.process([message])
     assert message.get("intent")["name"] == "inform"
+
+
+def test_a_huge_message_is_cut_before_it_is_converted():
+    # OpenCC costs about 4 s per MB: converting first and cutting afterwards blocked every
+    # conversation of the process for seconds.
+    import time
+
+    from bot.components.normaliser import MAX_NLU_CHARS
+
+    huge = Message(data={"text": "我們的導遊 態度很差。" * 100_000})  # 1.1 million characters
+    started = time.perf_counter()
+    ChineseNormaliser().process([huge])
+    assert time.perf_counter() - started < 0.5
+    assert len(huge.get("text")) == MAX_NLU_CHARS
+    assert huge.get("text").startswith("我们的导游态度很差。")
