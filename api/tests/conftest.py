@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import os
 import uuid
+
+# Before the app is imported (app.main builds its settings): the suite runs with the
+# development secrets' defaults, which only APP_ENV=development allows (unset is production).
+os.environ.setdefault("APP_ENV", "development")
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -31,7 +35,7 @@ SUPERVISOR_PASSWORD = "test-supervisor-password"
 
 def test_settings(**overrides) -> Settings:
     values = dict(
-        app_env="test",
+        app_env="development",
         api_service_token=SERVICE_TOKEN,
         agent_initial_password=AGENT_PASSWORD,
         supervisor_initial_password=SUPERVISOR_PASSWORD,

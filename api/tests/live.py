@@ -31,7 +31,7 @@ class LiveServer:
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> "LiveServer":
-        env = {**os.environ, "DATABASE_URL": self.database_url, "APP_ENV": "test", **self.env}
+        env = {**os.environ, "DATABASE_URL": self.database_url, "APP_ENV": "development", **self.env}
         self.log = open(API_DIR.parent / "var" / f"live-api-{self.port}.log", "wb") if (API_DIR.parent / "var").is_dir() else subprocess.DEVNULL
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(self.port),

@@ -32,3 +32,16 @@ def test_child_and_third_party_loggers_are_masked():
 def test_unset_app_env_is_production():
     assert not servicekit.is_development(None) and not servicekit.is_development("")
     assert servicekit.is_development("development")
+
+
+def test_settings_refuse_development_secrets_when_app_env_is_unset(monkeypatch):
+    import pytest
+
+    from app.core.config import Settings
+
+    monkeypatch.delenv("APP_ENV", raising=False)
+    with pytest.raises(ValueError, match="unset, i.e. production"):
+        Settings()
+    with pytest.raises(ValueError, match="API_SERVICE_TOKEN"):
+        Settings(app_env="staging")
+    assert Settings(app_env="development").api_service_token.startswith("dev-")

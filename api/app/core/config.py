@@ -1,7 +1,8 @@
 """One settings object for the API, read from environment variables.
 
 Development defaults equal the values in the repository's dev.env (which the Makefile
-exports); production must override every `dev-` secret, or the settings refuse to load.
+exports); every `dev-` secret is refused unless APP_ENV=development is set explicitly
+(APP_ENV unset is production), by the start-up check all services share (servicekit).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.core.servicekit import refuse_development_secrets
 
 # api/app/core/config.py -> the repository root is three folders up from core/.
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -27,7 +30,9 @@ SECRET_FIELDS = (
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
 
-    app_env: str = "development"
+    # Only APP_ENV=development allows the "dev-" secrets (dev.env sets it for `make`);
+    # unset means production.
+    app_env: str = ""
     database_url: str = "sqlite:///var/tickets.db"
     api_service_token: str = "dev-service-token"
     agent_initial_password: str = "dev-agent-password"
@@ -63,23 +68,18 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> "Settings":
-        if self.app_env.lower() == "production":
-            weak = [
-                name.upper()
-                for name in SECRET_FIELDS
-                if not getattr(self, name) or getattr(self, name).startswith("dev-")
-            ]
-            if weak:
-                raise ValueError(
-                    f"APP_ENV=production but these secrets keep development values: {', '.join(weak)}"
-                )
-            if len(self.api_service_token) < 24:
-                raise ValueError("API_SERVICE_TOKEN must be at least 24 characters in production")
+        # The start-up check every service runs (servicekit): "dev-" or empty secrets only
+        # with APP_ENV=development set explicitly; unset counts as production.
+        refuse_development_secrets(
+            "ticketing API", {name.upper(): getattr(self, name) for name in SECRET_FIELDS}, self.app_env
+        )
+        if self.is_production and len(self.api_service_token) < 24:
+            raise ValueError("API_SERVICE_TOKEN must be at least 24 characters in production")
         return self
 
     @property
     def is_production(self) -> bool:
-        return self.app_env.lower() == "production"
+        return not self.app_env or self.app_env.lower() == "production"
 
     @property
     def seeds_demo_data(self) -> bool:
