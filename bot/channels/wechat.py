@@ -128,9 +128,9 @@ def refuse_development_secrets(
     ]
     if weak:
         raise InsecureWeChatConfiguration(
-            f"WeChat channel refuses to start: {', '.join(weak)} keep their development values "
-            f"(dev.env) and APP_ENV is {app_env or 'unset, i.e. production'}. Set the account's "
-            "real values, or APP_ENV=development on a developer's machine."
+            f"WeChat channel refuses to start: APP_ENV is {app_env or 'unset, i.e. production'} "
+            f"but these settings keep their development values (dev.env): {', '.join(weak)}. "
+            "Set the account's real values, or APP_ENV=development on a developer's machine."
         )
 
 
@@ -367,7 +367,8 @@ class WeChatInput(InputChannel):
         if self.crypto and not safe_mode:
             # The plain signature does not cover the body: with a key, only safe mode.
             logger.warning("rejected a plaintext WeChat message: the account is in safe mode")
-            return response.text("plaintext messages are refused: use safe mode (encrypt_type=aes)", status=403)
+            refusal = "plaintext messages are refused: use safe mode (encrypt_type=aes)"
+            return response.text(refusal, status=403)
         if safe_mode and not self.crypto:
             return response.text("safe mode is not configured", status=400)
         # In safe mode msg_signature covers the ciphertext; WeChat also sends the

@@ -490,8 +490,9 @@ async def test_chunked_body_over_64_kb_is_413(make_harness):
     bot = ScriptedBot()
     h = await make_harness(bot)
     body = padded_text_xml(new_user(), 70 * 1024)
-    chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[i:i + 4096] for i in range(0, len(body), 4096)))
-    answer, _ = await raw_request(h, h.signed_params(), "Transfer-Encoding: chunked\r\n", chunks + b"0\r\n\r\n")
+    parts = (body[i:i + 4096] for i in range(0, len(body), 4096))
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in parts) + b"0\r\n\r\n"
+    answer, _ = await raw_request(h, h.signed_params(), "Transfer-Encoding: chunked\r\n", chunks)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:80]
     assert bot.received == []
 
@@ -508,10 +509,12 @@ async def test_safe_mode_body_is_authenticated_before_any_xml_parsing(make_harne
     bot = ScriptedBot()
     h = await make_harness(bot, aes_key=AES_KEY)
     crypto = WeChatCrypto(TOKEN, AES_KEY, APP_ID)
-    envelope = xmltodict.parse(crypto.encrypt_message(text_xml(new_user(), "你好", new_msg_id()), "n", "1"))["xml"]
+    message = text_xml(new_user(), "你好", new_msg_id())
+    envelope = xmltodict.parse(crypto.encrypt_message(message, "n", "1"))["xml"]
     parsed.clear()
     params = h.signed_params()
-    params.update(encrypt_type="aes", msg_signature=sign(TOKEN, params["timestamp"], params["nonce"], "other"))
+    wrong = sign(TOKEN, params["timestamp"], params["nonce"], "other")
+    params.update(encrypt_type="aes", msg_signature=wrong)
     bomb = (
         '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>'
         f"<xml><ToUserName>&b;</ToUserName><Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>"
