@@ -34,6 +34,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         _install_log_filter()
+        # The Rasa secret goes through the same start-up check as the others (servicekit),
+        # now rather than at the first handoff.
+        from app.services.rasa_client import get_rasa_settings
+
+        get_rasa_settings()
         if settings.migrate_on_startup:
             from app.bootstrap import prepare_database
 

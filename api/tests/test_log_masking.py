@@ -45,3 +45,22 @@ def test_settings_refuse_development_secrets_when_app_env_is_unset(monkeypatch):
     with pytest.raises(ValueError, match="API_SERVICE_TOKEN"):
         Settings(app_env="staging")
     assert Settings(app_env="development").api_service_token.startswith("dev-")
+
+
+def test_the_api_refuses_to_start_with_the_development_rasa_secret_outside_development(monkeypatch):
+    import pytest
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.services import rasa_client
+    from tests.conftest import test_settings
+
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("RASA_JWT_SECRET", "dev-rasa-jwt-secret")
+    rasa_client.get_rasa_settings.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="RASA_JWT_SECRET"):
+            with TestClient(create_app(test_settings())):
+                pass
+    finally:
+        rasa_client.get_rasa_settings.cache_clear()
