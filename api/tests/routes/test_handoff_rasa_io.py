@@ -25,6 +25,11 @@ from app.services.rasa_client import RasaClient, get_rasa_client
 from tests.conftest import SERVICE_TOKEN, login, new_database, prepare, test_settings
 from tests.factories import ticket_payload
 from tests.live import free_port
+from tests.routes.test_handoffs import rasa_jwt_is_valid
+
+
+def _header(scope: dict, name: bytes) -> str:
+    return next((value.decode() for key, value in scope["headers"] if key.lower() == name), "")
 
 RASA_TOKEN = "test-rasa-token"
 SERVICE = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
@@ -59,7 +64,7 @@ class SlowRasa:
         parts = scope["raw_path"].decode().split("?")[0].split("/")
         if self.failing:
             status, payload = 500, {"message": "down"}
-        elif params.get("token") != [RASA_TOKEN]:
+        elif "token" in params or not rasa_jwt_is_valid(_header(scope, b"authorization")):
             status, payload = 401, {"message": "bad token"}
         elif len(parts) >= 4 and parts[1] == "conversations":
             conversation_id = unquote(parts[2])
