@@ -60,6 +60,12 @@
     let data = null;
     try { data = await response.json(); } catch (e) { data = null; }
     if (response.status === 401 && auth) { logout("登录已过期，请重新登录"); }
+    if (response.status === 403 && auth && !auth.mustChange && data && data.detail && data.detail.field === "password") {
+      // The account still has its initial password: nothing but changing it is allowed.
+      auth.mustChange = true;
+      sessionStorage.setItem("console.auth", JSON.stringify(auth));
+      start();
+    }
     if (!response.ok) {
       const error = new Error(detailText(data, response.status));
       error.status = response.status;
@@ -85,12 +91,71 @@
     try {
       const data = await api("POST", "/auth/login", { username: $("login-user").value.trim(), password: $("login-pass").value });
       if (data.role !== "agent" && data.role !== "supervisor") throw new Error("该账号不能使用客服工作台");
-      auth = { token: data.access_token, username: data.username, name: data.display_name, role: data.role };
+      auth = {
+        token: data.access_token, username: data.username, name: data.display_name, role: data.role,
+        mustChange: Boolean(data.must_change_password),
+      };
       sessionStorage.setItem("console.auth", JSON.stringify(auth));
       $("login-pass").value = "";
       start();
     } catch (error) {
-      $("login-error").textContent = error.status === 401 ? "账号或密码错误" : error.message;
+      $("login-error").textContent = error.status === 401 ? "账号或密码错误"
+        : error.status === 429 ? "登录失败次数过多，请稍后再试" : error.message;
+    }
+  });
+
+  // --- first login: the initial password must be changed before anything else --------------
+  function showPasswordForm() {
+    $("login-view").hidden = true; $("desk").hidden = true; $("password-view").hidden = false;
+    $("password-user").value = auth.username;
+    $("password-error").textContent = "";
+    $("password-current").focus();
+  }
+
+  function passwordProblem(current, next, again) {
+    if (!current) return ["password-current", "请输入当前密码"];
+    if (next.length < 12) return ["password-new", "新密码至少需要 12 个字符"];
+    if (!next.trim()) return ["password-new", "新密码不能全是空格"];
+    if (next === current) return ["password-new", "新密码不能与当前密码相同"];
+    if (next !== again) return ["password-confirm", "两次输入的新密码不一致"];
+    return null;
+  }
+
+  function passwordErrorText(error) {
+    if (error.status === 403) return ["password-current", "当前密码不正确"];
+    if (error.status === 422 && /initial/.test(error.message)) return ["password-new", "新密码不能是初始密码，请换一个"];
+    if (error.status === 422) return ["password-new", "新密码不符合要求：至少 12 个字符，且与当前密码不同"];
+    return [null, `修改失败，请稍后再试（${error.message}）`];
+  }
+
+  function markInvalid(id) {
+    for (const name of ["password-current", "password-new", "password-confirm"]) {
+      $(name).setAttribute("aria-invalid", name === id ? "true" : "false");
+    }
+    if (id) $(id).focus();
+  }
+
+  $("password-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const current = $("password-current").value, next = $("password-new").value, again = $("password-confirm").value;
+    const problem = passwordProblem(current, next, again);
+    if (problem) { markInvalid(problem[0]); $("password-error").textContent = problem[1]; return; }
+    $("password-error").textContent = "";
+    $("password-submit").disabled = true;
+    try {
+      await api("POST", "/auth/password", { current_password: current, new_password: next });
+      for (const name of ["password-current", "password-new", "password-confirm"]) $(name).value = "";
+      markInvalid(null);
+      auth.mustChange = false;
+      sessionStorage.setItem("console.auth", JSON.stringify(auth));
+      start();
+    } catch (error) {
+      if (!auth) return; // 401: logged out, the login form says why
+      const [field, text] = passwordErrorText(error);
+      markInvalid(field);
+      $("password-error").textContent = text;
+    } finally {
+      $("password-submit").disabled = false;
     }
   });
 
@@ -98,15 +163,21 @@
     auth = null;
     sessionStorage.removeItem("console.auth");
     clearInterval(queueTimer); clearInterval(transcriptTimer);
-    $("desk").hidden = true; $("login-view").hidden = false; $("logout").hidden = true;
+    $("desk").hidden = true; $("password-view").hidden = true; $("login-view").hidden = false; $("logout").hidden = true;
     $("whoami").textContent = "";
+    for (const name of ["password-current", "password-new", "password-confirm"]) $(name).value = "";
     $("login-error").textContent = message || "";
   }
-  $("logout").addEventListener("click", () => logout());
+  $("logout").addEventListener("click", () => {
+    if (auth) fetch("/auth/logout", { method: "POST", headers: { Authorization: `Bearer ${auth.token}` } }).catch(() => {});
+    logout();
+  });
 
   function start() {
-    $("login-view").hidden = true; $("desk").hidden = false; $("logout").hidden = false;
+    $("logout").hidden = false;
     $("whoami").textContent = `${auth.name}（${auth.role === "supervisor" ? "主管" : "客服"}）`;
+    if (auth.mustChange) { clearInterval(queueTimer); clearInterval(transcriptTimer); showPasswordForm(); return; }
+    $("login-view").hidden = true; $("password-view").hidden = true; $("desk").hidden = false;
     refreshQueue();
     clearInterval(queueTimer);
     queueTimer = setInterval(refreshQueue, QUEUE_POLL_MS);
