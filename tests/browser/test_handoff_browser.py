@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+from tests import staff
+from tests.conftest import RASA_AUTH
 from tests.e2e.test_handoff import http, login
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -32,6 +34,27 @@ def wait_for_bubble(page, kind: str, text: str, timeout: int = TIMEOUT) -> None:
 def send(page, text: str) -> None:
     page.fill("#chat-input", text)
     page.press("#chat-input", "Enter")
+
+
+def console_login(page, base: str, username: str) -> None:
+    """Log in to the console as an agent does. On the account's first login of the session the
+    console asks for a new password (current one, new one twice) before it opens the desk."""
+    page.goto(f"{base}/console")
+    page.get_by_label("账号").fill(username)
+    page.get_by_label("密码", exact=True).fill(staff.password(username))
+    page.click("#login-form button[type=submit]")
+    if staff.needs_change(username):
+        page.locator("#password-view").wait_for(timeout=10_000)
+        assert page.locator("#desk").is_hidden()
+        page.get_by_label("当前密码").fill(staff.initial_password(username))
+        page.get_by_label("新密码", exact=True).fill(staff.session_password(username))
+        page.get_by_label("再次输入新密码").fill(staff.session_password(username))
+        page.get_by_role("button", name="修改密码并进入工作台").click()
+        page.locator("#desk").wait_for(timeout=10_000)
+        staff.mark_changed(username)
+    else:
+        page.locator("#desk").wait_for(timeout=10_000)
+    assert page.locator("#password-view").is_hidden()
 
 
 def handoff_for(console_api: str, headers: dict, conversation_id: str) -> dict:
@@ -67,10 +90,7 @@ def test_traveller_and_agent_talk_through_widget_and_console(browser, console_ap
         assert bubbles(traveller, "user")[-1] == XSS_TRAVELLER
 
         # --- the agent logs in and sees the conversation in the queue
-        agent.goto(f"{console_api}/console")
-        agent.fill("#login-user", "agent1")
-        agent.fill("#login-pass", "dev-agent-password")
-        agent.click("#login-form button[type=submit]")
+        console_login(agent, console_api, "agent1")
         supervisor = login(console_api, "supervisor")
         handoff = handoff_for(console_api, supervisor, session_id)
         item = agent.locator(f'.queue-item[data-id="{handoff["id"]}"]')
@@ -139,7 +159,7 @@ def test_traveller_and_agent_talk_through_widget_and_console(browser, console_ap
             f"document.querySelectorAll('#chat-log .msg.bot').length > {before}", timeout=TIMEOUT
         )
         assert "您好" in bubbles(traveller, "bot")[-1]
-        state = http.get(f"{rasa_url}/conversations/{session_id}/tracker", params={"token": "test-rasa-token"}).json()
+        state = http.get(f"{rasa_url}/conversations/{session_id}/tracker", headers=RASA_AUTH).json()
         assert state["paused"] is False
         stored = http.get(f"{console_api}/handoffs/{handoff['id']}", headers=supervisor).json()
         assert stored["status"] == "returned" and stored["first_reply_wait_seconds"] is not None
@@ -182,10 +202,7 @@ def test_console_shows_and_updates_the_linked_ticket_of_an_urgent_handoff(browse
     page = browser.new_page(viewport={"width": 1400, "height": 860}, locale="zh-CN")
     page.on("dialog", lambda dialog: dialog.accept())
     try:
-        page.goto(f"{console_api}/console")
-        page.fill("#login-user", "supervisor")
-        page.fill("#login-pass", "dev-supervisor-password")
-        page.click("#login-form button[type=submit]")
+        console_login(page, console_api, "supervisor")
         item = page.locator(f'.queue-item[data-id="{handoff["id"]}"]')
         item.wait_for(timeout=10_000)
         assert "red" in item.get_attribute("class") and "紧急" in item.inner_text()

@@ -51,6 +51,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import yaml
 
+from tests import staff
 from tests.services import base_env
 
 HERE = Path(__file__).resolve().parent
@@ -167,25 +168,24 @@ class RestChat:
 
 
 class TicketingApi:
-    """What the outcome checks read: bookings and tickets with the service token, the handoff
-    queue and the ticket list as a supervisor (those two lists are for staff only)."""
+    """What the outcome checks read: tickets with the service token; bookings, the handoff
+    queue and the ticket list as a supervisor (staff reads; the service token reads a booking
+    only with a verification grant)."""
 
     def __init__(self, api_url: str, env: Optional[Dict[str, str]] = None, timeout: float = 60):
         env = env or settings()
         self.url = api_url.rstrip("/")
         self.http = httpx.Client(timeout=timeout)
         self.service = {"Authorization": f"Bearer {env.get('API_SERVICE_TOKEN', 'dev-service-token')}"}
-        self.supervisor_password = env.get("SUPERVISOR_INITIAL_PASSWORD", "dev-supervisor-password")
+        self.env = env
         self._staff: Optional[Dict[str, str]] = None
         self._bookings: Dict[str, Dict[str, Any]] = {}
 
     def _get_as_staff(self, path: str, params: Any = None) -> Any:
         for _ in range(2):
             if self._staff is None:
-                login = self.http.post(f"{self.url}/auth/login",
-                                       json={"username": "supervisor", "password": self.supervisor_password})
-                login.raise_for_status()
-                self._staff = {"Authorization": f"Bearer {login.json()['access_token']}"}
+                # The session's first login changes the initial password (tests/staff.py).
+                self._staff = staff.login(self.url, "supervisor", self.http, self.env)
             response = self.http.get(f"{self.url}{path}", params=params, headers=self._staff)
             if response.status_code == 401:
                 self._staff = None
@@ -195,10 +195,10 @@ class TicketingApi:
         raise RuntimeError("supervisor login refused")
 
     def booking(self, ref: str) -> Dict[str, Any]:
+        """The booking as the API holds it, read by a supervisor (unmasked, audited): the service
+        token may read a booking only with the grant of a phone check for one sender."""
         if ref not in self._bookings:
-            response = self.http.get(f"{self.url}/bookings/{ref}", headers=self.service)
-            response.raise_for_status()
-            self._bookings[ref] = response.json()
+            self._bookings[ref] = self._get_as_staff(f"/bookings/{ref}")
         return self._bookings[ref]
 
     def ticket(self, ticket_no: str) -> Optional[Dict[str, Any]]:

@@ -6,6 +6,7 @@ import re
 
 import httpx
 
+from tests import staff
 from tests.conftest import RASA_AUTH, texts
 
 BOOKING = "TR20260001"
@@ -21,9 +22,7 @@ def test_itinerary_needs_booking_and_phone_then_answers(chat, api_url):
     assert "订单号" in texts(chat("我想查一下我的行程"))
     assert "后四位" in texts(chat(BOOKING))
     answer = texts(chat(PHONE[-4:]))
-    booking = httpx.get(
-        f"{api_url}/bookings/{BOOKING}", headers={"Authorization": "Bearer dev-service-token"}
-    ).json()
+    booking = staff.booking(api_url, BOOKING)
     assert BOOKING in answer
     assert booking["product"] in answer
     # Verification is remembered: a follow-up question is answered straight away.
@@ -37,9 +36,7 @@ def test_wrong_phone_gets_no_itinerary(chat, api_url):
     chat(BOOKING)
     reply = texts(chat("0000"))
     assert "对不上" in reply and "后四位" in reply  # the booking number is kept: only the digits are asked again
-    booking = httpx.get(
-        f"{api_url}/bookings/{BOOKING}", headers={"Authorization": "Bearer dev-service-token"}
-    ).json()
+    booking = staff.booking(api_url, BOOKING)
     assert booking["product"] not in reply
     for day in booking["itinerary"]:
         assert not day.get("hotel") or day["hotel"] not in reply

@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clients import ticketing
 from actions.handoff import collected_slots, handoff_reason, open_handoff
+from tests import staff
 from tests.conftest import RASA_AUTH, RASA_TOKEN, texts
 from tests.services import Service, api_service
 
@@ -39,10 +40,9 @@ def console_api(api: Service, rasa_url: str, tmp_path_factory) -> Iterator[str]:
 
 
 def login(base: str, username: str) -> Dict[str, str]:
-    password = "dev-supervisor-password" if username == "supervisor" else "dev-agent-password"
-    response = http.post(f"{base}/auth/login", json={"username": username, "password": password})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+    """Bearer headers of an agent or supervisor; the session's first login of the account
+    changes its initial password (tests/staff.py)."""
+    return staff.login(base, username, http)
 
 
 def tracker_of(rasa_url: str, sender: str) -> dict:
