@@ -12,7 +12,7 @@ ENV      := . scripts/env.sh;
 PYTEST_ARGS ?=
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install browser run train test test-api test-bot test-stories validate check eval bench review review-merge clean
+.PHONY: help install browser run train test test-api test-bot test-stories validate check eval bench review review-merge retention clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ review: install ## export fallbacks, low confidence and handoffs from the tracke
 
 review-merge: install ## add the annotated review examples to data/nlu after checking them
 	$(ENV) $(VENV)/bin/python scripts/review.py merge
+
+retention: install ## retention job once: anonymise old complaints, delete old transcripts, keys, idle Rasa trackers
+	$(ENV) cd api && .venv/bin/python -m app.cli retention
 
 test-api: install ## ticketing API tests (SQLite and PostgreSQL)
 	cd api && .venv/bin/python -m pytest $(PYTEST_ARGS)

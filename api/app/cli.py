@@ -1,9 +1,12 @@
-"""`python -m app.cli migrate` - run the migrations and seed demo data without starting the server."""
+"""`python -m app.cli migrate` - run the migrations and seed demo data without starting the server.
+`python -m app.cli retention` - run the retention job once (`make retention`; app/services/retention.py)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+from datetime import UTC, datetime
 
 from app.bootstrap import prepare_database
 from app.core.config import get_settings
@@ -12,10 +15,24 @@ from app.core.db import get_engine
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m app.cli")
-    parser.add_argument("command", choices=["migrate"])
-    parser.parse_args(argv)
+    parser.add_argument("command", choices=["migrate", "retention"])
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    prepare_database(get_engine(), get_settings())
+    settings = get_settings()
+    if args.command == "migrate":
+        prepare_database(get_engine(), settings)
+        return
+    from app.core.servicekit import install_log_masking
+    from app.services.masking import PersonalDataFilter
+    from app.services.retention import run_job
+
+    install_log_masking(PersonalDataFilter())
+    from app.bootstrap import migrate
+
+    with get_engine().begin() as connection:  # the job needs the current schema (anonymised_at)
+        migrate(connection)
+    report = run_job(get_engine(), settings, now=datetime.now(UTC))
+    print(json.dumps(report.as_dict()))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -48,7 +49,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             from app.api.deps import get_classifier
 
             await run_in_threadpool(get_classifier)
+        retention_task = None
+        if settings.retention_schedule:
+            # The daily retention run (app/services/retention.py): every worker starts the task,
+            # only the holder of the scheduler lock runs the job. The clock is the app's own
+            # (tests override get_now).
+            from app.api.deps import get_now
+            from app.services.retention import run_periodically
+
+            def clock():
+                return _app.dependency_overrides.get(get_now, get_now)()
+
+            retention_task = asyncio.create_task(
+                run_periodically(settings, get_engine, clock, on_run=_app.state.retention_runs.append)
+            )
         yield
+        if retention_task is not None:
+            retention_task.cancel()
+            with suppress(asyncio.CancelledError):
+                await retention_task
         dispose_engine()
 
     app = FastAPI(
@@ -62,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.retention_runs = []  # reports of this process's retention runs (tests read them)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for module in (health, classify, auth, bookings, tickets, stats, handoffs, console):
         app.include_router(module.router)

@@ -42,6 +42,8 @@ def test_settings(**overrides) -> Settings:
         migrate_on_startup=False,
         warm_classifier=False,
         password_scrypt_n=2**14,  # fast logins in tests; production's cost is tested in test_auth.py
+        retention_schedule=False,  # the daily retention run; tests/services/test_retention.py enables it
+        tracker_db="",
     )
     values.update(overrides)
     return Settings(**values)

@@ -65,6 +65,26 @@ class Settings(BaseSettings):
     # on the next login).
     password_scrypt_n: int = Field(default=2**17, ge=2**14)
     log_level: str = "INFO"
+    # Retention (app/services/retention.py; `make retention`, or the API's daily run).
+    # Complaints: the complainant's name, phone and the personal data in every free text are
+    # masked this many days after the ticket's last activity (closed, else last update); the
+    # ticket stays for statistics. At least a year.
+    retention_complaint_days: int = Field(default=3 * 365, ge=365)
+    # Full handoff transcripts (the ticket keeps its masked copy as a note).
+    retention_transcript_days: int = Field(default=3 * 365, ge=30)
+    # Idempotency-Key records of POST /tickets (the bot retries within minutes).
+    retention_idempotency_days: int = Field(default=7, ge=1)
+    # Rasa conversations (the SQL tracker store's `events`) idle longer than this are deleted.
+    retention_tracker_days: int = Field(default=90, ge=1)
+    # The tracker store: a SQLAlchemy URL, else the SQLite file TRACKER_DB (relative to the
+    # repository root); empty both = trackers are not purged by this service.
+    tracker_store_url: str = ""
+    tracker_db: str = "var/tracker.db"
+    # The in-process run: one worker (PostgreSQL advisory lock / SQLite file lock) runs the
+    # job every RETENTION_INTERVAL_HOURS, the first time RETENTION_FIRST_RUN_SECONDS after start.
+    retention_schedule: bool = True
+    retention_interval_hours: float = Field(default=24.0, gt=0)
+    retention_first_run_seconds: float = Field(default=300.0, ge=0)
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> "Settings":
@@ -84,6 +104,15 @@ class Settings(BaseSettings):
     @property
     def seeds_demo_data(self) -> bool:
         return self.seed_demo_bookings and not self.is_production
+
+    @property
+    def tracker_sqlalchemy_url(self) -> str | None:
+        """Rasa's tracker store as a SQLAlchemy URL (None: not configured)."""
+        if self.tracker_store_url:
+            return resolve_database_url(self.tracker_store_url)
+        if self.tracker_db:
+            return resolve_database_url(f"sqlite:///{self.tracker_db}")
+        return None
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -61,6 +61,8 @@ class Ticket(Base):
     compensation_amount_cny: Mapped[int | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None]
+    # Set by the retention job (app/services/retention.py) when the personal data was masked.
+    anonymised_at: Mapped[datetime | None]
 
     owner: Mapped[User | None] = relationship(lazy="joined")
     deadlines: Mapped[list[TicketDeadline]] = relationship(
