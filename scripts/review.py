@@ -10,9 +10,15 @@ Messages are deduplicated by normalised text; those already in the training
 data are left out. Each one is written under a placeholder intent
 `待标注_<predicted>` with the previous bot message, the predicted intent and
 the confidence as YAML comments. Only messages newer than the last export are
-collected unless --all is given. Phone numbers are replaced by a sample number.
+collected unless --all is given. Personal data never reaches the inbox or data/nlu
+(`scrub`): phone numbers, resident ID and passport/permit numbers are replaced by sample
+ones, and travellers' names by a sample name: the names after cue words (我叫, 姓名,
+联系人…), the names the conversations gave (the `complainant_name` slot, `person_name`
+entities) and the booking holders' names of the bookings they named (read from the
+ticketing API's database, DATABASE_URL, when it can be read).
 
-`merge` checks the annotated file (no placeholder left, every intent known to
+`merge` scrubs every example the same way (cue words, numbers, the names known from the
+tracker store) before it checks the annotated file (no placeholder left, every intent known to
 the domain, or new with at least 10 examples) and refuses the whole file on any
 problem; duplicates of existing training or holdout examples are skipped.
 """
@@ -29,7 +35,7 @@ import sys
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from check_data import (  # noqa: E402  (sibling script)
@@ -49,9 +55,42 @@ IGNORE = {"忽略", "ignore"}
 LOW_CONFIDENCE = 0.6
 FALLBACK_ACTIONS = {"action_fallback", "action_default_fallback", "action_two_stage_fallback"}
 HANDOFF_ACTIONS = {"action_request_human"}
-PHONE = re.compile(r"(?<!\d)1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)")
+PHONE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)")
 SAMPLE_PHONE = "13800138000"
+# Resident ID (18 characters, the last may be X, or the old 15 digits); passports and
+# HK/Macau/Taiwan permits (as api/app/services/masking.py recognises them).
+ID_CARD = re.compile(r"(?<![0-9A-Za-z])(?:\d{6}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
+                     r"|\d{15})(?![0-9A-Za-z])")
+PASSPORT = re.compile(r"(?<![0-9A-Za-z])(?:[EeGgDdSsPp][A-Za-z]?\d{7,8}|[HhMmTt]\d{8,10})(?![0-9A-Za-z])")
+SAMPLE_ID = "11010519491231002X"  # the standard's own example number
+SAMPLE_PASSPORT = "E12345678"
+SAMPLE_NAME = "王明"
+SAMPLE_SURNAME = "王"
+_HAN = "\u4e00-\u9fff·"
+# A name after the words that introduce one; 2-4 characters, the shortest after which what follows is
+# plainly not part of it ("我叫张伟想投诉": 张伟; "姓名：欧阳娜娜，": four). An entity annotation's "[" may come first.
+NAME_CUE = re.compile(
+    r"(我叫|我名叫|名叫|我的名字是|我的名字叫|名字是|名字叫|姓名\s*[是为:：]?|联系人\s*[是为:：]?"
+    r"|预订人\s*[是为:：]?|订票人\s*[是为:：]?|持卡人\s*[是为:：]?|投诉人\s*[是为:：]?|登记人\s*[是为:：]?)\s*(\[?)"
+    rf"(?:([{_HAN}]{{2,4}}?)(?=$|[^{_HAN}]|[想要在的是我电手订来投啊呀呢吧和跟，])|([{_HAN}]{{2,3}}))"
+)
+SURNAME_CUE = re.compile(rf"(我姓|本人姓|免贵姓)([{_HAN[:-1]}])")
+NAME_SLOTS = {"complainant_name", "traveller_name", "contact_name", "person_name"}
+BOOKING_SLOTS = {"booking_ref", "verified_booking"}
 REASONS = {"fallback": "没听懂（兜底回复）", "low_confidence": "置信度低", "handoff": "之后转了人工"}
+
+
+def scrub(text: str, names: Iterable[str] = ()) -> str:
+    """Personal data replaced by samples: known names (longest first), names after cue words,
+    ID and passport numbers, phone numbers."""
+    for name in sorted({n.strip() for n in names if n and len(n.strip()) >= 2}, key=len, reverse=True):
+        text = text.replace(name, SAMPLE_NAME)
+    text = ID_CARD.sub(SAMPLE_ID, text)
+    text = PASSPORT.sub(SAMPLE_PASSPORT, text)
+    text = PHONE.sub(SAMPLE_PHONE, text)
+    text = NAME_CUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{SAMPLE_NAME}", text)
+    text = SURNAME_CUE.sub(lambda m: f"{m.group(1)}{SAMPLE_SURNAME}", text)
+    return text
 
 
 @dataclass
@@ -64,6 +103,71 @@ class Candidate:
     previous_bot: str = ""
     reasons: List[str] = field(default_factory=list)
     count: int = 1
+    names: Set[str] = field(default_factory=set)  # the names this conversation gave
+
+
+@dataclass
+class TrackerNames:
+    """What the tracker store says about who the travellers are, per sender id."""
+
+    names: Dict[str, Set[str]] = field(default_factory=dict)
+    bookings: Dict[str, Set[str]] = field(default_factory=dict)
+
+    def add(self, sender: str, event_type: str, data: Dict) -> None:
+        if event_type == "slot" and isinstance(data.get("value"), str) and data["value"].strip():
+            if data.get("name") in NAME_SLOTS:
+                self.names.setdefault(sender, set()).add(data["value"].strip())
+            elif data.get("name") in BOOKING_SLOTS:
+                self.bookings.setdefault(sender, set()).add(data["value"].strip().upper())
+        elif event_type == "user":
+            for entity in (data.get("parse_data") or {}).get("entities") or []:
+                if entity.get("entity") in NAME_SLOTS and isinstance(entity.get("value"), str):
+                    self.names.setdefault(sender, set()).add(entity["value"].strip())
+
+    def for_sender(self, sender: str, holders: Dict[str, str]) -> Set[str]:
+        found = set(self.names.get(sender, set()))
+        found |= {holders[ref] for ref in self.bookings.get(sender, set()) if ref in holders}
+        return found
+
+    def all(self, holders: Dict[str, str]) -> Set[str]:
+        return set().union(*self.names.values(), holders.values()) if (self.names or holders) else set()
+
+
+def booking_holders(refs: Iterable[str]) -> Dict[str, str]:
+    """Booking number -> the holder's name, from the ticketing API's database (DATABASE_URL:
+    a SQLite file, or PostgreSQL through SQLAlchemy); {} when it cannot be read."""
+    refs = sorted(set(refs))
+    if not refs:
+        return {}
+    url = os.environ.get("DATABASE_URL", "sqlite:///var/tickets.db")
+    marks = ",".join("?" * len(refs))
+    try:
+        if url.startswith("sqlite:///"):
+            path = Path(url[len("sqlite:///"):].split("?")[0])
+            path = path if path.is_absolute() else ROOT / path
+            if not path.exists():
+                return {}
+            connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                rows = connection.execute(
+                    f"SELECT ref, traveller_name FROM bookings WHERE ref IN ({marks})", refs).fetchall()
+            finally:
+                connection.close()
+        else:
+            import sqlalchemy as sa
+
+            engine = sa.create_engine(re.sub(r"^postgresql\+\w+://", "postgresql://", url))
+            try:
+                with engine.connect() as connection:
+                    rows = connection.execute(
+                        sa.text("SELECT ref, traveller_name FROM bookings WHERE ref IN :refs")
+                        .bindparams(sa.bindparam("refs", expanding=True)), {"refs": refs}).fetchall()
+            finally:
+                engine.dispose()
+    except Exception as error:  # noqa: BLE001 - names after cue words are still scrubbed
+        print(f"注意：读不到订单库（DATABASE_URL），订单持有人的姓名只按提示词替换：{error}")
+        return {}
+    return {ref: name for ref, name in rows if name}
 
 
 # ---------------------------------------------------------------- export
@@ -85,7 +189,7 @@ def predicted_intent(parse: Dict) -> Tuple[str, float]:
     return name or "unknown", confidence
 
 
-def collect(db: Path, since: float = 0.0) -> List[Candidate]:
+def read_events(db: Path) -> List[tuple]:
     if not db.exists():
         raise SystemExit(f"找不到对话记录数据库 {db}（环境变量 TRACKER_DB）。机器人运行过、有人聊过天之后才会有。")
     connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
@@ -97,6 +201,25 @@ def collect(db: Path, since: float = 0.0) -> List[Candidate]:
         raise SystemExit(f"读不了对话记录数据库 {db}：{error}")
     finally:
         connection.close()
+    return rows
+
+
+def tracker_names(rows: List[tuple]) -> TrackerNames:
+    known = TrackerNames()
+    for sender, type_name, _timestamp, _intent, _action, raw in rows:
+        if type_name in ("slot", "user") and raw:
+            try:
+                known.add(sender, type_name, json.loads(raw))
+            except (json.JSONDecodeError, AttributeError):
+                continue
+    return known
+
+
+def collect(db: Path, since: float = 0.0) -> List[Candidate]:
+    rows = read_events(db)
+    known = tracker_names(rows)
+    holders = booking_holders(ref for refs in known.bookings.values() for ref in refs)
+    everyone = known.all(holders)
     found: List[Candidate] = []
     last_bot: Dict[str, str] = {}
     current: Dict[str, Optional[Candidate]] = {}
@@ -114,7 +237,9 @@ def collect(db: Path, since: float = 0.0) -> List[Candidate]:
             if not text or text.startswith("/") or (timestamp or 0) <= since:
                 continue
             name, confidence = predicted_intent(data.get("parse_data") or {})
-            candidate = Candidate(text, sender, timestamp or 0.0, name, confidence, last_bot.get(sender, ""))
+            names = known.for_sender(sender, holders) | everyone
+            candidate = Candidate(scrub(text, names), sender, timestamp or 0.0, name, confidence, last_bot.get(sender, ""),
+                                  names=names)
             if ((data.get("parse_data") or {}).get("intent") or {}).get("name") == "nlu_fallback":
                 candidate.reasons.append("fallback")
             if confidence < LOW_CONFIDENCE:
@@ -168,7 +293,7 @@ def render_inbox(candidates: List[Candidate]) -> str:
         "#   2. 没用的句子（乱码、与业务无关）把意图改成「忽略」，或整条删掉。",
         "#   3. 可以顺手标注实体，例如 [TR20260001](booking_ref)。",
         "#   4. 保存后运行 make review-merge，再 make check、make train。",
-        "# 手机号已替换为示例号码 13800138000。",
+        f"# 个人信息已替换为示例：手机号 {SAMPLE_PHONE}、姓名 {SAMPLE_NAME}、身份证号 {SAMPLE_ID}、护照号 {SAMPLE_PASSPORT}。",
         'version: "3.1"',
         "nlu:" if candidates else "nlu: []  # 没有需要标注的新消息",
     ]
@@ -178,11 +303,11 @@ def render_inbox(candidates: List[Candidate]) -> str:
         times = f"，共出现 {c.count} 次" if c.count > 1 else ""
         lines.append("")
         lines.append(f"# 原因：{reasons}{times}｜模型判断：{c.predicted}（置信度 {c.confidence:.2f}）")
-        lines.append(f"# 机器人上一句：{comment(c.previous_bot) or '（对话开头）'}")
+        lines.append(f"# 机器人上一句：{comment(scrub(c.previous_bot, c.names)) or '（对话开头）'}")
         lines.append(f"# 对话：{c.sender_id}｜{when} UTC")
         lines.append(f"- intent: {PLACEHOLDER}{c.predicted}")
         lines.append("  examples: |")
-        lines.append(f"    - {yaml_example(PHONE.sub(SAMPLE_PHONE, c.text))}")
+        lines.append(f"    - {yaml_example(scrub(c.text, c.names))}")
     return "\n".join(lines) + "\n"
 
 
@@ -228,6 +353,18 @@ def export(root: Path, include_all: bool, force: bool) -> int:
 # ---------------------------------------------------------------- merge
 
 
+def known_names(root: Path) -> Set[str]:
+    """Every name the tracker store knows (slots, entities, booking holders); empty without it."""
+    db = tracker_db(root)
+    if not db.exists():
+        return set()
+    try:
+        known = tracker_names(read_events(db))
+    except SystemExit:
+        return set()
+    return known.all(booking_holders(ref for refs in known.bookings.values() for ref in refs))
+
+
 def read_annotated(path: Path) -> List[Tuple[str, List[str], int]]:
     """(intent, raw examples, line) for each entry of the annotated inbox."""
     try:
@@ -257,7 +394,9 @@ def merge(root: Path, inbox: Optional[Path], today: Optional[str] = None) -> int
     project = Project(root)
     domain_intents = set(project.domain_intents())
     existing_intents = {ex.intent for ex in project.nlu.examples}
-    entries = read_annotated(inbox)
+    names = known_names(root)
+    # Nothing personal reaches data/nlu, whatever the inbox's age or a trainer's additions.
+    entries = [(intent, [scrub(raw, names) for raw in examples], line) for intent, examples, line in read_annotated(inbox)]
     problems: List[str] = []
     grouped: "OrderedDict[str, List[str]]" = OrderedDict()
     for intent, examples, line in entries:
