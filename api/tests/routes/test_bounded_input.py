@@ -37,3 +37,14 @@ def test_naive_datetimes_are_china_time(client, service, supervisor):
     )
     assert response.status_code == 200, response.text
     assert response.json()["progress"]["expected_completion"] in ("2030-01-02T10:00:00+08:00", "2030-01-02T02:00:00Z")
+
+
+@pytest.mark.parametrize("method, suffix", [("get", ""), ("post", "/take"), ("get", "/transcript"),
+                                             ("post", "/messages"), ("post", "/return"), ("post", "/close")])
+def test_handoff_ids_beyond_an_integer_are_a_422(client, supervisor, method, suffix):
+    # Found by schemathesis (tests/test_fuzz_openapi.py): SQLite raised OverflowError, a 500.
+    body = {"text": "您好"} if suffix == "/messages" else None
+    for handoff_id in (2**63, 2**31, 0):
+        response = client.request(method, f"/handoffs/{handoff_id}{suffix}", json=body, headers=supervisor)
+        assert response.status_code == 422, (handoff_id, suffix, response.text)
+        assert response.json()["detail"][0]["loc"] == ["path", "handoff_id"]

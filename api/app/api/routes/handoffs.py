@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 
 from app.api.deps import AnyCaller, NowDep, ServiceOnly, SessionDep, Staff
 from app.api.errors import field_error, not_found
@@ -40,6 +40,8 @@ from app.services.rasa_client import (
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/handoffs", tags=["handoffs"])
 RasaDep = Annotated[RasaClient, Depends(get_rasa_client)]
+# Ids are PostgreSQL INTEGERs: a larger number is a 422, not an overflow inside the driver (500).
+HandoffId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 NOT_FOUND = {404: {"description": "unknown handoff"}}
 FAREWELL_RETURNED = "人工客服已结束本次服务，接下来由智能助手继续为您解答。如还需人工帮助，随时回复“转人工”。"
 FAREWELL_CLOSED = "人工客服已结束本次服务，感谢您的耐心。如还有问题，可以继续在这里提问。"
@@ -199,7 +201,7 @@ def list_handoffs(
 
 @router.get("/{handoff_id}", summary="One handoff, with its place in the queue while waiting",
             response_model=HandoffOut, responses=NOT_FOUND)
-def get_handoff(handoff_id: int, caller: AnyCaller, session: SessionDep, now: NowDep, request: Request) -> HandoffOut:
+def get_handoff(handoff_id: HandoffId, caller: AnyCaller, session: SessionDep, now: NowDep, request: Request) -> HandoffOut:
     handoff = _load(session, handoff_id)
     masked = _masked_for(handoff, caller)
     out = _out(session, handoff, now, masked=masked)
@@ -214,7 +216,7 @@ def get_handoff(handoff_id: int, caller: AnyCaller, session: SessionDep, now: No
     response_model=HandoffOut,
     responses={409: {"description": "already taken by another agent, or ended"}, **NOT_FOUND},
 )
-def take(handoff_id: int, caller: Staff, session: SessionDep, now: NowDep) -> HandoffOut:
+def take(handoff_id: HandoffId, caller: Staff, session: SessionDep, now: NowDep) -> HandoffOut:
     _load(session, handoff_id)
     try:
         result = crud.take(session, handoff_id=handoff_id, actor=caller, now=now)
@@ -238,7 +240,7 @@ def take(handoff_id: int, caller: Staff, session: SessionDep, now: NowDep) -> Ha
     ),
     responses={403: {"description": "held by another agent"}, 502: {"description": "Rasa unavailable"}, **NOT_FOUND},
 )
-def transcript(handoff_id: int, caller: Staff, session: SessionDep, now: NowDep, rasa: RasaDep,
+def transcript(handoff_id: HandoffId, caller: Staff, session: SessionDep, now: NowDep, rasa: RasaDep,
                request: Request) -> Transcript:
     handoff = _load(session, handoff_id)
     full = _full_view(handoff, caller)
@@ -279,7 +281,7 @@ def transcript(handoff_id: int, caller: Staff, session: SessionDep, now: NowDep,
     responses={403: {"description": "not held by the caller"}, 409: {"description": "conversation ended"},
                502: {"description": "Rasa unavailable"}, **NOT_FOUND},
 )
-def send_message(handoff_id: int, body: AgentMessageIn, caller: Staff, session: SessionDep, now: NowDep, rasa: RasaDep) -> AgentMessageOut:
+def send_message(handoff_id: HandoffId, body: AgentMessageIn, caller: Staff, session: SessionDep, now: NowDep, rasa: RasaDep) -> AgentMessageOut:
     handoff = _load(session, handoff_id)
     if handoff.status not in OPEN_STATUSES:
         raise HTTPException(status.HTTP_409_CONFLICT, "该会话已结束，消息未发送")
@@ -348,7 +350,7 @@ def _end(handoff_id: int, new_status: str, body: HandoffEndIn | None, caller: Ac
     responses={403: {"description": "not held by the caller"}, 409: {"description": "already ended"},
                502: {"description": "Rasa unavailable"}, **NOT_FOUND},
 )
-def hand_back(handoff_id: int, caller: Staff, session: SessionDep, now: NowDep, rasa: RasaDep,
+def hand_back(handoff_id: HandoffId, caller: Staff, session: SessionDep, now: NowDep, rasa: RasaDep,
               body: HandoffEndIn | None = None) -> HandoffOut:
     return _end(handoff_id, "returned", body, caller, session, now, rasa)
 
@@ -360,6 +362,6 @@ def hand_back(handoff_id: int, caller: Staff, session: SessionDep, now: NowDep, 
     responses={403: {"description": "not held by the caller"}, 409: {"description": "already ended"},
                502: {"description": "Rasa unavailable"}, **NOT_FOUND},
 )
-def close(handoff_id: int, caller: Staff, session: SessionDep, now: NowDep, rasa: RasaDep,
+def close(handoff_id: HandoffId, caller: Staff, session: SessionDep, now: NowDep, rasa: RasaDep,
           body: HandoffEndIn | None = None) -> HandoffOut:
     return _end(handoff_id, "closed", body, caller, session, now, rasa)
