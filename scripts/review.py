@@ -59,7 +59,8 @@ PHONE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)")
 SAMPLE_PHONE = "13800138000"
 # Resident ID (18 characters, the last may be X, or the old 15 digits); passports and
 # HK/Macau/Taiwan permits (as api/app/services/masking.py recognises them).
-ID_CARD = re.compile(r"(?<![0-9A-Za-z])(?:\d{6}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
+ID_CARD = re.compile(r"(?<![0-9A-Za-z])"
+                     r"(?:\d{6}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
                      r"|\d{15})(?![0-9A-Za-z])")
 PASSPORT = re.compile(r"(?<![0-9A-Za-z])(?:[EeGgDdSsPp][A-Za-z]?\d{7,8}|[HhMmTt]\d{8,10})(?![0-9A-Za-z])")
 SAMPLE_ID = "11010519491231002X"  # the standard's own example number
@@ -238,8 +239,8 @@ def collect(db: Path, since: float = 0.0) -> List[Candidate]:
                 continue
             name, confidence = predicted_intent(data.get("parse_data") or {})
             names = known.for_sender(sender, holders) | everyone
-            candidate = Candidate(scrub(text, names), sender, timestamp or 0.0, name, confidence, last_bot.get(sender, ""),
-                                  names=names)
+            candidate = Candidate(scrub(text, names), sender, timestamp or 0.0, name, confidence,
+                                  last_bot.get(sender, ""), names=names)
             if ((data.get("parse_data") or {}).get("intent") or {}).get("name") == "nlu_fallback":
                 candidate.reasons.append("fallback")
             if confidence < LOW_CONFIDENCE:
@@ -396,7 +397,8 @@ def merge(root: Path, inbox: Optional[Path], today: Optional[str] = None) -> int
     existing_intents = {ex.intent for ex in project.nlu.examples}
     names = known_names(root)
     # Nothing personal reaches data/nlu, whatever the inbox's age or a trainer's additions.
-    entries = [(intent, [scrub(raw, names) for raw in examples], line) for intent, examples, line in read_annotated(inbox)]
+    entries = [(intent, [scrub(raw, names) for raw in examples], line)
+               for intent, examples, line in read_annotated(inbox)]
     problems: List[str] = []
     grouped: "OrderedDict[str, List[str]]" = OrderedDict()
     for intent, examples, line in entries:

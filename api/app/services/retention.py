@@ -32,7 +32,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Column, Engine, Float, Integer, MetaData, String, Table, Text, delete, func, inspect, or_, select
+from sqlalchemy import (
+    Column, Engine, Float, Integer, MetaData, String, Table, Text, delete, func, inspect, or_, select,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -93,9 +95,12 @@ class Report:
 # --- 1. complaints --------------------------------------------------------------------------
 
 
-def _audit(session: Session, *, action: str, now: datetime, ticket_id: int | None, field: str, new: str) -> None:
+def _audit(
+    session: Session, *, action: str, now: datetime, ticket_id: int | None, field: str, new: str,
+) -> None:
     session.add(AuditLog(
-        at=now, actor=ACTOR, actor_role=ACTOR_ROLE, action=action, ticket_id=ticket_id, field=field, new_value=new,
+        at=now, actor=ACTOR, actor_role=ACTOR_ROLE, action=action, ticket_id=ticket_id, field=field,
+        new_value=new,
     ))
 
 
@@ -117,7 +122,9 @@ def _mask_audit_value(field: str | None, value: str | None, known: list[str]) ->
 
 
 def anonymise_ticket(session: Session, ticket: Ticket, *, now: datetime, days: int) -> None:
-    booking = session.scalar(select(Booking).where(Booking.ref == ticket.booking_ref)) if ticket.booking_ref else None
+    booking = None
+    if ticket.booking_ref:
+        booking = session.scalar(select(Booking).where(Booking.ref == ticket.booking_ref))
     handoffs = _handoffs_of(session, ticket)
     known: list[str] = [v for v in (ticket.name, ticket.phone) if v]
     if booking is not None:
@@ -187,12 +194,13 @@ def delete_transcripts(session: Session, *, now: datetime, days: int) -> int:
 
 
 def delete_expired_keys(session: Session, *, now: datetime, settings: Settings) -> tuple[int, int, int]:
-    keys = session.execute(
-        delete(IdempotencyKey).where(IdempotencyKey.created_at < now - timedelta(days=settings.retention_idempotency_days))
-    ).rowcount
+    key_cutoff = now - timedelta(days=settings.retention_idempotency_days)
+    keys = session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < key_cutoff)).rowcount
     # A counter whose window has ended counts as nothing (verify_guard.reserve restarts it).
     window = timedelta(minutes=max(settings.verify_window_minutes, settings.login_window_minutes))
-    counters = session.execute(delete(VerifyFailure).where(VerifyFailure.window_start < now - window)).rowcount
+    counters = session.execute(
+        delete(VerifyFailure).where(VerifyFailure.window_start < now - window)
+    ).rowcount
     tokens = session.execute(delete(ApiToken).where(ApiToken.expires_at < now)).rowcount
     return keys, counters, tokens
 
@@ -203,7 +211,9 @@ def purge(session: Session, *, settings: Settings, now: datetime, report: Report
     report.tickets_anonymised = anonymise_tickets(session, now=now, days=settings.retention_complaint_days)
     report.transcripts_deleted = delete_transcripts(session, now=now, days=settings.retention_transcript_days)
     keys, counters, tokens = delete_expired_keys(session, now=now, settings=settings)
-    report.idempotency_keys_deleted, report.verify_counters_deleted, report.tokens_deleted = keys, counters, tokens
+    report.idempotency_keys_deleted = keys
+    report.verify_counters_deleted = counters
+    report.tokens_deleted = tokens
     return report
 
 

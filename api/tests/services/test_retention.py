@@ -95,7 +95,8 @@ def test_a_complaint_active_within_the_period_is_kept(client, service, db, clock
 
 def test_transcripts_are_deleted_after_their_period(db):
     old = Handoff(conversation_id="conv-old", channel="rest", reason="fallback", severity="general",
-                  colour="yellow", status="returned", summary={"complainant_name": "赵敏", "phone": "13600001234"},
+                  colour="yellow", status="returned",
+                  summary={"complainant_name": "赵敏", "phone": "13600001234"},
                   transcript=[{"sender": "traveller", "text": "我叫赵敏"}],
                   created_at=NOW - 3 * YEAR - timedelta(days=2), closed_at=NOW - 3 * YEAR - timedelta(days=1))
     new = Handoff(conversation_id="conv-new", channel="rest", reason="fallback", severity="general",
@@ -124,13 +125,14 @@ def test_expired_keys_counters_and_tokens_are_deleted(db):
     ])
     db.flush()
     report = retention.purge(db, settings=test_settings(), now=NOW)
-    assert (report.idempotency_keys_deleted, report.verify_counters_deleted, report.tokens_deleted) == (1, 1, 1)
-    assert db.scalars(select(IdempotencyKey.key).where(IdempotencyKey.key.in_(["old-key", "new-key"]))).all() == [
-        "new-key"]
-    assert db.scalars(select(VerifyFailure.subject).where(VerifyFailure.subject.like("booking:TR-%"))).all() == [
-        "booking:TR-NEW"]
-    assert db.scalars(select(ApiToken.token_hash).where(ApiToken.token_hash.in_(["a" * 64, "b" * 64]))).all() == [
-        "b" * 64]
+    deleted = (report.idempotency_keys_deleted, report.verify_counters_deleted, report.tokens_deleted)
+    assert deleted == (1, 1, 1)
+    keys = select(IdempotencyKey.key).where(IdempotencyKey.key.in_(["old-key", "new-key"]))
+    assert db.scalars(keys).all() == ["new-key"]
+    counters = select(VerifyFailure.subject).where(VerifyFailure.subject.like("booking:TR-%"))
+    assert db.scalars(counters).all() == ["booking:TR-NEW"]
+    tokens = select(ApiToken.token_hash).where(ApiToken.token_hash.in_(["a" * 64, "b" * 64]))
+    assert db.scalars(tokens).all() == ["b" * 64]
 
 
 @pytest.fixture
@@ -143,8 +145,9 @@ def tracker_store(engine):
 
 def test_idle_rasa_trackers_are_deleted(tracker_store):
     def events(sender: str, last: datetime) -> list[dict]:
-        return [{"sender_id": sender, "type_name": t, "timestamp": (last - timedelta(minutes=5 - i)).timestamp(),
-                 "data": "{}"} for i, t in enumerate(("action", "user", "slot", "bot"))]
+        return [{"sender_id": sender, "type_name": t,
+                 "timestamp": (last - timedelta(minutes=5 - i)).timestamp(), "data": "{}"}
+                for i, t in enumerate(("action", "user", "slot", "bot"))]
 
     with tracker_store.begin() as connection:
         connection.execute(insert(retention.tracker_events), [
@@ -188,13 +191,17 @@ def global_engine_reset():
     config_module.get_settings.cache_clear()
 
 
-def test_the_lifespan_runs_the_job_with_the_app_clock(database, engine, monkeypatch, clock, global_engine_reset):
+def test_the_lifespan_runs_the_job_with_the_app_clock(
+    database, engine, monkeypatch, clock, global_engine_reset,
+):
     with Session(engine) as session:
         session.add(IdempotencyKey(key="lifespan-key", request_hash="x" * 64, created_at=datetime.now(UTC)))
         session.commit()
     try:
         clock.set(datetime.now(UTC) + timedelta(days=30))  # the injected clock decides what is old
-        app = _lifespan_app(database, monkeypatch, clock, retention_schedule=True, retention_first_run_seconds=0)
+        app = _lifespan_app(
+            database, monkeypatch, clock, retention_schedule=True, retention_first_run_seconds=0,
+        )
         with TestClient(app):
             deadline = time.monotonic() + 20
             while not app.state.retention_runs and time.monotonic() < deadline:
