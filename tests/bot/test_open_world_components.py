@@ -27,6 +27,7 @@ LEXICON = Lexicon(yaml.safe_load((ROOT / "data" / "emergency" / "lexicon.yml").r
         ("我们几个在雪山里迷路了，天快黑了手机也快没电", "missing", False),
         ("在清迈被警察带走了，说我们签证有问题", "crime", True),
         ("台风把酒店窗户吹倒了，我们被困在房间里", "disaster", False),
+        ("一个陌生男人从夜市一直跟着我们到民宿，现在在外面踹房门", "crime", False),
     ],
 )
 def test_emergencies_are_recognised_with_their_kind(text, kind, abroad):
