@@ -69,7 +69,12 @@ def test_whole_handoff_protocol_over_rest(chat, rasa_url, console_api):
     assert chat("我的订单号是TR20260001") == []
 
     agent1, agent2 = login(console_api, "agent1"), login(console_api, "agent2")
-    handoff = queued(console_api, agent1, sender)
+    supervisor = login(console_api, "supervisor")
+    # Agents see a waiting conversation's id masked: the supervisor finds it, agent1 takes it.
+    handoff = queued(console_api, supervisor, sender)
+    seen_by_agent = [h for h in http.get(f"{console_api}/handoffs", headers=agent1).json()["items"]
+                     if h["id"] == handoff["id"]]
+    assert len(seen_by_agent) == 1 and seen_by_agent[0]["conversation_id"] != sender
     assert handoff["status"] == "waiting" and handoff["reason"] == "request_human" and handoff["channel"] == "rest"
     hid = handoff["id"]
 
@@ -109,7 +114,7 @@ def test_whole_handoff_protocol_over_rest(chat, rasa_url, console_api):
     # And the conversation is not paused again by the first message (resume + action_listen).
     assert tracker_of(rasa_url, sender)["paused"] is False
     assert texts(chat("我要转人工")) != ""
-    assert queued(console_api, agent1, sender)["id"] != hid
+    assert queued(console_api, supervisor, sender)["id"] != hid
 
 
 def test_a_closed_handoff_refuses_messages_and_the_bot_answers(chat, rasa_url, console_api):
