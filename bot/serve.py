@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from typing import Any, List, Optional, Sequence
 
@@ -97,8 +98,15 @@ def rasa_arguments(argv: Sequence[str], environ: Optional[dict] = None) -> List[
 _stock_handle_message = Agent.handle_message
 
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 async def handle_message(self: Agent, message: UserMessage) -> Optional[List[Any]]:
-    """Agent.handle_message, except that an over-long message is answered, not processed."""
+    """Agent.handle_message, except that an over-long message is answered, not processed, and
+    lone surrogates (JSON escapes allow them; UTF-8 cannot hold them) become U+FFFD: with them
+    the turn failed silently and the traveller got no reply (tests/e2e/test_hostile_input.py)."""
+    if message.text:
+        message.text = LONE_SURROGATE.sub("\ufffd", message.text)
     limit = max_message_chars()
     if message.text is not None and len(message.text) > limit:
         # Neither the text nor its start: a log line must not carry what the traveller wrote.

@@ -70,6 +70,19 @@ def test_an_over_long_message_is_answered_politely_and_not_processed(monkeypatch
     assert processed == ["投诉" * 1000]
 
 
+def test_lone_surrogates_are_replaced_before_processing(monkeypatch):
+    processed = []
+
+    async def stock(_agent, message):
+        processed.append(message.text)
+
+    monkeypatch.setattr(serve, "_stock_handle_message", stock)
+    out = CollectingOutputChannel()
+    asyncio.run(serve.handle_message(None, UserMessage("转\ud83d人工\udc00😀", out, "t1", input_channel="rest")))
+    assert processed == ["转\ufffd人工\ufffd😀"]
+    processed[0].encode("utf-8")  # storable and loggable now
+
+
 SANIC_APP = """
 import sys
 from sanic import Sanic, response
