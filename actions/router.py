@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.forms.base import latest_intent, latest_text
+from actions.itinerary import own_business
 from actions.reader import complaint_slots_of
 from actions.scope import is_new_booking
 from actions.settings import get_settings
@@ -41,14 +42,15 @@ def start_complaint(dispatcher: CollectingDispatcher, tracker: Tracker, text: Op
 
 
 def route(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
-    """Where a story or a new booking goes; None when the message is neither."""
+    """Where a story, a new booking or a question about the traveller's own trip goes; None
+    when the message is none of them."""
     text = latest_text(tracker)
     if tells_a_story(text):
         return start_complaint(dispatcher, tracker)
     if is_new_booking(text):
         dispatcher.utter_message(response="utter_out_of_scope_booking", sales_line=get_settings().sales_line)
         return []
-    return None
+    return own_business(tracker)
 
 
 class ActionRouteMessage(Action):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import List, Text
+from typing import List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -43,6 +43,13 @@ def misunderstood_in_a_row(tracker: Tracker) -> int:
     return count
 
 
+def _own_business(tracker: Tracker) -> Optional[List[EventType]]:
+    # Imported here: actions.itinerary -> reader -> handoff -> scope would be a cycle.
+    from actions.itinerary import own_business
+
+    return own_business(tracker)
+
+
 class ActionOutOfScope(Action):
     def name(self) -> Text:
         return "action_out_of_scope"
@@ -52,6 +59,8 @@ class ActionOutOfScope(Action):
     ) -> List[EventType]:
         if is_new_booking(latest_text(tracker)):
             dispatcher.utter_message(response="utter_out_of_scope_booking", sales_line=get_settings().sales_line)
+        elif (followup := _own_business(tracker)) is not None:
+            return followup
         else:
             dispatcher.utter_message(response="utter_out_of_scope")
         if misunderstood_in_a_row(tracker) >= 2 and not tracker.active_loop:
