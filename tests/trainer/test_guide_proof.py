@@ -144,13 +144,25 @@ async def test_following_the_guide_teaches_the_bot_a_new_question(project: Path,
 
     # the bot answers the new question with the new response, and still greets
     from rasa.core.agent import Agent
+    from rasa.utils.endpoints import EndpointConfig
 
-    agent = Agent.load(str(model))
-    for question in ["需要给导游小费吗", "去日本玩要不要准备小费，给多少"]:
-        replies = await agent.handle_text(question, sender_id=f"proof-{uuid.uuid4().hex[:8]}")
-        assert [r.get("text") for r in replies] == [names["response_text"]], (question, replies)
-    replies = await agent.handle_text("你好", sender_id=f"proof-{uuid.uuid4().hex[:8]}")
-    assert replies and "旅行客服小助手" in replies[0]["text"]
+    from tests.services import action_service
+
+    # Session start and the message reader are custom actions: the real action server runs them.
+    actions = action_service(project / "logs", "http://127.0.0.1:9").start()
+    try:
+        endpoint = EndpointConfig(
+            actions.health_url.replace("/health", "/webhook"),
+            headers={"Authorization": f"Bearer {actions.env.get('ACTION_SERVER_TOKEN', '')}"},
+        )
+        agent = Agent.load(str(model), action_endpoint=endpoint)
+        for question in ["需要给导游小费吗", "去日本玩要不要准备小费，给多少"]:
+            replies = await agent.handle_text(question, sender_id=f"proof-{uuid.uuid4().hex[:8]}")
+            assert [r.get("text") for r in replies] == [names["response_text"]], (question, replies)
+        replies = await agent.handle_text("你好", sender_id=f"proof-{uuid.uuid4().hex[:8]}")
+        assert replies and "旅行客服小助手" in replies[0]["text"]
+    finally:
+        actions.stop()
 
     cores = min(os.cpu_count() or 2, 2)
     assert cpu <= 600 * cores, f"add intent -> F1 needed {cpu:.0f} CPU seconds, more than 10 minutes of {cores} cores"
