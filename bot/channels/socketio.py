@@ -17,13 +17,24 @@ traveller and received the agent's replies. Here the server issues the id
 - The socket is bound to that conversation: `user_uttered` is spoken in the bound
   conversation only; a message naming another session, or sent before
   `session_request`, is refused (the socket gets `session_refused`).
+
+Server-side history (issue 15): the tracker is the record of the conversation (agents'
+replies are appended to it by the ticketing API, also while the traveller's tab is
+closed). After `session_confirm` the socket gets `history`: the messages of its own,
+verified conversation read from the agent's tracker store, with timestamps and the
+handoff state. Every tab of a conversation is in its room, so each also gets the
+traveller's messages written in another tab (`user_echo`), a `bot_typing` cue while
+the bot works on a message, and the handoff state after it (`handoff_state`). Before
+a tab starts a new conversation it sends `leave_conversation`: during a handoff the
+agent is told in the old conversation.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+import time
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput as StockSocketIOInput
@@ -36,6 +47,83 @@ logger = logging.getLogger(__name__)
 
 PURPOSE = "socketio"
 REFUSED_EVT = "session_refused"
+HISTORY_EVT = "history"
+ECHO_EVT = "user_echo"
+TYPING_EVT = "bot_typing"
+STATE_EVT = "handoff_state"
+LEAVE_EVT = "leave_conversation"
+LEFT_EVT = "conversation_left"
+HISTORY_LIMIT = 200  # messages sent to a (re)connecting tab
+SHOWN_LIMIT = 200  # characters of a button title echoed to the other tabs
+# Written into the old conversation when the traveller starts a new one during a handoff, so
+# the agent does not go on writing to nobody (it lands in the tracker; the paused bot is silent).
+NEW_CONVERSATION_NOTICE = "（旅客已开始新对话）"
+# Rasa's prefix for intents triggered from outside (trigger_intent, reminders): not the traveller.
+EXTERNAL_PREFIX = "EXTERNAL: "
+
+
+def _buttons(data: Dict[Text, Any]) -> List[Dict[Text, Text]]:
+    raw = data.get("buttons") or data.get("quick_replies") or []
+    return [
+        {"title": str(b.get("title") or b.get("payload")), "payload": str(b.get("payload") or b.get("title"))}
+        for b in raw if isinstance(b, dict) and (b.get("title") or b.get("payload"))
+    ]
+
+
+def conversation_history(
+    events: List[Dict[Text, Any]], limit: int = HISTORY_LIMIT
+) -> Tuple[List[Dict], Dict]:
+    """What the widget shows of a tracker's events, and the handoff state at its end.
+
+    Messages are `{"from": "user"|"bot"|"agent", "text", "ts", ...}` with `ts` the event's Unix
+    time in seconds. A bot text is split at blank lines as SocketIOOutput splits it live, the
+    buttons going with the last part; a button payload the traveller chose (`/affirm`) is shown
+    as the title of the button that sent it. The state is `{"handoff": paused, "agent": name}`,
+    the agent being the one who wrote last since the conversation was paused.
+    """
+    messages: List[Dict[Text, Any]] = []
+    offered: Dict[Text, Text] = {}  # payload -> title of the buttons offered so far (latest wins)
+    paused, agent = False, None
+    for event in events:
+        kind = event.get("event")
+        ts = float(event.get("timestamp") or 0)
+        if kind == "user":
+            text = event.get("text")
+            if not isinstance(text, str) or not text.strip() or text.startswith(EXTERNAL_PREFIX):
+                continue
+            if text.startswith("/"):  # the title it was offered as, else the one the widget sent
+                shown = (event.get("metadata") or {}).get("shown_as")
+                text = offered.get(text) or (shown[:SHOWN_LIMIT] if isinstance(shown, str) and shown else text)
+            messages.append({"from": "user", "text": text, "ts": ts})
+            for earlier in reversed(messages[:-1]):  # the choices before a reply are used up
+                if earlier.get("buttons"):
+                    earlier["answered"] = True
+                    break
+        elif kind == "bot":
+            data = event.get("data") or {}
+            name = (event.get("metadata") or {}).get("handoff_agent")
+            sender = {"from": "agent", "agent": str(name)} if name else {"from": "bot"}
+            buttons = _buttons(data)
+            offered.update({b["payload"]: b["title"] for b in buttons})
+            text = (event.get("text") or "").strip()
+            parts = text.split("\n\n") if text else []
+            if not parts and (buttons or data.get("image")):
+                parts = [""]
+            for index, part in enumerate(parts):
+                message = dict(sender, text=part, ts=ts)
+                if index == len(parts) - 1:
+                    if buttons:
+                        message["buttons"] = buttons
+                    if isinstance(data.get("image"), str):
+                        message["image"] = data["image"]
+                messages.append(message)
+            if name and paused:
+                agent = str(name)
+        elif kind == "pause":
+            paused, agent = True, None
+        elif kind in ("resume", "restart"):
+            paused, agent = False, None
+    return messages[-limit:], {"handoff": paused, "agent": agent}
 
 
 class SocketIOInput(StockSocketIOInput):
@@ -60,6 +148,31 @@ class SocketIOInput(StockSocketIOInput):
         webhook = super().blueprint(on_new_message)
         sio = self.sio
         namespace = self.namespace
+        server: Dict[Text, Any] = {}
+
+        @webhook.listener("before_server_start")
+        async def remember_app(app: Any, _loop: Any) -> None:
+            server["app"] = app  # Rasa puts its agent (and so the tracker store) on app.ctx
+
+        async def read_events(conversation: Text) -> Optional[List[Dict[Text, Any]]]:
+            """The conversation's events from the agent's tracker store; None if unavailable
+            (no agent loaded yet, or the store failed: the tab then keeps what it shows)."""
+            agent = getattr(getattr(server.get("app"), "ctx", None), "agent", None)
+            store = getattr(agent, "tracker_store", None)
+            if store is None:
+                return None
+            try:
+                tracker = await store.retrieve_full_tracker(conversation)
+            except Exception:  # a failing store must not break the chat itself
+                logger.exception("socket.io history: the tracker store failed")
+                return None
+            return [event.as_dict() for event in tracker.events] if tracker else []
+
+        async def emit_state(conversation: Text) -> None:
+            events = await read_events(conversation)
+            if events is not None:
+                await sio.emit(STATE_EVT, conversation_history(events, 0)[1], room=conversation,
+                               namespace=namespace)
 
         async def session_request(sid: Text, data: Optional[Dict]) -> None:
             presented = data.get("session_id") if isinstance(data, dict) else None
@@ -77,6 +190,12 @@ class SocketIOInput(StockSocketIOInput):
             await sio.enter_room(sid, conversation, namespace=namespace)
             await sio.emit("session_confirm", token, room=sid, namespace=namespace)
             logger.debug("socket %s bound to its conversation", sid)
+            # Only this socket, only the conversation its verified token names.
+            events = await read_events(conversation)
+            if events is not None:
+                messages, state = conversation_history(events)
+                await sio.emit(HISTORY_EVT, {"messages": messages, "state": state}, room=sid,
+                               namespace=namespace)
 
         async def handle_message(sid: Text, data: Any) -> None:
             data = data if isinstance(data, dict) else {}
@@ -98,16 +217,47 @@ class SocketIOInput(StockSocketIOInput):
             if not isinstance(metadata, dict):
                 metadata = {}
             text = data.get("message", "")
+            text = text if isinstance(text, str) else ""
+            # The conversation's other tabs show what the traveller wrote here; a button choice
+            # as its title (only ever shown inside this same conversation).
+            shown = metadata.get("shown_as")
+            if isinstance(shown, str) and shown.strip() and text.startswith("/"):
+                shown = shown[:SHOWN_LIMIT]
+            else:
+                shown = text
+            if shown.strip():
+                await sio.emit(ECHO_EVT, {"text": shown, "ts": time.time()}, room=conversation,
+                               skip_sid=sid, namespace=namespace)
             message = UserMessage(
-                text if isinstance(text, str) else "",
+                text,
                 SocketIOOutput(sio, self.bot_message_evt),
                 conversation,
                 input_channel=self.name(),
                 metadata=metadata,
             )
-            await on_new_message(message)
+            await sio.emit(TYPING_EVT, {"typing": True}, room=conversation, namespace=namespace)
+            try:
+                await on_new_message(message)
+            finally:
+                await sio.emit(TYPING_EVT, {"typing": False}, room=conversation, namespace=namespace)
+            await emit_state(conversation)  # the message may have started (or ended) a handoff
+
+        async def leave_conversation(sid: Text, _data: Any = None) -> None:
+            """The tab is about to start a new conversation: during a handoff, tell the agent."""
+            conversation = (await sio.get_session(sid, namespace=namespace)).get("conversation")
+            told = False
+            if conversation:
+                events = await read_events(conversation)
+                if events is not None and conversation_history(events, 0)[1]["handoff"]:
+                    await on_new_message(UserMessage(
+                        NEW_CONVERSATION_NOTICE, SocketIOOutput(sio, self.bot_message_evt), conversation,
+                        input_channel=self.name(), metadata={"widget": "new_conversation"},
+                    ))
+                    told = True
+            await sio.emit(LEFT_EVT, {"told_agent": told}, room=sid, namespace=namespace)
 
         # Registering again replaces the stock handlers for these events.
         sio.on("session_request", session_request, namespace=namespace)
         sio.on(self.user_message_evt, handle_message, namespace=namespace)
+        sio.on(LEAVE_EVT, leave_conversation, namespace=namespace)
         return webhook

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from types import SimpleNamespace
 from typing import Any, Dict, List, Optional
 
 import aiohttp
@@ -18,11 +19,14 @@ import httpx
 import pytest
 import socketio
 from rasa.core.channels.channel import UserMessage
+from rasa.core.tracker_store import InMemoryTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationPaused, UserUttered
 from sanic import Sanic
 
 from bot.channels.rest import InsecureRestChannel, RestInput
 from bot.channels.session_ids import InsecureSecret, SessionSigner
-from bot.channels.socketio import SocketIOInput
+from bot.channels.socketio import NEW_CONVERSATION_NOTICE, SocketIOInput, conversation_history
 from tests.services import free_port
 
 Sanic.test_mode = True  # several Sanic apps in one process (see test_wechat_channel.py)
@@ -102,19 +106,49 @@ class EchoBot:
         await message.output_channel.send_text_message(message.sender_id, f"收到：{message.text}")
 
 
+class TrackingBot(EchoBot):
+    """Stands in for Rasa's agent with a real tracker store: each message is stored as Rasa
+    stores it, and a paused conversation gets no answer (RASA-NOTES, "Handoff")."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tracker_store = InMemoryTrackerStore(Domain.empty())
+
+    async def __call__(self, message: UserMessage) -> None:
+        self.received.append(message)
+        tracker = await self.tracker_store.get_or_create_tracker(message.sender_id)
+        tracker.update(UserUttered(message.text, metadata=message.metadata,
+                                   input_channel=message.input_channel))
+        if not tracker.is_paused():
+            await asyncio.sleep(0.2)  # the bot thinks: the typing cue is on meanwhile
+            reply = f"收到：{message.text}"
+            await message.output_channel.send_text_message(message.sender_id, reply)
+            tracker.update(BotUttered(reply))
+        await self.tracker_store.save(tracker)
+
+    async def store(self, conversation: str, *events: Any) -> None:
+        tracker = await self.tracker_store.get_or_create_tracker(conversation)
+        for event in events:
+            tracker.update(event)
+        await self.tracker_store.save(tracker)
+
+
 class Server:
-    def __init__(self, *channels: Any) -> None:
-        self.channels, self.bot, self.port = channels, EchoBot(), free_port()
+    def __init__(self, *channels: Any, bot: Optional[EchoBot] = None) -> None:
+        self.channels, self.bot, self.port = channels, bot or EchoBot(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> "Server":
         app = Sanic(f"web_channels_{uuid.uuid4().hex}", configure_logging=False)
+        if isinstance(self.bot, TrackingBot):
+            app.ctx.agent = self.bot  # where the channel finds Rasa's agent and its tracker store
         for channel in self.channels:
             app.blueprint(channel.blueprint(self.bot), url_prefix=f"/webhooks/{channel.url_prefix()}")
         self.server = await app.create_server(
             host="127.0.0.1", port=self.port, return_asyncio_server=True, access_log=False
         )
         await self.server.startup()
+        await self.server.before_start()  # as Rasa's server does: channels' listeners run
         return self
 
     async def stop(self) -> None:
@@ -131,9 +165,19 @@ class Widget:
         self.confirmed: "asyncio.Queue[str]" = asyncio.Queue()
         self.uttered: "asyncio.Queue[Dict]" = asyncio.Queue()
         self.refused: "asyncio.Queue[Dict]" = asyncio.Queue()
+        self.history: "asyncio.Queue[Dict]" = asyncio.Queue()
+        self.echoes: "asyncio.Queue[Dict]" = asyncio.Queue()
+        self.typing: List[bool] = []
+        self.states: "asyncio.Queue[Dict]" = asyncio.Queue()
+        self.left: "asyncio.Queue[Dict]" = asyncio.Queue()
         self.client.on("session_confirm", self.confirmed.put)
         self.client.on("bot_uttered", self.uttered.put)
         self.client.on("session_refused", self.refused.put)
+        self.client.on("history", self.history.put)
+        self.client.on("user_echo", self.echoes.put)
+        self.client.on("bot_typing", lambda data: self.typing.append(data["typing"]))
+        self.client.on("handoff_state", self.states.put)
+        self.client.on("conversation_left", self.left.put)
 
     async def connect(self, token: Optional[str] = None, request: bool = True) -> Optional[str]:
         await self.client.connect(self.url, transports=["websocket"], wait_timeout=10)
@@ -145,8 +189,11 @@ class Widget:
         await self.client.emit("session_request", {"session_id": token})
         return await asyncio.wait_for(self.confirmed.get(), 10)
 
-    async def say(self, text: str, session_id: Optional[str]) -> None:
-        await self.client.emit("user_uttered", {"message": text, "session_id": session_id})
+    async def say(self, text: str, session_id: Optional[str], **metadata: Any) -> None:
+        data: Dict[str, Any] = {"message": text, "session_id": session_id}
+        if metadata:
+            data["metadata"] = metadata  # the channel's metadata_key (stock default)
+        await self.client.emit("user_uttered", data)
 
     async def next_reply(self, timeout: float = 5) -> Dict:
         return await asyncio.wait_for(self.uttered.get(), timeout)
@@ -170,8 +217,8 @@ def socket_channel() -> SocketIOInput:
 async def server():
     servers: List[Server] = []
 
-    async def make(*channels: Any) -> Server:
-        servers.append(await Server(*channels).start())
+    async def make(*channels: Any, bot: Optional[EchoBot] = None) -> Server:
+        servers.append(await Server(*channels, bot=bot).start())
         return servers[-1]
 
     yield make
@@ -285,6 +332,106 @@ async def test_an_expired_or_foreign_token_gets_a_new_conversation(server, widge
         widget = widgets(srv.url)
         token = await widget.connect(presented)
         assert token.split(".")[0] != presented.split(".")[0]
+
+
+# -- server-side history, other tabs, typing, leaving (issue 15) -------------------------------
+
+
+def test_history_shows_button_titles_agents_and_the_handoff_state():
+    events = [
+        {"event": "action", "name": "action_session_start", "timestamp": 1.0},
+        {"event": "user", "text": "你好", "timestamp": 10.0},
+        {"event": "bot", "text": "您好！\n\n需要登记投诉吗？", "timestamp": 11.0,
+         "data": {"buttons": [{"title": "是的", "payload": "/affirm"}, {"title": "不用", "payload": "/deny"}]}},
+        {"event": "user", "text": "/affirm", "timestamp": 12.0},
+        {"event": "user", "text": "EXTERNAL: reminder", "timestamp": 12.5},
+        {"event": "pause", "timestamp": 13.0},
+        {"event": "bot", "text": "客服小王已接入，正在为您处理。", "timestamp": 14.0,
+         "metadata": {"handoff_agent": "小王"}},
+    ]
+    messages, state = conversation_history(events)
+    assert [(m["from"], m["text"]) for m in messages] == [
+        ("user", "你好"), ("bot", "您好！"), ("bot", "需要登记投诉吗？"), ("user", "是的"),
+        ("agent", "客服小王已接入，正在为您处理。"),
+    ]
+    assert messages[2]["buttons"][0] == {"title": "是的", "payload": "/affirm"} and messages[2]["answered"]
+    assert "buttons" not in messages[1] and messages[4]["agent"] == "小王" and messages[4]["ts"] == 14.0
+    assert state == {"handoff": True, "agent": "小王"}
+    events.append({"event": "resume", "timestamp": 20.0})
+    assert conversation_history(events)[1] == {"handoff": False, "agent": None}
+    assert len(conversation_history(events, limit=2)[0]) == 2
+
+
+async def test_a_returning_tab_gets_its_own_conversation_from_the_tracker_and_no_other(server, widgets):
+    bot = TrackingBot()
+    channel = socket_channel()
+    srv = await server(channel, bot=bot)
+    first = widgets(srv.url)
+    token = await first.connect()
+    assert (await asyncio.wait_for(first.history.get(), 5))["messages"] == []
+    conversation = token.split(".")[0]
+    await first.say("你好", token)
+    await first.next_reply()
+    await first.close()
+    # While the tab is closed an agent takes over and replies (the API appends to the tracker).
+    await bot.store(conversation, ConversationPaused(), ActionExecuted("action_listen"),
+                    BotUttered("客服小王已接入，正在为您处理。", metadata={"handoff_agent": "小王"}))
+
+    again = widgets(srv.url)
+    await again.connect(token)
+    history = await asyncio.wait_for(again.history.get(), 5)
+    assert [(m["from"], m["text"]) for m in history["messages"]] == [
+        ("user", "你好"), ("bot", "收到：你好"), ("agent", "客服小王已接入，正在为您处理。")]
+    assert all(m["ts"] > 1e9 for m in history["messages"])
+    assert history["state"] == {"handoff": True, "agent": "小王"}
+
+    # Another traveller, or someone presenting the bare conversation id, sees none of it.
+    for presented in (None, conversation):
+        stranger = widgets(srv.url)
+        await stranger.connect(presented)
+        assert (await asyncio.wait_for(stranger.history.get(), 5))["messages"] == []
+
+
+async def test_tabs_of_one_conversation_see_each_others_messages_and_the_typing_cue(server, widgets):
+    bot = TrackingBot()
+    srv = await server(socket_channel(), bot=bot)
+    one, two, stranger = widgets(srv.url), widgets(srv.url), widgets(srv.url)
+    token = await one.connect()
+    await two.connect(token)
+    await stranger.connect()
+    await one.say("/affirm", token, shown_as="是的")
+    echo = await asyncio.wait_for(two.echoes.get(), 5)
+    assert echo["text"] == "是的" and echo["ts"] > 1e9
+    assert (await one.next_reply())["text"] == "收到：/affirm"
+    assert (await two.next_reply())["text"] == "收到：/affirm"
+    assert (await asyncio.wait_for(two.states.get(), 5)) == {"handoff": False, "agent": None}
+    assert one.typing == [True, False] and two.typing == [True, False]
+    assert one.echoes.empty()  # the writing tab shows its own message already
+    await one.say("我在东门", token, shown_as="别的文字")  # a title only ever replaces a payload
+    assert (await asyncio.wait_for(two.echoes.get(), 5))["text"] == "我在东门"
+    await asyncio.sleep(0.5)
+    assert stranger.echoes.empty() and stranger.uttered.empty() and stranger.typing == []
+
+
+@pytest.mark.parametrize("paused", [True, False])
+async def test_leaving_during_a_handoff_tells_the_agent(server, widgets, paused):
+    bot = TrackingBot()
+    srv = await server(socket_channel(), bot=bot)
+    widget = widgets(srv.url)
+    token = await widget.connect()
+    conversation = token.split(".")[0]
+    if paused:
+        await bot.store(conversation, ConversationPaused())
+    else:
+        await bot.store(conversation, UserUttered("你好"))
+    await widget.client.emit("leave_conversation", {})
+    assert (await asyncio.wait_for(widget.left.get(), 5)) == {"told_agent": paused}
+    tracker = await bot.tracker_store.retrieve(conversation)
+    said = [e.text for e in tracker.events if isinstance(e, UserUttered)]
+    assert (NEW_CONVERSATION_NOTICE in said) is paused
+    assert widget.uttered.empty()  # the paused bot stays silent
+    fresh = await widget.session(None)  # then the new conversation
+    assert fresh.split(".")[0] != conversation
 
 
 # -- REST ------------------------------------------------------------------------------------
