@@ -99,7 +99,7 @@ def test_whole_handoff_protocol_over_rest(chat, rasa_url, console_api):
     lines = http.get(f"{console_api}/handoffs/{hid}/transcript", headers=agent1).json()["lines"]
     assert lines[-1]["sender"] == "traveller" and lines[-1]["text"] == "好的，谢谢，我们在景区东门"
     assert time.monotonic() - start < 2
-    assert [l["sender"] for l in lines].count("agent") == 1
+    assert [l["sender"] for l in lines].count("agent") == 2  # the joined notice (issue 15) and the reply
 
     back = http.post(f"{console_api}/handoffs/{hid}/return", json={"note": "已联系导游接回"}, headers=agent1)
     assert back.status_code == 200, back.text

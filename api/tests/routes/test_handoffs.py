@@ -243,6 +243,7 @@ def test_transcript_shows_what_the_traveller_wrote_while_waiting(client, service
         ("system", "机器人已暂停，等待人工客服"),
         ("traveller", "导游把我们丢在景区了，电话 13812345678"),
         ("traveller", "<script>alert(1)</script>"),  # data, returned verbatim; pages insert it as text
+        ("agent", "客服张敏已接入，正在为您处理。"),  # the take tells the traveller who joined
     ]
 
 

@@ -45,6 +45,7 @@ HandoffId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 NOT_FOUND = {404: {"description": "unknown handoff"}}
 FAREWELL_RETURNED = "人工客服已结束本次服务，接下来由智能助手继续为您解答。如还需人工帮助，随时回复“转人工”。"
 FAREWELL_CLOSED = "人工客服已结束本次服务，感谢您的耐心。如还有问题，可以继续在这里提问。"
+AGENT_JOINED = "客服{agent}已接入，正在为您处理。"
 
 
 def _load(session, handoff_id: int) -> Handoff:
@@ -216,7 +217,7 @@ def get_handoff(handoff_id: HandoffId, caller: AnyCaller, session: SessionDep, n
     response_model=HandoffOut,
     responses={409: {"description": "already taken by another agent, or ended"}, **NOT_FOUND},
 )
-def take(handoff_id: HandoffId, caller: Staff, session: SessionDep, now: NowDep) -> HandoffOut:
+def take(handoff_id: HandoffId, caller: Staff, session: SessionDep, now: NowDep, rasa: RasaDep) -> HandoffOut:
     _load(session, handoff_id)
     try:
         result = crud.take(session, handoff_id=handoff_id, actor=caller, now=now)
@@ -226,6 +227,14 @@ def take(handoff_id: HandoffId, caller: Staff, session: SessionDep, now: NowDep)
     session.commit()
     if result.newly_taken:
         log.info("handoff #%s taken by %s", handoff_id, caller.name)
+        # The traveller learns that a person is there (the widget shows the agent in its header).
+        # Best effort: the take stands even if Rasa cannot pass the notice on.
+        agent = caller.display_name or caller.name
+        try:
+            rasa.say(result.handoff.conversation_id, result.handoff.channel, AGENT_JOINED.format(agent=agent),
+                     agent=agent)
+        except (RasaUnavailable, ConversationNotFound) as error:
+            log.warning("handoff #%s: the joined notice was not sent (%s)", handoff_id, error)
     _record_read(session, None, caller, result.handoff, masked=False, field="handoff", now=now)
     return _out(session, result.handoff, now)
 
