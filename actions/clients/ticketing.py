@@ -135,16 +135,24 @@ class TicketingClient:
         raise Unavailable("unreachable")  # pragma: no cover
 
     async def verify_ticket(self, ticket_no: str, phone_last4: str, sender_id: str) -> Dict[str, Any]:
+        """The traveller's progress view and a grant that reads the ticket later (get_ticket)."""
         return await self._request(
             "POST", f"/tickets/{ticket_no}/verify", json={"phone_last4": phone_last4, "sender_id": sender_id}
         )
+
+    async def get_ticket(self, ticket_no: str, sender_id: str, grant: Optional[str] = None) -> Dict[str, Any]:
+        """A ticket this conversation opened, or one verified in it (the grant of verify_ticket);
+        any other is refused (403 -> Mismatch), whether it exists or not."""
+        headers = {"X-Sender-Id": sender_id, **({"X-Verification-Grant": grant} if grant else {})}
+        return await self._request("GET", f"/tickets/{ticket_no}", headers=headers)
 
     async def open_handoff(self, payload: Dict[str, Any]) -> Dict[str, Any]:
         """Queue the conversation for a human agent; idempotent per open conversation."""
         return await self._request("POST", "/handoffs", json=payload)
 
-    async def get_handoff(self, handoff_id: int) -> Dict[str, Any]:
-        return await self._request("GET", f"/handoffs/{handoff_id}")
+    async def get_handoff(self, handoff_id: int, sender_id: str) -> Dict[str, Any]:
+        """This conversation's handoff; another conversation's is refused (403 -> Mismatch)."""
+        return await self._request("GET", f"/handoffs/{handoff_id}", headers={"X-Sender-Id": sender_id})
 
 
 _client: Optional[TicketingClient] = None

@@ -10,6 +10,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.clients.ticketing import Mismatch, get_client
 from actions.complaint import ActionSubmitComplaint, ValidateComplaintForm
 from actions.handoff import ActionFallback
 from actions.utils.reading import is_descriptive
@@ -137,8 +138,18 @@ async def test_submit_creates_one_ticket_even_when_retried(client, api_url):
         await ActionSubmitComplaint().run(dispatcher, tracker(slots, intent="affirm"), {})
         numbers.append(re.search(r"C\d{11,}", dispatcher.messages[0]["text"]).group(0))
     assert numbers[0] == numbers[1]
-    ticket = httpx.get(f"{api_url}/tickets/{numbers[0]}", headers={"Authorization": "Bearer dev-service-token"})
-    assert ticket.json()["description"] == slots["complaint_description"]
+    ticket = await get_client().get_ticket(numbers[0], "unit-test")  # the conversation that opened it
+    assert ticket["description"] == slots["complaint_description"]
+    # The bare service token, or another conversation, reads nothing.
+    bare = httpx.get(f"{api_url}/tickets/{numbers[0]}", headers={"Authorization": "Bearer dev-service-token"})
+    assert bare.status_code == 403
+    with pytest.raises(Mismatch):
+        await get_client().get_ticket(numbers[0], "someone-else")
+    # A right phone check in another conversation gives that conversation a grant to read it.
+    checked = await get_client().verify_ticket(numbers[0], PHONE[-4:], "someone-else")
+    assert (await get_client().get_ticket(numbers[0], "someone-else", checked["grant"]))["ticket_no"] == numbers[0]
+    with pytest.raises(Mismatch):
+        await get_client().get_ticket(numbers[0], "a-third-one", checked["grant"])
 
 
 async def test_submit_with_api_down_keeps_everything(dead_api):
@@ -183,3 +194,13 @@ async def test_photo_during_the_form_is_kept_as_evidence():
     assert SlotSet("complaint_evidence", ["MEDIA123"]) in events
     assert SlotSet("complaint_when_where", None) in events
     assert [m["response"] for m in dispatcher.messages] == ["utter_evidence_received"]
+
+
+async def test_the_bot_reads_only_its_own_conversations_handoff(client):
+    opened = await get_client().open_handoff(
+        {"conversation_id": "unit-handoff-own", "channel": "rest", "reason": "request_human"}
+    )
+    own = await get_client().get_handoff(opened["id"], "unit-handoff-own")
+    assert own["id"] == opened["id"] and own["status"] == "waiting"
+    with pytest.raises(Mismatch):
+        await get_client().get_handoff(opened["id"], "unit-handoff-other")

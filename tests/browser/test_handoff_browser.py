@@ -223,7 +223,8 @@ def test_console_shows_and_updates_the_linked_ticket_of_an_urgent_handoff(browse
         page.screenshot(path=str(screenshots / "console-linked-ticket.png"))
         page.locator("#close").click()
         page.locator("#conv-meta", has_text="已结束").wait_for(timeout=10_000)
-        saved = http.get(f"{console_api}/tickets/{ticket['ticket_no']}", headers=service).json()
+        # Read as the supervisor: the service token reads only its own conversation's tickets.
+        saved = http.get(f"{console_api}/tickets/{ticket['ticket_no']}", headers=login(console_api, "supervisor")).json()
         assert saved["status"] == "investigating"
         assert any("人工会话记录" in n["text"] for n in saved["notes"])  # the transcript went to the ticket
     finally:

@@ -72,7 +72,7 @@ def test_complaint_creates_a_ticket_in_the_api(chat, api_url):
     assert match, done
     assert "没太明白" not in done  # the dialogue waits after the ticket, no fallback
     ticket = httpx.get(
-        f"{api_url}/tickets/{match.group(0)}", headers={"Authorization": "Bearer dev-service-token"}
+        f"{api_url}/tickets/{match.group(0)}", headers={"Authorization": "Bearer dev-service-token", "X-Sender-Id": chat.sender}
     )
     assert ticket.status_code == 200
     body = ticket.json()
@@ -106,7 +106,7 @@ def test_complaint_with_an_interruption_and_corrections(chat, api_url):
     match = re.search(r"C\d{11,}", done)
     assert match, done
     body = httpx.get(
-        f"{api_url}/tickets/{match.group(0)}", headers={"Authorization": "Bearer dev-service-token"}
+        f"{api_url}/tickets/{match.group(0)}", headers={"Authorization": "Bearer dev-service-token", "X-Sender-Id": chat.sender}
     ).json()
     assert body["name"] == "李雪"
     assert "12月5号晚上" in body["occurred_at"]

@@ -232,7 +232,8 @@ def test_complaint_answered_with_numbers(wechat_rasa: str, wechat_api: FakeWeCha
         reply = traveller.say(answer)
     assert ticket, reply
     assert answered_by_number, "the form's buttons were answered with their numbers"
-    body = httpx.get(f"{api_url}/tickets/{ticket.group(0)}", headers=SERVICE_AUTH).json()
+    # The service token reads a ticket for the conversation that opened it (the openid).
+    body = httpx.get(f"{api_url}/tickets/{ticket.group(0)}", headers={**SERVICE_AUTH, "X-Sender-Id": traveller.openid}).json()
     assert body["description"] == description and body["booking_ref"] == BOOKING
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Header, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -53,6 +53,19 @@ def get_bearer_token(
 
 
 BearerDep = Annotated[str | None, Depends(get_bearer_token)]
+
+# What the service (the bot) shows to read a traveller's booking, ticket or handoff: the grant of
+# a right phone check and the conversation it acts for. The bot's token alone reads none of them.
+GrantHeader = Annotated[
+    str | None,
+    Header(alias="X-Verification-Grant", max_length=200,
+           description="service: the grant of a right phone check"),
+]
+SenderHeader = Annotated[
+    str | None,
+    Header(alias="X-Sender-Id", max_length=200,
+           description="service: the conversation (sender id) it acts for"),
+]
 
 
 def _resolve(

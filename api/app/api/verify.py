@@ -1,4 +1,5 @@
-"""The phone-digit check shared by the booking and ticket verify endpoints."""
+"""The phone-digit check shared by the booking and ticket verify endpoints, and the grant a
+right check gives the bot: the service token reads a booking or ticket only with it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.api.errors import not_found, too_many_attempts
 from app.core.config import Settings
+from app.core.security import check_grant, issue_grant
 from app.crud import verify_guard
 from app.crud.verify_guard import Subject
 
@@ -48,4 +50,32 @@ def check_phone_digits(
             raise not_found(what)
         raise HTTPException(status.HTTP_403_FORBIDDEN, {"field": "phone_last4", "msg": f"does not match the phone on the {what}"})
     verify_guard.release(session, reservation=reservation)
+
+def _grant_subject(what: str, number: str) -> str:
+    # Bookings keep their bare number (grants the bot holds stay valid); a ticket's grant names
+    # its kind, so a grant for one kind can never be shown for the other.
+    return number if what == "booking" else f"{what}:{number}"
+
+
+def issue_verification_grant(
+    settings: Settings, *, what: str, number: str, sender_id: str, now: datetime
+) -> tuple[str, datetime]:
+    """(grant, expiry) after a right check: bound to this booking or ticket and this sender."""
+    expires_at = now + timedelta(minutes=settings.verify_grant_minutes)
+    grant = issue_grant(settings.verify_grant_secret, ref=_grant_subject(what, number), sender_id=sender_id,
+                        expires_at=expires_at)
+    return grant, expires_at
+
+
+def has_grant(
+    settings: Settings, grant: str | None, sender_id: str | None, *, what: str, number: str, now: datetime
+) -> bool:
+    """The service showed an unexpired grant issued for this booking/ticket to this sender."""
+    return bool(grant and sender_id) and check_grant(
+        settings.verify_grant_secret, grant, ref=_grant_subject(what, number), sender_id=sender_id, now=now
+    )
+
+
+def no_grant(msg: str = "verify the phone digits first (missing, expired or foreign grant)") -> HTTPException:
+    return HTTPException(status.HTTP_403_FORBIDDEN, {"field": "grant", "msg": msg})
     session.commit()

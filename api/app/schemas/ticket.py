@@ -149,6 +149,14 @@ class TicketProgressOut(BaseModel):
     authority_level: int
 
 
+class TicketVerified(TicketProgressOut):
+    grant: str = Field(
+        description="proof of this check for GET /tickets/{ticket_no} (header X-Verification-Grant, with "
+        "X-Sender-Id): bound to the ticket and the sender id"
+    )
+    grant_expires_at: datetime
+
+
 class TicketSummary(BaseModel):
     ticket_no: str
     status: Status

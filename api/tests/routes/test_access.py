@@ -13,13 +13,13 @@ ENDPOINTS = [
     ("GET", "/bookings/TR20260001/emergency-contact", None, {"service"}),
     ("POST", "/bookings/TR20260001/verify", {"phone_last4": "5678", "sender_id": "s-access"}, {"service"}),
     ("POST", "/tickets", "ticket", {"service", "agent", "supervisor"}),
-    ("GET", "/tickets/{no}", None, {"service", "agent", "supervisor"}),
+    ("GET", "/tickets/{no}", None, {"agent", "supervisor"}),  # service: for its conversation (test_service_scope.py)
     ("POST", "/tickets/{no}/verify", {"phone_last4": "5678", "sender_id": "s-access"}, {"service"}),
     ("GET", "/tickets", None, {"agent", "supervisor"}),
     ("POST", "/tickets/{no}/transitions", {"status": "investigating"}, {"agent", "supervisor"}),
     ("POST", "/tickets/{no}/notes", {"text": "已联系酒店"}, {"agent", "supervisor"}),
     ("PUT", "/tickets/{no}/result", {"findings": "a", "measures": "b", "apology": "c"}, {"agent", "supervisor"}),
-    ("PATCH", "/tickets/{no}/feedback", {"satisfaction": 4}, {"service", "agent", "supervisor"}),
+    ("PATCH", "/tickets/{no}/feedback", {"satisfaction": 4}, {"agent", "supervisor"}),  # service: as for GET
     ("PUT", "/tickets/{no}/compensation", {"status": "recorded"}, {"agent", "supervisor"}),
     ("GET", "/stats", None, {"supervisor"}),
 ]

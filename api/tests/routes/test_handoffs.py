@@ -295,7 +295,7 @@ def test_hand_back_resumes_the_bot_and_stores_the_transcript_with_the_ticket(cli
     assert rasa.events["web-abc123"][-1]["name"] == "action_listen"
     assert rasa.paused("web-abc123") is False
     # The ticket keeps the transcript as an internal note (agent1 may or may not own it: use the service).
-    notes = client.get(f"/tickets/{ticket['ticket_no']}", headers=service).json()["notes"]
+    notes = client.get(f"/tickets/{ticket['ticket_no']}", headers={**service, "X-Sender-Id": ticket["conversation_id"]}).json()["notes"]
     assert any("已联系当地导游和医院" in n["text"] and "导游把我们丢在景区了" in n["text"] and "已安排就医" in n["text"] for n in notes)
     stored = client.get(f"/handoffs/{hid}/transcript", headers=agent1).json()
     assert stored["source"] == "stored"
@@ -416,4 +416,4 @@ def test_expected_wait_follows_recent_take_times_and_positions_move_up(client, s
     assert (second["position"], second["expected_wait_minutes"]) == (1, 10)
     assert (third["position"], third["expected_wait_minutes"]) == (2, 20)
     client.post(f"/handoffs/{second['id']}/take", headers=agent1)
-    assert client.get(f"/handoffs/{third['id']}", headers=service).json()["position"] == 1
+    assert client.get(f"/handoffs/{third['id']}", headers={**service, "X-Sender-Id": "w-3"}).json()["position"] == 1

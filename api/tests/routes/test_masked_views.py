@@ -47,7 +47,7 @@ def test_an_agent_who_does_not_own_the_ticket_sees_its_free_text_masked(client, 
     assert body["notes"][0]["text"] == "已致电王*明 139****1111，身份证**************1234"
     assert body["progress"]["measures"] == [body["notes"][0]["text"]]
 
-    for headers in (owner, supervisor, service):
+    for headers in (owner, supervisor, {**service, "X-Sender-Id": "wx-oF3k9Zq81"}):
         full = client.get(f"/tickets/{no}", headers=headers).json()
         assert full["masked"] is False and full["description"] == DESCRIPTION
         assert full["conversation_id"] == "wx-oF3k9Zq81" and "13900001111" in full["notes"][0]["text"]

@@ -72,8 +72,8 @@ def test_stats(client, service, supervisor, desk, clock):
     assert stats["repeats"] == 1  # the second meals ticket on TR20260001
     assert stats["deadlines_met_share"] is None and stats["deadlines_breached"] == 0
     assert stats["satisfaction_mean"] is None
-    client.patch(f"/tickets/{desk[0]['ticket_no']}/feedback", json={"satisfaction": 5}, headers=service)
-    client.patch(f"/tickets/{desk[1]['ticket_no']}/feedback", json={"satisfaction": 2}, headers=service)
+    client.patch(f"/tickets/{desk[0]['ticket_no']}/feedback", json={"satisfaction": 5}, headers={**service, "X-Sender-Id": desk[0]["conversation_id"]})
+    client.patch(f"/tickets/{desk[1]['ticket_no']}/feedback", json={"satisfaction": 2}, headers={**service, "X-Sender-Id": desk[1]["conversation_id"]})
     owner = login(client, desk[0]["owner"]["username"])
     client.post(f"/tickets/{desk[0]['ticket_no']}/notes", json={"text": "已联系"}, headers=owner)
     stats = client.get("/stats", headers=supervisor).json()

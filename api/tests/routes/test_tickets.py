@@ -79,11 +79,12 @@ def test_dates_are_chinas_whatever_the_servers_time_zone(client, service, clock,
     assert due["first_response"] == clock.now + timedelta(hours=24)
     # "Overdue" turns at 18:00 Beijing time.
     no = ticket["ticket_no"]
+    bot = {**service, "X-Sender-Id": ticket["conversation_id"]}  # the conversation that opened it
     clock.set(datetime(2026, 12, 3, 17, 59, tzinfo=CHINA_TZ))
-    states = {d["name"]: d["state"] for d in client.get(f"/tickets/{no}", headers=service).json()["deadlines"]}
+    states = {d["name"]: d["state"] for d in client.get(f"/tickets/{no}", headers=bot).json()["deadlines"]}
     assert states["investigated"] == "due"
     clock.set(datetime(2026, 12, 3, 18, 1, tzinfo=CHINA_TZ))
-    states = {d["name"]: d["state"] for d in client.get(f"/tickets/{no}", headers=service).json()["deadlines"]}
+    states = {d["name"]: d["state"] for d in client.get(f"/tickets/{no}", headers=bot).json()["deadlines"]}
     assert states["investigated"] == "breached"
     # The stage follows China's date: Saturday 07:30 in Beijing is TR20260001's departure day,
     # still Friday in Los Angeles and in UTC.
@@ -111,7 +112,7 @@ def test_dates_are_chinas_whatever_the_servers_time_zone(client, service, clock,
 def test_deadlines_come_in_time_order_and_working_days_end_at_18_00(client, service, clock, received, severity, category, stage):
     clock.set(received)
     ticket = create_ticket(client, service, severity=severity, category=category, stage=stage, booking_ref=None)
-    for deadlines in (ticket["deadlines"], client.get(f"/tickets/{ticket['ticket_no']}", headers=service).json()["deadlines"]):
+    for deadlines in (ticket["deadlines"], client.get(f"/tickets/{ticket['ticket_no']}", headers={**service, "X-Sender-Id": ticket["conversation_id"]}).json()["deadlines"]):
         due = [datetime.fromisoformat(d["due_at"]) for d in deadlines]
         assert due == sorted(due), [d["name"] for d in deadlines]
         for d in deadlines:
@@ -210,8 +211,10 @@ def test_validation_errors_name_the_field(client, service, overrides, field):
     assert any(error["loc"][-1] == field or field in error["loc"] for error in response.json()["detail"])
 
 
-def test_get_ticket_404_and_422(client, service):
-    assert client.get("/tickets/C20260101999", headers=service).status_code == 404
+def test_get_ticket_404_and_422(client, service, supervisor):
+    assert client.get("/tickets/C20260101999", headers=supervisor).status_code == 404
+    # The service learns nothing about tickets outside its conversation, existing or not.
+    assert client.get("/tickets/C20260101999", headers={**service, "X-Sender-Id": "s-test"}).status_code == 403
     response = client.get("/tickets/X2026", headers=service)
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["path", "ticket_no"]
@@ -250,7 +253,8 @@ def test_the_travellers_own_words_for_their_request_are_kept(client, service, ag
     assert (ticket["request"], ticket["request_detail"]) == ("refund", words)
     owner, other = (agent1, agent2) if ticket["owner"]["username"] == "agent1" else (agent2, agent1)
     no = ticket["ticket_no"]
-    for headers in (service, owner, supervisor):
+    bot = {**service, "X-Sender-Id": ticket["conversation_id"]}
+    for headers in (bot, owner, supervisor):
         assert client.get(f"/tickets/{no}", headers=headers).json()["request_detail"] == words
     # A masked view masks it as it masks the description (the personal data in the free text).
     seen_by_other = client.get(f"/tickets/{no}", headers=other).json()

@@ -21,6 +21,12 @@ def ticket(client, service):
 
 
 @pytest.fixture
+def bot(service, ticket):
+    # The service token acting for the conversation that opened the ticket.
+    return {**service, "X-Sender-Id": ticket["conversation_id"]}
+
+
+@pytest.fixture
 def owner(client, ticket):
     return login(client, ticket["owner"]["username"])
 
@@ -32,18 +38,18 @@ def move(client, headers, no, status, reason=None, expected=200):
     return response.json()
 
 
-def walk_to(client, service, owner, no, target):
+def walk_to(client, bot, owner, no, target):
     for status in FLOW[1 : FLOW.index(target) + 1]:
         if status == "followed_up":
-            client.patch(f"/tickets/{no}/feedback", json={"confirmed": True, "satisfaction": 5}, headers=service)
+            client.patch(f"/tickets/{no}/feedback", json={"confirmed": True, "satisfaction": 5}, headers=bot)
         if status == "closed":
             client.put(f"/tickets/{no}/result", json=RESULT, headers=owner)
         move(client, owner, no, status)
 
 
-def test_the_whole_forward_path_is_allowed_and_audited(client, service, owner, ticket, db):
+def test_the_whole_forward_path_is_allowed_and_audited(client, bot, owner, ticket, db):
     no = ticket["ticket_no"]
-    walk_to(client, service, owner, no, "closed")
+    walk_to(client, bot, owner, no, "closed")
     final = client.get(f"/tickets/{no}", headers=owner).json()
     assert final["status"] == "closed" and final["closed_at"]
     assert final["result"] == RESULT
@@ -57,23 +63,23 @@ def test_the_whole_forward_path_is_allowed_and_audited(client, service, owner, t
 
 @pytest.mark.parametrize("current", FLOW[:-1])
 @pytest.mark.parametrize("target", FLOW)
-def test_only_the_next_step_is_allowed(client, service, owner, ticket, current, target):
+def test_only_the_next_step_is_allowed(client, bot, owner, ticket, current, target):
     no = ticket["ticket_no"]
-    walk_to(client, service, owner, no, current) if current != "received" else None
+    walk_to(client, bot, owner, no, current) if current != "received" else None
     if target == "closed":
         client.put(f"/tickets/{no}/result", json=RESULT, headers=owner)
     if target == "followed_up":
-        client.patch(f"/tickets/{no}/feedback", json={"satisfaction": 4}, headers=service)
+        client.patch(f"/tickets/{no}/feedback", json={"satisfaction": 4}, headers=bot)
     allowed = FLOW.index(target) == FLOW.index(current) + 1
     move(client, owner, no, target, expected=200 if allowed else 409)
     assert client.get(f"/tickets/{no}", headers=owner).json()["status"] == (target if allowed else current)
 
 
 @pytest.mark.parametrize("current", FLOW[:-1])
-def test_rejection_needs_a_reason_from_any_open_state(client, service, owner, ticket, current):
+def test_rejection_needs_a_reason_from_any_open_state(client, bot, owner, ticket, current):
     no = ticket["ticket_no"]
     if current != "received":
-        walk_to(client, service, owner, no, current)
+        walk_to(client, bot, owner, no, current)
     response = client.post(f"/tickets/{no}/transitions", json={"status": "rejected"}, headers=owner)
     assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "reason"]
     body = move(client, owner, no, "rejected", reason="经核实不属于本社服务范围")
@@ -82,10 +88,10 @@ def test_rejection_needs_a_reason_from_any_open_state(client, service, owner, ti
 
 
 @pytest.mark.parametrize("final", ["closed", "rejected"])
-def test_no_moves_after_closed_or_rejected(client, service, owner, ticket, final):
+def test_no_moves_after_closed_or_rejected(client, bot, owner, ticket, final):
     no = ticket["ticket_no"]
     if final == "closed":
-        walk_to(client, service, owner, no, "closed")
+        walk_to(client, bot, owner, no, "closed")
     else:
         move(client, owner, no, "rejected", reason="重复投诉")
     for status in (*FLOW, "rejected"):
@@ -93,9 +99,9 @@ def test_no_moves_after_closed_or_rejected(client, service, owner, ticket, final
     assert client.put(f"/tickets/{no}/result", json=RESULT, headers=owner).status_code == 409
 
 
-def test_close_needs_all_three_parts_of_the_result(client, service, owner, ticket):
+def test_close_needs_all_three_parts_of_the_result(client, bot, owner, ticket):
     no = ticket["ticket_no"]
-    walk_to(client, service, owner, no, "followed_up")
+    walk_to(client, bot, owner, no, "followed_up")
     assert move(client, owner, no, "closed", expected=409)["detail"][0]["loc"] == ["body", "status"]
     partial = client.put(f"/tickets/{no}/result", json={"findings": "a", "measures": "b"}, headers=owner)
     assert partial.status_code == 422 and partial.json()["detail"][0]["loc"] == ["body", "apology"]
@@ -106,22 +112,22 @@ def test_close_needs_all_three_parts_of_the_result(client, service, owner, ticke
     move(client, owner, no, "closed")
 
 
-def test_follow_up_records_satisfaction_first(client, service, owner, ticket):
+def test_follow_up_records_satisfaction_first(client, bot, owner, ticket):
     no = ticket["ticket_no"]
-    walk_to(client, service, owner, no, "resolved")
+    walk_to(client, bot, owner, no, "resolved")
     move(client, owner, no, "followed_up", expected=409)
-    client.patch(f"/tickets/{no}/feedback", json={"satisfaction": 3}, headers=service)
+    client.patch(f"/tickets/{no}/feedback", json={"satisfaction": 3}, headers=bot)
     move(client, owner, no, "followed_up")
 
 
-def test_low_rating_asks_for_a_second_follow_up(client, service, ticket, db):
+def test_low_rating_asks_for_a_second_follow_up(client, bot, ticket, db):
     no = ticket["ticket_no"]
-    body = client.patch(f"/tickets/{no}/feedback", json={"confirmed": False, "satisfaction": 1}, headers=service).json()
+    body = client.patch(f"/tickets/{no}/feedback", json={"confirmed": False, "satisfaction": 1}, headers=bot).json()
     assert body["second_follow_up"] is True and body["satisfaction"] == 1 and body["confirmed"] is False
     fields = {r.field for r in db.scalars(select(AuditLog).where(AuditLog.action == "feedback"))}
     assert fields == {"confirmed", "satisfaction", "second_follow_up"}
-    assert client.patch(f"/tickets/{no}/feedback", json={"satisfaction": 6}, headers=service).status_code == 422
-    assert client.patch(f"/tickets/{no}/feedback", json={}, headers=service).status_code == 422
+    assert client.patch(f"/tickets/{no}/feedback", json={"satisfaction": 6}, headers=bot).status_code == 422
+    assert client.patch(f"/tickets/{no}/feedback", json={}, headers=bot).status_code == 422
 
 
 def test_first_action_by_a_person_meets_the_first_response_deadline(client, owner, ticket):

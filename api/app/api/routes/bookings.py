@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Path, status
+from fastapi import APIRouter, Path
 
-from app.api.deps import AnyCaller, ClientAddressDep, NowDep, ServiceOnly, SessionDep, SettingsDep
+from app.api.deps import (
+    AnyCaller, ClientAddressDep, GrantHeader, NowDep, SenderHeader, ServiceOnly, SessionDep, SettingsDep,
+)
 from app.api.errors import not_found
-from app.api.verify import check_phone_digits
-from app.core.security import check_grant, issue_grant
+from app.api.verify import check_phone_digits, has_grant, issue_verification_grant, no_grant
 from app.crud import audit, bookings
 from app.schemas.booking import BookingOut, BookingVerified, EmergencyContact, PhoneCheck
 from app.schemas.common import BOOKING_REF_PATTERN
@@ -16,12 +16,6 @@ from app.services.views import booking_out
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])
 RefPath = Annotated[str, Path(pattern=BOOKING_REF_PATTERN, description="TR + 8 digits")]
-GrantHeader = Annotated[
-    str | None, Header(alias="X-Verification-Grant", max_length=200, description="service: the grant from /verify")
-]
-SenderHeader = Annotated[
-    str | None, Header(alias="X-Sender-Id", max_length=200, description="service: the sender the grant was issued to")
-]
 
 
 @router.get(
@@ -42,14 +36,10 @@ def get_booking(
     ref: RefPath, caller: AnyCaller, session: SessionDep, settings: SettingsDep, now: NowDep,
     grant: GrantHeader = None, sender_id: SenderHeader = None,
 ) -> BookingOut:
-    if caller.role == "service" and not (
-        grant and sender_id and check_grant(settings.verify_grant_secret, grant, ref=ref, sender_id=sender_id, now=now)
-    ):
+    service = caller.role == "service"
+    if service and not has_grant(settings, grant, sender_id, what="booking", number=ref, now=now):
         # Checked before the lookup: without a grant nobody learns whether the booking exists.
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
-            {"field": "grant", "msg": "verify the phone digits first (missing, expired or foreign grant)"},
-        )
+        raise no_grant()
     booking = bookings.get_by_ref(session, ref=ref)
     if booking is None:
         raise not_found("booking")
@@ -98,6 +88,7 @@ def verify_booking(
         phone=booking.phone if booking else None, last4=body.phone_last4, now=now,
         sender_id=body.sender_id, address=address,
     )
-    expires_at = now + timedelta(minutes=settings.verify_grant_minutes)
-    grant = issue_grant(settings.verify_grant_secret, ref=ref, sender_id=body.sender_id, expires_at=expires_at)
+    grant, expires_at = issue_verification_grant(
+        settings, what="booking", number=ref, sender_id=body.sender_id, now=now
+    )
     return BookingVerified(booking=booking_out(booking, masked=False), grant=grant, grant_expires_at=expires_at)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 
-from app.api.deps import AnyCaller, NowDep, ServiceOnly, SessionDep, Staff
+from app.api.deps import AnyCaller, NowDep, SenderHeader, ServiceOnly, SessionDep, Staff
 from app.api.errors import field_error, not_found
 from app.crud import audit, bookings
 from app.crud import handoffs as crud
@@ -200,10 +200,24 @@ def list_handoffs(
     )
 
 
-@router.get("/{handoff_id}", summary="One handoff, with its place in the queue while waiting",
-            response_model=HandoffOut, responses=NOT_FOUND)
-def get_handoff(handoff_id: HandoffId, caller: AnyCaller, session: SessionDep, now: NowDep, request: Request) -> HandoffOut:
-    handoff = _load(session, handoff_id)
+@router.get(
+    "/{handoff_id}",
+    summary="One handoff, with its place in the queue while waiting",
+    response_model=HandoffOut,
+    description="The service (the bot) reads only its own conversation's handoffs (X-Sender-Id).",
+    responses={403: {"description": "service: not the handoff of the conversation named in X-Sender-Id"},
+               **NOT_FOUND},
+)
+def get_handoff(handoff_id: HandoffId, caller: AnyCaller, session: SessionDep, now: NowDep, request: Request,
+                sender_id: SenderHeader = None) -> HandoffOut:
+    handoff = crud.get(session, handoff_id=handoff_id)
+    own = handoff is not None and bool(sender_id) and handoff.conversation_id == sender_id
+    if caller.role == "service" and not own:
+        # 403 whether or not it exists: the bot acts for one conversation and reads nothing else.
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            {"field": "X-Sender-Id", "msg": "not a handoff of this conversation"})
+    if handoff is None:
+        raise not_found("handoff")
     masked = _masked_for(handoff, caller)
     out = _out(session, handoff, now, masked=masked)
     _record_read(session, request, caller, handoff, masked=masked, field="handoff", now=now,

@@ -13,14 +13,16 @@ from app.api.deps import (
     AnyCaller,
     ClassifierDep,
     ClientAddressDep,
+    GrantHeader,
     NowDep,
+    SenderHeader,
     ServiceOnly,
     SessionDep,
     SettingsDep,
     Staff,
 )
 from app.api.errors import field_error, not_found, workflow_error
-from app.api.verify import check_phone_digits
+from app.api.verify import check_phone_digits, has_grant, issue_verification_grant, no_grant
 from app.crud import audit, bookings
 from app.crud import tickets as crud
 from app.crud.tickets import Actor, Routing
@@ -37,7 +39,7 @@ from app.schemas.ticket import (
     TicketCreate,
     TicketOut,
     TicketPage,
-    TicketProgressOut,
+    TicketVerified,
     TicketVerify,
     TransitionIn,
 )
@@ -54,12 +56,32 @@ IdempotencyHeader = Annotated[
            description="retries with the same key return the same ticket"),
 ]
 NOT_FOUND = {404: {"description": "unknown ticket"}}
+SERVICE_SCOPE = {403: {"description": (
+    "service: no grant for this ticket and sender (X-Verification-Grant, X-Sender-Id) and the ticket "
+    "was not opened from that conversation; agent: not the ticket's owner"
+)}}
 
 
 def _load(session, ticket_no: str) -> Ticket:
     ticket = crud.get_by_no(session, ticket_no=ticket_no)
     if ticket is None:
         raise not_found("ticket")
+    return ticket
+
+
+def _load_for(session, settings, ticket_no: str, caller: Actor, grant: str | None, sender_id: str | None,
+              now: datetime) -> Ticket:
+    """The ticket, if the caller may see it. The service (the bot) acts for one conversation
+    (X-Sender-Id): it reads a ticket opened from that conversation, or one whose phone digits
+    were checked in it (the grant of /verify). A forged request naming another ticket gets 403,
+    whether the ticket exists or not."""
+    if caller.role != "service":
+        return _load(session, ticket_no)
+    if has_grant(settings, grant, sender_id, what="ticket", number=ticket_no, now=now):
+        return _load(session, ticket_no)
+    ticket = crud.get_by_no(session, ticket_no=ticket_no)
+    if ticket is None or not sender_id or ticket.conversation_id != sender_id:
+        raise no_grant("check the phone digits first, or ask from the conversation that opened the ticket")
     return ticket
 
 
@@ -190,16 +212,31 @@ def list_tickets(
     return TicketPage(items=items, total=total, limit=limit, offset=offset)
 
 
-@router.get("/{ticket_no}", summary="A ticket with its deadlines and progress", response_model=TicketOut, responses=NOT_FOUND)
-def get_ticket(ticket_no: NoPath, caller: AnyCaller, session: SessionDep, now: NowDep) -> TicketOut:
-    return _view(session, _load(session, ticket_no), caller, now)
+@router.get(
+    "/{ticket_no}",
+    summary="A ticket with its deadlines and progress",
+    response_model=TicketOut,
+    description=(
+        "The service (the bot) reads only a ticket opened from its conversation (X-Sender-Id) or "
+        "with the grant of a right phone check for it (X-Verification-Grant)."
+    ),
+    responses={**SERVICE_SCOPE, **NOT_FOUND},
+)
+def get_ticket(
+    ticket_no: NoPath, caller: AnyCaller, session: SessionDep, settings: SettingsDep, now: NowDep,
+    grant: GrantHeader = None, sender_id: SenderHeader = None,
+) -> TicketOut:
+    return _view(session, _load_for(session, settings, ticket_no, caller, grant, sender_id, now), caller, now)
 
 
 @router.post(
     "/{ticket_no}/verify",
     summary="Progress for the traveller once the last 4 phone digits match (bot's check_ticket)",
-    response_model=TicketProgressOut,
-    description="Asking for progress after a deadline passed escalates the ticket one authority level.",
+    response_model=TicketVerified,
+    description=(
+        "Asking for progress after a deadline passed escalates the ticket one authority level. The "
+        "grant returned reads the ticket (GET) for this sender until it expires."
+    ),
     responses={
         403: {"description": "phone does not match"},
         429: {"description": "too many misses for this ticket; Retry-After says when to try again"},
@@ -209,7 +246,7 @@ def get_ticket(ticket_no: NoPath, caller: AnyCaller, session: SessionDep, now: N
 def verify_ticket(
     ticket_no: NoPath, body: TicketVerify, caller: ServiceOnly, session: SessionDep, settings: SettingsDep, now: NowDep,
     address: ClientAddressDep,
-) -> TicketProgressOut:
+) -> TicketVerified:
     ticket = crud.get_by_no(session, ticket_no=ticket_no)
     check_phone_digits(
         session, settings, what="ticket", number=ticket_no,
@@ -218,7 +255,11 @@ def verify_ticket(
     )
     if crud.escalate_if_overdue(session, ticket=ticket, actor=caller, now=now):
         session.commit()
-    return ticket_progress_out(ticket, now=now)
+    grant, expires_at = issue_verification_grant(
+        settings, what="ticket", number=ticket_no, sender_id=body.sender_id, now=now
+    )
+    progress = ticket_progress_out(ticket, now=now)
+    return TicketVerified(**dict(progress), grant=grant, grant_expires_at=expires_at)
 
 
 @router.post(
@@ -262,10 +303,15 @@ def set_result(ticket_no: NoPath, body: ResultParts, caller: Staff, session: Ses
 
 
 @router.patch("/{ticket_no}/feedback", summary="Record the traveller's confirmation and 1-5 satisfaction",
-              response_model=TicketOut, description="The service (bot) may set it, as may the owner or a supervisor.",
-              responses=NOT_FOUND)
-def set_feedback(ticket_no: NoPath, body: FeedbackIn, caller: AnyCaller, session: SessionDep, now: NowDep) -> TicketOut:
-    ticket = _load(session, ticket_no)
+              response_model=TicketOut,
+              description=("The service (bot) may set it for its conversation's ticket (as for GET), as "
+                           "may the owner or a supervisor."),
+              responses={**SERVICE_SCOPE, **NOT_FOUND})
+def set_feedback(
+    ticket_no: NoPath, body: FeedbackIn, caller: AnyCaller, session: SessionDep, settings: SettingsDep,
+    now: NowDep, grant: GrantHeader = None, sender_id: SenderHeader = None,
+) -> TicketOut:
+    ticket = _load_for(session, settings, ticket_no, caller, grant, sender_id, now)
     _may_change(ticket, caller)
     crud.set_feedback(session, ticket=ticket, confirmed=body.confirmed, satisfaction=body.satisfaction, actor=caller, now=now)
     session.commit()
