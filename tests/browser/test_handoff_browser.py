@@ -60,8 +60,9 @@ def console_login(page, base: str, username: str) -> None:
 def handoff_for(console_api: str, headers: dict, conversation_id: str) -> dict:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        items = http.get(f"{console_api}/handoffs", headers=headers).json()["items"]
-        found = [h for h in items if h["conversation_id"] == conversation_id]
+        # Staff see conversation ids masked; a supervisor looks one up by the raw id.
+        params = {"conversation_id": conversation_id}
+        found = http.get(f"{console_api}/handoffs", params=params, headers=headers).json()["items"]
         if found:
             return found[0]
         time.sleep(0.3)

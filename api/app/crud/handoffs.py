@@ -16,7 +16,7 @@ from app.crud.tickets import Actor
 from app.models import Handoff, Ticket
 from app.models.handoff import OPEN_STATUSES
 from app.schemas.handoff import HandoffCreate
-from app.services.masking import known_in_summary, mask_identifier, mask_text
+from app.services.masking import known_in_summary, mask_conversation_id, mask_text
 from app.services.taxonomy import SEVERITY_RULES, Severity
 
 SEVERITY_RANK = {"urgent": 0, "major": 1, "general": 2}
@@ -275,8 +275,9 @@ def transcript_note(
     """The transcript as a ticket note, personal data masked (the full one stays on the handoff)."""
     labels = {"traveller": "旅客", "bot": "机器人", "agent": "客服", "system": "系统"}
     ending = "交还机器人" if status == "returned" else "人工结束"
+    shown_id = mask_conversation_id(handoff.conversation_id, handoff.channel)  # as in the agents' queue
     lines = [
-        f"人工会话记录（转接 #{handoff.id}，会话 {mask_identifier(handoff.conversation_id)}，{ending}；"
+        f"人工会话记录（转接 #{handoff.id}，会话 {shown_id}，{ending}；"
         f"个人信息已隐去，完整记录见转接 #{handoff.id}）"
     ]
     if note:

@@ -9,6 +9,7 @@ record's own known names and numbers (the complainant's, the booking holder's) w
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Iterable, Mapping
@@ -68,6 +69,23 @@ def mask_identifier(value: str | None) -> str | None:
     if len(value) <= 6:
         return "*" * len(value)
     return value[:2] + "****" + value[-4:]
+
+
+# How a channel shows in a masked conversation id (the rest by their own name).
+_CHANNEL_TAGS = {"wechat": "wx", "socketio": "web", "rest": "rest"}
+
+
+def mask_conversation_id(value: str | None, channel: str | None = None) -> str | None:
+    """A conversation (sender) id as staff see it, the holder and supervisors included: the
+    channel, the first 4 characters of a long id and 6 hex digits of its SHA-256, e.g.
+    `wx:oAbc…3fa9c1`. Stable per conversation, so agents tell conversations apart and match a
+    handoff with its ticket; never the id itself (a WeChat openid is a lasting identifier of the
+    person, and the relay goes by handoff id). Short ids (REST senders) show no characters."""
+    if not value:
+        return value
+    tag = _CHANNEL_TAGS.get(channel or "", channel or "id")
+    head = value[:4] if len(value) >= 16 else ""
+    return f"{tag}:{head}…{hashlib.sha256(value.encode()).hexdigest()[:6]}"
 
 
 def mask_evidence(item: str | None) -> str | None:
@@ -139,6 +157,8 @@ def mask_text(text: str | None, known: Iterable[str | None] = ()) -> str | None:
 NAME_KEYS = frozenset({"name", "complainant_name", "traveller_name", "contact_name"})
 PHONE_KEYS = frozenset({"phone", "phone_last4", "contact_phone", "mobile"})
 IDENTIFIER_KEYS = frozenset({"id_number", "id_card", "passport", "passport_no", "conversation_id", "sender_id"})
+# Conversation ids: masked for every person, not only for those who see masked data.
+CONVERSATION_KEYS = frozenset({"conversation_id", "sender_id"})
 EVIDENCE_KEYS = frozenset({"complaint_evidence", "evidence"})
 
 
@@ -147,20 +167,30 @@ def known_in_summary(summary: Mapping[str, Any] | None) -> list[str]:
     return [str(v) for k, v in (summary or {}).items() if k in NAME_KEYS | {"phone", "contact_phone", "mobile"} and v]
 
 
-def mask_summary(summary: Mapping[str, Any] | None, known: Iterable[str | None] = ()) -> dict[str, Any]:
+def mask_conversation_keys(summary: Mapping[str, Any] | None, channel: str | None = None) -> dict[str, Any]:
+    """An unmasked summary for staff: only the conversation ids in it masked."""
+    return {k: mask_conversation_id(v, channel) if k in CONVERSATION_KEYS and isinstance(v, str) else v
+            for k, v in (summary or {}).items()}
+
+
+def mask_summary(
+    summary: Mapping[str, Any] | None, known: Iterable[str | None] = (), channel: str | None = None
+) -> dict[str, Any]:
     """The bot's summary of a conversation, every string in it masked (key-aware)."""
     known = [*known, *known_in_summary(summary)]
     out: dict[str, Any] = {}
     for key, value in (summary or {}).items():
-        out[key] = _mask_summary_value(key, value, known)
+        out[key] = _mask_summary_value(key, value, known, channel)
     return out
 
 
-def _mask_summary_value(key: str, value: Any, known: list[str]) -> Any:
+def _mask_summary_value(key: str, value: Any, known: list[str], channel: str | None) -> Any:
     if isinstance(value, (list, tuple)):
-        return [_mask_summary_value(key, v, known) for v in value]
+        return [_mask_summary_value(key, v, known, channel) for v in value]
     if not isinstance(value, str):
         return value
+    if key in CONVERSATION_KEYS:
+        return mask_conversation_id(value, channel)
     if key in NAME_KEYS:
         return mask_name(value)
     if key in PHONE_KEYS:

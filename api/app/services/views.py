@@ -19,7 +19,7 @@ from app.schemas.ticket import (
     TicketSummary,
 )
 from app.services import workflow
-from app.services.masking import mask_evidence, mask_identifier, mask_name, mask_phone, mask_text
+from app.services.masking import mask_conversation_id, mask_evidence, mask_name, mask_phone, mask_text
 from app.services.taxonomy import CATEGORY_DEPARTMENT, CATEGORY_LABELS, SEVERITY_RULES, Category, Severity
 
 
@@ -67,10 +67,13 @@ def progress(ticket: Ticket, *, mask=_identity) -> Progress:
     )
 
 
-def ticket_out(ticket: Ticket, *, masked: bool, now: datetime, known: Iterable[str | None] = ()) -> TicketOut:
+def ticket_out(
+    ticket: Ticket, *, masked: bool, now: datetime, known: Iterable[str | None] = (), staff: bool = True
+) -> TicketOut:
     """The whole ticket. Masked (an agent who does not own it): name and phone, and every free
-    text (description, place, time, evidence, notes, result, reasons, request, conversation id)
-    with the personal data in it masked; `known` adds the booking holder's name and phone."""
+    text (description, place, time, evidence, notes, result, reasons, request) with the personal
+    data in it masked; `known` adds the booking holder's name and phone. The conversation id is
+    masked for every person (`staff`, the owner and supervisors too); only the bot gets it raw."""
     category, severity = Category(ticket.category), Severity(ticket.severity)
     rule = SEVERITY_RULES[severity]
     if masked:
@@ -101,7 +104,8 @@ def ticket_out(ticket: Ticket, *, masked: bool, now: datetime, known: Iterable[s
         phone=mask_phone(ticket.phone) if masked else ticket.phone,
         masked=masked,
         channel=ticket.channel,
-        conversation_id=mask_identifier(ticket.conversation_id) if masked else ticket.conversation_id,
+        conversation_id=(mask_conversation_id(ticket.conversation_id, ticket.channel) if staff
+                         else ticket.conversation_id),
         received_at=ticket.received_at,
         stage=ticket.stage,
         description=mask(ticket.description),

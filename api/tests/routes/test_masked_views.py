@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.models import AuditLog
+from app.services.masking import mask_conversation_id
 from tests.factories import create_ticket
 from tests.routes.test_handoffs import open_handoff, paused_conversation, rasa  # noqa: F401 - fixture
 
@@ -42,7 +43,7 @@ def test_an_agent_who_does_not_own_the_ticket_sees_its_free_text_masked(client, 
     assert body["description"].startswith("订单是张*(138****5678)订的，我是同行的王*明，身份证**************1234")
     assert body["location"] == "大理古城，找王*明" and body["occurred_at"] == "昨晚王*明入住时"
     assert body["evidence"] == ["https://cdn.example.com/****"]
-    assert body["conversation_id"] == "wx****Zq81"
+    assert body["conversation_id"] == mask_conversation_id("wx-oF3k9Zq81", "rest")
     assert body["request_detail"] == "给我(王*明)退两晚房费"
     assert body["notes"][0]["text"] == "已致电王*明 139****1111，身份证**************1234"
     assert body["progress"]["measures"] == [body["notes"][0]["text"]]
@@ -50,7 +51,10 @@ def test_an_agent_who_does_not_own_the_ticket_sees_its_free_text_masked(client, 
     for headers in (owner, supervisor, {**service, "X-Sender-Id": "wx-oF3k9Zq81"}):
         full = client.get(f"/tickets/{no}", headers=headers).json()
         assert full["masked"] is False and full["description"] == DESCRIPTION
-        assert full["conversation_id"] == "wx-oF3k9Zq81" and "13900001111" in full["notes"][0]["text"]
+        assert "13900001111" in full["notes"][0]["text"]
+        # The conversation id: masked for every person, the owner and supervisors too; raw for the bot.
+        raw = headers.get("X-Sender-Id") is not None
+        assert full["conversation_id"] == ("wx-oF3k9Zq81" if raw else mask_conversation_id("wx-oF3k9Zq81", "rest"))
 
     reads = [(r.actor, r.action, r.field, r.new_value) for r in _reads(db, field="ticket")]
     owners = ticket["owner"]["username"]
@@ -86,14 +90,14 @@ def test_handoffs_are_masked_for_agents_who_do_not_hold_them_and_every_read_is_a
     for value in ["13812345678", "王小明", "E12345678", "张伟", "13900001111", "web-abc123"]:
         assert value not in queue.text, value
     item = queue.json()["items"][0]
-    assert item["masked"] and item["conversation_id"] == "we****c123"
+    assert item["masked"] and item["conversation_id"] == mask_conversation_id("web-abc123", "socketio")
     assert item["summary"]["complaint_description"] == "王*明的护照E******78丢了，张*在找"
     # A poll that shows the same again is not another row; another view is.
     client.get("/handoffs", headers=agent2)
     client.get(f"/handoffs/{hid}", headers=agent2)
     preview = client.get(f"/handoffs/{hid}/transcript", headers=agent2)
     client.get(f"/handoffs/{hid}/transcript", headers=agent2)
-    assert preview.json()["conversation_id"] == "we****c123"
+    assert preview.json()["conversation_id"] == mask_conversation_id("web-abc123", "socketio")
     assert preview.json()["lines"][-1]["text"] == "我叫王*明，身份证**************1234"
     assert "110101199003071234" not in preview.text and "13812345678" not in preview.text
 
@@ -140,3 +144,66 @@ def test_the_ticket_keeps_the_transcript_masked_for_readers_refused_the_transcri
     stored = client.get(f"/handoffs/{hid}/transcript", headers=supervisor).json()
     assert stored["source"] == "stored" and any("110101199003071234" in l["text"] for l in stored["lines"])
     assert any("110101199003071234" in l["text"] for l in client.get(f"/handoffs/{hid}/transcript", headers=other).json()["lines"])
+
+
+def test_no_person_sees_a_raw_conversation_id_the_holder_and_supervisors_included(client, service, agent1, supervisor, rasa):
+    openid = "oAbcDEF1234567890xyzQRSTuv9f"
+    handoff = open_handoff(client, service, conversation_id=openid, channel="wechat",
+                           summary={"booking_ref": "TR20260001", "sender_id": openid})
+    assert handoff["conversation_id"] == openid  # the bot opened it: its own id comes back
+    other = open_handoff(client, service, conversation_id="oAbcDEF1234567890xyzQRSTzz01", channel="wechat")
+    hid = handoff["id"]
+    paused_conversation(rasa, openid)
+    client.post(f"/handoffs/{hid}/take", headers=agent1)
+    shown = mask_conversation_id(openid, "wechat")
+    assert shown.startswith("wx:oAbc…") and len(shown) == len("wx:oAbc…") + 6 and openid[-6:] not in shown
+    views = [
+        client.get(f"/handoffs/{hid}", headers=agent1),  # the holder
+        client.get(f"/handoffs/{hid}", headers=supervisor),
+        client.get(f"/handoffs/{hid}/transcript", headers=agent1),
+        client.get(f"/handoffs/{hid}/transcript", headers=supervisor),
+        client.get("/handoffs", headers=supervisor),
+        client.get("/handoffs", headers=agent1),
+    ]
+    for response in views:
+        assert response.status_code == 200, response.text
+        assert openid not in response.text, response.request.url
+        assert shown in response.text, response.request.url
+    held = views[0].json()
+    assert held["masked"] is False and held["conversation_id"] == shown and held["summary"]["sender_id"] == shown
+    # Stable per conversation, different between conversations (agents tell them apart).
+    queue = {i["id"]: i["conversation_id"] for i in client.get("/handoffs", headers=supervisor).json()["items"]}
+    assert queue[hid] == shown and queue[other["id"]] not in (shown, None)
+    # The bot still gets it raw for its own conversation.
+    mine = client.get(f"/handoffs/{hid}", headers={**service, "X-Sender-Id": openid}).json()
+    assert mine["conversation_id"] == openid and mine["summary"]["sender_id"] == openid
+
+
+def test_the_ticket_owner_sees_the_same_masked_id_as_the_queue(client, service, agent1, agent2, supervisor, rasa):
+    openid = "oAbcDEF1234567890xyzQRSTuv9f"
+    ticket = create_ticket(client, service, channel="wechat", conversation_id=openid)
+    owner, _ = _owner_and_other(ticket, agent1, agent2)
+    handoff = open_handoff(client, service, conversation_id=openid, channel="wechat", ticket_no=ticket["ticket_no"])
+    paused_conversation(rasa, openid)
+    shown = mask_conversation_id(openid, "wechat")
+    for headers in (owner, supervisor):
+        body = client.get(f"/tickets/{ticket['ticket_no']}", headers=headers)
+        assert body.json()["masked"] is False and body.json()["conversation_id"] == shown and openid not in body.text
+    # The transcript note written at the end names the conversation the same way.
+    client.post(f"/handoffs/{handoff['id']}/take", headers=owner)
+    assert client.post(f"/handoffs/{handoff['id']}/close", headers=owner).status_code == 200
+    notes = client.get(f"/tickets/{ticket['ticket_no']}", headers=supervisor).json()["notes"]
+    note = next(n["text"] for n in notes if n["text"].startswith("人工会话记录"))
+    assert f"会话 {shown}" in note and openid not in note
+
+
+def test_supervisors_find_a_conversation_by_its_raw_id_and_still_see_it_masked(client, service, agent1, supervisor):
+    openid = "oAbcDEF1234567890xyzQRSTuv9f"
+    handoff = open_handoff(client, service, conversation_id=openid, channel="wechat")
+    open_handoff(client, service, conversation_id="web-someone-else")
+    found = client.get("/handoffs", params={"conversation_id": openid}, headers=supervisor)
+    assert found.status_code == 200 and openid not in found.text
+    assert [i["id"] for i in found.json()["items"]] == [handoff["id"]]
+    assert client.get("/handoffs", params={"conversation_id": "nobody"}, headers=supervisor).json()["items"] == []
+    refused = client.get("/handoffs", params={"conversation_id": openid}, headers=agent1)
+    assert refused.status_code == 403 and refused.json()["detail"][0]["loc"] == ["query", "conversation_id"]

@@ -62,3 +62,17 @@ def test_identifiers_evidence_and_summaries():
         "complainant_name": "张*", "phone": "*******5678", "verified_booking": True,
         "last_message": "我是张*，身份证**************1234", "complaint_evidence": ["https://x.cn/****"],
     }
+
+
+def test_conversation_ids_show_the_channel_a_short_head_and_a_stable_digest():
+    from app.services.masking import mask_conversation_id
+
+    openid = "oAbcDEF1234567890xyzQRSTuv9f"
+    shown = mask_conversation_id(openid, "wechat")
+    assert shown == mask_conversation_id(openid, "wechat")  # stable
+    assert shown.startswith("wx:oAbc…") and openid[4:] not in shown and openid[-4:] not in shown
+    assert mask_conversation_id("oAbcDEF1234567890xyzQRSTzz01", "wechat") != shown  # same app prefix, told apart
+    assert mask_conversation_id("5f1c0a9e2b7d4c3a8e6f1b2d3c4a5e6f", "socketio").startswith("web:5f1c…")
+    # Short ids (REST senders such as a name) show no characters of their own.
+    assert mask_conversation_id("alice", "rest").startswith("rest:…") and "ali" not in mask_conversation_id("alice", "rest")
+    assert mask_conversation_id(None, "rest") is None

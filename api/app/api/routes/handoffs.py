@@ -28,7 +28,9 @@ from app.schemas.handoff import (
     Transcript,
     TranscriptLineOut,
 )
-from app.services.masking import known_in_summary, mask_identifier, mask_summary, mask_text
+from app.services.masking import (
+    known_in_summary, mask_conversation_id, mask_conversation_keys, mask_summary, mask_text,
+)
 from app.services.rasa_client import (
     ConversationNotFound,
     RasaClient,
@@ -60,9 +62,11 @@ def _holds(handoff: Handoff, actor: Actor) -> bool:
 
 
 def _full_view(handoff: Handoff, actor: Actor) -> bool:
-    """Who sees a conversation's personal data (summary, transcript, conversation id): supervisors,
-    the bot (it reported them), and the agent who took it, while they hold it and after it ended.
-    Everyone else sees them masked (and only while it waits, for the transcript)."""
+    """Who sees a conversation's personal data (summary, transcript): supervisors, the bot (it
+    reported them), and the agent who took it, while they hold it and after it ended. Everyone
+    else sees them masked (and only while it waits, for the transcript). The conversation id
+    (a WeChat openid on that channel) is masked for every person, holder and supervisors
+    included: the relay goes by handoff id; only the bot gets it raw."""
     if actor.role in ("supervisor", "service"):
         return True
     return handoff.agent_id is not None and handoff.agent_id == actor.user_id and handoff.status != "waiting"
@@ -87,8 +91,8 @@ def _known(session, handoff: Handoff) -> tuple[str | None, ...]:
     return tuple(known)
 
 
-def _out(session, handoff: Handoff, now: datetime, *, masked: bool = False, model=HandoffOut,
-         per_place: float | None = None, known: tuple[str | None, ...] | None = None, **extra):
+def _out(session, handoff: Handoff, now: datetime, *, masked: bool = False, staff: bool = True,
+         model=HandoffOut, per_place: float | None = None, known: tuple[str | None, ...] | None = None, **extra):
     place = crud.position(session, handoff=handoff)
     if place is not None and per_place is None:
         per_place = crud.minutes_per_place(session, now=now)
@@ -97,11 +101,13 @@ def _out(session, handoff: Handoff, now: datetime, *, masked: bool = False, mode
         known = _known(session, handoff)
     return model(
         id=handoff.id,
-        conversation_id=mask_identifier(handoff.conversation_id) if masked else handoff.conversation_id,
+        conversation_id=(mask_conversation_id(handoff.conversation_id, handoff.channel) if staff
+                         else handoff.conversation_id),
         channel=handoff.channel,
         reason=handoff.reason, severity=handoff.severity, colour=handoff.colour,
         ticket_no=handoff.ticket_no,
-        summary=mask_summary(handoff.summary, known or ()) if masked else handoff.summary,
+        summary=(mask_summary(handoff.summary, known or (), handoff.channel) if masked
+                 else mask_conversation_keys(handoff.summary, handoff.channel) if staff else handoff.summary),
         status=handoff.status, agent=handoff.agent, created_at=handoff.created_at,
         taken_at=handoff.taken_at, first_agent_reply_at=handoff.first_agent_reply_at,
         first_reply_wait_seconds=handoff.first_reply_wait_seconds, closed_at=handoff.closed_at,
@@ -160,13 +166,15 @@ def open_handoff(body: HandoffCreate, caller: ServiceOnly, session: SessionDep, 
             log.info("handoff #%s raised to urgent: emergency", handoff.id)
     else:
         log.info("handoff #%s opened for %s (%s, %s)", handoff.id, body.channel, body.reason, handoff.severity)
-    return _out(session, handoff, now, model=HandoffOpened, created=opened.created, upgraded=opened.upgraded)
+    return _out(session, handoff, now, staff=False, model=HandoffOpened, created=opened.created,
+                upgraded=opened.upgraded)
 
 
 @router.get(
     "",
     summary="The agents' queue: urgent and major (red) first, then by waiting time",
     response_model=HandoffQueue,
+    responses={403: {"description": "conversation_id given by an agent (supervisors only)"}},
 )
 def list_handoffs(
     caller: Staff,
@@ -174,9 +182,19 @@ def list_handoffs(
     now: NowDep,
     request: Request,
     status_: Annotated[list[HandoffStatus] | None, Query(alias="status")] = None,
+    conversation_id: Annotated[str | None, Query(
+        min_length=1, max_length=128,
+        description="supervisors: only this conversation's handoffs, found by the id the traveller or WeChat "
+                    "gives (shown masked all the same)",
+    )] = None,
 ) -> HandoffQueue:
+    if conversation_id is not None and caller.role != "supervisor":
+        raise field_error("query", "conversation_id", "only supervisors look conversations up by id",
+                          status.HTTP_403_FORBIDDEN)
     statuses = tuple(status_ or OPEN_STATUSES)
     rows = crud.queue(session, statuses=statuses)
+    if conversation_id is not None:
+        rows = [h for h in rows if h.conversation_id == conversation_id]
     per_place = crud.minutes_per_place(session, now=now)
     items = [_out(session, h, now, masked=_masked_for(h, caller), per_place=per_place) for h in rows]
     # The console polls the queue every 2 s: one row per view shown (unmasked, masked), again
@@ -219,7 +237,7 @@ def get_handoff(handoff_id: HandoffId, caller: AnyCaller, session: SessionDep, n
     if handoff is None:
         raise not_found("handoff")
     masked = _masked_for(handoff, caller)
-    out = _out(session, handoff, now, masked=masked)
+    out = _out(session, handoff, now, masked=masked, staff=caller.role != "service")
     _record_read(session, request, caller, handoff, masked=masked, field="handoff", now=now,
                  content=out.model_dump(mode="json", exclude={"waiting_seconds", "expected_wait_minutes"}))
     return out
@@ -271,7 +289,7 @@ def transcript(handoff_id: HandoffId, caller: Staff, session: SessionDep, now: N
         raise HTTPException(status.HTTP_403_FORBIDDEN, "只有接入该会话的客服或主管可以查看完整记录")
     known = () if full else _known(session, handoff)
     conversation_id = handoff.conversation_id
-    shown_id = conversation_id if full else mask_identifier(conversation_id)
+    shown_id = mask_conversation_id(conversation_id, handoff.channel)  # for every person, holder included
     if handoff.status not in OPEN_STATUSES and handoff.transcript is not None:
         lines = [TranscriptLineOut(**line) for line in handoff.transcript]
         out = Transcript(handoff_id=handoff.id, conversation_id=shown_id,

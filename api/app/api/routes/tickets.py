@@ -103,7 +103,7 @@ def _view(session, ticket: Ticket, actor: Actor, now: datetime) -> TicketOut:
     if audit.record_read(session, actor=actor.name, actor_role=actor.role, masked=masked, field="ticket",
                          what=ticket.ticket_no, ticket_id=ticket.id, at=now):
         session.commit()
-    return ticket_out(ticket, masked=masked, now=now, known=known)
+    return ticket_out(ticket, masked=masked, now=now, known=known, staff=actor.role != "service")
 
 
 @router.post(
@@ -141,7 +141,7 @@ def create_ticket(
         # Claim the key first (one statement). If it exists this is a retry: answer as before.
         # On PostgreSQL a concurrent claim of the same key waits here for the other transaction.
         if not crud.claim_idempotency_key(session, key=idempotency_key, fingerprint=fingerprint, now=now):
-            replay = _replay(session, idempotency_key, fingerprint, now)
+            replay = _replay(session, idempotency_key, fingerprint, now, staff=caller.role != "service")
             if replay is None:
                 raise HTTPException(status.HTTP_409_CONFLICT, "request with this Idempotency-Key is in progress")
             return replay
@@ -162,18 +162,18 @@ def create_ticket(
     set_committed_value(ticket, "notes", [])
     set_committed_value(ticket, "deadlines", crud.deadlines_as_written(ticket))
     # Hot path: serialise once (FastAPI would dump and re-validate the model for response_model).
-    return Response(ticket_out(ticket, masked=False, now=now).model_dump_json(), status_code=201,
-                    media_type="application/json")
+    out = ticket_out(ticket, masked=False, now=now, staff=caller.role != "service")
+    return Response(out.model_dump_json(), status_code=201, media_type="application/json")
 
 
-def _replay(session, key: str, fingerprint: str, now: datetime) -> Response | None:
+def _replay(session, key: str, fingerprint: str, now: datetime, *, staff: bool) -> Response | None:
     row = crud.get_idempotency_key(session, key=key)
     if row is None or row[1] is None:
         return None
     if row[0] != fingerprint:
         raise HTTPException(status.HTTP_409_CONFLICT, "Idempotency-Key was used with a different request body")
     ticket = session.get(Ticket, row[1])
-    return Response(ticket_out(ticket, masked=False, now=now).model_dump_json(), status_code=200,
+    return Response(ticket_out(ticket, masked=False, now=now, staff=staff).model_dump_json(), status_code=200,
                     media_type="application/json", headers={"Idempotent-Replayed": "true"})
 
 
