@@ -36,20 +36,21 @@ def check_phone_digits(
     if address:
         subjects.append(Subject.hashed("address", address, settings.verify_max_failures_per_address))
     window = timedelta(minutes=settings.verify_window_minutes)
-    reservation = verify_guard.reserve(session, subjects=subjects, now=now, window=window)
-    if reservation.blocked_by is not None:
-        verify_guard.release(session, reservation=reservation, clear_kinds=())
-        session.commit()
-        logger.warning("phone-digit checks locked (%s) for %s", reservation.blocked_by.kind, f"{what}:{number}")
-        raise too_many_attempts("phone_last4", reservation.retry_after, scope=reservation.blocked_by.kind)
-    if phone is None or not phone.endswith(last4):
-        session.commit()  # the reservation stays: it was a miss
-        # The subject is a booking or ticket number, not personal data; the digits are not logged.
-        logger.warning("phone digits did not match for %s:%s", what, number)
-        if phone is None:
-            raise not_found(what)
-        raise HTTPException(status.HTTP_403_FORBIDDEN, {"field": "phone_last4", "msg": f"does not match the phone on the {what}"})
-    verify_guard.release(session, reservation=reservation)
+    try:
+        with verify_guard.guarded(session, subjects=subjects, now=now, window=window,
+                                  clear_kinds=("booking", "ticket")):
+            if phone is None or not phone.endswith(last4):
+                # The subject is a booking or ticket number, not personal data; the digits are not logged.
+                logger.warning("phone digits did not match for %s:%s", what, number)
+                if phone is None:
+                    raise not_found(what)
+                mismatch = {"field": "phone_last4", "msg": f"does not match the phone on the {what}"}
+                raise HTTPException(status.HTTP_403_FORBIDDEN, mismatch)
+    except verify_guard.Locked as locked:
+        logger.warning("phone-digit checks locked (%s) for %s", locked.subject.kind, f"{what}:{number}")
+        raise too_many_attempts("phone_last4", locked.retry_after, scope=locked.subject.kind) from None
+    session.commit()
+
 
 def _grant_subject(what: str, number: str) -> str:
     # Bookings keep their bare number (grants the bot holds stay valid); a ticket's grant names
@@ -78,4 +79,3 @@ def has_grant(
 
 def no_grant(msg: str = "verify the phone digits first (missing, expired or foreign grant)") -> HTTPException:
     return HTTPException(status.HTTP_403_FORBIDDEN, {"field": "grant", "msg": msg})
-    session.commit()

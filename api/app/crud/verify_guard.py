@@ -6,12 +6,17 @@ check and the count are one statement, so parallel guesses each get their own nu
 most `limit` of them are ever compared (on PostgreSQL the upsert takes the row lock; SQLite
 serialises writers with BEGIN IMMEDIATE). A wrong guess keeps its reservation; the right
 digits hand theirs back (and clear the number's own count).
+
+`guarded()` is that whole protocol for one check (phone digits, a login): reserve, refuse when
+locked, keep the attempt on a miss, hand it back on a match.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -90,3 +95,40 @@ def release(session: Session, *, reservation: Reservation, clear_kinds: tuple[st
 
 def clear(session: Session, *, subject: str) -> None:
     session.execute(delete(VerifyFailure).where(VerifyFailure.subject == subject))
+
+
+class Locked(Exception):
+    """Too many misses for `subject` in the window: nothing was compared; retry after `retry_after` s."""
+
+    def __init__(self, subject: Subject, retry_after: int) -> None:
+        super().__init__(subject.kind)
+        self.subject = subject
+        self.retry_after = retry_after
+
+
+@contextmanager
+def guarded(
+    session: Session, *, subjects: list[Subject], now: datetime, window: timedelta,
+    clear_kinds: tuple[str, ...],
+) -> Iterator[Reservation]:
+    """One guarded check: `with guarded(...):` compare inside, raise on a miss.
+
+    - over a limit: the attempt is handed back, committed, and Locked raised before the body runs;
+    - the body raises (a miss, whatever the caller's exception): the attempt stays counted and is
+      committed before the exception goes on (the request's error must not roll the count back);
+    - the body ends normally (a match): the attempt is handed back and the `clear_kinds` subjects
+      cleared; the caller commits (with whatever else the match writes, e.g. a login's token).
+
+    Unlike the other data functions this one commits: the count must outlive the refused request."""
+    reservation = reserve(session, subjects=subjects, now=now, window=window)
+    if reservation.blocked_by is not None:
+        release(session, reservation=reservation, clear_kinds=())
+        session.commit()
+        raise Locked(reservation.blocked_by, reservation.retry_after)
+    try:
+        yield reservation
+    except Exception:
+        if session.is_active:
+            session.commit()  # the reservation stays: it was a miss
+        raise
+    release(session, reservation=reservation, clear_kinds=clear_kinds)

@@ -31,18 +31,15 @@ def login(
     if address:
         subjects.append(Subject.hashed("login", address, settings.login_max_failures_per_address))
     window = timedelta(minutes=settings.login_window_minutes)
-    reservation = verify_guard.reserve(session, subjects=subjects, now=now, window=window)
-    if reservation.blocked_by is not None:
-        verify_guard.release(session, reservation=reservation, clear_kinds=())
-        session.commit()
-        raise too_many_attempts("password", reservation.retry_after, scope=reservation.blocked_by.kind)
-    user = users.authenticate(
-        session, username=body.username, password=body.password, scrypt_n=settings.password_scrypt_n
-    )
-    if user is None:
-        session.commit()  # the failure stays counted
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
-    verify_guard.release(session, reservation=reservation, clear_kinds=("user",))
+    try:
+        with verify_guard.guarded(session, subjects=subjects, now=now, window=window, clear_kinds=("user",)):
+            user = users.authenticate(
+                session, username=body.username, password=body.password, scrypt_n=settings.password_scrypt_n
+            )
+            if user is None:
+                raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
+    except verify_guard.Locked as locked:
+        raise too_many_attempts("password", locked.retry_after, scope=locked.subject.kind) from None
     ttl = timedelta(hours=settings.token_ttl_hours)
     token = users.issue_token(session, user=user, now=now, ttl=ttl)
     session.commit()
