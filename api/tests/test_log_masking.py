@@ -29,6 +29,30 @@ def test_child_and_third_party_loggers_are_masked():
     assert "13812345678" not in text and "138****5678" in text
 
 
+def test_one_filter_per_handler_with_the_apis_mask():
+    from app.services.masking import mask_text
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(servicekit.MaskingFilter())  # as if servicekit's default came first
+    root = logging.getLogger()
+    root.addHandler(handler)
+    old = root.level
+    root.setLevel(logging.INFO)
+    try:
+        _install_log_filter()
+        _install_log_filter()  # again, as at every start-up: still one
+        masking = [f for f in handler.filters if isinstance(f, servicekit.MaskingFilter)]
+        assert len(handler.filters) == 1 and len(masking) == 1 and masking[0].mask is mask_text
+        # mask_text's own cases reach the log: a name after a cue word, an e-mail address.
+        logging.getLogger("app.api").info("traveller wrote: 我叫欧阳娜娜，邮箱 zhangwei@qq.com")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old)
+    text = stream.getvalue()
+    assert "欧阳娜娜" not in text and "zhangwei@qq.com" not in text and "z***@qq.com" in text
+
+
 def test_unset_app_env_is_production():
     assert not servicekit.is_development(None) and not servicekit.is_development("")
     assert servicekit.is_development("development")

@@ -13,7 +13,8 @@ other value) counts as production.
 Logs: `install_log_masking()` puts one `MaskingFilter` on every handler of every logger
 (root, named, child and third-party loggers such as httpx, sanic, uvicorn), so every
 record that is written anywhere is masked, whichever logger it came from. A filter on a
-logger only sees records logged on that very logger, not those of its children.
+logger only sees records logged on that very logger, not those of its children. A service
+with a richer masker (the API's `mask_text`) passes it: `install_log_masking(mask_text)`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import logging
 import os
 import re
 import time
-from typing import Any, Dict, Iterable, Mapping, Optional
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional
 
 DEV_PREFIX = "dev-"
 # Environment variables whose names end like this hold secrets (checked when they are set).
@@ -111,7 +112,12 @@ def mask_log_text(text: str) -> str:
 
 
 class MaskingFilter(logging.Filter):
-    """Masks personal data in the message and the traceback of every record it sees."""
+    """Masks personal data in the message and the traceback of every record it sees, with
+    `mask` (text -> masked text; this module's `mask_log_text` unless a service has a richer one)."""
+
+    def __init__(self, mask: Callable[[str], str] = mask_log_text) -> None:
+        super().__init__()
+        self.mask = mask
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "_masked", False):  # one record, several handlers
@@ -120,21 +126,18 @@ class MaskingFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a broken format string is not ours to fix here
             return True
-        masked = mask_log_text(message)
+        masked = self.mask(message)
         if masked != message:
             record.msg, record.args = masked, None
         if record.exc_info and not record.exc_text:
             # Formatter.format() uses exc_text when it is set: format the traceback now, masked.
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = mask_log_text(record.exc_text)
+            record.exc_text = self.mask(record.exc_text)
         if record.stack_info:
-            record.stack_info = mask_log_text(record.stack_info)
+            record.stack_info = self.mask(record.stack_info)
         record._masked = True
         return True
-
-
-_FILTER = MaskingFilter()
 
 
 def _all_handlers() -> Iterable[logging.Handler]:
@@ -150,19 +153,27 @@ def _all_handlers() -> Iterable[logging.Handler]:
             yield handler
 
 
-def install_log_masking(*extra: logging.Filter) -> int:
-    """Put the masking filter (and any `extra` filters, e.g. a service's own richer masking)
-    on every handler there is now; returns how many handlers got something.
+def install_log_masking(mask: Callable[[str], str] = mask_log_text) -> int:
+    """Put one `MaskingFilter` using `mask` on every handler there is now (a masking filter
+    with another mask is replaced: one filter per handler); returns how many handlers got it.
 
     Call it after the service has configured its logging (and again whenever a framework
-    may have added handlers, e.g. when the server starts); it is idempotent per filter type.
+    may have added handlers, e.g. when the server starts); it is idempotent.
     """
+    wanted = _filters.get(mask)
+    if wanted is None:
+        wanted = _filters[mask] = MaskingFilter(mask)
     installed = 0
     for handler in _all_handlers():
-        added = False
-        for wanted in (*extra, _FILTER):
-            if not any(type(f) is type(wanted) for f in handler.filters):
-                handler.addFilter(wanted)
-                added = True
-        installed += added
+        present = [f for f in handler.filters if isinstance(f, MaskingFilter)]
+        if present == [wanted]:
+            continue
+        for old in present:
+            handler.removeFilter(old)
+        handler.addFilter(wanted)
+        installed += 1
     return installed
+
+
+# One filter per mask function, so that installing again finds the one already there.
+_filters: Dict[Callable[[str], str], MaskingFilter] = {}

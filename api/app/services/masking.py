@@ -2,7 +2,8 @@
 
 Structured fields have their own maskers (`mask_name`, `mask_phone`, `mask_identifier`,
 `mask_evidence`); free text (descriptions, places, notes, transcripts, summaries) goes through
-`mask_text`, which masks what can be recognised in it: mobile and landline numbers, resident ID,
+`mask_text`, which masks what can be recognised in it (and is the mask of the API's log filter,
+servicekit's `MaskingFilter`): mobile and landline numbers, resident ID,
 passport and permit numbers, bank cards, e-mail addresses, a name after "我叫/姓名/联系人…", and the
 record's own known names and numbers (the complainant's, the booking holder's) wherever they occur.
 """
@@ -10,7 +11,6 @@ record's own known names and numbers (the complainant's, the booking holder's) w
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -200,17 +200,3 @@ def _mask_summary_value(key: str, value: Any, known: list[str], channel: str | N
     if key in EVIDENCE_KEYS:
         return mask_evidence(value)
     return mask_text(value, known)
-
-
-class PersonalDataFilter(logging.Filter):
-    """Masks personal data in any log record that passes through (no personal data in logs)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string is not ours to fix here
-            return True
-        masked = mask_text(message)
-        if masked != message:
-            record.msg, record.args = masked, None
-        return True

@@ -4,8 +4,8 @@ import logging
 
 import pytest
 
+from app.core.servicekit import MaskingFilter
 from app.services.masking import (
-    PersonalDataFilter,
     mask_evidence,
     mask_identifier,
     mask_name,
@@ -31,8 +31,12 @@ def test_mask_text_only_touches_mobiles():
 
 def test_log_filter_masks_arguments():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "call %s", ("13812345678",), None)
-    assert PersonalDataFilter().filter(record)
+    assert MaskingFilter(mask_text).filter(record)
     assert record.getMessage() == "call 138****5678"
+    # The API's mask, not only servicekit's numbers: a name after a cue word too.
+    named = logging.LogRecord("x", logging.INFO, __file__, 1, "traveller said %s", ("我叫欧阳娜娜",), None)
+    MaskingFilter(mask_text).filter(named)
+    assert named.getMessage() == "traveller said 我叫欧***"
 
 
 @pytest.mark.parametrize(("text", "masked"), [
