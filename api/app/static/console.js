@@ -7,31 +7,18 @@
   const $ = (id) => document.getElementById(id);
   const QUEUE_POLL_MS = 2000;
   const TRANSCRIPT_POLL_MS = 1000; // the traveller's messages show within 2 s
-  const SEVERITY = { urgent: "紧急", major: "重大", general: "一般" };
-  const REASON = {
-    request_human: "旅客要求人工", urgent_complaint: "紧急投诉", fallback: "机器人两次未理解", form_failures: "多次填写失败",
-    emergency: "紧急求助（人身安全）", cancellation_request: "申请取消行程",
-  };
-  const STATUS = { waiting: "等待接入", active: "服务中", closed: "已结束", returned: "已交还机器人" };
-  const SENDER = { traveller: "旅客", bot: "机器人", agent: "客服", system: "系统" };
-  const SUMMARY_LABELS = {
-    booking_ref: "订单号", verified_booking: "已核验订单", phone: "手机号", phone_last4: "手机尾号",
-    ticket_no: "投诉单号", complaint_description: "投诉描述", complaint_consent: "同意记录手机号",
-    itinerary_item: "查询内容", day_number: "第几天", form_failures: "填写失败次数", last_message: "最后一句话",
-    complaint_request: "诉求", request_detail: "诉求（旅客原话）",
-  };
-  const REQUEST = { refund: "退款", compensation: "赔偿", apology: "道歉", fix: "解决问题", other: "其他" };
+  // Workflow, not wording: which moves the ticket form offers (the API checks them again).
   const NEXT_STATUS = {
     received: ["investigating", "rejected"], investigating: ["plan_made", "rejected"], plan_made: ["resolved"],
     resolved: ["followed_up"], followed_up: ["closed"], closed: [], rejected: [],
   };
-  const TICKET_STATUS = {
-    received: "已受理", investigating: "调查核实中", plan_made: "已制定处理方案", resolved: "处理方案已落实",
-    followed_up: "已回访", closed: "已结案", rejected: "不予受理",
-  };
+  const PAYLOAD = /^\/(\w+)(\{.*\})?$/s; // a button the traveller pressed: /intent{"entity": "value"}
 
+  // Every Chinese label comes from GET /labels, read once after login (api/app/api/routes/labels.py).
+  let labels = null;
   let auth = null;
   try { auth = JSON.parse(sessionStorage.getItem("console.auth") || "null"); } catch (e) { auth = null; }
+  let canned = []; // GET /canned-replies: [{key, title, text}]
   let selectedId = null;
   let selected = null; // the selected handoff as last read
   let transcriptKey = "";
@@ -178,9 +165,59 @@
     $("whoami").textContent = `${auth.name}（${auth.role === "supervisor" ? "主管" : "客服"}）`;
     if (auth.mustChange) { clearInterval(queueTimer); clearInterval(transcriptTimer); showPasswordForm(); return; }
     $("login-view").hidden = true; $("password-view").hidden = true; $("desk").hidden = false;
-    refreshQueue();
     clearInterval(queueTimer);
-    queueTimer = setInterval(refreshQueue, QUEUE_POLL_MS);
+    loadReferenceData().then(() => {
+      if (!auth || auth.mustChange) return;
+      refreshQueue();
+      clearInterval(queueTimer);
+      queueTimer = setInterval(refreshQueue, QUEUE_POLL_MS);
+    });
+  }
+
+  // --- labels and canned replies, read once per login ----------------------------------------
+  async function loadReferenceData() {
+    try { labels = await api("GET", "/labels"); } catch (error) {
+      labels = null;
+      $("queue-count").textContent = `无法读取显示名称：${error.message}`;
+    }
+    try { canned = (await api("GET", "/canned-replies")).replies; } catch (error) {
+      canned = [];
+      $("reply-hint").textContent = `常用语暂不可用：${error.message}`;
+    }
+  }
+
+  // The Chinese label of a code; the code itself only if the API has no label for it.
+  function label(table, code) {
+    const found = labels && labels[table] && labels[table][code];
+    return found || (code === null || code === undefined ? "" : String(code));
+  }
+
+  function staffName(username) {
+    return username ? label("staff", username) : "";
+  }
+
+  // "/affirm", '/inform{"complaint_request": "fix"}': what the pressed button meant, in Chinese.
+  function pressedButton(text) {
+    const raw = String(text || "").replace(/^\[按钮\]\s*/, "").trim();
+    const match = PAYLOAD.exec(raw);
+    if (!match) return null;
+    let entities = {};
+    try { entities = match[2] ? JSON.parse(match[2]) : {}; } catch (e) { entities = {}; }
+    const values = Object.entries(entities).map(([key, value]) => valueText(key, value)).filter(Boolean);
+    return values.length ? values.join("、") : label("intents", match[1]);
+  }
+
+  function valueText(key, value) {
+    if (value === null || value === undefined) return "";
+    if (typeof value === "boolean") return value ? "是" : "否";
+    if (Array.isArray(value)) return value.map((v) => valueText(key, v)).join("、");
+    const text = String(value);
+    if (key === "complaint_request") return text.split("/").map((code) => label("requests", code)).join("、");
+    if (key === "itinerary_item") return label("itinerary_items", text);
+    if (key === "correction_field") return label("fields", text);
+    if (key === "channel") return label("channels", text);
+    if (key === "last_message") { const pressed = pressedButton(text); return pressed ? `［按钮］${pressed}` : text; }
+    return text;
   }
 
   // --- queue -------------------------------------------------------------------------------
@@ -190,21 +227,29 @@
     try { queue = await api("GET", "/handoffs"); } catch (error) { $("queue-count").textContent = error.message; return; }
     $("queue-count").textContent = `等待 ${queue.waiting} · 服务中 ${queue.active}`;
     const list = $("queue-list");
+    // The list is rebuilt every poll: keep the keyboard focus on the item that had it.
+    const focused = document.activeElement && document.activeElement.closest && document.activeElement.closest(".queue-item");
+    const focusedId = focused ? Number(focused.dataset.id) : null;
     list.textContent = "";
     for (const h of queue.items) {
       const item = el("li", `queue-item ${h.colour === "red" ? "red" : "yellow"}`);
       item.dataset.id = h.id;
+      const button = el("button");
+      button.type = "button";
+      button.setAttribute("aria-pressed", String(h.id === selectedId));
       if (h.id === selectedId) item.classList.add("selected");
-      const line1 = el("div", "line1");
-      line1.appendChild(el("span", null, `${SEVERITY[h.severity] || h.severity} · ${REASON[h.reason] || h.reason}`));
-      line1.appendChild(el("span", null, h.status === "waiting" ? `第 ${h.position} 位` : STATUS[h.status]));
-      item.appendChild(line1);
-      const who = h.agent ? ` · 客服 ${h.agent}` : "";
-      item.appendChild(el("div", "line2", `已等待 ${minutes(h.waiting_seconds)} · ${h.channel}${h.ticket_no ? " · " + h.ticket_no : ""}${who}`));
-      const preview = h.summary && (h.summary.complaint_description || h.summary.last_message);
-      if (preview) item.appendChild(el("div", "line2", String(preview).slice(0, 60)));
-      item.addEventListener("click", () => select(h.id));
+      const line1 = el("span", "line1");
+      line1.appendChild(el("span", null, `${label("severities", h.severity)} · ${label("handoff_reasons", h.reason)}`));
+      line1.appendChild(el("span", null, h.status === "waiting" ? `第 ${h.position} 位` : label("handoff_statuses", h.status)));
+      button.appendChild(line1);
+      const who = h.agent ? ` · 客服 ${staffName(h.agent)}` : "";
+      button.appendChild(el("span", "line2", `已等待 ${minutes(h.waiting_seconds)} · ${label("channels", h.channel)}${h.ticket_no ? " · " + h.ticket_no : ""}${who}`));
+      const preview = h.summary && (h.summary.complaint_description || valueText("last_message", h.summary.last_message));
+      if (preview) button.appendChild(el("span", "line2", String(preview).slice(0, 60)));
+      button.addEventListener("click", () => select(h.id));
+      item.appendChild(button);
       list.appendChild(item);
+      if (h.id === focusedId) button.focus();
       if (h.id === selectedId) { selected = h; showHeader(); }
     }
     if (!queue.items.length) list.appendChild(el("li", "muted", "暂无排队会话"));
@@ -216,7 +261,14 @@
     transcriptKey = "";
     $("transcript").textContent = "";
     $("conv-error").textContent = "";
-    document.querySelectorAll(".queue-item").forEach((n) => n.classList.toggle("selected", Number(n.dataset.id) === id));
+    $("conv-status").textContent = "";
+    closeCanned();
+    document.querySelectorAll(".queue-item").forEach((n) => {
+      const on = Number(n.dataset.id) === id;
+      n.classList.toggle("selected", on);
+      const button = n.querySelector("button");
+      if (button) button.setAttribute("aria-pressed", String(on));
+    });
     try { selected = await api("GET", `/handoffs/${id}`); } catch (error) { $("conv-error").textContent = error.message; return; }
     $("conv-empty").hidden = true; $("conv").hidden = false;
     showHeader();
@@ -235,18 +287,19 @@
     if (!selected) return;
     const badge = $("conv-badge");
     badge.className = `badge ${selected.colour === "red" ? "red" : "yellow"}`;
-    badge.textContent = SEVERITY[selected.severity] || selected.severity;
-    $("conv-title").textContent = `会话 #${selected.id} · ${REASON[selected.reason] || selected.reason}`;
+    badge.textContent = label("severities", selected.severity);
+    $("conv-title").textContent = `会话 #${selected.id} · ${label("handoff_reasons", selected.reason)}`;
     const reply = selected.first_reply_wait_seconds !== null ? ` · 首次回复用时 ${minutes(selected.first_reply_wait_seconds)}` : "";
-    // REST clients cannot be pushed to: the agent's message lands in the conversation record.
-    const channel = selected.channel === "rest" ? "rest（旅客端需刷新才能看到回复）" : selected.channel;
-    $("conv-meta").textContent = `${STATUS[selected.status]}${selected.agent ? "（" + selected.agent + "）" : ""} · 渠道 ${channel} · 已等待 ${minutes(selected.waiting_seconds)}${reply}`;
+    const holder = selected.agent ? `（${staffName(selected.agent)}）` : "";
+    $("conv-meta").textContent = `${label("handoff_statuses", selected.status)}${holder} · 渠道 ${label("channels", selected.channel)} · 已等待 ${minutes(selected.waiting_seconds)}${reply}`;
     const open = selected.status === "waiting" || selected.status === "active";
     $("take").hidden = selected.status !== "waiting";
     $("hand-back").hidden = !(open && (mine() || auth.role === "supervisor"));
     $("close").hidden = !(open && (mine() || auth.role === "supervisor"));
     $("reply-text").disabled = !mine();
     $("reply-send").disabled = !mine();
+    $("canned-open").disabled = !mine();
+    if (!mine()) closeCanned();
     $("reply-text").placeholder = mine() ? "输入回复，Enter 发送，Shift+Enter 换行"
       : open ? "接入会话后才能回复" : "会话已结束";
   }
@@ -254,12 +307,20 @@
   function showSummary() {
     const box = $("summary");
     box.textContent = "";
-    const entries = Object.entries(selected.summary || {});
-    if (!entries.length) { box.appendChild(el("dd", "muted", "（无）")); return; }
-    for (const [key, value] of entries) {
-      box.appendChild(el("dt", null, SUMMARY_LABELS[key] || key));
-      box.appendChild(el("dd", null, typeof value === "boolean" ? (value ? "是" : "否") : Array.isArray(value) ? value.join("、") : value));
+    const summary = selected.summary || {};
+    const hidden = new Set((labels && labels.hidden_fields) || []);
+    const known = labels ? Object.keys(labels.fields) : [];
+    // The labelled fields in their order, then anything the bot added that has no label yet.
+    const keys = known.filter((key) => key in summary)
+      .concat(Object.keys(summary).filter((key) => !known.includes(key) && !hidden.has(key)));
+    for (const key of keys) {
+      const value = valueText(key, summary[key]);
+      if (!value) continue;
+      box.appendChild(el("dt", null, known.includes(key) ? label("fields", key) : "其他信息"));
+      box.appendChild(el("dd", null, value));
     }
+    box.hidden = !box.childElementCount;
+    $("summary-empty").hidden = !box.hidden;
   }
 
   async function refreshTranscript() {
@@ -269,10 +330,13 @@
     try {
       data = await api("GET", `/handoffs/${id}/transcript`);
     } catch (error) {
-      if (id === selectedId) $("conv-error").textContent = error.status === 403 ? `${error.message}` : error.message;
+      // Polling problems go to the status line: an action's error (a refused take) stays visible.
+      if (id === selectedId) $("conv-status").textContent = error.message;
+      if (error.status === 403 && id === selectedId) clearInterval(transcriptTimer); // held by someone else
       return;
     }
     if (id !== selectedId) return;
+    $("conv-status").textContent = "";
     const key = JSON.stringify(data.lines.map((l) => [l.sender, l.text, l.at]));
     if (key === transcriptKey) return; // unchanged: keep the agent's scroll position
     transcriptKey = key;
@@ -282,10 +346,17 @@
     if (!data.lines.length) box.appendChild(el("div", "muted", "暂无对话记录（旅客可能已离开，可直接结束会话）"));
     for (const line of data.lines) {
       const row = el("div", `line ${line.sender}`);
-      const who = line.sender === "agent" && line.agent ? `客服 ${line.agent}` : SENDER[line.sender] || line.sender;
+      const who = line.sender === "agent" && line.agent ? `客服 ${line.agent}` : label("senders", line.sender);
       row.appendChild(el("div", "who", `${who} · ${clock(line.at)}`));
-      const text = line.buttons && line.buttons.length ? `${line.text}\n[按钮：${line.buttons.join(" / ")}]` : line.text;
-      row.appendChild(el("div", "text", text));
+      const pressed = line.sender === "traveller" ? pressedButton(line.text) : null;
+      const text = el("div", "text");
+      if (pressed) {
+        text.appendChild(el("span", "pressed", "点击按钮"));
+        text.appendChild(document.createTextNode(` ${pressed}`));
+      } else {
+        text.textContent = line.buttons && line.buttons.length ? `${line.text}\n[按钮：${line.buttons.join(" / ")}]` : line.text;
+      }
+      row.appendChild(text);
       box.appendChild(row);
     }
     if (atBottom || box.dataset.first !== String(id)) box.scrollTop = box.scrollHeight;
@@ -310,7 +381,25 @@
     }
   }
 
-  $("take").addEventListener("click", () => act(`/handoffs/${selectedId}/take`));
+  $("take").addEventListener("click", async () => {
+    const id = selectedId;
+    if (await act(`/handoffs/${id}/take`)) {
+      clearInterval(transcriptTimer);
+      transcriptTimer = setInterval(refreshTranscript, TRANSCRIPT_POLL_MS);
+      $("reply-text").focus();
+      return;
+    }
+    // Refused: say who has it, by name, and keep saying it (the polls write elsewhere).
+    try {
+      const now = await api("GET", `/handoffs/${id}`);
+      if (id !== selectedId) return;
+      selected = now;
+      showHeader();
+      if (now.status === "active" && now.agent && now.agent !== auth.username) {
+        $("conv-error").textContent = `接入失败：该会话已由客服 ${staffName(now.agent)} 接入，不能重复接入。`;
+      }
+    } catch (error) { /* the API's own message stays */ }
+  });
   $("hand-back").addEventListener("click", () => {
     if (confirm("确定把会话交还给机器人吗？")) act(`/handoffs/${selectedId}/return`, {});
   });
@@ -336,7 +425,165 @@
       $("reply-send").disabled = !mine();
     }
   });
+
+  // --- canned replies: "/" in the reply box or Ctrl+/ opens a filterable list ------------------
+  // The reply box keeps the focus; the list is its autocomplete (aria-activedescendant).
+  let cannedShown = [];   // replies in the list now
+  let cannedIndex = 0;    // the highlighted one
+  let slashAt = -1;       // where the "/" that opened the list is in the text
+  let dismissedSlash = -1; // Esc closed the list of this "/": do not reopen it while typing on
+
+  function slashQuery() {
+    const box = $("reply-text");
+    const before = box.value.slice(0, box.selectionStart);
+    const match = /(^|\s)\/([^\s/]*)$/.exec(before);
+    if (!match) return null;
+    return { at: before.length - match[2].length - 1, query: match[2].toLowerCase() };
+  }
+
+  function updateCanned() {
+    const found = mine() ? slashQuery() : null;
+    if (!found || found.at === dismissedSlash) { closeCanned(); return; }
+    slashAt = found.at;
+    const q = found.query;
+    cannedShown = canned.filter((r) => !q || r.key.toLowerCase().startsWith(q) || r.title.toLowerCase().includes(q)
+      || r.text.toLowerCase().includes(q));
+    cannedIndex = Math.min(cannedIndex, Math.max(cannedShown.length - 1, 0));
+    renderCanned();
+  }
+
+  function renderCanned() {
+    const list = $("canned-list");
+    list.textContent = "";
+    cannedShown.forEach((reply, index) => {
+      const option = el("li");
+      option.id = `canned-${index}`;
+      option.setAttribute("role", "option");
+      option.setAttribute("aria-selected", String(index === cannedIndex));
+      option.dataset.key = reply.key;
+      option.appendChild(el("span", "key", `/${reply.key}`));
+      option.appendChild(el("span", "title", reply.title));
+      option.appendChild(el("span", "preview", reply.text));
+      // mousedown, not click: the reply box must not lose the focus.
+      option.addEventListener("mousedown", (event) => { event.preventDefault(); insertCanned(reply); });
+      list.appendChild(option);
+    });
+    if (!cannedShown.length) {
+      const none = el("li", "none", canned.length ? "没有匹配的常用语" : "暂无常用语");
+      none.setAttribute("role", "option");
+      none.setAttribute("aria-disabled", "true");
+      none.setAttribute("aria-selected", "false");
+      list.appendChild(none);
+    }
+    list.hidden = false;
+    const box = $("reply-text");
+    if (cannedShown.length) {
+      box.setAttribute("aria-activedescendant", `canned-${cannedIndex}`);
+      list.setAttribute("aria-activedescendant", `canned-${cannedIndex}`);
+      $(`canned-${cannedIndex}`).scrollIntoView({ block: "nearest" });
+    } else {
+      box.removeAttribute("aria-activedescendant");
+      list.removeAttribute("aria-activedescendant");
+    }
+    $("canned-status").textContent = cannedShown.length
+      ? `${cannedShown.length} 条常用语：${cannedShown[cannedIndex].title}` : "没有匹配的常用语";
+  }
+
+  function closeCanned() {
+    const list = $("canned-list");
+    if (!list) return;
+    list.hidden = true;
+    list.textContent = "";
+    cannedShown = [];
+    cannedIndex = 0;
+    slashAt = -1;
+    $("reply-text").removeAttribute("aria-activedescendant");
+  }
+
+  function cannedOpen() {
+    return !$("canned-list").hidden;
+  }
+
+  function insertCanned(reply) {
+    const box = $("reply-text");
+    const end = box.selectionStart;
+    const start = slashAt >= 0 ? slashAt : end;
+    box.value = box.value.slice(0, start) + reply.text + box.value.slice(end);
+    const caret = start + reply.text.length;
+    box.setSelectionRange(caret, caret);
+    closeCanned();
+    dismissedSlash = -1;
+    box.focus();
+    $("canned-status").textContent = `已插入常用语：${reply.title}`;
+  }
+
+  // Ctrl+/ (and the 常用语 button): put a "/" at the caret, which opens the list.
+  function openCannedByShortcut() {
+    const box = $("reply-text");
+    if (!mine()) return;
+    box.focus();
+    const at = box.selectionStart;
+    const needsSpace = at > 0 && !/\s/.test(box.value[at - 1]);
+    const insert = `${needsSpace ? " " : ""}/`;
+    box.value = box.value.slice(0, at) + insert + box.value.slice(box.selectionEnd);
+    box.setSelectionRange(at + insert.length, at + insert.length);
+    dismissedSlash = -1;
+    cannedIndex = 0;
+    updateCanned();
+  }
+
+  $("canned-open").addEventListener("click", openCannedByShortcut);
+  $("reply-text").addEventListener("input", () => {
+    if (dismissedSlash >= 0 && !slashQuery()) dismissedSlash = -1;
+    cannedIndex = 0;
+    updateCanned();
+  });
+  $("reply-text").addEventListener("click", updateCanned);
+  // The list can hold the focus too (Shift+Tab or a click: it scrolls); the keys work the same there.
+  function leaveCanned() {
+    setTimeout(() => {
+      if (document.activeElement !== $("reply-text") && document.activeElement !== $("canned-list")) closeCanned();
+    }, 0);
+  }
+  $("reply-text").addEventListener("blur", leaveCanned);
+  $("canned-list").addEventListener("blur", leaveCanned);
+
+  // Arrows, Enter/Tab and Esc while the list is open; true when the key was for the list.
+  function cannedKey(event, fromList) {
+    if (!cannedOpen()) return false;
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      if (cannedShown.length) {
+        const step = event.key === "ArrowDown" ? 1 : -1;
+        cannedIndex = (cannedIndex + step + cannedShown.length) % cannedShown.length;
+        renderCanned();
+      }
+      return true;
+    }
+    const accept = event.key === "Enter" || (event.key === "Tab" && !fromList);
+    if (accept && !event.shiftKey && !event.isComposing && cannedShown.length) {
+      event.preventDefault();
+      insertCanned(cannedShown[cannedIndex]);
+      return true;
+    }
+    if (event.key === "Escape") {
+      event.preventDefault();
+      dismissedSlash = slashAt;
+      closeCanned();
+      $("reply-text").focus();
+      return true;
+    }
+    return false;
+  }
+  $("canned-list").addEventListener("keydown", (event) => { cannedKey(event, true); });
+
   $("reply-text").addEventListener("keydown", (event) => {
+    if ((event.ctrlKey || event.metaKey) && event.key === "/") {
+      event.preventDefault();
+      openCannedByShortcut();
+      return;
+    }
+    if (cannedKey(event, false)) return;
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       $("reply-form").requestSubmit();
@@ -359,16 +606,16 @@
       ["单号", t.ticket_no], ["状态", t.status_label], ["类别", t.category_label], ["严重程度", t.severity_label],
       ["责任部门", t.department_name], ["负责人", t.owner ? t.owner.display_name : "—"], ["旅客", `${t.name || ""} ${t.phone}`],
       ["订单号", t.booking_ref || "—"], ["描述", t.description],
-      ["诉求", [REQUEST[t.request] || t.request, t.request_detail].filter(Boolean).join("：") || "—"],
+      ["诉求", [t.request ? label("requests", t.request) : "", t.request_detail].filter(Boolean).join("：") || "—"],
     ];
     for (const [k, v] of rows) { fields.appendChild(el("dt", null, k)); fields.appendChild(el("dd", null, v)); }
     const notes = $("ticket-notes");
     notes.textContent = "";
-    for (const n of t.notes || []) notes.appendChild(el("li", null, `${n.author}：${n.text}`));
+    for (const n of t.notes || []) notes.appendChild(el("li", null, `${staffName(n.author)}：${n.text}`));
     const select = $("ticket-status");
     select.textContent = "";
     for (const s of NEXT_STATUS[t.status] || []) {
-      const option = el("option", null, TICKET_STATUS[s]);
+      const option = el("option", null, label("ticket_statuses", s));
       option.value = s;
       select.appendChild(option);
     }

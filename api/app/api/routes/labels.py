@@ -107,6 +107,7 @@ COMPENSATION_STATUSES = {"recorded": "已登记", "verified": "已核实", "plan
 COMPENSATION_METHODS = {"cash": "现金", "in_kind": "实物", "service": "服务补偿", "other": "其他"}
 LOSS_TYPES = {"personal_injury": "人身伤害", "property": "财产损失", "other": "其他"}
 ROLES = {"agent": "客服", "supervisor": "主管"}
+SERVICE_ACTOR, SERVICE_NAME = "service", "客服机器人"  # the service token's actor (app/api/deps.py)
 
 
 class Labels(BaseModel):
@@ -166,4 +167,5 @@ def static_labels() -> dict[str, object]:
 )
 def labels(caller: Staff, session: SessionDep) -> Labels:
     staff = dict(session.execute(select(User.username, User.display_name).order_by(User.id)).tuples().all())
+    staff.setdefault(SERVICE_ACTOR, SERVICE_NAME)  # notes and audit rows the bot wrote
     return Labels(**static_labels(), staff=staff)
