@@ -56,19 +56,19 @@ validate: install ## rasa data validate (errors only)
 	$(VENV)/bin/rasa data validate
 
 check: install ## trainers' data check: rasa's validation plus ours, in plain Chinese
-	$(VENV)/bin/python scripts/check_data.py
+	$(VENV)/bin/python -m scripts.check_data
 
 eval: train ## figures: NLU (CV, held-out, out-of-scope on real text), classifier, conversation task success
-	$(API_VENV)/bin/python api/scripts/eval_classifier.py
-	$(ENV) $(VENV)/bin/python scripts/nlu_eval.py
+	cd api && .venv/bin/python -m scripts.eval_classifier
+	$(ENV) $(VENV)/bin/python -m scripts.nlu_eval
 	$(ENV) $(VENV)/bin/python -m scripts.eval_oos
 	$(ENV) $(VENV)/bin/python -m scripts.eval_conversations
 
 review: install ## export fallbacks, low confidence and handoffs from the tracker store for annotation
-	$(ENV) $(VENV)/bin/python scripts/review.py export
+	$(ENV) $(VENV)/bin/python -m scripts.review export
 
 review-merge: install ## add the annotated review examples to data/nlu after checking them
-	$(ENV) $(VENV)/bin/python scripts/review.py merge
+	$(ENV) $(VENV)/bin/python -m scripts.review merge
 
 retention: install ## retention job once: anonymise old complaints, delete old transcripts, keys, idle Rasa trackers
 	$(ENV) cd api && .venv/bin/python -m app.cli retention
@@ -91,8 +91,8 @@ test: train ## install, train and run the whole suite
 	$(MAKE) --no-print-directory test-bot
 
 bench: train ## latency and throughput: tickets and /classify (SQLite, PostgreSQL), conversations vs the starter bot
-	cd api && .venv/bin/python scripts/bench.py
-	$(ENV) $(VENV)/bin/python scripts/bench_chat.py
+	cd api && .venv/bin/python -m scripts.bench
+	$(ENV) $(VENV)/bin/python -m scripts.bench_chat
 
 clean: ## remove environments, models and local data
 	rm -rf $(VENV) $(API_VENV) .tools models var .rasa results

@@ -8,7 +8,7 @@ errors; then does the same for the `rasa init` starter bot (trained once in a
 temporary folder and cached under models/), in the same run, and prints the
 ratio. Bounded: every conversation is a fixed script, every request has a timeout.
 
-    .venv/bin/python scripts/bench_chat.py [--rounds 8] [--model models/assistant-….tar.gz]
+    .venv/bin/python -m scripts.bench_chat [--rounds 8] [--model models/assistant-….tar.gz]
 """
 
 from __future__ import annotations
@@ -27,12 +27,10 @@ from typing import Dict, List, Sequence, Tuple
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
+from scripts import train_model
+from tests.services import action_service, api_service, base_env, rasa_service
 
-import train_model  # noqa: E402
-from tests.services import action_service, api_service, base_env, rasa_service  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 OURS: Sequence[Sequence[str]] = (
     ("你好", "我想查一下行程", "TR20260001", "5678", "第二天住哪个酒店", "谢谢"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List
@@ -11,10 +10,8 @@ from typing import Callable, Dict, Iterator, List
 import httpx
 import pytest
 
-from tests.services import ROOT, Service, action_service, api_service, rasa_auth_headers, rasa_service
-
-sys.path.insert(0, str(ROOT / "scripts"))
-import train_model  # noqa: E402
+from scripts import train_model
+from tests.services import Service, action_service, api_service, rasa_auth_headers, rasa_service
 
 # The JWT secret of Rasa's HTTP API (RASA_JWT_SECRET); calls carry RASA_AUTH (a JWT it signed).
 RASA_TOKEN = "test-rasa-token"

@@ -121,6 +121,3 @@ def main(argv: List[str] | None = None) -> int:
     print(f"report: {args.out}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

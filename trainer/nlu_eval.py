@@ -9,10 +9,10 @@
    confusion matrices, the misclassified examples, entity F1.
    reports/nlu/history.json keeps every run's figures.
 
-    python scripts/nlu_eval.py              # everything
-    python scripts/nlu_eval.py --no-cv      # held-out only (about a minute): quick look after retraining
-    python scripts/nlu_eval.py --reuse-cv   # held-out again, cross-validation results of the last run
-    python scripts/nlu_eval.py --report-only  # run nothing, rebuild the page from the last results
+    python -m scripts.nlu_eval              # everything
+    python -m scripts.nlu_eval --no-cv      # held-out only (about a minute): quick look after retraining
+    python -m scripts.nlu_eval --reuse-cv   # held-out again, cross-validation results of the last run
+    python -m scripts.nlu_eval --report-only  # run nothing, rebuild the page from the last results
 """
 
 from __future__ import annotations
@@ -85,11 +85,8 @@ def cross_validate(root: Path, out: Path, folds: int, epochs: Optional[int] = No
 
 def trained_model(root: Path) -> Path:
     """The model for the current data (scripts/train_model.py trains only if the data changed)."""
-    sys.path.insert(0, str(root / "scripts"))
-    try:
-        import train_model  # type: ignore
-    finally:
-        sys.path.pop(0)
+    from scripts import train_model
+
     return train_model.train(root)
 
 
@@ -456,6 +453,3 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"report: {page}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -12,7 +12,8 @@ normaliser, tokenizer and guard) and parses:
    `policy/<key>` example counts as correct only when the ResponseSelector picks the
    same key, as the traveller gets that answer and no other.
 
-Prints the figures and writes reports/oos.json. Run from the repository root:
+Prints the figures and writes reports/oos.json. Run from the repository root (the model
+loads bot.components):
 
     python -m scripts.eval_oos                        # newest models/*.tar.gz
     python -m scripts.eval_oos --model models/assistant-<fingerprint>.tar.gz
@@ -26,16 +27,12 @@ import datetime as dt
 import json
 import logging
 import os
-import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-try:  # `python -m scripts.eval_oos` from the repository root (needed to load bot.components)
-    from scripts.check_data import NluData, parse_nlu_file
-    from scripts.nlu_eval import fmt, rasa_env
-except ModuleNotFoundError as error:  # pragma: no cover - wrong invocation
-    raise SystemExit("run it from the repository root as: python -m scripts.eval_oos") from error
+from trainer.nlu_data import load_nlu_file
+from trainer.nlu_eval import fmt, rasa_env
 
 ROOT = Path(__file__).resolve().parent.parent
 REJECTED = ("out_of_scope", "nlu_fallback")
@@ -59,8 +56,7 @@ def load_external(path: Path) -> List[Tuple[str, str]]:
 
 def load_holdout(path: Path) -> List[Tuple[str, str]]:
     """(text without entity annotations, intent incl. retrieval key) of the held-out file."""
-    data = NluData()
-    parse_nlu_file(path, str(path), data)
+    data = load_nlu_file(path, str(path))
     return [(ex.text, ex.intent) for ex in data.examples]
 
 
@@ -317,6 +313,3 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"\nsummary: {out}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,7 @@
 """Review inbox: learn from real conversations (make review / make review-merge).
 
-    python scripts/review.py export [--all] [--force]   # tracker store -> review/inbox.yml
-    python scripts/review.py merge                      # annotated review/inbox.yml -> data/nlu/review_<date>.yml
+    python -m scripts.review export [--all] [--force]   # tracker store -> review/inbox.yml
+    python -m scripts.review merge                      # annotated review/inbox.yml -> data/nlu/review_<date>.yml
 
 `export` reads Rasa's SQL tracker store (SQLite file from TRACKER_DB, default
 var/tracker.db) and collects every traveller message that ended in a fallback,
@@ -31,23 +31,18 @@ import json
 import os
 import re
 import sqlite3
-import sys
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check_data import (  # noqa: E402  (sibling script)
-    MIN_EXAMPLES_ERROR,
-    NluData,
-    Project,
-    normalise_for_compare,
-    parse_nlu_file,
-    strip_annotations,
-)
-from ruamel.yaml import YAML  # noqa: E402
-from ruamel.yaml.error import YAMLError  # noqa: E402
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from trainer.check import MIN_EXAMPLES_ERROR
+from trainer.nlu_data import load_nlu_file
+from trainer.project import Project
+from trainer.text import normalise, strip_annotations
 
 ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER = "待标注_"
@@ -260,7 +255,7 @@ def deduplicate(candidates: List[Candidate], known: set) -> Tuple[List[Candidate
     unique: "OrderedDict[str, Candidate]" = OrderedDict()
     already = 0
     for c in candidates:
-        key = normalise_for_compare(c.text)
+        key = normalise(c.text)
         if not key:
             continue
         if key in known:
@@ -314,12 +309,11 @@ def render_inbox(candidates: List[Candidate]) -> str:
 
 def known_texts(root: Path) -> set:
     project = Project(root)
-    texts = {normalise_for_compare(ex.text) for ex in project.nlu.examples}
+    texts = {normalise(ex.text) for ex in project.nlu.examples}
     holdout = root / "tests" / "nlu_holdout.yml"
     if holdout.exists():
-        data = NluData()
-        parse_nlu_file(holdout, "tests/nlu_holdout.yml", data)
-        texts |= {normalise_for_compare(ex.text) for ex in data.examples}
+        data = load_nlu_file(holdout, "tests/nlu_holdout.yml")
+        texts |= {normalise(ex.text) for ex in data.examples}
     return texts
 
 
@@ -416,7 +410,7 @@ def merge(root: Path, inbox: Optional[Path], today: Optional[str] = None) -> int
     skipped = 0
     for intent, examples in grouped.items():
         for raw in examples:
-            key = normalise_for_compare(strip_annotations(raw)[0])
+            key = normalise(strip_annotations(raw)[0])
             if not key or key in known:
                 skipped += 1
                 continue
@@ -491,6 +485,3 @@ def main(argv: Optional[List[str]] = None) -> int:
         return export(root, args.all, args.force)
     return merge(root, args.inbox)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

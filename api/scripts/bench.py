@@ -1,7 +1,7 @@
 """Benchmark the ticketing API over real HTTP: ticket-creation throughput and /classify latency,
 on SQLite and on PostgreSQL, each against a fresh database and a real uvicorn server.
 
-    cd api && .venv/bin/python scripts/bench.py [--tickets 600] [--concurrency 8] [--classify 300]
+    cd api && .venv/bin/python -m scripts.bench [--tickets 600] [--concurrency 8] [--classify 300]
 
 Targets (issue 3): >= 300 tickets/s on SQLite, /classify p95 < 20 ms. Loops are bounded.
 PostgreSQL is skipped (with a note) when 127.0.0.1:5432 does not answer.
@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -22,10 +21,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
-API_DIR = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(API_DIR))
-
-from tests.live import LiveServer  # noqa: E402
+from tests.live import LiveServer  # api/tests: run from api/ as `python -m scripts.bench`
 
 TOKEN = "bench-service-token"
 PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

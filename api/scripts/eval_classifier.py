@@ -5,7 +5,7 @@ severity accuracy and urgent recall, the share of the real negative hotel review
 ../shared/eval-external/ classified accommodation or safety (evaluation only, never training data),
 and in-process classify() latency p50/p95.
 
-    api/.venv/bin/python api/scripts/eval_classifier.py [--errors]
+    cd api && .venv/bin/python -m scripts.eval_classifier [--errors]
 """
 
 from __future__ import annotations
@@ -13,12 +13,9 @@ from __future__ import annotations
 import argparse
 import csv
 import statistics
-import sys
 import time
 from collections import Counter
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.services.classifier import get_classifier
 from app.services.classifier.data import REPO_ROOT, load_heldout

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 from typing import Callable, List
 
 import pytest
 
+from trainer import check as check_data
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
 
-import check_data  # noqa: E402
-
-# What a trainer's copy needs: data, domain, config, the holdout, the scripts and
-# the custom NLU components the config names.
-PROJECT_PARTS = ["config.yml", "domain.yml", "endpoints.yml", "data", "tests/nlu_holdout.yml", "scripts", "bot"]
+# What a trainer's copy needs: data, domain, config, the holdout, the scripts, the
+# trainers' tools and the custom NLU components the config names.
+PROJECT_PARTS = ["config.yml", "domain.yml", "endpoints.yml", "data", "tests/nlu_holdout.yml", "scripts", "trainer",
+                 "bot"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

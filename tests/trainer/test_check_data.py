@@ -14,8 +14,7 @@ from typing import Dict, List, Tuple
 import pytest
 
 from tests.trainer.conftest import ROOT, add_domain_intent, add_domain_response, append
-
-import check_data
+from trainer import check as check_data
 
 PLANTED = "data/nlu/planted.yml"
 
@@ -211,8 +210,9 @@ def minimal_project(root: Path) -> Path:
 
 
 def run_cli(root: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "scripts/check_data.py"), "--no-rasa", "--root", str(root)],
-                          capture_output=True, text=True)
+    # `make check` runs it like this, from the repository root.
+    return subprocess.run([sys.executable, "-m", "scripts.check_data", "--no-rasa", "--root", str(root)],
+                          cwd=ROOT, capture_output=True, text=True)
 
 
 def test_exit_code_is_0_for_warnings_and_1_for_errors(tmp_path: Path) -> None:
@@ -248,3 +248,30 @@ def test_one_phrase_mapped_to_two_synonym_values(project: Path, findings) -> Non
     found = [f for f in new_findings(before, findings(project)) if f.code == "synonym_conflict"]
     assert len(found) == 1 and found[0].level == "error"
     assert found[0].file == PLANTED and found[0].line == line + 7
+
+
+def test_a_file_that_is_not_yaml_is_named_with_its_line(project: Path, findings) -> None:
+    line = append(project / PLANTED, 'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - 你好呀\n'
+                                     "  - intent: goodbye\n")
+    found = [f for f in findings(project) if f.code == "yaml_invalid"]
+    assert len(found) == 1 and found[0].level == "error"
+    assert found[0].file == PLANTED and found[0].line == line + 5
+
+
+def test_rasa_story_conflicts_come_from_the_validator_in_process(tmp_path: Path, monkeypatch) -> None:
+    root = minimal_project(tmp_path)
+    (root / "config.yml").write_text('recipe: default.v1\nlanguage: zh\nassistant_id: t\n', encoding="utf-8")
+    (root / "data/stories").mkdir()
+    (root / "data/stories/conflict.yml").write_text(
+        'version: "3.1"\nstories:\n- story: one\n  steps:\n  - intent: greet\n  - action: utter_greet\n'
+        "- story: two\n  steps:\n  - intent: greet\n  - action: utter_goodbye\n", encoding="utf-8")
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError("rasa data validate must not run as a subprocess")
+
+    monkeypatch.setattr(subprocess, "run", no_subprocess)
+    monkeypatch.setattr(subprocess, "Popen", no_subprocess)
+    found = check_data.run_rasa_validate(root)
+    conflicts = [f for f in found if f.code == "rasa_story_conflict"]
+    assert len(conflicts) == 1 and conflicts[0].level == "error"
+    assert "规则/故事之间有冲突" in conflicts[0].message and "utter_goodbye、utter_greet" in conflicts[0].message

@@ -3,7 +3,7 @@
 The YAML snippets are read from the guide itself (a wrong guide fails this
 test), applied the way the guide says, then: make check's checks, one training
 (scripts/train_model.py, as `make train`), the held-out report
-(scripts/nlu_eval.py --no-cv, the quick `make eval`), and the trained model,
+(`python -m scripts.nlu_eval --no-cv`, the quick `make eval`), and the trained model,
 loaded with Rasa's Agent, answers the new question with the new response.
 
 The issue's target: from adding the intent to seeing its F1 in at most 10
@@ -28,8 +28,8 @@ from typing import Dict, List, Tuple
 
 import pytest
 
-import check_data
 from tests.trainer.conftest import ROOT
+from trainer import check as check_data
 
 GUIDE = ROOT / "docs" / "trainer-guide.md"
 
@@ -117,7 +117,7 @@ async def test_following_the_guide_teaches_the_bot_a_new_question(project: Path,
     trained_at = time.monotonic()
 
     # quick make eval: held-out report with the new intent's F1
-    report = run(["scripts/nlu_eval.py", "--no-cv"], project, timeout=1800)
+    report = run(["-m", "scripts.nlu_eval", "--no-cv"], project, timeout=1800)
     history = json.loads((project / "reports/nlu/history.json").read_text(encoding="utf-8"))
     f1 = history[-1]["holdout"]["intent_f1"][names["intent"]]
     seen_f1_at = time.monotonic()
@@ -136,7 +136,7 @@ async def test_following_the_guide_teaches_the_bot_a_new_question(project: Path,
     assert f1 >= 0.8
 
     # a second report compares with the first one (history.json)
-    run(["scripts/nlu_eval.py", "--report-only"], project, timeout=600)
+    run(["-m", "scripts.nlu_eval", "--report-only"], project, timeout=600)
     history = json.loads((project / "reports/nlu/history.json").read_text(encoding="utf-8"))
     assert len(history) == 2 and history[1]["holdout"] == history[0]["holdout"]
     page = (project / "reports/nlu/index.html").read_text(encoding="utf-8")

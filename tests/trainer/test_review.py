@@ -15,8 +15,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.training_data.loading import load_data
 from ruamel.yaml import YAML
 
-import check_data
-import review
+from trainer import check as check_data
+from trainer import review
 
 
 def user(text: str, intent: str, confidence: float, runner_up: Optional[str] = None) -> UserUttered:

@@ -12,8 +12,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
-import review
 from tests.trainer.test_review import user
+from trainer import review
 
 PERSONAL = ["周杰伦", "欧阳娜娜", "李雪", "赵", "110101199003071234", "E98765432", "13912345678", "H123456789"]
 
