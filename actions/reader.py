@@ -63,6 +63,8 @@ _ITEMS = (
     ("included", re.compile(r"包含|包括|含不含|包不包|费用包|自费|不含")),
 )
 _PAYLOAD = re.compile(r"^/\w+(\{.*\})?$", re.S)
+# "我改主意了，不要退差价了，要求赔偿": a new request that replaces the one already given.
+CHANGE_OF_MIND = re.compile(r"改主意|改变主意|不要.{1,12}了|不.{0,2}要.{1,8}了|改成|换成|改为|还是(?:要|想要|希望)")
 _DAY = re.compile(r"第\s*[0-9一二两三四五六七八九十]+\s*[天日]|day\s*\d+|\bD\d+\b", re.I)
 
 
@@ -151,6 +153,13 @@ def _complaint_slots(tracker: Tracker, reading: Reading, intent: Optional[str], 
             if slot == "complaint_request":
                 slots[REQUEST_TEXT_SLOT] = REQUEST_LABELS.get(value, value)
             return slots
+    given = tracker.get_slot("complaint_request")
+    if given and intent not in HARD_INTERRUPTIONS and reading.request_text and CHANGE_OF_MIND.search(text):
+        # A change of mind at any question (DIET reads it as `correct`, `deny` or not at all):
+        # the request changes and the question asked stays open ("不要" is no refusal of consent).
+        slots["complaint_request"] = reading.request_label or "other"
+        slots[REQUEST_TEXT_SLOT] = reading.request_text[:MAX_REQUEST_TEXT_CHARS]
+        return slots
     if requested == "complaint_consent" or (
         not tracker.get_slot("complaint_consent") and (reading.name or reading.phone) and "同意" in text
     ):

@@ -175,3 +175,17 @@ def test_values_alone_are_not_a_story():
 def test_a_button_payload_is_not_the_travellers_words():
     slots = in_complaint("/affirm", "complaint_consent", intent="affirm", complaint_description="导游在车上一直骂人")
     assert slots == {"complaint_consent": True}
+
+
+@pytest.mark.parametrize("intent", ["nlu_fallback", "correct", "deny", "inform"])
+def test_a_change_of_mind_changes_the_request_and_is_no_answer_to_consent(intent):
+    slots = in_complaint("我改主意了，不要退差价了，要求赔偿", "complaint_consent", intent=intent,
+                         complaint_request="refund", complaint_description="阳台房变成了窗户房")
+    assert slots["complaint_request"] == "compensation"
+    assert "赔偿" in slots["complaint_request_text"]
+    assert "complaint_consent" not in slots
+
+
+def test_no_change_of_mind_without_a_request_already_given():
+    slots = in_complaint("不要骂人了，太过分", "complaint_description", intent="inform")
+    assert "complaint_request" not in slots
