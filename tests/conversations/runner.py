@@ -201,8 +201,11 @@ class TicketingApi:
             self._bookings[ref] = self._get_as_staff(f"/bookings/{ref}")
         return self._bookings[ref]
 
-    def ticket(self, ticket_no: str) -> Optional[Dict[str, Any]]:
-        response = self.http.get(f"{self.url}/tickets/{ticket_no}", headers=self.service)
+    def ticket(self, ticket_no: str, conversation_id: str) -> Optional[Dict[str, Any]]:
+        """The ticket as the bot of that conversation reads it: the service token reads only a
+        ticket opened from the conversation it names (X-Sender-Id), so a 200 means it is ours."""
+        headers = {**self.service, "X-Sender-Id": conversation_id}
+        response = self.http.get(f"{self.url}/tickets/{ticket_no}", headers=headers)
         return response.json() if response.status_code == 200 else None
 
     def create_ticket(self, body: Dict[str, Any]) -> Dict[str, Any]:
@@ -212,9 +215,9 @@ class TicketingApi:
         return response.json()
 
     def handoffs(self, conversation_id: str) -> List[Dict[str, Any]]:
+        # Staff see conversation ids masked; a supervisor looks one up by its raw id.
         params = [("status", s) for s in ("waiting", "active", "returned", "closed")]
-        items = self._get_as_staff("/handoffs", params)["items"]
-        return [h for h in items if h["conversation_id"] == conversation_id]
+        return self._get_as_staff("/handoffs", [*params, ("conversation_id", conversation_id)])["items"]
 
     def tickets(self, conversation_id: str, since: dt.datetime, mentioned: Iterable[str] = ()) -> List[Dict[str, Any]]:
         """Tickets the conversation created: the newest tickets received since it started (the
@@ -229,7 +232,7 @@ class TicketingApi:
             if len(fresh) < len(page["items"]) or len(page["items"]) < 100:
                 break
             offset += 100
-        found = [self.ticket(n) for n in sorted(numbers)]
+        found = [self.ticket(n, conversation_id) for n in sorted(numbers)]
         return [t for t in found if t and t.get("conversation_id") == conversation_id]
 
 
