@@ -66,6 +66,7 @@ def test_the_server_issues_the_id_and_only_this_tab_keeps_it(browser, api_url, r
 
         # 新对话: a new conversation from the server, the old one forgotten.
         page.click("#chat-restart")
+        page.click("#chat-confirm-yes")  # it asks first (test_widget_conversation.py)
         online(page)
         page.wait_for_function(f"window.travelChat.conversationId && window.travelChat.conversationId !== '{first['conversation']}'")
         fresh = chat_state(page)

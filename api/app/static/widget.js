@@ -3,9 +3,15 @@
 // writes is ever parsed as HTML.
 //
 // Conversation identity (bot/channels/socketio.py): the server issues the session id, a signed
-// token, in session_confirm; the widget never makes one up. The token and the conversation are
-// kept in sessionStorage (this tab only, gone when it closes: nothing left behind on a shared
-// computer); "新对话" forgets both and the server starts a new conversation.
+// token, in session_confirm; the widget never makes one up. The token is kept in sessionStorage
+// (this tab only, gone when it closes: nothing left behind on a shared computer); "新对话" forgets
+// it and the server starts a new conversation.
+//
+// The conversation itself lives on the server (Rasa's tracker): after every session_confirm the
+// channel sends `history`, and the widget draws exactly that, so an agent's reply sent while the
+// tab was closed is there when the traveller comes back. Live: bot_uttered (bot and agents),
+// user_echo (the traveller's messages written in another tab of this conversation), bot_typing
+// and handoff_state (is an agent in the chat).
 (function () {
   "use strict";
 
@@ -29,29 +35,43 @@
   }
   const RASA_URL = rasaUrl();
   const KEY_SESSION = "travelchat.session_id";
-  const KEY_HISTORY = "travelchat.history";
   const KEY_OPEN = "travelchat.open";
-  const MAX_HISTORY = 200;
+  const MAX_SHOWN = 300; // messages kept on the page
+  // The API's farewell when an agent hands back or closes (api/app/api/routes/handoffs.py).
+  const FAREWELL = /^人工客服已结束本次服务/;
+  const WELCOME = "您好！我是旅行客服小助手，可以帮您查行程、问政策、登记投诉。需要人工帮助请回复“转人工”。";
   const store = window.sessionStorage;
-  // Earlier versions kept the id and the conversation in localStorage: forget them.
-  try { localStorage.removeItem(KEY_SESSION); localStorage.removeItem(KEY_HISTORY); } catch (e) { /* ignore */ }
+  // Earlier versions kept the id and the conversation in the browser: forget them.
+  try {
+    localStorage.removeItem(KEY_SESSION); localStorage.removeItem("travelchat.history");
+    store.removeItem("travelchat.history");
+  } catch (e) { /* ignore */ }
 
   const $ = (id) => document.getElementById(id);
   const widget = $("chat-widget"), launcher = $("chat-launcher"), log = $("chat-log");
   const form = $("chat-form"), input = $("chat-input"), statusEl = $("chat-status");
+  const agentEl = $("chat-agent"), typingEl = $("chat-typing"), unreadEl = $("chat-unread");
+  const confirmBox = $("chat-confirm"), confirmText = $("chat-confirm-text");
+  const baseTitle = document.title;
 
   // The server's token for this tab's conversation; null until the first session_confirm.
   let sessionId = store.getItem(KEY_SESSION);
   let confirmed = false; // session_request answered: our socket is in the session's room
-  const outbox = []; // messages typed while offline, sent after the session is confirmed
-  let history = [];
-  try { history = JSON.parse(store.getItem(KEY_HISTORY) || "[]"); } catch (e) { history = []; }
+  let historyShown = false; // this session's history drawn: the outbox may go
+  let flushTimer = null;
+  const outbox = []; // messages typed while offline, sent once the session's history is shown
+  let entries = []; // what the log shows, oldest first
+  let handoff = { handoff: false, agent: null };
+  let unread = 0;
+  let leaving = false;
 
-  // Stored without the DOM node each entry carries for re-rendering.
-  function save() {
-    history = history.slice(-MAX_HISTORY);
-    const plain = history.map(({ node, ...rest }) => rest);
-    store.setItem(KEY_HISTORY, JSON.stringify(plain));
+  // China time, whatever the traveller's device says (DESIGN §4).
+  const timeFmt = new Intl.DateTimeFormat("zh-CN", { timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit", hour12: false });
+  const dayFmt = new Intl.DateTimeFormat("zh-CN", { timeZone: "Asia/Shanghai", month: "numeric", day: "numeric" });
+  function when(ts) {
+    const at = new Date(ts * 1000);
+    const today = dayFmt.format(new Date()) === dayFmt.format(at);
+    return (today ? "" : dayFmt.format(at) + " ") + timeFmt.format(at);
   }
 
   function setStatus(state, text) {
@@ -59,9 +79,24 @@
     statusEl.textContent = text;
   }
 
+  // Who is in the chat, under the title: the agent's name, or that the traveller is queued.
+  function setHandoff(state) {
+    handoff = { handoff: !!(state && state.handoff), agent: state && state.agent ? String(state.agent) : null };
+    if (handoff.agent) {
+      agentEl.textContent = `人工客服 ${handoff.agent} 正在为您服务`;
+      agentEl.dataset.state = "agent";
+    } else if (handoff.handoff) {
+      agentEl.textContent = "正在为您转接人工客服…";
+      agentEl.dataset.state = "waiting";
+    } else {
+      agentEl.textContent = "";
+      agentEl.dataset.state = "bot";
+    }
+    agentEl.hidden = !handoff.handoff;
+  }
+
   function scroll() { log.scrollTop = log.scrollHeight; }
 
-  // One rendered message; `entry` is what we keep in sessionStorage.
   function render(entry) {
     const row = document.createElement("div");
     row.className = `msg ${entry.from}`;
@@ -87,33 +122,73 @@
     if (entry.buttons && entry.buttons.length) {
       const box = document.createElement("div");
       box.className = "buttons";
+      box.setAttribute("role", "group");
+      box.setAttribute("aria-label", "可选回复");
       for (const b of entry.buttons) {
         const button = document.createElement("button");
         button.type = "button";
         button.textContent = b.title;
         button.disabled = !!entry.answered;
         button.addEventListener("click", () => {
-          entry.answered = true;
-          box.querySelectorAll("button").forEach((x) => { x.disabled = true; });
-          save();
           send(b.payload, b.title);
+          input.focus(); // the next thing to do is usually to type
         });
         box.appendChild(button);
       }
       row.appendChild(box);
     }
+    if (entry.ts) {
+      const time = document.createElement("time");
+      time.className = "at";
+      time.dateTime = new Date(entry.ts * 1000).toISOString();
+      time.textContent = when(entry.ts);
+      row.appendChild(time);
+    }
     entry.node = row;
-    log.appendChild(row);
-    scroll();
     return row;
   }
 
   function add(entry) {
-    const stored = Object.assign({}, entry);
-    history.push(stored);
-    save();
-    render(stored);
-    return stored;
+    entries.push(entry);
+    log.appendChild(render(entry));
+    while (entries.length > MAX_SHOWN) { const old = entries.shift(); if (old.node) old.node.remove(); }
+    scroll();
+    return entry;
+  }
+
+  // Buttons are used up once the traveller has answered (by a click or by typing).
+  function answerButtons() {
+    for (const e of entries) {
+      if (e.buttons && !e.answered) {
+        e.answered = true;
+        if (e.node) e.node.querySelectorAll(".buttons button").forEach((x) => { x.disabled = true; });
+      }
+    }
+  }
+
+  function redraw(messages) {
+    entries = [];
+    log.textContent = "";
+    add({ from: "bot", text: WELCOME });
+    for (const m of messages) add(m);
+    for (const item of outbox) add(item.entry);
+  }
+
+  // Unread replies while the widget is closed or the tab hidden: a badge and the page title.
+  function seen() { return !widget.hidden && !document.hidden; }
+  function setUnread(n) {
+    unread = n;
+    unreadEl.hidden = n === 0;
+    unreadEl.textContent = n > 99 ? "99+" : String(n);
+    launcher.setAttribute("aria-label", n ? `在线客服，${n} 条新消息` : "在线客服");
+    document.title = n ? `(${n}) 新消息 · ${baseTitle}` : baseTitle;
+  }
+  function arrived() { if (!seen()) setUnread(unread + 1); }
+  document.addEventListener("visibilitychange", () => { if (seen()) setUnread(0); });
+
+  // While the bot works on a message; not during a handoff (the paused bot does not answer).
+  function typing(on) {
+    typingEl.hidden = !(on && !handoff.handoff);
   }
 
   const socket = io(RASA_URL, {
@@ -126,63 +201,100 @@
     autoConnect: false,
   });
 
-  socket.on("connect", () => {
+  function requestSession() {
     confirmed = false;
-    setStatus("connecting", "正在恢复会话…");
+    historyShown = false;
     socket.emit("session_request", { session_id: sessionId });
+  }
+
+  socket.on("connect", () => {
+    setStatus("connecting", "正在恢复会话…");
+    requestSession();
   });
+
+  function flush() {
+    clearTimeout(flushTimer);
+    while (confirmed && outbox.length) {
+      const item = outbox.shift();
+      emitUser(item.payload, item.entry.text);
+      item.entry.pending = false;
+      if (item.entry.node) item.entry.node.classList.remove("pending");
+    }
+  }
 
   socket.on("session_confirm", (data) => {
     const id = typeof data === "string" ? data : data && data.session_id;
     if (!id) return;
-    // A new id means the server did not accept ours (expired, or from before an upgrade): a new
-    // conversation, whose answers must not sit under the old one's.
-    if (sessionId && id.split(".")[0] !== sessionId.split(".")[0] && history.length) {
-      add({ from: "bot", text: "之前的会话已过期，已为您开始新的对话。" });
-    }
+    const expired = sessionId && id.split(".")[0] !== sessionId.split(".")[0];
     sessionId = id;
     store.setItem(KEY_SESSION, id);
     confirmed = true;
-    setStatus("online", "在线");
-    while (outbox.length) {
-      const item = outbox.shift();
-      emitUser(item.payload);
-      item.entry.pending = false;
-      if (item.entry.node) item.entry.node.classList.remove("pending");
+    if (expired && !leaving) {
+      // The server did not accept our id (expired): a new conversation.
+      redraw([]);
+      add({ from: "system", text: "之前的会话已过期，已为您开始新的对话。" });
     }
-    save();
+    leaving = false;
+    // "在线" and the outbox once the history is drawn; a server without history: shortly.
+    flushTimer = setTimeout(() => { historyShown = true; setStatus("online", "在线"); flush(); }, 1500);
+  });
+
+  socket.on("history", (data) => {
+    if (!data || !Array.isArray(data.messages)) return;
+    const messages = data.messages.filter((m) => m && typeof m === "object").map((m) => ({
+      from: ["user", "bot", "agent"].includes(m.from) ? m.from : "bot",
+      text: typeof m.text === "string" ? m.text : "",
+      agent: m.agent ? String(m.agent) : undefined,
+      ts: Number(m.ts) || undefined,
+      image: typeof m.image === "string" ? m.image : undefined,
+      answered: !!m.answered,
+      buttons: Array.isArray(m.buttons) ? m.buttons.map((b) => ({ title: String(b.title), payload: String(b.payload) })) : undefined,
+    }));
+    redraw(messages);
+    setHandoff(data.state);
+    historyShown = true;
+    setStatus("online", "在线");
+    flush();
   });
 
   socket.on("disconnect", (reason) => {
     confirmed = false;
+    typing(false);
     setStatus("offline", "连接已断开，正在重新连接…");
     if (reason === "io server disconnect") socket.connect(); // the server dropped us: come back
   });
   socket.on("connect_error", () => setStatus("offline", "暂时无法连接客服，正在重试…"));
   // The server refused a message (this socket holds no session yet): ask for it again.
-  socket.on("session_refused", () => {
-    confirmed = false;
-    socket.emit("session_request", { session_id: sessionId });
+  socket.on("session_refused", () => requestSession());
+
+  socket.on("bot_typing", (data) => typing(!!(data && data.typing)));
+  socket.on("handoff_state", (state) => { if (state && typeof state === "object") setHandoff(state); });
+
+  socket.on("user_echo", (msg) => {
+    if (!msg || typeof msg.text !== "string" || !msg.text) return;
+    answerButtons();
+    add({ from: "user", text: msg.text, ts: Number(msg.ts) || Date.now() / 1000 });
   });
 
   socket.on("bot_uttered", (msg) => {
     if (!msg || typeof msg !== "object") return;
     // The agent console relays a person's message as text followed by {handoff_agent}.
     if (msg.handoff_agent && !msg.text) {
-      for (let i = history.length - 1; i >= 0; i--) {
-        const e = history[i];
+      const name = String(msg.handoff_agent);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const e = entries[i];
         if (e.from === "user") break;
         if (e.from === "bot") {
           e.from = "agent";
-          e.agent = String(msg.handoff_agent);
-          if (e.node) { const row = e.node; const fresh = render(e); row.replaceWith(fresh); }
+          e.agent = name;
+          if (e.node) { const row = e.node; row.replaceWith(render(e)); }
+          setHandoff(FAREWELL.test(e.text) ? { handoff: false } : { handoff: true, agent: name });
           break;
         }
       }
-      save();
       return;
     }
-    const entry = { from: "bot", text: typeof msg.text === "string" ? msg.text : "" };
+    const entry = { from: "bot", text: typeof msg.text === "string" ? msg.text : "", ts: Date.now() / 1000 };
     const replies = msg.quick_replies || msg.buttons;
     if (Array.isArray(replies)) {
       entry.buttons = replies
@@ -192,16 +304,24 @@
     if (msg.attachment && msg.attachment.type === "image" && msg.attachment.payload) {
       entry.image = String(msg.attachment.payload.src || "");
     }
-    if (entry.text || entry.image || (entry.buttons && entry.buttons.length)) add(entry);
+    if (entry.text || entry.image || (entry.buttons && entry.buttons.length)) {
+      add(entry);
+      arrived();
+    }
   });
 
-  function emitUser(payload) {
-    socket.emit("user_uttered", { message: payload, session_id: sessionId });
+  function emitUser(payload, shown) {
+    const data = { message: payload, session_id: sessionId };
+    // A button's title, so the conversation's other tabs show it and not the payload.
+    if (shown && shown !== payload) data.metadata = { shown_as: shown };
+    socket.emit("user_uttered", data);
   }
 
   function send(payload, shown) {
-    const entry = add({ from: "user", text: shown || payload, pending: !confirmed });
-    if (confirmed) emitUser(payload);
+    answerButtons();
+    const ready = confirmed && historyShown;
+    const entry = add({ from: "user", text: shown || payload, pending: !ready, ts: Date.now() / 1000 });
+    if (ready) emitUser(payload, shown);
     else outbox.push({ payload, entry });
   }
 
@@ -213,25 +333,59 @@
     send(text);
   });
 
-  function open(on) {
+  function open(on, focusBack) {
     widget.hidden = !on;
     launcher.hidden = on;
     launcher.setAttribute("aria-expanded", String(on));
-    localStorage.setItem(KEY_OPEN, on ? "1" : "0");
-    if (on) { input.focus(); scroll(); }
+    try { localStorage.setItem(KEY_OPEN, on ? "1" : "0"); } catch (e) { /* ignore */ }
+    if (on) { setUnread(0); input.focus(); scroll(); }
+    else if (focusBack) launcher.focus();
   }
   launcher.addEventListener("click", () => open(true));
-  $("chat-close").addEventListener("click", () => open(false));
-  // 新对话: forget this tab's conversation; the server issues a new one on reconnecting.
-  $("chat-restart").addEventListener("click", () => {
-    history = []; outbox.length = 0; store.removeItem(KEY_HISTORY); log.textContent = "";
-    sessionId = null; store.removeItem(KEY_SESSION);
-    socket.disconnect(); socket.connect();
+  $("chat-close").addEventListener("click", () => open(false, true));
+
+  // 新对话 asks first (inside the widget); during a handoff the agent is told before we leave.
+  function ask(on) {
+    confirmBox.hidden = !on;
+    form.querySelectorAll("input, button").forEach((x) => { x.disabled = on; });
+    if (on) {
+      confirmText.textContent = handoff.handoff
+        ? "人工客服正在为您服务。开始新对话后，客服将不再收到您在这里的消息。确定开始新对话吗？"
+        : "开始新对话后，当前的对话记录将不再显示。确定开始新对话吗？";
+      $("chat-confirm-no").focus();
+    }
+  }
+  $("chat-restart").addEventListener("click", () => ask(true));
+  $("chat-confirm-no").addEventListener("click", () => { ask(false); $("chat-restart").focus(); });
+  $("chat-confirm-yes").addEventListener("click", () => {
+    ask(false);
+    outbox.length = 0;
+    redraw([]);
+    setHandoff(null);
+    typing(false);
+    leaving = true;
+    if (confirmed) socket.emit("leave_conversation", {}); // the server answers conversation_left
+    else { sessionId = null; store.removeItem(KEY_SESSION); }
+    input.focus();
+  });
+  // The old conversation is settled (the agent told if there was one): the server issues a new one.
+  socket.on("conversation_left", () => {
+    sessionId = null;
+    store.removeItem(KEY_SESSION);
+    setStatus("connecting", "正在开始新对话…");
+    requestSession();
   });
 
-  // Re-draw the conversation kept from before a reload, then reconnect to the same session.
-  for (const entry of history) { entry.pending = false; render(entry); }
-  if (!history.length) add({ from: "bot", text: "您好！我是旅行客服小助手，可以帮您查行程、问政策、登记投诉。需要人工帮助请回复“转人工”。" });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || widget.hidden) return;
+    event.preventDefault();
+    if (!confirmBox.hidden) { ask(false); $("chat-restart").focus(); return; }
+    open(false, true);
+  });
+
+  setHandoff(null);
+  setUnread(0);
+  redraw([]);
   open(params.get("open") === "1" || localStorage.getItem(KEY_OPEN) === "1");
   socket.connect();
 
@@ -242,5 +396,7 @@
     rasaUrl: RASA_URL,
     get sessionId() { return sessionId; },
     get conversationId() { return sessionId ? sessionId.split(".")[0] : null; },
+    get handoff() { return Object.assign({}, handoff); },
+    get unread() { return unread; },
   };
 })();
