@@ -166,3 +166,12 @@ def staff_headers(base: str) -> dict:
     from tests import staff
 
     return staff.login(base, "supervisor", http)
+
+
+def test_the_console_keeps_no_copy_of_the_label_tables():
+    """Labels come from GET /labels (issue 18): none of its Chinese labels is written in console.js."""
+    from tests.services import ROOT
+
+    script = (ROOT / "api" / "app" / "static" / "console.js").read_text(encoding="utf-8")
+    for copied in ("旅客要求人工", "调查核实中", "等待接入", "网站聊天窗口", "时间地点", "服务态度", "整改/解决问题"):
+        assert copied not in script, copied
