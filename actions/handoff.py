@@ -25,7 +25,7 @@ URGENT_REASONS = ("urgent_complaint", "emergency")
 # Slots that are bookkeeping, not something the traveller told us.
 _INTERNAL_SLOTS = {
     "requested_slot", "complaint_confirming", "session_started_metadata", "read_message_id",
-    "cancel_pending", "verify_purpose", "verify_blocked",
+    "cancel_pending", "verify_purpose", "verify_blocked", "verify_grant", "answered_message_id",
 }
 _OFFER = "utter_offer_human"
 

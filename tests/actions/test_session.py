@@ -105,3 +105,16 @@ def test_rasa_runs_our_session_start():
 ])
 def test_which_slots_are_verification(name, verification):
     assert is_verification_slot(name) is verification
+
+
+def test_bookkeeping_slots_never_reach_the_handoff_summary():
+    from actions.handoff import collected_slots
+
+    events = [
+        {"event": "slot", "name": "verify_grant", "value": "grant-secret"},
+        {"event": "slot", "name": "answered_message_id", "value": "m1"},
+        {"event": "slot", "name": "booking_ref", "value": "TR20260001"},
+    ]
+    tracker = Tracker("s", {"verify_grant": "grant-secret", "answered_message_id": "m1", "booking_ref": "TR20260001"},
+                      {}, events, False, None, {}, "")
+    assert collected_slots(tracker) == {"booking_ref": "TR20260001"}
