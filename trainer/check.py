@@ -178,7 +178,8 @@ def check_responses(project: Project) -> List[Finding]:
                 "请在 domain.yml 的 responses 下添加它（或改正拼写）。"))
     for name in sorted(actions):
         if name.startswith("utter_") and not exists(name):
-            findings.append(Finding("error", "missing_response", domain_file, key_line(project.domain_path, name),
+            line = key_line(project.domain_path, name)
+            findings.append(Finding("error", "missing_response", domain_file, line,
                 f"domain.yml 的 actions 列出了 {name}，但没有这条回复的文字。"))
     for form, spec in (project.domain.get("forms") or {}).items():
         slots = (spec or {}).get("required_slots") or []
@@ -188,7 +189,8 @@ def check_responses(project: Project) -> List[Finding]:
             candidates = [f"utter_ask_{form}_{slot}", f"utter_ask_{slot}"]
             custom = [f"action_ask_{form}_{slot}", f"action_ask_{slot}"]
             if not any(exists(c) for c in candidates) and not any(c in actions for c in custom):
-                findings.append(Finding("error", "missing_response", domain_file, key_line(project.domain_path, form),
+                line = key_line(project.domain_path, form)
+                findings.append(Finding("error", "missing_response", domain_file, line,
                     f"表单 {form} 要向旅客询问 {slot}，但没有提问的回复 utter_ask_{slot}"
                     f"（或 utter_ask_{form}_{slot}）。请在 responses 里添加。"))
     return findings
@@ -198,7 +200,8 @@ def check_policy_answers(project: Project) -> List[Finding]:
     findings = []
     keys_with_examples = {ex.intent for ex in project.nlu.examples if "/" in ex.intent}
     responses = project.all_responses()
-    locations = {**{r: (domain_file_rel(project), key_line(project.domain_path, r)) for r in project.domain_responses()},
+    domain_file = domain_file_rel(project)
+    locations = {**{r: (domain_file, key_line(project.domain_path, r)) for r in project.domain_responses()},
                  **project.nlu.responses}
     for intent in sorted(keys_with_examples):
         answer = f"utter_{intent}"
@@ -282,7 +285,8 @@ def check_synonyms(project: Project) -> List[Finding]:
             seen[key] = ex
         elif first.intent != ex.intent:
             findings.append(Finding("error", "synonym_conflict", ex.file, ex.line,
-                f"「{ex.text}」既是 {first.intent} 的同义词（{first.file}:{first.line}），又是 {ex.intent} 的同义词。"
+                f"「{ex.text}」既是 {first.intent} 的同义词（{first.file}:{first.line}），"
+                f"又是 {ex.intent} 的同义词。"
                 "一个说法只能对应一个标准值，请删掉其中一个。"))
     return findings
 
@@ -339,8 +343,8 @@ def run_checks(root: Path, with_rasa: bool = True) -> List[Finding]:
     if with_rasa:
         for finding in run_rasa_validate(root):
             # Rasa repeats some of our checks without file and line: keep ours.
-            if finding.code in COVERED_BY_OWN_CHECKS and any(
-                    re.search(rf"(?<![\w/]){re.escape(finding.subject)}(?![\w/])", f.message) for f in findings):
+            subject = re.compile(rf"(?<![\w/]){re.escape(finding.subject)}(?![\w/])")
+            if finding.code in COVERED_BY_OWN_CHECKS and any(subject.search(f.message) for f in findings):
                 continue
             findings.append(finding)
     return findings

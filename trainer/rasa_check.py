@@ -156,7 +156,8 @@ def run_rasa_validate(root: Path) -> List[Finding]:
                        for s in form_slots)):
                 level = "skip"  # sent by a custom action or asked by a form: in use
             if level != "skip":
-                findings.append(Finding(level, code, SOURCE, 0, chinese.format(name, raw=message), subject=name))
+                text = chinese.format(name, raw=message)
+                findings.append(Finding(level, code, SOURCE, 0, text, subject=name))
             break
         else:
             findings.append(Finding("error" if "rror" in message else "warning", "rasa_other",

@@ -15,7 +15,6 @@ import csv
 import statistics
 import time
 from collections import Counter
-from pathlib import Path
 
 from app.services.classifier import get_classifier
 from app.services.classifier.data import REPO_ROOT, load_heldout
