@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import YAMLError
 
 from trainer.text import strip_annotations
 
@@ -31,7 +31,17 @@ class Example:
 
 
 @dataclass
+class Entry:
+    """One `- intent:` item as written: its line and its `examples` value (a block of text or not)."""
+
+    intent: str
+    line: int
+    examples: object
+
+
+@dataclass
 class NluData:
+    entries: List[Entry] = field(default_factory=list)
     examples: List[Example] = field(default_factory=list)
     intent_lines: Dict[str, Tuple[str, int]] = field(default_factory=dict)
     synonyms: List[Example] = field(default_factory=list)  # intent = synonym value
@@ -57,9 +67,10 @@ def load_nlu_file(path: Path, rel: str, data: Optional[NluData] = None) -> NluDa
     data = data if data is not None else NluData()
     try:
         document = _yaml().load(path.read_text(encoding="utf-8"))
-    except MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        raise NluYamlError(rel, mark.line + 1 if mark else 0, str(error.problem or error)) from error
+    except YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        problem = getattr(error, "problem", None) or error
+        raise NluYamlError(rel, mark.line + 1 if mark else 0, str(problem)) from error
     if not isinstance(document, dict):
         return data
     for item in document.get("nlu") or []:
@@ -67,6 +78,8 @@ def load_nlu_file(path: Path, rel: str, data: Optional[NluData] = None) -> NluDa
             continue
         kind = next((k for k in ("intent", "synonym") if k in item), None)
         examples = item.get("examples")
+        if kind == "intent":
+            data.entries.append(Entry(str(item[kind]).strip(), item.lc.line + 1, examples))
         if kind is None or item[kind] is None:
             continue
         name = str(item[kind]).strip()

@@ -36,11 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
 from trainer.check import MIN_EXAMPLES_ERROR
-from trainer.nlu_data import load_nlu_file
+from trainer.nlu_data import NluYamlError, load_nlu_file
 from trainer.project import Project
 from trainer.text import normalise, strip_annotations
 
@@ -363,21 +360,18 @@ def known_names(root: Path) -> Set[str]:
 def read_annotated(path: Path) -> List[Tuple[str, List[str], int]]:
     """(intent, raw examples, line) for each entry of the annotated inbox."""
     try:
-        document = YAML(typ="rt").load(path.read_text(encoding="utf-8")) or {}
-    except YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"第 {mark.line + 1} 行" if mark else ""
-        raise SystemExit(f"{path.name} {where}YAML 格式有误（多半是缩进或冒号）：{getattr(error, 'problem', error)}")
+        data = load_nlu_file(path, path.name)
+    except NluYamlError as error:
+        where = f"第 {error.line} 行" if error.line else ""
+        raise SystemExit(f"{path.name} {where}YAML 格式有误（多半是缩进或冒号）：{error.problem}")
     entries = []
-    for item in document.get("nlu") or []:
-        if "intent" not in item:
-            continue
-        line = item.lc.line + 1
-        examples = item.get("examples") or ""
+    for entry in data.entries:
+        examples = entry.examples or ""
         if not isinstance(examples, str):
-            raise SystemExit(f"{path.name} 第 {line} 行：examples 后面要写「|」，每条例句一行，以「- 」开头。")
+            raise SystemExit(f"{path.name} 第 {entry.line} 行：examples 后面要写「|」，每条例句一行，以「- 」开头。")
+        # Every non-empty line counts, with or without its "- ": a trainer's slip is not lost.
         raw = [re.sub(r"^-\s*", "", ln.strip()) for ln in examples.splitlines() if ln.strip()]
-        entries.append((str(item["intent"]).strip(), [r for r in raw if r], line))
+        entries.append((entry.intent, [r for r in raw if r], entry.line))
     return entries
 
 

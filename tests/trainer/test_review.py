@@ -175,3 +175,15 @@ def test_merge_accepts_a_new_intent_only_with_enough_examples(project: Path, tmp
     for ex in check_data.Project(project).nlu.examples:
         counts[ex.intent] = counts.get(ex.intent, 0) + 1
     assert counts["ask_weather"] == 10
+
+
+@pytest.mark.parametrize("inbox, where", [
+    ('version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - 你好\n  - intent: bye\n', "inbox.yml 第 6 行YAML 格式有误"),
+    ('version: "3.1"\nnlu:\n- intent: greet\n  examples:\n  - 你好\n', "inbox.yml 第 3 行：examples 后面要写「|」"),
+])
+def test_merge_names_the_line_of_a_broken_inbox(tmp_path: Path, inbox: str, where: str) -> None:
+    (tmp_path / "review").mkdir()
+    (tmp_path / "review" / "inbox.yml").write_text(inbox, encoding="utf-8")
+    with pytest.raises(SystemExit) as stopped:
+        review.main(["--root", str(tmp_path), "merge"])
+    assert where in str(stopped.value)
