@@ -87,6 +87,23 @@ class Progress(BaseModel):
     delay_reason: str | None = None
 
 
+class NextStatus(BaseModel):
+    status: Status
+    ready: bool = Field(description="false: the workflow allows the move once a record is made (see code)")
+    code: str | None = Field(None, description="what is missing: satisfaction_required, result_required")
+    field: str | None = None
+
+
+class HistoryEntry(BaseModel):
+    at: datetime
+    actor: str
+    actor_role: str
+    action: str
+    field: str | None
+    old: str | None = Field(description="codes, numbers and dates only; free text is left out")
+    new: str | None
+
+
 class TicketOut(BaseModel):
     ticket_no: str
     status: Status
@@ -131,6 +148,9 @@ class TicketOut(BaseModel):
     compensation: Compensation | None
     updated_at: datetime
     closed_at: datetime | None
+    next_statuses: list[NextStatus] = Field(
+        default_factory=list, description="staff: the moves the workflow allows now (console's choices)")
+    history: list[HistoryEntry] = Field(default_factory=list, description="staff: changes from the audit log")
 
 
 class TicketProgressOut(BaseModel):
@@ -174,6 +194,8 @@ class TicketSummary(BaseModel):
     is_repeat: bool
     received_at: datetime
     deadline_state: DeadlineState = Field(description="breached if any deadline is, due if any is open, else met")
+    next_due_at: datetime | None = Field(None, description="when the earliest open step falls due")
+    overdue: bool = Field(False, description="an open step is past its deadline now")
 
 
 class TicketPage(BaseModel):

@@ -21,9 +21,9 @@ from app.api.deps import (
     SettingsDep,
     Staff,
 )
-from app.api.errors import field_error, not_found, workflow_error
+from app.api.errors import field_error, not_found, personal_number_search, workflow_error
 from app.api.verify import check_phone_digits, has_grant, issue_verification_grant, no_grant
-from app.crud import audit, bookings
+from app.crud import audit, bookings, ticket_queries
 from app.crud import tickets as crud
 from app.crud.tickets import Actor, Routing
 from app.models import Booking, Ticket
@@ -103,7 +103,11 @@ def _view(session, ticket: Ticket, actor: Actor, now: datetime) -> TicketOut:
     if audit.record_read(session, actor=actor.name, actor_role=actor.role, masked=masked, field="ticket",
                          what=ticket.ticket_no, ticket_id=ticket.id, at=now):
         session.commit()
-    return ticket_out(ticket, masked=masked, now=now, known=known, staff=actor.role != "service")
+    out = ticket_out(ticket, masked=masked, now=now, known=known, staff=actor.role != "service")
+    if actor.role != "service":  # the console's workspace: the allowed moves and the history
+        out.next_statuses = ticket_queries.next_statuses(ticket)
+        out.history = ticket_queries.history(session, ticket)
+    return out
 
 
 @router.post(
@@ -193,18 +197,29 @@ def list_tickets(
     department: str | None = None,
     deadline_state: DeadlineState | None = None,
     mine: bool = False,
+    unassigned: Annotated[bool, Query(description="tickets without an owner")] = False,
+    overdue: Annotated[bool, Query(description="open tickets with a step past its deadline now")] = False,
+    q: Annotated[str | None, Query(max_length=100, description=(
+        "ticket number, booking number or words of the complaint (not phone or ID numbers: 422 personal_number)"
+    ))] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> TicketPage:
-    rows, total = crud.list_tickets(
-        session, now=now, status=status_, category=category, severity=severity, department=department,
-        deadline_state=deadline_state, owner_id=caller.user_id if mine else None, limit=limit, offset=offset,
-    )
+    try:
+        rows, total = ticket_queries.list_tickets(
+            session, now=now, status=status_, category=category, severity=severity, department=department,
+            deadline_state=deadline_state, owner_id=caller.user_id if mine else None, unassigned=unassigned,
+            overdue=overdue, q=q, limit=limit, offset=offset,
+        )
+    except ticket_queries.PersonalNumberSearch:
+        raise personal_number_search() from None
     refs = {t.booking_ref for t in rows if t.booking_ref}
     holders = {ref: (name, phone) for ref, name, phone in session.execute(
         select(Booking.ref, Booking.traveller_name, Booking.phone).where(Booking.ref.in_(refs))
     )} if refs else {}
     items = [ticket_summary(t, now=now, known=holders.get(t.booking_ref, ())) for t in rows]
+    for item, t in zip(items, rows):
+        item.next_due_at, item.overdue = ticket_queries.next_open_deadline(t), ticket_queries.is_overdue(t, now)
     # Lists are always masked; who listed which tickets is recorded all the same.
     if audit.record_read(session, actor=caller.name, actor_role=caller.role, masked=True, field="tickets",
                          what=",".join(t.ticket_no for t in rows) or None, at=now):
