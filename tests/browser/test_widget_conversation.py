@@ -110,6 +110,19 @@ def test_history_from_the_server_other_tabs_notices_and_unread(browser, console_
         first.click("#chat-launcher")
         assert first.locator("#chat-unread").is_hidden() and not first.title().startswith("(")
         assert first.evaluate("document.activeElement.id") == "chat-input"
+        # The widget open but the tab in the background: the title counts what arrives.
+        first.evaluate("""() => {
+            Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""")
+        http.post(f"{console_api}/handoffs/{handoff['id']}/messages", json={"text": "请稍等，我看一下您的行程。"},
+                  headers=agent1).raise_for_status()
+        first.wait_for_function("document.title.startsWith('(1) 新消息')", timeout=10_000)
+        first.evaluate("""() => {
+            Object.defineProperty(document, "hidden", { configurable: true, get: () => false });
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""")
+        assert not first.title().startswith("(")
 
         # Every tab closes; the agent writes meanwhile.
         first.close()
