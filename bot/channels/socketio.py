@@ -93,7 +93,8 @@ def conversation_history(
                 continue
             if text.startswith("/"):  # the title it was offered as, else the one the widget sent
                 shown = (event.get("metadata") or {}).get("shown_as")
-                text = offered.get(text) or (shown[:SHOWN_LIMIT] if isinstance(shown, str) and shown else text)
+                sent_title = shown[:SHOWN_LIMIT] if isinstance(shown, str) and shown else None
+                text = offered.get(text) or sent_title or text
             messages.append({"from": "user", "text": text, "ts": ts})
             for earlier in reversed(messages[:-1]):  # the choices before a reply are used up
                 if earlier.get("buttons"):

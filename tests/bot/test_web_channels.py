@@ -359,6 +359,12 @@ def test_history_shows_button_titles_agents_and_the_handoff_state():
     assert state == {"handoff": True, "agent": "小王"}
     events.append({"event": "resume", "timestamp": 20.0})
     assert conversation_history(events)[1] == {"handoff": False, "agent": None}
+    # A payload no button offered (an older bot message): the title the widget sent with it.
+    events.append({"event": "user", "text": "/deny", "timestamp": 21.0, "metadata": {"shown_as": "不用了"}})
+    events.append({"event": "user", "text": "/stop", "timestamp": 22.0})
+    assert [m["text"] for m in conversation_history(events)[0][-2:]] == ["不用", "/stop"]
+    events[-2]["text"] = "/other"
+    assert conversation_history(events)[0][-2]["text"] == "不用了"
     assert len(conversation_history(events, limit=2)[0]) == 2
 
 

@@ -40,7 +40,7 @@ def serious_violations(page) -> list[dict]:
 
 
 def focused(page) -> str:
-    return page.evaluate("document.activeElement && document.activeElement.id || document.activeElement.textContent")
+    return page.evaluate("document.activeElement.id || document.activeElement.textContent")
 
 
 def offer_a_choice(page) -> None:
@@ -94,7 +94,8 @@ def test_everything_by_keyboard_with_visible_focus(browser, console_api, rasa_ur
         online(page)
         assert focused(page) == "chat-input"
         # A visible focus ring on the input (it used to have outline: none).
-        ring = page.eval_on_selector("#chat-input", "e => [getComputedStyle(e).outlineStyle, getComputedStyle(e).outlineWidth]")
+        ring = page.eval_on_selector(
+            "#chat-input", "e => [getComputedStyle(e).outlineStyle, getComputedStyle(e).outlineWidth]")
         assert ring[0] != "none" and ring[1] != "0px", ring
         page.keyboard.type("昨天晚上在丽江的酒店房间里发现蟑螂，床单也是脏的，我要求退款")
         page.keyboard.press("Enter")

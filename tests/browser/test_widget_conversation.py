@@ -74,7 +74,8 @@ def test_history_from_the_server_other_tabs_notices_and_unread(browser, console_
         token = first.evaluate("window.travelChat.sessionId")
         conversation = first.evaluate("window.travelChat.conversationId")
         send(first, "你好")
-        first.locator("#chat-log .msg.bot .bubble", has_text="您好").nth(1).wait_for(timeout=TIMEOUT)  # after the welcome
+        # nth(1): the answer, after the welcome
+        first.locator("#chat-log .msg.bot .bubble", has_text="您好").nth(1).wait_for(timeout=TIMEOUT)
         assert first.evaluate("window.__typingShown") >= 1  # "正在输入…" while the bot worked
         assert first.locator("#chat-typing").is_hidden()
 
@@ -129,7 +130,8 @@ def test_history_from_the_server_other_tabs_notices_and_unread(browser, console_
         second.close()
         reply = "您好，导游十分钟后到东门接您。"
         china_before = china_time()
-        sent = http.post(f"{console_api}/handoffs/{handoff['id']}/messages", json={"text": reply}, headers=agent1)
+        sent = http.post(f"{console_api}/handoffs/{handoff['id']}/messages", json={"text": reply},
+                         headers=agent1)
         assert sent.status_code == 201, sent.text
 
         # The traveller comes back: the reply is there, from the server, labelled and timed.
@@ -161,8 +163,9 @@ def test_history_from_the_server_other_tabs_notices_and_unread(browser, console_
         assert back.evaluate("window.travelChat.conversationId") == conversation
         back.click("#chat-restart")
         back.click("#chat-confirm-yes")
-        back.wait_for_function(f"window.travelChat.conversationId && window.travelChat.conversationId !== '{conversation}'",
-                               timeout=10_000)
+        back.wait_for_function(
+            f"window.travelChat.conversationId && window.travelChat.conversationId !== '{conversation}'",
+            timeout=10_000)
         assert bubbles(back, "user") == [] and bubbles(back, "agent") == []
         assert "（旅客已开始新对话）" not in tracker_texts(rasa_url, conversation)  # no handoff: nobody to tell
     finally:
@@ -189,9 +192,10 @@ def test_new_conversation_during_a_handoff_tells_the_agent(browser, console_api,
         # The agent reading the waiting conversation sees it last.
         supervisor = login(console_api, "supervisor")
         handoff = handoff_for(console_api, supervisor, conversation)
-        lines = http.get(f"{console_api}/handoffs/{handoff['id']}/transcript", headers=supervisor).json()["lines"]
+        base = f"{console_api}/handoffs/{handoff['id']}"
+        lines = http.get(f"{base}/transcript", headers=supervisor).json()["lines"]
         assert (lines[-1]["sender"], lines[-1]["text"]) == ("traveller", "（旅客已开始新对话）")
-        assert http.post(f"{console_api}/handoffs/{handoff['id']}/close", headers=supervisor).status_code == 200
+        assert http.post(f"{base}/close", headers=supervisor).status_code == 200
         # The new conversation works as a fresh one.
         send(page, "你好")
         page.locator("#chat-log .msg.bot .bubble", has_text="您好").nth(1).wait_for(timeout=TIMEOUT)
