@@ -8,6 +8,8 @@
   // The console's login (console.js): same session key, so one login serves both pages.
   const AUTH_KEY = "console.auth";
   const COLOURS = ["#1d4ed8", "#b42318", "#0f766e", "#a15c07", "#6d28d9", "#be185d", "#374151", "#15803d", "#c2410c", "#0369a1", "#4d7c0f"];
+  // As in the console: urgent red, major dark amber, general blue (each 4.5:1+ against white).
+  const SEVERITY_COLOURS = { urgent: "#b42318", major: "#a15c07", general: "#1d4ed8" };
   let auth = null;
   try { auth = JSON.parse(sessionStorage.getItem(AUTH_KEY) || "null"); } catch (e) { auth = null; }
   let labels = null;
@@ -138,7 +140,7 @@
       xAxis: { type: "category", data: periods, axisLabel: { color: "#1f2933" } },
       yAxis: { type: "value", minInterval: 1, axisLabel: { color: "#1f2933" } },
       series: severities.map((code) => ({
-        name: label("severities", code), type: "bar", stack: "total",
+        name: label("severities", code), type: "bar", stack: "total", itemStyle: { color: SEVERITY_COLOURS[code] },
         data: r.periods.map((p) => p.by_severity[code] || 0),
       })),
     });
