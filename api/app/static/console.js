@@ -7,11 +7,6 @@
   const $ = (id) => document.getElementById(id);
   const QUEUE_POLL_MS = 2000;
   const TRANSCRIPT_POLL_MS = 1000; // the traveller's messages show within 2 s
-  // Workflow, not wording: which moves the ticket form offers (the API checks them again).
-  const NEXT_STATUS = {
-    received: ["investigating", "rejected"], investigating: ["plan_made", "rejected"], plan_made: ["resolved"],
-    resolved: ["followed_up"], followed_up: ["closed"], closed: [], rejected: [],
-  };
   const PAYLOAD = /^\/(\w+)(\{.*\})?$/s; // a button the traveller pressed: /intent{"entity": "value"}
 
   // Every Chinese label comes from GET /labels, read once after login (api/app/api/routes/labels.py).
@@ -56,6 +51,7 @@
     if (!response.ok) {
       const error = new Error(detailText(data, response.status));
       error.status = response.status;
+      error.body = data;
       throw error;
     }
     return data;
@@ -94,6 +90,7 @@
   // --- first login: the initial password must be changed before anything else --------------
   function showPasswordForm() {
     $("login-view").hidden = true; $("desk").hidden = true; $("password-view").hidden = false;
+    $("views").hidden = true; $("tickets-view").hidden = true;
     $("password-user").value = auth.username;
     $("password-error").textContent = "";
     $("password-current").focus();
@@ -151,6 +148,7 @@
     sessionStorage.removeItem("console.auth");
     clearInterval(queueTimer); clearInterval(transcriptTimer);
     $("desk").hidden = true; $("password-view").hidden = true; $("login-view").hidden = false; $("logout").hidden = true;
+    $("views").hidden = true; $("tickets-view").hidden = true;
     $("whoami").textContent = "";
     for (const name of ["password-current", "password-new", "password-confirm"]) $(name).value = "";
     $("login-error").textContent = message || "";
@@ -164,10 +162,13 @@
     $("logout").hidden = false;
     $("whoami").textContent = `${auth.name}（${auth.role === "supervisor" ? "主管" : "客服"}）`;
     if (auth.mustChange) { clearInterval(queueTimer); clearInterval(transcriptTimer); showPasswordForm(); return; }
-    $("login-view").hidden = true; $("password-view").hidden = true; $("desk").hidden = false;
+    $("login-view").hidden = true; $("password-view").hidden = true; $("views").hidden = false;
+    showView(currentView);
     clearInterval(queueTimer);
     loadReferenceData().then(() => {
       if (!auth || auth.mustChange) return;
+      fillTicketFilters();
+      if (currentView === "tickets") refreshTickets();
       refreshQueue();
       clearInterval(queueTimer);
       queueTimer = setInterval(refreshQueue, QUEUE_POLL_MS);
@@ -224,7 +225,9 @@
   async function refreshQueue() {
     if (!auth) return;
     let queue;
-    try { queue = await api("GET", "/handoffs"); } catch (error) { $("queue-count").textContent = error.message; return; }
+    const shown = $("queue-filter").value;
+    const path = shown === "open" ? "/handoffs" : `/handoffs?status=${encodeURIComponent(shown)}`;
+    try { queue = await api("GET", path); } catch (error) { $("queue-count").textContent = error.message; return; }
     $("queue-count").textContent = `等待 ${queue.waiting} · 服务中 ${queue.active}`;
     const list = $("queue-list");
     // The list is rebuilt every poll: keep the keyboard focus on the item that had it.
@@ -252,7 +255,7 @@
       if (h.id === focusedId) button.focus();
       if (h.id === selectedId) { selected = h; showHeader(); }
     }
-    if (!queue.items.length) list.appendChild(el("li", "muted", "暂无排队会话"));
+    if (!queue.items.length) list.appendChild(el("li", "muted", shown === "open" ? "暂无排队会话" : "没有这类会话"));
   }
 
   // --- one conversation --------------------------------------------------------------------
@@ -614,9 +617,9 @@
     for (const n of t.notes || []) notes.appendChild(el("li", null, `${staffName(n.author)}：${n.text}`));
     const select = $("ticket-status");
     select.textContent = "";
-    for (const s of NEXT_STATUS[t.status] || []) {
-      const option = el("option", null, label("ticket_statuses", s));
-      option.value = s;
+    for (const move of t.next_statuses || []) {
+      const option = el("option", null, label("ticket_statuses", move.status) + (move.ready ? "" : `（${missingText(move.code)}）`));
+      option.value = move.status;
       select.appendChild(option);
     }
     $("ticket-transition").hidden = !select.options.length;
@@ -632,7 +635,7 @@
       $("ticket-reason").value = "";
       await loadTicket();
       $("ticket-msg").textContent = "状态已更新";
-    } catch (error) { $("ticket-msg").textContent = error.message; }
+    } catch (error) { $("ticket-msg").textContent = apiErrorText(error).text; }
   });
 
   $("ticket-note").addEventListener("submit", async (event) => {
@@ -644,7 +647,453 @@
       $("ticket-note-text").value = "";
       await loadTicket();
       $("ticket-msg").textContent = "已添加处理记录";
-    } catch (error) { $("ticket-msg").textContent = error.message; }
+    } catch (error) { $("ticket-msg").textContent = apiErrorText(error).text; }
+  });
+
+  $("ticket-open").addEventListener("click", () => {
+    if (selected && selected.ticket_no) openTicketPage(selected.ticket_no);
+  });
+  $("queue-filter").addEventListener("change", refreshQueue);
+
+  // --- ticket workspace: list with filters, one ticket's page with every step's form ----------
+  // The workflow lives in the API: the moves offered are GET /tickets/{no}'s next_statuses, and
+  // every refusal is shown from its stable `code` (api/app/api/errors.py), never its English text.
+  let currentView = "desk";
+  let ticketNo = null;   // the ticket open on the page
+  let ticket = null;     // as last read
+  const CHINA = "Asia/Shanghai";
+  // What each refusal means to an agent, and the field to fix.
+  const CODE_TEXT = {
+    satisfaction_required: ["请先在「回访」中记录旅客满意度（1–5 分），再标记为已回访", "tk-sat"],
+    result_required: ["结案前请先保存书面处理结果（调查结果、处理措施及效果、致谢与致歉）", "tk-findings"],
+    not_next_status: ["只能推进到下一步（或不予受理），请刷新后重试", "tk-next"],
+    ticket_final: ["工单已结案或不予受理，不能再修改", null],
+    reason_required: ["不予受理必须填写原因", "tk-next-text"],
+    expected_at_past: ["预计办结日期必须晚于现在", "tk-delay-date"],
+    compensation_step: ["赔偿须按 登记 → 核实 → 拟定方案 → 旅客同意 → 支付 逐步记录", null],
+    compensation_method_required: ["拟定赔偿方案须选择赔偿方式和损失类型", "tk-comp-method"],
+    compensation_amount_fixed: ["旅客同意后赔偿金额不能再修改", "tk-comp-amount"],
+    personal_number: ["请按单号、订单号或投诉内容搜索，不能按手机号、证件号等个人号码搜索", "tk-q"],
+  };
+  // The request fields of each form, for validation errors (422 loc) without a code.
+  const FIELD_INPUT = {
+    reason: ["原因", "tk-next-text"], findings: ["调查结果", "tk-findings"], measures: ["处理措施及效果", "tk-measures"],
+    apology: ["致谢与致歉", "tk-apology"], expected_at: ["预计办结日期", "tk-delay-date"],
+    satisfaction: ["满意度", "tk-sat"], confirmed: ["旅客确认", "tk-confirmed"], method: ["赔偿方式", "tk-comp-method"],
+    loss_type: ["损失类型", "tk-comp-loss"], amount_cny: ["金额", "tk-comp-amount"], text: ["内容", "tk-note-text"],
+    q: ["搜索", "tk-q"], status: ["状态", "tk-next"],
+  };
+  const PROBLEM = {
+    missing: "为必填项", string_too_short: "不能为空", string_too_long: "内容过长", value_error: "内容不符合要求",
+    less_than_equal: "超出允许范围", greater_than_equal: "超出允许范围", int_parsing: "请填写整数",
+    datetime_from_date_parsing: "日期格式不正确", datetime_parsing: "日期格式不正确", literal_error: "取值无效",
+  };
+
+  function missingText(code) {
+    return code === "satisfaction_required" ? "需先记录满意度" : code === "result_required" ? "需先保存书面处理结果" : "条件未满足";
+  }
+
+  // {text, input}: the API's refusal in Chinese, and the input at fault (if any).
+  function apiErrorText(error) {
+    const detail = error.body && error.body.detail;
+    const first = Array.isArray(detail) ? detail[0] : null;
+    if (first && first.code && CODE_TEXT[first.code]) {
+      return { text: CODE_TEXT[first.code][0], input: CODE_TEXT[first.code][1] };
+    }
+    if (first && first.loc) {
+      const field = first.loc[first.loc.length - 1];
+      const [name, input] = FIELD_INPUT[field] || ["输入", null];
+      return { text: `${name}${PROBLEM[first.type] || "内容不符合要求"}`, input };
+    }
+    if (error.status === 403) return { text: "只有工单负责人或主管可以修改此工单", input: null };
+    if (error.status === 404) return { text: "工单不存在", input: null };
+    if (error.status === 409) return { text: "操作与工单当前状态冲突，请刷新后重试", input: null };
+    if (error.status === 429) return { text: "操作过于频繁，请稍后再试", input: null };
+    return { text: `操作失败，请稍后再试（${error.status || "网络错误"}）`, input: null };
+  }
+
+  function chinaDay(date) { return date.toLocaleDateString("sv-SE", { timeZone: CHINA }); } // YYYY-MM-DD
+  function chinaTime(iso) {
+    if (!iso) return "—";
+    return new Date(iso).toLocaleString("zh-CN", { timeZone: CHINA, hour12: false, year: "numeric", month: "2-digit",
+      day: "2-digit", hour: "2-digit", minute: "2-digit" });
+  }
+  // "overdue" (red), "today" (amber, due later today China time) or "" for a due date still open.
+  function urgency(dueIso, done, now) {
+    if (!dueIso || done) return "";
+    const due = new Date(dueIso);
+    if (due < now) return "overdue";
+    return chinaDay(due) === chinaDay(now) ? "today" : "";
+  }
+  const URGENCY_TEXT = { overdue: "已超时", today: "今日到期" };
+
+  function showView(view) {
+    currentView = view;
+    $("desk").hidden = view !== "desk";
+    $("tickets-view").hidden = view !== "tickets";
+    $("view-desk").setAttribute("aria-pressed", String(view === "desk"));
+    $("view-tickets").setAttribute("aria-pressed", String(view === "tickets"));
+  }
+  $("view-desk").addEventListener("click", () => showView("desk"));
+  $("view-tickets").addEventListener("click", () => { showView("tickets"); refreshTickets(); });
+
+  function fillSelect(id, table, first) {
+    const box = $(id);
+    const keep = box.value;
+    box.textContent = "";
+    if (first !== null) { const o = el("option", null, first); o.value = ""; box.appendChild(o); }
+    for (const [code, text] of Object.entries((labels && labels[table]) || {})) {
+      const option = el("option", null, text);
+      option.value = code;
+      box.appendChild(option);
+    }
+    box.value = keep;
+    if (box.selectedIndex < 0) box.selectedIndex = 0;
+  }
+
+  function fillTicketFilters() {
+    fillSelect("tk-status", "ticket_statuses", "全部");
+    fillSelect("tk-category", "categories", "全部");
+    fillSelect("tk-severity", "severities", "全部");
+    fillSelect("tk-comp-method", "compensation_methods", "（未选择）");
+    fillSelect("tk-comp-loss", "loss_types", "（未选择）");
+  }
+
+  async function refreshTickets() {
+    if (!auth) return;
+    const params = new URLSearchParams({ limit: "100" });
+    const scope = $("tk-scope").value;
+    if (scope) params.set(scope, "true");
+    for (const [id, name] of [["tk-status", "status"], ["tk-category", "category"], ["tk-severity", "severity"]]) {
+      if ($(id).value) params.set(name, $(id).value);
+    }
+    if ($("tk-overdue").checked) params.set("overdue", "true");
+    const q = $("tk-q").value.trim();
+    if (q) params.set("q", q);
+    $("tk-list-error").textContent = "";
+    $("tk-q").removeAttribute("aria-invalid");
+    let page;
+    try { page = await api("GET", `/tickets?${params}`); } catch (error) {
+      const problem = apiErrorText(error);
+      $("tk-list-error").textContent = problem.text;
+      if (problem.input === "tk-q") $("tk-q").setAttribute("aria-invalid", "true");
+      return;
+    }
+    const now = new Date();
+    const list = $("tk-list");
+    list.textContent = "";
+    $("tk-count").textContent = `共 ${page.total} 张工单${page.total > page.items.length ? `，显示最新 ${page.items.length} 张` : ""}`;
+    for (const t of page.items) {
+      const mark = t.overdue ? "overdue" : urgency(t.next_due_at, false, now);
+      const item = el("li", `tk-item ${mark}`);
+      item.dataset.no = t.ticket_no;
+      const button = el("button");
+      button.type = "button";
+      button.setAttribute("aria-pressed", String(t.ticket_no === ticketNo));
+      const line1 = el("span", "line1");
+      line1.appendChild(el("span", null, t.ticket_no));
+      line1.appendChild(el("span", null, label("ticket_statuses", t.status)));
+      button.appendChild(line1);
+      const owner = t.owner ? t.owner.display_name : "未分配";
+      button.appendChild(el("span", "line2", `${label("severities", t.severity)} · ${label("categories", t.category)} · ${owner}${t.booking_ref ? " · " + t.booking_ref : ""}`));
+      const due = t.next_due_at ? `下一时限 ${chinaTime(t.next_due_at)}` : "无待办时限";
+      const flag = el("span", "line2");
+      if (mark) flag.appendChild(el("strong", `flag ${mark}`, URGENCY_TEXT[mark]));
+      flag.appendChild(document.createTextNode(`${mark ? " " : ""}${due}`));
+      button.appendChild(flag);
+      if (t.request_detail) button.appendChild(el("span", "line2", String(t.request_detail).slice(0, 60)));
+      button.addEventListener("click", () => openTicket(t.ticket_no));
+      item.appendChild(button);
+      list.appendChild(item);
+    }
+    if (!page.items.length) list.appendChild(el("li", "muted", "没有符合条件的工单"));
+  }
+
+  $("tk-filters").addEventListener("submit", (event) => { event.preventDefault(); refreshTickets(); });
+  for (const id of ["tk-scope", "tk-status", "tk-category", "tk-severity", "tk-overdue"]) {
+    $(id).addEventListener("change", refreshTickets);
+  }
+
+  function openTicketPage(no) {
+    showView("tickets");
+    refreshTickets();
+    openTicket(no);
+  }
+
+  async function openTicket(no) {
+    ticketNo = no;
+    document.querySelectorAll(".tk-item").forEach((n) => {
+      const button = n.querySelector("button");
+      if (button) button.setAttribute("aria-pressed", String(n.dataset.no === no));
+    });
+    $("tk-msg").textContent = "";
+    try { ticket = await api("GET", `/tickets/${encodeURIComponent(no)}`); } catch (error) {
+      $("tk-list-error").textContent = apiErrorText(error).text;
+      return;
+    }
+    clearForms(true);
+    renderTicket();
+    $("tk-title").focus();
+  }
+
+  function mayChange() {
+    return auth && ticket && (auth.role === "supervisor" || (ticket.owner && ticket.owner.username === auth.username));
+  }
+
+  function renderTicket() {
+    const t = ticket;
+    const now = new Date();
+    $("tk-empty").hidden = true; $("tk-page").hidden = false;
+    $("tk-title").textContent = `工单 ${t.ticket_no} · ${label("ticket_statuses", t.status)}`;
+    const fields = $("tk-fields");
+    fields.textContent = "";
+    const comp = t.compensation;
+    const rows = [
+      ["严重程度", `${label("severities", t.severity)}（${t.authority_level} 级权限）`],
+      ["类别", label("categories", t.category)], ["责任部门", label("departments", t.department) || t.department_name],
+      ["负责人", t.owner ? t.owner.display_name : "未分配"], ["旅客", `${t.name || ""} ${t.phone}`.trim()],
+      ["订单号", t.booking_ref || "—"], ["渠道", label("channels", t.channel)], ["会话", t.conversation_id || "—"],
+      ["受理时间", chinaTime(t.received_at)], ["行程阶段", t.stage ? label("stages", t.stage) : "—"],
+      ["发生时间", t.occurred_at || "—"], ["地点", t.location || "—"], ["情况描述", t.description],
+      ["诉求", [t.request ? label("requests", t.request) : "", t.request_detail].filter(Boolean).join("：") || "—"],
+      ["证据材料", (t.evidence || []).join("\n") || "—"], ["重复投诉", t.is_repeat ? "是" : "否"],
+      ["预计办结", chinaTime(t.progress.expected_completion)],
+      ["延期原因", t.progress.delay_reason || "—"],
+      ["赔偿", comp ? [label("compensation_statuses", comp.status), label("compensation_methods", comp.method),
+        label("loss_types", comp.loss_type), comp.amount_cny !== null && comp.amount_cny !== undefined ? `${comp.amount_cny} 元` : ""]
+        .filter(Boolean).join(" · ") : "—"],
+      ["满意度", t.satisfaction ? `${t.satisfaction} 分${t.second_follow_up ? "（需二次回访）" : ""}` : "—"],
+      ["旅客确认结果", t.confirmed === null ? "—" : t.confirmed ? "已确认" : "未确认"],
+    ];
+    if (t.rejection_reason) rows.push(["不予受理原因", t.rejection_reason]);
+    if (t.result) rows.push(["处理结果", [t.result.findings, t.result.measures, t.result.apology].filter(Boolean).join("\n")]);
+    for (const [k, v] of rows) { fields.appendChild(el("dt", null, k)); fields.appendChild(el("dd", null, v)); }
+
+    const body = $("tk-deadlines");
+    body.textContent = "";
+    for (const d of t.deadlines) {
+      const mark = urgency(d.due_at, d.done_at, now);
+      const row = el("tr", mark);
+      row.appendChild(el("th", null, label("deadlines", d.name))).setAttribute("scope", "row");
+      row.appendChild(el("td", null, chinaTime(d.due_at)));
+      row.appendChild(el("td", null, d.done_at ? chinaTime(d.done_at) : "—"));
+      const state = el("td");
+      if (mark) state.appendChild(el("strong", `flag ${mark}`, URGENCY_TEXT[mark]));
+      else state.textContent = label("deadline_states", d.state);
+      row.appendChild(state);
+      body.appendChild(row);
+    }
+
+    const notes = $("tk-notes");
+    notes.textContent = "";
+    for (const n of t.notes) {
+      const item = el("li");
+      item.appendChild(el("span", `tag ${n.public ? "public" : ""}`, n.public ? "旅客可见" : "内部"));
+      item.appendChild(document.createTextNode(` ${staffName(n.author) || n.author} · ${chinaTime(n.created_at)}：${n.text}`));
+      notes.appendChild(item);
+    }
+    if (!t.notes.length) notes.appendChild(el("li", "muted", "暂无处理记录"));
+
+    const history = $("tk-history");
+    history.textContent = "";
+    for (const h of t.history || []) history.appendChild(el("li", null, `${chinaTime(h.at)} ${staffName(h.actor) || h.actor}：${historyText(h)}`));
+
+    const open = t.next_statuses.length > 0;
+    $("tk-readonly").hidden = mayChange();
+    $("tk-forms").hidden = !mayChange() || !open;
+    const next = $("tk-next");
+    const keep = next.value;
+    next.textContent = "";
+    for (const move of t.next_statuses) {
+      const option = el("option", null, label("ticket_statuses", move.status) + (move.ready ? "" : `（${missingText(move.code)}）`));
+      option.value = move.status;
+      next.appendChild(option);
+    }
+    if ([...next.options].some((o) => o.value === keep)) next.value = keep;
+    nextChanged();
+    if (t.result) { $("tk-findings").value = t.result.findings || ""; $("tk-measures").value = t.result.measures || ""; $("tk-apology").value = t.result.apology || ""; }
+    renderCompensation();
+    if (t.satisfaction) document.querySelector(`input[name=tk-sat][value="${t.satisfaction}"]`).checked = true;
+    $("tk-confirmed").checked = Boolean(t.confirmed);
+  }
+
+  // Action words of the audit log; values are codes shown with their labels.
+  const HISTORY_ACTIONS = {
+    create: "创建工单", assign: "指派负责人", transition: "变更状态", note: "添加处理记录", result: "填写处理结果", feedback: "记录回访",
+    delay: "说明延期", compensation: "记录赔偿", first_response: "首次响应", escalate: "升级处理权限",
+  };
+  function historyValue(field, value) {
+    if (value === null || value === undefined) return "";
+    if (field === "status") return label("ticket_statuses", value);
+    if (field === "owner") return staffName(value);
+    if (field === "compensation_status") return label("compensation_statuses", value);
+    if (field === "compensation_method") return label("compensation_methods", value);
+    if (field === "compensation_loss_type") return label("loss_types", value);
+    if (field === "expected_completion_at" || field === "first_response_at") return chinaTime(value);
+    if (value === "True" || value === "true") return "是";
+    if (value === "False" || value === "false") return "否";
+    return value;
+  }
+  function historyText(h) {
+    const action = HISTORY_ACTIONS[h.action] || "修改";
+    if (h.field === "note" || h.field === "public_note") return h.field === "note" ? "添加内部处理记录" : "添加旅客可见的处理记录";
+    const from = historyValue(h.field, h.old), to = historyValue(h.field, h.new);
+    if (!to) return action;
+    return from ? `${action}：${from} → ${to}` : `${action}：${to}`;
+  }
+
+  // What the next status needs written with it: a plan, the measures, or a reason.
+  const NEXT_TEXT = {
+    plan_made: ["处理方案（内部记录）", false, "处理方案："],
+    resolved: ["已落实的措施（旅客可见）", true, "已落实措施："],
+    rejected: ["不予受理原因（必填）", null, ""],
+  };
+  function nextChanged() {
+    const status = $("tk-next").value;
+    const need = NEXT_TEXT[status];
+    $("tk-next-text-label").hidden = !need;
+    if (need) $("tk-next-text-name").textContent = need[0];
+    const move = ticket && ticket.next_statuses.find((m) => m.status === status);
+    $("tk-next-hint").textContent = move && !move.ready ? `提示：${CODE_TEXT[move.code] ? CODE_TEXT[move.code][0] : missingText(move.code)}` : "";
+  }
+  $("tk-next").addEventListener("change", nextChanged);
+
+  function renderCompensation() {
+    const current = ticket.compensation ? ticket.compensation.status : null;
+    const steps = Object.keys((labels && labels.compensation_statuses) || {});
+    const nextStep = steps[current ? steps.indexOf(current) + 1 : 0];
+    $("tk-comp-now").textContent = current ? `当前：${label("compensation_statuses", current)}` : "尚未登记赔偿";
+    $("tk-comp").dataset.next = nextStep || "";
+    $("tk-comp-submit").textContent = nextStep ? `记录：${label("compensation_statuses", nextStep)}` : "赔偿已支付";
+    $("tk-comp-submit").disabled = !nextStep;
+    if (ticket.compensation) {
+      $("tk-comp-method").value = ticket.compensation.method || "";
+      $("tk-comp-loss").value = ticket.compensation.loss_type || "";
+      if (ticket.compensation.amount_cny !== null && ticket.compensation.amount_cny !== undefined) $("tk-comp-amount").value = ticket.compensation.amount_cny;
+    }
+  }
+
+  function clearForms(all) {
+    document.querySelectorAll(".tk-form .error").forEach((n) => { n.textContent = ""; });
+    document.querySelectorAll(".tk-form [aria-invalid]").forEach((n) => n.removeAttribute("aria-invalid"));
+    if (all) {
+      for (const id of ["tk-next-text", "tk-note-text", "tk-findings", "tk-measures", "tk-apology", "tk-delay-reason", "tk-delay-date", "tk-comp-amount"]) $(id).value = "";
+      $("tk-comp-method").value = ""; $("tk-comp-loss").value = "";
+      $("tk-note-public").checked = false; $("tk-confirmed").checked = false;
+      document.querySelectorAll("input[name=tk-sat]").forEach((n) => { n.checked = false; });
+    }
+  }
+
+  function showFormError(form, problem) {
+    form.querySelector(".error").textContent = problem.text;
+    const input = problem.input && $(problem.input);
+    if (!input) return;
+    // The fix may be in another form (已回访 needs the satisfaction): say it there too, where the focus goes.
+    const home = input.closest("form");
+    if (home && home !== form) home.querySelector(".error").textContent = problem.text;
+    input.setAttribute("aria-invalid", "true");
+    const target = input.tagName === "FIELDSET" ? input.querySelector("input") : input;
+    target.focus();
+  }
+
+  // Send one form: its requests in order, then show the ticket as the last answer has it.
+  async function submitTicketForm(form, steps, done) {
+    clearForms(false);
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      let out = null;
+      for (const [method, path, body] of steps) out = await api(method, `/tickets/${encodeURIComponent(ticketNo)}${path}`, body);
+      ticket = out;
+      renderTicket();
+      $("tk-msg").textContent = done;
+      refreshTickets();
+      return true;
+    } catch (error) {
+      if (!auth) return false;
+      showFormError(form, apiErrorText(error));
+      return false;
+    } finally {
+      button.disabled = false;
+      if (form.id === "tk-comp") renderCompensation();
+    }
+  }
+
+  function required(form, id, name) {
+    if ($(id).value.trim()) return true;
+    showFormError(form, { text: `请填写${name}`, input: id });
+    return false;
+  }
+
+  $("tk-advance").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    clearForms(false);
+    const status = $("tk-next").value;
+    if (!status) return;
+    const need = NEXT_TEXT[status];
+    const text = $("tk-next-text").value.trim();
+    if (need && !required(form, "tk-next-text", need[0].replace(/（.*）/, ""))) return;
+    const steps = [];
+    if (need && need[1] !== null) steps.push(["POST", "/notes", { text: need[2] + text, public: need[1] }]);
+    steps.push(["POST", "/transitions", status === "rejected" ? { status, reason: text } : { status }]);
+    if (await submitTicketForm(form, steps, `状态已更新为：${label("ticket_statuses", status)}`)) $("tk-next-text").value = "";
+  });
+
+  $("tk-note").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    clearForms(false);
+    if (!required(form, "tk-note-text", "处理记录内容")) return;
+    const body = { text: $("tk-note-text").value.trim(), public: $("tk-note-public").checked };
+    if (await submitTicketForm(form, [["POST", "/notes", body]], body.public ? "已添加旅客可见的处理记录" : "已添加内部处理记录")) {
+      $("tk-note-text").value = ""; $("tk-note-public").checked = false;
+    }
+  });
+
+  $("tk-result").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    clearForms(false);
+    for (const [id, name] of [["tk-findings", "调查结果"], ["tk-measures", "处理措施及效果"], ["tk-apology", "致谢与致歉"]]) {
+      if (!required(form, id, name)) return;
+    }
+    submitTicketForm(form, [["PUT", "/result", {
+      findings: $("tk-findings").value.trim(), measures: $("tk-measures").value.trim(), apology: $("tk-apology").value.trim(),
+    }]], "处理结果已保存");
+  });
+
+  $("tk-delay").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    clearForms(false);
+    if (!required(form, "tk-delay-reason", "原因") || !required(form, "tk-delay-date", "预计办结日期")) return;
+    // The end of that working day in China (18:00 +08:00), like the API's deadlines.
+    const body = { reason: $("tk-delay-reason").value.trim(), expected_at: `${$("tk-delay-date").value}T18:00:00+08:00` };
+    if (await submitTicketForm(form, [["PUT", "/delay", body]], "延期说明已保存")) $("tk-delay-reason").value = "";
+  });
+
+  $("tk-comp").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const next = form.dataset.next;
+    if (!next) return;
+    const body = { status: next };
+    if ($("tk-comp-method").value) body.method = $("tk-comp-method").value;
+    if ($("tk-comp-loss").value) body.loss_type = $("tk-comp-loss").value;
+    const amount = $("tk-comp-amount").value.trim();
+    if (amount) body.amount_cny = Number(amount);
+    submitTicketForm(form, [["PUT", "/compensation", body]], `赔偿已记录：${label("compensation_statuses", next)}`);
+  });
+
+  $("tk-feedback").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    clearForms(false);
+    const chosen = document.querySelector("input[name=tk-sat]:checked");
+    if (!chosen) { showFormError(form, { text: "请选择旅客满意度（1–5 分）", input: "tk-sat" }); return; }
+    submitTicketForm(form, [["PATCH", "/feedback", { satisfaction: Number(chosen.value), confirmed: $("tk-confirmed").checked }]],
+      "回访结果已保存");
   });
 
   if (auth) start();
