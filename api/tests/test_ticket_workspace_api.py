@@ -156,6 +156,7 @@ def test_list_filters_unassigned_overdue_and_search(client, service, supervisor,
     assert meal["ticket_no"] not in listed(client, supervisor, q="TR20260001")
     assert listed(client, supervisor, q="空调") == [hotel["ticket_no"]]
     assert listed(client, supervisor, q="100%_") == []  # LIKE wildcards are literal
+    assert client.get("/tickets", params={"q": "空\x00调"}, headers=supervisor).status_code == 422  # PostgreSQL refuses NUL
     refused = client.get("/tickets", params={"q": "13812345678"}, headers=supervisor)
     assert refused.status_code == 422 and code_of(refused) == "personal_number"
 
