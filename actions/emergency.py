@@ -69,11 +69,22 @@ async def _booking(tracker: Tracker) -> Optional[Dict[str, Any]]:
         return None
 
 
-async def emergency_reply(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+async def emergency_advice(tracker: Tracker) -> Text:
     booking = await _booking(tracker)
     abroad = bool(latest_entities(tracker, "abroad")) or (booking or {}).get("tour_type") == "outbound"
     guide = {"name": booking.get("guide_name"), "phone": booking.get("guide_phone")} if booking else None
-    dispatcher.utter_message(text=advice_text(emergency_kinds(tracker), abroad, get_settings().emergency_line, guide))
+    return advice_text(emergency_kinds(tracker), abroad, get_settings().emergency_line, guide)
+
+
+async def emergency_reply(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    dispatcher.utter_message(text=await emergency_advice(tracker))
+
+
+async def raise_waiting_handoff(tracker: Tracker) -> None:
+    """An emergency written while the conversation waits for an agent (the bot is paused):
+    the queue raises it to urgent and the advice reaches the traveller through the API."""
+    notice = await emergency_advice(tracker) + "\n已通知人工客服优先处理您的会话，客服接入后会在这里直接回复您。"
+    await open_handoff(tracker, CollectingDispatcher(), "emergency", notice=notice)
 
 
 class ActionEmergency(Action):

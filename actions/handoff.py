@@ -100,8 +100,12 @@ async def open_handoff(
     reason: str,
     ticket_no: Optional[str] = None,
     extra_summary: Optional[Dict[str, Any]] = None,
+    notice: Optional[Text] = None,
 ) -> List[EventType]:
     """Queue the conversation for an agent, tell the traveller, and pause the bot.
+
+    `notice` is for a conversation already waiting (paused): the API relays it through the
+    traveller's channel, since nothing the bot says then reaches them.
 
     Returns the events to add (ConversationPaused on success, nothing if the API is down:
     then the bot keeps answering rather than leaving the traveller in silence).
@@ -121,6 +125,8 @@ async def open_handoff(
     }
     if ticket_no:
         payload["ticket_no"] = ticket_no
+    if notice:
+        payload["notice"] = notice
     if reason in URGENT_REASONS:
         payload["severity"] = "urgent"
     try:

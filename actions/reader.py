@@ -27,7 +27,7 @@ from actions.fields import (
     REQUEST_TEXT_SLOT,
 )
 from actions.forms.base import latest_entities, latest_intent, latest_text
-from actions.handoff import open_handoff
+from actions.emergency import raise_waiting_handoff
 from actions.utils.parsing import parse_phone_last4, to_simplified
 from actions.fields import NOT_GIVEN
 from actions.utils.reading import (
@@ -269,7 +269,7 @@ class ActionReadMessage(Action):
         slots = read_slots(tracker)
         events: List[EventType] = [SlotSet(name, value) for name, value in slots.items()]
         if tracker.is_paused() and latest_intent(tracker) == "emergency" and tracker.get_slot("read_message_id") != message_id:
-            # Waiting for an agent: Rasa runs no action, but the queue must know at once.
-            # (Rasa keeps only the slot events of a slot-mapping action, so nothing is said here.)
-            await open_handoff(tracker, CollectingDispatcher(), "emergency")
+            # Waiting for an agent: Rasa runs no action, but the queue must know at once, and
+            # Rasa keeps only the slot events of a slot-mapping action: the API relays the advice.
+            await raise_waiting_handoff(tracker)
         return events + [SlotSet("read_message_id", message_id)]

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from scripts import train_model
-from tests.services import Service, action_service, api_service, rasa_auth_headers, rasa_service
+from tests.services import Service, action_service, api_service, free_port, rasa_auth_headers, rasa_service
 
 # The JWT secret of Rasa's HTTP API (RASA_JWT_SECRET); calls carry RASA_AUTH (a JWT it signed).
 RASA_TOKEN = "test-rasa-token"
@@ -27,9 +27,18 @@ def trained_model() -> Path:
 
 
 @pytest.fixture(scope="session")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+def rasa_port() -> int:
+    # Chosen before anything starts so that the API knows where Rasa will listen: it relays
+    # agents' replies and notices for a paused conversation through Rasa's HTTP API.
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def api(tmp_path_factory: pytest.TempPathFactory, rasa_port: int) -> Iterator[Service]:
     workdir = tmp_path_factory.mktemp("api")
-    service = api_service(workdir, f"sqlite:///{workdir / 'tickets.db'}").start()
+    service = api_service(workdir, f"sqlite:///{workdir / 'tickets.db'}")
+    service.env.update(RASA_URL=f"http://127.0.0.1:{rasa_port}", RASA_JWT_SECRET=RASA_TOKEN)
+    service.start()
     yield service
     service.stop()
 
@@ -47,9 +56,9 @@ def actions(api_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 
 @pytest.fixture(scope="session")
-def rasa(trained_model: Path, actions: Service, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+def rasa(trained_model: Path, actions: Service, rasa_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     action_url = actions.health_url.replace("/health", "/webhook")
-    service = rasa_service(tmp_path_factory.mktemp("rasa"), trained_model, action_url, RASA_TOKEN).start()
+    service = rasa_service(tmp_path_factory.mktemp("rasa"), trained_model, action_url, RASA_TOKEN, rasa_port).start()
     yield service
     service.stop()
 

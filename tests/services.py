@@ -120,10 +120,10 @@ def action_service(workdir: Path, api_url: str) -> Service:
     )
 
 
-def rasa_service(workdir: Path, model: Path, action_url: str, token: str) -> Service:
+def rasa_service(workdir: Path, model: Path, action_url: str, token: str, port: Optional[int] = None) -> Service:
     """Rasa through bot/serve.py; `token` is the JWT secret of its HTTP API (RASA_JWT_SECRET):
     call it with `rasa_auth_headers(token)`."""
-    port = free_port()
+    port = port or free_port()
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
         f"action_endpoint:\n  url: {action_url}\n"

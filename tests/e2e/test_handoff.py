@@ -204,3 +204,16 @@ def test_summary_forgets_internal_slots_and_earlier_sessions():
         {"event": "slot", "name": "booking_ref", "value": "TR20260002"},
     ]
     assert collected_slots(_tracker("x", events, {"form_failures": 0.0})) == {"booking_ref": "TR20260002"}
+
+
+def test_an_emergency_while_waiting_raises_the_queue_and_gets_advice_at_once(chat, rasa_url, console_api):
+    sender = chat.sender
+    assert "人工客服" in texts(chat("转人工"))
+    supervisor = login(console_api, "supervisor")
+    assert queued(console_api, supervisor, sender)["severity"] != "urgent"
+    # Paused: Rasa runs no action, so the advice comes back through the API, like an agent's reply.
+    assert chat("快来人！我老公突然倒地不省人事了，怎么办") == []
+    handoff = queued(console_api, supervisor, sender)
+    assert handoff["severity"] == "urgent" and handoff["status"] == "waiting"
+    said = [e.get("text") or "" for e in tracker_of(rasa_url, sender)["events"] if e["event"] == "bot"]
+    assert "120" in said[-1] and "优先处理" in said[-1], said[-3:]

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from app.schemas.common import TICKET_NO_PATTERN
+from app.schemas.common import TICKET_NO_PATTERN, CleanText
 from app.services.taxonomy import Severity
 
 HandoffStatus = Literal["waiting", "active", "closed", "returned"]
@@ -33,6 +33,13 @@ class HandoffCreate(BaseModel):
     )
     ticket_no: Annotated[str, StringConstraints(pattern=TICKET_NO_PATTERN)] | None = None
     summary: dict[str, Any] = Field(default_factory=dict, description="slots the bot collected")
+    notice: CleanText(2000) | None = Field(
+        None,
+        description=(
+            "for the traveller, when the conversation already waits for an agent (the bot is paused "
+            "and cannot speak): relayed through their channel if this request joins an open handoff"
+        ),
+    )
 
     @field_validator("summary")
     @classmethod

@@ -221,3 +221,28 @@ def test_rasa_down_after_the_claim_puts_the_handoff_back(stack):
     with sessions() as session:
         actions = session.scalars(select(AuditLog.action).where(AuditLog.field == "handoff").order_by(AuditLog.id)).all()
         assert [a for a in actions if a.startswith("handoff_")][-3:] == ["handoff_close", "handoff_reopen", "handoff_close"]
+
+
+def test_an_emergency_while_waiting_is_answered_through_the_channel(stack):
+    base, rasa, _ = stack
+    advice = "请先确保自身和身边人员的安全！\n有人受伤或身体不适：请立即拨打 120 急救电话。"
+    with httpx.Client(base_url=base, timeout=60) as http:
+        first = {"conversation_id": "io-sos", "channel": "socketio", "reason": "request_human"}
+        assert http.post("/handoffs", json=first, headers=SERVICE).status_code == 201
+        # A new handoff: the bot speaks for itself, nothing is relayed.
+        assert rasa.events.get("io-sos") is None
+        upgrade = {**first, "reason": "emergency", "severity": "urgent", "notice": advice}
+        answer = http.post("/handoffs", json=upgrade, headers=SERVICE)
+        assert answer.status_code == 200 and answer.json()["upgraded"] is True, answer.text
+        # Relayed after the response (the bot's call holds Rasa's lock on the conversation).
+        deadline = time.monotonic() + 10
+        while not rasa.events.get("io-sos") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        said = [e for e in rasa.events.get("io-sos", []) if e["event"] == "bot"]
+        assert [e["text"] for e in said] == [advice]
+        assert ("POST", "tracker/events") in rasa.calls
+        # Rasa down: the upgrade still stands and the bot gets its answer, no 5xx.
+        rasa.failing = True
+        again = http.post("/handoffs", json=upgrade, headers=SERVICE)
+        assert again.status_code == 200, again.text
+        assert http.post("/handoffs", json={**upgrade, "notice": "  "}, headers=SERVICE).status_code == 422

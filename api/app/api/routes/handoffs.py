@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Path, Query, Request, Response, status
 
 from app.api.deps import AnyCaller, NowDep, SenderHeader, ServiceOnly, SessionDep, Staff
 from app.api.errors import field_error, not_found
@@ -142,6 +142,13 @@ def _rasa_error(error: Exception) -> HTTPException:
     return HTTPException(status.HTTP_502_BAD_GATEWAY, f"对话服务暂时不可用，请稍后重试（{error}）")
 
 
+def _relay_notice(rasa: RasaClient, handoff_id: int, conversation_id: str, channel: str, text: str) -> None:
+    try:
+        rasa.say(conversation_id, channel, text)
+    except (RasaUnavailable, ConversationNotFound) as error:  # the upgrade is recorded either way
+        log.warning("notice for handoff #%s not delivered: %s", handoff_id, error)
+
+
 @router.post(
     "",
     summary="Open a handoff for a conversation (the bot, with the service token)",
@@ -151,7 +158,8 @@ def _rasa_error(error: Exception) -> HTTPException:
         "the conversation already had an open handoff (an emergency raises it to urgent: upgraded=true)"
     )}},
 )
-def open_handoff(body: HandoffCreate, caller: ServiceOnly, session: SessionDep, now: NowDep, response: Response) -> HandoffOpened:
+def open_handoff(body: HandoffCreate, caller: ServiceOnly, session: SessionDep, now: NowDep, response: Response,
+                 rasa: RasaDep, background: BackgroundTasks) -> HandoffOpened:
     ticket = None
     if body.ticket_no:
         ticket = tickets_crud.get_by_no(session, ticket_no=body.ticket_no)
@@ -164,6 +172,12 @@ def open_handoff(body: HandoffCreate, caller: ServiceOnly, session: SessionDep, 
         response.status_code = status.HTTP_200_OK
         if opened.upgraded:
             log.info("handoff #%s raised to urgent: emergency", handoff.id)
+        if body.notice:
+            # The bot is paused while the traveller waits, so it cannot answer an emergency
+            # written now: the advice goes out the way an agent's reply does. After the response:
+            # the bot's call comes from inside Rasa's handling of that very message, which holds
+            # the conversation's lock until the bot has its answer.
+            background.add_task(_relay_notice, rasa, handoff.id, body.conversation_id, body.channel, body.notice)
     else:
         log.info("handoff #%s opened for %s (%s, %s)", handoff.id, body.channel, body.reason, handoff.severity)
     return _out(session, handoff, now, staff=False, model=HandoffOpened, created=opened.created,
