@@ -44,7 +44,7 @@ browser: ## install Debian's Chromium and a CJK font for the browser tests
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
 
 train: install ## train the assistant and the complaint classifier if their data changed
-	$(API_VENV)/bin/python api/scripts/train_classifier.py
+	cd api && .venv/bin/python -m scripts.train_classifier
 	$(VENV)/bin/python scripts/train_model.py
 
 run: train ## start Rasa :5005, actions :5055, ticketing API and web page :8000 (Ctrl-C stops all)

@@ -1,18 +1,14 @@
 """Train the complaint classifier if its data or code changed (`make train`).
 
-api/.venv/bin/python api/scripts/train_classifier.py           # only when stale
-api/.venv/bin/python api/scripts/train_classifier.py --force   # always
-api/.venv/bin/python api/scripts/train_classifier.py --cv      # also 5-fold cross-validation (~1 min):
-                                                               # accuracy and the low-confidence threshold
+cd api && .venv/bin/python -m scripts.train_classifier           # only when stale
+cd api && .venv/bin/python -m scripts.train_classifier --force   # always
+cd api && .venv/bin/python -m scripts.train_classifier --cv      # also 5-fold cross-validation (~1 min):
+                                                                 # accuracy and the low-confidence threshold
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # make `app` importable from anywhere
 
 from app.services.classifier.model import ensure_model, is_current, model_dir, read_meta, train_and_save
 
