@@ -20,11 +20,18 @@ def reset_complaint() -> List[EventType]:
 
 
 def stop_form() -> List[EventType]:
-    return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("phone_last4", None), SlotSet("verify_purpose", None)]
+    return [
+        ActiveLoop(None),
+        SlotSet("requested_slot", None),
+        SlotSet("phone_last4", None),
+        SlotSet("verify_purpose", None),
+    ]
 
 
 def complaint_in_progress(tracker: Tracker) -> bool:
-    return (tracker.active_loop or {}).get("name") == "complaint_form" or bool(tracker.get_slot("complaint_confirming"))
+    return (tracker.active_loop or {}).get("name") == "complaint_form" or bool(
+        tracker.get_slot("complaint_confirming")
+    )
 
 
 class ActionCancelForm(Action):
@@ -52,7 +59,7 @@ class ActionCancelForm(Action):
 
 
 class ActionAskDropComplaint(Action):
-    """"取消" inside a complaint: asked once before anything given is dropped."""
+    """ "取消" inside a complaint: asked once before anything given is dropped."""
 
     def name(self) -> Text:
         return "action_ask_drop_complaint"

@@ -9,7 +9,7 @@ import re
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -147,7 +147,9 @@ class ValidateComplaintForm(CountingFormValidation):
     def validate_complainant_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        name = re.sub(r"^(我叫|我是|叫我|姓名[:：]?|名字[:：]?)", "", str(value or "").strip()).strip("。.，, ")
+        name = re.sub(r"^(我叫|我是|叫我|姓名[:：]?|名字[:：]?)", "", str(value or "").strip()).strip(
+            "。.，, "
+        )
         if not 1 <= len(name) <= 20 or re.search(r"\d", name):
             return self.reject("complainant_name", "utter_invalid_name", dispatcher, tracker)
         return self.accept("complainant_name", name)
@@ -232,7 +234,9 @@ class ActionSubmitComplaint(Action):
         payload = {k: v for k, v in payload.items() if v not in (None, "", [])}
         # Same conversation + same content = same key: a retry never opens a second ticket.
         key = hashlib.sha256(
-            "|".join(str(payload[k]) for k in ("conversation_id", "booking_ref", "description", "phone")).encode()
+            "|".join(
+                str(payload[k]) for k in ("conversation_id", "booking_ref", "description", "phone")
+            ).encode()
         ).hexdigest()[:40]
         try:
             ticket = await get_client().create_ticket(payload, idempotency_key=key)
@@ -254,5 +258,7 @@ class ActionSubmitComplaint(Action):
         if ticket.get("severity") == "urgent":
             # DESIGN §3: an urgent complaint goes to a human at once.
             dispatcher.utter_message(response="utter_urgent_alert")
-            events += await open_handoff(tracker, dispatcher, "urgent_complaint", ticket_no=ticket.get("ticket_no"))
+            events += await open_handoff(
+                tracker, dispatcher, "urgent_complaint", ticket_no=ticket.get("ticket_no")
+            )
         return events

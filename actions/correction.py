@@ -24,13 +24,21 @@ from actions.utils.parsing import BOOKING_REF, MOBILE, canonical, to_simplified
 from actions.utils.reading import WHEN, request_code
 
 # A corrected value that names a place ("是在酒店大堂"): the traveller says it is the place.
-_PLACE_HINT = re.compile(r"酒店|机场|车上|大巴|餐厅|景区|景点|古城|房间|前台|飞机|航班|店里|购物店|码头|车站|海边|寺|山|湖|街")
+_PLACE_HINT = re.compile(
+    r"酒店|机场|车上|大巴|餐厅|景区|景点|古城|房间|前台|飞机|航班|店里|购物店|码头|车站|海边|寺|山|湖|街"
+)
 # Checked in order: "手机号" must win over "号", "订单号" over "手机".
 FIELD_WORDS: Tuple[Tuple[str, re.Pattern], ...] = (
     ("booking_ref", re.compile(r"订单|单号|预订号|booking", re.I)),
     ("phone", re.compile(r"手机|电话|号码|联系方式|phone|mobile", re.I)),
     ("complainant_name", re.compile(r"名字|姓名|称呼|姓氏|\bname\b", re.I)),
-    ("complaint_when_where", re.compile(r"时间地点|时间和地点|时间、地点|时间|日期|几号|哪天|地点|地方|位置|\btime\b|\bdate\b|\bplace\b", re.I)),
+    (
+        "complaint_when_where",
+        re.compile(
+            r"时间地点|时间和地点|时间、地点|时间|日期|几号|哪天|地点|地方|位置|\btime\b|\bdate\b|\bplace\b",
+            re.I,
+        ),
+    ),
     ("complaint_request", re.compile(r"诉求|要求|处理方式|想要的结果", re.I)),
     ("complaint_description", re.compile(r"情况描述|描述|经过|情况|内容|事情|补充", re.I)),
 )
@@ -76,10 +84,10 @@ def _new_value(text: str) -> str:
     if match:  # "（名字）是王芳不是李娜"
         text = match.group("new")
         marker = _VALUE_MARKER.match(text.lstrip("，,：: "))
-        return _clean(text.lstrip("，,：: ")[marker.end():] if marker else text)
+        return _clean(text.lstrip("，,：: ")[marker.end() :] if marker else text)
     marker = _VALUE_MARKER.search(text)
     if marker:  # "是昨天早上不是晚上": the "不是…" tail is the old value
-        return _clean(re.sub(r"[，,\s]*而?不是.*$", "", text[marker.end():]))
+        return _clean(re.sub(r"[，,\s]*而?不是.*$", "", text[marker.end() :]))
     return _clean(_ERROR_WORDS.sub("", text))
 
 
@@ -99,7 +107,9 @@ def _field_by_shape(value: str) -> Optional[str]:
     return None
 
 
-def parse_correction(text: str, slots: Dict[str, Any], field_hint: Optional[str] = None) -> Tuple[Optional[str], str]:
+def parse_correction(
+    text: str, slots: Dict[str, Any], field_hint: Optional[str] = None
+) -> Tuple[Optional[str], str]:
     """(field, new value) from a correction; value "" when the traveller did not give it yet.
 
     Keywords are found in the simplified text; the value keeps the traveller's own characters."""
@@ -111,7 +121,7 @@ def parse_correction(text: str, slots: Dict[str, Any], field_hint: Optional[str]
     if value and len(original) == len(simplified):
         start = simplified.find(value)
         if start >= 0:
-            value = original[start:start + len(value)]
+            value = original[start : start + len(value)]
     return field, value
 
 
@@ -122,16 +132,21 @@ def _parse(text: str, slots: Dict[str, Any]) -> Tuple[Optional[str], str]:
             continue
         old, new = _clean(quoted.group("old")), quoted.group("new")
         marker = _VALUE_MARKER.search(new)  # "我的名字是王芳不是李娜"
-        new = _clean(new[marker.end():] if marker else new)
+        new = _clean(new[marker.end() :] if marker else new)
         for field in FIELD_LABELS:
             current = str(slots.get(field) or "")
             if old and current and (old in current or current in old):
                 return field, new
     # The field named first wins ("补充一点，司机在打电话" is about the description).
-    named = [(m.start(), order, field, m) for order, (field, pattern) in enumerate(FIELD_WORDS) for m in [pattern.search(text)] if m]
+    named = [
+        (m.start(), order, field, m)
+        for order, (field, pattern) in enumerate(FIELD_WORDS)
+        for m in [pattern.search(text)]
+        if m
+    ]
     if named:
         _, _, field, keyword = min(named, key=lambda item: item[:2])
-        rest = text[keyword.end():]
+        rest = text[keyword.end() :]
         if field in ("booking_ref", "phone"):
             # The last number written is the right one ("不是…1，是…2").
             found = (BOOKING_REF if field == "booking_ref" else MOBILE).findall(canonical(rest))
@@ -140,7 +155,7 @@ def _parse(text: str, slots: Dict[str, Any]) -> Tuple[Optional[str], str]:
             # Digits of the wrong shape go to the validator, which says what is wrong with them.
             return field, _new_value(rest) if re.search(r"\d{3,}", rest) else ""
         if field == "complaint_description" and _APPEND.search(text):
-            return field, _clean(_APPEND.split(text[keyword.start():], maxsplit=1)[-1])
+            return field, _clean(_APPEND.split(text[keyword.start() :], maxsplit=1)[-1])
         return field, _new_value(rest)
     value = _new_value(text)
     return (_field_by_shape(value), value) if value else (None, "")
@@ -152,7 +167,11 @@ def fields_read_this_turn(tracker: Tracker) -> List[str]:
     for event in reversed(tracker.events or []):
         if event.get("event") == "user":
             break
-        if event.get("event") == "slot" and event.get("name") in FIELD_LABELS and event.get("name") not in names:
+        if (
+            event.get("event") == "slot"
+            and event.get("name") in FIELD_LABELS
+            and event.get("name") not in names
+        ):
             names.append(event["name"])
     return list(reversed(names))
 

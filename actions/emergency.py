@@ -83,7 +83,9 @@ async def emergency_reply(dispatcher: CollectingDispatcher, tracker: Tracker) ->
 async def raise_waiting_handoff(tracker: Tracker) -> None:
     """An emergency written while the conversation waits for an agent (the bot is paused):
     the queue raises it to urgent and the advice reaches the traveller through the API."""
-    notice = await emergency_advice(tracker) + "\n已通知人工客服优先处理您的会话，客服接入后会在这里直接回复您。"
+    notice = (
+        await emergency_advice(tracker) + "\n已通知人工客服优先处理您的会话，客服接入后会在这里直接回复您。"
+    )
     await open_handoff(tracker, CollectingDispatcher(), "emergency", notice=notice)
 
 
@@ -96,5 +98,9 @@ class ActionEmergency(Action):
     ) -> List[EventType]:
         await emergency_reply(dispatcher, tracker)
         # Whatever form was open stops: the agent takes the details.
-        events: List[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("cancel_pending", None)]
+        events: List[EventType] = [
+            ActiveLoop(None),
+            SlotSet("requested_slot", None),
+            SlotSet("cancel_pending", None),
+        ]
         return events + await open_handoff(tracker, dispatcher, "emergency", tracker.get_slot("ticket_no"))

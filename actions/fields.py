@@ -32,7 +32,13 @@ FREE_TEXT_SLOTS = tuple(f.slot for f in FIELDS if f.free_text)
 
 # The request is kept twice: the traveller's words, and a normalised label beside them.
 REQUEST_TEXT_SLOT = "complaint_request_text"
-REQUEST_LABELS = {"refund": "退款", "compensation": "赔偿", "apology": "道歉", "fix": "整改/解决问题", "other": "其他"}
+REQUEST_LABELS = {
+    "refund": "退款",
+    "compensation": "赔偿",
+    "apology": "道歉",
+    "fix": "整改/解决问题",
+    "other": "其他",
+}
 
 # Everything a complaint collects, cleared together when it is submitted or dropped.
 COMPLAINT_STATE_SLOTS = (

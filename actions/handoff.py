@@ -20,12 +20,26 @@ from actions.scope import misunderstood_in_a_row
 
 logger = logging.getLogger(__name__)
 
-REASONS = ("request_human", "urgent_complaint", "fallback", "form_failures", "emergency", "cancellation_request")
+REASONS = (
+    "request_human",
+    "urgent_complaint",
+    "fallback",
+    "form_failures",
+    "emergency",
+    "cancellation_request",
+)
 URGENT_REASONS = ("urgent_complaint", "emergency")
 # Slots that are bookkeeping, not something the traveller told us.
 _INTERNAL_SLOTS = {
-    "requested_slot", "complaint_confirming", "session_started_metadata", "read_message_id",
-    "cancel_pending", "verify_purpose", "verify_blocked", "verify_grant", "answered_message_id",
+    "requested_slot",
+    "complaint_confirming",
+    "session_started_metadata",
+    "read_message_id",
+    "cancel_pending",
+    "verify_purpose",
+    "verify_blocked",
+    "verify_grant",
+    "answered_message_id",
 }
 _OFFER = "utter_offer_human"
 
@@ -66,7 +80,11 @@ def handoff_reason(tracker: Tracker) -> str:
                 return "request_human"
             for earlier in reversed(events[:index]):
                 if earlier.get("event") == "action" and earlier.get("name") not in (None, "action_listen"):
-                    return "fallback" if earlier["name"] in ("action_fallback", "action_default_fallback") else "form_failures"
+                    return (
+                        "fallback"
+                        if earlier["name"] in ("action_fallback", "action_default_fallback")
+                        else "form_failures"
+                    )
             return "fallback"
     return "request_human"
 

@@ -15,12 +15,15 @@ from actions.utils.reading import read
 from actions.utils.text import format_itinerary_answer, parse_day_number
 
 
-def answer_itinerary(dispatcher: CollectingDispatcher, tracker: Tracker, booking: Dict[str, Any]) -> List[EventType]:
+def answer_itinerary(
+    dispatcher: CollectingDispatcher, tracker: Tracker, booking: Dict[str, Any]
+) -> List[EventType]:
     # Slots hold what the question asked, even when verification came in between.
     item = tracker.get_slot("itinerary_item")
     day = parse_day_number(tracker.get_slot("day_number"))
     dispatcher.utter_message(text=format_itinerary_answer(booking, item, day))
     return [SlotSet("itinerary_item", None), SlotSet("day_number", None)]
+
 
 _DAY = re.compile(r"第\s*[0-9一二两三四五六七八九十]+\s*[天日]|day\s*\d+", re.I)
 
@@ -40,8 +43,11 @@ def own_business(tracker: Tracker) -> Optional[List[EventType]]:
     item, day = itinerary_item(text), parse_day_number(said_day.group(0)) if said_day else None
     if not (reading.booking_ref or (tracker.get_slot("verified_booking") and (item or day))):
         return None
-    events: List[EventType] = [SlotSet("verify_purpose", "itinerary"), SlotSet("verify_blocked", None),
-                               SlotSet("form_failures", 0.0)]
+    events: List[EventType] = [
+        SlotSet("verify_purpose", "itinerary"),
+        SlotSet("verify_blocked", None),
+        SlotSet("form_failures", 0.0),
+    ]
     if item:
         events.append(SlotSet("itinerary_item", item))
     if day:

@@ -33,7 +33,9 @@ def story_beside_questions(tracker: Tracker) -> str:
     text = (tracker.latest_message or {}).get("text") or ""
     for clause in clauses(tracker):
         text = text.replace(clause.get("text") or "\0", " ")
-    return re.sub(r"(?:另外|还有|顺便问一下|顺便问下|顺便|再问一下|以及)\s*$", "", text.strip(" ，,。.；;!！")).strip(" ，,。.；;!！")
+    return re.sub(
+        r"(?:另外|还有|顺便问一下|顺便问下|顺便|再问一下|以及)\s*$", "", text.strip(" ，,。.；;!！")
+    ).strip(" ，,。.；;!！")
 
 
 def clauses(tracker: Tracker) -> List[Dict[str, Any]]:
@@ -69,7 +71,7 @@ async def answer_extra_questions(
 
 
 async def answer_itinerary_clauses(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
-    """"回来坐哪个航班？行李可以托运几件": the itinerary clause of a policy question, for a
+    """ "回来坐哪个航班？行李可以托运几件": the itinerary clause of a policy question, for a
     traveller already verified in this conversation."""
     from actions.clients.ticketing import TicketingError, get_client
     from actions.reader import itinerary_item
@@ -78,23 +80,30 @@ async def answer_itinerary_clauses(dispatcher: CollectingDispatcher, tracker: Tr
     if (tracker.latest_message or {}).get("intent", {}).get("name") == "query_itinerary":
         return []  # the flow itself answers it
     wanted = [
-        c for c in clauses(tracker)
+        c
+        for c in clauses(tracker)
         if c.get("intent") == "query_itinerary" and (c.get("confidence") or 0) >= MIN_CLAUSE_CONFIDENCE
     ]
     verified = tracker.get_slot("verified_booking")
     if not wanted or not verified:
         return []
     try:
-        booking = await get_client().get_booking(verified, tracker.get_slot("verify_grant"), tracker.sender_id)
+        booking = await get_client().get_booking(
+            verified, tracker.get_slot("verify_grant"), tracker.sender_id
+        )
     except TicketingError:
         return []
     for clause in wanted:
         text = clause.get("text") or ""
-        dispatcher.utter_message(text=format_itinerary_answer(booking, itinerary_item(text), parse_day_number(text)))
+        dispatcher.utter_message(
+            text=format_itinerary_answer(booking, itinerary_item(text), parse_day_number(text))
+        )
     return []
 
 
-async def answer_side_questions(dispatcher: CollectingDispatcher, tracker: Tracker, primary: bool) -> List[EventType]:
+async def answer_side_questions(
+    dispatcher: CollectingDispatcher, tracker: Tracker, primary: bool
+) -> List[EventType]:
     """Once per message: the questions a message asks beside the flow it starts or continues
     (and, with `primary`, its own policy question: a form that took a value from the same
     message goes on, so nothing else would answer it)."""
@@ -102,8 +111,10 @@ async def answer_side_questions(dispatcher: CollectingDispatcher, tracker: Track
     if not message_id or tracker.get_slot("answered_message_id") == message_id:
         return []
     said = len(dispatcher.messages)
-    if primary and (tracker.latest_message or {}).get("intent", {}).get("name") == "policy" and is_question(
-        (tracker.latest_message or {}).get("text") or ""
+    if (
+        primary
+        and (tracker.latest_message or {}).get("intent", {}).get("name") == "policy"
+        and is_question((tracker.latest_message or {}).get("text") or "")
     ):
         events = await answer_policy_question(dispatcher, tracker)
     else:

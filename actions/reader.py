@@ -47,14 +47,28 @@ from actions.utils.text import parse_day_number
 HARD_INTERRUPTIONS = {"cancel", "request_human", "emergency"}
 # Intents that interrupt a form rather than answer it.
 INTERRUPTIONS = HARD_INTERRUPTIONS | {
-    "correct", "request_cancellation", "ask_capabilities", "greet", "goodbye", "thank", "bot_challenge",
+    "correct",
+    "request_cancellation",
+    "ask_capabilities",
+    "greet",
+    "goodbye",
+    "thank",
+    "bot_challenge",
 }
 # Interruptions only when they are questions ("红烧肉怎么做"); a statement is an answer.
 QUESTION_INTERRUPTIONS = {"policy", "out_of_scope", "query_itinerary", "check_ticket"}
 # "把多收的钱退给我们" answers "what do you want": wanting money back is not cancelling the trip here.
-ANSWERS_WHEN_ASKED = {"complaint_request": {"request_cancellation"}, "complaint_description": {"request_cancellation"}}
+ANSWERS_WHEN_ASKED = {
+    "complaint_request": {"request_cancellation"},
+    "complaint_description": {"request_cancellation"},
+}
 _ITEMS = (
-    ("return_flight", re.compile(r"(回程|返程|回来|回去|返回).{0,6}(航班|飞机|机票|班机)|(航班|飞机|机票).{0,4}(回程|返程)")),
+    (
+        "return_flight",
+        re.compile(
+            r"(回程|返程|回来|回去|返回).{0,6}(航班|飞机|机票|班机)|(航班|飞机|机票).{0,4}(回程|返程)"
+        ),
+    ),
     ("outbound_flight", re.compile(r"(去程|出发|去的).{0,6}(航班|飞机|机票|班机)")),
     ("meeting", re.compile(r"集合|碰头|几点出发|在哪.{0,2}(上车|出发)|接机|接站")),
     ("hotel", re.compile(r"住哪|住在|住的|住宿|酒店|宾馆|民宿|入住")),
@@ -64,7 +78,9 @@ _ITEMS = (
 )
 _PAYLOAD = re.compile(r"^/\w+(\{.*\})?$", re.S)
 # "我改主意了，不要退差价了，要求赔偿": a new request that replaces the one already given.
-CHANGE_OF_MIND = re.compile(r"改主意|改变主意|不要.{1,12}了|不.{0,2}要.{1,8}了|改成|换成|改为|还是(?:要|想要|希望)")
+CHANGE_OF_MIND = re.compile(
+    r"改主意|改变主意|不要.{1,12}了|不.{0,2}要.{1,8}了|改成|换成|改为|还是(?:要|想要|希望)"
+)
 _DAY = re.compile(r"第\s*[0-9一二两三四五六七八九十]+\s*[天日]|day\s*\d+|\bD\d+\b", re.I)
 
 
@@ -114,7 +130,9 @@ def read_slots(tracker: Tracker) -> Dict[str, Any]:
             slots["phone_last4"] = digits
 
     item = itinerary_item(text)
-    if item and (intent == "query_itinerary" or loop == "verify_form" or tracker.get_slot("verified_booking")):
+    if item and (
+        intent == "query_itinerary" or loop == "verify_form" or tracker.get_slot("verified_booking")
+    ):
         slots["itinerary_item"] = item
     day = _DAY.search(to_simplified(text))
     if day and (intent == "query_itinerary" or item):
@@ -122,7 +140,12 @@ def read_slots(tracker: Tracker) -> Dict[str, Any]:
 
     if in_complaint(tracker):
         slots.update(_complaint_slots(tracker, reading, intent, requested))
-    elif intent == "inform" and not loop and looks_like_when_where(reading.rest) and not tracker.get_slot("complaint_when_where"):
+    elif (
+        intent == "inform"
+        and not loop
+        and looks_like_when_where(reading.rest)
+        and not tracker.get_slot("complaint_when_where")
+    ):
         # "11月19号晚上，张家界的酒店" before saying what it is about: only a complaint asks
         # for a time and place, so it is kept for one.
         slots["complaint_when_where"] = reading.rest
@@ -138,12 +161,17 @@ def _interrupts(intent: Optional[str], text: str, requested: Optional[str] = Non
     return intent in INTERRUPTIONS or (intent in QUESTION_INTERRUPTIONS and is_question(text))
 
 
-def _complaint_slots(tracker: Tracker, reading: Reading, intent: Optional[str], requested: Optional[str]) -> Dict[str, Any]:
+def _complaint_slots(
+    tracker: Tracker, reading: Reading, intent: Optional[str], requested: Optional[str]
+) -> Dict[str, Any]:
     slots: Dict[str, Any] = {}
     text = reading.text
     if reading.phone:
         slots["phone"] = reading.phone
-    if (tracker.get_slot("cancel_pending") or tracker.get_slot("complaint_confirming")) and intent in ("affirm", "deny"):
+    if (tracker.get_slot("cancel_pending") or tracker.get_slot("complaint_confirming")) and intent in (
+        "affirm",
+        "deny",
+    ):
         return slots  # "是的"/"不" answer the pending question, not a field
     # Buttons carry the value itself: /inform{"complaint_request": "refund"}.
     for slot in ("complaint_request", "complaint_when_where"):
@@ -176,13 +204,19 @@ def _complaint_slots(tracker: Tracker, reading: Reading, intent: Optional[str], 
             slots[REQUEST_TEXT_SLOT] = said[:MAX_REQUEST_TEXT_CHARS]
         return slots
     if _interrupts(intent, text, requested) and not (
-        requested == "complaint_when_where" and intent not in HARD_INTERRUPTIONS and looks_like_when_where(text)
+        requested == "complaint_when_where"
+        and intent not in HARD_INTERRUPTIONS
+        and looks_like_when_where(text)
     ):
         return slots
     rest = reading.rest
     if reading.name and not tracker.get_slot("complainant_name"):
         slots["complainant_name"] = reading.name
-    elif BARE_NAME.match(rest) and not tracker.get_slot("complainant_name") and requested not in FREE_TEXT_SLOTS:
+    elif (
+        BARE_NAME.match(rest)
+        and not tracker.get_slot("complainant_name")
+        and requested not in FREE_TEXT_SLOTS
+    ):
         slots["complainant_name"] = rest  # "李娜" given before it was asked for
         return slots
     yes_no = bool(YES_NO.match(rest))  # "好的", "可以，同意" answer no free-text question
@@ -192,7 +226,11 @@ def _complaint_slots(tracker: Tracker, reading: Reading, intent: Optional[str], 
         guess = read(tracker.get_slot("complaint_description") or "").when_where
         slots["complaint_when_where"] = guess if guess and consent_in(text, intent) else NOT_GIVEN
         return slots
-    if requested in ("complaint_description", "complaint_when_where") and reading.request_text and not looks_like_when_where(rest):
+    if (
+        requested in ("complaint_description", "complaint_when_where")
+        and reading.request_text
+        and not looks_like_when_where(rest)
+    ):
         # "要求赔偿" or "希望给我们换一间房" while the story or the place was asked: it is the request
         # (and "11月25号晚上，厦门康莱德酒店。希望退一晚的房费" answers both).
         if len(rest) - len(reading.request_text) < 6 or requested == "complaint_when_where":
@@ -201,7 +239,12 @@ def _complaint_slots(tracker: Tracker, reading: Reading, intent: Optional[str], 
             if requested == "complaint_when_where" and reading.when_where_clause:
                 slots["complaint_when_where"] = reading.when_where_clause[:MAX_WHEN_WHERE_CHARS]
             return slots
-    if requested in ("complaint_description", "complaint_when_where", "complaint_request", "complainant_name") and rest and not yes_no:
+    if (
+        requested
+        in ("complaint_description", "complaint_when_where", "complaint_request", "complainant_name")
+        and rest
+        and not yes_no
+    ):
         slots.update(_answer(requested, reading))
     description = tracker.get_slot("complaint_description")
     if "complaint_description" not in slots and is_descriptive(rest) and not yes_no:
@@ -230,7 +273,11 @@ def _complaint_slots(tracker: Tracker, reading: Reading, intent: Optional[str], 
     ):
         # "11月26日 鼓浪屿" while another question was asked: it is the time and place.
         slots["complaint_when_where"] = rest
-    if reading.request_text and not tracker.get_slot("complaint_request") and "complaint_request" not in slots:
+    if (
+        reading.request_text
+        and not tracker.get_slot("complaint_request")
+        and "complaint_request" not in slots
+    ):
         slots["complaint_request"] = reading.request_label or "other"
         slots[REQUEST_TEXT_SLOT] = reading.request_text[:MAX_REQUEST_TEXT_CHARS]
     return slots
@@ -252,7 +299,10 @@ def _answer(requested: str, reading: Reading) -> Dict[str, Any]:
         return {"complaint_when_where": rest}
     if requested == "complaint_request":
         words = rest  # the whole answer is what they ask for, in their words
-        return {"complaint_request": request_code(words) or "other", REQUEST_TEXT_SLOT: words[:MAX_REQUEST_TEXT_CHARS]}
+        return {
+            "complaint_request": request_code(words) or "other",
+            REQUEST_TEXT_SLOT: words[:MAX_REQUEST_TEXT_CHARS],
+        }
     if requested == "complainant_name":
         return {"complainant_name": reading.name or rest}
     return {}
@@ -268,7 +318,11 @@ class ActionReadMessage(Action):
         message_id = (tracker.latest_message or {}).get("message_id")
         slots = read_slots(tracker)
         events: List[EventType] = [SlotSet(name, value) for name, value in slots.items()]
-        if tracker.is_paused() and latest_intent(tracker) == "emergency" and tracker.get_slot("read_message_id") != message_id:
+        if (
+            tracker.is_paused()
+            and latest_intent(tracker) == "emergency"
+            and tracker.get_slot("read_message_id") != message_id
+        ):
             # Waiting for an agent: Rasa runs no action, but the queue must know at once, and
             # Rasa keeps only the slot events of a slot-mapping action: the API relays the advice.
             await raise_waiting_handoff(tracker)

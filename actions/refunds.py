@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import date
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -30,7 +30,9 @@ _DAYS = re.compile(
     r"|(?P<same>出发当天|当天退|出发那天)"
 )
 _OWN = re.compile(r"我|咱|本人|这个团|这个订单|这单|TR\d{8}", re.I)
-_AMOUNT = re.compile(r"扣多少|要扣|扣掉|扣除多少|扣多少钱|多少钱|退多少|能退多少|退回多少|损失多少|扣钱|多少费用|扣费|手续费|能退吗|可以退吗|退得了")
+_AMOUNT = re.compile(
+    r"扣多少|要扣|扣掉|扣除多少|扣多少钱|多少钱|退多少|能退多少|退回多少|损失多少|扣钱|多少费用|扣费|手续费|能退吗|可以退吗|退得了"
+)
 _OUTBOUND = re.compile(r"出境|境外|国外|出国|海外|outbound", re.I)
 _DOMESTIC = re.compile(r"国内|境内")
 
@@ -77,7 +79,9 @@ async def answer_refund_question(
     booking = None
     if own_booking:
         try:
-            booking = await get_client().get_booking(own_booking, tracker.get_slot("verify_grant"), tracker.sender_id)
+            booking = await get_client().get_booking(
+                own_booking, tracker.get_slot("verify_grant"), tracker.sender_id
+            )
         except TicketingError:
             logger.info("booking unavailable for the refund answer")
     days = days_asked(text)

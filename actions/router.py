@@ -33,12 +33,17 @@ def tells_a_story(text: str) -> bool:
     return is_descriptive(rest) and not is_question(rest) and len(_CJK.findall(rest)) >= 6
 
 
-def start_complaint(dispatcher: CollectingDispatcher, tracker: Tracker, text: Optional[str] = None) -> List[EventType]:
+def start_complaint(
+    dispatcher: CollectingDispatcher, tracker: Tracker, text: Optional[str] = None
+) -> List[EventType]:
     """Everything the message said (or `text`, its story) goes into the complaint; the form
     asks only what is missing."""
     dispatcher.utter_message(response="utter_complaint_start")
     slots = complaint_slots_of(tracker, text)
-    return [SlotSet(k, v) for k, v in slots.items()] + [SlotSet("form_failures", 0.0), FollowupAction("complaint_form")]
+    return [SlotSet(k, v) for k, v in slots.items()] + [
+        SlotSet("form_failures", 0.0),
+        FollowupAction("complaint_form"),
+    ]
 
 
 def route(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:

@@ -15,7 +15,9 @@ from actions.settings import get_settings
 from actions.utils.parsing import to_simplified
 
 # A new trip is the sales team's: "帮我订去三亚的机票", "有没有去日本的团".
-_NEW_BOOKING = re.compile(r"(?<!订单)(?<!订单号)(?:新订|想订|要订|帮我订|订个|订一|订张|订票|预订|预定)|book (?:a|an|the)? ?(?:new )?(?:tour|trip|ticket|flight|hotel)|报名|报个团|报团|买.{0,6}票|推荐.{0,8}(团|线路|路线|行程)|有没有.{0,10}(团|线路)|想去.{0,8}(玩|旅游|旅行)|报价")
+_NEW_BOOKING = re.compile(
+    r"(?<!订单)(?<!订单号)(?:新订|想订|要订|帮我订|订个|订一|订张|订票|预订|预定)|book (?:a|an|the)? ?(?:new )?(?:tour|trip|ticket|flight|hotel)|报名|报个团|报团|买.{0,6}票|推荐.{0,8}(团|线路|路线|行程)|有没有.{0,10}(团|线路)|想去.{0,8}(玩|旅游|旅行)|报价"
+)
 MISUNDERSTOOD = {"nlu_fallback", "out_of_scope"}
 
 
@@ -23,7 +25,12 @@ def is_new_booking(text: str) -> bool:
     return bool(_NEW_BOOKING.search(to_simplified(text or "")))
 
 
-NOT_UNDERSTOOD_REPLIES = {"utter_default", "utter_out_of_scope", "utter_out_of_scope_booking", "utter_offer_human"}
+NOT_UNDERSTOOD_REPLIES = {
+    "utter_default",
+    "utter_out_of_scope",
+    "utter_out_of_scope_booking",
+    "utter_offer_human",
+}
 
 
 def misunderstood_in_a_row(tracker: Tracker) -> int:
@@ -58,7 +65,9 @@ class ActionOutOfScope(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         if is_new_booking(latest_text(tracker)):
-            dispatcher.utter_message(response="utter_out_of_scope_booking", sales_line=get_settings().sales_line)
+            dispatcher.utter_message(
+                response="utter_out_of_scope_booking", sales_line=get_settings().sales_line
+            )
         elif (followup := _own_business(tracker)) is not None:
             return followup
         else:

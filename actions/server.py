@@ -104,7 +104,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     logging.getLogger("matplotlib").setLevel(logging.WARN)
     utils.configure_colored_logging(args.loglevel)
     utils.configure_file_logging(
-        logging.getLogger(APPLICATION_ROOT_LOGGER_NAME), args.log_file, args.loglevel, args.logging_config_file
+        logging.getLogger(APPLICATION_ROOT_LOGGER_NAME),
+        args.log_file,
+        args.loglevel,
+        args.logging_config_file,
     )
     utils.update_sanic_log_level()
     servicekit.install_log_masking()

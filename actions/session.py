@@ -36,7 +36,8 @@ def carried_over(tracker: Tracker, domain: DomainDict) -> List[EventType]:
         return [SlotSet("session_started_metadata", metadata)] if metadata is not None else []
     values: Dict[Text, Any] = tracker.current_slot_values()
     return [
-        SlotSet(name, value) for name, value in values.items()
+        SlotSet(name, value)
+        for name, value in values.items()
         if value is not None and not is_verification_slot(name)
     ]
 

@@ -55,14 +55,23 @@ class ActionCheckTicket(Action):
         if tracker.get_slot("verify_blocked") == "locked":
             # Locked by misses: a person can still help, so queue one now.
             return reset + await open_handoff(
-                tracker, dispatcher, "form_failures", extra_summary={"verify_locked": tracker.get_slot("ticket_no")}
+                tracker,
+                dispatcher,
+                "form_failures",
+                extra_summary={"verify_locked": tracker.get_slot("ticket_no")},
             )
         number = tracker.get_slot("verified_ticket")
-        if not number or not tracker.get_slot("phone_last4") or tracker.get_slot("ticket_no") not in (None, number):
+        if (
+            not number
+            or not tracker.get_slot("phone_last4")
+            or tracker.get_slot("ticket_no") not in (None, number)
+        ):
             return reset  # not verified: already said why
         try:
             # The traveller's view (progress, nothing personal); the API escalates an overdue ticket here.
-            ticket = await get_client().verify_ticket(number, tracker.get_slot("phone_last4"), tracker.sender_id)
+            ticket = await get_client().verify_ticket(
+                number, tracker.get_slot("phone_last4"), tracker.sender_id
+            )
         except TicketingError:
             dispatcher.utter_message(response="utter_service_unavailable")
             return reset

@@ -73,7 +73,6 @@ class DigitsCheckingValidation(CountingFormValidation, ABC):
             return shaped  # asked again; or the number comes first
         return await check_digits(self, dispatcher, tracker, self.what, number, digits)
 
-
     async def check_held_digits(
         self, shaped: Dict[Text, Any], dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> Dict[Text, Any]:
@@ -111,7 +110,12 @@ class ValidateVerifyForm(DigitsCheckingValidation):
 
 
 async def check_digits(
-    form: CountingFormValidation, dispatcher: CollectingDispatcher, tracker: Tracker, what: str, number: str, digits: str
+    form: CountingFormValidation,
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    what: str,
+    number: str,
+    digits: str,
 ) -> Dict[Text, Any]:
     """Ask the API whether the digits match the booking or ticket number."""
     client = get_client()
@@ -134,7 +138,12 @@ async def check_digits(
         return {"phone_last4": None, "verify_blocked": "unavailable"}
     if what == "ticket":
         return {"phone_last4": digits, "verified_ticket": number, "form_failures": 0.0}
-    return {"phone_last4": digits, "verified_booking": number, "verify_grant": checked.get("grant"), "form_failures": 0.0}
+    return {
+        "phone_last4": digits,
+        "verified_booking": number,
+        "verify_grant": checked.get("grant"),
+        "form_failures": 0.0,
+    }
 
 
 class ActionStartVerification(Action):
@@ -149,7 +158,11 @@ class ActionStartVerification(Action):
         purpose = PURPOSES.get(latest_intent(tracker) or "", "itinerary")
         if purpose == "cancellation" and not is_verified(tracker):
             dispatcher.utter_message(response="utter_cancellation_start")
-        events: List[EventType] = [SlotSet("verify_purpose", purpose), SlotSet("verify_blocked", None), SlotSet("form_failures", 0.0)]
+        events: List[EventType] = [
+            SlotSet("verify_purpose", purpose),
+            SlotSet("verify_blocked", None),
+            SlotSet("form_failures", 0.0),
+        ]
         return events + await answer_side_questions(dispatcher, tracker, primary=False)
 
 
@@ -163,11 +176,22 @@ class ActionVerified(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         purpose = tracker.get_slot("verify_purpose") or "itinerary"
-        reset: List[EventType] = [SlotSet("verify_purpose", None), SlotSet("verify_blocked", None), SlotSet("phone_last4", None)]
+        reset: List[EventType] = [
+            SlotSet("verify_purpose", None),
+            SlotSet("verify_blocked", None),
+            SlotSet("phone_last4", None),
+        ]
         if tracker.get_slot("verify_blocked") == "locked":
             # Locked by misses (maybe someone else's): a person can still help, so queue one now.
-            return reset + [SlotSet("booking_ref", None)] + await open_handoff(
-                tracker, dispatcher, "form_failures", extra_summary={"verify_locked": tracker.get_slot("booking_ref")}
+            return (
+                reset
+                + [SlotSet("booking_ref", None)]
+                + await open_handoff(
+                    tracker,
+                    dispatcher,
+                    "form_failures",
+                    extra_summary={"verify_locked": tracker.get_slot("booking_ref")},
+                )
             )
         if not is_verified(tracker):
             if not tracker.get_slot("verify_blocked"):
@@ -190,4 +214,3 @@ class ActionVerified(Action):
         else:
             events = answer_itinerary(dispatcher, tracker, booking)
         return reset + events
-

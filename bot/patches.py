@@ -112,9 +112,14 @@ def _pooled_session(self: endpoints.EndpointConfig) -> aiohttp.ClientSession:
     loop = asyncio.get_running_loop()
     pooled = getattr(self, "_pooled_session", None)
     if pooled is None or pooled[0] is not loop or pooled[1].closed:
-        auth = aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"]) if self.basic_auth else None
+        auth = (
+            aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"])
+            if self.basic_auth
+            else None
+        )
         session = aiohttp.ClientSession(
-            headers=self.headers, auth=auth,
+            headers=self.headers,
+            auth=auth,
             timeout=aiohttp.ClientTimeout(total=endpoints.DEFAULT_REQUEST_TIMEOUT),
             connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS),
         )

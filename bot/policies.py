@@ -70,8 +70,13 @@ def _last_action_rejected(tracker: DialogueStateTracker) -> bool:
 class _NotesVerdict:
     """Mixin for a memorising policy: predict as the parent does, then note the verdict."""
 
-    def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain,
-                                     rule_only_data: Optional[dict] = None, **kwargs: Any) -> PolicyPrediction:
+    def predict_action_probabilities(
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        rule_only_data: Optional[dict] = None,
+        **kwargs: Any,
+    ) -> PolicyPrediction:
         prediction = super().predict_action_probabilities(tracker, domain, rule_only_data, **kwargs)  # type: ignore[misc]
         _note(tracker, prediction)
         return prediction
@@ -91,9 +96,14 @@ class MemoizationVerdictPolicy(_NotesVerdict, MemoizationPolicy):
 class TEDUndecidedPolicy(TEDPolicy):
     """TEDPolicy that skips its model when a higher-priority policy has already decided."""
 
-    def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain,
-                                     rule_only_data: Optional[dict] = None, precomputations: Any = None,
-                                     **kwargs: Any) -> PolicyPrediction:
+    def predict_action_probabilities(
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        rule_only_data: Optional[dict] = None,
+        precomputations: Any = None,
+        **kwargs: Any,
+    ) -> PolicyPrediction:
         decided = decided_priority(tracker)
         if (
             decided is not None

@@ -60,7 +60,9 @@ def too_long_reply() -> str:
 
 
 def check_startup(environ: Optional[dict] = None) -> None:
-    servicekit.check_environment(SERVICE, required=["RASA_JWT_SECRET", "ACTION_SERVER_TOKEN"], environ=environ)
+    servicekit.check_environment(
+        SERVICE, required=["RASA_JWT_SECRET", "ACTION_SERVER_TOKEN"], environ=environ
+    )
 
 
 def _given(argv: Sequence[str], *flags: str) -> bool:
@@ -112,7 +114,9 @@ async def handle_message(self: Agent, message: UserMessage) -> Optional[List[Any
         # Neither the text nor its start: a log line must not carry what the traveller wrote.
         logger.warning(
             "Message of %d characters on %s not processed (limit %d)",
-            len(message.text), message.input_channel, limit,
+            len(message.text),
+            message.input_channel,
+            limit,
         )
         if message.output_channel is not None:
             await message.output_channel.send_text_message(message.sender_id, too_long_reply())
@@ -135,7 +139,9 @@ def bound_app(app: Sanic, input_channels: Sequence[Any] = ()) -> Sanic:
         if request.path.startswith("/webhooks/"):
             # The REST channel's own shape, so a client shows the reply like any other.
             return response.json([{"recipient_id": None, "text": too_long_reply()}], status=413)
-        return response.json({"status": "failure", "message": "Request body too large", "code": 413}, status=413)
+        return response.json(
+            {"status": "failure", "message": "Request body too large", "code": 413}, status=413
+        )
 
     @app.listener("before_server_start")
     async def mask_logs(_app: Sanic, _loop: Any) -> None:

@@ -1,6 +1,6 @@
 """Entry point of trainer/check.py: the trainers' data check (make check).
 
-    python -m scripts.check_data --help    # from the repository root
+python -m scripts.check_data --help    # from the repository root
 """
 
 import sys

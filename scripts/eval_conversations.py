@@ -1,6 +1,6 @@
 """Entry point of trainer/conversation_eval.py: task success of the conversation suites (make eval).
 
-    python -m scripts.eval_conversations --help    # from the repository root
+python -m scripts.eval_conversations --help    # from the repository root
 """
 
 import sys

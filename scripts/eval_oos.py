@@ -1,6 +1,6 @@
 """Entry point of trainer/oos_eval.py: out-of-scope rejection of a trained model (make eval).
 
-    python -m scripts.eval_oos --help    # from the repository root
+python -m scripts.eval_oos --help    # from the repository root
 """
 
 import sys

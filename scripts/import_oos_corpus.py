@@ -32,7 +32,9 @@ OUT = ROOT / "data" / "nlu" / "out_of_scope_corpus.yml"
 PACKAGE = "chatterbot-corpus==1.2.0"
 TOPICS = ("ai", "food", "history", "literature", "money", "movies", "politics", "science", "sports", "trivia")
 # Turns that touch the assistant's own domain, or address the bot's feelings.
-IN_DOMAIN = re.compile(r"退|行程|投诉|订单|航班|酒店|导游|发票|签证|保险|行李|取消|旅|人工|客服|电话|号码|机票")
+IN_DOMAIN = re.compile(
+    r"退|行程|投诉|订单|航班|酒店|导游|发票|签证|保险|行李|取消|旅|人工|客服|电话|号码|机票"
+)
 ABOUT_THE_BOT = re.compile(r"^你|蠢|死|傻|笨")
 MAX_CHARS = 60
 
@@ -72,9 +74,12 @@ def utterances(files: dict) -> List[str]:
             for turn in conversation[::2]:  # even turns are the user's
                 text = re.sub(r"\s+", " ", str(turn)).strip()
                 if (
-                    len(text) < 2 or len(text) > MAX_CHARS or _key(text) in seen
+                    len(text) < 2
+                    or len(text) > MAX_CHARS
+                    or _key(text) in seen
                     or not re.search(r"[\u4e00-\u9fff]", text)
-                    or IN_DOMAIN.search(text) or ABOUT_THE_BOT.search(text)
+                    or IN_DOMAIN.search(text)
+                    or ABOUT_THE_BOT.search(text)
                 ):
                     continue
                 seen.add(_key(text))

@@ -1,6 +1,6 @@
 """Entry point of trainer/nlu_eval.py: the NLU evaluation report (make eval).
 
-    python -m scripts.nlu_eval --help    # from the repository root
+python -m scripts.nlu_eval --help    # from the repository root
 """
 
 import sys

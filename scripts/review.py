@@ -1,6 +1,6 @@
 """Entry point of trainer/review.py: the review inbox, export and merge (make review, make review-merge).
 
-    python -m scripts.review --help    # from the repository root
+python -m scripts.review --help    # from the repository root
 """
 
 import sys

@@ -19,8 +19,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 INPUTS = [
-    "config.yml", "domain.yml", "data/nlu", "data/rules", "data/stories", "data/dict", "data/emergency",
-    "bot/components", "bot/policies.py",
+    "config.yml",
+    "domain.yml",
+    "data/nlu",
+    "data/rules",
+    "data/stories",
+    "data/dict",
+    "data/emergency",
+    "bot/components",
+    "bot/policies.py",
 ]
 KEEP = 3  # older models kept for quick rollback
 
@@ -50,7 +57,14 @@ def train(root: Path = ROOT) -> Path:
     print(f"training {target.relative_to(root)} (data changed or no model yet)", file=sys.stderr)
     rasa = Path(sys.executable).parent / "rasa"
     subprocess.run(
-        [str(rasa), "train", "--fixed-model-name", target.name[: -len(".tar.gz")], "--out", str(target.parent)],
+        [
+            str(rasa),
+            "train",
+            "--fixed-model-name",
+            target.name[: -len(".tar.gz")],
+            "--out",
+            str(target.parent),
+        ],
         cwd=root,
         check=True,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false"},

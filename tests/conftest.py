@@ -56,9 +56,13 @@ def actions(api_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 
 @pytest.fixture(scope="session")
-def rasa(trained_model: Path, actions: Service, rasa_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+def rasa(
+    trained_model: Path, actions: Service, rasa_port: int, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
     action_url = actions.health_url.replace("/health", "/webhook")
-    service = rasa_service(tmp_path_factory.mktemp("rasa"), trained_model, action_url, RASA_TOKEN, rasa_port).start()
+    service = rasa_service(
+        tmp_path_factory.mktemp("rasa"), trained_model, action_url, RASA_TOKEN, rasa_port
+    ).start()
     yield service
     service.stop()
 

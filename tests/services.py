@@ -46,7 +46,11 @@ class Service:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            self.args, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            self.args,
+            cwd=self.cwd,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout
@@ -105,7 +109,9 @@ def api_service(workdir: Path, database_url: str, port: Optional[int] = None) ->
 
 def rasa_auth_headers(jwt_secret: str) -> Dict[str, str]:
     """What the ticketing API sends to Rasa's HTTP API: a JWT signed with Rasa's --jwt-secret."""
-    return {"Authorization": f"Bearer {servicekit.rasa_admin_jwt(jwt_secret, 'tests', lifetime_seconds=24 * 3600)}"}
+    return {
+        "Authorization": f"Bearer {servicekit.rasa_admin_jwt(jwt_secret, 'tests', lifetime_seconds=24 * 3600)}"
+    }
 
 
 def action_service(workdir: Path, api_url: str) -> Service:
@@ -120,7 +126,9 @@ def action_service(workdir: Path, api_url: str) -> Service:
     )
 
 
-def rasa_service(workdir: Path, model: Path, action_url: str, token: str, port: Optional[int] = None) -> Service:
+def rasa_service(
+    workdir: Path, model: Path, action_url: str, token: str, port: Optional[int] = None
+) -> Service:
     """Rasa through bot/serve.py; `token` is the JWT secret of its HTTP API (RASA_JWT_SECRET):
     call it with `rasa_auth_headers(token)`."""
     port = port or free_port()
@@ -133,9 +141,19 @@ def rasa_service(workdir: Path, model: Path, action_url: str, token: str, port: 
     return Service(
         name="rasa",
         args=[
-            str(BOT_BIN / "python"), "-m", "bot.serve", "run", "--enable-api",
-            "--port", str(port), "--model", str(model),
-            "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(endpoints),
+            str(BOT_BIN / "python"),
+            "-m",
+            "bot.serve",
+            "run",
+            "--enable-api",
+            "--port",
+            str(port),
+            "--model",
+            str(model),
+            "--credentials",
+            str(ROOT / "credentials.yml"),
+            "--endpoints",
+            str(endpoints),
         ],
         env=base_env(RASA_JWT_SECRET=token),
         health_url=f"http://127.0.0.1:{port}/status",

@@ -53,8 +53,9 @@ def mark_changed(username: str) -> None:
     _changed[username] = True
 
 
-def login(base: str, username: str, client: Optional[httpx.Client] = None,
-          env: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+def login(
+    base: str, username: str, client: Optional[httpx.Client] = None, env: Optional[Dict[str, str]] = None
+) -> Dict[str, str]:
     """Bearer headers of a fresh login; the first login of the session changes the initial
     password (POST /auth/password) before the token is used for anything else."""
     client = client or httpx.Client(timeout=60)
@@ -68,12 +69,14 @@ def login(base: str, username: str, client: Optional[httpx.Client] = None,
         headers = {"Authorization": f"Bearer {body['access_token']}"}
         if body.get("must_change_password"):
             changed = client.post(
-                f"{base}/auth/password", headers=headers,
+                f"{base}/auth/password",
+                headers=headers,
                 json={"current_password": current, "new_password": session_password(username)},
             )
             if changed.status_code != 200:
-                raise RuntimeError(f"password change of {username} refused: {changed.status_code} "
-                                   f"{changed.text}")
+                raise RuntimeError(
+                    f"password change of {username} refused: {changed.status_code} {changed.text}"
+                )
             mark_changed(username)
         return headers
 

@@ -62,7 +62,9 @@ def test_a_failing_action_answers_without_the_tracker(action_server):
     # A tracker the SDK cannot read makes the action raise: rasa-sdk's own handler answered
     # 500 with the whole request (the tracker), which Rasa wrote to its error log.
     broken = {**CALL, "tracker": {**CALL["tracker"], "events": "not a list", "slots": None}}
-    answer = httpx.post(url(action_server, "/webhook"), json=broken, headers={"Authorization": f"Bearer {TOKEN}"})
+    answer = httpx.post(
+        url(action_server, "/webhook"), json=broken, headers={"Authorization": f"Bearer {TOKEN}"}
+    )
     assert answer.status_code == 500
     assert answer.json() == {"error": "internal error", "action_name": "action_read_message"}
     assert "TR20260001" not in answer.text and "1381234" not in answer.text
@@ -84,13 +86,21 @@ def test_it_refuses_development_secrets_unless_development(tmp_path):
     env.update(ACTION_SERVER_TOKEN="dev-action-server-token", API_SERVICE_TOKEN="s" * 32)
     refused = subprocess.run(
         [sys.executable, "-m", "actions.server", "--port", env["ACTION_PORT"], "--actions", "actions"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert refused.returncode != 0
     assert "ACTION_SERVER_TOKEN" in refused.stderr and "development" in refused.stderr
     env.pop("APP_ENV")  # unset is production as well
     refused = subprocess.run(
         [sys.executable, "-m", "actions.server", "--port", env["ACTION_PORT"], "--actions", "actions"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert refused.returncode != 0 and "unset, i.e. production" in refused.stderr

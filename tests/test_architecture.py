@@ -70,8 +70,12 @@ def sys_path_edits(folder: str) -> Iterator[str]:
         if str(path.relative_to(ROOT)) in SYS_PATH_PENDING:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Attribute) and node.attr == "path"
-                    and isinstance(node.value, ast.Name) and node.value.id == "sys"):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr == "path"
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "sys"
+            ):
                 yield f"{path.relative_to(ROOT)}:{node.lineno} uses sys.path"
 
 

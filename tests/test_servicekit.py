@@ -17,7 +17,9 @@ REQUIRED = ["RASA_JWT_SECRET", "ACTION_SERVER_TOKEN"]
 
 def test_the_api_carries_an_identical_copy():
     # One check for every service: the API (own environment) ships a byte-identical copy.
-    assert (ROOT / "api" / "app" / "core" / "servicekit.py").read_bytes() == (ROOT / "servicekit.py").read_bytes()
+    assert (ROOT / "api" / "app" / "core" / "servicekit.py").read_bytes() == (
+        ROOT / "servicekit.py"
+    ).read_bytes()
 
 
 def test_app_env_unset_is_production_and_refuses_development_secrets():
@@ -45,7 +47,9 @@ def test_missing_secrets_are_refused_and_real_ones_pass():
 
 def test_other_secret_looking_variables_with_development_values_are_refused():
     with pytest.raises(servicekit.InsecureConfiguration, match="WECHAT_APP_SECRET"):
-        servicekit.check_environment("x", REQUIRED, environ={**REAL, "WECHAT_APP_SECRET": "dev-wechat-secret"})
+        servicekit.check_environment(
+            "x", REQUIRED, environ={**REAL, "WECHAT_APP_SECRET": "dev-wechat-secret"}
+        )
 
 
 def test_the_jwt_is_what_rasa_accepts():

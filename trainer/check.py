@@ -50,13 +50,27 @@ def check_example_counts(project: Project) -> List[Finding]:
     for intent, count in sorted(counts.items()):
         file, line = project.nlu.intent_lines.get(intent, ("data/nlu", 0))
         if count < MIN_EXAMPLES_ERROR:
-            findings.append(Finding("error", "too_few_examples", file, line,
-                f"意图 {intent} 只有 {count} 条例句，至少需要 {MIN_EXAMPLES_ERROR} 条"
-                f"（建议 {MIN_EXAMPLES_WARNING} 条以上，说法越多样越好）。"))
+            findings.append(
+                Finding(
+                    "error",
+                    "too_few_examples",
+                    file,
+                    line,
+                    f"意图 {intent} 只有 {count} 条例句，至少需要 {MIN_EXAMPLES_ERROR} 条"
+                    f"（建议 {MIN_EXAMPLES_WARNING} 条以上，说法越多样越好）。",
+                )
+            )
         elif count < MIN_EXAMPLES_WARNING:
-            findings.append(Finding("warning", "few_examples", file, line,
-                f"意图 {intent} 只有 {count} 条例句，建议补充到 {MIN_EXAMPLES_WARNING} 条以上"
-                "（长短句、客气/生气、繁体、错别字、中英混写都要有）。"))
+            findings.append(
+                Finding(
+                    "warning",
+                    "few_examples",
+                    file,
+                    line,
+                    f"意图 {intent} 只有 {count} 条例句，建议补充到 {MIN_EXAMPLES_WARNING} 条以上"
+                    "（长短句、客气/生气、繁体、错别字、中英混写都要有）。",
+                )
+            )
     return findings
 
 
@@ -69,12 +83,26 @@ def check_duplicates(project: Project) -> List[Finding]:
         intents = sorted({ex.intent for ex in group})
         if len(intents) > 1:
             places = "、".join(f"{ex.file}:{ex.line}（{ex.intent}）" for ex in group)
-            findings.append(Finding("error", "duplicate_across_intents", group[0].file, group[0].line,
-                f"例句「{text}」同时出现在多个意图下：{places}。请只保留在正确的意图里。"))
+            findings.append(
+                Finding(
+                    "error",
+                    "duplicate_across_intents",
+                    group[0].file,
+                    group[0].line,
+                    f"例句「{text}」同时出现在多个意图下：{places}。请只保留在正确的意图里。",
+                )
+            )
         elif len(group) > 1:
             places = "、".join(f"{ex.file}:{ex.line}" for ex in group[1:])
-            findings.append(Finding("warning", "duplicate_in_intent", group[0].file, group[0].line,
-                f"例句「{text}」在意图 {intents[0]} 里重复了（又见 {places}），删掉多余的即可。"))
+            findings.append(
+                Finding(
+                    "warning",
+                    "duplicate_in_intent",
+                    group[0].file,
+                    group[0].line,
+                    f"例句「{text}」在意图 {intents[0]} 里重复了（又见 {places}），删掉多余的即可。",
+                )
+            )
     return findings
 
 
@@ -100,9 +128,16 @@ def check_near_duplicates(project: Project) -> List[Finding]:
                 if ea.intent == eb.intent or ea.text == eb.text:
                     continue  # same intent is harmless; identical text is reported as a duplicate
                 exact_seen.add((a, b))
-                findings.append(Finding("error", "same_after_normalising", ea.file, ea.line,
-                    f"例句「{ea.text}」（{ea.intent}）和 {eb.file}:{eb.line} 的「{eb.text}」（{eb.intent}）"
-                    "去掉标点、空格并统一繁简/大小写后完全相同，模型无法区分。请删掉其中一条或改写。"))
+                findings.append(
+                    Finding(
+                        "error",
+                        "same_after_normalising",
+                        ea.file,
+                        ea.line,
+                        f"例句「{ea.text}」（{ea.intent}）和 {eb.file}:{eb.line} 的「{eb.text}」（{eb.intent}）"
+                        "去掉标点、空格并统一繁简/大小写后完全相同，模型无法区分。请删掉其中一条或改写。",
+                    )
+                )
     for i, gs in enumerate(grams):
         if not gs:
             continue
@@ -117,10 +152,17 @@ def check_near_duplicates(project: Project) -> List[Finding]:
                 continue
             jaccard = common / (len(gs) + len(grams[j]) - common)
             if jaccard >= NEAR_DUPLICATE_JACCARD:
-                findings.append(Finding("warning", "near_duplicate", ea.file, ea.line,
-                    f"例句「{ea.text}」（{ea.intent}）和 {eb.file}:{eb.line} 的「{eb.text}」（{eb.intent}）"
-                    f"几乎一样（相似度 {jaccard:.2f}），容易让模型混淆。请确认它们确实属于不同意图，"
-                    "或改写得更有区别。"))
+                findings.append(
+                    Finding(
+                        "warning",
+                        "near_duplicate",
+                        ea.file,
+                        ea.line,
+                        f"例句「{ea.text}」（{ea.intent}）和 {eb.file}:{eb.line} 的「{eb.text}」（{eb.intent}）"
+                        f"几乎一样（相似度 {jaccard:.2f}），容易让模型混淆。请确认它们确实属于不同意图，"
+                        "或改写得更有区别。",
+                    )
+                )
     return findings
 
 
@@ -140,24 +182,52 @@ def check_intent_usage(project: Project) -> List[Finding]:
             continue
         line = key_line(project.domain_path, intent)
         if intent not in example_bases:
-            findings.append(Finding("error", "intent_without_examples", domain_file, line,
-                f"意图 {intent} 在 domain.yml 里登记了，但 data/nlu/ 里没有它的任何例句。"
-                "请添加例句，或从 domain.yml 删掉它。"))
+            findings.append(
+                Finding(
+                    "error",
+                    "intent_without_examples",
+                    domain_file,
+                    line,
+                    f"意图 {intent} 在 domain.yml 里登记了，但 data/nlu/ 里没有它的任何例句。"
+                    "请添加例句，或从 domain.yml 删掉它。",
+                )
+            )
         if intent not in step_bases and intent not in mapping_intents:
-            findings.append(Finding("warning", "intent_unused", domain_file, line,
-                f"意图 {intent} 没有被任何规则（data/rules/）、故事（data/stories/）或表单槽位使用："
-                "机器人识别出它以后不知道该怎么回答。请加一条规则。"))
+            findings.append(
+                Finding(
+                    "warning",
+                    "intent_unused",
+                    domain_file,
+                    line,
+                    f"意图 {intent} 没有被任何规则（data/rules/）、故事（data/stories/）或表单槽位使用："
+                    "机器人识别出它以后不知道该怎么回答。请加一条规则。",
+                )
+            )
     known = set(domain_intents)
     for intent in sorted(example_intents):
         if intent.split("/")[0] not in known:
             file, line = project.nlu.intent_lines.get(intent, ("data/nlu", 0))
-            findings.append(Finding("error", "intent_not_in_domain", file, line,
-                f"意图 {intent} 有例句，但没有写进 domain.yml 的 intents 列表"
-                f"（检索意图写 {intent.split('/')[0]} 即可）。"))
+            findings.append(
+                Finding(
+                    "error",
+                    "intent_not_in_domain",
+                    file,
+                    line,
+                    f"意图 {intent} 有例句，但没有写进 domain.yml 的 intents 列表"
+                    f"（检索意图写 {intent.split('/')[0]} 即可）。",
+                )
+            )
     for kind, value, file, line in steps:
         if kind == "intent" and value.split("/")[0] not in known and value not in BUILTIN_INTENTS:
-            findings.append(Finding("error", "rule_intent_unknown", file, line,
-                f"规则/故事里用到的意图 {value} 没有在 domain.yml 里登记。"))
+            findings.append(
+                Finding(
+                    "error",
+                    "rule_intent_unknown",
+                    file,
+                    line,
+                    f"规则/故事里用到的意图 {value} 没有在 domain.yml 里登记。",
+                )
+            )
     return findings
 
 
@@ -173,14 +243,28 @@ def check_responses(project: Project) -> List[Finding]:
 
     for kind, value, file, line in project.story_steps():
         if kind == "action" and value.startswith("utter_") and not exists(value):
-            findings.append(Finding("error", "missing_response", file, line,
-                f"规则/故事要机器人说 {value}，但 domain.yml 的 responses 里没有这条回复。"
-                "请在 domain.yml 的 responses 下添加它（或改正拼写）。"))
+            findings.append(
+                Finding(
+                    "error",
+                    "missing_response",
+                    file,
+                    line,
+                    f"规则/故事要机器人说 {value}，但 domain.yml 的 responses 里没有这条回复。"
+                    "请在 domain.yml 的 responses 下添加它（或改正拼写）。",
+                )
+            )
     for name in sorted(actions):
         if name.startswith("utter_") and not exists(name):
             line = key_line(project.domain_path, name)
-            findings.append(Finding("error", "missing_response", domain_file, line,
-                f"domain.yml 的 actions 列出了 {name}，但没有这条回复的文字。"))
+            findings.append(
+                Finding(
+                    "error",
+                    "missing_response",
+                    domain_file,
+                    line,
+                    f"domain.yml 的 actions 列出了 {name}，但没有这条回复的文字。",
+                )
+            )
     for form, spec in (project.domain.get("forms") or {}).items():
         slots = (spec or {}).get("required_slots") or []
         if isinstance(slots, dict):
@@ -190,9 +274,16 @@ def check_responses(project: Project) -> List[Finding]:
             custom = [f"action_ask_{form}_{slot}", f"action_ask_{slot}"]
             if not any(exists(c) for c in candidates) and not any(c in actions for c in custom):
                 line = key_line(project.domain_path, form)
-                findings.append(Finding("error", "missing_response", domain_file, line,
-                    f"表单 {form} 要向旅客询问 {slot}，但没有提问的回复 utter_ask_{slot}"
-                    f"（或 utter_ask_{form}_{slot}）。请在 responses 里添加。"))
+                findings.append(
+                    Finding(
+                        "error",
+                        "missing_response",
+                        domain_file,
+                        line,
+                        f"表单 {form} 要向旅客询问 {slot}，但没有提问的回复 utter_ask_{slot}"
+                        f"（或 utter_ask_{form}_{slot}）。请在 responses 里添加。",
+                    )
+                )
     return findings
 
 
@@ -201,22 +292,38 @@ def check_policy_answers(project: Project) -> List[Finding]:
     keys_with_examples = {ex.intent for ex in project.nlu.examples if "/" in ex.intent}
     responses = project.all_responses()
     domain_file = domain_file_rel(project)
-    locations = {**{r: (domain_file, key_line(project.domain_path, r)) for r in project.domain_responses()},
-                 **project.nlu.responses}
+    locations = {
+        **{r: (domain_file, key_line(project.domain_path, r)) for r in project.domain_responses()},
+        **project.nlu.responses,
+    }
     for intent in sorted(keys_with_examples):
         answer = f"utter_{intent}"
         if answer not in responses:
             file, line = project.nlu.intent_lines.get(intent, ("data/nlu", 0))
-            findings.append(Finding("error", "policy_without_answer", file, line,
-                f"政策问题 {intent} 有例句，但没有对应的答案 {answer}。"
-                f"请在 data/nlu/policy.yml 的 responses 下添加 {answer}。"))
+            findings.append(
+                Finding(
+                    "error",
+                    "policy_without_answer",
+                    file,
+                    line,
+                    f"政策问题 {intent} 有例句，但没有对应的答案 {answer}。"
+                    f"请在 data/nlu/policy.yml 的 responses 下添加 {answer}。",
+                )
+            )
     for answer in sorted(r for r in responses if "/" in r):
-        intent = answer[len("utter_"):]
+        intent = answer[len("utter_") :]
         if intent not in keys_with_examples:
             file, line = locations.get(answer, ("data/nlu/policy.yml", 0))
-            findings.append(Finding("error", "answer_without_policy", file, line,
-                f"答案 {answer} 没有任何例句问到它（缺少 intent: {intent}），机器人永远不会用到这条答案。"
-                "请添加例句，或删掉这条答案。"))
+            findings.append(
+                Finding(
+                    "error",
+                    "answer_without_policy",
+                    file,
+                    line,
+                    f"答案 {answer} 没有任何例句问到它（缺少 intent: {intent}），机器人永远不会用到这条答案。"
+                    "请添加例句，或删掉这条答案。",
+                )
+            )
     return findings
 
 
@@ -250,16 +357,32 @@ def check_dictionary(project: Project) -> List[Finding]:
                 match = JIEBA_LINE.match(content)
                 word = match.group(1) if match else content
                 if " " in word:
-                    problem = ("格式应为「词 [词频] [词性]」：词频是整数，词性是小写字母（如 n、v、ns），"
-                               "词本身不能有空格")
+                    problem = (
+                        "格式应为「词 [词频] [词性]」：词频是整数，词性是小写字母（如 n、v、ns），"
+                        "词本身不能有空格"
+                    )
                 elif word in seen:
-                    findings.append(Finding("warning", "dictionary_duplicate", rel, number,
-                        f"词「{word}」在第 {seen[word]} 行已经有了，重复的一行可以删掉。"))
+                    findings.append(
+                        Finding(
+                            "warning",
+                            "dictionary_duplicate",
+                            rel,
+                            number,
+                            f"词「{word}」在第 {seen[word]} 行已经有了，重复的一行可以删掉。",
+                        )
+                    )
                 else:
                     seen[word] = number
             if problem:
-                findings.append(Finding("error", "dictionary_malformed", rel, number,
-                    f"词典这一行「{content}」格式不对：{problem}。"))
+                findings.append(
+                    Finding(
+                        "error",
+                        "dictionary_malformed",
+                        rel,
+                        number,
+                        f"词典这一行「{content}」格式不对：{problem}。",
+                    )
+                )
     return findings
 
 
@@ -270,8 +393,15 @@ def check_entities(project: Project) -> List[Finding]:
     for ex in project.nlu.examples:
         for entity in ex.entities:
             if entity and entity not in known:
-                findings.append(Finding("error", "entity_not_in_domain", ex.file, ex.line,
-                    f"例句「{ex.text}」标注了实体 {entity}，但 domain.yml 的 entities 里没有它。"))
+                findings.append(
+                    Finding(
+                        "error",
+                        "entity_not_in_domain",
+                        ex.file,
+                        ex.line,
+                        f"例句「{ex.text}」标注了实体 {entity}，但 domain.yml 的 entities 里没有它。",
+                    )
+                )
     return findings
 
 
@@ -284,10 +414,17 @@ def check_synonyms(project: Project) -> List[Finding]:
         if first is None:
             seen[key] = ex
         elif first.intent != ex.intent:
-            findings.append(Finding("error", "synonym_conflict", ex.file, ex.line,
-                f"「{ex.text}」既是 {first.intent} 的同义词（{first.file}:{first.line}），"
-                f"又是 {ex.intent} 的同义词。"
-                "一个说法只能对应一个标准值，请删掉其中一个。"))
+            findings.append(
+                Finding(
+                    "error",
+                    "synonym_conflict",
+                    ex.file,
+                    ex.line,
+                    f"「{ex.text}」既是 {first.intent} 的同义词（{first.file}:{first.line}），"
+                    f"又是 {ex.intent} 的同义词。"
+                    "一个说法只能对应一个标准值，请删掉其中一个。",
+                )
+            )
     return findings
 
 
@@ -303,10 +440,17 @@ def check_holdout(project: Project) -> List[Finding]:
     for ex in holdout.examples:
         twin = training.get(normalise(ex.text))
         if twin is not None:
-            findings.append(Finding("error", "holdout_in_training", ex.file, ex.line,
-                f"测试集（留出集）的句子「{ex.text}」也出现在训练数据 {twin.file}:{twin.line}。"
-                "测试集必须是模型没见过的句子，否则准确率是假的：请从训练数据里删掉它，"
-                "或在测试集里换一个新说法。"))
+            findings.append(
+                Finding(
+                    "error",
+                    "holdout_in_training",
+                    ex.file,
+                    ex.line,
+                    f"测试集（留出集）的句子「{ex.text}」也出现在训练数据 {twin.file}:{twin.line}。"
+                    "测试集必须是模型没见过的句子，否则准确率是假的：请从训练数据里删掉它，"
+                    "或在测试集里换一个新说法。",
+                )
+            )
     return findings
 
 
@@ -328,8 +472,13 @@ CHECKS = [
 
 
 def yaml_problem(error: NluYamlError) -> Finding:
-    return Finding("error", "yaml_invalid", error.file, error.line,
-                   f"这个文件不是正确的 YAML（多半是缩进或冒号的问题），其他检查没法读它：{error.problem}")
+    return Finding(
+        "error",
+        "yaml_invalid",
+        error.file,
+        error.line,
+        f"这个文件不是正确的 YAML（多半是缩进或冒号的问题），其他检查没法读它：{error.problem}",
+    )
 
 
 def run_checks(root: Path, with_rasa: bool = True) -> List[Finding]:
@@ -371,12 +520,12 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
             total = Counter(ex.intent for ex in Project(root).nlu.examples)
         except NluYamlError:
             total = Counter()
-        print(f"\n检查完成：{len(total)} 个意图、{sum(total.values())} 条例句；"
-              f"{len(errors)} 个错误，{len(warnings)} 个警告。")
+        print(
+            f"\n检查完成：{len(total)} 个意图、{sum(total.values())} 条例句；"
+            f"{len(errors)} 个错误，{len(warnings)} 个警告。"
+        )
         if errors:
             print("有错误：请按上面的文件和行号改正后再运行 make check。改好之前不要训练模型。")
         elif warnings:
             print("只有警告：可以训练，但建议尽快处理。")
     return 1 if errors else 0
-
-

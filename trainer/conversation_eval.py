@@ -66,8 +66,12 @@ def stop(services: List[Service]) -> None:
 
 def main(argv: List[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, default=os.environ.get("TEST_MODEL"),
-                        help="model file (default: TEST_MODEL, else the model of the current data)")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=os.environ.get("TEST_MODEL"),
+        help="model file (default: TEST_MODEL, else the model of the current data)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "conversations.json")
     parser.add_argument("--keep-logs", action="store_true", help="keep the services' logs and print where")
     args = parser.parse_args(argv)
@@ -83,8 +87,11 @@ def main(argv: List[str] | None = None) -> int:
         runner = Runner(rasa.health_url.split("/status")[0], api.health_url.rsplit("/", 1)[0])
 
         def progress(result: Result) -> None:
-            print(f"  {'ok  ' if result.passed else 'FAIL'} {result.source:<12} {result.category:<20}"
-                  f" {result.id if result.source == SUITE_PATH.name else '(held-out)'}", file=sys.stderr)
+            print(
+                f"  {'ok  ' if result.passed else 'FAIL'} {result.source:<12} {result.category:<20}"
+                f" {result.id if result.source == SUITE_PATH.name else '(held-out)'}",
+                file=sys.stderr,
+            )
 
         suite = runner.play_all(load(SUITE_PATH), progress)
         heldout = runner.play_all(load(HELDOUT_PATH), progress)
@@ -111,13 +118,14 @@ def main(argv: List[str] | None = None) -> int:
         "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "today_asia_shanghai": runner.today.isoformat(),
         "model": model.name,
-        "suite": {"file": SUITE_PATH.name, "summary": suite_table,
-                  "results": [r.as_dict() for r in suite]},
-        "heldout": {"file": HELDOUT_PATH.name, "summary": heldout_table,
-                    "results": [r.as_dict(redact=True) for r in heldout]},
+        "suite": {"file": SUITE_PATH.name, "summary": suite_table, "results": [r.as_dict() for r in suite]},
+        "heldout": {
+            "file": HELDOUT_PATH.name,
+            "summary": heldout_table,
+            "results": [r.as_dict(redact=True) for r in heldout],
+        },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     print(f"report: {args.out}")
     return 0
-

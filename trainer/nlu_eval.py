@@ -38,15 +38,21 @@ SUMMARY_KEYS = {"accuracy", "macro avg", "weighted avg", "micro avg"}
 
 
 def rasa_env() -> Dict[str, str]:
-    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "RASA_TELEMETRY_ENABLED": "false",
-            "PYTHONWARNINGS": "ignore"}
+    return {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "RASA_TELEMETRY_ENABLED": "false",
+        "PYTHONWARNINGS": "ignore",
+    }
 
 
 def run_rasa(args: List[str], root: Path, log: Path) -> None:
     rasa = Path(sys.executable).parent / "rasa"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w", encoding="utf-8") as out:
-        proc = subprocess.run([str(rasa), *args], cwd=root, env=rasa_env(), stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.run(
+            [str(rasa), *args], cwd=root, env=rasa_env(), stdout=out, stderr=subprocess.STDOUT
+        )
     if proc.returncode != 0:
         tail = "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:])
         raise SystemExit(f"rasa {' '.join(args[:2])} 失败（完整日志：{log}）：\n{tail}")
@@ -77,8 +83,23 @@ def cross_validate(root: Path, out: Path, folds: int, epochs: Optional[int] = No
     shutil.rmtree(target, ignore_errors=True)
     config = str(config_with_epochs(root, out, epochs)) if epochs else "config.yml"
     started = time.monotonic()
-    run_rasa(["test", "nlu", "--cross-validation", "--folds", str(folds), "--config", config,
-              "--nlu", "data/nlu", "--out", str(target)], root, out / "logs" / "cv.log")
+    run_rasa(
+        [
+            "test",
+            "nlu",
+            "--cross-validation",
+            "--folds",
+            str(folds),
+            "--config",
+            config,
+            "--nlu",
+            "data/nlu",
+            "--out",
+            str(target),
+        ],
+        root,
+        out / "logs" / "cv.log",
+    )
     (target / "settings.json").write_text(json.dumps({"folds": folds, "epochs": epochs}), encoding="utf-8")
     return time.monotonic() - started
 
@@ -94,8 +115,11 @@ def holdout(root: Path, out: Path, model: Path, holdout_file: Path) -> float:
     target = out / "holdout"
     shutil.rmtree(target, ignore_errors=True)
     started = time.monotonic()
-    run_rasa(["test", "nlu", "--nlu", str(holdout_file), "--model", str(model), "--out", str(target)],
-             root, out / "logs" / "holdout.log")
+    run_rasa(
+        ["test", "nlu", "--nlu", str(holdout_file), "--model", str(model), "--out", str(target)],
+        root,
+        out / "logs" / "holdout.log",
+    )
     return time.monotonic() - started
 
 
@@ -111,11 +135,15 @@ def summarise(folder: Path) -> Optional[Dict]:
     intents = read_json(folder / "intent_report.json")
     if intents is None:
         return None
-    per_intent = {name: {k: v for k, v in row.items() if k != "confused_with"}
-                  for name, row in intents.items() if name not in SUMMARY_KEYS and isinstance(row, dict)}
+    per_intent = {
+        name: {k: v for k, v in row.items() if k != "confused_with"}
+        for name, row in intents.items()
+        if name not in SUMMARY_KEYS and isinstance(row, dict)
+    }
     responses = read_json(folder / "response_selection_report.json") or {}
-    per_response = {name: row for name, row in responses.items()
-                    if name not in SUMMARY_KEYS and isinstance(row, dict)}
+    per_response = {
+        name: row for name, row in responses.items() if name not in SUMMARY_KEYS and isinstance(row, dict)
+    }
     entities: Dict[str, Dict[str, Dict]] = {}
     for report in sorted(folder.glob("*_report.json")):
         extractor = report.name[: -len("_report.json")]
@@ -132,8 +160,11 @@ def summarise(folder: Path) -> Optional[Dict]:
         "macro_f1": (intents.get("macro avg") or {}).get("f1-score"),
         "weighted_f1": (intents.get("weighted avg") or {}).get("f1-score"),
         "intents": per_intent,
-        "confused_with": {name: row.get("confused_with", {}) for name, row in intents.items()
-                          if isinstance(row, dict) and name not in SUMMARY_KEYS},
+        "confused_with": {
+            name: row.get("confused_with", {})
+            for name, row in intents.items()
+            if isinstance(row, dict) and name not in SUMMARY_KEYS
+        },
         "responses": per_response,
         "response_accuracy": responses.get("accuracy"),
         "entities": entities,
@@ -144,8 +175,10 @@ def summarise(folder: Path) -> Optional[Dict]:
 def entity_f1(summary: Optional[Dict], entity: str) -> Dict[str, float]:
     if not summary:
         return {}
-    return {extractor: round(row.get("f1-score", 0.0), 4)
-            for extractor, row in summary.get("entities", {}).get(entity, {}).items()}
+    return {
+        extractor: round(row.get("f1-score", 0.0), 4)
+        for extractor, row in summary.get("entities", {}).get(entity, {}).items()
+    }
 
 
 REGEX_ENTITIES = set(KEY_ENTITIES)  # extended by main() with the data's `- regex:` names
@@ -184,9 +217,13 @@ def record(cv: Optional[Dict], held: Optional[Dict], timings: Dict[str, float]) 
             "entity_f1": {e: best_entity_f1(summary, e) for e in KEY_ENTITIES},
         }
 
-    return {"time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "cv": slim(cv), "cv_settings": (cv or {}).get("settings"), "holdout": slim(held),
-            "seconds": {k: round(v) for k, v in timings.items()}}
+    return {
+        "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "cv": slim(cv),
+        "cv_settings": (cv or {}).get("settings"),
+        "holdout": slim(held),
+        "seconds": {k: round(v) for k, v in timings.items()},
+    }
 
 
 # ---------------------------------------------------------------- pictures
@@ -195,8 +232,16 @@ def record(cv: Optional[Dict], held: Optional[Dict], timings: Dict[str, float]) 
 def cjk_font() -> Optional[str]:
     from matplotlib import font_manager
 
-    wanted = ("Noto Sans CJK SC", "Noto Sans CJK", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
-              "Source Han Sans SC", "SimHei", "Microsoft YaHei", "AR PL UMing CN")
+    wanted = (
+        "Noto Sans CJK SC",
+        "Noto Sans CJK",
+        "WenQuanYi Zen Hei",
+        "WenQuanYi Micro Hei",
+        "Source Han Sans SC",
+        "SimHei",
+        "Microsoft YaHei",
+        "AR PL UMing CN",
+    )
     names = {f.name for f in font_manager.fontManager.ttflist}
     return next((w for w in wanted if w in names), None)
 
@@ -258,9 +303,16 @@ def intent_rows(summary: Dict) -> List[Dict]:
     rows = []
     for name, row in summary["intents"].items():
         confused = summary["confused_with"].get(name) or {}
-        rows.append({"name": name, "precision": row.get("precision", 0.0), "recall": row.get("recall", 0.0),
-                     "f1": row.get("f1-score", 0.0), "support": row.get("support", 0),
-                     "confused": "、".join(f"{k}（{v}）" for k, v in confused.items())})
+        rows.append(
+            {
+                "name": name,
+                "precision": row.get("precision", 0.0),
+                "recall": row.get("recall", 0.0),
+                "f1": row.get("f1-score", 0.0),
+                "support": row.get("support", 0),
+                "confused": "、".join(f"{k}（{v}）" for k, v in confused.items()),
+            }
+        )
     return sorted(rows, key=lambda r: (r["f1"], r["name"]))
 
 
@@ -270,11 +322,13 @@ def table(rows: List[Dict], previous: Dict[str, float], with_confused: bool = Tr
     body = []
     for r in rows:
         css = "bad" if r["f1"] < 0.8 else "warn" if r["f1"] < 0.95 else ""
-        cells = (f'<td>{html.escape(r["name"])}</td><td class="{css}">{r["f1"]:.3f}</td>'
-                 f'<td>{delta(r["f1"], previous.get(r["name"]))}</td><td>{r["precision"]:.3f}</td>'
-                 f'<td>{r["recall"]:.3f}</td><td>{r["support"]}</td>')
+        cells = (
+            f'<td>{html.escape(r["name"])}</td><td class="{css}">{r["f1"]:.3f}</td>'
+            f"<td>{delta(r['f1'], previous.get(r['name']))}</td><td>{r['precision']:.3f}</td>"
+            f"<td>{r['recall']:.3f}</td><td>{r['support']}</td>"
+        )
         if with_confused:
-            cells += f'<td>{html.escape(r.get("confused", ""))}</td>'
+            cells += f"<td>{html.escape(r.get('confused', ''))}</td>"
         body.append(f"<tr>{cells}</tr>")
     return f"<table>{head}{''.join(body)}</table>"
 
@@ -283,18 +337,29 @@ def errors_table(errors: List[Dict], limit: int = 300) -> str:
     if not errors:
         return "<p>没有判错的例句。</p>"
     rows = []
-    for e in sorted(errors, key=lambda e: (e.get("intent") or "", -(e.get("intent_prediction") or {}).get("confidence", 0)))[:limit]:
+    for e in sorted(
+        errors,
+        key=lambda e: (e.get("intent") or "", -(e.get("intent_prediction") or {}).get("confidence", 0)),
+    )[:limit]:
         predicted = e.get("intent_prediction") or {}
-        rows.append(f'<tr><td>{html.escape(e.get("text", ""))}</td><td>{html.escape(str(e.get("intent")))}</td>'
-                    f'<td>{html.escape(str(predicted.get("name")))}</td><td>{predicted.get("confidence", 0):.2f}</td></tr>')
+        rows.append(
+            f"<tr><td>{html.escape(e.get('text', ''))}</td><td>{html.escape(str(e.get('intent')))}</td>"
+            f"<td>{html.escape(str(predicted.get('name')))}</td><td>{predicted.get('confidence', 0):.2f}</td></tr>"
+        )
     more = f"<p class='muted'>只显示前 {limit} 条，共 {len(errors)} 条。</p>" if len(errors) > limit else ""
-    return ("<table><tr><th>例句</th><th>正确意图</th><th>模型判成</th><th>置信度</th></tr>"
-            + "".join(rows) + "</table>" + more)
+    return (
+        "<table><tr><th>例句</th><th>正确意图</th><th>模型判成</th><th>置信度</th></tr>"
+        + "".join(rows)
+        + "</table>"
+        + more
+    )
 
 
 def entity_table(cv: Optional[Dict], held: Optional[Dict], previous: Optional[Dict]) -> str:
     rows = []
-    for entity in KEY_ENTITIES + sorted({e for s in (cv, held) if s for e in s["entities"]} - set(KEY_ENTITIES)):
+    for entity in KEY_ENTITIES + sorted(
+        {e for s in (cv, held) if s for e in s["entities"]} - set(KEY_ENTITIES)
+    ):
         for label, summary, prev_key in (("交叉验证", cv, "cv"), ("留出集", held, "holdout")):
             scores = entity_f1(summary, entity)
             if not scores:
@@ -302,12 +367,17 @@ def entity_table(cv: Optional[Dict], held: Optional[Dict], previous: Optional[Di
             before = ((previous or {}).get(prev_key) or {}).get("entity_f1", {}).get(entity)
             best = best_entity_f1(summary, entity)
             detail = "，".join(f"{k} {v:.3f}" for k, v in sorted(scores.items()))
-            rows.append(f"<tr><td>{entity}</td><td>{label}</td><td>{fmt(best)}</td>"
-                        f"<td>{delta(best, before) if entity in KEY_ENTITIES else ''}</td><td>{detail}</td></tr>")
+            rows.append(
+                f"<tr><td>{entity}</td><td>{label}</td><td>{fmt(best)}</td>"
+                f"<td>{delta(best, before) if entity in KEY_ENTITIES else ''}</td><td>{detail}</td></tr>"
+            )
     if not rows:
         return "<p>没有实体评估结果。</p>"
-    return ("<table><tr><th>实体</th><th>数据</th><th>F1</th><th>变化</th><th>各抽取器 F1</th></tr>"
-            + "".join(rows) + "</table>")
+    return (
+        "<table><tr><th>实体</th><th>数据</th><th>F1</th><th>变化</th><th>各抽取器 F1</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
 
 
 CSS = """
@@ -318,37 +388,60 @@ th{background:#f3f3f3}.bad{background:#f8d7d3}.warn{background:#fdebd0}.up{color
 """
 
 
-def write_html(out: Path, cv: Optional[Dict], held: Optional[Dict], previous: Optional[Dict], current: Dict) -> Path:
+def write_html(
+    out: Path, cv: Optional[Dict], held: Optional[Dict], previous: Optional[Dict], current: Dict
+) -> Path:
     prev_cv = (previous or {}).get("cv") or {}
     prev_ho = (previous or {}).get("holdout") or {}
-    parts = [f"<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'><title>NLU 评估报告</title>"
-             f"<style>{CSS}</style></head><body>",
-             "<h1>NLU 评估报告</h1>",
-             f"<p class='muted'>生成时间 {current['time']}（UTC）。"
-             + (f"与上一次（{previous['time']}）比较。" if previous else "这是第一次评估，没有可比较的上一次。")
-             + "</p>",
-             "<h2>关键数字</h2><table class='figures'><tr><th>指标</th><th>本次</th><th>变化</th><th>目标</th></tr>"]
+    parts = [
+        f"<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'><title>NLU 评估报告</title>"
+        f"<style>{CSS}</style></head><body>",
+        "<h1>NLU 评估报告</h1>",
+        f"<p class='muted'>生成时间 {current['time']}（UTC）。"
+        + (f"与上一次（{previous['time']}）比较。" if previous else "这是第一次评估，没有可比较的上一次。")
+        + "</p>",
+        "<h2>关键数字</h2><table class='figures'><tr><th>指标</th><th>本次</th><th>变化</th><th>目标</th></tr>",
+    ]
     figures = [
-        ("留出集意图准确率（模型没见过的说法）", held and held["accuracy"], prev_ho.get("accuracy"), "≥ 0.95"),
+        (
+            "留出集意图准确率（模型没见过的说法）",
+            held and held["accuracy"],
+            prev_ho.get("accuracy"),
+            "≥ 0.95",
+        ),
         ("留出集 macro-F1", held and held["macro_f1"], prev_ho.get("macro_f1"), ""),
         (f"交叉验证 macro-F1（{cv_folds(cv)} 折）", cv and cv["macro_f1"], prev_cv.get("macro_f1"), ""),
         ("交叉验证准确率", cv and cv["accuracy"], prev_cv.get("accuracy"), ""),
     ]
     for entity in KEY_ENTITIES:
-        figures.append((f"留出集实体 F1：{entity}", best_entity_f1(held, entity),
-                        (prev_ho.get("entity_f1") or {}).get(entity), "≥ 0.95"))
+        figures.append(
+            (
+                f"留出集实体 F1：{entity}",
+                best_entity_f1(held, entity),
+                (prev_ho.get("entity_f1") or {}).get(entity),
+                "≥ 0.95",
+            )
+        )
     for label, now, before, goal in figures:
-        parts.append(f"<tr><td>{label}</td><td>{fmt(now)}</td><td>{delta(now, before)}</td><td>{goal}</td></tr>")
+        parts.append(
+            f"<tr><td>{label}</td><td>{fmt(now)}</td><td>{delta(now, before)}</td><td>{goal}</td></tr>"
+        )
     parts.append("</table>")
     epochs = ((cv or {}).get("settings") or {}).get("epochs")
     if epochs:
-        parts.append(f"<p class='warn'>注意：这次交叉验证为了节省时间，DIET 和 ResponseSelector 只训练了 {epochs} 轮"
-                     "（config.yml 里的设置更多），交叉验证的分数会比正式模型略低。留出集用的是正式模型。</p>")
-    parts.append("<p>怎么看：F1 综合了“该判成这个意图的有没有判对”（召回率）和“判成这个意图的是不是真的”"
-                 "（精确率），1.0 最好。<b>红色</b>（&lt; 0.8）的意图需要优先补例句或把相似例句分清；"
-                 "<b>橙色</b>（&lt; 0.95）值得关注。“常被误判为”指出和哪个意图混淆。</p>")
-    for label, summary, prev, folder in (("交叉验证（训练数据分 5 份轮流测试）", cv, prev_cv, "cv"),
-                                         ("留出集（tests/nlu_holdout.yml）", held, prev_ho, "holdout")):
+        parts.append(
+            f"<p class='warn'>注意：这次交叉验证为了节省时间，DIET 和 ResponseSelector 只训练了 {epochs} 轮"
+            "（config.yml 里的设置更多），交叉验证的分数会比正式模型略低。留出集用的是正式模型。</p>"
+        )
+    parts.append(
+        "<p>怎么看：F1 综合了“该判成这个意图的有没有判对”（召回率）和“判成这个意图的是不是真的”"
+        "（精确率），1.0 最好。<b>红色</b>（&lt; 0.8）的意图需要优先补例句或把相似例句分清；"
+        "<b>橙色</b>（&lt; 0.95）值得关注。“常被误判为”指出和哪个意图混淆。</p>"
+    )
+    for label, summary, prev, folder in (
+        ("交叉验证（训练数据分 5 份轮流测试）", cv, prev_cv, "cv"),
+        ("留出集（tests/nlu_holdout.yml）", held, prev_ho, "holdout"),
+    ):
         if not summary:
             continue
         rows = intent_rows(summary)
@@ -358,21 +451,37 @@ def write_html(out: Path, cv: Optional[Dict], held: Optional[Dict], previous: Op
         parts.append(table(rows, prev.get("intent_f1") or {}))
         parts.append(f"<img src='{chart}' alt='intent F1'>")
         if summary["responses"]:
-            resp_rows = sorted(({"name": k, "precision": v.get("precision", 0.0), "recall": v.get("recall", 0.0),
-                                 "f1": v.get("f1-score", 0.0), "support": v.get("support", 0)}
-                                for k, v in summary["responses"].items()), key=lambda r: (r["f1"], r["name"]))
+            resp_rows = sorted(
+                (
+                    {
+                        "name": k,
+                        "precision": v.get("precision", 0.0),
+                        "recall": v.get("recall", 0.0),
+                        "f1": v.get("f1-score", 0.0),
+                        "support": v.get("support", 0),
+                    }
+                    for k, v in summary["responses"].items()
+                ),
+                key=lambda r: (r["f1"], r["name"]),
+            )
             parts.append("<h3>政策问题（policy/… 各个答案）</h3>")
             parts.append(table(resp_rows, prev.get("response_f1") or {}, with_confused=False))
         if (out / folder / "intent_confusion_matrix.png").exists():
-            parts.append(f"<h3>混淆矩阵</h3><p>行是正确意图，列是模型的判断；对角线以外的格子就是判错。</p>"
-                         f"<img src='{folder}/intent_confusion_matrix.png' alt='confusion matrix'>")
+            parts.append(
+                f"<h3>混淆矩阵</h3><p>行是正确意图，列是模型的判断；对角线以外的格子就是判错。</p>"
+                f"<img src='{folder}/intent_confusion_matrix.png' alt='confusion matrix'>"
+            )
         errors = read_json(out / folder / "intent_errors.json") or []
         parts.append(f"<h3>判错的例句（{len(errors)} 条）</h3>")
         parts.append(errors_table(errors))
-    parts.append("<h2>实体</h2><p>订单号、手机号、投诉单号由正则抽取器（RegexEntityExtractor）负责，"
-                 "表中 F1 取它的结果（数据里写了 regex 的实体都如此）；其余实体取 DIETClassifier。</p>")
+    parts.append(
+        "<h2>实体</h2><p>订单号、手机号、投诉单号由正则抽取器（RegexEntityExtractor）负责，"
+        "表中 F1 取它的结果（数据里写了 regex 的实体都如此）；其余实体取 DIETClassifier。</p>"
+    )
     parts.append(entity_table(cv, held, previous))
-    parts.append("<p class='muted'>原始数据：cv/ 与 holdout/ 目录（Rasa 输出），history.json（每次的数字）。</p>")
+    parts.append(
+        "<p class='muted'>原始数据：cv/ 与 holdout/ 目录（Rasa 输出），history.json（每次的数字）。</p>"
+    )
     parts.append("</body></html>")
     target = out / "index.html"
     target.write_text("\n".join(parts), encoding="utf-8")
@@ -387,14 +496,21 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--root", type=Path, default=ROOT)
     parser.add_argument("--out", type=Path, default=None, help="report folder (default: <root>/reports/nlu)")
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="cross-validation only: train DIET/ResponseSelector this many epochs instead of "
-                             "config.yml's (a busy machine; the report notes it)")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="cross-validation only: train DIET/ResponseSelector this many epochs instead of "
+        "config.yml's (a busy machine; the report notes it)",
+    )
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--no-cv", action="store_true", help="skip cross-validation (held-out only)")
     group.add_argument("--reuse-cv", action="store_true", help="reuse the last cross-validation results")
-    group.add_argument("--report-only", action="store_true",
-                       help="run nothing: rebuild the report from the last cv/ and holdout/ results")
+    group.add_argument(
+        "--report-only",
+        action="store_true",
+        help="run nothing: rebuild the report from the last cv/ and holdout/ results",
+    )
     parser.add_argument("--holdout", type=Path, default=None, help="default: <root>/tests/nlu_holdout.yml")
     parser.add_argument("--model", type=Path, default=None, help="default: the model for the current data")
     args = parser.parse_args(argv)
@@ -415,8 +531,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         started = time.monotonic()
         model = (args.model or trained_model(root)).resolve()
         timings["train_if_needed"] = time.monotonic() - started
-        print(f"留出集测试：{holdout_file.relative_to(root) if holdout_file.is_relative_to(root) else holdout_file}"
-              f"，模型 {model.name}", flush=True)
+        print(
+            f"留出集测试：{holdout_file.relative_to(root) if holdout_file.is_relative_to(root) else holdout_file}"
+            f"，模型 {model.name}",
+            flush=True,
+        )
         timings["holdout"] = holdout(root, out, model, holdout_file)
         held = summarise(out / "holdout")
     cv = summarise(out / "cv")
@@ -443,13 +562,23 @@ def main(argv: Optional[List[str]] = None) -> int:
     if cv:
         epochs = (cv.get("settings") or {}).get("epochs")
         note = f", {epochs} epochs" if epochs else ""
-        print(line(f"cross-validation macro-F1 ({cv_folds(cv)}-fold{note})", cv["macro_f1"], prev_cv.get("macro_f1")))
+        print(
+            line(
+                f"cross-validation macro-F1 ({cv_folds(cv)}-fold{note})",
+                cv["macro_f1"],
+                prev_cv.get("macro_f1"),
+            )
+        )
         print(line("cross-validation accuracy", cv["accuracy"], prev_cv.get("accuracy")))
     for entity in KEY_ENTITIES:
         source = held or cv
         label = "held-out" if held else "cv"
-        print(line(f"{label} entity F1 {entity}", best_entity_f1(source, entity),
-                   ((prev_ho if held else prev_cv).get("entity_f1") or {}).get(entity)))
+        print(
+            line(
+                f"{label} entity F1 {entity}",
+                best_entity_f1(source, entity),
+                ((prev_ho if held else prev_cv).get("entity_f1") or {}).get(entity),
+            )
+        )
     print(f"report: {page}")
     return 0
-

@@ -171,27 +171,35 @@ def external_figures(rows: List[Tuple[str, str]], predictions: List[Tuple[str, f
         wrong[label] += 1
         if len(wrong_examples[label]) < 3:
             wrong_examples[label].append(text)
-        misses.append({"text": text, "domain": domain, "predicted": label,
-                       "confidence": round(confidence, 4)})
+        misses.append(
+            {"text": text, "domain": domain, "predicted": label, "confidence": round(confidence, 4)}
+        )
     rejected = sum(hits for hits, _ in per_domain.values())
     return {
         "n": len(rows),
         "rejected": rejected,
         "rejection_rate": rate(rejected, len(rows)),
         "by_prediction": dict(Counter(label for label, _ in predictions).most_common()),
-        "per_domain": {d: {"n": n, "rejected": hits, "rate": rate(hits, n)}
-                       for d, (hits, n) in worst_first(per_domain)},
-        "top_wrong_intents": [{"intent": label, "count": count, "examples": wrong_examples[label]}
-                              for label, count in wrong.most_common(TOP_WRONG)],
+        "per_domain": {
+            d: {"n": n, "rejected": hits, "rate": rate(hits, n)} for d, (hits, n) in worst_first(per_domain)
+        },
+        "top_wrong_intents": [
+            {"intent": label, "count": count, "examples": wrong_examples[label]}
+            for label, count in wrong.most_common(TOP_WRONG)
+        ],
         "not_rejected": misses,
     }
 
 
-def holdout_figures(rows: List[Tuple[str, str]], predictions: List[Tuple[str, float]],
-                    known_intents: set) -> Dict:
+def holdout_figures(
+    rows: List[Tuple[str, str]], predictions: List[Tuple[str, float]], known_intents: set
+) -> Dict:
     oos = [(text, label) for (text, gold), (label, _) in zip(rows, predictions) if gold == OOS_INTENT]
-    in_scope = [(text, gold, label, conf) for (text, gold), (label, conf) in zip(rows, predictions)
-                if gold != OOS_INTENT]
+    in_scope = [
+        (text, gold, label, conf)
+        for (text, gold), (label, conf) in zip(rows, predictions)
+        if gold != OOS_INTENT
+    ]
     per_intent: Dict[str, List[int]] = defaultdict(lambda: [0, 0])
     errors = []
     for text, gold, label, confidence in in_scope:
@@ -199,8 +207,9 @@ def holdout_figures(rows: List[Tuple[str, str]], predictions: List[Tuple[str, fl
         if is_correct(gold, label):
             per_intent[gold][0] += 1
         else:
-            errors.append({"text": text, "gold": gold, "predicted": label,
-                           "confidence": round(confidence, 4)})
+            errors.append(
+                {"text": text, "gold": gold, "predicted": label, "confidence": round(confidence, 4)}
+            )
     correct = sum(hits for hits, _ in per_intent.values())
     known = [(gold, label) for _, gold, label, _ in in_scope if gold.split("/")[0] in known_intents]
     falsely_rejected = sum(1 for _, _, label, _ in in_scope if is_rejected(label))
@@ -221,8 +230,10 @@ def holdout_figures(rows: List[Tuple[str, str]], predictions: List[Tuple[str, fl
             "n_known_intents": len(known),
             "falsely_rejected": falsely_rejected,
             "false_rejection_rate": rate(falsely_rejected, len(in_scope)),
-            "per_intent": {g: {"n": n, "correct": hits, "accuracy": rate(hits, n)}
-                           for g, (hits, n) in worst_first(per_intent)},
+            "per_intent": {
+                g: {"n": n, "correct": hits, "accuracy": rate(hits, n)}
+                for g, (hits, n) in worst_first(per_intent)
+            },
             "errors": errors,
         },
     }
@@ -242,9 +253,11 @@ def print_report(model: Path, external: Optional[Dict], held: Optional[Dict], un
     if unknown:
         print(f"note: the model does not know these intents yet: {', '.join(sorted(unknown))}")
     if external:
-        print(f"\n(a) external out-of-scope rejection (out_of_scope or nlu_fallback): "
-              f"{fmt(external['rejection_rate'])}  [{external['rejected']}/{external['n']}]"
-              f"{verdict(external['rejection_rate'], TARGET_EXTERNAL)}")
+        print(
+            f"\n(a) external out-of-scope rejection (out_of_scope or nlu_fallback): "
+            f"{fmt(external['rejection_rate'])}  [{external['rejected']}/{external['n']}]"
+            f"{verdict(external['rejection_rate'], TARGET_EXTERNAL)}"
+        )
         print("    per domain (worst first):")
         for domain, row in external["per_domain"].items():
             print(f"      {domain:<12} {fmt(row['rate'])}  [{row['rejected']}/{row['n']}]")
@@ -253,14 +266,22 @@ def print_report(model: Path, external: Optional[Dict], held: Optional[Dict], un
             print(f"      {row['intent']:<28} {row['count']:>4}   e.g. {' / '.join(row['examples'][:2])}")
     if held:
         oos, ins = held["out_of_scope"], held["in_scope"]
-        print(f"\n(b) held-out out_of_scope rejection: {fmt(oos['rejection_rate'])}  "
-              f"[{oos['rejected']}/{oos['n']}]")
-        print(f"\n(c) held-out in-scope intent accuracy (policy keys must match): {fmt(ins['accuracy'])}  "
-              f"[{ins['correct']}/{ins['n']}]{verdict(ins['accuracy'], TARGET_IN_SCOPE)}")
-        print(f"    on intents this model was trained on: {fmt(ins['accuracy_known_intents'])}  "
-              f"[{ins['n_known_intents']} examples]")
-        print(f"    in-scope examples rejected (out_of_scope/nlu_fallback): "
-              f"{fmt(ins['false_rejection_rate'])}  [{ins['falsely_rejected']}]")
+        print(
+            f"\n(b) held-out out_of_scope rejection: {fmt(oos['rejection_rate'])}  "
+            f"[{oos['rejected']}/{oos['n']}]"
+        )
+        print(
+            f"\n(c) held-out in-scope intent accuracy (policy keys must match): {fmt(ins['accuracy'])}  "
+            f"[{ins['correct']}/{ins['n']}]{verdict(ins['accuracy'], TARGET_IN_SCOPE)}"
+        )
+        print(
+            f"    on intents this model was trained on: {fmt(ins['accuracy_known_intents'])}  "
+            f"[{ins['n_known_intents']} examples]"
+        )
+        print(
+            f"    in-scope examples rejected (out_of_scope/nlu_fallback): "
+            f"{fmt(ins['false_rejection_rate'])}  [{ins['falsely_rejected']}]"
+        )
         print("    per intent (worst first):")
         for intent, row in ins["per_intent"].items():
             print(f"      {intent:<28} {fmt(row['accuracy'])}  [{row['correct']}/{row['n']}]")
@@ -270,8 +291,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=ROOT)
     parser.add_argument("--model", type=Path, default=None, help="default: the newest models/*.tar.gz")
-    parser.add_argument("--external", type=Path, default=None,
-                        help="default: <root>/tests/eval/oos_external.yml")
+    parser.add_argument(
+        "--external", type=Path, default=None, help="default: <root>/tests/eval/oos_external.yml"
+    )
     parser.add_argument("--holdout", type=Path, default=None, help="default: <root>/tests/nlu_holdout.yml")
     parser.add_argument("--out", type=Path, default=None, help="default: <root>/reports/oos.json")
     args = parser.parse_args(argv)
@@ -287,10 +309,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     started = dt.datetime.now()
     model_parser = ModelParser(model)
     try:
-        external = external_figures(external_rows, predict(model_parser, [t for t, _ in external_rows])) \
-            if external_rows else None
-        held = holdout_figures(holdout_rows, predict(model_parser, [t for t, _ in holdout_rows]),
-                               model_parser.known_intents) if holdout_rows else None
+        external = (
+            external_figures(external_rows, predict(model_parser, [t for t, _ in external_rows]))
+            if external_rows
+            else None
+        )
+        held = (
+            holdout_figures(
+                holdout_rows, predict(model_parser, [t for t, _ in holdout_rows]), model_parser.known_intents
+            )
+            if holdout_rows
+            else None
+        )
     finally:
         model_parser.close()
     gold_intents = {g.split("/")[0] for _, g in holdout_rows} | {OOS_INTENT}
@@ -303,13 +333,20 @@ def main(argv: Optional[List[str]] = None) -> int:
         "model": model.name,
         "intents_unknown_to_model": unknown,
         "targets": {"external_rejection": TARGET_EXTERNAL, "in_scope_accuracy": TARGET_IN_SCOPE},
-        "external": {"file": str(external_file.relative_to(root)) if external_file.is_relative_to(root)
-                     else str(external_file), **(external or {})},
-        "holdout": {"file": str(holdout_file.relative_to(root)) if holdout_file.is_relative_to(root)
-                    else str(holdout_file), **(held or {})},
+        "external": {
+            "file": str(external_file.relative_to(root))
+            if external_file.is_relative_to(root)
+            else str(external_file),
+            **(external or {}),
+        },
+        "holdout": {
+            "file": str(holdout_file.relative_to(root))
+            if holdout_file.is_relative_to(root)
+            else str(holdout_file),
+            **(held or {}),
+        },
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"\nsummary: {out}")
     return 0
-

@@ -51,9 +51,11 @@ PHONE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)")
 SAMPLE_PHONE = "13800138000"
 # Resident ID (18 characters, the last may be X, or the old 15 digits); passports and
 # HK/Macau/Taiwan permits (as api/app/services/masking.py recognises them).
-ID_CARD = re.compile(r"(?<![0-9A-Za-z])"
-                     r"(?:\d{6}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
-                     r"|\d{15})(?![0-9A-Za-z])")
+ID_CARD = re.compile(
+    r"(?<![0-9A-Za-z])"
+    r"(?:\d{6}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
+    r"|\d{15})(?![0-9A-Za-z])"
+)
 PASSPORT = re.compile(r"(?<![0-9A-Za-z])(?:[EeGgDdSsPp][A-Za-z]?\d{7,8}|[HhMmTt]\d{8,10})(?![0-9A-Za-z])")
 SAMPLE_ID = "11010519491231002X"  # the standard's own example number
 SAMPLE_PASSPORT = "E12345678"
@@ -136,14 +138,15 @@ def booking_holders(refs: Iterable[str]) -> Dict[str, str]:
     marks = ",".join("?" * len(refs))
     try:
         if url.startswith("sqlite:///"):
-            path = Path(url[len("sqlite:///"):].split("?")[0])
+            path = Path(url[len("sqlite:///") :].split("?")[0])
             path = path if path.is_absolute() else ROOT / path
             if not path.exists():
                 return {}
             connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             try:
                 rows = connection.execute(
-                    f"SELECT ref, traveller_name FROM bookings WHERE ref IN ({marks})", refs).fetchall()
+                    f"SELECT ref, traveller_name FROM bookings WHERE ref IN ({marks})", refs
+                ).fetchall()
             finally:
                 connection.close()
         else:
@@ -153,8 +156,11 @@ def booking_holders(refs: Iterable[str]) -> Dict[str, str]:
             try:
                 with engine.connect() as connection:
                     rows = connection.execute(
-                        sa.text("SELECT ref, traveller_name FROM bookings WHERE ref IN :refs")
-                        .bindparams(sa.bindparam("refs", expanding=True)), {"refs": refs}).fetchall()
+                        sa.text("SELECT ref, traveller_name FROM bookings WHERE ref IN :refs").bindparams(
+                            sa.bindparam("refs", expanding=True)
+                        ),
+                        {"refs": refs},
+                    ).fetchall()
             finally:
                 engine.dispose()
     except Exception as error:  # noqa: BLE001 - names after cue words are still scrubbed
@@ -184,12 +190,15 @@ def predicted_intent(parse: Dict) -> Tuple[str, float]:
 
 def read_events(db: Path) -> List[tuple]:
     if not db.exists():
-        raise SystemExit(f"找不到对话记录数据库 {db}（环境变量 TRACKER_DB）。机器人运行过、有人聊过天之后才会有。")
+        raise SystemExit(
+            f"找不到对话记录数据库 {db}（环境变量 TRACKER_DB）。机器人运行过、有人聊过天之后才会有。"
+        )
     connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         rows = connection.execute(
             "SELECT sender_id, type_name, timestamp, intent_name, action_name, data FROM events "
-            "ORDER BY sender_id, id").fetchall()
+            "ORDER BY sender_id, id"
+        ).fetchall()
     except sqlite3.Error as error:
         raise SystemExit(f"读不了对话记录数据库 {db}：{error}")
     finally:
@@ -231,8 +240,15 @@ def collect(db: Path, since: float = 0.0) -> List[Candidate]:
                 continue
             name, confidence = predicted_intent(data.get("parse_data") or {})
             names = known.for_sender(sender, holders) | everyone
-            candidate = Candidate(scrub(text, names), sender, timestamp or 0.0, name, confidence,
-                                  last_bot.get(sender, ""), names=names)
+            candidate = Candidate(
+                scrub(text, names),
+                sender,
+                timestamp or 0.0,
+                name,
+                confidence,
+                last_bot.get(sender, ""),
+                names=names,
+            )
             if ((data.get("parse_data") or {}).get("intent") or {}).get("name") == "nlu_fallback":
                 candidate.reasons.append("fallback")
             if confidence < LOW_CONFIDENCE:
@@ -321,8 +337,10 @@ def state_path(root: Path) -> Path:
 def export(root: Path, include_all: bool, force: bool) -> int:
     inbox = root / "review" / "inbox.yml"
     if inbox.exists() and not force:
-        print(f"收件箱 {inbox.relative_to(root)} 还在，可能有没合并的标注。"
-              "请先运行 make review-merge；确定不要它了，再加 --force 覆盖。")
+        print(
+            f"收件箱 {inbox.relative_to(root)} 还在，可能有没合并的标注。"
+            "请先运行 make review-merge；确定不要它了，再加 --force 覆盖。"
+        )
         return 1
     state = json.loads(state_path(root).read_text()) if state_path(root).exists() else {}
     since = 0.0 if include_all else float(state.get("last_export", 0.0))
@@ -333,10 +351,12 @@ def export(root: Path, include_all: bool, force: bool) -> int:
     newest = max([c.timestamp for c in candidates] + [since])
     state_path(root).write_text(json.dumps({"last_export": newest}), encoding="utf-8")
     by_reason = Counter(r for c in unique for r in c.reasons)
-    print(f"已导出 {len(unique)} 条待标注的旅客原话到 {inbox.relative_to(root)}"
-          f"（{'、'.join(f'{REASONS[k]} {v}' for k, v in by_reason.items()) or '无'}；"
-          f"合并了 {len(candidates) - len(unique) - already} 条重复，"
-          f"跳过 {already} 条训练数据里已有的）。")
+    print(
+        f"已导出 {len(unique)} 条待标注的旅客原话到 {inbox.relative_to(root)}"
+        f"（{'、'.join(f'{REASONS[k]} {v}' for k, v in by_reason.items()) or '无'}；"
+        f"合并了 {len(candidates) - len(unique) - already} 条重复，"
+        f"跳过 {already} 条训练数据里已有的）。"
+    )
     if not unique:
         print("没有需要标注的新消息。")
     return 0
@@ -368,7 +388,9 @@ def read_annotated(path: Path) -> List[Tuple[str, List[str], int]]:
     for entry in data.entries:
         examples = entry.examples or ""
         if not isinstance(examples, str):
-            raise SystemExit(f"{path.name} 第 {entry.line} 行：examples 后面要写「|」，每条例句一行，以「- 」开头。")
+            raise SystemExit(
+                f"{path.name} 第 {entry.line} 行：examples 后面要写「|」，每条例句一行，以「- 」开头。"
+            )
         # Every non-empty line counts, with or without its "- ": a trainer's slip is not lost.
         raw = [re.sub(r"^-\s*", "", ln.strip()) for ln in examples.splitlines() if ln.strip()]
         entries.append((entry.intent, [r for r in raw if r], entry.line))
@@ -385,8 +407,10 @@ def merge(root: Path, inbox: Optional[Path], today: Optional[str] = None) -> int
     existing_intents = {ex.intent for ex in project.nlu.examples}
     names = known_names(root)
     # Nothing personal reaches data/nlu, whatever the inbox's age or a trainer's additions.
-    entries = [(intent, [scrub(raw, names) for raw in examples], line)
-               for intent, examples, line in read_annotated(inbox)]
+    entries = [
+        (intent, [scrub(raw, names) for raw in examples], line)
+        for intent, examples, line in read_annotated(inbox)
+    ]
     problems: List[str] = []
     grouped: "OrderedDict[str, List[str]]" = OrderedDict()
     for intent, examples, line in entries:
@@ -396,7 +420,9 @@ def merge(root: Path, inbox: Optional[Path], today: Optional[str] = None) -> int
         if intent in IGNORE:
             continue
         if not re.fullmatch(r"[A-Za-z0-9_]+(/[A-Za-z0-9_]+)?", intent):
-            problems.append(f"第 {line} 行：意图名「{intent}」只能用英文字母、数字和下划线（政策问题写 policy/键名）。")
+            problems.append(
+                f"第 {line} 行：意图名「{intent}」只能用英文字母、数字和下划线（政策问题写 policy/键名）。"
+            )
             continue
         grouped.setdefault(intent, []).extend(examples)
     known = known_texts(root)
@@ -417,12 +443,16 @@ def merge(root: Path, inbox: Optional[Path], today: Optional[str] = None) -> int
             if base not in domain_intents:
                 problems.append(f"意图「{intent}」：domain.yml 里没有检索意图 {base}。")
             elif intent not in existing_intents:
-                problems.append(f"意图「{intent}」是新的政策问题：请先按培训手册在 data/nlu/policy.yml 里添加它"
-                                f"（例句和答案 utter_{intent}），再合并。")
+                problems.append(
+                    f"意图「{intent}」是新的政策问题：请先按培训手册在 data/nlu/policy.yml 里添加它"
+                    f"（例句和答案 utter_{intent}），再合并。"
+                )
         elif intent not in domain_intents:
             if len(examples) < MIN_EXAMPLES_ERROR:
-                problems.append(f"意图「{intent}」在 domain.yml 里不存在。如果是新意图，至少要 {MIN_EXAMPLES_ERROR} 条例句"
-                                f"（现在 {len(examples)} 条）；如果是拼写错误，请改正。")
+                problems.append(
+                    f"意图「{intent}」在 domain.yml 里不存在。如果是新意图，至少要 {MIN_EXAMPLES_ERROR} 条例句"
+                    f"（现在 {len(examples)} 条）；如果是拼写错误，请改正。"
+                )
             else:
                 new_intents.append(intent)
     if problems:
@@ -442,16 +472,22 @@ def merge(root: Path, inbox: Optional[Path], today: Optional[str] = None) -> int
     if target.exists():
         text = target.read_text(encoding="utf-8").rstrip("\n") + "\n" + "".join(blocks)
     else:
-        text = (f"# 来自审核收件箱（make review-merge），{day}。可以像其他例句文件一样修改。\n"
-                'version: "3.1"\nnlu:\n' + "".join(blocks))
+        text = (
+            f"# 来自审核收件箱（make review-merge），{day}。可以像其他例句文件一样修改。\n"
+            'version: "3.1"\nnlu:\n' + "".join(blocks)
+        )
     target.write_text(text, encoding="utf-8")
     archive(root, inbox)
     total = sum(len(v) for v in added.values())
-    print(f"已把 {total} 条例句合并到 {target.relative_to(root)}"
-          f"（{'、'.join(f'{k} {len(v)} 条' for k, v in added.items())}；跳过 {skipped} 条重复）。")
+    print(
+        f"已把 {total} 条例句合并到 {target.relative_to(root)}"
+        f"（{'、'.join(f'{k} {len(v)} 条' for k, v in added.items())}；跳过 {skipped} 条重复）。"
+    )
     for intent in new_intents:
-        print(f"注意：{intent} 是新意图，还要在 domain.yml 里登记、写回复和规则（见 docs/trainer-guide.md），"
-              "否则 make check 会报错。")
+        print(
+            f"注意：{intent} 是新意图，还要在 domain.yml 里登记、写回复和规则（见 docs/trainer-guide.md），"
+            "否则 make check 会报错。"
+        )
     print("下一步：make check，然后 make train。")
     return 0
 
@@ -478,4 +514,3 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "export":
         return export(root, args.all, args.force)
     return merge(root, args.inbox)
-

@@ -74,7 +74,9 @@ class TicketingClient:
         try:
             response = await self._client().request(method, path, headers=headers, **kwargs)
         except httpx.HTTPError as exc:
-            logger.warning("ticketing API unreachable: %s %s (%s)", method, path.split("/")[1], type(exc).__name__)
+            logger.warning(
+                "ticketing API unreachable: %s %s (%s)", method, path.split("/")[1], type(exc).__name__
+            )
             raise Unavailable(str(exc)) from exc
         if response.status_code >= 500:
             raise Unavailable(f"{response.status_code}")
@@ -99,7 +101,9 @@ class TicketingClient:
     async def verify_booking(self, booking_ref: str, phone_last4: str, sender_id: str) -> Dict[str, Any]:
         """{verified, booking, grant, grant_expires_at}: the grant reads the booking later."""
         return await self._request(
-            "POST", f"/bookings/{booking_ref}/verify", json={"phone_last4": phone_last4, "sender_id": sender_id}
+            "POST",
+            f"/bookings/{booking_ref}/verify",
+            json={"phone_last4": phone_last4, "sender_id": sender_id},
         )
 
     async def get_booking(self, booking_ref: str, grant: Optional[str], sender_id: str) -> Dict[str, Any]:
@@ -163,9 +167,7 @@ def get_client() -> TicketingClient:
     global _client
     if _client is None:
         settings = get_settings()
-        _client = TicketingClient(
-            settings.api_url, settings.api_service_token, settings.api_timeout_seconds
-        )
+        _client = TicketingClient(settings.api_url, settings.api_service_token, settings.api_timeout_seconds)
     return _client
 
 

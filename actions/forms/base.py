@@ -38,8 +38,12 @@ class CountingFormValidation(FormValidationAction, ABC):
             dispatcher.utter_message(response="utter_offer_human")
         return {slot: None, "form_failures": float(failures)}
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        from actions.questions import answer_side_questions  # questions -> refunds -> forms: no cycle at import
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        from actions.questions import (
+            answer_side_questions,
+        )  # questions -> refunds -> forms: no cycle at import
 
         side = await answer_side_questions(dispatcher, tracker, primary=True)
         if side:

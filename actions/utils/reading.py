@@ -47,7 +47,9 @@ WHERE = re.compile(
     r"(?=的时候|时候|时|期间|里面|里|内|上|中|外|旁边|门口|附近|被|把|让|给|跟|和|有|没|不|就|又|都|也|一直|突然|直接|遇到|发生|看到|出现|"
     r"[，,。.！!？?；;\s]|$)"
 )
-_NOT_PLACE = re.compile(r"^(这|那|我|你|他|她|我们|你们|他们|哪|什么|一起|一直|路上|中间|这里|那里|现场|当时|此|其)")
+_NOT_PLACE = re.compile(
+    r"^(这|那|我|你|他|她|我们|你们|他们|哪|什么|一起|一直|路上|中间|这里|那里|现场|当时|此|其)"
+)
 
 # "要求退款", "希望你们道歉", "我要你们赔偿", "给个说法": the traveller states what they want.
 _REQUEST_MARKER = r"(?:要求|希望|请求|我要|我们要|我想要|我们想要|想要|必须|务必|请你们|请尽快|麻烦你们|你们得|你们要|应该|需要你们|让你们|给我们|给我)"
@@ -55,30 +57,49 @@ _REQUEST_WORD = (
     r"(?:退款|退钱|退费|退还|退差价|退.{0,6}费用?|钱.{0,4}退|退.{0,2}(?:回来|给)|赔偿|补偿|赔钱|赔付|道.?歉|赔礼|说法|交代|解释"
     r"|整改|处理|解决|换房|换车|换酒店|换导游|换一?[间个家辆]|调换|重新安排|补上|追责|处罚|开除)"
 )
-REQUEST_CLAUSE = re.compile(rf"{_REQUEST_MARKER}[^，,。.！!？?；;\n]{{0,30}}?{_REQUEST_WORD}[^，,。.！!？?；;\n]{{0,30}}")
+REQUEST_CLAUSE = re.compile(
+    rf"{_REQUEST_MARKER}[^，,。.！!？?；;\n]{{0,30}}?{_REQUEST_WORD}[^，,。.！!？?；;\n]{{0,30}}"
+)
 # Checked in this order: the first that matches is the label.
 REQUEST_WORDS: Tuple[Tuple[str, re.Pattern], ...] = (
-    ("refund", re.compile(r"退款|退钱|退费|退团费|退差价|退还|退.{0,6}费|钱.{0,4}退|退.{0,2}(?:回来|给)|refund", re.I)),
+    (
+        "refund",
+        re.compile(
+            r"退款|退钱|退费|退团费|退差价|退还|退.{0,6}费|钱.{0,4}退|退.{0,2}(?:回来|给)|refund", re.I
+        ),
+    ),
     ("compensation", re.compile(r"赔偿|补偿|赔钱|赔付|compensat", re.I)),
     ("apology", re.compile(r"道.?歉|赔礼|说法|交代|sorry|apolog", re.I)),
-    ("fix", re.compile(r"整改|解决|处理好|换房|换车|换酒店|换导游|换一?[间个家辆]|调换|重新安排|改进|补上|fix", re.I)),
+    (
+        "fix",
+        re.compile(
+            r"整改|解决|处理好|换房|换车|换酒店|换导游|换一?[间个家辆]|调换|重新安排|改进|补上|fix", re.I
+        ),
+    ),
 )
 
 _NAME_CHARS = r"[\u4e00-\u9fff·]{2,5}?"
 _NAME_END = r"(?=$|[，,。.！!？?；;\s、]|电话|手机|联系|号码|订单|尾号|\d)"
-NAME = re.compile(rf"(?:我叫|我的名字是|我的名字叫|名字是|名字叫|姓名是|姓名[:：]?|联系人是?[:：]?|叫我|本人|称呼我)\s*(?P<name>{_NAME_CHARS}){_NAME_END}")
-# "我是王芳" only with a surname: "我是来投诉的" is not a name.
-_SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+NAME = re.compile(
+    rf"(?:我叫|我的名字是|我的名字叫|名字是|名字叫|姓名是|姓名[:：]?|联系人是?[:：]?|叫我|本人|称呼我)\s*(?P<name>{_NAME_CHARS}){_NAME_END}"
 )
+# "我是王芳" only with a surname: "我是来投诉的" is not a name.
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 NAME_AFTER_WOSHI = re.compile(rf"我是(?P<name>[{_SURNAMES}][\u4e00-\u9fff]{{1,2}}){_NAME_END}")
 BARE_NAME = re.compile(rf"^[{_SURNAMES}][\u4e00-\u9fff]{{1,2}}$")
 _NOT_NAME = re.compile(r"(先生|女士|小姐)$|^(来|想|要|在|说|不|没|被|第|游客|客人|团员|家长|妈妈|爸爸)")
 
-_LAST4_MARKED = re.compile(r"(?:尾号|后四位|后4位|末四位|末4位|尾数|最后四位|最后4位)\s*(?:是|为|[:：])?\s*(?P<d>[0-9一二两三四五六七八九零〇幺]{4})(?![0-9])")
-_BOOKING_SPAN = re.compile(r"(?:我的|我们的)?(?:订单号?码?|预订号|单号|booking(?:\s*(?:no|number|ref))?)?\s*(?:是|为|[:：])?\s*TR[\s\-]*\d(?:[\s\-]*\d){7}", re.I)
+_LAST4_MARKED = re.compile(
+    r"(?:尾号|后四位|后4位|末四位|末4位|尾数|最后四位|最后4位)\s*(?:是|为|[:：])?\s*(?P<d>[0-9一二两三四五六七八九零〇幺]{4})(?![0-9])"
+)
+_BOOKING_SPAN = re.compile(
+    r"(?:我的|我们的)?(?:订单号?码?|预订号|单号|booking(?:\s*(?:no|number|ref))?)?\s*(?:是|为|[:：])?\s*TR[\s\-]*\d(?:[\s\-]*\d){7}",
+    re.I,
+)
 _TICKET_SPAN = re.compile(r"(?:投诉)?(?:单号|编号)?\s*(?:是|为|[:：])?\s*C\d{11,14}", re.I)
-_PHONE_SPAN = re.compile(r"(?:我的)?(?:联系电话|手机号?码?|电话号?码?|联系方式|号码|phone|tel|mobile)?\s*(?:是|为|[:：])?\s*(?:\+?86[\s\-]?)?1[3-9]\d(?:[\s\-]?\d){8}")
+_PHONE_SPAN = re.compile(
+    r"(?:我的)?(?:联系电话|手机号?码?|电话号?码?|联系方式|号码|phone|tel|mobile)?\s*(?:是|为|[:：])?\s*(?:\+?86[\s\-]?)?1[3-9]\d(?:[\s\-]?\d){8}"
+)
 _LAST4_SPAN = re.compile(r"(?:手机|电话)?(?:号码)?" + _LAST4_MARKED.pattern)
 _LEFTOVER = re.compile(r"^[\s，,。.！!？?；;：:、]+|[\s，,。.！!？?；;：:、]+$")
 _QUESTION = re.compile(
@@ -87,11 +108,14 @@ _QUESTION = re.compile(
 )
 
 # Words that say "I want to complain" without saying what happened.
-_GENERIC = re.compile(r"投诉|我要|我想|想要|你们|客服|一下|请问|怎么|如何|可以|吗|呢|啊|了|的|帮我|提交|反映|问题|[\s\W\d]")
+_GENERIC = re.compile(
+    r"投诉|我要|我想|想要|你们|客服|一下|请问|怎么|如何|可以|吗|呢|啊|了|的|帮我|提交|反映|问题|[\s\W\d]"
+)
 
 
 YES_NO = re.compile(
-    r"^(?:(?:好的?|可以|同意|行|嗯+|是的?|对的?|确认|确定|没问题|ok|okay|yes|不同意|不行|不可以|不要|不用|不是|不对|拒绝)[\s，,。.!！~～]*)+$", re.I
+    r"^(?:(?:好的?|可以|同意|行|嗯+|是的?|对的?|确认|确定|没问题|ok|okay|yes|不同意|不行|不可以|不要|不用|不是|不对|拒绝)[\s，,。.!！~～]*)+$",
+    re.I,
 )
 CONSENT_NO = re.compile(r"不同意|不行|不可以|不愿意|拒绝|不想给|不给")
 _YES_FIRST = re.compile(r"^\s*(?:同意|可以|好的?|行|没问题|ok|okay|yes|嗯+|是的|确认)", re.I)
@@ -226,7 +250,11 @@ def read(text: Optional[str]) -> Reading:
     # Spans are found in the simplified text and cut from the traveller's own characters
     # (one to one unless OpenCC changed the length).
     own = original if len(original) == len(simple) else simple
-    cuts = [m.span() for span in (_BOOKING_SPAN, _TICKET_SPAN, _PHONE_SPAN, _LAST4_SPAN) for m in span.finditer(simple)]
+    cuts = [
+        m.span()
+        for span in (_BOOKING_SPAN, _TICKET_SPAN, _PHONE_SPAN, _LAST4_SPAN)
+        for m in span.finditer(simple)
+    ]
     reading.name = _name(simple)
     if reading.name:
         cuts += [m.span() for m in re.finditer(f"(?:{_NAME_PREFIX})?" + re.escape(reading.name), simple)]
@@ -237,7 +265,12 @@ def read(text: Optional[str]) -> Reading:
     reading.rest = rest
     simple_rest = to_simplified(rest)
     reading.when_where_clause = next(
-        (c.strip() for c in re.split(r"[，,。.！!？?；;：:\n]", rest) if _when(to_simplified(c)) and looks_like_when_where(c)), None
+        (
+            c.strip()
+            for c in re.split(r"[，,。.！!？?；;：:\n]", rest)
+            if _when(to_simplified(c)) and looks_like_when_where(c)
+        ),
+        None,
     )
     reading.when = _when(simple_rest)
     reading.where = _where(simple_rest)
@@ -248,7 +281,9 @@ def read(text: Optional[str]) -> Reading:
 
 
 # Words that tell what happened, not where or when.
-_STORY = re.compile(r"了|着|过|被|把|很|太|都|没|不|是|有|发现|看到|遇到|碰到|出现|骂|打|抽|吵|坏|差|脏|等|说|让|要|想|给|偷|丢|吃|住|收|退|赔")
+_STORY = re.compile(
+    r"了|着|过|被|把|很|太|都|没|不|是|有|发现|看到|遇到|碰到|出现|骂|打|抽|吵|坏|差|脏|等|说|让|要|想|给|偷|丢|吃|住|收|退|赔"
+)
 
 
 def looks_like_when_where(text: str) -> bool:

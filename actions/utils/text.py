@@ -235,7 +235,9 @@ def format_ticket_created(ticket: Dict[str, Any]) -> str:
 def format_ticket_progress(ticket: Dict[str, Any]) -> str:
     """The handbooks' progress message: status, measures so far, expected completion, who is responsible."""
     progress = ticket.get("progress") or ticket
-    status = progress.get("status_label") or STATUS_LABELS.get(progress.get("status"), progress.get("status", ""))
+    status = progress.get("status_label") or STATUS_LABELS.get(
+        progress.get("status"), progress.get("status", "")
+    )
     lines = [f"投诉单 {ticket.get('ticket_no')} 当前状态：{status}。"]
     measures = [m if isinstance(m, str) else m.get("text", "") for m in progress.get("measures") or []]
     measures = [m for m in measures if m]

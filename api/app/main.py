@@ -13,7 +13,19 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.api.middleware import BodySizeLimit
-from app.api.routes import auth, bookings, canned, classify, console, handoffs, health, labels, report, stats, tickets
+from app.api.routes import (
+    auth,
+    bookings,
+    canned,
+    classify,
+    console,
+    handoffs,
+    health,
+    labels,
+    report,
+    stats,
+    tickets,
+)
 from app.core.config import Settings, get_settings
 from app.core.db import dispose_engine, get_engine
 from app.core.servicekit import install_log_masking
@@ -84,7 +96,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.retention_runs = []  # reports of this process's retention runs (tests read them)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, classify, auth, bookings, tickets, stats, handoffs, console, labels, canned, report):
+    for module in (
+        health,
+        classify,
+        auth,
+        bookings,
+        tickets,
+        stats,
+        handoffs,
+        console,
+        labels,
+        canned,
+        report,
+    ):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

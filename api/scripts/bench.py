@@ -52,8 +52,12 @@ def bench_tickets(url: str, total: int, concurrency: int, classify: bool) -> flo
         with httpx.Client(base_url=url, timeout=60, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
             for i in range(per_worker):
                 body = {
-                    "booking_ref": "TR20260001", "name": "张伟", "phone": "13812345678", "channel": "rest",
-                    "description": TEXTS[(w + i) % len(TEXTS)], "conversation_id": f"bench-{w}-{i}",
+                    "booking_ref": "TR20260001",
+                    "name": "张伟",
+                    "phone": "13812345678",
+                    "channel": "rest",
+                    "description": TEXTS[(w + i) % len(TEXTS)],
+                    "conversation_id": f"bench-{w}-{i}",
                 }
                 if not classify:
                     body |= {"category": "accommodation", "severity": "general"}
@@ -104,7 +108,9 @@ def run(name: str, database_url: str, args) -> None:
     print(f"{name:10s} tickets/s (category given):           {stored_only:7.1f}{cpu(cpu_stored)}")
     print(f"{name:10s} /classify latency ms: p50 {p50:5.1f}  p95 {p95:5.1f}  (n={args.classify})")
     if args.workers == 1:
-        print(f"{name:10s} (one worker with a whole core would manage about {1000 / cpu_with_model:.0f} tickets/s)")
+        print(
+            f"{name:10s} (one worker with a whole core would manage about {1000 / cpu_with_model:.0f} tickets/s)"
+        )
 
 
 def main() -> None:
@@ -117,9 +123,11 @@ def main() -> None:
     args = parser.parse_args()
     args.tickets = max(args.concurrency, min(args.tickets, 20000))
     args.classify = max(1, min(args.classify, 20000))
-    print(f"ticket API benchmark: {args.tickets} tickets with {args.concurrency} concurrent clients; "
-          f"{args.classify} sequential /classify calls; {args.workers} uvicorn worker(s); {os.cpu_count()} CPUs; "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"ticket API benchmark: {args.tickets} tickets with {args.concurrency} concurrent clients; "
+        f"{args.classify} sequential /classify calls; {args.workers} uvicorn worker(s); {os.cpu_count()} CPUs; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
 
     if args.only in (None, "sqlite"):
         with tempfile.TemporaryDirectory() as folder:

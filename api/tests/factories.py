@@ -26,7 +26,9 @@ def ticket_payload(**overrides) -> dict:
     return {k: v for k, v in payload.items() if v is not None}
 
 
-def create_ticket(client, headers, expected: int = 201, idempotency_key: str | None = None, **overrides) -> dict:
+def create_ticket(
+    client, headers, expected: int = 201, idempotency_key: str | None = None, **overrides
+) -> dict:
     extra = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
     response = client.post("/tickets", json=ticket_payload(**overrides), headers={**headers, **extra})
     assert response.status_code == expected, response.text

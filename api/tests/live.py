@@ -21,7 +21,13 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, database_url: str, env: dict[str, str] | None = None, startup_timeout: float = 180, workers: int = 1):
+    def __init__(
+        self,
+        database_url: str,
+        env: dict[str, str] | None = None,
+        startup_timeout: float = 180,
+        workers: int = 1,
+    ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database_url = database_url
@@ -32,11 +38,30 @@ class LiveServer:
 
     def __enter__(self) -> "LiveServer":
         env = {**os.environ, "DATABASE_URL": self.database_url, "APP_ENV": "development", **self.env}
-        self.log = open(API_DIR.parent / "var" / f"live-api-{self.port}.log", "wb") if (API_DIR.parent / "var").is_dir() else subprocess.DEVNULL
+        self.log = (
+            open(API_DIR.parent / "var" / f"live-api-{self.port}.log", "wb")
+            if (API_DIR.parent / "var").is_dir()
+            else subprocess.DEVNULL
+        )
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(self.port),
-             "--log-level", "warning", "--workers", str(self.workers)],
-            cwd=API_DIR, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+                "--workers",
+                str(self.workers),
+            ],
+            cwd=API_DIR,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:

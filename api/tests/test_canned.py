@@ -39,10 +39,14 @@ def test_an_edited_file_is_served_without_a_restart(app, client, agent1, tmp_pat
     path.write_text("replies:\n  - {key: a1, title: 第一条, text: 您好}\n", encoding="utf-8")
     app.dependency_overrides[get_canned_path] = lambda: path
     assert [r["key"] for r in client.get("/canned-replies", headers=agent1).json()["replies"]] == ["a1"]
-    path.write_text("replies:\n  - {key: a1, title: 第一条, text: 您好}\n  - {key: 新, title: 第二条, text: 再见}\n",
-                    encoding="utf-8")
+    path.write_text(
+        "replies:\n  - {key: a1, title: 第一条, text: 您好}\n  - {key: 新, title: 第二条, text: 再见}\n",
+        encoding="utf-8",
+    )
     stat = path.stat()
-    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # a later edit, whatever the clock
+    os.utime(
+        path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000)
+    )  # a later edit, whatever the clock
     assert [r["key"] for r in client.get("/canned-replies", headers=agent1).json()["replies"]] == ["a1", "新"]
 
 

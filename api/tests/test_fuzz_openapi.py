@@ -32,8 +32,12 @@ FRESH_TOKEN = {("POST", "/auth/logout")}
 def _run_operation(operation, headers_for, statuses: Counter) -> str | None:
     @given(case=operation.as_strategy())
     @settings(
-        max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=True,
-        suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate],
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate],
     )
     def run(case):
         response = case.call(headers=headers_for())
@@ -61,10 +65,14 @@ def test_openapi_fuzz(app, client, role):
         operation = result.ok()
         operations += 1
         fresh = (operation.method.upper(), operation.path) in FRESH_TOKEN
-        failure = _run_operation(operation, headers_for if fresh or supervisor is None else lambda: supervisor, statuses)
+        failure = _run_operation(
+            operation, headers_for if fresh or supervisor is None else lambda: supervisor, statuses
+        )
         if failure:
             failures.append(failure)
-    print(f"\nschemathesis as {role}: {operations} operations x {MAX_EXAMPLES} examples, "
-          f"{len(failures)} failing, {time.monotonic() - started:.1f} s; responses by class "
-          f"{dict(sorted(statuses.items()))}")
+    print(
+        f"\nschemathesis as {role}: {operations} operations x {MAX_EXAMPLES} examples, "
+        f"{len(failures)} failing, {time.monotonic() - started:.1f} s; responses by class "
+        f"{dict(sorted(statuses.items()))}"
+    )
     assert not failures, "\n\n".join(failures)

@@ -16,7 +16,9 @@ def test_staff_read_every_label_from_the_apis_own_tables(client, agent1):
     assert response.status_code == 200, response.text
     body = response.json()
     # From taxonomy and workflow, not a copy.
-    assert body["categories"]["service_attitude"] == "服务态度" and set(body["categories"]) == set(map(str, Category))
+    assert body["categories"]["service_attitude"] == "服务态度" and set(body["categories"]) == set(
+        map(str, Category)
+    )
     assert body["severities"] == {"urgent": "紧急", "major": "重大", "general": "一般"}
     assert body["ticket_statuses"]["followed_up"] == "已回访"
     assert body["departments"]["security"] == "安全保卫部"
@@ -34,11 +36,16 @@ def test_staff_read_every_label_from_the_apis_own_tables(client, agent1):
 def test_every_code_the_schemas_accept_has_a_label(client, supervisor):
     body = client.get("/labels", headers=supervisor).json()
     expected = {
-        "categories": {str(c) for c in Category}, "severities": {str(s) for s in Severity},
-        "stages": {str(s) for s in Stage}, "ticket_statuses": set(get_args(Status)),
-        "handoff_statuses": set(get_args(HandoffStatus)), "handoff_reasons": set(get_args(Reason)),
-        "senders": set(get_args(Sender)), "requests": set(get_args(RequestKind)),
-        "deadlines": set(deadlines.DEADLINE_NAMES), "deadline_states": set(get_args(DeadlineState)),
+        "categories": {str(c) for c in Category},
+        "severities": {str(s) for s in Severity},
+        "stages": {str(s) for s in Stage},
+        "ticket_statuses": set(get_args(Status)),
+        "handoff_statuses": set(get_args(HandoffStatus)),
+        "handoff_reasons": set(get_args(Reason)),
+        "senders": set(get_args(Sender)),
+        "requests": set(get_args(RequestKind)),
+        "deadlines": set(deadlines.DEADLINE_NAMES),
+        "deadline_states": set(get_args(DeadlineState)),
         "compensation_statuses": set(get_args(Compensation.model_fields["status"].annotation)),
     }
     for table, codes in expected.items():

@@ -25,9 +25,16 @@ def cn(month, day, hour, minute=0):
 
 def handoff(db, when, reason, conversation_id, *, agent=None, reply_after=None, last=None):
     row = Handoff(
-        conversation_id=conversation_id, channel="socketio", reason=reason, severity="general", colour="yellow",
-        summary={"last_message": last} if last else {}, status="active" if agent else "waiting", agent=agent,
-        created_at=when, taken_at=when + timedelta(minutes=2) if agent else None,
+        conversation_id=conversation_id,
+        channel="socketio",
+        reason=reason,
+        severity="general",
+        colour="yellow",
+        summary={"last_message": last} if last else {},
+        status="active" if agent else "waiting",
+        agent=agent,
+        created_at=when,
+        taken_at=when + timedelta(minutes=2) if agent else None,
         first_agent_reply_at=when + timedelta(seconds=reply_after) if reply_after else None,
         first_reply_wait_seconds=reply_after,
     )
@@ -43,17 +50,24 @@ def desk(client, service, clock, db):
 
     # A, B on Monday of ISO week 48; C at 23:30 on Sunday (week 48 in China, 15:30 UTC);
     # D at 00:30 on Monday 30 November: week 49 in China although still Sunday in UTC.
-    a = at(cn(11, 23, 9), category="meals", severity="general")                      # TR20260001, 13812345678
-    b = at(cn(11, 23, 9, 30), category="safety", severity="urgent", booking_ref="TR20260002", phone="13900001111")
+    a = at(cn(11, 23, 9), category="meals", severity="general")  # TR20260001, 13812345678
+    b = at(
+        cn(11, 23, 9, 30), category="safety", severity="urgent", booking_ref="TR20260002", phone="13900001111"
+    )
     c = at(cn(11, 29, 23, 30), category="billing", severity="general", booking_ref=None)  # same phone as A
-    d = at(cn(11, 30, 0, 30), category="meals", severity="major")                    # same booking as A: flagged
+    d = at(cn(11, 30, 0, 30), category="meals", severity="major")  # same booking as A: flagged
     clock.set(cn(11, 23, 10))
     owner = login(client, a["owner"]["username"])
-    moved = client.post(f"/tickets/{a['ticket_no']}/transitions", json={"status": "investigating"}, headers=owner)
+    moved = client.post(
+        f"/tickets/{a['ticket_no']}/transitions", json={"status": "investigating"}, headers=owner
+    )
     assert moved.status_code == 200, moved.text
     for ticket, stars in ((a, 5), (d, 2)):
-        rated = client.patch(f"/tickets/{ticket['ticket_no']}/feedback", json={"satisfaction": stars},
-                             headers={**service, "X-Sender-Id": ticket["conversation_id"]})
+        rated = client.patch(
+            f"/tickets/{ticket['ticket_no']}/feedback",
+            json={"satisfaction": stars},
+            headers={**service, "X-Sender-Id": ticket["conversation_id"]},
+        )
         assert rated.status_code == 200, rated.text
     handoff(db, cn(11, 23, 9, 5), "request_human", a["conversation_id"], agent="agent1", reply_after=300)
     handoff(db, cn(11, 30, 1), "fallback", "conv-elsewhere", last="我叫王小明，我的订单呢")
@@ -75,27 +89,52 @@ def test_report_figures(client, desk):
     assert [(p["period"], p["total"]) for p in got["periods"]] == [("2026-W48", 3), ("2026-W49", 1)]
     steps = {row["step"]: row for row in got["deadlines"]}
     # first response: A answered by its owner; B (15 min), C (24 h), D (24 h) overdue on 1 Dec noon
-    assert steps["first_response"] == {"step": "first_response", "met": 1, "breached": 3, "open": 0,
-                                       "met_share": 0.25}
+    assert steps["first_response"] == {
+        "step": "first_response",
+        "met": 1,
+        "breached": 3,
+        "open": 0,
+        "met_share": 0.25,
+    }
     # investigated: A met; B due 24 Nov, C due 30 Nov 18:00 overdue; D due 1 Dec 18:00 still open
-    assert steps["investigated"] == {"step": "investigated", "met": 1, "breached": 2, "open": 1,
-                                     "met_share": 0.3333}
+    assert steps["investigated"] == {
+        "step": "investigated",
+        "met": 1,
+        "breached": 2,
+        "open": 1,
+        "met_share": 0.3333,
+    }
     assert got["satisfaction"] == {"count": 2, "score": 70.0, "low": 1, "target": 90}
     assert got["repeats"] == {"tickets": 2, "groups": 1, "flagged": 1}  # {A, C, D}
     first = got["first_reply"]
-    assert (first["handoffs"], first["replied"], first["unanswered"], first["mean_seconds"],
-            first["mean_after_take_seconds"], first["within_target"]) == (2, 1, 1, 300, 180, 1)
-    assert first["by_agent"] == [{"agent": "agent1", "name": "张敏", "replied": 1, "mean_seconds": 300,
-                                  "within_target": 1}]
-    assert got["containment"] == {"bot_tickets": 4, "contained": 3, "share": 0.75, "handoffs": 2,
-                                  "handoffs_by_reason": {"fallback": 1, "request_human": 1}}
+    assert (
+        first["handoffs"],
+        first["replied"],
+        first["unanswered"],
+        first["mean_seconds"],
+        first["mean_after_take_seconds"],
+        first["within_target"],
+    ) == (2, 1, 1, 300, 180, 1)
+    assert first["by_agent"] == [
+        {"agent": "agent1", "name": "张敏", "replied": 1, "mean_seconds": 300, "within_target": 1}
+    ]
+    assert got["containment"] == {
+        "bot_tickets": 4,
+        "contained": 3,
+        "share": 0.75,
+        "handoffs": 2,
+        "handoffs_by_reason": {"fallback": 1, "request_human": 1},
+    }
     assert got["misunderstood"] == [{"text": "我叫王**，我的订单呢", "count": 1}]
     assert "13812345678" not in body.text and "王小明" not in body.text and "TR2026" not in body.text
 
 
 def test_report_by_month(client, desk):
-    got = client.get("/report", params={"from": "2026-11-23", "to": "2026-12-01", "granularity": "month"},
-                     headers=login(client, "supervisor")).json()
+    got = client.get(
+        "/report",
+        params={"from": "2026-11-23", "to": "2026-12-01", "granularity": "month"},
+        headers=login(client, "supervisor"),
+    ).json()
     assert [(p["period"], p["total"]) for p in got["periods"]] == [("2026-11", 4), ("2026-12", 0)]
 
 
@@ -109,9 +148,24 @@ def test_only_supervisors_read_the_report(client, service, desk):
 
 def test_bad_periods_are_refused(client, desk):
     supervisor = login(client, "supervisor")
-    assert client.get("/report", params={"from": "2026-12-01", "to": "2026-11-01"}, headers=supervisor).status_code == 422
-    assert client.get("/report", params={"from": "2020-01-01", "to": "2026-11-01"}, headers=supervisor).status_code == 422
-    assert client.get("/report.csv", params={"from": "0001-01-01", "to": "9999-12-31"}, headers=supervisor).status_code == 422
+    assert (
+        client.get(
+            "/report", params={"from": "2026-12-01", "to": "2026-11-01"}, headers=supervisor
+        ).status_code
+        == 422
+    )
+    assert (
+        client.get(
+            "/report", params={"from": "2020-01-01", "to": "2026-11-01"}, headers=supervisor
+        ).status_code
+        == 422
+    )
+    assert (
+        client.get(
+            "/report.csv", params={"from": "0001-01-01", "to": "9999-12-31"}, headers=supervisor
+        ).status_code
+        == 422
+    )
     assert client.get("/report", params={"granularity": "day"}, headers=supervisor).status_code == 422
 
 
@@ -151,4 +205,6 @@ def test_csv_parses_and_matches_the_json(client, desk):
     assert value("containment", "share") == "0.75"
     assert value("containment", "handoffs.fallback") == "1"
     assert cell[("misunderstood", "全部", "1")]["名称"] == "我叫王**，我的订单呢"
-    assert len([r for r in rows if r["section"] == "trend" and r["代码"] == "total"]) == len(figures["periods"])
+    assert len([r for r in rows if r["section"] == "trend" and r["代码"] == "total"]) == len(
+        figures["periods"]
+    )

@@ -13,7 +13,11 @@ from app.models import Ticket
 from tests.conftest import login
 from tests.factories import create_ticket
 
-RESULT = {"findings": "经核实酒店房间确有卫生问题。", "measures": "已安排换房并退还一晚房费。", "apology": "感谢您的反馈，再次致歉。"}
+RESULT = {
+    "findings": "经核实酒店房间确有卫生问题。",
+    "measures": "已安排换房并退还一晚房费。",
+    "apology": "感谢您的反馈，再次致歉。",
+}
 RECEIVED = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # Tuesday 10:00 in China
 
 
@@ -47,7 +51,9 @@ def code_of(response) -> str:
 def test_next_statuses_follow_the_workflow_and_name_what_is_missing(client, ticket, owner):
     no = ticket["ticket_no"]
     assert moves(client.get(f"/tickets/{no}", headers=owner).json()) == {
-        "investigating": (True, None), "rejected": (True, None)}
+        "investigating": (True, None),
+        "rejected": (True, None),
+    }
     for status in ("investigating", "plan_made"):
         body = move(client, owner, no, status)
     assert moves(body) == {"resolved": (True, None), "rejected": (True, None)}
@@ -55,7 +61,9 @@ def test_next_statuses_follow_the_workflow_and_name_what_is_missing(client, tick
     assert moves(body) == {"followed_up": (False, "satisfaction_required"), "rejected": (True, None)}
     response = client.post(f"/tickets/{no}/transitions", json={"status": "followed_up"}, headers=owner)
     assert response.status_code == 409 and code_of(response) == "satisfaction_required"
-    body = client.patch(f"/tickets/{no}/feedback", json={"satisfaction": 4, "confirmed": True}, headers=owner).json()
+    body = client.patch(
+        f"/tickets/{no}/feedback", json={"satisfaction": 4, "confirmed": True}, headers=owner
+    ).json()
     assert moves(body)["followed_up"] == (True, None)
     body = move(client, owner, no, "followed_up")
     assert moves(body) == {"closed": (False, "result_required"), "rejected": (True, None)}
@@ -69,23 +77,37 @@ def test_every_workflow_refusal_has_its_own_code(client, ticket, owner, clock):
     cases = []
     cases.append(client.post(f"/tickets/{no}/transitions", json={"status": "resolved"}, headers=owner))
     cases.append(client.post(f"/tickets/{no}/transitions", json={"status": "rejected"}, headers=owner))
-    cases.append(client.put(f"/tickets/{no}/delay", json={"reason": "等待酒店回复", "expected_at": "2026-11-30T10:00:00+08:00"},
-                            headers=owner))
+    cases.append(
+        client.put(
+            f"/tickets/{no}/delay",
+            json={"reason": "等待酒店回复", "expected_at": "2026-11-30T10:00:00+08:00"},
+            headers=owner,
+        )
+    )
     cases.append(client.put(f"/tickets/{no}/compensation", json={"status": "agreed"}, headers=owner))
     client.put(f"/tickets/{no}/compensation", json={"status": "recorded"}, headers=owner)
     client.put(f"/tickets/{no}/compensation", json={"status": "verified"}, headers=owner)
     cases.append(client.put(f"/tickets/{no}/compensation", json={"status": "planned"}, headers=owner))
-    for body in ({"status": "planned", "method": "cash", "loss_type": "property", "amount_cny": 300},
-                 {"status": "agreed"}):
+    for body in (
+        {"status": "planned", "method": "cash", "loss_type": "property", "amount_cny": 300},
+        {"status": "agreed"},
+    ):
         assert client.put(f"/tickets/{no}/compensation", json=body, headers=owner).status_code == 200
-    cases.append(client.put(f"/tickets/{no}/compensation", json={"status": "paid", "amount_cny": 500}, headers=owner))
+    cases.append(
+        client.put(f"/tickets/{no}/compensation", json={"status": "paid", "amount_cny": 500}, headers=owner)
+    )
     move(client, owner, no, "rejected", reason="不属于本公司责任")
     cases.append(client.post(f"/tickets/{no}/transitions", json={"status": "investigating"}, headers=owner))
     cases.append(client.put(f"/tickets/{no}/result", json=RESULT, headers=owner))
     codes = [(r.status_code, code_of(r)) for r in cases]
     assert codes == [
-        (409, "not_next_status"), (422, "reason_required"), (422, "expected_at_past"), (409, "compensation_step"),
-        (422, "compensation_method_required"), (422, "compensation_amount_fixed"), (409, "ticket_final"),
+        (409, "not_next_status"),
+        (422, "reason_required"),
+        (422, "expected_at_past"),
+        (409, "compensation_step"),
+        (422, "compensation_method_required"),
+        (422, "compensation_amount_fixed"),
+        (409, "ticket_final"),
         (409, "ticket_final"),
     ]
     assert WORKFLOW_GENERIC not in {c for _, c in codes}
@@ -93,12 +115,15 @@ def test_every_workflow_refusal_has_its_own_code(client, ticket, owner, clock):
 
 def test_history_shows_changes_but_no_free_text(client, ticket, owner, service):
     no = ticket["ticket_no"]
-    client.post(f"/tickets/{no}/notes", json={"text": "已致电旅客 13812345678", "public": False}, headers=owner)
+    client.post(
+        f"/tickets/{no}/notes", json={"text": "已致电旅客 13812345678", "public": False}, headers=owner
+    )
     move(client, owner, no, "investigating")
     body = client.get(f"/tickets/{no}", headers=owner).json()
     history = body["history"]
     assert ("transition", "status", "received", "investigating") in {
-        (h["action"], h["field"], h["old"], h["new"]) for h in history}
+        (h["action"], h["field"], h["old"], h["new"]) for h in history
+    }
     note = next(h for h in history if h["field"] == "note")
     assert note["old"] is None and note["new"] is None and note["actor"] == ticket["owner"]["username"]
     assert all(h["action"] not in ("read_personal_data", "read_masked_data") for h in history)
@@ -114,7 +139,9 @@ def test_other_agents_see_the_ticket_masked_with_its_moves(client, ticket, agent
     body = client.get(f"/tickets/{ticket['ticket_no']}", headers=other).json()
     assert body["masked"] and body["phone"] != "13812345678"
     assert moves(body) == {"investigating": (True, None), "rejected": (True, None)}
-    refused = client.post(f"/tickets/{ticket['ticket_no']}/transitions", json={"status": "investigating"}, headers=other)
+    refused = client.post(
+        f"/tickets/{ticket['ticket_no']}/transitions", json={"status": "investigating"}, headers=other
+    )
     assert refused.status_code == 403
 
 
@@ -126,10 +153,17 @@ def listed(client, headers, **params) -> list[str]:
 
 def test_list_filters_unassigned_overdue_and_search(client, service, supervisor, clock, db):
     clock.set(RECEIVED)
-    hotel = create_ticket(client, service, booking_ref="TR20260001", severity="general", category="accommodation",
-                          description="酒店空调坏了一整晚没人修")
-    meal = create_ticket(client, service, booking_ref=None, severity="general", category="meals",
-                         description="团餐分量太少")
+    hotel = create_ticket(
+        client,
+        service,
+        booking_ref="TR20260001",
+        severity="general",
+        category="accommodation",
+        description="酒店空调坏了一整晚没人修",
+    )
+    meal = create_ticket(
+        client, service, booking_ref=None, severity="general", category="meals", description="团餐分量太少"
+    )
     db.execute(update(Ticket).where(Ticket.ticket_no == meal["ticket_no"]).values(owner_id=None))
     db.flush()
     assert meal["ticket_no"] in listed(client, supervisor, unassigned="true")
@@ -143,7 +177,9 @@ def test_list_filters_unassigned_overdue_and_search(client, service, supervisor,
     clock.set(RECEIVED + timedelta(days=3))
     supervisor = login(client, "supervisor")  # the clock moved past the token's lifetime
     assert set(listed(client, supervisor, overdue="true")) == {hotel["ticket_no"], meal["ticket_no"]}
-    page = client.get("/tickets", params={"limit": 100, "overdue": "true"}, headers=supervisor).json()["items"]
+    page = client.get("/tickets", params={"limit": 100, "overdue": "true"}, headers=supervisor).json()[
+        "items"
+    ]
     assert all(t["overdue"] for t in page)
     # A closed or rejected ticket is never overdue.
     owner = login(client, hotel["owner"]["username"])
@@ -156,7 +192,9 @@ def test_list_filters_unassigned_overdue_and_search(client, service, supervisor,
     assert meal["ticket_no"] not in listed(client, supervisor, q="TR20260001")
     assert listed(client, supervisor, q="空调") == [hotel["ticket_no"]]
     assert listed(client, supervisor, q="100%_") == []  # LIKE wildcards are literal
-    assert client.get("/tickets", params={"q": "空\x00调"}, headers=supervisor).status_code == 422  # PostgreSQL refuses NUL
+    assert (
+        client.get("/tickets", params={"q": "空\x00调"}, headers=supervisor).status_code == 422
+    )  # PostgreSQL refuses NUL
     refused = client.get("/tickets", params={"q": "13812345678"}, headers=supervisor)
     assert refused.status_code == 422 and code_of(refused) == "personal_number"
 

@@ -43,7 +43,9 @@ def sender_mode(configured: Optional[Text]) -> Text:
     if mode not in MODES:
         raise InsecureRestChannel(f"REST_SENDERS must be one of {', '.join(MODES)}, not {configured!r}")
     if mode == "open" and is_production():
-        raise InsecureRestChannel("REST_SENDERS=open needs APP_ENV=development: use signed or off in production")
+        raise InsecureRestChannel(
+            "REST_SENDERS=open needs APP_ENV=development: use signed or off in production"
+        )
     return mode
 
 
@@ -61,8 +63,12 @@ class RestInput(StockRestInput):
             session_max_age=float(credentials.get("session_max_age") or DEFAULT_MAX_AGE),
         )
 
-    def __init__(self, senders: Optional[Text] = None, session_secret: Optional[Text] = None,
-                 session_max_age: float = DEFAULT_MAX_AGE) -> None:
+    def __init__(
+        self,
+        senders: Optional[Text] = None,
+        session_secret: Optional[Text] = None,
+        session_max_age: float = DEFAULT_MAX_AGE,
+    ) -> None:
         self.mode = sender_mode(senders)
         self.signer = SessionSigner(session_secret, PURPOSE, session_max_age)
 

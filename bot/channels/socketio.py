@@ -66,7 +66,8 @@ def _buttons(data: Dict[Text, Any]) -> List[Dict[Text, Text]]:
     raw = data.get("buttons") or data.get("quick_replies") or []
     return [
         {"title": str(b.get("title") or b.get("payload")), "payload": str(b.get("payload") or b.get("title"))}
-        for b in raw if isinstance(b, dict) and (b.get("title") or b.get("payload"))
+        for b in raw
+        if isinstance(b, dict) and (b.get("title") or b.get("payload"))
     ]
 
 
@@ -133,19 +134,23 @@ class SocketIOInput(StockSocketIOInput):
         credentials = credentials or {}
         channel = super().from_credentials(credentials)  # builds cls(...) with the stock options
         channel.signer = SessionSigner(
-            credentials.get("session_secret"), PURPOSE,
+            credentials.get("session_secret"),
+            PURPOSE,
             float(credentials.get("session_max_age") or DEFAULT_MAX_AGE),
         )
         return channel
 
-    def __init__(self, *args: Any, session_secret: Optional[Text] = None,
-                 session_max_age: float = DEFAULT_MAX_AGE, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        session_secret: Optional[Text] = None,
+        session_max_age: float = DEFAULT_MAX_AGE,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.signer = SessionSigner(session_secret, PURPOSE, session_max_age)
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = super().blueprint(on_new_message)
         sio = self.sio
         namespace = self.namespace
@@ -172,8 +177,9 @@ class SocketIOInput(StockSocketIOInput):
         async def emit_state(conversation: Text) -> None:
             events = await read_events(conversation)
             if events is not None:
-                await sio.emit(STATE_EVT, conversation_history(events, 0)[1], room=conversation,
-                               namespace=namespace)
+                await sio.emit(
+                    STATE_EVT, conversation_history(events, 0)[1], room=conversation, namespace=namespace
+                )
 
         async def session_request(sid: Text, data: Optional[Dict]) -> None:
             presented = data.get("session_id") if isinstance(data, dict) else None
@@ -195,8 +201,9 @@ class SocketIOInput(StockSocketIOInput):
             events = await read_events(conversation)
             if events is not None:
                 messages, state = conversation_history(events)
-                await sio.emit(HISTORY_EVT, {"messages": messages, "state": state}, room=sid,
-                               namespace=namespace)
+                await sio.emit(
+                    HISTORY_EVT, {"messages": messages, "state": state}, room=sid, namespace=namespace
+                )
 
         async def handle_message(sid: Text, data: Any) -> None:
             data = data if isinstance(data, dict) else {}
@@ -206,8 +213,12 @@ class SocketIOInput(StockSocketIOInput):
                 claimed not in (None, "", conversation) and self.signer.verify(claimed) != conversation
             ):
                 logger.warning("socket %s: message for a session it does not hold refused", sid)
-                await sio.emit(REFUSED_EVT, {"reason": "session_request first" if not conversation
-                                             else "not this socket's session"}, room=sid, namespace=namespace)
+                await sio.emit(
+                    REFUSED_EVT,
+                    {"reason": "session_request first" if not conversation else "not this socket's session"},
+                    room=sid,
+                    namespace=namespace,
+                )
                 return
             metadata = data.get(self.metadata_key) or {}
             if isinstance(metadata, str):
@@ -227,8 +238,13 @@ class SocketIOInput(StockSocketIOInput):
             else:
                 shown = text
             if shown.strip():
-                await sio.emit(ECHO_EVT, {"text": shown, "ts": time.time()}, room=conversation,
-                               skip_sid=sid, namespace=namespace)
+                await sio.emit(
+                    ECHO_EVT,
+                    {"text": shown, "ts": time.time()},
+                    room=conversation,
+                    skip_sid=sid,
+                    namespace=namespace,
+                )
             message = UserMessage(
                 text,
                 SocketIOOutput(sio, self.bot_message_evt),
@@ -250,10 +266,15 @@ class SocketIOInput(StockSocketIOInput):
             if conversation:
                 events = await read_events(conversation)
                 if events is not None and conversation_history(events, 0)[1]["handoff"]:
-                    await on_new_message(UserMessage(
-                        NEW_CONVERSATION_NOTICE, SocketIOOutput(sio, self.bot_message_evt), conversation,
-                        input_channel=self.name(), metadata={"widget": "new_conversation"},
-                    ))
+                    await on_new_message(
+                        UserMessage(
+                            NEW_CONVERSATION_NOTICE,
+                            SocketIOOutput(sio, self.bot_message_evt),
+                            conversation,
+                            input_channel=self.name(),
+                            metadata={"widget": "new_conversation"},
+                        )
+                    )
                     told = True
             await sio.emit(LEFT_EVT, {"told_agent": told}, room=sid, namespace=namespace)
 

@@ -557,7 +557,10 @@ class WeChatInput(InputChannel):
         self.buttons.forget(sender)  # numbers only answer the buttons of the last turn
         logger.info(
             "WeChat %s message %s from %s%s",
-            message.type, describe_text(text), mask(sender), " (numbered choice)" if chosen else "",
+            message.type,
+            describe_text(text),
+            mask(sender),
+            " (numbered choice)" if chosen else "",
         )
         output = TurnOutput(self.api, self.buttons)
         user_message = UserMessage(

@@ -86,9 +86,23 @@ def render_buttons(text: Optional[Text], buttons: Sequence[Dict[Text, Any]]) -> 
 
 
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
-_CHINESE_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_CHINESE_DIGITS = {
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+}
 # "1", "1.", "１", "选1", "第1个", "一" ... but not "13812345678" or "TR20260001".
-_CHOICE = re.compile(r"^(?:选|选择|第)?\s*([0-9]{1,2}|[一二两三四五六七八九十])\s*(?:个|项|号)?\s*[.。、)）!！]?$")
+_CHOICE = re.compile(
+    r"^(?:选|选择|第)?\s*([0-9]{1,2}|[一二两三四五六七八九十])\s*(?:个|项|号)?\s*[.。、)）!！]?$"
+)
 
 
 def parse_choice(text: Text) -> Optional[int]:

@@ -24,11 +24,10 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
-
-RESPONSE_SELECTOR = "response_selector"
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+RESPONSE_SELECTOR = "response_selector"
 PARENT = "clause_parent"
 STRIPPED = "clause_stripped"
 CLAUSES = "clauses"
@@ -57,7 +56,7 @@ def question_clauses(text: str) -> List[str]:
     """The question clauses of a message with more than one clause, in order."""
     pieces, start = [], 0
     for match in _SPLIT.finditer(text):
-        pieces.append(text[start:match.end()])
+        pieces.append(text[start : match.end()])
         start = match.end()
     pieces.append(text[start:])
     pieces = [p.strip(" ,，、") for p in pieces]
@@ -81,7 +80,11 @@ def stripped(text: str) -> str:
 class ClauseSplitter(GraphComponent):
     @classmethod
     def create(
-        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
     ) -> "ClauseSplitter":
         return cls()
 
@@ -104,7 +107,11 @@ class ClauseSplitter(GraphComponent):
 class ClauseCollector(GraphComponent):
     @classmethod
     def create(
-        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
     ) -> "ClauseCollector":
         return cls()
 
@@ -134,7 +141,7 @@ class ClauseCollector(GraphComponent):
 
     @staticmethod
     def _words_decide(message: Message, words: Message) -> None:
-        """"查行程 TR20260001 尾号5678" is an itinerary question that carries values, not "inform"."""
+        """ "查行程 TR20260001 尾号5678" is an itinerary question that carries values, not "inform"."""
         intent = message.get(INTENT) or {}
         other = words.get(INTENT) or {}
         if (

@@ -38,7 +38,10 @@ _FILE = "lexicon.json"
 class Lexicon:
     def __init__(self, raw: Dict[str, Any]) -> None:
         self.raw = raw
-        self.kinds = {kind: re.compile("|".join(f"(?:{p})" for p in patterns), re.I) for kind, patterns in raw["kinds"].items()}
+        self.kinds = {
+            kind: re.compile("|".join(f"(?:{p})" for p in patterns), re.I)
+            for kind, patterns in raw["kinds"].items()
+        }
         self.needs_now = set(raw.get("needs_now") or [])
         self.abroad_only = set(raw.get("abroad_only") or [])
         self.now = re.compile(raw["now"], re.I)
@@ -72,7 +75,13 @@ class EmergencyDetector(GraphComponent):
     def get_default_config() -> Dict[Text, Any]:
         return {"lexicon_path": "data/emergency/lexicon.yml", "min_confidence": 0.9}
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, lexicon: Optional[Lexicon] = None):
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        lexicon: Optional[Lexicon] = None,
+    ):
         self._config = config
         self._model_storage = model_storage
         self._resource = resource
@@ -86,7 +95,11 @@ class EmergencyDetector(GraphComponent):
 
     @classmethod
     def create(
-        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
     ) -> "EmergencyDetector":
         return cls(config, model_storage, resource)
 
@@ -99,7 +112,12 @@ class EmergencyDetector(GraphComponent):
 
     @classmethod
     def load(
-        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext, **kwargs: Any
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
     ) -> "EmergencyDetector":
         with model_storage.read_from(resource) as directory:
             raw = json.loads((directory / _FILE).read_text(encoding="utf-8"))
@@ -136,9 +154,25 @@ class EmergencyDetector(GraphComponent):
             return
         entities = list(message.get(ENTITIES) or [])
         for kind in found["kinds"]:
-            entities.append({"entity": "emergency_kind", "value": kind, "start": 0, "end": len(text), "extractor": "EmergencyDetector"})
+            entities.append(
+                {
+                    "entity": "emergency_kind",
+                    "value": kind,
+                    "start": 0,
+                    "end": len(text),
+                    "extractor": "EmergencyDetector",
+                }
+            )
         if found["abroad"]:
-            entities.append({"entity": "abroad", "value": "true", "start": 0, "end": len(text), "extractor": "EmergencyDetector"})
+            entities.append(
+                {
+                    "entity": "abroad",
+                    "value": "true",
+                    "start": 0,
+                    "end": len(text),
+                    "extractor": "EmergencyDetector",
+                }
+            )
         message.set(ENTITIES, entities, add_to_output=True)
 
     @staticmethod

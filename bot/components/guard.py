@@ -31,7 +31,9 @@ def _words(message: Message) -> List[str]:
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class UnknownInputGuard(GraphComponent):
-    def __init__(self, model_storage: ModelStorage, resource: Resource, vocabulary: Optional[Set[str]] = None):
+    def __init__(
+        self, model_storage: ModelStorage, resource: Resource, vocabulary: Optional[Set[str]] = None
+    ):
         self._model_storage = model_storage
         self._resource = resource
         self._vocabulary = vocabulary or set()
@@ -85,7 +87,8 @@ class UnknownInputGuard(GraphComponent):
             message.set(INTENT, {"name": FALLBACK_INTENT, "confidence": 1.0}, add_to_output=True)
             message.set(
                 INTENT_RANKING_KEY,
-                [{"name": FALLBACK_INTENT, "confidence": 1.0}] + [r for r in ranking if r.get("name") != FALLBACK_INTENT],
+                [{"name": FALLBACK_INTENT, "confidence": 1.0}]
+                + [r for r in ranking if r.get("name") != FALLBACK_INTENT],
                 add_to_output=True,
             )
         return messages

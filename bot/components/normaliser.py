@@ -75,9 +75,7 @@ def normalise(text: str) -> Tuple[str, List[int]]:
             after = chars[j] if j < n else ""
             # Drop leading/trailing space and space touching a CJK character;
             # keep one space between Latin words ("check in").
-            keep = bool(before) and bool(after) and not (
-                _CJK_CHAR.match(before) or _CJK_CHAR.match(after)
-            )
+            keep = bool(before) and bool(after) and not (_CJK_CHAR.match(before) or _CJK_CHAR.match(after))
             for _ in range(i, j):
                 index_map.append(len(out))
             if keep:
@@ -91,9 +89,7 @@ def normalise(text: str) -> Tuple[str, List[int]]:
     return "".join(out), index_map
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class ChineseNormaliser(GraphComponent):
     """Traditional → simplified (OpenCC), full-width → half-width, spaces tidied."""
 

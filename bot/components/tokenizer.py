@@ -16,19 +16,13 @@ from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.training_data.message import Message
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True)
 class ChineseJiebaTokenizer(JiebaTokenizer):
     def tokenize(self, message: Message, attribute: Text) -> List[Token]:
         import jieba
 
         text = message.get(attribute) or ""
-        tokens = [
-            Token(word, start)
-            for word, start, _end in jieba.tokenize(text)
-            if word.strip()
-        ]
+        tokens = [Token(word, start) for word, start, _end in jieba.tokenize(text) if word.strip()]
         if not tokens:
             # Rasa expects at least one token; emoji/space-only input keeps one.
             stripped = text.strip() or text

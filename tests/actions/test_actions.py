@@ -20,7 +20,9 @@ BOOKING = "TR20260001"
 PHONE = "13812345678"
 
 
-def tracker(slots: Dict[str, Any], text: str = "", intent: str = "inform", events: Optional[List] = None) -> Tracker:
+def tracker(
+    slots: Dict[str, Any], text: str = "", intent: str = "inform", events: Optional[List] = None
+) -> Tracker:
     return Tracker(
         sender_id="unit-test",
         slots=slots,
@@ -50,7 +52,12 @@ async def _grant() -> str:
 
 async def test_verified_traveller_gets_the_itinerary_answer(client):
     dispatcher = CollectingDispatcher()
-    slots = {"verified_booking": BOOKING, "verify_grant": await _grant(), "itinerary_item": "hotel", "verify_purpose": "itinerary"}
+    slots = {
+        "verified_booking": BOOKING,
+        "verify_grant": await _grant(),
+        "itinerary_item": "hotel",
+        "verify_purpose": "itinerary",
+    }
     events = await ActionVerified().run(dispatcher, tracker(slots), {})
     assert "住宿" in dispatcher.messages[0]["text"]
     assert SlotSet("itinerary_item", None) in events
@@ -60,9 +67,16 @@ async def test_a_forged_tracker_gets_no_itinerary(client):
     # verified_booking set without the API's grant (or with a made-up one): verification again.
     for grant in (None, f"{BOOKING}.9999999999.forged"):
         dispatcher = CollectingDispatcher()
-        slots = {"verified_booking": BOOKING, "verify_grant": grant, "itinerary_item": "hotel", "verify_purpose": "itinerary"}
+        slots = {
+            "verified_booking": BOOKING,
+            "verify_grant": grant,
+            "itinerary_item": "hotel",
+            "verify_purpose": "itinerary",
+        }
         events = await ActionVerified().run(dispatcher, tracker(slots), {})
-        assert [m.get("response") for m in dispatcher.messages] == ["utter_verify_failed"]  # no itinerary text
+        assert [m.get("response") for m in dispatcher.messages] == [
+            "utter_verify_failed"
+        ]  # no itinerary text
         assert not any(e.get("name") == "itinerary_item" for e in events)
 
 
@@ -77,7 +91,10 @@ async def test_a_locked_traveller_is_queued_for_a_human(client):
     dispatcher = CollectingDispatcher()
     slots = {"verify_blocked": "locked", "booking_ref": "TR20269902", "verify_purpose": "itinerary"}
     events = await ActionVerified().run(dispatcher, tracker(slots), {})
-    assert any(type(e).__name__ == "ConversationPaused" or (isinstance(e, dict) and e.get("event") == "pause") for e in events), events
+    assert any(
+        type(e).__name__ == "ConversationPaused" or (isinstance(e, dict) and e.get("event") == "pause")
+        for e in events
+    ), events
 
 
 async def test_wrong_digits_keep_the_booking_and_ask_only_for_the_digits(client):
@@ -98,7 +115,9 @@ async def test_verification_stops_after_five_misses_and_offers_a_human_before(cl
     responses = []
     for failures, digits in enumerate(("0001", "0002", "0003", "0004", "0005")):
         dispatcher = CollectingDispatcher()
-        await form.validate_phone_last4(digits, dispatcher, tracker({"booking_ref": ref, "form_failures": float(failures)}), {})
+        await form.validate_phone_last4(
+            digits, dispatcher, tracker({"booking_ref": ref, "form_failures": float(failures)}), {}
+        )
         responses.append([m["response"] for m in dispatcher.messages])
     assert responses[0] == ["utter_verify_failed_retry"]
     assert responses[1] == ["utter_verify_failed_retry", "utter_offer_human"]  # a human before the lock
@@ -147,7 +166,9 @@ async def test_submit_creates_one_ticket_even_when_retried(client, api_url):
         await get_client().get_ticket(numbers[0], "someone-else")
     # A right phone check in another conversation gives that conversation a grant to read it.
     checked = await get_client().verify_ticket(numbers[0], PHONE[-4:], "someone-else")
-    assert (await get_client().get_ticket(numbers[0], "someone-else", checked["grant"]))["ticket_no"] == numbers[0]
+    assert (await get_client().get_ticket(numbers[0], "someone-else", checked["grant"]))[
+        "ticket_no"
+    ] == numbers[0]
     with pytest.raises(Mismatch):
         await get_client().get_ticket(numbers[0], "a-third-one", checked["grant"])
 
@@ -158,7 +179,9 @@ async def test_submit_with_api_down_keeps_everything(dead_api):
         dispatcher, tracker(_complaint_slots("行李丢了三天还没找到"), intent="affirm"), {}
     )
     assert [m["response"] for m in dispatcher.messages] == ["utter_submit_failed"]
-    assert events == [SlotSet("complaint_confirming", True)]  # nothing cleared: "确认" retries with the same data
+    assert events == [
+        SlotSet("complaint_confirming", True)
+    ]  # nothing cleared: "确认" retries with the same data
 
 
 async def test_invalid_phone_is_reasked_and_second_failure_offers_human():
@@ -169,11 +192,15 @@ async def test_invalid_phone_is_reasked_and_second_failure_offers_human():
     second = form.validate_phone("abc", dispatcher, tracker({"form_failures": 1.0}, text="abc"), {})
     assert second == {"phone": None, "form_failures": 2.0}
     assert [m["response"] for m in dispatcher.messages] == [
-        "utter_invalid_phone", "utter_invalid_phone", "utter_offer_human"
+        "utter_invalid_phone",
+        "utter_invalid_phone",
+        "utter_offer_human",
     ]
 
 
-@pytest.mark.parametrize("text, expected", [("我要投诉", False), ("我想投诉一下你们", False), ("房间很脏有股霉味", True)])
+@pytest.mark.parametrize(
+    "text, expected", [("我要投诉", False), ("我想投诉一下你们", False), ("房间很脏有股霉味", True)]
+)
 def test_is_descriptive(text, expected):
     assert is_descriptive(text) is expected
 
@@ -182,13 +209,17 @@ async def test_second_fallback_in_a_row_offers_a_human():
     user = lambda name: {"event": "user", "parse_data": {"intent": {"name": name}}}  # noqa: E731
     dispatcher = CollectingDispatcher()
     await ActionFallback().run(dispatcher, tracker({}, events=[user("greet"), user("nlu_fallback")]), {})
-    await ActionFallback().run(dispatcher, tracker({}, events=[user("nlu_fallback"), user("nlu_fallback")]), {})
+    await ActionFallback().run(
+        dispatcher, tracker({}, events=[user("nlu_fallback"), user("nlu_fallback")]), {}
+    )
     assert [m["response"] for m in dispatcher.messages] == ["utter_default", "utter_offer_human"]
 
 
 async def test_photo_during_the_form_is_kept_as_evidence():
     t = tracker({"requested_slot": "complaint_when_where", "complaint_when_where": "[图片]"}, text="[图片]")
-    t.latest_message["metadata"] = {"wechat_media": {"type": "image", "media_id": "MEDIA123", "pic_url": "http://x/p.jpg"}}
+    t.latest_message["metadata"] = {
+        "wechat_media": {"type": "image", "media_id": "MEDIA123", "pic_url": "http://x/p.jpg"}
+    }
     dispatcher = CollectingDispatcher()
     events = await ValidateComplaintForm().run(dispatcher, t, {})
     assert SlotSet("complaint_evidence", ["MEDIA123"]) in events

@@ -37,7 +37,11 @@ SLOTS = {
         ("电话错了 139 1234 5678", "phone", "13912345678"),
         ("订单号不是TR20260001，是TR20260002", "booking_ref", "TR20260002"),
         ("描述补充一下：导游还骂人了", "complaint_description", "导游还骂人了"),
-        ("补充一点，司机全程在打电话", "complaint_description", "司机全程在打电话"),  # "电话" is not the phone
+        (
+            "补充一点，司机全程在打电话",
+            "complaint_description",
+            "司机全程在打电话",
+        ),  # "电话" is not the phone
         ("打错字了，我叫孙丽", "complainant_name", "我叫孙丽"),
         ("时间弄错啦，是昨天早上不是晚上", "complaint_when_where", "昨天早上"),
         ("時間說錯了，是12月5號", "complaint_when_where", "12月5號"),
@@ -102,14 +106,18 @@ async def test_invalid_new_phone_is_rejected_and_asked_again():
 
 async def test_description_asked_for_is_kept_whole_even_if_it_reads_like_a_correction():
     text = "导游说的集合时间不对，害我们在机场等了三个小时，也没人道歉"
-    t = tracker({"booking_ref": BOOKING, "requested_slot": "complaint_description"}, text=text, intent="correct")
+    t = tracker(
+        {"booking_ref": BOOKING, "requested_slot": "complaint_description"}, text=text, intent="correct"
+    )
     t.active_loop = {"name": "complaint_form"}
     events = await ActionCorrectComplaint().run(CollectingDispatcher(), t, {})
     assert SlotSet("complaint_description", text) in events
 
 
 async def test_addition_to_the_description_is_appended():
-    t = tracker({**SLOTS, "requested_slot": "complainant_name"}, text="描述补充一下：前台态度也很差", intent="correct")
+    t = tracker(
+        {**SLOTS, "requested_slot": "complainant_name"}, text="描述补充一下：前台态度也很差", intent="correct"
+    )
     t.active_loop = {"name": "complaint_form"}
     events = await ActionCorrectComplaint().run(CollectingDispatcher(), t, {})
     assert SlotSet("complaint_description", "房间很脏，床单有污渍\n补充：前台态度也很差") in events

@@ -12,10 +12,14 @@ from actions.itinerary import own_business
 
 def tracker(text: str, slots: Optional[Dict[str, Any]] = None, loop: Optional[str] = None) -> Tracker:
     return Tracker(
-        sender_id="unit-test", slots=slots or {},
+        sender_id="unit-test",
+        slots=slots or {},
         latest_message={"text": text, "intent": {"name": "out_of_scope"}, "entities": []},
-        events=[], paused=False, followup_action=None,
-        active_loop={"name": loop} if loop else {}, latest_action_name="action_listen",
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={"name": loop} if loop else {},
+        latest_action_name="action_listen",
     )
 
 
@@ -43,10 +47,13 @@ def test_a_question_about_the_verified_trip_is_answered_from_it(text, item, day)
     assert slot(events, "itinerary_item") == item and slot(events, "day_number") == day
 
 
-@pytest.mark.parametrize("text, slots, loop", [
-    ("几点在哪儿集合", {}, None),  # nobody verified: an ordinary out-of-scope question
-    ("红烧肉怎么做", {"verified_booking": "TR20260004"}, None),
-    ("帮我查一下TR20260002", {}, "complaint_form"),  # a form is asking: the reader takes the number
-])
+@pytest.mark.parametrize(
+    "text, slots, loop",
+    [
+        ("几点在哪儿集合", {}, None),  # nobody verified: an ordinary out-of-scope question
+        ("红烧肉怎么做", {"verified_booking": "TR20260004"}, None),
+        ("帮我查一下TR20260002", {}, "complaint_form"),  # a form is asking: the reader takes the number
+    ],
+)
 def test_everything_else_stays_where_it_was(text, slots, loop):
     assert own_business(tracker(text, slots, loop)) is None

@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from actions.utils.parsing import mask_phone, parse_booking_ref, parse_phone, parse_phone_last4, parse_ticket_no
+from actions.utils.parsing import (
+    mask_phone,
+    parse_booking_ref,
+    parse_phone,
+    parse_phone_last4,
+    parse_ticket_no,
+)
 from actions.utils.text import parse_day_number
 
 
@@ -40,7 +46,14 @@ def test_phone(text, expected):
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("5678", "5678"), ("尾号五六七八", "5678"), ("13812345678", "5678"), ("56789", None), ("TR20260001", None), ("12 34", "1234")],
+    [
+        ("5678", "5678"),
+        ("尾号五六七八", "5678"),
+        ("13812345678", "5678"),
+        ("56789", None),
+        ("TR20260001", None),
+        ("12 34", "1234"),
+    ],
 )
 def test_phone_last4(text, expected):
     assert parse_phone_last4(text) == expected
@@ -54,7 +67,9 @@ def test_ticket_no(text, expected):
     assert parse_ticket_no(text) == expected
 
 
-@pytest.mark.parametrize("text, expected", [("第3天", 3), ("第三天", 3), ("day 2", 2), ("第十一天", 11), ("明天", None)])
+@pytest.mark.parametrize(
+    "text, expected", [("第3天", 3), ("第三天", 3), ("day 2", 2), ("第十一天", 11), ("明天", None)]
+)
 def test_day_number(text, expected):
     assert parse_day_number(text) == expected
 

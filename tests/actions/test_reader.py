@@ -13,7 +13,9 @@ from actions.utils.reading import read
 BOOKING = "TR20260001"
 
 
-def tracker(text: str, intent: str = "inform", slots: Optional[Dict[str, Any]] = None, loop: Optional[str] = None) -> Tracker:
+def tracker(
+    text: str, intent: str = "inform", slots: Optional[Dict[str, Any]] = None, loop: Optional[str] = None
+) -> Tracker:
     return Tracker(
         sender_id="reader-test",
         slots=dict(slots or {}),
@@ -60,7 +62,9 @@ def test_the_request_answer_keeps_the_travellers_words():
     assert slots["complaint_request"] == "refund"
 
 
-@pytest.mark.parametrize("story", ["导游晚上带我们去酒店吃饭，菜很难吃还很贵", "想换个房间但前台一直不理我们"])
+@pytest.mark.parametrize(
+    "story", ["导游晚上带我们去酒店吃饭，菜很难吃还很贵", "想换个房间但前台一直不理我们"]
+)
 def test_no_time_place_or_request_guessed_from_single_words(story):
     slots = in_complaint(story, "complaint_description", intent="complain")
     assert slots["complaint_description"] == story
@@ -74,7 +78,9 @@ def test_a_question_inside_a_free_text_field_is_not_taken_as_the_answer():
 
 
 def test_an_answer_that_looks_off_topic_still_answers_the_time_and_place():
-    assert in_complaint("12月3号 玉龙雪山", "complaint_when_where", intent="out_of_scope") == {"complaint_when_where": "12月3号 玉龙雪山"}
+    assert in_complaint("12月3号 玉龙雪山", "complaint_when_where", intent="out_of_scope") == {
+        "complaint_when_where": "12月3号 玉龙雪山"
+    }
 
 
 def test_yes_while_dropping_is_pending_fills_nothing():
@@ -83,12 +89,21 @@ def test_yes_while_dropping_is_pending_fills_nothing():
 
 
 def test_digits_belong_to_the_booking_they_were_given_for():
-    slots = read_slots(tracker("TR20260004", slots={"booking_ref": BOOKING, "phone_last4": "5678", "requested_slot": "phone_last4"}, loop="verify_form"))
+    slots = read_slots(
+        tracker(
+            "TR20260004",
+            slots={"booking_ref": BOOKING, "phone_last4": "5678", "requested_slot": "phone_last4"},
+            loop="verify_form",
+        )
+    )
     assert slots == {"booking_ref": "TR20260004", "phone_last4": None}
 
 
 def test_booking_and_digits_in_one_message():
-    assert read_slots(tracker("查行程 TR20260001 尾号5678", "query_itinerary")) == {"booking_ref": BOOKING, "phone_last4": "5678"}
+    assert read_slots(tracker("查行程 TR20260001 尾号5678", "query_itinerary")) == {
+        "booking_ref": BOOKING,
+        "phone_last4": "5678",
+    }
 
 
 def test_ticket_and_digits_in_one_message():
@@ -97,13 +112,20 @@ def test_ticket_and_digits_in_one_message():
 
 
 def test_bare_digits_count_only_when_they_were_asked_for():
-    assert read_slots(tracker("5678", loop="verify_form", slots={"requested_slot": "phone_last4"})) == {"phone_last4": "5678"}
+    assert read_slots(tracker("5678", loop="verify_form", slots={"requested_slot": "phone_last4"})) == {
+        "phone_last4": "5678"
+    }
     assert read_slots(tracker("5678")) == {}
 
 
 @pytest.mark.parametrize(
     "text, item",
-    [("回程航班呢", "return_flight"), ("那去程的飞机几点", "outbound_flight"), ("集合时间和地点呢", "meeting"), ("第8天住哪", "hotel")],
+    [
+        ("回程航班呢", "return_flight"),
+        ("那去程的飞机几点", "outbound_flight"),
+        ("集合时间和地点呢", "meeting"),
+        ("第8天住哪", "hotel"),
+    ],
 )
 def test_itinerary_follow_ups_name_the_item(text, item):
     slots = read_slots(tracker(text, "query_itinerary", {"verified_booking": BOOKING}))
@@ -121,7 +143,14 @@ def test_reading_is_pure_and_finds_names_only_with_a_marker():
 
 
 def test_a_name_written_right_before_the_phone():
-    slots = read_slots(tracker("好，同意。唐亮 13912345678", "affirm", {"requested_slot": "complaint_consent"}, loop="complaint_form"))
+    slots = read_slots(
+        tracker(
+            "好，同意。唐亮 13912345678",
+            "affirm",
+            {"requested_slot": "complaint_consent"},
+            loop="complaint_form",
+        )
+    )
     assert slots["complainant_name"] == "唐亮" and slots["phone"] == "13912345678"
     assert slots["complaint_consent"] is True
 
@@ -131,7 +160,11 @@ def test_a_yes_is_not_a_name():
 
 
 def test_digits_given_before_the_booking_are_kept_for_it():
-    slots = read_slots(tracker("TR20260004", slots={"phone_last4": "5678", "requested_slot": "booking_ref"}, loop="verify_form"))
+    slots = read_slots(
+        tracker(
+            "TR20260004", slots={"phone_last4": "5678", "requested_slot": "booking_ref"}, loop="verify_form"
+        )
+    )
     assert slots == {"booking_ref": "TR20260004"}
 
 
@@ -141,7 +174,11 @@ def test_a_time_and_place_given_before_anything_else_is_kept_for_the_complaint()
 
 
 def test_booking_and_date_while_the_booking_is_asked():
-    slots = in_complaint("訂單TR20260011，11月20號在鳳凰古城附近", "booking_ref", complaint_description="导游带我们连进三家玉石店")
+    slots = in_complaint(
+        "訂單TR20260011，11月20號在鳳凰古城附近",
+        "booking_ref",
+        complaint_description="导游带我们连进三家玉石店",
+    )
     assert slots["booking_ref"] == "TR20260011"
     assert slots["complaint_when_where"].startswith("11月20")
 
@@ -173,14 +210,21 @@ def test_values_alone_are_not_a_story():
 
 
 def test_a_button_payload_is_not_the_travellers_words():
-    slots = in_complaint("/affirm", "complaint_consent", intent="affirm", complaint_description="导游在车上一直骂人")
+    slots = in_complaint(
+        "/affirm", "complaint_consent", intent="affirm", complaint_description="导游在车上一直骂人"
+    )
     assert slots == {"complaint_consent": True}
 
 
 @pytest.mark.parametrize("intent", ["nlu_fallback", "correct", "deny", "inform"])
 def test_a_change_of_mind_changes_the_request_and_is_no_answer_to_consent(intent):
-    slots = in_complaint("我改主意了，不要退差价了，要求赔偿", "complaint_consent", intent=intent,
-                         complaint_request="refund", complaint_description="阳台房变成了窗户房")
+    slots = in_complaint(
+        "我改主意了，不要退差价了，要求赔偿",
+        "complaint_consent",
+        intent=intent,
+        complaint_request="refund",
+        complaint_description="阳台房变成了窗户房",
+    )
     assert slots["complaint_request"] == "compensation"
     assert "赔偿" in slots["complaint_request_text"]
     assert "complaint_consent" not in slots

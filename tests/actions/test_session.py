@@ -32,15 +32,24 @@ def domain() -> Domain:
 
 def verified_conversation(domain: Domain) -> DialogueStateTracker:
     """A traveller verified their booking, asked about the hotel, and went quiet."""
-    return DialogueStateTracker.from_events("session-test", [
-        ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"),
-        UserUttered("查行程 TR20260001 尾号5678", {"name": "query_itinerary"}),
-        SlotSet("booking_ref", BOOKING), SlotSet("phone_last4", "5678"),
-        SlotSet("verified_booking", BOOKING), SlotSet("verify_purpose", "itinerary"),
-        SlotSet("itinerary_item", "hotel"), SlotSet("complainant_name", "李雪"),
-        SlotSet("verified_ticket", "C20260101001"),
-        SlotSet("session_started_metadata", {"channel": "widget"}),
-    ], slots=domain.slots)
+    return DialogueStateTracker.from_events(
+        "session-test",
+        [
+            ActionExecuted("action_session_start"),
+            SessionStarted(),
+            ActionExecuted("action_listen"),
+            UserUttered("查行程 TR20260001 尾号5678", {"name": "query_itinerary"}),
+            SlotSet("booking_ref", BOOKING),
+            SlotSet("phone_last4", "5678"),
+            SlotSet("verified_booking", BOOKING),
+            SlotSet("verify_purpose", "itinerary"),
+            SlotSet("itinerary_item", "hotel"),
+            SlotSet("complainant_name", "李雪"),
+            SlotSet("verified_ticket", "C20260101001"),
+            SlotSet("session_started_metadata", {"channel": "widget"}),
+        ],
+        slots=domain.slots,
+    )
 
 
 async def run_ours(tracker: DialogueStateTracker, domain: Domain) -> List[Dict]:
@@ -75,7 +84,9 @@ async def test_the_events_are_rasas_less_the_verification_slots(domain):
     stock_slots = {e.key: e.value for e in stock if isinstance(e, SlotSet)}
     assert stock_slots["verified_booking"] == BOOKING  # what Rasa alone would carry over
     our_slots = {e["name"]: e["value"] for e in ours if e["event"] == "slot"}
-    assert our_slots == {k: v for k, v in stock_slots.items() if not is_verification_slot(k) and v is not None}
+    assert our_slots == {
+        k: v for k, v in stock_slots.items() if not is_verification_slot(k) and v is not None
+    }
     assert ours[0]["event"] == "session_started"
     assert (ours[-1]["event"], ours[-1]["name"]) == ("action", "action_listen")
 
@@ -83,12 +94,20 @@ async def test_the_events_are_rasas_less_the_verification_slots(domain):
 async def test_without_carry_over_only_the_metadata_is_kept(domain):
     tracker = verified_conversation(domain)
     as_dict = domain.as_dict()
-    as_dict["session_config"] = {**as_dict.get("session_config", {}), "carry_over_slots_to_new_session": False}
+    as_dict["session_config"] = {
+        **as_dict.get("session_config", {}),
+        "carry_over_slots_to_new_session": False,
+    }
     events = await ActionSessionStart().run(
         CollectingDispatcher(), Tracker.from_dict(tracker.current_state(EventVerbosity.ALL)), as_dict
     )
     assert [e for e in events if e["event"] == "slot"] == [
-        {"event": "slot", "timestamp": None, "name": "session_started_metadata", "value": {"channel": "widget"}}
+        {
+            "event": "slot",
+            "timestamp": None,
+            "name": "session_started_metadata",
+            "value": {"channel": "widget"},
+        }
     ]
 
 
@@ -98,11 +117,21 @@ def test_rasa_runs_our_session_start():
     assert "action_session_start" in declared
 
 
-@pytest.mark.parametrize("name, verification", [
-    ("verified_booking", True), ("verified_ticket", True), ("phone_last4", True), ("verify_purpose", True),
-    ("verify_blocked", True), ("verification_expires_at", True),
-    ("booking_ref", False), ("phone", False), ("complaint_description", False), ("session_started_metadata", False),
-])
+@pytest.mark.parametrize(
+    "name, verification",
+    [
+        ("verified_booking", True),
+        ("verified_ticket", True),
+        ("phone_last4", True),
+        ("verify_purpose", True),
+        ("verify_blocked", True),
+        ("verification_expires_at", True),
+        ("booking_ref", False),
+        ("phone", False),
+        ("complaint_description", False),
+        ("session_started_metadata", False),
+    ],
+)
 def test_which_slots_are_verification(name, verification):
     assert is_verification_slot(name) is verification
 
@@ -115,6 +144,14 @@ def test_bookkeeping_slots_never_reach_the_handoff_summary():
         {"event": "slot", "name": "answered_message_id", "value": "m1"},
         {"event": "slot", "name": "booking_ref", "value": "TR20260001"},
     ]
-    tracker = Tracker("s", {"verify_grant": "grant-secret", "answered_message_id": "m1", "booking_ref": "TR20260001"},
-                      {}, events, False, None, {}, "")
+    tracker = Tracker(
+        "s",
+        {"verify_grant": "grant-secret", "answered_message_id": "m1", "booking_ref": "TR20260001"},
+        {},
+        events,
+        False,
+        None,
+        {},
+        "",
+    )
     assert collected_slots(tracker) == {"booking_ref": "TR20260001"}

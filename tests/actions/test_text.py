@@ -6,7 +6,12 @@ import json
 
 import pytest
 
-from actions.utils.text import format_itinerary_answer, format_ticket_created, format_ticket_progress, format_time
+from actions.utils.text import (
+    format_itinerary_answer,
+    format_ticket_created,
+    format_ticket_progress,
+    format_time,
+)
 from tests.services import ROOT
 
 BOOKING = json.loads((ROOT / "api" / "fixtures" / "bookings.json").read_text())["bookings"][0]

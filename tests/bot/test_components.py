@@ -41,7 +41,10 @@ def test_entity_offsets_follow_the_normalised_text():
 
 def test_synonym_values_are_kept():
     message = Message(
-        data={TEXT: "住 哪个 酒店", "entities": [{"start": 5, "end": 7, "value": "hotel", "entity": "itinerary_item"}]}
+        data={
+            TEXT: "住 哪个 酒店",
+            "entities": [{"start": 5, "end": 7, "value": "hotel", "entity": "itinerary_item"}],
+        }
     )
     ChineseNormaliser().process([message])
     entity = message.get("entities")[0]
@@ -88,8 +91,13 @@ def test_guard_keeps_messages_with_entities():
 
     tokenizer = ChineseJiebaTokenizer(ChineseJiebaTokenizer.get_default_config(), None, None)
     guard = UnknownInputGuard(None, None, vocabulary={"我"})
-    message = Message(data={TEXT: "TR20260001", "intent": {"name": "inform", "confidence": 0.9},
-                            "entities": [{"entity": "booking_ref", "value": "TR20260001", "start": 0, "end": 10}]})
+    message = Message(
+        data={
+            TEXT: "TR20260001",
+            "intent": {"name": "inform", "confidence": 0.9},
+            "entities": [{"entity": "booking_ref", "value": "TR20260001", "start": 0, "end": 10}],
+        }
+    )
     tokenizer.process([message])
     guard.process([message])
     assert message.get("intent")["name"] == "inform"

@@ -24,7 +24,9 @@ def test_the_schema_is_checked_once_not_per_response(monkeypatch):
     validator_class = type(action_response_validator())
     calls = []
     original = validator_class.check_schema
-    monkeypatch.setattr(validator_class, "check_schema", classmethod(lambda cls, s: calls.append(1) or original(s)))
+    monkeypatch.setattr(
+        validator_class, "check_schema", classmethod(lambda cls, s: calls.append(1) or original(s))
+    )
     action = RemoteAction("action_x", None)
     for _ in range(5):
         action._validate_action_result(VALID)
@@ -33,13 +35,18 @@ def test_the_schema_is_checked_once_not_per_response(monkeypatch):
 
 # --- event types by name ---------------------------------------------------------
 
+
 def test_event_types_resolve_as_stock_and_unknown_names_still_raise(monkeypatch):
     import rasa.shared.utils.common
     from rasa.shared.core.events import Event
 
     from bot.patches import _stock_resolve_by_type
 
-    names = {cls.type_name for cls in rasa.shared.utils.common.all_subclasses(Event) if getattr(cls, "type_name", None)}
+    names = {
+        cls.type_name
+        for cls in rasa.shared.utils.common.all_subclasses(Event)
+        if getattr(cls, "type_name", None)
+    }
     assert len(names) > 20
     for name in names:
         assert Event.resolve_by_type(name) is _stock_resolve_by_type(name)
@@ -55,6 +62,7 @@ def test_event_types_resolve_as_stock_and_unknown_names_still_raise(monkeypatch)
 
 # --- SQLite tracker store ------------------------------------------------------------
 
+
 def test_sqlite_tracker_store_pools_connections_in_wal_mode_and_keeps_every_event(tmp_path):
     import asyncio
 
@@ -63,7 +71,9 @@ def test_sqlite_tracker_store_pools_connections_in_wal_mode_and_keeps_every_even
     from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
     from sqlalchemy.pool import QueuePool
 
-    domain = Domain.from_yaml("version: '3.1'\nslots:\n  city:\n    type: text\n    mappings: [{type: custom}]\n")
+    domain = Domain.from_yaml(
+        "version: '3.1'\nslots:\n  city:\n    type: text\n    mappings: [{type: custom}]\n"
+    )
     store = SQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "tracker.db"))
     assert isinstance(store.engine.pool, QueuePool)
     with store.engine.connect() as connection:
@@ -88,6 +98,7 @@ def test_sqlite_tracker_store_pools_connections_in_wal_mode_and_keeps_every_even
 
 
 # --- pooled custom-action connections --------------------------------------------------
+
 
 def test_action_calls_reuse_one_connection_and_survive_the_idle_timeout():
     import asyncio
@@ -126,5 +137,5 @@ def test_action_calls_reuse_one_connection_and_survive_the_idle_timeout():
     assert [r["responses"][0]["text"] for r in first] == ["0", "1", "2", "3", "4"]
     assert sorted(r["responses"][0]["text"] for r in together) == ["0", "1", "2", "3", "4"]
     assert after_idle["responses"][0]["text"] == "late"
-    assert len(set(peers[:5])) == 1          # stock Rasa: five connections
-    assert peers[-1] != peers[0]             # a fresh one after the idle timeout
+    assert len(set(peers[:5])) == 1  # stock Rasa: five connections
+    assert peers[-1] != peers[0]  # a fresh one after the idle timeout

@@ -18,7 +18,7 @@ from rasa.shared.core.events import ActionExecuted, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 import bot.policies
-from bot.policies import MemoizationVerdictPolicy, RuleVerdictPolicy, TEDUndecidedPolicy
+from bot.policies import MemoizationVerdictPolicy, RuleVerdictPolicy
 
 DECISIVE = {MemoizationVerdictPolicy.__name__, RuleVerdictPolicy.__name__}
 
@@ -68,7 +68,11 @@ def test_the_policies_run_in_the_order_the_skip_relies_on(agent: Agent, states, 
 def test_same_winner_as_stock_rasa_and_ted_runs_only_when_undecided(agent: Agent, states, monkeypatch):
     runs: Dict[str, int] = {"ted": 0}
     original = TED.run_inference
-    monkeypatch.setattr(TED, "run_inference", lambda self, *a, **k: runs.update(ted=runs["ted"] + 1) or original(self, *a, **k))
+    monkeypatch.setattr(
+        TED,
+        "run_inference",
+        lambda self, *a, **k: runs.update(ted=runs["ted"] + 1) or original(self, *a, **k),
+    )
 
     shipped, ted_runs = [], []
     for tracker in states:
@@ -84,8 +88,8 @@ def test_same_winner_as_stock_rasa_and_ted_runs_only_when_undecided(agent: Agent
         decided = policy in DECISIVE and confidence >= 1.0
         assert ran == (0 if decided else 1), (action, policy, confidence)
     skipped = sum(1 for r in ted_runs if r == 0)
-    assert skipped >= len(states) // 2            # the point of the change
-    assert any(r == 1 for r in ted_runs)          # and TED still runs where no rule decides
+    assert skipped >= len(states) // 2  # the point of the change
+    assert any(r == 1 for r in ted_runs)  # and TED still runs where no rule decides
 
 
 def test_a_rejected_action_makes_ted_run(agent: Agent, states, monkeypatch):
@@ -93,7 +97,11 @@ def test_a_rejected_action_makes_ted_run(agent: Agent, states, monkeypatch):
 
     runs = {"ted": 0}
     original = TED.run_inference
-    monkeypatch.setattr(TED, "run_inference", lambda self, *a, **k: runs.update(ted=runs["ted"] + 1) or original(self, *a, **k))
+    monkeypatch.setattr(
+        TED,
+        "run_inference",
+        lambda self, *a, **k: runs.update(ted=runs["ted"] + 1) or original(self, *a, **k),
+    )
     tracker = conversation(agent, ("complain",))
     action, _, _ = predict(agent, tracker)
     tracker.update(ActionExecutionRejected(action))

@@ -27,11 +27,18 @@ def test_rasa_binds_loopback_by_default_and_rasa_host_when_set():
 
 
 def test_cors_is_the_sites_origin_and_never_star_outside_development():
-    args = serve.rasa_arguments(RUN, {**DEV, "RASA_CORS_ORIGINS": "https://kefu.example.com, https://www.example.com"})
-    assert args[args.index("--cors") + 1 : args.index("--cors") + 3] == ["https://kefu.example.com", "https://www.example.com"]
+    args = serve.rasa_arguments(
+        RUN, {**DEV, "RASA_CORS_ORIGINS": "https://kefu.example.com, https://www.example.com"}
+    )
+    assert args[args.index("--cors") + 1 : args.index("--cors") + 3] == [
+        "https://kefu.example.com",
+        "https://www.example.com",
+    ]
     assert "--cors" not in serve.rasa_arguments(RUN, DEV)  # none unless configured
     with pytest.raises(servicekit.InsecureConfiguration):
-        serve.rasa_arguments(RUN, {"APP_ENV": "production", "RASA_JWT_SECRET": "s" * 40, "RASA_CORS_ORIGINS": "*"})
+        serve.rasa_arguments(
+            RUN, {"APP_ENV": "production", "RASA_JWT_SECRET": "s" * 40, "RASA_CORS_ORIGINS": "*"}
+        )
 
 
 def test_the_http_api_takes_a_jwt_never_a_query_token():
@@ -46,10 +53,17 @@ def test_the_http_api_takes_a_jwt_never_a_query_token():
 def test_rasa_refuses_development_secrets_unless_development():
     with pytest.raises(servicekit.InsecureConfiguration):
         serve.check_startup({"RASA_JWT_SECRET": "dev-rasa-jwt-secret", "ACTION_SERVER_TOKEN": "t" * 40})
-    serve.check_startup({"APP_ENV": "development", "RASA_JWT_SECRET": "dev-x", "ACTION_SERVER_TOKEN": "dev-y"})
+    serve.check_startup(
+        {"APP_ENV": "development", "RASA_JWT_SECRET": "dev-x", "ACTION_SERVER_TOKEN": "dev-y"}
+    )
     env = base_env(APP_ENV="production", RASA_JWT_SECRET="dev-rasa-jwt-secret")
     refused = subprocess.run(
-        [sys.executable, "-m", "bot.serve", *RUN], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "bot.serve", *RUN],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert refused.returncode != 0 and "RASA_JWT_SECRET" in refused.stderr
 
@@ -78,7 +92,9 @@ def test_lone_surrogates_are_replaced_before_processing(monkeypatch):
 
     monkeypatch.setattr(serve, "_stock_handle_message", stock)
     out = CollectingOutputChannel()
-    asyncio.run(serve.handle_message(None, UserMessage("转\ud83d人工\udc00😀", out, "t1", input_channel="rest")))
+    asyncio.run(
+        serve.handle_message(None, UserMessage("转\ud83d人工\udc00😀", out, "t1", input_channel="rest"))
+    )
     assert processed == ["转\ufffd人工\ufffd😀"]
     processed[0].encode("utf-8")  # storable and loggable now
 
@@ -102,8 +118,9 @@ def test_a_request_above_the_size_limit_gets_a_polite_413(tmp_path):
     port = free_port()
     env = base_env(RASA_MAX_REQUEST_BYTES="4096")
     log = open(tmp_path / "sanic.log", "wb")
-    process = subprocess.Popen([sys.executable, "-c", SANIC_APP, str(port)], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SANIC_APP, str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         url = f"http://127.0.0.1:{port}/webhooks/rest/webhook"
         deadline = time.monotonic() + 600  # importing Rasa on a busy 2-core machine
@@ -112,7 +129,9 @@ def test_a_request_above_the_size_limit_gets_a_polite_413(tmp_path):
                 small = httpx.post(url, json={"sender": "a", "message": "你好"})
                 break
             except httpx.HTTPError:
-                assert time.monotonic() < deadline and process.poll() is None, (tmp_path / "sanic.log").read_text()
+                assert time.monotonic() < deadline and process.poll() is None, (
+                    tmp_path / "sanic.log"
+                ).read_text()
                 time.sleep(0.3)
         assert small.status_code == 200
         big = httpx.post(url, json={"sender": "a", "message": "长" * 5000})

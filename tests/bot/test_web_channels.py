@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from types import SimpleNamespace
 from typing import Any, Dict, List, Optional
 
 import aiohttp
@@ -57,15 +56,18 @@ def test_issued_tokens_verify_and_name_their_conversation():
     assert signer.verify(renewed) == conversation
 
 
-@pytest.mark.parametrize("forge", [
-    lambda t: t.split(".")[0],  # the bare conversation id (what agents and logs may see)
-    lambda t: t[:-1] + ("0" if t[-1] != "0" else "1"),  # a changed MAC
-    lambda t: uuid.uuid4().hex + "." + t.split(".", 1)[1],  # someone else's conversation, this MAC
-    lambda t: "",
-    lambda t: None,
-    lambda t: 12345,
-    lambda t: t + "x",
-])
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda t: t.split(".")[0],  # the bare conversation id (what agents and logs may see)
+        lambda t: t[:-1] + ("0" if t[-1] != "0" else "1"),  # a changed MAC
+        lambda t: uuid.uuid4().hex + "." + t.split(".", 1)[1],  # someone else's conversation, this MAC
+        lambda t: "",
+        lambda t: None,
+        lambda t: 12345,
+        lambda t: t + "x",
+    ],
+)
 def test_forged_tokens_are_refused(forge):
     signer = SessionSigner(SECRET, "socketio")
     assert signer.verify(forge(signer.issue())) is None
@@ -117,8 +119,9 @@ class TrackingBot(EchoBot):
     async def __call__(self, message: UserMessage) -> None:
         self.received.append(message)
         tracker = await self.tracker_store.get_or_create_tracker(message.sender_id)
-        tracker.update(UserUttered(message.text, metadata=message.metadata,
-                                   input_channel=message.input_channel))
+        tracker.update(
+            UserUttered(message.text, metadata=message.metadata, input_channel=message.input_channel)
+        )
         if not tracker.is_paused():
             await asyncio.sleep(0.2)  # the bot thinks: the typing cue is on meanwhile
             reply = f"收到：{message.text}"
@@ -207,10 +210,15 @@ class Widget:
 
 
 def socket_channel() -> SocketIOInput:
-    return SocketIOInput.from_credentials({
-        "user_message_evt": "user_uttered", "bot_message_evt": "bot_uttered",
-        "session_persistence": True, "session_secret": SECRET, "session_max_age": 3600,
-    })
+    return SocketIOInput.from_credentials(
+        {
+            "user_message_evt": "user_uttered",
+            "bot_message_evt": "bot_uttered",
+            "session_persistence": True,
+            "session_secret": SECRET,
+            "session_max_age": 3600,
+        }
+    )
 
 
 @pytest.fixture
@@ -256,7 +264,9 @@ async def test_the_server_issues_the_session_id_and_the_reply_reaches_the_socket
 
 
 @pytest.mark.parametrize("presented", ["self-chosen-id", uuid.uuid4().hex, "victim-conversation"])
-async def test_a_client_chosen_or_stolen_conversation_id_starts_a_new_conversation(server, widgets, presented):
+async def test_a_client_chosen_or_stolen_conversation_id_starts_a_new_conversation(
+    server, widgets, presented
+):
     channel = socket_channel()
     srv = await server(channel)
     victim = widgets(srv.url)
@@ -341,17 +351,30 @@ def test_history_shows_button_titles_agents_and_the_handoff_state():
     events = [
         {"event": "action", "name": "action_session_start", "timestamp": 1.0},
         {"event": "user", "text": "你好", "timestamp": 10.0},
-        {"event": "bot", "text": "您好！\n\n需要登记投诉吗？", "timestamp": 11.0,
-         "data": {"buttons": [{"title": "是的", "payload": "/affirm"}, {"title": "不用", "payload": "/deny"}]}},
+        {
+            "event": "bot",
+            "text": "您好！\n\n需要登记投诉吗？",
+            "timestamp": 11.0,
+            "data": {
+                "buttons": [{"title": "是的", "payload": "/affirm"}, {"title": "不用", "payload": "/deny"}]
+            },
+        },
         {"event": "user", "text": "/affirm", "timestamp": 12.0},
         {"event": "user", "text": "EXTERNAL: reminder", "timestamp": 12.5},
         {"event": "pause", "timestamp": 13.0},
-        {"event": "bot", "text": "客服小王已接入，正在为您处理。", "timestamp": 14.0,
-         "metadata": {"handoff_agent": "小王"}},
+        {
+            "event": "bot",
+            "text": "客服小王已接入，正在为您处理。",
+            "timestamp": 14.0,
+            "metadata": {"handoff_agent": "小王"},
+        },
     ]
     messages, state = conversation_history(events)
     assert [(m["from"], m["text"]) for m in messages] == [
-        ("user", "你好"), ("bot", "您好！"), ("bot", "需要登记投诉吗？"), ("user", "是的"),
+        ("user", "你好"),
+        ("bot", "您好！"),
+        ("bot", "需要登记投诉吗？"),
+        ("user", "是的"),
         ("agent", "客服小王已接入，正在为您处理。"),
     ]
     assert messages[2]["buttons"][0] == {"title": "是的", "payload": "/affirm"} and messages[2]["answered"]
@@ -380,14 +403,21 @@ async def test_a_returning_tab_gets_its_own_conversation_from_the_tracker_and_no
     await first.next_reply()
     await first.close()
     # While the tab is closed an agent takes over and replies (the API appends to the tracker).
-    await bot.store(conversation, ConversationPaused(), ActionExecuted("action_listen"),
-                    BotUttered("客服小王已接入，正在为您处理。", metadata={"handoff_agent": "小王"}))
+    await bot.store(
+        conversation,
+        ConversationPaused(),
+        ActionExecuted("action_listen"),
+        BotUttered("客服小王已接入，正在为您处理。", metadata={"handoff_agent": "小王"}),
+    )
 
     again = widgets(srv.url)
     await again.connect(token)
     history = await asyncio.wait_for(again.history.get(), 5)
     assert [(m["from"], m["text"]) for m in history["messages"]] == [
-        ("user", "你好"), ("bot", "收到：你好"), ("agent", "客服小王已接入，正在为您处理。")]
+        ("user", "你好"),
+        ("bot", "收到：你好"),
+        ("agent", "客服小王已接入，正在为您处理。"),
+    ]
     assert all(m["ts"] > 1e9 for m in history["messages"])
     assert history["state"] == {"handoff": True, "agent": "小王"}
 
@@ -462,20 +492,26 @@ async def test_rest_signed_refuses_senders_the_server_did_not_issue(server):
     socket_token = socket_channel().signer.issue()
     async with httpx.AsyncClient(base_url=srv.url, timeout=10) as http:
         for sender in ("test-abc", uuid.uuid4().hex, None, socket_token, socket_token.split(".")[0]):
-            refused = await http.post("/webhooks/rest/webhook", json={"sender": sender, "message": "我要退团"})
+            refused = await http.post(
+                "/webhooks/rest/webhook", json={"sender": sender, "message": "我要退团"}
+            )
             assert refused.status_code == 403, sender
         assert (await http.post("/webhooks/rest/webhook", content=b"not json")).status_code == 400
         assert srv.bot.received == []
         token = (await http.post("/webhooks/rest/session")).json()["sender"]
         reply = await http.post("/webhooks/rest/webhook", json={"sender": token, "message": "你好"})
-        assert reply.status_code == 200 and reply.json() == [{"recipient_id": token.split(".")[0], "text": "收到：你好"}]
+        assert reply.status_code == 200 and reply.json() == [
+            {"recipient_id": token.split(".")[0], "text": "收到：你好"}
+        ]
     assert [m.sender_id for m in srv.bot.received] == [token.split(".")[0]]
 
 
 async def test_rest_off_answers_nothing(server):
     srv = await server(rest_channel("off"))
     async with httpx.AsyncClient(base_url=srv.url, timeout=10) as http:
-        assert (await http.post("/webhooks/rest/webhook", json={"sender": "x", "message": "你好"})).status_code == 404
+        assert (
+            await http.post("/webhooks/rest/webhook", json={"sender": "x", "message": "你好"})
+        ).status_code == 404
         assert (await http.post("/webhooks/rest/session")).status_code == 404
     assert srv.bot.received == []
 

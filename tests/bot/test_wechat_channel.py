@@ -72,8 +72,7 @@ def other_xml(user: str, msg_type: str, fields: str, msg_id: Optional[int] = Non
 def safe_body(encrypt: str, account: str = ACCOUNT) -> bytes:
     """The body WeChat posts in safe mode: the account and the ciphertext."""
     return (
-        f"<xml><ToUserName><![CDATA[{account}]]></ToUserName>"
-        f"<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+        f"<xml><ToUserName><![CDATA[{account}]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
     ).encode()
 
 
@@ -238,11 +237,16 @@ async def test_official_safe_mode_sample_through_the_channel(make_harness, signa
     bot = ScriptedBot(replies={"abcdteT": [{"text": "好的"}]})
     # the sample is from 2014: run the channel's clock at the sample's time
     h = await make_harness(
-        bot, token=OFFICIAL["token"], aes_key=OFFICIAL["aes_key"], app_id=OFFICIAL["app_id"],
+        bot,
+        token=OFFICIAL["token"],
+        aes_key=OFFICIAL["aes_key"],
+        app_id=OFFICIAL["app_id"],
         clock=lambda: int(OFFICIAL["timestamp"]) + 2,
     )
     params = {
-        "timestamp": OFFICIAL["timestamp"], "nonce": OFFICIAL["nonce"], "encrypt_type": "aes",
+        "timestamp": OFFICIAL["timestamp"],
+        "nonce": OFFICIAL["nonce"],
+        "encrypt_type": "aes",
         "msg_signature": signature,
     }
     body = safe_body(OFFICIAL["encrypt"], account="gh_10f6c3c3ac5a")
@@ -412,7 +416,9 @@ async def test_signed_url_cannot_carry_another_message(make_harness):
     h = await make_harness(bot)
     user = new_user()
     params = h.signed_params()
-    assert reply_of(await h.post_plain(text_xml(user, "你好", new_msg_id()), params))["Content"] == "收到：你好"
+    assert (
+        reply_of(await h.post_plain(text_xml(user, "你好", new_msg_id()), params))["Content"] == "收到：你好"
+    )
     forged = await h.post_plain(text_xml(user, "我要退款到这个账户", new_msg_id()), params)
     assert forged.status_code == 403
     assert bot.texts() == ["你好"]
@@ -490,7 +496,7 @@ async def test_chunked_body_over_64_kb_is_413(make_harness):
     bot = ScriptedBot()
     h = await make_harness(bot)
     body = padded_text_xml(new_user(), 70 * 1024)
-    parts = (body[i:i + 4096] for i in range(0, len(body), 4096))
+    parts = (body[i : i + 4096] for i in range(0, len(body), 4096))
     chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in parts) + b"0\r\n\r\n"
     answer, _ = await raw_request(h, h.signed_params(), "Transfer-Encoding: chunked\r\n", chunks)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:80]
@@ -561,8 +567,11 @@ def test_development_secrets_are_refused_outside_development(monkeypatch, app_en
     from tests.services import ROOT
 
     real = {
-        "WECHAT_APP_ID": "wx-real", "WECHAT_APP_SECRET": "real-secret", "WECHAT_TOKEN": "real-token",
-        "WECHAT_AES_KEY": AES_KEY, "WECHAT_API_BASE": "https://api.weixin.qq.com",
+        "WECHAT_APP_ID": "wx-real",
+        "WECHAT_APP_SECRET": "real-secret",
+        "WECHAT_TOKEN": "real-token",
+        "WECHAT_AES_KEY": AES_KEY,
+        "WECHAT_API_BASE": "https://api.weixin.qq.com",
     }
     for name, value in {**real, weak: dev_env_wechat()[weak]}.items():
         monkeypatch.setenv(name, value)
@@ -659,7 +668,8 @@ async def test_event_retries_are_deduplicated_by_sender_and_time(fake_api, tmp_p
     try:
         user, created = new_user(), int(time.time())
         event = re.sub(
-            r"<CreateTime>\d+</CreateTime>", f"<CreateTime>{created}</CreateTime>",
+            r"<CreateTime>\d+</CreateTime>",
+            f"<CreateTime>{created}</CreateTime>",
             other_xml(user, "event", "<Event><![CDATA[subscribe]]></Event>"),
         )
         replies = [reply_of(await h.post_plain(event))["Content"] for _ in range(3)]
@@ -677,7 +687,9 @@ async def test_event_retries_are_deduplicated_by_sender_and_time(fake_api, tmp_p
 
 
 async def test_slow_bot_answers_success_then_uses_the_message_api(make_harness, fake_api):
-    bot = ScriptedBot(delay=2.5, replies={"查一下我的投诉": [{"text": "您的投诉正在处理中。"}, {"text": "预计明天回复。"}]})
+    bot = ScriptedBot(
+        delay=2.5, replies={"查一下我的投诉": [{"text": "您的投诉正在处理中。"}, {"text": "预计明天回复。"}]}
+    )
     h = await make_harness(bot, reply_budget=0.5)
     user = new_user()
     xml = text_xml(user, "查一下我的投诉", new_msg_id())
@@ -691,7 +703,9 @@ async def test_slow_bot_answers_success_then_uses_the_message_api(make_harness, 
     assert bot.texts() == ["查一下我的投诉"]
     assert fake_api.token_fetches == 1
     assert fake_api.token_requests[0] == {
-        "grant_type": "client_credential", "appid": APP_ID, "secret": fake_api.app_secret
+        "grant_type": "client_credential",
+        "appid": APP_ID,
+        "secret": fake_api.app_secret,
     }
 
 
@@ -744,7 +758,15 @@ async def test_token_is_cached_and_refreshed_before_expiry(fake_api, tmp_path):
     await other.send_text(user, "再次刷新")
     assert fake_api.token_fetches == 3
     assert fake_api.rejected == []  # never used an expired token
-    assert fake_api.texts_to(user) == ["消息0", "消息1", "消息2", "来自另一个进程", "还没到刷新时间", "过期前刷新", "再次刷新"]
+    assert fake_api.texts_to(user) == [
+        "消息0",
+        "消息1",
+        "消息2",
+        "来自另一个进程",
+        "还没到刷新时间",
+        "过期前刷新",
+        "再次刷新",
+    ]
 
 
 async def test_expired_token_on_a_stopped_clock_is_replaced(fake_api, tmp_path):
@@ -819,7 +841,9 @@ def test_split_text_respects_the_byte_limit_and_lines():
 
 
 async def test_long_answer_is_split_and_sent_by_the_api(make_harness, fake_api):
-    long_text = "\n".join(f"{i}. 退改规则：出发前第{i}天取消，扣除团费的百分之{i % 20 + 5}。" for i in range(1, 90))
+    long_text = "\n".join(
+        f"{i}. 退改规则：出发前第{i}天取消，扣除团费的百分之{i % 20 + 5}。" for i in range(1, 90)
+    )
     assert utf8_len(long_text) > 2048
     bot = ScriptedBot(replies={"退改规则": [{"text": long_text}]})
     h = await make_harness(bot)
@@ -846,8 +870,13 @@ def test_buttons_render_and_numbers_parse():
 
 
 async def test_buttons_become_numbers_and_a_number_answers_them(make_harness):
-    consent = [{"title": "同意", "payload": '/affirm{"consent": true}'}, {"title": "不同意", "payload": "/deny"}]
-    bot = ScriptedBot(replies={"我要投诉": [{"text": "为处理投诉需要您的手机号，是否同意？", "buttons": consent}]})
+    consent = [
+        {"title": "同意", "payload": '/affirm{"consent": true}'},
+        {"title": "不同意", "payload": "/deny"},
+    ]
+    bot = ScriptedBot(
+        replies={"我要投诉": [{"text": "为处理投诉需要您的手机号，是否同意？", "buttons": consent}]}
+    )
     h = await make_harness(bot)
     user = new_user()
     reply = reply_of(await h.post_plain(text_xml(user, "我要投诉", new_msg_id())))
@@ -941,7 +970,10 @@ async def test_output_channel_delivers_agent_messages(make_harness, fake_api):
     await output.send_response(user, {"text": "您好，我是客服小王，正在为您处理。"})
     buttons = [{"title": "需要", "payload": "/affirm"}]
     await output.send_response(user, {"text": "请问是否需要改签？", "buttons": buttons})
-    assert fake_api.texts_to(user) == ["您好，我是客服小王，正在为您处理。", "请问是否需要改签？\n回复数字选择：\n1. 需要"]
+    assert fake_api.texts_to(user) == [
+        "您好，我是客服小王，正在为您处理。",
+        "请问是否需要改签？\n回复数字选择：\n1. 需要",
+    ]
     # the traveller answers the agent's numbered option
     await h.post_plain(text_xml(user, "1", new_msg_id()))
     assert h.bot.texts() == ["/affirm"]

@@ -28,9 +28,14 @@ def serious_violations(page) -> list[dict]:
         page.add_script_tag(path=str(AXE))
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     return [
-        {"rule": v["id"], "impact": v["impact"], "help": v["help"],
-         "nodes": [n["target"] for n in v["nodes"]][:5]}
-        for v in result["violations"] if v["impact"] in ("serious", "critical")
+        {
+            "rule": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [n["target"] for n in v["nodes"]][:5],
+        }
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
     ]
 
 
@@ -98,7 +103,9 @@ def test_every_console_view_passes_axe(browser, console_api, rasa_url, screensho
         context.close()
 
 
-def test_narrow_screens_stack_the_columns_and_the_queue_works_by_keyboard(browser, console_api, rasa_url, screenshots):
+def test_narrow_screens_stack_the_columns_and_the_queue_works_by_keyboard(
+    browser, console_api, rasa_url, screenshots
+):
     first = open_handoff(console_api, rasa_url)
     second = open_handoff(console_api, rasa_url)
     context = browser.new_context(viewport={"width": 999, "height": 800}, locale="zh-CN")

@@ -34,17 +34,30 @@ def open_handoff(console_api: str, rasa_url: str, severity: str = "general") -> 
         response = http.post(f"{rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": message})
         assert response.status_code == 200, response.text
     handoff = http.post(
-        f"{console_api}/handoffs", headers=SERVICE,
-        json={"conversation_id": sender, "channel": "rest", "reason": "request_human", "severity": severity,
-              "summary": {"complaint_description": "导游在车上骂人，态度非常差",
-                          "complaint_when_where": "11月28日 大巴上", "complaint_request": "fix/compensation",
-                          "complaint_consent": True, "verify_grant": "grant-secret-123", "last_message": "/affirm"}},
+        f"{console_api}/handoffs",
+        headers=SERVICE,
+        json={
+            "conversation_id": sender,
+            "channel": "rest",
+            "reason": "request_human",
+            "severity": severity,
+            "summary": {
+                "complaint_description": "导游在车上骂人，态度非常差",
+                "complaint_when_where": "11月28日 大巴上",
+                "complaint_request": "fix/compensation",
+                "complaint_consent": True,
+                "verify_grant": "grant-secret-123",
+                "last_message": "/affirm",
+            },
+        },
     )
     assert handoff.status_code in (200, 201), handoff.text
     return handoff.json()
 
 
-def test_agents_see_labels_button_meanings_names_and_a_lasting_refusal(browser, console_api, rasa_url, screenshots):
+def test_agents_see_labels_button_meanings_names_and_a_lasting_refusal(
+    browser, console_api, rasa_url, screenshots
+):
     handoff = open_handoff(console_api, rasa_url)
     first = browser.new_context(viewport={"width": 1400, "height": 860}, locale="zh-CN")
     second = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
@@ -94,7 +107,9 @@ def test_agents_see_labels_button_meanings_names_and_a_lasting_refusal(browser, 
         second.close()
 
 
-def test_canned_replies_by_slash_and_shortcut_with_the_keyboard_only(browser, console_api, rasa_url, screenshots):
+def test_canned_replies_by_slash_and_shortcut_with_the_keyboard_only(
+    browser, console_api, rasa_url, screenshots
+):
     handoff = open_handoff(console_api, rasa_url)
     replies = http.get(f"{console_api}/canned-replies", headers=staff_headers(console_api)).json()["replies"]
     sorry = next(r for r in replies if r["key"] == "sorry")
@@ -147,7 +162,9 @@ def test_canned_replies_by_slash_and_shortcut_with_the_keyboard_only(browser, co
         box.type("/")
         listbox.wait_for(timeout=5_000)
         box.press("Shift+Tab")
-        assert listbox.evaluate("node => node === document.activeElement && getComputedStyle(node).outlineStyle !== 'none'")
+        assert listbox.evaluate(
+            "node => node === document.activeElement && getComputedStyle(node).outlineStyle !== 'none'"
+        )
         listbox.press("ArrowUp")  # wraps round to the last reply
         listbox.press("Enter")
         assert box.input_value() == replies[-1]["text"]
@@ -156,7 +173,9 @@ def test_canned_replies_by_slash_and_shortcut_with_the_keyboard_only(browser, co
 
         # Sent as an ordinary reply.
         box.press("Enter")
-        page.locator("#transcript .line.agent .text", has_text=replies[1]["text"][:12]).wait_for(timeout=10_000)
+        page.locator("#transcript .line.agent .text", has_text=replies[1]["text"][:12]).wait_for(
+            timeout=10_000
+        )
         assert "客服 张敏" in page.locator("#transcript .line.agent .who").last.inner_text()
     finally:
         context.close()
@@ -173,5 +192,13 @@ def test_the_console_keeps_no_copy_of_the_label_tables():
     from tests.services import ROOT
 
     script = (ROOT / "api" / "app" / "static" / "console.js").read_text(encoding="utf-8")
-    for copied in ("旅客要求人工", "调查核实中", "等待接入", "网站聊天窗口", "时间地点", "服务态度", "整改/解决问题"):
+    for copied in (
+        "旅客要求人工",
+        "调查核实中",
+        "等待接入",
+        "网站聊天窗口",
+        "时间地点",
+        "服务态度",
+        "整改/解决问题",
+    ):
         assert copied not in script, copied

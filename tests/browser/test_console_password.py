@@ -99,7 +99,10 @@ def test_first_login_asks_for_a_new_password_then_opens_the_desk(browser, fresh_
         page.get_by_role("button", name="退出登录").click()
         page.locator("#login-view").wait_for(timeout=5_000)
         deadline = time.monotonic() + 5
-        while httpx.get(f"{fresh_api}/handoffs", headers={"Authorization": f"Bearer {token}"}).status_code != 401:
+        while (
+            httpx.get(f"{fresh_api}/handoffs", headers={"Authorization": f"Bearer {token}"}).status_code
+            != 401
+        ):
             assert time.monotonic() < deadline, "the token still works after logout"
             time.sleep(0.2)
         page.get_by_label("账号").fill("agent1")

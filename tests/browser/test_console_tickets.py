@@ -40,9 +40,16 @@ class Workspace:
         self.base, self.db = base, db
 
     def ticket(self, **fields) -> dict:
-        body = {"phone": "13812345678", "booking_ref": "TR20260001", "channel": "socketio",
-                "description": "酒店房间空调坏了一整晚没人修", "category": "accommodation", "severity": "general",
-                "conversation_id": f"web-{time.time_ns()}", **fields}
+        body = {
+            "phone": "13812345678",
+            "booking_ref": "TR20260001",
+            "channel": "socketio",
+            "description": "酒店房间空调坏了一整晚没人修",
+            "category": "accommodation",
+            "severity": "general",
+            "conversation_id": f"web-{time.time_ns()}",
+            **fields,
+        }
         response = http.post(f"{self.base}/tickets", headers=SERVICE, json=body)
         assert response.status_code == 201, response.text
         return response.json()
@@ -53,8 +60,11 @@ class Workspace:
 
     def set_due(self, ticket_no: str, name: str | None, due: datetime) -> None:
         """Move a ticket's open deadlines (or one of them) to `due`, stored as the API stores it."""
-        rows = self.sql("SELECT d.id, d.name, d.due_at FROM ticket_deadlines d JOIN tickets t ON t.id = d.ticket_id "
-                        "WHERE t.ticket_no = ? AND d.done_at IS NULL", ticket_no)
+        rows = self.sql(
+            "SELECT d.id, d.name, d.due_at FROM ticket_deadlines d JOIN tickets t ON t.id = d.ticket_id "
+            "WHERE t.ticket_no = ? AND d.done_at IS NULL",
+            ticket_no,
+        )
         assert rows
         for row_id, row_name, stored in rows:
             if name is not None and row_name != name:
@@ -76,11 +86,18 @@ def _accounts_ready(base: str) -> None:
         if staff.needs_change(username):
             staff.login(base, username, http)
             continue
-        login = http.post(f"{base}/auth/login", json={"username": username, "password": staff.initial_password(username)})
+        login = http.post(
+            f"{base}/auth/login", json={"username": username, "password": staff.initial_password(username)}
+        )
         assert login.status_code == 200, login.text
-        changed = http.post(f"{base}/auth/password", headers={"Authorization": f"Bearer {login.json()['access_token']}"},
-                            json={"current_password": staff.initial_password(username),
-                                  "new_password": staff.session_password(username)})
+        changed = http.post(
+            f"{base}/auth/password",
+            headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+            json={
+                "current_password": staff.initial_password(username),
+                "new_password": staff.session_password(username),
+            },
+        )
         assert changed.status_code == 200, changed.text
 
 
@@ -118,8 +135,9 @@ def advance(page, status_label: str, text: str | None = None) -> None:
 
 
 def form_error(page, form: str) -> str:
-    page.wait_for_function("id => document.querySelector(`#${id} .error`).textContent.trim() !== ''", arg=form,
-                           timeout=10_000)
+    page.wait_for_function(
+        "id => document.querySelector(`#${id} .error`).textContent.trim() !== ''", arg=form, timeout=10_000
+    )
     return page.locator(f"#{form} .error").inner_text()
 
 
@@ -217,7 +235,12 @@ def test_a_ticket_from_received_to_closed_in_the_console_alone(browser, workspac
 
     saved = http.get(f"{workspace.base}/tickets/{no}", headers=workspace.supervisor()).json()
     assert saved["status"] == "closed" and saved["satisfaction"] == 4 and saved["confirmed"] is True
-    assert saved["compensation"] == {"status": "paid", "method": "cash", "loss_type": "property", "amount_cny": 300}
+    assert saved["compensation"] == {
+        "status": "paid",
+        "method": "cash",
+        "loss_type": "property",
+        "amount_cny": 300,
+    }
     assert saved["result"]["apology"] == "感谢您的反馈，再次向您致歉。"
     notes = [n["text"] for n in saved["notes"]]
     assert "处理方案：为旅客换到同级酒店，并退还一晚房费" in notes
@@ -324,9 +347,17 @@ def test_another_agents_ticket_is_read_only_and_masked(browser, workspace):
 def test_a_closed_conversation_is_found_and_leads_to_its_ticket(browser, workspace):
     ticket = workspace.ticket()
     conversation = f"web-closed-{time.time_ns()}"
-    created = http.post(f"{workspace.base}/handoffs", headers=SERVICE, json={
-        "conversation_id": conversation, "channel": "socketio", "reason": "request_human",
-        "ticket_no": ticket["ticket_no"], "summary": {"complaint_description": "空调坏了"}})
+    created = http.post(
+        f"{workspace.base}/handoffs",
+        headers=SERVICE,
+        json={
+            "conversation_id": conversation,
+            "channel": "socketio",
+            "reason": "request_human",
+            "ticket_no": ticket["ticket_no"],
+            "summary": {"complaint_description": "空调坏了"},
+        },
+    )
     assert created.status_code in (200, 201), created.text
     handoff = created.json()
     # Closing through the API says goodbye through Rasa, which this test does not start: the

@@ -19,7 +19,7 @@ from tests.e2e.test_handoff import http, login
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 XSS_TRAVELLER = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>救命'
-XSS_AGENT = "<b>加粗</b><img src=x onerror=\"window.__xss=3\">请放心"
+XSS_AGENT = '<b>加粗</b><img src=x onerror="window.__xss=3">请放心'
 TIMEOUT = 30_000  # ms; the bot's first answers can be slow on a loaded machine
 
 
@@ -107,7 +107,9 @@ def test_traveller_and_agent_talk_through_widget_and_console(browser, console_ap
         assert agent.locator("#transcript img").count() == 0
 
         # A second agent is refused.
-        refused = http.post(f"{console_api}/handoffs/{handoff['id']}/take", headers=login(console_api, "agent2"))
+        refused = http.post(
+            f"{console_api}/handoffs/{handoff['id']}/take", headers=login(console_api, "agent2")
+        )
         assert refused.status_code == 409
 
         # --- agent -> traveller, pushed over socket.io and labelled as a person
@@ -189,16 +191,32 @@ def test_console_requires_login_and_shows_a_wrong_password(browser, console_api)
 def test_console_shows_and_updates_the_linked_ticket_of_an_urgent_handoff(browser, console_api, screenshots):
     service = {"Authorization": "Bearer dev-service-token"}
     ticket = http.post(  # the first ticket loads the complaint classifier: allow time
-        f"{console_api}/tickets", headers=service,
-        json={"phone": "13812345678", "booking_ref": "TR20260001", "channel": "socketio",
-              "description": "<i>老人</i>在酒店摔倒骨折，现在还在医院，需要帮助", "category": "safety", "severity": "urgent"},
+        f"{console_api}/tickets",
+        headers=service,
+        json={
+            "phone": "13812345678",
+            "booking_ref": "TR20260001",
+            "channel": "socketio",
+            "description": "<i>老人</i>在酒店摔倒骨折，现在还在医院，需要帮助",
+            "category": "safety",
+            "severity": "urgent",
+        },
     ).json()
     conversation = f"browser-{int(time.time() * 1000)}"
     handoff = http.post(
-        f"{console_api}/handoffs", headers=service,
-        json={"conversation_id": conversation, "channel": "socketio", "reason": "urgent_complaint",
-              "ticket_no": ticket["ticket_no"], "summary": {"booking_ref": "TR20260001", "phone": "13812345678",
-                                                            "complaint_description": "<i>老人</i>在酒店摔倒骨折"}},
+        f"{console_api}/handoffs",
+        headers=service,
+        json={
+            "conversation_id": conversation,
+            "channel": "socketio",
+            "reason": "urgent_complaint",
+            "ticket_no": ticket["ticket_no"],
+            "summary": {
+                "booking_ref": "TR20260001",
+                "phone": "13812345678",
+                "complaint_description": "<i>老人</i>在酒店摔倒骨折",
+            },
+        },
     ).json()
     page = browser.new_page(viewport={"width": 1400, "height": 860}, locale="zh-CN")
     page.on("dialog", lambda dialog: dialog.accept())
@@ -225,7 +243,9 @@ def test_console_shows_and_updates_the_linked_ticket_of_an_urgent_handoff(browse
         page.locator("#close").click()
         page.locator("#conv-meta", has_text="已结束").wait_for(timeout=10_000)
         # Read as the supervisor: the service token reads only its own conversation's tickets.
-        saved = http.get(f"{console_api}/tickets/{ticket['ticket_no']}", headers=login(console_api, "supervisor")).json()
+        saved = http.get(
+            f"{console_api}/tickets/{ticket['ticket_no']}", headers=login(console_api, "supervisor")
+        ).json()
         assert saved["status"] == "investigating"
         assert any("人工会话记录" in n["text"] for n in saved["notes"])  # the transcript went to the ticket
     finally:

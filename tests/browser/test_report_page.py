@@ -14,7 +14,11 @@ import pytest
 from tests import staff
 from tests.browser.conftest import SCREENSHOTS
 from tests.browser.test_console_accessibility import (
-    DESKTOP, PHONE, assert_accessible, focus_is_visible, no_sideways_scroll,
+    DESKTOP,
+    PHONE,
+    assert_accessible,
+    focus_is_visible,
+    no_sideways_scroll,
 )
 from tests.services import api_service, base_env
 
@@ -35,8 +39,15 @@ def report_api(tmp_path_factory):
     tag = uuid.uuid4().hex[:8]
 
     def ticket(category, severity, phone, description):
-        body = {"name": "王小明", "phone": phone, "channel": "socketio", "conversation_id": f"report-{tag}-{phone}-{severity}",
-                "description": description, "category": category, "severity": severity}
+        body = {
+            "name": "王小明",
+            "phone": phone,
+            "channel": "socketio",
+            "conversation_id": f"report-{tag}-{phone}-{severity}",
+            "description": description,
+            "category": category,
+            "severity": severity,
+        }
         response = http.post(f"{base}/tickets", json=body, headers=bot)
         assert response.status_code == 201, response.text
         return response.json()
@@ -44,12 +55,22 @@ def report_api(tmp_path_factory):
     first = ticket("meals", "general", "13800000001", "晚餐菜品变质，多人腹泻。")
     ticket("meals", "major", "13800000001", "第二次投诉：餐饮问题仍未解决。")  # same phone: a repeat
     ticket("safety", "urgent", "13900000002", "游客在景区摔伤，需要帮助。")
-    rated = http.patch(f"{base}/tickets/{first['ticket_no']}/feedback", json={"satisfaction": 4},
-                       headers={**bot, "X-Sender-Id": first["conversation_id"]})
+    rated = http.patch(
+        f"{base}/tickets/{first['ticket_no']}/feedback",
+        json={"satisfaction": 4},
+        headers={**bot, "X-Sender-Id": first["conversation_id"]},
+    )
     assert rated.status_code == 200, rated.text
-    opened = http.post(f"{base}/handoffs", headers=bot, json={
-        "conversation_id": f"report-{tag}-fallback", "channel": "socketio", "reason": "fallback",
-        "summary": {"last_message": "我叫王小明，那个东西怎么弄"}})
+    opened = http.post(
+        f"{base}/handoffs",
+        headers=bot,
+        json={
+            "conversation_id": f"report-{tag}-fallback",
+            "channel": "socketio",
+            "reason": "fallback",
+            "summary": {"last_message": "我叫王小明，那个东西怎么弄"},
+        },
+    )
     assert opened.status_code in (200, 201), opened.text
     staff.login(base, "supervisor", http)  # changes the initial password, as the console would ask
     yield base
@@ -63,14 +84,16 @@ def open_report(browser, base: str, viewport: dict):
     page.get_by_label("账号").fill("supervisor")
     page.get_by_label("密码", exact=True).fill(staff.password("supervisor"))
     page.keyboard.press("Enter")  # the form submits from the keyboard
-    page.wait_for_function("document.querySelector('#report-status').textContent.startsWith('已生成')",
-                           timeout=30_000)
+    page.wait_for_function(
+        "document.querySelector('#report-status').textContent.startsWith('已生成')", timeout=30_000
+    )
     return context, page
 
 
 def cells(page, table_id: str) -> list[list[str]]:
     return page.eval_on_selector_all(
-        f"#{table_id} tbody tr", "rows => rows.map(r => [...r.children].map(c => c.textContent))")
+        f"#{table_id} tbody tr", "rows => rows.map(r => [...r.children].map(c => c.textContent))"
+    )
 
 
 def test_supervisor_sees_the_figures_charts_and_csv(browser, report_api, tmp_path):
@@ -90,7 +113,17 @@ def test_supervisor_sees_the_figures_charts_and_csv(browser, report_api, tmp_pat
         assert phrases == [["1", "我叫王**，那个东西怎么弄", "1"]]
         assert "王小明" not in page.content() and "13800000001" not in page.content()
         # Every chart is drawn: ECharts puts a canvas with a size inside each container.
-        for chart in ("trend", "category", "severity", "stage", "department", "status", "deadlines", "quality", "reply"):
+        for chart in (
+            "trend",
+            "category",
+            "severity",
+            "stage",
+            "department",
+            "status",
+            "deadlines",
+            "quality",
+            "reply",
+        ):
             size = page.eval_on_selector(f"#chart-{chart} canvas", "c => [c.width, c.height]")
             assert size[0] > 100 and size[1] > 100, (chart, size)
         assert_accessible(page, "report desktop")
@@ -99,7 +132,9 @@ def test_supervisor_sees_the_figures_charts_and_csv(browser, report_api, tmp_pat
         with page.expect_download() as download_info:
             page.get_by_role("button", name="下载 CSV").click()
         download = download_info.value
-        assert download.suggested_filename.startswith("report-") and download.suggested_filename.endswith("-week.csv")
+        assert download.suggested_filename.startswith("report-") and download.suggested_filename.endswith(
+            "-week.csv"
+        )
         saved = tmp_path / download.suggested_filename
         download.save_as(saved)
         raw = saved.read_bytes()
@@ -111,7 +146,9 @@ def test_supervisor_sees_the_figures_charts_and_csv(browser, report_api, tmp_pat
         # By month, from the picker: the same three tickets in one month.
         page.select_option("#period-granularity", "month")
         page.get_by_role("button", name="生成报表").click()
-        page.wait_for_function("document.querySelector('#table-trend tbody tr th').textContent.includes('月')")
+        page.wait_for_function(
+            "document.querySelector('#table-trend tbody tr th').textContent.includes('月')"
+        )
         assert sum(int(row[1]) for row in cells(page, "table-trend")) == 3
     finally:
         context.close()

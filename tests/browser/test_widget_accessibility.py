@@ -52,11 +52,13 @@ def offer_a_choice(page) -> None:
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_no_serious_accessibility_violations_and_full_screen_on_a_phone(browser, console_api, rasa_url,
-                                                                      screenshots, viewport):
+def test_no_serious_accessibility_violations_and_full_screen_on_a_phone(
+    browser, console_api, rasa_url, screenshots, viewport
+):
     name = "desktop" if viewport is DESKTOP else "phone"
-    context = browser.new_context(viewport=viewport, locale="zh-CN", is_mobile=viewport is PHONE,
-                                  has_touch=viewport is PHONE)
+    context = browser.new_context(
+        viewport=viewport, locale="zh-CN", is_mobile=viewport is PHONE, has_touch=viewport is PHONE
+    )
     try:
         page = context.new_page()
         page.goto(f"{console_api}/?rasa={rasa_url}")
@@ -95,7 +97,8 @@ def test_everything_by_keyboard_with_visible_focus(browser, console_api, rasa_ur
         assert focused(page) == "chat-input"
         # A visible focus ring on the input (it used to have outline: none).
         ring = page.eval_on_selector(
-            "#chat-input", "e => [getComputedStyle(e).outlineStyle, getComputedStyle(e).outlineWidth]")
+            "#chat-input", "e => [getComputedStyle(e).outlineStyle, getComputedStyle(e).outlineWidth]"
+        )
         assert ring[0] != "none" and ring[1] != "0px", ring
         page.keyboard.type("昨天晚上在丽江的酒店房间里发现蟑螂，床单也是脏的，我要求退款")
         page.keyboard.press("Enter")

@@ -63,8 +63,9 @@ def tracker_texts(rasa_url: str, conversation: str) -> list[str]:
 
 def test_history_from_the_server_other_tabs_notices_and_unread(browser, console_api, rasa_url, screenshots):
     url = f"{console_api}/?rasa={rasa_url}&open=1"
-    context = browser.new_context(viewport={"width": 1000, "height": 760}, locale="zh-CN",
-                                  timezone_id="America/New_York")  # timestamps are China time anyway
+    context = browser.new_context(
+        viewport={"width": 1000, "height": 760}, locale="zh-CN", timezone_id="America/New_York"
+    )  # timestamps are China time anyway
     context.add_init_script(WATCH_TYPING)
     agent1 = login(console_api, "agent1")
     try:
@@ -102,7 +103,10 @@ def test_history_from_the_server_other_tabs_notices_and_unread(browser, console_
         wait_for_bubble(second, "agent", "已接入，正在为您处理", timeout=10_000)
         name = second.locator("#chat-log .msg.agent .who").last.inner_text().split("·")[-1].strip()
         assert name and name != "agent1"  # the agent's display name
-        assert second.locator("#chat-log .msg.agent .bubble").last.inner_text() == f"客服{name}已接入，正在为您处理。"
+        assert (
+            second.locator("#chat-log .msg.agent .bubble").last.inner_text()
+            == f"客服{name}已接入，正在为您处理。"
+        )
         second.locator("#chat-agent[data-state=agent]", has_text=name).wait_for(timeout=5_000)
         first.locator("#chat-unread", has_text="1").wait_for(timeout=10_000)
         assert first.title().startswith("(1) 新消息")
@@ -116,8 +120,11 @@ def test_history_from_the_server_other_tabs_notices_and_unread(browser, console_
             Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
             document.dispatchEvent(new Event("visibilitychange"));
         }""")
-        http.post(f"{console_api}/handoffs/{handoff['id']}/messages", json={"text": "请稍等，我看一下您的行程。"},
-                  headers=agent1).raise_for_status()
+        http.post(
+            f"{console_api}/handoffs/{handoff['id']}/messages",
+            json={"text": "请稍等，我看一下您的行程。"},
+            headers=agent1,
+        ).raise_for_status()
         first.wait_for_function("document.title.startsWith('(1) 新消息')", timeout=10_000)
         first.evaluate("""() => {
             Object.defineProperty(document, "hidden", { configurable: true, get: () => false });
@@ -130,8 +137,9 @@ def test_history_from_the_server_other_tabs_notices_and_unread(browser, console_
         second.close()
         reply = "您好，导游十分钟后到东门接您。"
         china_before = china_time()
-        sent = http.post(f"{console_api}/handoffs/{handoff['id']}/messages", json={"text": reply},
-                         headers=agent1)
+        sent = http.post(
+            f"{console_api}/handoffs/{handoff['id']}/messages", json={"text": reply}, headers=agent1
+        )
         assert sent.status_code == 201, sent.text
 
         # The traveller comes back: the reply is there, from the server, labelled and timed.
@@ -165,9 +173,12 @@ def test_history_from_the_server_other_tabs_notices_and_unread(browser, console_
         back.click("#chat-confirm-yes")
         back.wait_for_function(
             f"window.travelChat.conversationId && window.travelChat.conversationId !== '{conversation}'",
-            timeout=10_000)
+            timeout=10_000,
+        )
         assert bubbles(back, "user") == [] and bubbles(back, "agent") == []
-        assert "（旅客已开始新对话）" not in tracker_texts(rasa_url, conversation)  # no handoff: nobody to tell
+        assert "（旅客已开始新对话）" not in tracker_texts(
+            rasa_url, conversation
+        )  # no handoff: nobody to tell
     finally:
         context.close()
 

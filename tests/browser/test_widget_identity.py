@@ -68,7 +68,9 @@ def test_the_server_issues_the_id_and_only_this_tab_keeps_it(browser, api_url, r
         page.click("#chat-restart")
         page.click("#chat-confirm-yes")  # it asks first (test_widget_conversation.py)
         online(page)
-        page.wait_for_function(f"window.travelChat.conversationId && window.travelChat.conversationId !== '{first['conversation']}'")
+        page.wait_for_function(
+            f"window.travelChat.conversationId && window.travelChat.conversationId !== '{first['conversation']}'"
+        )
         fresh = chat_state(page)
         assert TOKEN.match(fresh["token"]) and fresh["stored"] == fresh["token"]
         assert page.locator("#chat-log .msg.user").count() == 0
@@ -132,4 +134,6 @@ def test_rasa_parameter_is_ignored_unless_page_and_server_are_on_this_machine(br
 def test_the_widget_has_no_client_made_ids(api_url):
     source = http.get(f"{api_url}/static/widget.js").text
     assert "Math.random" not in source and "randomUUID" not in source
-    assert "localStorage.setItem(KEY_SESSION" not in source and "localStorage.setItem(KEY_HISTORY" not in source
+    assert (
+        "localStorage.setItem(KEY_SESSION" not in source and "localStorage.setItem(KEY_HISTORY" not in source
+    )

@@ -63,20 +63,38 @@ PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 LIST_PLACEHOLDERS = {"hotels", "meeting_places", "flights"}
 
 CATEGORIES = (
-    "emergency", "ordinary_complaint", "cancel", "all_at_once", "off_topic",
-    "two_questions", "refund", "verification", "itinerary_followup",
+    "emergency",
+    "ordinary_complaint",
+    "cancel",
+    "all_at_once",
+    "off_topic",
+    "two_questions",
+    "refund",
+    "verification",
+    "itinerary_followup",
 )
 TURN_KEYS = {"contains_all", "contains_any", "not_contains", "regex", "silent", "handoff", "tickets"}
 OUTCOME_KEYS = {"handoff", "tickets", "ticket"}
 CONVERSATION_KEYS = {
-    "id", "category", "booking", "other_booking", "trip", "min_days_ahead", "setup",
-    "never_contains", "turns", "outcome", "note", "known_failure",
+    "id",
+    "category",
+    "booking",
+    "other_booking",
+    "trip",
+    "min_days_ahead",
+    "setup",
+    "never_contains",
+    "turns",
+    "outcome",
+    "note",
+    "known_failure",
 }
 
 Send = Callable[[str], List[Dict[str, Any]]]
 
 
 # --- the conversation files ------------------------------------------------------------------
+
 
 @dataclass
 class Turn:
@@ -97,7 +115,9 @@ class Conversation:
     never_contains: List[str] = field(default_factory=list)
     outcome: Dict[str, Any] = field(default_factory=dict)
     source: str = ""
-    known_failure: str = ""  # why the bot fails it today: an xfail (strict) in pytest, a failure in the figures
+    known_failure: str = (
+        ""  # why the bot fails it today: an xfail (strict) in pytest, a failure in the figures
+    )
 
 
 class ConversationFileError(ValueError):
@@ -123,27 +143,43 @@ def load(path: Path) -> List[Conversation]:
         turns = []
         for turn in raw.get("turns") or []:
             expect = turn.get("expect") or {}
-            if set(turn) - {"user", "expect"} or set(expect) - TURN_KEYS or not isinstance(turn.get("user"), str):
+            if (
+                set(turn) - {"user", "expect"}
+                or set(expect) - TURN_KEYS
+                or not isinstance(turn.get("user"), str)
+            ):
                 raise ConversationFileError(f"{where}: bad turn {turn!r}")
             turns.append(Turn(turn["user"], expect))
         if not turns:
             raise ConversationFileError(f"{where}: no turns")
         outcome = raw.get("outcome") or {}
         if set(outcome) - OUTCOME_KEYS:
-            raise ConversationFileError(f"{where}: unknown outcome keys {sorted(set(outcome) - OUTCOME_KEYS)}")
+            raise ConversationFileError(
+                f"{where}: unknown outcome keys {sorted(set(outcome) - OUTCOME_KEYS)}"
+            )
         if raw.get("trip") not in (None, "ended", "upcoming"):
             raise ConversationFileError(f"{where}: trip must be ended or upcoming")
-        conversations.append(Conversation(
-            id=raw["id"], category=raw["category"], turns=turns, booking=raw.get("booking"),
-            other_booking=raw.get("other_booking"), trip=raw.get("trip"),
-            min_days_ahead=int(raw.get("min_days_ahead", 1)), setup=raw.get("setup") or {},
-            never_contains=list(raw.get("never_contains") or []), outcome=outcome, source=Path(path).name,
-            known_failure=str(raw.get("known_failure") or ""),
-        ))
+        conversations.append(
+            Conversation(
+                id=raw["id"],
+                category=raw["category"],
+                turns=turns,
+                booking=raw.get("booking"),
+                other_booking=raw.get("other_booking"),
+                trip=raw.get("trip"),
+                min_days_ahead=int(raw.get("min_days_ahead", 1)),
+                setup=raw.get("setup") or {},
+                never_contains=list(raw.get("never_contains") or []),
+                outcome=outcome,
+                source=Path(path).name,
+                known_failure=str(raw.get("known_failure") or ""),
+            )
+        )
     return conversations
 
 
 # --- the two services ------------------------------------------------------------------------
+
 
 def settings() -> Dict[str, str]:
     """The settings the services run with: dev.env's defaults, the environment winning."""
@@ -160,7 +196,8 @@ class RestChat:
 
     def __call__(self, text: str) -> List[Dict[str, Any]]:
         response = httpx.post(
-            f"{self.rasa_url}/webhooks/rest/webhook", json={"sender": self.sender, "message": text},
+            f"{self.rasa_url}/webhooks/rest/webhook",
+            json={"sender": self.sender, "message": text},
             timeout=self.timeout,
         )
         response.raise_for_status()
@@ -219,7 +256,9 @@ class TicketingApi:
         params = [("status", s) for s in ("waiting", "active", "returned", "closed")]
         return self._get_as_staff("/handoffs", [*params, ("conversation_id", conversation_id)])["items"]
 
-    def tickets(self, conversation_id: str, since: dt.datetime, mentioned: Iterable[str] = ()) -> List[Dict[str, Any]]:
+    def tickets(
+        self, conversation_id: str, since: dt.datetime, mentioned: Iterable[str] = ()
+    ) -> List[Dict[str, Any]]:
         """Tickets the conversation created: the newest tickets received since it started (the
         list is newest first) plus any ticket number the bot quoted, kept when their
         conversation_id is this conversation's."""
@@ -243,16 +282,23 @@ def _when(value: str) -> dt.datetime:
 
 # --- placeholders ----------------------------------------------------------------------------
 
+
 def booking_values(booking: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
     days = booking.get("itinerary") or []
     flights = [f["number"] for d in days for f in (d.get("flights") or [])]
     meetings = [d["meeting"] for d in days if d.get("meeting")]
     values: Dict[str, Any] = {
-        "booking": booking["ref"], "phone": booking["phone"], "last4": booking["phone"][-4:],
-        "name": booking.get("traveller_name"), "product": booking["product"],
-        "guide_name": booking.get("guide_name"), "guide_phone": booking.get("guide_phone"),
-        "destination": booking.get("destination"), "days": str(len(days)),
-        "price": str(booking.get("price_cny")), "departure_date": booking.get("departure_date"),
+        "booking": booking["ref"],
+        "phone": booking["phone"],
+        "last4": booking["phone"][-4:],
+        "name": booking.get("traveller_name"),
+        "product": booking["product"],
+        "guide_name": booking.get("guide_name"),
+        "guide_phone": booking.get("guide_phone"),
+        "destination": booking.get("destination"),
+        "days": str(len(days)),
+        "price": str(booking.get("price_cny")),
+        "departure_date": booking.get("departure_date"),
         "return_date": booking.get("return_date"),
         "outbound_flight": flights[0] if flights else None,
         "return_flight": flights[-1] if flights else None,
@@ -270,6 +316,7 @@ def booking_values(booking: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
 def fill(value: Any, values: Dict[str, Any]) -> Any:
     """Fills placeholders in strings, lists and dicts; a whole-item list placeholder expands."""
     if isinstance(value, str):
+
         def one(match: "re.Match[str]") -> str:
             key = match.group(1)
             if key not in values or values[key] is None:
@@ -277,6 +324,7 @@ def fill(value: Any, values: Dict[str, Any]) -> Any:
             if isinstance(values[key], list):
                 raise KeyError(f"{{{key}}} is a list: use it as a whole list item")
             return str(values[key])
+
         return PLACEHOLDER.sub(one, value)
     if isinstance(value, list):
         out: List[Any] = []
@@ -302,6 +350,7 @@ def today_in_china() -> dt.date:
 
 # --- results ---------------------------------------------------------------------------------
 
+
 @dataclass
 class TurnRecord:
     user: str
@@ -315,12 +364,12 @@ class Result:
     source: str
     sender: str
     passed: bool
-    reason: Optional[str] = None      # the first failure, in words
-    check: Optional[str] = None       # which check failed (no values: safe to show for held-out)
+    reason: Optional[str] = None  # the first failure, in words
+    check: Optional[str] = None  # which check failed (no values: safe to show for held-out)
     failed_turn: Optional[int] = None  # 1-based; None for setup and outcome failures
     transcript: List[TurnRecord] = field(default_factory=list)
     seconds: float = 0.0
-    stale: bool = False               # the test data no longer fits today's date
+    stale: bool = False  # the test data no longer fits today's date
 
     def report(self) -> str:
         head = f"[{self.id}] {self.category} ({self.source}, sender {self.sender}): "
@@ -330,14 +379,22 @@ class Result:
             mark = "  >>" if number == self.failed_turn else "    "
             lines.append(f"{mark} {number}. 旅客: {turn.user}")
             for text in turn.bot or ["(no reply)"]:
-                lines.extend(f"         机器人: {line}" if i == 0 else f"                 {line}"
-                             for i, line in enumerate(text.splitlines() or [""]))
+                lines.extend(
+                    f"         机器人: {line}" if i == 0 else f"                 {line}"
+                    for i, line in enumerate(text.splitlines() or [""])
+                )
         return "\n".join(lines)
 
     def as_dict(self, redact: bool = False) -> Dict[str, Any]:
         if redact:  # held-out: which conversation failed and on which kind of check, nothing it says
-            return {"id": self.id, "category": self.category, "passed": self.passed, "check": self.check,
-                    "failed_turn": self.failed_turn, "stale": self.stale}
+            return {
+                "id": self.id,
+                "category": self.category,
+                "passed": self.passed,
+                "check": self.check,
+                "failed_turn": self.failed_turn,
+                "stale": self.stale,
+            }
         out = asdict(self)
         out["transcript"] = [asdict(t) for t in self.transcript]
         return out
@@ -358,8 +415,11 @@ def summarise(results: Sequence[Result]) -> Dict[str, Dict[str, Any]]:
             passed = sum(r.passed for r in mine)
             table[category] = {"passed": passed, "total": len(mine), "rate": round(passed / len(mine), 3)}
     passed = sum(r.passed for r in results)
-    table["overall"] = {"passed": passed, "total": len(results),
-                        "rate": round(passed / len(results), 3) if results else 0.0}
+    table["overall"] = {
+        "passed": passed,
+        "total": len(results),
+        "rate": round(passed / len(results), 3) if results else 0.0,
+    }
     return table
 
 
@@ -372,9 +432,15 @@ def format_summary(title: str, table: Dict[str, Dict[str, Any]]) -> str:
 
 # --- playing ---------------------------------------------------------------------------------
 
+
 class Runner:
-    def __init__(self, rasa_url: str, api_url: str, env: Optional[Dict[str, str]] = None,
-                 today: Optional[dt.date] = None):
+    def __init__(
+        self,
+        rasa_url: str,
+        api_url: str,
+        env: Optional[Dict[str, str]] = None,
+        today: Optional[dt.date] = None,
+    ):
         self.env = env or settings()
         self.rasa_url = rasa_url.rstrip("/")
         self.api = TicketingApi(api_url, self.env)
@@ -400,17 +466,25 @@ class Runner:
         if conversation.trip == "ended" and not back < self.today:
             raise Failure("stale", f"stale test data: {values['booking']} has not ended on {self.today}")
         if conversation.trip == "upcoming" and (departure - self.today).days < conversation.min_days_ahead:
-            raise Failure("stale", f"stale test data: {values['booking']} departs {departure}, "
-                                   f"less than {conversation.min_days_ahead} days after {self.today}")
+            raise Failure(
+                "stale",
+                f"stale test data: {values['booking']} departs {departure}, "
+                f"less than {conversation.min_days_ahead} days after {self.today}",
+            )
 
     def _setup(self, conversation: Conversation, values: Dict[str, Any]) -> None:
         ticket = conversation.setup.get("ticket")
         if ticket:
-            body = {"category": "accommodation", "severity": "general", "channel": "console",
-                    **fill(ticket, values)}
+            body = {
+                "category": "accommodation",
+                "severity": "general",
+                "channel": "console",
+                **fill(ticket, values),
+            }
             created = self.api.create_ticket(body)
-            values.update(ticket_no=created["ticket_no"], ticket_phone=body["phone"],
-                          ticket_last4=body["phone"][-4:])
+            values.update(
+                ticket_no=created["ticket_no"], ticket_phone=body["phone"], ticket_last4=body["phone"][-4:]
+            )
 
     def play(self, conversation: Conversation, send: Optional[Send] = None) -> Result:
         send = send or RestChat(self.rasa_url)
@@ -454,8 +528,9 @@ class Runner:
         result.seconds = round(time.monotonic() - started, 2)
         return result
 
-    def play_all(self, conversations: Sequence[Conversation],
-                 progress: Optional[Callable[[Result], None]] = None) -> List[Result]:
+    def play_all(
+        self, conversations: Sequence[Conversation], progress: Optional[Callable[[Result], None]] = None
+    ) -> List[Result]:
         results = []
         for conversation in conversations:
             results.append(self.play(conversation))
@@ -465,8 +540,9 @@ class Runner:
 
     # --- checks ---
 
-    def _check_turn(self, expect: Dict[str, Any], said: str, sender: str, since: dt.datetime,
-                    mentioned: List[str]) -> None:
+    def _check_turn(
+        self, expect: Dict[str, Any], said: str, sender: str, since: dt.datetime, mentioned: List[str]
+    ) -> None:
         if expect.get("silent"):
             if said.strip():
                 raise Failure("silent", "the bot answered although it should stay silent")
@@ -491,8 +567,9 @@ class Runner:
         if "tickets" in expect:
             self._check_ticket_count(expect["tickets"], self.api.tickets(sender, since, mentioned))
 
-    def _check_outcome(self, outcome: Dict[str, Any], sender: str, since: dt.datetime,
-                       mentioned: List[str]) -> None:
+    def _check_outcome(
+        self, outcome: Dict[str, Any], sender: str, since: dt.datetime, mentioned: List[str]
+    ) -> None:
         if "handoff" in outcome:
             self._check_handoff(outcome["handoff"], sender, where="outcome")
         if "tickets" in outcome or "ticket" in outcome:
@@ -525,8 +602,10 @@ class Runner:
         prefix = f"{where}: " if where else ""
         check = f"{where}.tickets" if where else "tickets"
         if isinstance(want, int) and len(tickets) != want:
-            raise Failure(check, f"{prefix}{len(tickets)} ticket(s) {[t['ticket_no'] for t in tickets]}, "
-                                 f"expected {want}")
+            raise Failure(
+                check,
+                f"{prefix}{len(tickets)} ticket(s) {[t['ticket_no'] for t in tickets]}, expected {want}",
+            )
 
 
 def check_ticket_fields(want: Dict[str, Any], ticket: Dict[str, Any]) -> None:
@@ -540,22 +619,30 @@ def check_ticket_fields(want: Dict[str, Any], ticket: Dict[str, Any]) -> None:
 
     for name, value in (want.get("equals") or {}).items():
         if field_text(name) != norm(str(value)):
-            raise Failure("outcome.ticket", f"outcome: ticket {ticket['ticket_no']} {name} is "
-                                            f"{ticket.get(name)!r}, expected {value!r}")
+            raise Failure(
+                "outcome.ticket",
+                f"outcome: ticket {ticket['ticket_no']} {name} is {ticket.get(name)!r}, expected {value!r}",
+            )
     for name, phrases in (want.get("contains") or {}).items():
         for phrase in phrases:
             if norm(phrase) not in field_text(name):
-                raise Failure("outcome.ticket", f"outcome: ticket {ticket['ticket_no']} {name} "
-                                                f"{ticket.get(name)!r} lacks {phrase!r}")
+                raise Failure(
+                    "outcome.ticket",
+                    f"outcome: ticket {ticket['ticket_no']} {name} {ticket.get(name)!r} lacks {phrase!r}",
+                )
     for name, phrases in (want.get("contains_any") or {}).items():
         if not any(norm(p) in field_text(name) for p in phrases):
-            raise Failure("outcome.ticket", f"outcome: ticket {ticket['ticket_no']} {name} "
-                                            f"{ticket.get(name)!r} has none of {phrases!r}")
+            raise Failure(
+                "outcome.ticket",
+                f"outcome: ticket {ticket['ticket_no']} {name} {ticket.get(name)!r} has none of {phrases!r}",
+            )
     for name, phrases in (want.get("not_contains") or {}).items():
         for phrase in phrases:
             if norm(phrase) in field_text(name):
-                raise Failure("outcome.ticket", f"outcome: ticket {ticket['ticket_no']} {name} "
-                                                f"{ticket.get(name)!r} contains {phrase!r}")
+                raise Failure(
+                    "outcome.ticket",
+                    f"outcome: ticket {ticket['ticket_no']} {name} {ticket.get(name)!r} contains {phrase!r}",
+                )
 
 
 def reply_text(reply: Dict[str, Any]) -> str:
@@ -601,8 +688,10 @@ def placeholder_problems(conversation: Conversation) -> List[str]:
     used = {m for text in texts for m in PLACEHOLDER.findall(text)}
     day = re.compile(r"(other_)?hotel_day\d+")
     return sorted(
-        f"{conversation.id}: {{{key}}}" for key in used
-        if key not in known and not (day.fullmatch(key) and (conversation.booking or conversation.other_booking))
+        f"{conversation.id}: {{{key}}}"
+        for key in used
+        if key not in known
+        and not (day.fullmatch(key) and (conversation.booking or conversation.other_booking))
     )
 
 

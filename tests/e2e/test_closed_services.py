@@ -56,9 +56,7 @@ def test_an_over_long_message_gets_a_polite_reply_and_stays_out_of_the_tracker(r
 
 def test_a_request_above_the_size_limit_is_refused_politely(rasa_url, rasa):
     size = int(rasa.env["RASA_MAX_REQUEST_BYTES"])
-    answer = http.post(
-        f"{rasa_url}/webhooks/rest/webhook", json={"sender": "huge", "message": "长" * size}
-    )
+    answer = http.post(f"{rasa_url}/webhooks/rest/webhook", json={"sender": "huge", "message": "长" * size})
     assert answer.status_code == 413
     assert "太长" in answer.json()[0]["text"]
     assert http.get(f"{rasa_url}/status", headers=RASA_AUTH).status_code == 200  # still up

@@ -29,8 +29,15 @@ from tests.services import ROOT
 
 SUITE = load(SUITE_PATH)
 MINIMUM = {
-    "emergency": 15, "ordinary_complaint": 8, "cancel": 10, "all_at_once": 12, "off_topic": 12,
-    "two_questions": 8, "refund": 8, "verification": 6, "itinerary_followup": 6,
+    "emergency": 15,
+    "ordinary_complaint": 8,
+    "cancel": 10,
+    "all_at_once": 12,
+    "off_topic": 12,
+    "two_questions": 8,
+    "refund": 8,
+    "verification": 6,
+    "itinerary_followup": 6,
 }
 HELDOUT_FLOOR = 0.8
 # The API locks a booking after 5 wrong phone-digit checks in 15 minutes (suite and held-out
@@ -38,9 +45,20 @@ HELDOUT_FLOOR = 0.8
 MAX_MISSES_PER_BOOKING = 4
 # The behaviour contract's own examples: the suite paraphrases them, it does not copy them.
 CONTRACT_EXAMPLES = {
-    "我不想去了，这个团能取消吗", "帮我退团", "查行程 TR20260001 尾号5678", "能开发票吗？另外行李限重多少",
-    "TR20260001 尾号5678 我现在退团要扣多少", "出发前7天退团扣多少", "回程航班呢", "集合时间和地点呢",
-    "第8天住哪", "你能做什么", "我叫王芳", "名字写错了，是王芳", "不，继续", "不对，订单号是TR20260001",
+    "我不想去了，这个团能取消吗",
+    "帮我退团",
+    "查行程 TR20260001 尾号5678",
+    "能开发票吗？另外行李限重多少",
+    "TR20260001 尾号5678 我现在退团要扣多少",
+    "出发前7天退团扣多少",
+    "回程航班呢",
+    "集合时间和地点呢",
+    "第8天住哪",
+    "你能做什么",
+    "我叫王芳",
+    "名字写错了，是王芳",
+    "不，继续",
+    "不对，订单号是TR20260001",
 }
 DESIGN = Path(__file__).resolve().parents[3] / "shared" / "DESIGN.md"
 
@@ -80,7 +98,11 @@ def test_right_digits_are_placeholders():
 
 def _param(conversation):
     # A known failure stays visible: strict xfail, so fixing it turns the test red until the mark goes.
-    marks = [pytest.mark.xfail(reason=conversation.known_failure, strict=True)] if conversation.known_failure else []
+    marks = (
+        [pytest.mark.xfail(reason=conversation.known_failure, strict=True)]
+        if conversation.known_failure
+        else []
+    )
     return pytest.param(conversation, id=conversation.id, marks=marks)
 
 

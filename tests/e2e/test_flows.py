@@ -35,7 +35,9 @@ def test_wrong_phone_gets_no_itinerary(chat, api_url):
     chat("帮我查下行程")
     chat(BOOKING)
     reply = texts(chat("0000"))
-    assert "对不上" in reply and "后四位" in reply  # the booking number is kept: only the digits are asked again
+    assert (
+        "对不上" in reply and "后四位" in reply
+    )  # the booking number is kept: only the digits are asked again
     booking = staff.booking(api_url, BOOKING)
     assert booking["product"] not in reply
     for day in booking["itinerary"]:
@@ -72,7 +74,8 @@ def test_complaint_creates_a_ticket_in_the_api(chat, api_url):
     assert match, done
     assert "没太明白" not in done  # the dialogue waits after the ticket, no fallback
     ticket = httpx.get(
-        f"{api_url}/tickets/{match.group(0)}", headers={"Authorization": "Bearer dev-service-token", "X-Sender-Id": chat.sender}
+        f"{api_url}/tickets/{match.group(0)}",
+        headers={"Authorization": "Bearer dev-service-token", "X-Sender-Id": chat.sender},
     )
     assert ticket.status_code == 200
     body = ticket.json()
@@ -106,7 +109,8 @@ def test_complaint_with_an_interruption_and_corrections(chat, api_url):
     match = re.search(r"C\d{11,}", done)
     assert match, done
     body = httpx.get(
-        f"{api_url}/tickets/{match.group(0)}", headers={"Authorization": "Bearer dev-service-token", "X-Sender-Id": chat.sender}
+        f"{api_url}/tickets/{match.group(0)}",
+        headers={"Authorization": "Bearer dev-service-token", "X-Sender-Id": chat.sender},
     ).json()
     assert body["name"] == "李雪"
     assert "12月5号晚上" in body["occurred_at"]
@@ -165,4 +169,9 @@ def test_response_selector_runs_only_for_policy_questions(rasa_url):
     assert question["response_selector"]["policy"]["response"]["intent_response_key"] == "policy/refund"
     greeting = parse("你好")
     assert greeting["intent"]["name"] == "greet"
-    assert not greeting.get("response_selector", {}).get("policy", {}).get("response", {}).get("intent_response_key")
+    assert (
+        not greeting.get("response_selector", {})
+        .get("policy", {})
+        .get("response", {})
+        .get("intent_response_key")
+    )

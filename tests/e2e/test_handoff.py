@@ -72,10 +72,17 @@ def test_whole_handoff_protocol_over_rest(chat, rasa_url, console_api):
     supervisor = login(console_api, "supervisor")
     # Agents see a waiting conversation's id masked: the supervisor finds it, agent1 takes it.
     handoff = queued(console_api, supervisor, sender)
-    seen_by_agent = [h for h in http.get(f"{console_api}/handoffs", headers=agent1).json()["items"]
-                     if h["id"] == handoff["id"]]
+    seen_by_agent = [
+        h
+        for h in http.get(f"{console_api}/handoffs", headers=agent1).json()["items"]
+        if h["id"] == handoff["id"]
+    ]
     assert len(seen_by_agent) == 1 and seen_by_agent[0]["conversation_id"] != sender
-    assert handoff["status"] == "waiting" and handoff["reason"] == "request_human" and handoff["channel"] == "rest"
+    assert (
+        handoff["status"] == "waiting"
+        and handoff["reason"] == "request_human"
+        and handoff["channel"] == "rest"
+    )
     hid = handoff["id"]
 
     assert http.post(f"{console_api}/handoffs/{hid}/take", headers=agent1).status_code == 200
@@ -83,15 +90,22 @@ def test_whole_handoff_protocol_over_rest(chat, rasa_url, console_api):
     assert refused.status_code == 409 and "agent1" in refused.json()["detail"]
 
     lines = http.get(f"{console_api}/handoffs/{hid}/transcript", headers=agent1).json()["lines"]
-    said = [l["text"] for l in lines if l["sender"] == "traveller"]
+    said = [line["text"] for line in lines if line["sender"] == "traveller"]
     assert said[-2:] == ["导游一直催我们进购物店，已经在店里等了一个小时", "我的订单号是TR20260001"]
 
-    reply = http.post(f"{console_api}/handoffs/{hid}/messages", json={"text": "您好，我是客服小李，马上为您联系导游。"}, headers=agent1)
+    reply = http.post(
+        f"{console_api}/handoffs/{hid}/messages",
+        json={"text": "您好，我是客服小李，马上为您联系导游。"},
+        headers=agent1,
+    )
     assert reply.status_code == 201, reply.text
     assert reply.json()["pushed"] is False  # REST cannot push: the message lands in the tracker
     bot_texts = [e.get("text") for e in tracker_of(rasa_url, sender)["events"] if e["event"] == "bot"]
     assert bot_texts[-1] == "您好，我是客服小李，马上为您联系导游。"
-    assert http.post(f"{console_api}/handoffs/{hid}/messages", json={"text": "我来"}, headers=agent2).status_code == 403
+    assert (
+        http.post(f"{console_api}/handoffs/{hid}/messages", json={"text": "我来"}, headers=agent2).status_code
+        == 403
+    )
 
     # The traveller answers the agent; the bot still does not, and the agent sees it at once.
     assert chat("好的，谢谢，我们在景区东门") == []
@@ -99,7 +113,9 @@ def test_whole_handoff_protocol_over_rest(chat, rasa_url, console_api):
     lines = http.get(f"{console_api}/handoffs/{hid}/transcript", headers=agent1).json()["lines"]
     assert lines[-1]["sender"] == "traveller" and lines[-1]["text"] == "好的，谢谢，我们在景区东门"
     assert time.monotonic() - start < 2
-    assert [l["sender"] for l in lines].count("agent") == 2  # the joined notice (issue 15) and the reply
+    assert [line["sender"] for line in lines].count(
+        "agent"
+    ) == 2  # the joined notice (issue 15) and the reply
 
     back = http.post(f"{console_api}/handoffs/{hid}/return", json={"note": "已联系导游接回"}, headers=agent1)
     assert back.status_code == 200, back.text
@@ -123,16 +139,28 @@ def test_a_closed_handoff_refuses_messages_and_the_bot_answers(chat, rasa_url, c
     handoff = queued(console_api, supervisor, chat.sender)
     closed = http.post(f"{console_api}/handoffs/{handoff['id']}/close", headers=supervisor)
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
-    gone = http.post(f"{console_api}/handoffs/{handoff['id']}/messages", json={"text": "在吗"}, headers=supervisor)
+    gone = http.post(
+        f"{console_api}/handoffs/{handoff['id']}/messages", json={"text": "在吗"}, headers=supervisor
+    )
     assert gone.status_code == 409
     assert "您好" in texts(chat("你好"))
 
 
 # --- the action's own logic, on the real API ----------------------------------------------
 
+
 def _tracker(sender: str, events: list, slots: dict, text: str = "", channel: str = "socketio") -> Tracker:
     events = [{"event": "user", "text": "hi", "input_channel": channel, "parse_data": {}}] + events
-    return Tracker(sender, slots, {"text": text, "intent": {"name": "request_human"}}, events, False, None, {}, "action_listen")
+    return Tracker(
+        sender,
+        slots,
+        {"text": text, "intent": {"name": "request_human"}},
+        events,
+        False,
+        None,
+        {},
+        "action_listen",
+    )
 
 
 @pytest.fixture
@@ -142,11 +170,19 @@ def bot_client(api_url):
     ticketing.set_client(None)
 
 
-async def test_urgent_complaint_handoff_links_the_ticket_and_keeps_the_summary(bot_client, api_url, console_api):
+async def test_urgent_complaint_handoff_links_the_ticket_and_keeps_the_summary(
+    bot_client, api_url, console_api
+):
     ticket = http.post(
-        f"{api_url}/tickets", headers=SERVICE,
-        json={"phone": "13812345678", "booking_ref": "TR20260001", "description": "我父亲在景区摔倒昏迷，现在还没醒",
-              "category": "safety", "severity": "urgent"},
+        f"{api_url}/tickets",
+        headers=SERVICE,
+        json={
+            "phone": "13812345678",
+            "booking_ref": "TR20260001",
+            "description": "我父亲在景区摔倒昏迷，现在还没醒",
+            "category": "safety",
+            "severity": "urgent",
+        },
     ).json()
     sender = f"unit-{uuid.uuid4().hex[:10]}"
     # The complaint form already cleared its slots; the summary still has them from the history.
@@ -162,7 +198,11 @@ async def test_urgent_complaint_handoff_links_the_ticket_and_keeps_the_summary(b
     assert "紧急" in dispatcher.messages[0]["text"] and "排在第" in dispatcher.messages[0]["text"]
     supervisor = login(console_api, "supervisor")
     handoff = queued(console_api, supervisor, sender)
-    assert (handoff["severity"], handoff["colour"], handoff["ticket_no"]) == ("urgent", "red", ticket["ticket_no"])
+    assert (handoff["severity"], handoff["colour"], handoff["ticket_no"]) == (
+        "urgent",
+        "red",
+        ticket["ticket_no"],
+    )
     assert handoff["channel"] == "socketio"
     assert handoff["summary"]["complaint_description"] == "我父亲在景区摔倒昏迷"
     # Asking twice does not queue twice.
@@ -172,12 +212,19 @@ async def test_urgent_complaint_handoff_links_the_ticket_and_keeps_the_summary(b
     assert queued(console_api, supervisor, sender)["id"] == handoff["id"]
 
 
-async def test_unknown_ticket_number_still_hands_over_and_api_down_keeps_the_bot_talking(bot_client, console_api):
+async def test_unknown_ticket_number_still_hands_over_and_api_down_keeps_the_bot_talking(
+    bot_client, console_api
+):
     sender = f"unit-{uuid.uuid4().hex[:10]}"
     dispatcher = CollectingDispatcher()
-    events = await open_handoff(_tracker(sender, [], {}), dispatcher, "request_human", ticket_no="C20200101999")
+    events = await open_handoff(
+        _tracker(sender, [], {}), dispatcher, "request_human", ticket_no="C20200101999"
+    )
     assert [e["event"] for e in events] == ["pause"]
-    assert queued(console_api, login(console_api, "supervisor"), sender)["summary"]["ticket_no"] == "C20200101999"
+    assert (
+        queued(console_api, login(console_api, "supervisor"), sender)["summary"]["ticket_no"]
+        == "C20200101999"
+    )
     ticketing.set_client(ticketing.TicketingClient("http://127.0.0.1:9", "dev-service-token", 1))
     down = CollectingDispatcher()
     assert await open_handoff(_tracker("other", [], {}), down, "request_human") == []
@@ -187,7 +234,12 @@ async def test_unknown_ticket_number_still_hands_over_and_api_down_keeps_the_bot
 def test_reason_tells_an_offer_after_fallbacks_from_one_after_form_failures():
     offer = {"event": "bot", "text": "需要转人工吗？", "metadata": {"utter_action": "utter_offer_human"}}
     user = {"event": "user", "text": "/request_human"}
-    after_fallback = [{"event": "action", "name": "action_fallback"}, offer, {"event": "action", "name": "action_listen"}, user]
+    after_fallback = [
+        {"event": "action", "name": "action_fallback"},
+        offer,
+        {"event": "action", "name": "action_listen"},
+        user,
+    ]
     after_form = [{"event": "action", "name": "validate_complaint_form"}, offer, user]
     plain = [{"event": "bot", "text": "您好", "metadata": {"utter_action": "utter_greet"}}, user]
     assert handoff_reason(_tracker("x", after_fallback, {})) == "fallback"

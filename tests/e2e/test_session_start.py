@@ -15,8 +15,11 @@ def test_a_new_session_forgets_the_verification_but_not_the_booking_number(chat,
     slots = tracker_of(rasa_url, chat.sender)["slots"]
     assert slots["verified_booking"] == "TR20260001", slots
     # What Rasa runs after session_expiration_time minutes of silence.
-    started = http.post(f"{rasa_url}/conversations/{chat.sender}/execute",
-                        json={"name": "action_session_start"}, headers=RASA_AUTH)
+    started = http.post(
+        f"{rasa_url}/conversations/{chat.sender}/execute",
+        json={"name": "action_session_start"},
+        headers=RASA_AUTH,
+    )
     assert started.status_code == 200, started.text
     slots = tracker_of(rasa_url, chat.sender)["slots"]
     assert slots["verified_booking"] is None and slots.get("phone_last4") is None

@@ -58,15 +58,20 @@ def model_path(request: pytest.FixtureRequest) -> Path:
 
 @pytest.fixture(scope="module")
 def wechat_service(
-    request: pytest.FixtureRequest, actions: Service, wechat_api: FakeWeChatAPI,
+    request: pytest.FixtureRequest,
+    actions: Service,
+    wechat_api: FakeWeChatAPI,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Service]:
     workdir = tmp_path_factory.mktemp("rasa-wechat")
     action_url = actions.health_url.replace("/health", "/webhook")
     service = rasa_service(workdir, model_path(request), action_url, RASA_TOKEN)
     service.env.update(
-        WECHAT_APP_ID=APP_ID, WECHAT_APP_SECRET=wechat_api.app_secret, WECHAT_TOKEN=TOKEN,
-        WECHAT_AES_KEY=AES_KEY, WECHAT_API_BASE=wechat_api.url,
+        WECHAT_APP_ID=APP_ID,
+        WECHAT_APP_SECRET=wechat_api.app_secret,
+        WECHAT_TOKEN=TOKEN,
+        WECHAT_AES_KEY=AES_KEY,
+        WECHAT_API_BASE=wechat_api.url,
     )
     # its own working directory, so the token cache file lands in the temp dir
     service.cwd = workdir
@@ -154,7 +159,7 @@ class Traveller:
             time.sleep(0.2)
         time.sleep(0.5 if len(texts) > self.pushed_seen else 0)
         texts = self.fake.texts_to(self.openid)
-        new, self.pushed_seen = texts[self.pushed_seen:], len(texts)
+        new, self.pushed_seen = texts[self.pushed_seen :], len(texts)
         return new
 
     def say(self, text: str, msg_id: Optional[int] = None) -> str:
@@ -233,7 +238,9 @@ def test_complaint_answered_with_numbers(wechat_rasa: str, wechat_api: FakeWeCha
     assert ticket, reply
     assert answered_by_number, "the form's buttons were answered with their numbers"
     # The service token reads a ticket for the conversation that opened it (the openid).
-    body = httpx.get(f"{api_url}/tickets/{ticket.group(0)}", headers={**SERVICE_AUTH, "X-Sender-Id": traveller.openid}).json()
+    body = httpx.get(
+        f"{api_url}/tickets/{ticket.group(0)}", headers={**SERVICE_AUTH, "X-Sender-Id": traveller.openid}
+    ).json()
     assert body["description"] == description and body["booking_ref"] == BOOKING
 
 
@@ -295,7 +302,9 @@ def test_body_over_64_kb_is_refused_with_413(
 
 
 def test_rasa_refuses_to_start_with_the_development_aes_key(
-    request: pytest.FixtureRequest, actions: Service, wechat_api: FakeWeChatAPI,
+    request: pytest.FixtureRequest,
+    actions: Service,
+    wechat_api: FakeWeChatAPI,
     tmp_path_factory: pytest.TempPathFactory,
 ):
     """APP_ENV unset is production: the channel stops Rasa before it loads the model."""
@@ -306,8 +315,11 @@ def test_rasa_refuses_to_start_with_the_development_aes_key(
     # every other dev.env secret replaced, so only the WeChat AES key is left to refuse
     env.update({k: f"e2e-{k.lower()}" for k, v in env.items() if v.startswith("dev-")})
     env.update(
-        WECHAT_APP_ID=APP_ID, WECHAT_APP_SECRET=wechat_api.app_secret, WECHAT_TOKEN=TOKEN,
-        WECHAT_AES_KEY=DEV_AES_KEY, WECHAT_API_BASE=wechat_api.url,
+        WECHAT_APP_ID=APP_ID,
+        WECHAT_APP_SECRET=wechat_api.app_secret,
+        WECHAT_TOKEN=TOKEN,
+        WECHAT_AES_KEY=DEV_AES_KEY,
+        WECHAT_API_BASE=wechat_api.url,
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
     )
     # the repository's WeChat settings alone: other channels have start-up checks of their own
@@ -341,4 +353,7 @@ def test_agent_message_reaches_the_traveller(
         timeout=30,
     )
     assert response.status_code == 200, response.text
-    assert wechat_api.wait_for(traveller.openid, 1, timeout=10)[-1] == "您好，我是人工客服小李，您的问题我来跟进。"
+    assert (
+        wechat_api.wait_for(traveller.openid, 1, timeout=10)[-1]
+        == "您好，我是人工客服小李，您的问题我来跟进。"
+    )

@@ -14,8 +14,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # What a trainer's copy needs: data, domain, config, the holdout, the scripts, the
 # trainers' tools and the custom NLU components the config names.
-PROJECT_PARTS = ["config.yml", "domain.yml", "endpoints.yml", "data", "tests/nlu_holdout.yml", "scripts", "trainer",
-                 "bot"]
+PROJECT_PARTS = [
+    "config.yml",
+    "domain.yml",
+    "endpoints.yml",
+    "data",
+    "tests/nlu_holdout.yml",
+    "scripts",
+    "trainer",
+    "bot",
+]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -68,5 +76,6 @@ def add_domain_intent(root: Path, intent: str) -> None:
 def add_domain_response(root: Path, name: str, text: str) -> None:
     domain = root / "domain.yml"
     content = domain.read_text(encoding="utf-8")
-    domain.write_text(content.replace("responses:\n", f'responses:\n  {name}:\n    - text: "{text}"\n', 1),
-                      encoding="utf-8")
+    domain.write_text(
+        content.replace("responses:\n", f'responses:\n  {name}:\n    - text: "{text}"\n', 1), encoding="utf-8"
+    )

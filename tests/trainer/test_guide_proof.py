@@ -41,7 +41,7 @@ def guide_steps() -> List[Tuple[str, str]]:
     steps = []
     position = 0
     for match in re.finditer(r"```(?:\w+)?\n(.*?)```", section, re.S):
-        steps.append((section[position:match.start()], match.group(1)))
+        steps.append((section[position : match.start()], match.group(1)))
         position = match.end()
     return steps
 
@@ -58,8 +58,13 @@ def apply_guide(root: Path) -> Dict[str, str]:
             intent = re.search(r"intents:\n\s+- (\w+)", code).group(1)
             response = re.search(r"responses:\n(\s+(utter_\w+):[^\n]*\n(?:\s+- text: .*\n?)+)", code)
             block = re.sub(r"\s+#.*", "", response.group(1)).rstrip() + "\n"
-            block = "\n".join("  " + line.strip() if line.strip().startswith("utter_") else "    " + line.strip()
-                              for line in block.splitlines()) + "\n"
+            block = (
+                "\n".join(
+                    "  " + line.strip() if line.strip().startswith("utter_") else "    " + line.strip()
+                    for line in block.splitlines()
+                )
+                + "\n"
+            )
             domain = root / "domain.yml"
             content = domain.read_text(encoding="utf-8")
             content = content.replace("intents:\n", f"intents:\n  - {intent}\n", 1)
@@ -69,7 +74,9 @@ def apply_guide(root: Path) -> Dict[str, str]:
             found["response_text"] = re.search(r'- text: "(.*)"', block).group(1)
         elif "tests/nlu_holdout.yml" in paths:
             holdout = root / "tests" / "nlu_holdout.yml"
-            holdout.write_text(holdout.read_text(encoding="utf-8").rstrip("\n") + "\n" + code, encoding="utf-8")
+            holdout.write_text(
+                holdout.read_text(encoding="utf-8").rstrip("\n") + "\n" + code, encoding="utf-8"
+            )
         elif paths:
             target = root / paths[0]
             assert not target.exists(), f"the guide says to create {paths[0]}"
@@ -82,8 +89,9 @@ def apply_guide(root: Path) -> Dict[str, str]:
 
 def run(args: List[str], root: Path, timeout: int) -> subprocess.CompletedProcess:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "RASA_TELEMETRY_ENABLED": "false"}
-    proc = subprocess.run([sys.executable, *args], cwd=root, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, *args], cwd=root, env=env, capture_output=True, text=True, timeout=timeout
+    )
     assert proc.returncode == 0, f"{args} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc
 
@@ -130,9 +138,11 @@ async def test_following_the_guide_teaches_the_bot_a_new_question(project: Path,
     load = os.getloadavg()[0]
     with capsys.disabled():
         # CPU seconds of the check, training and report: what the steps cost on an idle machine.
-        print(f"\n[trainer proof] add intent -> trained: {trained_at - started:.0f}s; "
-              f"-> F1 of {names['intent']} on the holdout ({f1:.3f}) seen: {seen_f1_at - started:.0f}s "
-              f"wall, {cpu:.0f}s CPU in subprocesses, load average {load:.1f} on {os.cpu_count()} cores")
+        print(
+            f"\n[trainer proof] add intent -> trained: {trained_at - started:.0f}s; "
+            f"-> F1 of {names['intent']} on the holdout ({f1:.3f}) seen: {seen_f1_at - started:.0f}s "
+            f"wall, {cpu:.0f}s CPU in subprocesses, load average {load:.1f} on {os.cpu_count()} cores"
+        )
     assert f1 >= 0.8
 
     # a second report compares with the first one (history.json)
@@ -165,7 +175,11 @@ async def test_following_the_guide_teaches_the_bot_a_new_question(project: Path,
         actions.stop()
 
     cores = min(os.cpu_count() or 2, 2)
-    assert cpu <= 600 * cores, f"add intent -> F1 needed {cpu:.0f} CPU seconds, more than 10 minutes of {cores} cores"
+    assert cpu <= 600 * cores, (
+        f"add intent -> F1 needed {cpu:.0f} CPU seconds, more than 10 minutes of {cores} cores"
+    )
     if os.environ.get("TRAINER_PROOF_LIMIT_S"):
         limit = float(os.environ["TRAINER_PROOF_LIMIT_S"])
-        assert seen_f1_at - started <= limit, f"add intent -> F1 took {seen_f1_at - started:.0f}s (limit {limit:.0f}s)"
+        assert seen_f1_at - started <= limit, (
+            f"add intent -> F1 took {seen_f1_at - started:.0f}s (limit {limit:.0f}s)"
+        )

@@ -32,7 +32,8 @@ def test_every_example_synonym_and_response_keeps_its_line(tmp_path: Path) -> No
         "responses:\n"  # 17
         "  utter_policy/refund:\n"  # 18
         "  - text: 按出发前天数扣费。\n",  # 19
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     data = load_nlu_file(path, "nlu.yml")
     assert [(e.intent, e.text, e.line, e.entities) for e in data.examples] == [
         ("greet", "你好", 5, []),
@@ -46,8 +47,10 @@ def test_every_example_synonym_and_response_keeps_its_line(tmp_path: Path) -> No
 
 def test_broken_yaml_names_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "broken.yml"
-    path.write_text('version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - 你好\n  - intent: bye\n',
-                    encoding="utf-8")
+    path.write_text(
+        'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - 你好\n  - intent: bye\n',
+        encoding="utf-8",
+    )
     with pytest.raises(NluYamlError) as raised:
         load_nlu_file(path, "data/nlu/broken.yml")
     assert raised.value.file == "data/nlu/broken.yml" and raised.value.line == 6

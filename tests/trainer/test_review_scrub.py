@@ -15,18 +15,30 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from tests.trainer.test_review import user
 from trainer import review
 
-PERSONAL = ["周杰伦", "欧阳娜娜", "李雪", "赵", "110101199003071234", "E98765432", "13912345678", "H123456789"]
+PERSONAL = [
+    "周杰伦",
+    "欧阳娜娜",
+    "李雪",
+    "赵",
+    "110101199003071234",
+    "E98765432",
+    "13912345678",
+    "H123456789",
+]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("我叫张伟想投诉导游", "我叫王明想投诉导游"),
-    ("姓名：欧阳娜娜，电话 139-1234-5678", "姓名：王明，电话 13800138000"),
-    ("联系人李雪，身份证110101199003071234", "联系人王明，身份证11010519491231002X"),
-    ("护照E98765432丢了，回乡证H123456789也丢了", "护照E12345678丢了，回乡证E12345678也丢了"),
-    ("我姓赵，订单TR20260001", "我姓王，订单TR20260001"),
-    ("我叫[李娜](person_name)", "我叫[王明](person_name)"),
-    ("导游没来接我们，怎么办", "导游没来接我们，怎么办"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("我叫张伟想投诉导游", "我叫王明想投诉导游"),
+        ("姓名：欧阳娜娜，电话 139-1234-5678", "姓名：王明，电话 13800138000"),
+        ("联系人李雪，身份证110101199003071234", "联系人王明，身份证11010519491231002X"),
+        ("护照E98765432丢了，回乡证H123456789也丢了", "护照E12345678丢了，回乡证E12345678也丢了"),
+        ("我姓赵，订单TR20260001", "我姓王，订单TR20260001"),
+        ("我叫[李娜](person_name)", "我叫[王明](person_name)"),
+        ("导游没来接我们，怎么办", "导游没来接我们，怎么办"),
+    ],
+)
 def test_scrub_replaces_cued_names_and_numbers(text: str, expected: str) -> None:
     assert review.scrub(text) == expected
 
@@ -55,15 +67,22 @@ async def tracker_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bookings_d
     store = SQLTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(db))
     conversations = {
         # the complaint form took the name; later the traveller uses it without a cue word
-        "t-name": [user("我要投诉", "complain", 0.95), SlotSet("complainant_name", "周杰伦"),
-                   BotUttered("好的周杰伦，请描述一下经过"),
-                   user("周杰伦住的房间一直没热水", "nlu_fallback", 0.3, "complain"),
-                   ActionExecuted("action_fallback")],
+        "t-name": [
+            user("我要投诉", "complain", 0.95),
+            SlotSet("complainant_name", "周杰伦"),
+            BotUttered("好的周杰伦，请描述一下经过"),
+            user("周杰伦住的房间一直没热水", "nlu_fallback", 0.3, "complain"),
+            ActionExecuted("action_fallback"),
+        ],
         # the booking holder's name, from the booking the conversation named
-        "t-holder": [SlotSet("booking_ref", "TR20269999"),
-                     user("欧阳娜娜订的团怎么没人接机", "query_itinerary", 0.41)],
+        "t-holder": [
+            SlotSet("booking_ref", "TR20269999"),
+            user("欧阳娜娜订的团怎么没人接机", "query_itinerary", 0.41),
+        ],
         # cue words and numbers
-        "t-cue": [user("联系人李雪，身份证110101199003071234，护照E98765432，电话13912345678", "inform", 0.35)],
+        "t-cue": [
+            user("联系人李雪，身份证110101199003071234，护照E98765432，电话13912345678", "inform", 0.35)
+        ],
     }
     for sender, events in conversations.items():
         await store.save(DialogueStateTracker.from_events(sender, [ActionExecuted("action_listen"), *events]))

@@ -7,6 +7,7 @@ Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-03 09:00:00.000000
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -15,16 +16,18 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0013'
-down_revision: str | None = '0012'
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column('users', sa.Column('must_change_password', sa.Boolean(), nullable=False, server_default=sa.true()))
+    op.add_column(
+        "users", sa.Column("must_change_password", sa.Boolean(), nullable=False, server_default=sa.true())
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('users') as batch_op:
-        batch_op.drop_column('must_change_password')
+    with op.batch_alter_table("users") as batch_op:
+        batch_op.drop_column("must_change_password")

@@ -58,13 +58,15 @@ BearerDep = Annotated[str | None, Depends(get_bearer_token)]
 # a right phone check and the conversation it acts for. The bot's token alone reads none of them.
 GrantHeader = Annotated[
     str | None,
-    Header(alias="X-Verification-Grant", max_length=200,
-           description="service: the grant of a right phone check"),
+    Header(
+        alias="X-Verification-Grant", max_length=200, description="service: the grant of a right phone check"
+    ),
 ]
 SenderHeader = Annotated[
     str | None,
-    Header(alias="X-Sender-Id", max_length=200,
-           description="service: the conversation (sender id) it acts for"),
+    Header(
+        alias="X-Sender-Id", max_length=200, description="service: the conversation (sender id) it acts for"
+    ),
 ]
 
 

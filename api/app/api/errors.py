@@ -7,7 +7,9 @@ from fastapi import HTTPException, status
 from app.services.workflow import WorkflowError
 
 
-def field_error(location: str, field: str, message: str, code: int = status.HTTP_422_UNPROCESSABLE_CONTENT) -> HTTPException:
+def field_error(
+    location: str, field: str, message: str, code: int = status.HTTP_422_UNPROCESSABLE_CONTENT
+) -> HTTPException:
     return HTTPException(code, [{"loc": [location, field], "msg": message, "type": "value_error"}])
 
 
@@ -43,15 +45,31 @@ def workflow_code(error: WorkflowError) -> str:
 def workflow_error(error: WorkflowError) -> HTTPException:
     # A move the ticket's state forbids is a conflict; a missing or bad input value is a 422.
     http = status.HTTP_409_CONFLICT if error.field == "status" else status.HTTP_422_UNPROCESSABLE_CONTENT
-    return HTTPException(http, [{"loc": ["body", error.field], "msg": error.message, "type": "value_error",
-                                 "code": workflow_code(error)}])
+    return HTTPException(
+        http,
+        [
+            {
+                "loc": ["body", error.field],
+                "msg": error.message,
+                "type": "value_error",
+                "code": workflow_code(error),
+            }
+        ],
+    )
 
 
 def personal_number_search() -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{
-        "loc": ["query", "q"], "msg": "search by ticket number, booking number or words, not by personal numbers",
-        "type": "value_error", "code": "personal_number",
-    }])
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        [
+            {
+                "loc": ["query", "q"],
+                "msg": "search by ticket number, booking number or words, not by personal numbers",
+                "type": "value_error",
+                "code": "personal_number",
+            }
+        ],
+    )
 
 
 def too_many_attempts(field: str, retry_after: int, scope: str | None = None) -> HTTPException:

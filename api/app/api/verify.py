@@ -19,8 +19,16 @@ logger = logging.getLogger(__name__)
 
 
 def check_phone_digits(
-    session: Session, settings: Settings, *, what: str, number: str, phone: str | None, last4: str,
-    now: datetime, sender_id: str, address: str | None,
+    session: Session,
+    settings: Settings,
+    *,
+    what: str,
+    number: str,
+    phone: str | None,
+    last4: str,
+    now: datetime,
+    sender_id: str,
+    address: str | None,
 ) -> None:
     """404 for an unknown number, 403 for wrong digits, 429 once the number, the traveller's
     sender id or the caller's address missed too often in the window (right digits included).
@@ -37,8 +45,9 @@ def check_phone_digits(
         subjects.append(Subject.hashed("address", address, settings.verify_max_failures_per_address))
     window = timedelta(minutes=settings.verify_window_minutes)
     try:
-        with verify_guard.guarded(session, subjects=subjects, now=now, window=window,
-                                  clear_kinds=("booking", "ticket")):
+        with verify_guard.guarded(
+            session, subjects=subjects, now=now, window=window, clear_kinds=("booking", "ticket")
+        ):
             if phone is None or not phone.endswith(last4):
                 # The subject is a booking or ticket number, not personal data; the digits are not logged.
                 logger.warning("phone digits did not match for %s:%s", what, number)
@@ -63,8 +72,12 @@ def issue_verification_grant(
 ) -> tuple[str, datetime]:
     """(grant, expiry) after a right check: bound to this booking or ticket and this sender."""
     expires_at = now + timedelta(minutes=settings.verify_grant_minutes)
-    grant = issue_grant(settings.verify_grant_secret, ref=_grant_subject(what, number), sender_id=sender_id,
-                        expires_at=expires_at)
+    grant = issue_grant(
+        settings.verify_grant_secret,
+        ref=_grant_subject(what, number),
+        sender_id=sender_id,
+        expires_at=expires_at,
+    )
     return grant, expires_at
 
 

@@ -21,8 +21,9 @@ def _maxmem(n: int, r: int, p: int) -> int:
 
 def hash_password(password: str, *, n: int = SCRYPT_N) -> str:
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=SCRYPT_R, p=SCRYPT_P,
-                            maxmem=_maxmem(n, SCRYPT_R, SCRYPT_P))
+    digest = hashlib.scrypt(
+        password.encode(), salt=salt, n=n, r=SCRYPT_R, p=SCRYPT_P, maxmem=_maxmem(n, SCRYPT_R, SCRYPT_P)
+    )
     b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
     return f"scrypt${n}${SCRYPT_R}${SCRYPT_P}${b64(salt)}${b64(digest)}"
 
@@ -37,8 +38,13 @@ def verify_password(password: str, stored: str) -> bool:
         return False
     expected = base64.b64decode(digest)
     actual = hashlib.scrypt(
-        password.encode(), salt=base64.b64decode(salt), n=n, r=r, p=p,
-        dklen=len(expected), maxmem=_maxmem(n, r, p),
+        password.encode(),
+        salt=base64.b64decode(salt),
+        n=n,
+        r=r,
+        p=p,
+        dklen=len(expected),
+        maxmem=_maxmem(n, r, p),
     )
     return hmac.compare_digest(actual, expected)
 

@@ -49,7 +49,9 @@ def refuse_development_secrets(
     """Raise InsecureConfiguration if any secret is empty or a "dev-" value outside development."""
     if is_development(app_env):
         return
-    weak = sorted(name.upper() for name, value in secrets.items() if not value or value.startswith(DEV_PREFIX))
+    weak = sorted(
+        name.upper() for name, value in secrets.items() if not value or value.startswith(DEV_PREFIX)
+    )
     if weak:
         shown = app_env if app_env else "unset, i.e. production"
         raise InsecureConfiguration(
@@ -84,7 +86,9 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def make_jwt(secret: str, payload: Dict[str, Any], lifetime_seconds: int = 300, now: Optional[float] = None) -> str:
+def make_jwt(
+    secret: str, payload: Dict[str, Any], lifetime_seconds: int = 300, now: Optional[float] = None
+) -> str:
     """An HS256 JWT as Rasa's `--jwt-secret` checks it (sanic-jwt; `exp` is verified)."""
     issued = int(time.time() if now is None else now)
     claims = {**payload, "iat": issued, "exp": issued + lifetime_seconds}
@@ -142,7 +146,9 @@ class MaskingFilter(logging.Filter):
 
 def _all_handlers() -> Iterable[logging.Handler]:
     loggers = [logging.getLogger()] + [
-        logger for logger in list(logging.Logger.manager.loggerDict.values()) if isinstance(logger, logging.Logger)
+        logger
+        for logger in list(logging.Logger.manager.loggerDict.values())
+        if isinstance(logger, logging.Logger)
     ]
     for logger in loggers:
         yield from list(logger.handlers)

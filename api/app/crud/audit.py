@@ -35,9 +35,15 @@ def record(
     at: datetime | None = None,
 ) -> AuditLog:
     row = AuditLog(
-        at=at or utcnow(), actor=actor, actor_role=actor_role, action=action,
-        ticket_id=ticket_id, booking_ref=booking_ref, field=field,
-        old_value=_text(old), new_value=_text(new),
+        at=at or utcnow(),
+        actor=actor,
+        actor_role=actor_role,
+        action=action,
+        ticket_id=ticket_id,
+        booking_ref=booking_ref,
+        field=field,
+        old_value=_text(old),
+        new_value=_text(new),
     )
     session.add(row)
     return row
@@ -98,7 +104,9 @@ def recent_reads(state: Any) -> RecentReads:
 
 
 def digest(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()[:16]
+    return hashlib.sha256(
+        json.dumps(value, sort_keys=True, default=str, ensure_ascii=False).encode()
+    ).hexdigest()[:16]
 
 
 def record_read(
@@ -121,9 +129,18 @@ def record_read(
     if actor_role not in PEOPLE:
         return None
     action = READ_MASKED if masked else READ_PERSONAL
-    if recent is not None and not recent.first((actor, action, field, ticket_id, booking_ref, what, content), at):
+    if recent is not None and not recent.first(
+        (actor, action, field, ticket_id, booking_ref, what, content), at
+    ):
         return None
     return record(
-        session, actor=actor, actor_role=actor_role, action=action, ticket_id=ticket_id,
-        booking_ref=booking_ref, field=field, new=what, at=at,
+        session,
+        actor=actor,
+        actor_role=actor_role,
+        action=action,
+        ticket_id=ticket_id,
+        booking_ref=booking_ref,
+        field=field,
+        new=what,
+        at=at,
     )

@@ -70,7 +70,9 @@ def _severity(data: HandoffCreate, ticket: Ticket | None) -> str:
     return "urgent" if data.reason == "urgent_complaint" else "general"
 
 
-def _raise_to_emergency(session: Session, *, handoff: Handoff, data: HandoffCreate, actor: Actor, now: datetime) -> bool:
+def _raise_to_emergency(
+    session: Session, *, handoff: Handoff, data: HandoffCreate, actor: Actor, now: datetime
+) -> bool:
     """An emergency on a conversation that already waits for (or talks to) an agent is not lost:
     its open handoff becomes urgent, red, reason emergency, at the head of the queue. Audited."""
     if data.reason != EMERGENCY or (handoff.reason == EMERGENCY and handoff.severity == "urgent"):
@@ -87,17 +89,27 @@ def _raise_to_emergency(session: Session, *, handoff: Handoff, data: HandoffCrea
     return True
 
 
-def open_handoff(session: Session, *, data: HandoffCreate, ticket: Ticket | None, actor: Actor, now: datetime) -> Opened:
+def open_handoff(
+    session: Session, *, data: HandoffCreate, ticket: Ticket | None, actor: Actor, now: datetime
+) -> Opened:
     """A new waiting handoff, or the conversation's open one (the bot may ask twice); an
     emergency raises that open one to urgent."""
     existing = open_for_conversation(session, conversation_id=data.conversation_id)
     if existing is not None:
-        return Opened(existing, False, _raise_to_emergency(session, handoff=existing, data=data, actor=actor, now=now))
+        return Opened(
+            existing, False, _raise_to_emergency(session, handoff=existing, data=data, actor=actor, now=now)
+        )
     severity = _severity(data, ticket)
     handoff = Handoff(
-        conversation_id=data.conversation_id, channel=data.channel, reason=data.reason,
-        severity=severity, colour=SEVERITY_RULES[Severity(severity)].colour,
-        ticket_no=data.ticket_no, summary=data.summary, status="waiting", created_at=now,
+        conversation_id=data.conversation_id,
+        channel=data.channel,
+        reason=data.reason,
+        severity=severity,
+        colour=SEVERITY_RULES[Severity(severity)].colour,
+        ticket_no=data.ticket_no,
+        summary=data.summary,
+        status="waiting",
+        created_at=now,
     )
     try:
         # The partial unique index settles a race between two requests for one conversation.
@@ -108,7 +120,9 @@ def open_handoff(session: Session, *, data: HandoffCreate, ticket: Ticket | None
         existing = open_for_conversation(session, conversation_id=data.conversation_id)
         if existing is None:
             raise
-        return Opened(existing, False, _raise_to_emergency(session, handoff=existing, data=data, actor=actor, now=now))
+        return Opened(
+            existing, False, _raise_to_emergency(session, handoff=existing, data=data, actor=actor, now=now)
+        )
     _audit(session, handoff, actor, "handoff_open", now, new=f"#{handoff.id} {data.reason}")
     return Opened(handoff, True)
 
@@ -121,7 +135,9 @@ def queue(session: Session, *, statuses: tuple[str, ...]) -> list[Handoff]:
     """Ordered by severity (urgent first), then by how long the traveller has waited."""
     return list(
         session.scalars(
-            select(Handoff).where(Handoff.status.in_(statuses)).order_by(_priority(), Handoff.created_at, Handoff.id)
+            select(Handoff)
+            .where(Handoff.status.in_(statuses))
+            .order_by(_priority(), Handoff.created_at, Handoff.id)
         )
     )
 
@@ -137,10 +153,13 @@ def position(session: Session, *, handoff: Handoff) -> int | None:
             Handoff.id != handoff.id,
             or_(
                 _priority() < rank,
-                and_(_priority() == rank, or_(
-                    Handoff.created_at < handoff.created_at,
-                    and_(Handoff.created_at == handoff.created_at, Handoff.id < handoff.id),
-                )),
+                and_(
+                    _priority() == rank,
+                    or_(
+                        Handoff.created_at < handoff.created_at,
+                        and_(Handoff.created_at == handoff.created_at, Handoff.id < handoff.id),
+                    ),
+                ),
             ),
         )
     )
@@ -215,7 +234,9 @@ def claim_end(session: Session, *, handoff: Handoff, status: str, actor: Actor, 
     if actor.role != "supervisor":
         condition += [Handoff.status == "active", Handoff.agent_id == actor.user_id]
     result = session.execute(
-        update(Handoff).where(*condition).values(status=status, closed_at=now)
+        update(Handoff)
+        .where(*condition)
+        .values(status=status, closed_at=now)
         .execution_options(synchronize_session=False)
     )
     handoff = get(session, handoff_id=handoff.id)
@@ -223,8 +244,15 @@ def claim_end(session: Session, *, handoff: Handoff, status: str, actor: Actor, 
         if handoff is None or handoff.status not in OPEN_STATUSES:
             raise HandoffConflict("该会话已结束")
         raise HandoffConflict("该会话状态刚刚发生变化，请刷新后重试")
-    _audit(session, handoff, actor, "handoff_return" if status == "returned" else "handoff_close", now,
-           old=seen, new=f"#{handoff.id} {status}")
+    _audit(
+        session,
+        handoff,
+        actor,
+        "handoff_return" if status == "returned" else "handoff_close",
+        now,
+        old=seen,
+        new=f"#{handoff.id} {status}",
+    )
     session.flush()
     return Claimed(handoff, seen)
 
@@ -245,15 +273,28 @@ def undo_end(session: Session, *, claimed: Claimed, actor: Actor, now: datetime,
         return False
     if result.rowcount != 1:
         return False
-    _audit(session, handoff, actor, "handoff_reopen", now, old=f"#{handoff.id} {handoff.status}",
-           new=f"#{handoff.id} {claimed.previous} ({why})")
+    _audit(
+        session,
+        handoff,
+        actor,
+        "handoff_reopen",
+        now,
+        old=f"#{handoff.id} {handoff.status}",
+        new=f"#{handoff.id} {claimed.previous} ({why})",
+    )
     get(session, handoff_id=handoff.id)
     session.flush()
     return True
 
 
 def store_transcript(
-    session: Session, *, handoff: Handoff, transcript: list[dict], note: str | None, actor: Actor, now: datetime,
+    session: Session,
+    *,
+    handoff: Handoff,
+    transcript: list[dict],
+    note: str | None,
+    actor: Actor,
+    now: datetime,
     known: tuple[str | None, ...] = (),
 ) -> Handoff:
     """After an end: the full transcript stays with the handoff (read under the transcript's
@@ -270,7 +311,11 @@ def store_transcript(
 
 
 def transcript_note(
-    handoff: Handoff, transcript: list[dict], note: str | None, status: str, known: tuple[str | None, ...] = (),
+    handoff: Handoff,
+    transcript: list[dict],
+    note: str | None,
+    status: str,
+    known: tuple[str | None, ...] = (),
 ) -> str:
     """The transcript as a ticket note, personal data masked (the full one stays on the handoff)."""
     labels = {"traveller": "旅客", "bot": "机器人", "agent": "客服", "system": "系统"}
@@ -296,9 +341,18 @@ def _ticket(session: Session, handoff: Handoff) -> Ticket | None:
     return tickets_crud.get_by_no(session, ticket_no=handoff.ticket_no)
 
 
-def _audit(session: Session, handoff: Handoff, actor: Actor, action: str, now: datetime, old=None, new=None) -> None:
+def _audit(
+    session: Session, handoff: Handoff, actor: Actor, action: str, now: datetime, old=None, new=None
+) -> None:
     ticket = _ticket(session, handoff)
     audit.record(
-        session, actor=actor.name, actor_role=actor.role, action=action,
-        ticket_id=ticket.id if ticket else None, field="handoff", old=old, new=new, at=now,
+        session,
+        actor=actor.name,
+        actor_role=actor.role,
+        action=action,
+        ticket_id=ticket.id if ticket else None,
+        field="handoff",
+        old=old,
+        new=new,
+        at=now,
     )

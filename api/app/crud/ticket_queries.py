@@ -28,11 +28,22 @@ TICKET_NO_PREFIX = re.compile(r"^C\d{1,20}$")
 BOOKING_PREFIX = re.compile(r"^TR\d{0,8}$")
 PERSONAL_DIGITS = re.compile(r"\d{5,}")
 # Audit fields whose values are codes, numbers or dates (never free text): shown in the history.
-PLAIN_FIELDS = frozenset({
-    "status", "compensation_status", "compensation_method", "compensation_loss_type", "compensation_amount_cny",
-    "satisfaction", "confirmed", "second_follow_up", "authority_level", "expected_completion_at",
-    "first_response_at", "owner",
-})
+PLAIN_FIELDS = frozenset(
+    {
+        "status",
+        "compensation_status",
+        "compensation_method",
+        "compensation_loss_type",
+        "compensation_amount_cny",
+        "satisfaction",
+        "confirmed",
+        "second_follow_up",
+        "authority_level",
+        "expected_completion_at",
+        "first_response_at",
+        "owner",
+    }
+)
 READS = frozenset({audit.READ_PERSONAL, audit.READ_MASKED})
 
 
@@ -42,7 +53,9 @@ class PersonalNumberSearch(ValueError):
 
 def _overdue(now: datetime):
     return exists().where(
-        TicketDeadline.ticket_id == Ticket.id, TicketDeadline.done_at.is_(None), TicketDeadline.due_at < now,
+        TicketDeadline.ticket_id == Ticket.id,
+        TicketDeadline.done_at.is_(None),
+        TicketDeadline.due_at < now,
     )
 
 
@@ -55,23 +68,44 @@ def search_condition(q: str):
         return Ticket.booking_ref.startswith(upper, autoescape=True)
     if PERSONAL_DIGITS.search(text):
         raise PersonalNumberSearch(text)
-    return or_(*(column.contains(text, autoescape=True) for column in (
-        Ticket.description, Ticket.location, Ticket.occurred_at, Ticket.request_detail,
-    )))
+    return or_(
+        *(
+            column.contains(text, autoescape=True)
+            for column in (
+                Ticket.description,
+                Ticket.location,
+                Ticket.occurred_at,
+                Ticket.request_detail,
+            )
+        )
+    )
 
 
 def list_tickets(
-    session: Session, *, now: datetime, status: str | None = None, category: str | None = None,
-    severity: str | None = None, department: str | None = None, deadline_state: str | None = None,
-    owner_id: int | None = None, unassigned: bool = False, overdue: bool = False, q: str | None = None,
-    limit: int = 20, offset: int = 0,
+    session: Session,
+    *,
+    now: datetime,
+    status: str | None = None,
+    category: str | None = None,
+    severity: str | None = None,
+    department: str | None = None,
+    deadline_state: str | None = None,
+    owner_id: int | None = None,
+    unassigned: bool = False,
+    overdue: bool = False,
+    q: str | None = None,
+    limit: int = 20,
+    offset: int = 0,
 ) -> tuple[list[Ticket], int]:
     """Newest first; overdue lists put the most urgent (the most open steps late) nowhere special:
     the console marks them. Raises PersonalNumberSearch (see the module's docstring)."""
     conditions = []
     for column, value in (
-        (Ticket.status, status), (Ticket.category, category), (Ticket.severity, severity),
-        (Ticket.department, department), (Ticket.owner_id, owner_id),
+        (Ticket.status, status),
+        (Ticket.category, category),
+        (Ticket.severity, severity),
+        (Ticket.department, department),
+        (Ticket.owner_id, owner_id),
     ):
         if value is not None:
             conditions.append(column == value)
@@ -86,8 +120,11 @@ def list_tickets(
         conditions.append(search_condition(q))
     total = session.scalar(select(func.count(Ticket.id)).where(*conditions)) or 0
     rows = session.scalars(
-        select(Ticket).where(*conditions).order_by(Ticket.received_at.desc(), Ticket.id.desc())
-        .limit(limit).offset(offset)
+        select(Ticket)
+        .where(*conditions)
+        .order_by(Ticket.received_at.desc(), Ticket.id.desc())
+        .limit(limit)
+        .offset(offset)
     )
     return list(rows), total
 
@@ -132,8 +169,15 @@ def history(session: Session, ticket: Ticket) -> list[HistoryEntry]:
         if row.action in READS:
             continue
         plain = row.field in PLAIN_FIELDS
-        out.append(HistoryEntry(
-            at=row.at, actor=row.actor, actor_role=row.actor_role, action=row.action, field=row.field,
-            old=row.old_value if plain else None, new=row.new_value if plain else None,
-        ))
+        out.append(
+            HistoryEntry(
+                at=row.at,
+                actor=row.actor,
+                actor_role=row.actor_role,
+                action=row.action,
+                field=row.field,
+                old=row.old_value if plain else None,
+                new=row.new_value if plain else None,
+            )
+        )
     return out

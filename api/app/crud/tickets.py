@@ -92,14 +92,11 @@ def create_ticket(
     now: datetime,
 ) -> Ticket:
     category, severity = Category(routing.category), Severity(routing.severity)
-    stage = data.stage or (
-        workflow.derive_stage(trip[0], trip[1], now) if trip else None
-    )
+    stage = data.stage or (workflow.derive_stage(trip[0], trip[1], now) if trip else None)
     plan = dl.plan_deadlines(now, severity, category, stage)
     owner = pick_owner(session)
     is_repeat = bool(
-        data.booking_ref
-        and session.scalar(select(exists().where(Ticket.booking_ref == data.booking_ref)))
+        data.booking_ref and session.scalar(select(exists().where(Ticket.booking_ref == data.booking_ref)))
     )
     fields = data.model_dump(exclude={"category", "severity", "stage"})
     ticket = Ticket(
@@ -125,14 +122,30 @@ def create_ticket(
     # Plain multi-row inserts: the ORM unit of work is the main cost of ticket creation.
     session.execute(
         insert(TicketDeadline),
-        [{"ticket_id": ticket.id, "name": name, "due_at": due, "done_at": None} for name, due in plan.due.items()],
+        [
+            {"ticket_id": ticket.id, "name": name, "due_at": due, "done_at": None}
+            for name, due in plan.due.items()
+        ],
     )
-    trail = [dict(action="create", booking_ref=ticket.booking_ref, field="status", old_value=None, new_value="received")]
+    trail = [
+        dict(
+            action="create",
+            booking_ref=ticket.booking_ref,
+            field="status",
+            old_value=None,
+            new_value="received",
+        )
+    ]
     if owner is not None:
-        trail.append(dict(action="assign", booking_ref=None, field="owner", old_value=None, new_value=owner.username))
+        trail.append(
+            dict(action="assign", booking_ref=None, field="owner", old_value=None, new_value=owner.username)
+        )
     session.execute(
         insert(AuditLog),
-        [{"at": now, "actor": actor.name, "actor_role": actor.role, "ticket_id": ticket.id, **row} for row in trail],
+        [
+            {"at": now, "actor": actor.name, "actor_role": actor.role, "ticket_id": ticket.id, **row}
+            for row in trail
+        ],
     )
     return ticket
 
@@ -140,17 +153,28 @@ def create_ticket(
 def deadlines_as_written(ticket: Ticket) -> list[TicketDeadline]:
     """Detached copies of a just-created ticket's deadlines, for the response only (call after
     commit: these objects are never added to a session)."""
-    return [TicketDeadline(name=name, due_at=due, done_at=None) for name, due in ticket._planned_deadlines.items()]
+    return [
+        TicketDeadline(name=name, due_at=due, done_at=None) for name, due in ticket._planned_deadlines.items()
+    ]
 
 
-def _change(session: Session, ticket: Ticket, actor: Actor, now: datetime, action: str, field: str, new) -> None:
+def _change(
+    session: Session, ticket: Ticket, actor: Actor, now: datetime, action: str, field: str, new
+) -> None:
     old = getattr(ticket, field)
     if old == new:
         return
     setattr(ticket, field, new)
     audit.record(
-        session, actor=actor.name, actor_role=actor.role, action=action, ticket_id=ticket.id,
-        field=field, old=old, new=new, at=now,
+        session,
+        actor=actor.name,
+        actor_role=actor.role,
+        action=action,
+        ticket_id=ticket.id,
+        field=field,
+        old=old,
+        new=new,
+        at=now,
     )
 
 
@@ -159,8 +183,14 @@ def _touch(session: Session, ticket: Ticket, actor: Actor, now: datetime) -> Non
     ticket.updated_at = now
     if actor.role != "service" and workflow.mark_first_response(ticket, now):
         audit.record(
-            session, actor=actor.name, actor_role=actor.role, action="first_response",
-            ticket_id=ticket.id, field="first_response_at", new=now, at=now,
+            session,
+            actor=actor.name,
+            actor_role=actor.role,
+            action="first_response",
+            ticket_id=ticket.id,
+            field="first_response_at",
+            new=now,
+            at=now,
         )
 
 
@@ -172,31 +202,61 @@ def transition(
     old = ticket.status
     workflow.apply_transition(ticket, status, reason, now)
     audit.record(
-        session, actor=actor.name, actor_role=actor.role, action="transition", ticket_id=ticket.id,
-        field="status", old=old, new=status, at=now,
+        session,
+        actor=actor.name,
+        actor_role=actor.role,
+        action="transition",
+        ticket_id=ticket.id,
+        field="status",
+        old=old,
+        new=status,
+        at=now,
     )
     if status == workflow.REJECTED:
         audit.record(
-            session, actor=actor.name, actor_role=actor.role, action="transition",
-            ticket_id=ticket.id, field="rejection_reason", new=reason, at=now,
+            session,
+            actor=actor.name,
+            actor_role=actor.role,
+            action="transition",
+            ticket_id=ticket.id,
+            field="rejection_reason",
+            new=reason,
+            at=now,
         )
     session.flush()
     return ticket
 
 
-def add_note(session: Session, *, ticket: Ticket, text: str, public: bool, actor: Actor, now: datetime) -> TicketNote:
+def add_note(
+    session: Session, *, ticket: Ticket, text: str, public: bool, actor: Actor, now: datetime
+) -> TicketNote:
     _touch(session, ticket, actor, now)
     note = TicketNote(author=actor.display_name or actor.name, text=text, public=public, created_at=now)
     ticket.notes.append(note)
     audit.record(
-        session, actor=actor.name, actor_role=actor.role, action="note", ticket_id=ticket.id,
-        field="public_note" if public else "note", new=text, at=now,
+        session,
+        actor=actor.name,
+        actor_role=actor.role,
+        action="note",
+        ticket_id=ticket.id,
+        field="public_note" if public else "note",
+        new=text,
+        at=now,
     )
     session.flush()
     return note
 
 
-def set_result(session: Session, *, ticket: Ticket, findings: str, measures: str, apology: str, actor: Actor, now: datetime) -> Ticket:
+def set_result(
+    session: Session,
+    *,
+    ticket: Ticket,
+    findings: str,
+    measures: str,
+    apology: str,
+    actor: Actor,
+    now: datetime,
+) -> Ticket:
     if ticket.status not in workflow.OPEN:
         raise workflow.WorkflowError("status", f"ticket is {ticket.status}; the result is final")
     _touch(session, ticket, actor, now)
@@ -207,7 +267,15 @@ def set_result(session: Session, *, ticket: Ticket, findings: str, measures: str
     return ticket
 
 
-def set_feedback(session: Session, *, ticket: Ticket, confirmed: bool | None, satisfaction: int | None, actor: Actor, now: datetime) -> Ticket:
+def set_feedback(
+    session: Session,
+    *,
+    ticket: Ticket,
+    confirmed: bool | None,
+    satisfaction: int | None,
+    actor: Actor,
+    now: datetime,
+) -> Ticket:
     _touch(session, ticket, actor, now)
     if confirmed is not None:
         _change(session, ticket, actor, now, "feedback", "confirmed", confirmed)
@@ -219,7 +287,9 @@ def set_feedback(session: Session, *, ticket: Ticket, confirmed: bool | None, sa
     return ticket
 
 
-def set_delay(session: Session, *, ticket: Ticket, reason: str, expected_at: datetime, actor: Actor, now: datetime) -> Ticket:
+def set_delay(
+    session: Session, *, ticket: Ticket, reason: str, expected_at: datetime, actor: Actor, now: datetime
+) -> Ticket:
     if ticket.status not in workflow.OPEN:
         raise workflow.WorkflowError("status", f"ticket is {ticket.status}")
     if expected_at <= now:
@@ -234,7 +304,17 @@ def set_delay(session: Session, *, ticket: Ticket, reason: str, expected_at: dat
 COMPENSATION_STEPS = ("recorded", "verified", "planned", "agreed", "paid")
 
 
-def set_compensation(session: Session, *, ticket: Ticket, status: str, method: str | None, loss_type: str | None, amount_cny: int | None, actor: Actor, now: datetime) -> Ticket:
+def set_compensation(
+    session: Session,
+    *,
+    ticket: Ticket,
+    status: str,
+    method: str | None,
+    loss_type: str | None,
+    amount_cny: int | None,
+    actor: Actor,
+    now: datetime,
+) -> Ticket:
     """record -> verify -> plan -> agreement -> payment; one step at a time, never paid first."""
     current = ticket.compensation_status
     position = COMPENSATION_STEPS.index(current) if current else -1
@@ -242,13 +322,23 @@ def set_compensation(session: Session, *, ticket: Ticket, status: str, method: s
     if target not in (position, position + 1):
         expected = COMPENSATION_STEPS[min(position + 1, len(COMPENSATION_STEPS) - 1)]
         raise workflow.WorkflowError("status", f"compensation goes one step at a time; next is {expected}")
-    if status in ("planned", "agreed", "paid") and not ((method or ticket.compensation_method) and (loss_type or ticket.compensation_loss_type)):
+    if status in ("planned", "agreed", "paid") and not (
+        (method or ticket.compensation_method) and (loss_type or ticket.compensation_loss_type)
+    ):
         raise workflow.WorkflowError("method", "a compensation plan needs a method and a loss type")
-    if current in ("agreed", "paid") and amount_cny is not None and amount_cny != ticket.compensation_amount_cny:
+    if (
+        current in ("agreed", "paid")
+        and amount_cny is not None
+        and amount_cny != ticket.compensation_amount_cny
+    ):
         raise workflow.WorkflowError("amount_cny", "the amount is fixed once the traveller agreed")
     _touch(session, ticket, actor, now)
     _change(session, ticket, actor, now, "compensation", "compensation_status", status)
-    for field, value in (("compensation_method", method), ("compensation_loss_type", loss_type), ("compensation_amount_cny", amount_cny)):
+    for field, value in (
+        ("compensation_method", method),
+        ("compensation_loss_type", loss_type),
+        ("compensation_amount_cny", amount_cny),
+    ):
         if value is not None:
             _change(session, ticket, actor, now, "compensation", field, value)
     session.flush()
@@ -260,14 +350,22 @@ def escalate_if_overdue(session: Session, *, ticket: Ticket, actor: Actor, now: 
     if change is None:
         return False
     audit.record(
-        session, actor=actor.name, actor_role=actor.role, action="escalate", ticket_id=ticket.id,
-        field="authority_level", old=change[0], new=change[1], at=now,
+        session,
+        actor=actor.name,
+        actor_role=actor.role,
+        action="escalate",
+        ticket_id=ticket.id,
+        field="authority_level",
+        old=change[0],
+        new=change[1],
+        at=now,
     )
     session.flush()
     return True
 
 
 # --- listing and statistics -------------------------------------------------------------
+
 
 def _breached(now: datetime):
     return exists().where(
@@ -310,8 +408,11 @@ def list_tickets(
 ) -> tuple[list[Ticket], int]:
     conditions = []
     for column, value in (
-        (Ticket.status, status), (Ticket.category, category), (Ticket.severity, severity),
-        (Ticket.department, department), (Ticket.owner_id, owner_id),
+        (Ticket.status, status),
+        (Ticket.category, category),
+        (Ticket.severity, severity),
+        (Ticket.department, department),
+        (Ticket.owner_id, owner_id),
     ):
         if value is not None:
             conditions.append(column == value)
@@ -319,12 +420,18 @@ def list_tickets(
         conditions.append(deadline_state_filter(deadline_state, now))
     total = session.scalar(select(func.count(Ticket.id)).where(*conditions)) or 0
     rows = session.scalars(
-        select(Ticket).where(*conditions).order_by(Ticket.received_at.desc(), Ticket.id.desc()).limit(limit).offset(offset)
+        select(Ticket)
+        .where(*conditions)
+        .order_by(Ticket.received_at.desc(), Ticket.id.desc())
+        .limit(limit)
+        .offset(offset)
     )
     return list(rows), total
 
 
-def stats(session: Session, *, now: datetime, since: datetime | None = None, until: datetime | None = None) -> dict:
+def stats(
+    session: Session, *, now: datetime, since: datetime | None = None, until: datetime | None = None
+) -> dict:
     window = []
     if since is not None:
         window.append(Ticket.received_at >= since)
@@ -352,7 +459,8 @@ def stats(session: Session, *, now: datetime, since: datetime | None = None, unt
         "by_stage": counts(Ticket.stage),
         "by_status": counts(Ticket.status),
         "by_department": counts(Ticket.department),
-        "repeats": session.scalar(select(func.count(Ticket.id)).where(Ticket.is_repeat.is_(True), *window)) or 0,
+        "repeats": session.scalar(select(func.count(Ticket.id)).where(Ticket.is_repeat.is_(True), *window))
+        or 0,
         "deadlines_met": met,
         "deadlines_breached": breached,
         "deadlines_open": still_open,
@@ -361,5 +469,6 @@ def stats(session: Session, *, now: datetime, since: datetime | None = None, unt
         "satisfaction_mean": round(float(sat_mean), 2) if sat_mean is not None else None,
         "low_satisfaction": session.scalar(
             select(func.count(Ticket.id)).where(Ticket.satisfaction <= workflow.LOW_SATISFACTION, *window)
-        ) or 0,
+        )
+        or 0,
     }

@@ -30,12 +30,21 @@ def get_by_username(session: Session, *, username: str) -> User | None:
 
 
 def create_user(
-    session: Session, *, username: str, display_name: str, role: str, password: str,
-    must_change_password: bool = True, scrypt_n: int = SCRYPT_N,
+    session: Session,
+    *,
+    username: str,
+    display_name: str,
+    role: str,
+    password: str,
+    must_change_password: bool = True,
+    scrypt_n: int = SCRYPT_N,
 ) -> User:
     user = User(
-        username=username, display_name=display_name, role=role,
-        password_hash=hash_password(password, n=scrypt_n), must_change_password=must_change_password,
+        username=username,
+        display_name=display_name,
+        role=role,
+        password_hash=hash_password(password, n=scrypt_n),
+        must_change_password=must_change_password,
     )
     session.add(user)
     session.flush()
@@ -52,7 +61,11 @@ def seed_initial_users(
         if get_by_username(session, username=username) is None:
             password = supervisor_password if role == "supervisor" else agent_password
             create_user(
-                session, username=username, display_name=display_name, role=role, password=password,
+                session,
+                username=username,
+                display_name=display_name,
+                role=role,
+                password=password,
                 scrypt_n=scrypt_n,
             )
             added += 1
@@ -73,8 +86,15 @@ def authenticate(session: Session, *, username: str, password: str, scrypt_n: in
     return user
 
 
-def change_password(session: Session, *, user: User, new_password: str, now: datetime, scrypt_n: int = SCRYPT_N,
-                    keep_token: str | None = None) -> None:
+def change_password(
+    session: Session,
+    *,
+    user: User,
+    new_password: str,
+    now: datetime,
+    scrypt_n: int = SCRYPT_N,
+    keep_token: str | None = None,
+) -> None:
     """Set a new password; every other token of the user is revoked."""
     user.password_hash = hash_password(new_password, n=scrypt_n)
     user.must_change_password = False

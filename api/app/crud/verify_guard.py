@@ -62,7 +62,9 @@ def reserve(session: Session, *, subjects: list[Subject], now: datetime, window:
             index_elements=[table.c.subject],
             set_={
                 "failures": case((expired, 1), else_=table.c.failures + 1),
-                "window_start": case((expired, literal(now, table.c.window_start.type)), else_=table.c.window_start),
+                "window_start": case(
+                    (expired, literal(now, table.c.window_start.type)), else_=table.c.window_start
+                ),
             },
         )
         .returning(table.c.subject, table.c.failures, table.c.window_start)
@@ -76,7 +78,9 @@ def reserve(session: Session, *, subjects: list[Subject], now: datetime, window:
     return Reservation(tuple(ordered), None, 0)
 
 
-def release(session: Session, *, reservation: Reservation, clear_kinds: tuple[str, ...] = ("booking", "ticket")) -> None:
+def release(
+    session: Session, *, reservation: Reservation, clear_kinds: tuple[str, ...] = ("booking", "ticket")
+) -> None:
     """Hand the attempt back. After a match (default) the number's own count is cleared and the
     sources get their attempt back (not cleared: proving one's own booking must not reset a
     count of guesses at others). For an attempt refused as locked, pass clear_kinds=() so that
@@ -108,7 +112,11 @@ class Locked(Exception):
 
 @contextmanager
 def guarded(
-    session: Session, *, subjects: list[Subject], now: datetime, window: timedelta,
+    session: Session,
+    *,
+    subjects: list[Subject],
+    now: datetime,
+    window: timedelta,
     clear_kinds: tuple[str, ...],
 ) -> Iterator[Reservation]:
     """One guarded check: `with guarded(...):` compare inside, raise on a miss.

@@ -15,6 +15,16 @@ from app.models.user import ApiToken, User
 from app.models.verify import VerifyFailure
 
 __all__ = [
-    "ApiToken", "AuditLog", "Base", "Booking", "Handoff", "IdempotencyKey", "Ticket", "TicketCounter",
-    "TicketDeadline", "TicketNote", "User", "VerifyFailure",
+    "ApiToken",
+    "AuditLog",
+    "Base",
+    "Booking",
+    "Handoff",
+    "IdempotencyKey",
+    "Ticket",
+    "TicketCounter",
+    "TicketDeadline",
+    "TicketNote",
+    "User",
+    "VerifyFailure",
 ]

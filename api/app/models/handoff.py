@@ -18,8 +18,11 @@ class Handoff(Base):
     __tablename__ = "handoffs"
     __table_args__ = (
         Index(
-            "uq_handoffs_open_conversation", "conversation_id", unique=True,
-            sqlite_where=_OPEN, postgresql_where=_OPEN,
+            "uq_handoffs_open_conversation",
+            "conversation_id",
+            unique=True,
+            sqlite_where=_OPEN,
+            postgresql_where=_OPEN,
         ),
         Index("ix_handoffs_status_created", "status", "created_at"),
     )

@@ -29,7 +29,9 @@ class Ticket(Base):
     occurred_at: Mapped[str | None] = mapped_column(String(100))
     location: Mapped[str | None] = mapped_column(String(200))
     evidence: Mapped[list] = mapped_column(default=list)
-    request: Mapped[str | None] = mapped_column(String(16))  # normalised: refund|compensation|apology|fix|other
+    request: Mapped[str | None] = mapped_column(
+        String(16)
+    )  # normalised: refund|compensation|apology|fix|other
     request_detail: Mapped[str | None] = mapped_column(String(500))  # the same, in the traveller's words
     emotion: Mapped[str | None] = mapped_column(String(32))
     # Routing
@@ -66,7 +68,9 @@ class Ticket(Base):
 
     owner: Mapped[User | None] = relationship(lazy="joined")
     deadlines: Mapped[list[TicketDeadline]] = relationship(
-        back_populates="ticket", order_by="TicketDeadline.due_at", lazy="selectin",
+        back_populates="ticket",
+        order_by="TicketDeadline.due_at",
+        lazy="selectin",
         cascade="all, delete-orphan",
     )
     notes: Mapped[list[TicketNote]] = relationship(

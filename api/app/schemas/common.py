@@ -14,7 +14,9 @@ BOOKING_REF_PATTERN = r"^TR\d{8}$"
 TICKET_NO_PATTERN = r"^C\d{8}\d{3,}$"
 MOBILE_PATTERN = r"^1[3-9]\d{9}$"
 
-BookingRef = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=BOOKING_REF_PATTERN)]
+BookingRef = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=BOOKING_REF_PATTERN)
+]
 Mobile = Annotated[str, StringConstraints(strip_whitespace=True, pattern=MOBILE_PATTERN)]
 PhoneLast4 = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{4}$")]
 
@@ -39,5 +41,7 @@ ChinaDatetime = Annotated[datetime, AfterValidator(_china_if_naive)]
 def CleanText(max_length: int):  # noqa: N802 - a type factory
     """A required string: stripped, 1..max_length characters, no NUL, not only invisible characters."""
     return Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length), AfterValidator(_visible)
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
+        AfterValidator(_visible),
     ]

@@ -11,7 +11,9 @@ from app.services.taxonomy import Severity
 HandoffStatus = Literal["waiting", "active", "closed", "returned"]
 # emergency: someone's safety is in danger now (always urgent, whatever severity is sent);
 # cancellation_request: a traveller asks to cancel their trip (general unless given).
-Reason = Literal["request_human", "urgent_complaint", "fallback", "form_failures", "emergency", "cancellation_request"]
+Reason = Literal[
+    "request_human", "urgent_complaint", "fallback", "form_failures", "emergency", "cancellation_request"
+]
 Sender = Literal["traveller", "bot", "agent", "system"]
 
 ConversationId = Annotated[
@@ -121,7 +123,9 @@ class AgentMessageOut(BaseModel):
     handoff_id: int
     text: str
     at: datetime
-    pushed: bool = Field(description="true if the channel pushes to the traveller (socketio); REST clients poll")
+    pushed: bool = Field(
+        description="true if the channel pushes to the traveller (socketio); REST clients poll"
+    )
     first_reply: bool
 
 

@@ -31,7 +31,9 @@ class TicketCreate(BaseModel):
     occurred_at: Text(100) | None = Field(None, description="free text or ISO 8601")
     location: Text(200) | None = None
     evidence: list[Text(500)] = Field(default_factory=list, max_length=20, description="URLs or media ids")
-    request: RequestKind | None = Field(None, description="what the traveller asks for, as a normalised label")
+    request: RequestKind | None = Field(
+        None, description="what the traveller asks for, as a normalised label"
+    )
     request_detail: Text(500) | None = Field(None, description="what the traveller asks for, in their words")
     emotion: Text(32) | None = None
     category: Category | None = Field(None, description="override; otherwise the classifier decides")
@@ -149,7 +151,8 @@ class TicketOut(BaseModel):
     updated_at: datetime
     closed_at: datetime | None
     next_statuses: list[NextStatus] = Field(
-        default_factory=list, description="staff: the moves the workflow allows now (console's choices)")
+        default_factory=list, description="staff: the moves the workflow allows now (console's choices)"
+    )
     history: list[HistoryEntry] = Field(default_factory=list, description="staff: changes from the audit log")
 
 
@@ -187,13 +190,17 @@ class TicketSummary(BaseModel):
     category: Category
     severity: Severity
     request: RequestKind | None
-    request_detail: str | None = Field(description="the traveller's words (mobile numbers masked, as in every list)")
+    request_detail: str | None = Field(
+        description="the traveller's words (mobile numbers masked, as in every list)"
+    )
     department: str
     authority_level: int
     owner: Person | None
     is_repeat: bool
     received_at: datetime
-    deadline_state: DeadlineState = Field(description="breached if any deadline is, due if any is open, else met")
+    deadline_state: DeadlineState = Field(
+        description="breached if any deadline is, due if any is open, else met"
+    )
     next_due_at: datetime | None = Field(None, description="when the earliest open step falls due")
     overdue: bool = Field(False, description="an open step is past its deadline now")
 
@@ -207,7 +214,9 @@ class TicketPage(BaseModel):
 
 class TicketVerify(BaseModel):
     phone_last4: PhoneLast4
-    sender_id: CleanText(200) = Field(description="the traveller's conversation: misses are also counted per sender")
+    sender_id: CleanText(200) = Field(
+        description="the traveller's conversation: misses are also counted per sender"
+    )
 
 
 class TransitionIn(BaseModel):

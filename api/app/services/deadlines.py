@@ -78,9 +78,7 @@ class DeadlinePlan:
     calendar_fallback: bool
 
 
-def plan_deadlines(
-    received_at: datetime, severity: str, category: str, stage: str | None
-) -> DeadlinePlan:
+def plan_deadlines(received_at: datetime, severity: str, category: str, stage: str | None) -> DeadlinePlan:
     rule = SEVERITY_RULES[Severity(severity)]
     due: dict[str, datetime] = {
         FIRST_RESPONSE: received_at + (rule.first_response or IMMEDIATE_RESPONSE_WITHIN)

@@ -28,11 +28,17 @@ _ID_CARD = re.compile(
     + _NOT_ALNUM_AFTER
 )
 # Passports (E/G/D/S/P + 8 digits, or E + letter + 7 digits) and HK/Macau/Taiwan permits.
-_PASSPORT = re.compile(_NOT_ALNUM_BEFORE + r"(?:[EeGgDdSsPp][A-Za-z]?\d{7,8}|[HhMmTt]\d{8,10})" + _NOT_ALNUM_AFTER)
+_PASSPORT = re.compile(
+    _NOT_ALNUM_BEFORE + r"(?:[EeGgDdSsPp][A-Za-z]?\d{7,8}|[HhMmTt]\d{8,10})" + _NOT_ALNUM_AFTER
+)
 # Bank cards and any other long run of digits (12+), with or without spaces/dashes in fours.
-_LONG_DIGITS = re.compile(_NOT_ALNUM_BEFORE + r"(?:\d{4}(?:[ -]\d{4}){2,3}[ -]?\d{0,4}|\d{12,19})" + _NOT_ALNUM_AFTER)
+_LONG_DIGITS = re.compile(
+    _NOT_ALNUM_BEFORE + r"(?:\d{4}(?:[ -]\d{4}){2,3}[ -]?\d{0,4}|\d{12,19})" + _NOT_ALNUM_AFTER
+)
 # Landlines with an area code: 010-12345678, 0871 6543210, (021)12345678.
-_LANDLINE = re.compile(_NOT_ALNUM_BEFORE + r"(?:\(0\d{2,3}\)|0\d{2,3}[- ]?)(\d{3,4})(\d{4})" + _NOT_ALNUM_AFTER)
+_LANDLINE = re.compile(
+    _NOT_ALNUM_BEFORE + r"(?:\(0\d{2,3}\)|0\d{2,3}[- ]?)(\d{3,4})(\d{4})" + _NOT_ALNUM_AFTER
+)
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 # A name right after the words that introduce one.
 _NAME_CUE = re.compile(
@@ -156,7 +162,9 @@ def mask_text(text: str | None, known: Iterable[str | None] = ()) -> str | None:
 # Summary keys (the bot's slot names and the like) whose whole value is one personal item.
 NAME_KEYS = frozenset({"name", "complainant_name", "traveller_name", "contact_name"})
 PHONE_KEYS = frozenset({"phone", "phone_last4", "contact_phone", "mobile"})
-IDENTIFIER_KEYS = frozenset({"id_number", "id_card", "passport", "passport_no", "conversation_id", "sender_id"})
+IDENTIFIER_KEYS = frozenset(
+    {"id_number", "id_card", "passport", "passport_no", "conversation_id", "sender_id"}
+)
 # Conversation ids: masked for every person, not only for those who see masked data.
 CONVERSATION_KEYS = frozenset({"conversation_id", "sender_id"})
 EVIDENCE_KEYS = frozenset({"complaint_evidence", "evidence"})
@@ -164,13 +172,19 @@ EVIDENCE_KEYS = frozenset({"complaint_evidence", "evidence"})
 
 def known_in_summary(summary: Mapping[str, Any] | None) -> list[str]:
     """The names and numbers a summary gives, to be masked wherever else they occur."""
-    return [str(v) for k, v in (summary or {}).items() if k in NAME_KEYS | {"phone", "contact_phone", "mobile"} and v]
+    return [
+        str(v)
+        for k, v in (summary or {}).items()
+        if k in NAME_KEYS | {"phone", "contact_phone", "mobile"} and v
+    ]
 
 
 def mask_conversation_keys(summary: Mapping[str, Any] | None, channel: str | None = None) -> dict[str, Any]:
     """An unmasked summary for staff: only the conversation ids in it masked."""
-    return {k: mask_conversation_id(v, channel) if k in CONVERSATION_KEYS and isinstance(v, str) else v
-            for k, v in (summary or {}).items()}
+    return {
+        k: mask_conversation_id(v, channel) if k in CONVERSATION_KEYS and isinstance(v, str) else v
+        for k, v in (summary or {}).items()
+    }
 
 
 def mask_summary(

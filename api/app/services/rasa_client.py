@@ -73,8 +73,13 @@ class TranscriptLine:
 
 
 class RasaClient:
-    def __init__(self, base_url: str, jwt_secret: str, timeout: float = 10.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        jwt_secret: str,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self._client = httpx.Client(
             base_url=base_url.rstrip("/"), timeout=timeout, auth=RasaJWT(jwt_secret), transport=transport
         )
@@ -100,11 +105,15 @@ class RasaClient:
             "GET", f"/conversations/{_quote(conversation_id)}/tracker", params={"include_events": "ALL"}
         ).json()
 
-    def append_events(self, conversation_id: str, events: list[dict], output_channel: str | None = None) -> None:
+    def append_events(
+        self, conversation_id: str, events: list[dict], output_channel: str | None = None
+    ) -> None:
         params: dict[str, str] = {}
         if output_channel:
             params = {"output_channel": output_channel, "execute_side_effects": "true"}
-        self._call("POST", f"/conversations/{_quote(conversation_id)}/tracker/events", params=params, json=events)
+        self._call(
+            "POST", f"/conversations/{_quote(conversation_id)}/tracker/events", params=params, json=events
+        )
 
     def say(self, conversation_id: str, channel: str, text: str, agent: str | None = None) -> bool:
         """Append a bot utterance as the agent; True if the channel could push it to the traveller."""
@@ -142,7 +151,9 @@ def transcript_lines(tracker: dict) -> list[TranscriptLine]:
             agent = (event.get("metadata") or {}).get("handoff_agent")
             data = event.get("data") or {}
             buttons = tuple(str(b.get("title", "")) for b in data.get("buttons") or [])
-            lines.append(TranscriptLine("agent" if agent else "bot", event.get("text") or "", at, agent, buttons))
+            lines.append(
+                TranscriptLine("agent" if agent else "bot", event.get("text") or "", at, agent, buttons)
+            )
         elif kind == "pause":
             lines.append(TranscriptLine("system", "机器人已暂停，等待人工客服", at))
         elif kind == "resume":

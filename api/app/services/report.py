@@ -147,8 +147,15 @@ def deadlines_met(tickets: list[TicketRow], now: datetime) -> list[dict[str, Any
     rows = []
     for name, counted in tally.items():
         met, breached, still_open = counted[dl.MET], counted[dl.BREACHED], counted[dl.DUE]
-        rows.append({"step": name, "met": met, "breached": breached, "open": still_open,
-                     "met_share": _share(met, met + breached)})
+        rows.append(
+            {
+                "step": name,
+                "met": met,
+                "breached": breached,
+                "open": still_open,
+                "met_share": _share(met, met + breached),
+            }
+        )
     return rows
 
 
@@ -184,7 +191,8 @@ def first_reply(handoffs: list[HandoffRow], staff: Mapping[str, str]) -> dict[st
     waits = [h.first_reply_wait_seconds for h in handoffs if h.first_reply_wait_seconds is not None]
     after_take = [
         max(0, int((h.first_agent_reply_at - h.taken_at).total_seconds()))
-        for h in handoffs if h.first_agent_reply_at is not None and h.taken_at is not None
+        for h in handoffs
+        if h.first_agent_reply_at is not None and h.taken_at is not None
     ]
     by_agent: dict[str, list[int]] = defaultdict(list)
     for h in handoffs:
@@ -201,9 +209,13 @@ def first_reply(handoffs: list[HandoffRow], staff: Mapping[str, str]) -> dict[st
         "within_target_share": _share(sum(1 for w in waits if w <= FIRST_REPLY_TARGET_SECONDS), len(waits)),
         "target_seconds": FIRST_REPLY_TARGET_SECONDS,
         "by_agent": [
-            {"agent": agent, "name": staff.get(agent, agent), "replied": len(values),
-             "mean_seconds": round(statistics.fmean(values)),
-             "within_target": sum(1 for w in values if w <= FIRST_REPLY_TARGET_SECONDS)}
+            {
+                "agent": agent,
+                "name": staff.get(agent, agent),
+                "replied": len(values),
+                "mean_seconds": round(statistics.fmean(values)),
+                "within_target": sum(1 for w in values if w <= FIRST_REPLY_TARGET_SECONDS),
+            }
             for agent, values in sorted(by_agent.items())
         ],
     }
@@ -256,15 +268,17 @@ def build(
     periods = []
     for key, rows in buckets.items():
         replies = first_reply(handoff_buckets.get(key, []), staff)
-        periods.append({
-            "period": key,
-            **_volume(rows),
-            "satisfaction_score": _satisfaction(rows)["score"],
-            "repeat_tickets": repeats(rows)["tickets"],
-            "handoffs": len(handoff_buckets.get(key, [])),
-            "first_reply_mean_seconds": replies["mean_seconds"],
-            "containment_share": containment(rows, [])["share"],
-        })
+        periods.append(
+            {
+                "period": key,
+                **_volume(rows),
+                "satisfaction_score": _satisfaction(rows)["score"],
+                "repeat_tickets": repeats(rows)["tickets"],
+                "handoffs": len(handoff_buckets.get(key, [])),
+                "first_reply_mean_seconds": replies["mean_seconds"],
+                "containment_share": containment(rows, [])["share"],
+            }
+        )
     return {
         "start": start.isoformat(),
         "end": end.isoformat(),
@@ -281,7 +295,9 @@ def build(
     }
 
 
-def load(session: Session, *, start: date, end: date) -> tuple[list[TicketRow], list[HandoffRow], dict[str, str]]:
+def load(
+    session: Session, *, start: date, end: date
+) -> tuple[list[TicketRow], list[HandoffRow], dict[str, str]]:
     """The rows of the period: tickets received and handoffs opened in it, and staff names."""
     since, until = period_bounds(start, end)
     had_handoff = exists().where(
@@ -289,36 +305,64 @@ def load(session: Session, *, start: date, end: date) -> tuple[list[TicketRow], 
     )
     ticket_rows = session.execute(
         select(
-            Ticket.id, Ticket.received_at, Ticket.category, Ticket.severity, Ticket.stage, Ticket.department,
-            Ticket.status, Ticket.booking_ref, Ticket.phone, Ticket.is_repeat, Ticket.satisfaction,
-            Ticket.conversation_id, had_handoff.label("had_handoff"),
-        ).where(Ticket.received_at >= since, Ticket.received_at < until).order_by(Ticket.received_at, Ticket.id)
+            Ticket.id,
+            Ticket.received_at,
+            Ticket.category,
+            Ticket.severity,
+            Ticket.stage,
+            Ticket.department,
+            Ticket.status,
+            Ticket.booking_ref,
+            Ticket.phone,
+            Ticket.is_repeat,
+            Ticket.satisfaction,
+            Ticket.conversation_id,
+            had_handoff.label("had_handoff"),
+        )
+        .where(Ticket.received_at >= since, Ticket.received_at < until)
+        .order_by(Ticket.received_at, Ticket.id)
     ).all()
     ids = [row.id for row in ticket_rows]
     steps: dict[int, list[tuple[str, datetime, datetime | None]]] = defaultdict(list)
     for chunk in range(0, len(ids), 500):  # bounded IN lists
         for ticket_id, name, due_at, done_at in session.execute(
-            select(TicketDeadline.ticket_id, TicketDeadline.name, TicketDeadline.due_at, TicketDeadline.done_at)
-            .where(TicketDeadline.ticket_id.in_(ids[chunk:chunk + 500]))
+            select(
+                TicketDeadline.ticket_id, TicketDeadline.name, TicketDeadline.due_at, TicketDeadline.done_at
+            ).where(TicketDeadline.ticket_id.in_(ids[chunk : chunk + 500]))
         ):
             steps[ticket_id].append((name, _aware(due_at), _aware(done_at)))
     tickets = [
         TicketRow(
-            received_at=_aware(row.received_at), category=row.category, severity=row.severity, stage=row.stage,
-            department=row.department, status=row.status, booking_ref=row.booking_ref, phone=row.phone,
-            is_repeat=bool(row.is_repeat), satisfaction=row.satisfaction, conversation_id=row.conversation_id,
-            had_handoff=bool(row.had_handoff), deadlines=tuple(steps.get(row.id, ())),
+            received_at=_aware(row.received_at),
+            category=row.category,
+            severity=row.severity,
+            stage=row.stage,
+            department=row.department,
+            status=row.status,
+            booking_ref=row.booking_ref,
+            phone=row.phone,
+            is_repeat=bool(row.is_repeat),
+            satisfaction=row.satisfaction,
+            conversation_id=row.conversation_id,
+            had_handoff=bool(row.had_handoff),
+            deadlines=tuple(steps.get(row.id, ())),
         )
         for row in ticket_rows
     ]
     handoffs = [
         HandoffRow(
-            created_at=_aware(h.created_at), reason=h.reason, agent=h.agent, taken_at=_aware(h.taken_at),
-            first_agent_reply_at=_aware(h.first_agent_reply_at), first_reply_wait_seconds=h.first_reply_wait_seconds,
+            created_at=_aware(h.created_at),
+            reason=h.reason,
+            agent=h.agent,
+            taken_at=_aware(h.taken_at),
+            first_agent_reply_at=_aware(h.first_agent_reply_at),
+            first_reply_wait_seconds=h.first_reply_wait_seconds,
             summary=h.summary or {},
         )
         for h in session.scalars(
-            select(Handoff).where(Handoff.created_at >= since, Handoff.created_at < until).order_by(Handoff.id)
+            select(Handoff)
+            .where(Handoff.created_at >= since, Handoff.created_at < until)
+            .order_by(Handoff.id)
         )
     ]
     staff = dict(session.execute(select(User.username, User.display_name)).tuples().all())
@@ -345,15 +389,33 @@ SECTIONS = {
 }
 MEASURES = {
     "total": "投诉总数",
-    "met": "按时完成", "breached": "超时", "open": "进行中", "met_share": "按时完成率",
-    "count": "评价数", "score": "满意度（百分制）", "low": "低分（1-2 星）", "target": "目标",
-    "tickets": "重复投诉单数", "groups": "多次投诉的旅客", "flagged": "标记为重复的投诉",
-    "handoffs": "转人工次数", "replied": "已回复", "unanswered": "未回复", "mean_seconds": "平均等待（秒）",
-    "median_seconds": "中位等待（秒）", "mean_after_take_seconds": "接入后平均回复（秒）",
-    "within_target": "10 分钟内回复", "within_target_share": "10 分钟内回复率", "target_seconds": "目标（秒）",
-    "bot_tickets": "机器人受理的投诉", "contained": "未转人工", "share": "独立处理率",
-    "satisfaction_score": "满意度（百分制）", "repeat_tickets": "重复投诉单数",
-    "first_reply_mean_seconds": "平均首次回复（秒）", "containment_share": "独立处理率",
+    "met": "按时完成",
+    "breached": "超时",
+    "open": "进行中",
+    "met_share": "按时完成率",
+    "count": "评价数",
+    "score": "满意度（百分制）",
+    "low": "低分（1-2 星）",
+    "target": "目标",
+    "tickets": "重复投诉单数",
+    "groups": "多次投诉的旅客",
+    "flagged": "标记为重复的投诉",
+    "handoffs": "转人工次数",
+    "replied": "已回复",
+    "unanswered": "未回复",
+    "mean_seconds": "平均等待（秒）",
+    "median_seconds": "中位等待（秒）",
+    "mean_after_take_seconds": "接入后平均回复（秒）",
+    "within_target": "10 分钟内回复",
+    "within_target_share": "10 分钟内回复率",
+    "target_seconds": "目标（秒）",
+    "bot_tickets": "机器人受理的投诉",
+    "contained": "未转人工",
+    "share": "独立处理率",
+    "satisfaction_score": "满意度（百分制）",
+    "repeat_tickets": "重复投诉单数",
+    "first_reply_mean_seconds": "平均首次回复（秒）",
+    "containment_share": "独立处理率",
 }
 CSV_HEADER = ("分项", "section", "周期", "维度", "代码", "名称", "数值")
 
@@ -362,10 +424,20 @@ def csv_rows(report: Mapping[str, Any], labels: Mapping[str, Mapping[str, str]])
     """The report as flat rows (section, period, dimension, code, Chinese label, value); the
     period column is "全部" for figures of the whole range. Labels: GET /labels' tables."""
     whole = "全部"
-    dimension_labels = {"category": "categories", "severity": "severities", "stage": "stages",
-                        "department": "departments", "status": "ticket_statuses"}
-    dimension_names = {"category": "类别", "severity": "严重程度", "stage": "阶段", "department": "责任部门",
-                       "status": "处理状态"}
+    dimension_labels = {
+        "category": "categories",
+        "severity": "severities",
+        "stage": "stages",
+        "department": "departments",
+        "status": "ticket_statuses",
+    }
+    dimension_names = {
+        "category": "类别",
+        "severity": "严重程度",
+        "stage": "阶段",
+        "department": "责任部门",
+        "status": "处理状态",
+    }
 
     def label(dimension: str, code: str) -> str:
         table = labels.get(dimension_labels.get(dimension, dimension), {})
@@ -374,7 +446,9 @@ def csv_rows(report: Mapping[str, Any], labels: Mapping[str, Mapping[str, str]])
     rows: list[tuple] = []
 
     def add(section: str, period: str, dimension: str, code: str, name: str, value: Any) -> None:
-        rows.append((SECTIONS[section], section, period, dimension, code, _cell(name), "" if value is None else value))
+        rows.append(
+            (SECTIONS[section], section, period, dimension, code, _cell(name), "" if value is None else value)
+        )
 
     def volume(section: str, period: str, source: Mapping[str, Any]) -> None:
         add(section, period, "", "total", MEASURES["total"], source["total"])
@@ -385,13 +459,24 @@ def csv_rows(report: Mapping[str, Any], labels: Mapping[str, Mapping[str, str]])
     volume("volume", whole, report)
     for row in report["periods"]:
         volume("trend", row["period"], row)
-        for key in ("satisfaction_score", "repeat_tickets", "handoffs", "first_reply_mean_seconds",
-                    "containment_share"):
+        for key in (
+            "satisfaction_score",
+            "repeat_tickets",
+            "handoffs",
+            "first_reply_mean_seconds",
+            "containment_share",
+        ):
             add("trend", row["period"], "", key, MEASURES[key], row[key])
     for step in report["deadlines"]:
         for key in ("met", "breached", "open", "met_share"):
-            add("deadlines", whole, labels.get("deadlines", {}).get(step["step"], step["step"]), f"{step['step']}.{key}",
-                MEASURES[key], step[key])
+            add(
+                "deadlines",
+                whole,
+                labels.get("deadlines", {}).get(step["step"], step["step"]),
+                f"{step['step']}.{key}",
+                MEASURES[key],
+                step[key],
+            )
     for section in ("satisfaction", "repeats"):
         for key, value in report[section].items():
             add(section, whole, "", key, MEASURES[key], value)
@@ -400,12 +485,25 @@ def csv_rows(report: Mapping[str, Any], labels: Mapping[str, Mapping[str, str]])
             add("first_reply", whole, "", key, MEASURES[key], value)
     for agent in report["first_reply"]["by_agent"]:
         for key in ("replied", "mean_seconds", "within_target"):
-            add("first_reply_agent", whole, agent["name"], f"{agent['agent']}.{key}", MEASURES[key], agent[key])
+            add(
+                "first_reply_agent",
+                whole,
+                agent["name"],
+                f"{agent['agent']}.{key}",
+                MEASURES[key],
+                agent[key],
+            )
     for key, value in report["containment"].items():
         if key == "handoffs_by_reason":
             for code, n in value.items():
-                add("containment", whole, "转人工原因", f"handoffs.{code}",
-                    labels.get("handoff_reasons", {}).get(code, code), n)
+                add(
+                    "containment",
+                    whole,
+                    "转人工原因",
+                    f"handoffs.{code}",
+                    labels.get("handoff_reasons", {}).get(code, code),
+                    n,
+                )
         else:
             add("containment", whole, "", key, MEASURES[key], value)
     for rank, phrase in enumerate(report["misunderstood"], start=1):

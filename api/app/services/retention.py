@@ -33,7 +33,19 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import (
-    Column, Engine, Float, Integer, MetaData, String, Table, Text, delete, func, inspect, or_, select,
+    Column,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    inspect,
+    or_,
+    select,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -59,15 +71,23 @@ TRANSCRIPT_DELETED = "retention_transcript_deleted"
 
 # Free-text columns of a ticket that may carry personal data.
 TICKET_TEXT_FIELDS = (
-    "description", "occurred_at", "location", "request_detail", "result_findings", "result_measures",
-    "result_apology", "rejection_reason", "delay_reason",
+    "description",
+    "occurred_at",
+    "location",
+    "request_detail",
+    "result_findings",
+    "result_measures",
+    "result_apology",
+    "rejection_reason",
+    "delay_reason",
 )
 
 # Rasa 3.6's SQLTrackerStore table (rasa/core/tracker_store.py, SQLTrackerStore.SQLEvent):
 # one row per event, the conversation is every row of a sender_id; timestamp is epoch seconds.
 tracker_metadata = MetaData()
 tracker_events = Table(
-    "events", tracker_metadata,
+    "events",
+    tracker_metadata,
     Column("id", Integer, primary_key=True),
     Column("sender_id", String(255), nullable=False, index=True),
     Column("type_name", String(255), nullable=False),
@@ -96,12 +116,25 @@ class Report:
 
 
 def _audit(
-    session: Session, *, action: str, now: datetime, ticket_id: int | None, field: str, new: str,
+    session: Session,
+    *,
+    action: str,
+    now: datetime,
+    ticket_id: int | None,
+    field: str,
+    new: str,
 ) -> None:
-    session.add(AuditLog(
-        at=now, actor=ACTOR, actor_role=ACTOR_ROLE, action=action, ticket_id=ticket_id, field=field,
-        new_value=new,
-    ))
+    session.add(
+        AuditLog(
+            at=now,
+            actor=ACTOR,
+            actor_role=ACTOR_ROLE,
+            action=action,
+            ticket_id=ticket_id,
+            field=field,
+            new_value=new,
+        )
+    )
 
 
 def _handoffs_of(session: Session, ticket: Ticket) -> list[Handoff]:
@@ -149,16 +182,26 @@ def anonymise_ticket(session: Session, ticket: Ticket, *, now: datetime, days: i
         row.new_value = _mask_audit_value(row.field, row.new_value, known)
     ticket.anonymised_at = now
     ticket.updated_at = now  # explicit, or the column's onupdate would take the wall clock
-    _audit(session, action=ANONYMISED, now=now, ticket_id=ticket.id, field="personal_data",
-           new=f"older than {days} days")
+    _audit(
+        session,
+        action=ANONYMISED,
+        now=now,
+        ticket_id=ticket.id,
+        field="personal_data",
+        new=f"older than {days} days",
+    )
 
 
 def anonymise_tickets(session: Session, *, now: datetime, days: int) -> int:
     cutoff = now - timedelta(days=days)
     due = session.scalars(
         select(Ticket)
-        .where(Ticket.anonymised_at.is_(None), Ticket.received_at < cutoff, Ticket.updated_at < cutoff,
-               or_(Ticket.closed_at.is_(None), Ticket.closed_at < cutoff))
+        .where(
+            Ticket.anonymised_at.is_(None),
+            Ticket.received_at < cutoff,
+            Ticket.updated_at < cutoff,
+            or_(Ticket.closed_at.is_(None), Ticket.closed_at < cutoff),
+        )
         .order_by(Ticket.id)
     ).all()
     for ticket in due:
@@ -174,8 +217,11 @@ def delete_transcripts(session: Session, *, now: datetime, days: int) -> int:
     cutoff = now - timedelta(days=days)
     due = session.scalars(
         select(Handoff)
-        .where(Handoff.transcript.is_not(None), func.coalesce(Handoff.closed_at, Handoff.created_at) < cutoff,
-               Handoff.status.not_in(("waiting", "active")))
+        .where(
+            Handoff.transcript.is_not(None),
+            func.coalesce(Handoff.closed_at, Handoff.created_at) < cutoff,
+            Handoff.status.not_in(("waiting", "active")),
+        )
         .order_by(Handoff.id)
     ).all()
     for handoff in due:
@@ -184,8 +230,14 @@ def delete_transcripts(session: Session, *, now: datetime, days: int) -> int:
             ticket_id = session.scalar(select(Ticket.id).where(Ticket.ticket_no == handoff.ticket_no))
         handoff.transcript = None
         handoff.summary = mask_summary(handoff.summary)
-        _audit(session, action=TRANSCRIPT_DELETED, now=now, ticket_id=ticket_id, field="transcript",
-               new=f"handoff #{handoff.id}, older than {days} days")
+        _audit(
+            session,
+            action=TRANSCRIPT_DELETED,
+            now=now,
+            ticket_id=ticket_id,
+            field="transcript",
+            new=f"handoff #{handoff.id}, older than {days} days",
+        )
     session.flush()
     return len(due)
 
@@ -341,7 +393,9 @@ class SchedulerLock:
 
 
 async def run_periodically(
-    settings: Settings, get_engine: Callable[[], Engine], clock: Callable[[], datetime],
+    settings: Settings,
+    get_engine: Callable[[], Engine],
+    clock: Callable[[], datetime],
     on_run: Callable[[Report], None] | None = None,
 ) -> None:
     """The lifespan's task: wait RETENTION_FIRST_RUN_SECONDS, then every RETENTION_INTERVAL_HOURS

@@ -45,7 +45,9 @@ def _deadlines(ticket: Ticket, now: datetime) -> list[DeadlineOut]:
     ]
 
 
-def known_personal(ticket: Ticket, holder: Booking | tuple[str | None, str | None] | None = None) -> tuple[str | None, ...]:
+def known_personal(
+    ticket: Ticket, holder: Booking | tuple[str | None, str | None] | None = None
+) -> tuple[str | None, ...]:
     """The names and numbers of this record (complainant; booking holder) to mask in its free text."""
     if isinstance(holder, Booking):
         holder = (holder.traveller_name, holder.phone)
@@ -86,14 +88,17 @@ def ticket_out(
     result = None
     if ticket.result_findings or ticket.result_measures or ticket.result_apology:
         result = ResultOut(
-            findings=mask(ticket.result_findings), measures=mask(ticket.result_measures),
+            findings=mask(ticket.result_findings),
+            measures=mask(ticket.result_measures),
             apology=mask(ticket.result_apology),
         )
     compensation = None
     if ticket.compensation_status:
         compensation = Compensation(
-            status=ticket.compensation_status, method=ticket.compensation_method,
-            loss_type=ticket.compensation_loss_type, amount_cny=ticket.compensation_amount_cny,
+            status=ticket.compensation_status,
+            method=ticket.compensation_method,
+            loss_type=ticket.compensation_loss_type,
+            amount_cny=ticket.compensation_amount_cny,
         )
     return TicketOut(
         ticket_no=ticket.ticket_no,
@@ -104,8 +109,9 @@ def ticket_out(
         phone=mask_phone(ticket.phone) if masked else ticket.phone,
         masked=masked,
         channel=ticket.channel,
-        conversation_id=(mask_conversation_id(ticket.conversation_id, ticket.channel) if staff
-                         else ticket.conversation_id),
+        conversation_id=(
+            mask_conversation_id(ticket.conversation_id, ticket.channel) if staff else ticket.conversation_id
+        ),
         received_at=ticket.received_at,
         stage=ticket.stage,
         description=mask(ticket.description),
@@ -132,7 +138,10 @@ def ticket_out(
         first_response_at=ticket.first_response_at,
         deadlines=_deadlines(ticket, now),
         progress=progress(ticket, mask=mask),
-        notes=[NoteOut(author=n.author, text=mask(n.text), public=n.public, created_at=n.created_at) for n in ticket.notes],
+        notes=[
+            NoteOut(author=n.author, text=mask(n.text), public=n.public, created_at=n.created_at)
+            for n in ticket.notes
+        ],
         result=result,
         rejection_reason=mask(ticket.rejection_reason),
         confirmed=ticket.confirmed,
@@ -173,7 +182,9 @@ def ticket_summary(ticket: Ticket, *, now: datetime, known: Iterable[str | None]
         category=ticket.category,
         severity=ticket.severity,
         request=ticket.request,
-        request_detail=mask_text(ticket.request_detail, (*known_personal(ticket), *known)) if ticket.request_detail else None,
+        request_detail=mask_text(ticket.request_detail, (*known_personal(ticket), *known))
+        if ticket.request_detail
+        else None,
         department=ticket.department,
         authority_level=ticket.authority_level,
         owner=_owner(ticket),

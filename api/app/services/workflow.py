@@ -27,7 +27,14 @@ COMPLETES: dict[str, tuple[str, ...]] = {
     "investigating": ("investigated",),
     "plan_made": ("investigated", "plan_made", dl.ALTERNATIVE_PLAN),
     "resolved": ("investigated", "plan_made", dl.ALTERNATIVE_PLAN, "resolved", dl.RESOLUTION),
-    "followed_up": ("investigated", "plan_made", dl.ALTERNATIVE_PLAN, "resolved", dl.RESOLUTION, "followed_up"),
+    "followed_up": (
+        "investigated",
+        "plan_made",
+        dl.ALTERNATIVE_PLAN,
+        "resolved",
+        dl.RESOLUTION,
+        "followed_up",
+    ),
 }
 LOW_SATISFACTION = 2  # ratings at or below trigger a second follow-up
 

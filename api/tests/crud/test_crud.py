@@ -51,7 +51,14 @@ def test_sequence_grows_past_three_digits(db):
 def test_create_ticket_writes_deadlines_owner_and_audit(db):
     ticket = make(db)
     assert ticket.owner is not None and ticket.owner.role == "agent"
-    assert {d.name for d in ticket.deadlines} == {"first_response", "investigated", "plan_made", "resolved", "followed_up", "resolution"}
+    assert {d.name for d in ticket.deadlines} == {
+        "first_response",
+        "investigated",
+        "plan_made",
+        "resolved",
+        "followed_up",
+        "resolution",
+    }
     actions = db.scalars(select(AuditLog.action).where(AuditLog.ticket_id == ticket.id)).all()
     assert actions == ["create", "assign"]
 

@@ -13,12 +13,22 @@ ENDPOINTS = [
     ("GET", "/bookings/TR20260001/emergency-contact", None, {"service"}),
     ("POST", "/bookings/TR20260001/verify", {"phone_last4": "5678", "sender_id": "s-access"}, {"service"}),
     ("POST", "/tickets", "ticket", {"service", "agent", "supervisor"}),
-    ("GET", "/tickets/{no}", None, {"agent", "supervisor"}),  # service: for its conversation (test_service_scope.py)
+    (
+        "GET",
+        "/tickets/{no}",
+        None,
+        {"agent", "supervisor"},
+    ),  # service: for its conversation (test_service_scope.py)
     ("POST", "/tickets/{no}/verify", {"phone_last4": "5678", "sender_id": "s-access"}, {"service"}),
     ("GET", "/tickets", None, {"agent", "supervisor"}),
     ("POST", "/tickets/{no}/transitions", {"status": "investigating"}, {"agent", "supervisor"}),
     ("POST", "/tickets/{no}/notes", {"text": "已联系酒店"}, {"agent", "supervisor"}),
-    ("PUT", "/tickets/{no}/result", {"findings": "a", "measures": "b", "apology": "c"}, {"agent", "supervisor"}),
+    (
+        "PUT",
+        "/tickets/{no}/result",
+        {"findings": "a", "measures": "b", "apology": "c"},
+        {"agent", "supervisor"},
+    ),
     ("PATCH", "/tickets/{no}/feedback", {"satisfaction": 4}, {"agent", "supervisor"}),  # service: as for GET
     ("PUT", "/tickets/{no}/compensation", {"status": "recorded"}, {"agent", "supervisor"}),
     ("GET", "/stats", None, {"supervisor"}),
@@ -59,7 +69,9 @@ def test_an_agent_may_not_change_someone_elses_ticket(client, service, agent2, o
 
 
 def test_login_issues_a_token_with_the_role(client):
-    response = client.post("/auth/login", json={"username": "supervisor", "password": "test-supervisor-password"})
+    response = client.post(
+        "/auth/login", json={"username": "supervisor", "password": "test-supervisor-password"}
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["role"] == "supervisor" and body["token_type"] == "bearer" and len(body["access_token"]) >= 40
@@ -81,7 +93,9 @@ def test_only_hashes_are_stored(client, db):
 
     from app.models import ApiToken, User
 
-    token = client.post("/auth/login", json={"username": "agent2", "password": "test-agent-password"}).json()["access_token"]
+    token = client.post("/auth/login", json={"username": "agent2", "password": "test-agent-password"}).json()[
+        "access_token"
+    ]
     stored = db.scalars(select(ApiToken.token_hash)).all()
     assert token not in stored and len(stored) >= 1
     hashes = db.scalars(select(User.password_hash)).all()
@@ -91,7 +105,9 @@ def test_only_hashes_are_stored(client, db):
 def test_expired_tokens_are_refused(client, clock):
     from datetime import timedelta
 
-    headers = {"Authorization": f"Bearer {client.post('/auth/login', json={'username': 'agent1', 'password': 'test-agent-password'}).json()['access_token']}"}
+    headers = {
+        "Authorization": f"Bearer {client.post('/auth/login', json={'username': 'agent1', 'password': 'test-agent-password'}).json()['access_token']}"
+    }
     assert client.get("/tickets", headers=headers).status_code == 200
     clock.set(clock.now + timedelta(hours=13))
     assert client.get("/tickets", headers=headers).status_code == 401

@@ -3,12 +3,11 @@ password must be changed, stronger scrypt with old hashes upgraded."""
 
 from __future__ import annotations
 
-import time
 
 from sqlalchemy import select, update
 
 from app.core.security import hash_password
-from app.models import ApiToken, User
+from app.models import User
 from tests.conftest import AGENT_PASSWORD, login
 
 
@@ -49,12 +48,24 @@ def test_initial_password_must_be_changed_first(client, db):
     assert first.status_code == 200 and first.json()["must_change_password"] is True
     headers = {"Authorization": f"Bearer {first.json()['access_token']}"}
     assert client.get("/tickets", headers=headers).status_code == 403
-    short = client.post("/auth/password", json={"current_password": AGENT_PASSWORD, "new_password": "short"}, headers=headers)
+    short = client.post(
+        "/auth/password", json={"current_password": AGENT_PASSWORD, "new_password": "short"}, headers=headers
+    )
     assert short.status_code == 422
-    wrong = client.post("/auth/password", json={"current_password": "nope", "new_password": "a-new-long-password"}, headers=headers)
+    wrong = client.post(
+        "/auth/password",
+        json={"current_password": "nope", "new_password": "a-new-long-password"},
+        headers=headers,
+    )
     assert wrong.status_code == 403
-    assert client.post("/auth/password", json={"current_password": AGENT_PASSWORD, "new_password": "a-new-long-password"},
-                       headers=headers).status_code == 200
+    assert (
+        client.post(
+            "/auth/password",
+            json={"current_password": AGENT_PASSWORD, "new_password": "a-new-long-password"},
+            headers=headers,
+        ).status_code
+        == 200
+    )
     assert client.get("/tickets", headers=headers).status_code == 200
     assert _login(client).status_code == 401
     assert _login(client, password="a-new-long-password").json()["must_change_password"] is False
@@ -62,7 +73,11 @@ def test_initial_password_must_be_changed_first(client, db):
 
 def test_old_hashes_still_verify_and_are_upgraded_on_login(client, db, app):
     app.state.settings = app.state.settings.model_copy(update={"password_scrypt_n": 2**15})
-    db.execute(update(User).where(User.username == "agent2").values(password_hash=hash_password(AGENT_PASSWORD, n=2**14)))
+    db.execute(
+        update(User)
+        .where(User.username == "agent2")
+        .values(password_hash=hash_password(AGENT_PASSWORD, n=2**14))
+    )
     db.commit()
     assert _login(client).status_code == 200
     stored = db.scalar(select(User.password_hash).where(User.username == "agent2"))

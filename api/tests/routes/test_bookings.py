@@ -23,8 +23,12 @@ def test_fixture_has_enough_varied_bookings():
 
 
 def test_service_gets_the_full_booking(client, service):
-    grant = client.post("/bookings/TR20260001/verify", json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service).json()["grant"]
-    response = client.get("/bookings/TR20260001", headers={**service, "X-Verification-Grant": grant, "X-Sender-Id": "s-test"})
+    grant = client.post(
+        "/bookings/TR20260001/verify", json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service
+    ).json()["grant"]
+    response = client.get(
+        "/bookings/TR20260001", headers={**service, "X-Verification-Grant": grant, "X-Sender-Id": "s-test"}
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["phone"] == "13812345678" and body["traveller_name"] == "张伟" and body["masked"] is False
@@ -51,16 +55,29 @@ def test_malformed_booking_refs_are_422_naming_the_field(client, service, ref):
 
 
 def test_unknown_booking_is_404(client, service):
-    assert client.get("/bookings/TR99999999", headers=service).status_code == 403  # no grant: existence not told
+    assert (
+        client.get("/bookings/TR99999999", headers=service).status_code == 403
+    )  # no grant: existence not told
     assert client.get("/bookings/TR99999999/emergency-contact", headers=service).status_code == 404
-    assert client.post("/bookings/TR99999999/verify", json={"phone_last4": "1234", "sender_id": "s-test"}, headers=service).status_code == 404
+    assert (
+        client.post(
+            "/bookings/TR99999999/verify",
+            json={"phone_last4": "1234", "sender_id": "s-test"},
+            headers=service,
+        ).status_code
+        == 404
+    )
 
 
 def test_verify_releases_the_booking_only_on_a_match(client, service):
-    ok = client.post("/bookings/TR20260001/verify", json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service)
+    ok = client.post(
+        "/bookings/TR20260001/verify", json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service
+    )
     assert ok.status_code == 200
     assert ok.json()["verified"] is True and ok.json()["booking"]["ref"] == "TR20260001"
-    wrong = client.post("/bookings/TR20260001/verify", json={"phone_last4": "5679", "sender_id": "s-test"}, headers=service)
+    wrong = client.post(
+        "/bookings/TR20260001/verify", json={"phone_last4": "5679", "sender_id": "s-test"}, headers=service
+    )
     assert wrong.status_code == 403
     assert wrong.json()["detail"]["field"] == "phone_last4"
     assert "张伟" not in wrong.text and "itinerary" not in wrong.text
@@ -68,6 +85,8 @@ def test_verify_releases_the_booking_only_on_a_match(client, service):
 
 @pytest.mark.parametrize("last4", ["567", "56789", "abcd", ""])
 def test_verify_validates_the_digits(client, service, last4):
-    response = client.post("/bookings/TR20260001/verify", json={"phone_last4": last4, "sender_id": "s-test"}, headers=service)
+    response = client.post(
+        "/bookings/TR20260001/verify", json={"phone_last4": last4, "sender_id": "s-test"}, headers=service
+    )
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "phone_last4"]

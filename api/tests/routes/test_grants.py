@@ -9,7 +9,9 @@ REF = "TR20260001"
 
 
 def _grant(client, service, sender="s-grant"):
-    response = client.post(f"/bookings/{REF}/verify", json={"phone_last4": "5678", "sender_id": sender}, headers=service)
+    response = client.post(
+        f"/bookings/{REF}/verify", json={"phone_last4": "5678", "sender_id": sender}, headers=service
+    )
     assert response.status_code == 200
     return response.json()
 
@@ -23,7 +25,13 @@ def test_the_grant_reads_the_booking_and_nothing_else(client, service, clock):
     assert client.get(f"/bookings/{REF}", headers={**headers, "X-Sender-Id": "s-other"}).status_code == 403
     assert client.get("/bookings/TR20260002", headers=headers).status_code == 403
     forged = body["grant"].rsplit(".", 2)
-    assert client.get(f"/bookings/{REF}", headers={**headers, "X-Verification-Grant": f"{forged[0]}.9999999999.{forged[2]}"}).status_code == 403
+    assert (
+        client.get(
+            f"/bookings/{REF}",
+            headers={**headers, "X-Verification-Grant": f"{forged[0]}.9999999999.{forged[2]}"},
+        ).status_code
+        == 403
+    )
     # It expires (30 minutes by default).
     clock.set(clock.now + timedelta(minutes=31))
     assert client.get(f"/bookings/{REF}", headers=headers).status_code == 403

@@ -31,6 +31,7 @@ from tests.routes.test_handoffs import rasa_jwt_is_valid
 def _header(scope: dict, name: bytes) -> str:
     return next((value.decode() for key, value in scope["headers"] if key.lower() == name), "")
 
+
 RASA_TOKEN = "test-rasa-token"
 SERVICE = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
 
@@ -70,23 +71,43 @@ class SlowRasa:
             conversation_id = unquote(parts[2])
             self.calls.append((scope["method"], "/".join(parts[3:])))
             if scope["method"] == "GET" and parts[3:] == ["tracker"]:
-                status, payload = 200, {"sender_id": conversation_id, "events": self.events.get(conversation_id, []),
-                                        "paused": True}
+                status, payload = (
+                    200,
+                    {
+                        "sender_id": conversation_id,
+                        "events": self.events.get(conversation_id, []),
+                        "paused": True,
+                    },
+                )
             elif scope["method"] == "POST" and parts[3:] == ["tracker", "events"]:
                 stamped = [{"timestamp": time.time(), **e} for e in json.loads(body)]
                 self.events.setdefault(conversation_id, []).extend(stamped)
                 status, payload = 200, {"sender_id": conversation_id}
         data = json.dumps(payload).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(data)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": data})
 
     def farewells(self, conversation_id: str) -> list[dict]:
-        return [e for e in self.events.get(conversation_id, []) if e["event"] == "bot" and "人工客服已结束" in e["text"]]
+        return [
+            e
+            for e in self.events.get(conversation_id, [])
+            if e["event"] == "bot" and "人工客服已结束" in e["text"]
+        ]
 
 
 def _serve(app, port: int) -> tuple[uvicorn.Server, threading.Thread]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -140,7 +161,10 @@ def test_no_connection_is_held_while_rasa_answers(stack):
         handoff_id = _taken_handoff(http, agent, "io-1")
         rasa.delay = 0.3
         assert http.get(f"/handoffs/{handoff_id}/transcript", headers=agent).status_code == 200
-        assert http.post(f"/handoffs/{handoff_id}/messages", json={"text": "您好"}, headers=agent).status_code == 201
+        assert (
+            http.post(f"/handoffs/{handoff_id}/messages", json={"text": "您好"}, headers=agent).status_code
+            == 201
+        )
         assert http.post(f"/handoffs/{handoff_id}/return", headers=agent).status_code == 200
     # joined notice at the take; transcript; message; farewell, resume, tracker at the end: none
     # with a connection out.
@@ -154,7 +178,12 @@ def test_a_slow_rasa_does_not_stall_ticket_creation(stack):
         agent = login(http, "agent1")
         handoff_id = _taken_handoff(http, agent, "io-2")
         # The first ticket of a process is slow (imports, calendars): not what is measured.
-        assert http.post("/tickets", json=ticket_payload(category="meals", severity="general"), headers=SERVICE).status_code == 201
+        assert (
+            http.post(
+                "/tickets", json=ticket_payload(category="meals", severity="general"), headers=SERVICE
+            ).status_code
+            == 201
+        )
     rasa.delay = 3.0
     rasa.arrived.clear()
     polled: list[int] = []
@@ -168,7 +197,9 @@ def test_a_slow_rasa_does_not_stall_ticket_creation(stack):
     assert rasa.arrived.wait(10)  # the transcript request is now waiting for Rasa
     started = time.monotonic()
     with httpx.Client(base_url=base, timeout=60) as http:
-        created = http.post("/tickets", json=ticket_payload(category="meals", severity="general"), headers=SERVICE)
+        created = http.post(
+            "/tickets", json=ticket_payload(category="meals", severity="general"), headers=SERVICE
+        )
     elapsed = time.monotonic() - started
     poller.join(30)
     assert created.status_code == 201, created.text
@@ -198,11 +229,18 @@ def test_two_concurrent_ends_message_the_traveller_once(stack, ending):
         thread.join(30)
     assert sorted(answers) == [200, 409]
     assert len(rasa.farewells(f"io-end-{ending}")) == 1
-    assert [kind for kind in (e["event"] for e in rasa.events[f"io-end-{ending}"]) if kind == "resume"] == ["resume"]
+    assert [kind for kind in (e["event"] for e in rasa.events[f"io-end-{ending}"]) if kind == "resume"] == [
+        "resume"
+    ]
     with sessions() as session:
         handoff = session.get(Handoff, handoff_id)
-        assert handoff.status == ("closed" if ending == "close" else "returned") and handoff.transcript is not None
-        actions = session.scalars(select(AuditLog.action).where(AuditLog.action.in_(["handoff_close", "handoff_return"]))).all()
+        assert (
+            handoff.status == ("closed" if ending == "close" else "returned")
+            and handoff.transcript is not None
+        )
+        actions = session.scalars(
+            select(AuditLog.action).where(AuditLog.action.in_(["handoff_close", "handoff_return"]))
+        ).all()
         assert len(actions) == 1
 
 
@@ -219,8 +257,14 @@ def test_rasa_down_after_the_claim_puts_the_handoff_back(stack):
         # It can be ended once Rasa is back.
         assert http.post(f"/handoffs/{handoff_id}/close", headers=agent).status_code == 200
     with sessions() as session:
-        actions = session.scalars(select(AuditLog.action).where(AuditLog.field == "handoff").order_by(AuditLog.id)).all()
-        assert [a for a in actions if a.startswith("handoff_")][-3:] == ["handoff_close", "handoff_reopen", "handoff_close"]
+        actions = session.scalars(
+            select(AuditLog.action).where(AuditLog.field == "handoff").order_by(AuditLog.id)
+        ).all()
+        assert [a for a in actions if a.startswith("handoff_")][-3:] == [
+            "handoff_close",
+            "handoff_reopen",
+            "handoff_close",
+        ]
 
 
 def test_an_emergency_while_waiting_is_answered_through_the_channel(stack):

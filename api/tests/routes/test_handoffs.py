@@ -48,8 +48,12 @@ def rasa_jwt_is_valid(authorization: str) -> bool:
         return False
     expected = hmac.new(RASA_TOKEN.encode(), f"{header}.{body}".encode(), hashlib.sha256).digest()
     claims = json.loads(unb64(body))
-    return (scheme == "Bearer" and hmac.compare_digest(unb64(signature), expected)
-            and claims["user"]["role"] == "admin" and claims["exp"] > time.time())
+    return (
+        scheme == "Bearer"
+        and hmac.compare_digest(unb64(signature), expected)
+        and claims["user"]["role"] == "admin"
+        and claims["exp"] > time.time()
+    )
 
 
 class FakeRasa:
@@ -82,10 +86,14 @@ class FakeRasa:
         conversation_id = unquote(parts[2])
         self.calls.append((request.method, "/".join(parts[3:]), dict(request.url.params)))
         if request.method == "GET" and parts[3:] == ["tracker"]:
-            return httpx.Response(200, json={
-                "sender_id": conversation_id, "events": self.events.get(conversation_id, []),
-                "paused": self.paused(conversation_id),
-            })
+            return httpx.Response(
+                200,
+                json={
+                    "sender_id": conversation_id,
+                    "events": self.events.get(conversation_id, []),
+                    "paused": self.paused(conversation_id),
+                },
+            )
         if request.method == "POST" and parts[3:] == ["tracker", "events"]:
             self.add(conversation_id, *json.loads(request.content))
             return httpx.Response(200, json={"sender_id": conversation_id})
@@ -101,8 +109,12 @@ def rasa(app):
 
 
 def open_handoff(client, service, expected=201, **overrides) -> dict:
-    body = {"conversation_id": "web-abc123", "channel": "socketio", "reason": "request_human",
-            "summary": {"booking_ref": "TR20260001", "phone": "13812345678"}}
+    body = {
+        "conversation_id": "web-abc123",
+        "channel": "socketio",
+        "reason": "request_human",
+        "summary": {"booking_ref": "TR20260001", "phone": "13812345678"},
+    }
     body.update(overrides)
     response = client.post("/handoffs", json=body, headers=service)
     assert response.status_code == expected, response.text
@@ -135,18 +147,32 @@ def test_only_the_service_opens_handoffs_and_links_must_exist(client, service, a
     assert client.post("/handoffs", json=body).status_code == 401
     bad = client.post("/handoffs", json={**body, "ticket_no": "C20260101999"}, headers=service)
     assert bad.status_code == 422 and "ticket" in bad.text
-    assert client.post("/handoffs", json={**body, "conversation_id": "a b<"}, headers=service).status_code == 422
+    assert (
+        client.post("/handoffs", json={**body, "conversation_id": "a b<"}, headers=service).status_code == 422
+    )
 
 
 def test_urgent_complaint_links_the_ticket_and_jumps_the_queue(client, service, agent1, clock, rasa):
     start = clock.now
     general = open_handoff(client, service, conversation_id="c-general")
     clock.set(start + timedelta(minutes=1))
-    ticket = create_ticket(client, service, category="safety", severity="urgent", description="同行老人摔倒受伤，现在还在景区等救护车")
-    urgent = open_handoff(client, service, conversation_id="c-urgent", reason="urgent_complaint", ticket_no=ticket["ticket_no"])
+    ticket = create_ticket(
+        client,
+        service,
+        category="safety",
+        severity="urgent",
+        description="同行老人摔倒受伤，现在还在景区等救护车",
+    )
+    urgent = open_handoff(
+        client, service, conversation_id="c-urgent", reason="urgent_complaint", ticket_no=ticket["ticket_no"]
+    )
     clock.set(start + timedelta(minutes=2))
     major = open_handoff(client, service, conversation_id="c-major", severity="major")
-    assert (urgent["severity"], urgent["colour"], urgent["ticket_no"]) == ("urgent", "red", ticket["ticket_no"])
+    assert (urgent["severity"], urgent["colour"], urgent["ticket_no"]) == (
+        "urgent",
+        "red",
+        ticket["ticket_no"],
+    )
     assert urgent["position"] == 1
     queue = client.get("/handoffs", headers=agent1).json()
     assert [h["id"] for h in queue["items"]] == [urgent["id"], major["id"], general["id"]]
@@ -157,14 +183,22 @@ def test_urgent_complaint_links_the_ticket_and_jumps_the_queue(client, service, 
     assert queue["items"][2]["summary"]["phone"] == "*******5678" and queue["items"][2]["masked"]
 
 
-def test_an_emergency_is_urgent_and_red_at_the_head_of_the_queue_whatever_severity_is_sent(client, service, agent1, clock, rasa):
+def test_an_emergency_is_urgent_and_red_at_the_head_of_the_queue_whatever_severity_is_sent(
+    client, service, agent1, clock, rasa
+):
     start = clock.now
     major = open_handoff(client, service, conversation_id="c-major", severity="major")
     clock.set(start + timedelta(minutes=1))
     complaint = open_handoff(client, service, conversation_id="c-complaint", reason="urgent_complaint")
     clock.set(start + timedelta(minutes=2))
-    emergency = open_handoff(client, service, conversation_id="c-emergency", reason="emergency", severity="general",
-                             summary={"last_message": "同伴从栈道上摔下去了"})
+    emergency = open_handoff(
+        client,
+        service,
+        conversation_id="c-emergency",
+        reason="emergency",
+        severity="general",
+        summary={"last_message": "同伴从栈道上摔下去了"},
+    )
     assert (emergency["reason"], emergency["severity"], emergency["colour"]) == ("emergency", "urgent", "red")
     queue = client.get("/handoffs", headers=agent1).json()["items"]
     # Urgent first (among urgent ones, the longest wait first), then major.
@@ -174,25 +208,44 @@ def test_an_emergency_is_urgent_and_red_at_the_head_of_the_queue_whatever_severi
 
 def test_a_cancellation_request_is_general_unless_a_severity_is_given(client, service, rasa):
     plain = open_handoff(client, service, conversation_id="c-cancel", reason="cancellation_request")
-    assert (plain["reason"], plain["severity"], plain["colour"]) == ("cancellation_request", "general", "yellow")
-    given = open_handoff(client, service, conversation_id="c-cancel-2", reason="cancellation_request", severity="major")
+    assert (plain["reason"], plain["severity"], plain["colour"]) == (
+        "cancellation_request",
+        "general",
+        "yellow",
+    )
+    given = open_handoff(
+        client, service, conversation_id="c-cancel-2", reason="cancellation_request", severity="major"
+    )
     assert (given["severity"], given["colour"]) == ("major", "red")
-    unknown = client.post("/handoffs", json={"conversation_id": "c-x", "reason": "cancel_trip"}, headers=service)
+    unknown = client.post(
+        "/handoffs", json={"conversation_id": "c-x", "reason": "cancel_trip"}, headers=service
+    )
     assert unknown.status_code == 422
 
 
 @pytest.mark.parametrize("taken", [False, True])
-def test_an_emergency_raises_the_conversations_open_handoff_to_urgent(client, service, agent1, db, clock, rasa, taken):
+def test_an_emergency_raises_the_conversations_open_handoff_to_urgent(
+    client, service, agent1, db, clock, rasa, taken
+):
     start = clock.now
     first = open_handoff(client, service, conversation_id="c-1", reason="request_human")
     clock.set(start + timedelta(minutes=1))
     other = open_handoff(client, service, conversation_id="c-2", severity="major")
     if taken:
         client.post(f"/handoffs/{first['id']}/take", headers=agent1)
-    ticket = create_ticket(client, service, category="safety", severity="urgent", description="老人在景区晕倒了，现在还没醒")
+    ticket = create_ticket(
+        client, service, category="safety", severity="urgent", description="老人在景区晕倒了，现在还没醒"
+    )
     clock.set(start + timedelta(minutes=3))
-    raised = open_handoff(client, service, expected=200, conversation_id="c-1", reason="emergency",
-                          ticket_no=ticket["ticket_no"], summary={"last_message": "我爸晕倒了，快来人"})
+    raised = open_handoff(
+        client,
+        service,
+        expected=200,
+        conversation_id="c-1",
+        reason="emergency",
+        ticket_no=ticket["ticket_no"],
+        summary={"last_message": "我爸晕倒了，快来人"},
+    )
     assert raised["id"] == first["id"] and raised["created"] is False and raised["upgraded"] is True
     assert (raised["reason"], raised["severity"], raised["colour"]) == ("emergency", "urgent", "red")
     assert raised["ticket_no"] == ticket["ticket_no"]
@@ -210,7 +263,9 @@ def test_an_emergency_raises_the_conversations_open_handoff_to_urgent(client, se
     # Asking again changes nothing more; a non-emergency request does not lower it.
     again = open_handoff(client, service, expected=200, conversation_id="c-1", reason="emergency")
     assert again["upgraded"] is False and again["severity"] == "urgent"
-    calmer = open_handoff(client, service, expected=200, conversation_id="c-1", reason="request_human", severity="general")
+    calmer = open_handoff(
+        client, service, expected=200, conversation_id="c-1", reason="request_human", severity="general"
+    )
     assert (calmer["reason"], calmer["severity"], calmer["upgraded"]) == ("emergency", "urgent", False)
     assert len(db.scalars(select(AuditLog).where(AuditLog.action == "handoff_upgrade")).all()) == 1
 
@@ -218,7 +273,9 @@ def test_an_emergency_raises_the_conversations_open_handoff_to_urgent(client, se
 def test_take_is_exclusive_and_the_second_agent_gets_a_clear_refusal(client, service, agent1, agent2, rasa):
     handoff = open_handoff(client, service)
     taken = client.post(f"/handoffs/{handoff['id']}/take", headers=agent1)
-    assert taken.status_code == 200 and taken.json()["status"] == "active" and taken.json()["agent"] == "agent1"
+    assert (
+        taken.status_code == 200 and taken.json()["status"] == "active" and taken.json()["agent"] == "agent1"
+    )
     refused = client.post(f"/handoffs/{handoff['id']}/take", headers=agent2)
     assert refused.status_code == 409
     assert "agent1" in refused.json()["detail"] and "已由客服" in refused.json()["detail"]
@@ -237,7 +294,7 @@ def test_transcript_shows_what_the_traveller_wrote_while_waiting(client, service
     assert client.get(f"/handoffs/{handoff['id']}/transcript", headers=agent2).status_code == 403
     full = client.get(f"/handoffs/{handoff['id']}/transcript", headers=agent1).json()
     assert full["paused"] is True and full["source"] == "rasa"
-    assert [(l["sender"], l["text"]) for l in full["lines"]] == [
+    assert [(line["sender"], line["text"]) for line in full["lines"]] == [
         ("traveller", "我要转人工"),
         ("bot", "已为您转接人工客服，您前面还有 0 位。"),
         ("system", "机器人已暂停，等待人工客服"),
@@ -247,7 +304,9 @@ def test_transcript_shows_what_the_traveller_wrote_while_waiting(client, service
     ]
 
 
-def test_only_the_holder_replies_and_the_first_reply_time_is_recorded(client, service, agent1, agent2, clock, rasa):
+def test_only_the_holder_replies_and_the_first_reply_time_is_recorded(
+    client, service, agent1, agent2, clock, rasa
+):
     handoff = open_handoff(client, service)
     paused_conversation(rasa, "web-abc123")
     hid = handoff["id"]
@@ -264,12 +323,14 @@ def test_only_the_holder_replies_and_the_first_reply_time_is_recorded(client, se
     assert params["output_channel"] == "socketio" and params["execute_side_effects"] == "true"
     last = rasa.events["web-abc123"][-1]
     assert last["event"] == "bot" and last["text"] == "您好，我是客服小王"
-    second = client.post(f"/handoffs/{hid}/messages", json={"text": "请问发生了什么？"}, headers=agent1).json()
+    second = client.post(
+        f"/handoffs/{hid}/messages", json={"text": "请问发生了什么？"}, headers=agent1
+    ).json()
     assert second["first_reply"] is False
     out = client.get(f"/handoffs/{hid}", headers=agent1).json()
     assert out["first_reply_wait_seconds"] == 95
     lines = client.get(f"/handoffs/{hid}/transcript", headers=agent1).json()["lines"]
-    assert [l["sender"] for l in lines[-2:]] == ["agent", "agent"] and lines[-1]["agent"]
+    assert [line["sender"] for line in lines[-2:]] == ["agent", "agent"] and lines[-1]["agent"]
 
 
 def test_rest_channel_messages_land_in_the_tracker_only(client, service, agent1, rasa):
@@ -280,8 +341,16 @@ def test_rest_channel_messages_land_in_the_tracker_only(client, service, agent1,
     assert rasa.events["rest-1"][-1]["text"] == "您好"
 
 
-def test_hand_back_resumes_the_bot_and_stores_the_transcript_with_the_ticket(client, service, agent1, db, rasa):
-    ticket = create_ticket(client, service, category="safety", severity="urgent", description="孩子在酒店泳池受伤流血，现在需要帮助")
+def test_hand_back_resumes_the_bot_and_stores_the_transcript_with_the_ticket(
+    client, service, agent1, db, rasa
+):
+    ticket = create_ticket(
+        client,
+        service,
+        category="safety",
+        severity="urgent",
+        description="孩子在酒店泳池受伤流血，现在需要帮助",
+    )
     handoff = open_handoff(client, service, reason="urgent_complaint", ticket_no=ticket["ticket_no"])
     paused_conversation(rasa, "web-abc123")
     hid = handoff["id"]
@@ -295,22 +364,33 @@ def test_hand_back_resumes_the_bot_and_stores_the_transcript_with_the_ticket(cli
     assert rasa.events["web-abc123"][-1]["name"] == "action_listen"
     assert rasa.paused("web-abc123") is False
     # The ticket keeps the transcript as an internal note (agent1 may or may not own it: use the service).
-    notes = client.get(f"/tickets/{ticket['ticket_no']}", headers={**service, "X-Sender-Id": ticket["conversation_id"]}).json()["notes"]
-    assert any("已联系当地导游和医院" in n["text"] and "导游把我们丢在景区了" in n["text"] and "已安排就医" in n["text"] for n in notes)
+    notes = client.get(
+        f"/tickets/{ticket['ticket_no']}", headers={**service, "X-Sender-Id": ticket["conversation_id"]}
+    ).json()["notes"]
+    assert any(
+        "已联系当地导游和医院" in n["text"]
+        and "导游把我们丢在景区了" in n["text"]
+        and "已安排就医" in n["text"]
+        for n in notes
+    )
     stored = client.get(f"/handoffs/{hid}/transcript", headers=agent1).json()
     assert stored["source"] == "stored"
-    assert [l["sender"] for l in stored["lines"][-2:]] == ["agent", "system"]
+    assert [line["sender"] for line in stored["lines"][-2:]] == ["agent", "system"]
     assert stored["lines"][-2]["text"].startswith("人工客服已结束")
     actions = set(db.scalars(select(AuditLog.action).where(AuditLog.field == "handoff")))
     assert {"handoff_open", "handoff_take", "handoff_reply", "handoff_return"} <= actions
     # Ended: no more replies, no second hand-back.
-    assert client.post(f"/handoffs/{hid}/messages", json={"text": "还在吗"}, headers=agent1).status_code == 409
+    assert (
+        client.post(f"/handoffs/{hid}/messages", json={"text": "还在吗"}, headers=agent1).status_code == 409
+    )
     assert client.post(f"/handoffs/{hid}/return", headers=agent1).status_code == 409
     # The conversation may be handed over again later.
     assert open_handoff(client, service)["id"] != hid
 
 
-def test_a_supervisor_closes_a_waiting_handoff_when_the_traveller_left(client, service, agent1, supervisor, rasa):
+def test_a_supervisor_closes_a_waiting_handoff_when_the_traveller_left(
+    client, service, agent1, supervisor, rasa
+):
     handoff = open_handoff(client, service)
     assert client.post(f"/handoffs/{handoff['id']}/close", headers=agent1).status_code == 403
     closed = client.post(f"/handoffs/{handoff['id']}/close", json={"farewell": False}, headers=supervisor)
@@ -333,6 +413,7 @@ def test_rasa_down_changes_nothing(client, service, agent1, rasa):
 
 
 # --- two agents at once, on a real server with committed transactions ---------------------
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -375,7 +456,9 @@ def test_concurrent_takes_let_exactly_one_agent_win(live_api):
         service = {"Authorization": "Bearer test-service-token"}
         agents = [login(http, "agent1"), login(http, "agent2")]
         ids = [
-            http.post("/handoffs", json={"conversation_id": f"race-{i}", "reason": "request_human"}, headers=service).json()["id"]
+            http.post(
+                "/handoffs", json={"conversation_id": f"race-{i}", "reason": "request_human"}, headers=service
+            ).json()["id"]
             for i in range(6)
         ]
 
@@ -416,4 +499,7 @@ def test_expected_wait_follows_recent_take_times_and_positions_move_up(client, s
     assert (second["position"], second["expected_wait_minutes"]) == (1, 10)
     assert (third["position"], third["expected_wait_minutes"]) == (2, 20)
     client.post(f"/handoffs/{second['id']}/take", headers=agent1)
-    assert client.get(f"/handoffs/{third['id']}", headers={**service, "X-Sender-Id": "w-3"}).json()["position"] == 1
+    assert (
+        client.get(f"/handoffs/{third['id']}", headers={**service, "X-Sender-Id": "w-3"}).json()["position"]
+        == 1
+    )

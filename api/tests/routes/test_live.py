@@ -21,7 +21,11 @@ HEADERS = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def live(request, tmp_path_factory):
     database = new_database(request.param, tmp_path_factory)
-    env = {"API_SERVICE_TOKEN": SERVICE_TOKEN, "AGENT_INITIAL_PASSWORD": "a", "SUPERVISOR_INITIAL_PASSWORD": "s"}
+    env = {
+        "API_SERVICE_TOKEN": SERVICE_TOKEN,
+        "AGENT_INITIAL_PASSWORD": "a",
+        "SUPERVISOR_INITIAL_PASSWORD": "s",
+    }
     with LiveServer(database.url, env) as server:  # the server migrates and seeds on start-up
         engine = make_engine(database.url)
         yield server, engine
@@ -46,12 +50,16 @@ def test_concurrent_retries_with_one_key_create_one_ticket(live):
 
     with ThreadPoolExecutor(12) as pool:
         responses = list(pool.map(post, range(24)))
-    assert all(r.status_code in (200, 201) for r in responses), [r.text for r in responses if r.status_code >= 300]
+    assert all(r.status_code in (200, 201) for r in responses), [
+        r.text for r in responses if r.status_code >= 300
+    ]
     assert sorted(r.status_code for r in responses).count(201) == 1
     assert len({r.json()["ticket_no"] for r in responses}) == 1
     assert count(engine, Ticket) == before + 1
     with engine.connect() as connection:
-        assert connection.execute(select(IdempotencyKey.ticket_id).where(IdempotencyKey.key == "storm-1")).scalar_one()
+        assert connection.execute(
+            select(IdempotencyKey.ticket_id).where(IdempotencyKey.key == "storm-1")
+        ).scalar_one()
 
 
 def test_concurrent_creation_gives_unique_consecutive_numbers(live):
@@ -77,6 +85,8 @@ def test_streamed_oversized_body_is_refused_over_http(live):
         for _ in range(80):
             yield b"{" * 1024
 
-    response = httpx.post(f"{server.url}/classify", content=chunks(), headers={"content-type": "application/json"}, timeout=30)
+    response = httpx.post(
+        f"{server.url}/classify", content=chunks(), headers={"content-type": "application/json"}, timeout=30
+    )
     assert response.status_code == 413
     assert httpx.get(f"{server.url}/healthz").status_code == 200  # still serving

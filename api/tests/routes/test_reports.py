@@ -17,7 +17,14 @@ def desk(client, service, clock):
     made = [
         create_ticket(client, service, category="meals", severity="general"),
         create_ticket(client, service, category="meals", severity="major"),
-        create_ticket(client, service, category="safety", severity="urgent", booking_ref="TR20260002", phone="13900001111"),
+        create_ticket(
+            client,
+            service,
+            category="safety",
+            severity="urgent",
+            booking_ref="TR20260002",
+            phone="13900001111",
+        ),
         create_ticket(client, service, category="billing", severity="general", booking_ref=None),
     ]
     return made
@@ -44,7 +51,9 @@ def test_filters_and_paging(client, supervisor, desk):
 
 def test_deadline_state_filter(client, supervisor, desk, clock):
     assert client.get("/tickets", params={"deadline_state": "due"}, headers=supervisor).json()["total"] == 4
-    assert client.get("/tickets", params={"deadline_state": "breached"}, headers=supervisor).json()["total"] == 0
+    assert (
+        client.get("/tickets", params={"deadline_state": "breached"}, headers=supervisor).json()["total"] == 0
+    )
     clock.set(clock.now + timedelta(hours=1))  # urgent first response (15 min) has passed
     supervisor = login(client, "supervisor")
     breached = client.get("/tickets", params={"deadline_state": "breached"}, headers=supervisor).json()
@@ -72,12 +81,24 @@ def test_stats(client, service, supervisor, desk, clock):
     assert stats["repeats"] == 1  # the second meals ticket on TR20260001
     assert stats["deadlines_met_share"] is None and stats["deadlines_breached"] == 0
     assert stats["satisfaction_mean"] is None
-    client.patch(f"/tickets/{desk[0]['ticket_no']}/feedback", json={"satisfaction": 5}, headers={**service, "X-Sender-Id": desk[0]["conversation_id"]})
-    client.patch(f"/tickets/{desk[1]['ticket_no']}/feedback", json={"satisfaction": 2}, headers={**service, "X-Sender-Id": desk[1]["conversation_id"]})
+    client.patch(
+        f"/tickets/{desk[0]['ticket_no']}/feedback",
+        json={"satisfaction": 5},
+        headers={**service, "X-Sender-Id": desk[0]["conversation_id"]},
+    )
+    client.patch(
+        f"/tickets/{desk[1]['ticket_no']}/feedback",
+        json={"satisfaction": 2},
+        headers={**service, "X-Sender-Id": desk[1]["conversation_id"]},
+    )
     owner = login(client, desk[0]["owner"]["username"])
     client.post(f"/tickets/{desk[0]['ticket_no']}/notes", json={"text": "已联系"}, headers=owner)
     stats = client.get("/stats", headers=supervisor).json()
-    assert stats["satisfaction_count"] == 2 and stats["satisfaction_mean"] == 3.5 and stats["low_satisfaction"] == 1
+    assert (
+        stats["satisfaction_count"] == 2
+        and stats["satisfaction_mean"] == 3.5
+        and stats["low_satisfaction"] == 1
+    )
     assert stats["deadlines_met"] == 1 and stats["deadlines_met_share"] == 1.0
     clock.set(clock.now + timedelta(hours=1))
     stats = client.get("/stats", headers=login(client, "supervisor")).json()

@@ -19,7 +19,9 @@ def test_healthz_ok(client):
 
 def test_healthz_503_when_the_database_does_not_answer():
     # A real engine pointed at a port where nothing listens.
-    engine = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/test", connect_args={"connect_timeout": 2})
+    engine = make_engine(
+        "postgresql+psycopg://postgres@127.0.0.1:1/test", connect_args={"connect_timeout": 2}
+    )
 
     def session():
         with Session(engine) as s:
@@ -48,7 +50,10 @@ def test_classify_is_open_and_returns_the_contract(client, text):
 
 @pytest.mark.parametrize(
     ("text", "category", "severity"),
-    [("有陌生人一直敲我们酒店房门", "safety", "urgent"), ("酒店房间有蟑螂，要求换房", "accommodation", "general")],
+    [
+        ("有陌生人一直敲我们酒店房门", "safety", "urgent"),
+        ("酒店房间有蟑螂，要求换房", "accommodation", "general"),
+    ],
 )
 def test_classify_treats_a_threat_going_on_now_as_urgent_safety(client, text, category, severity):
     body = client.post("/classify", json={"text": text}).json()
@@ -81,12 +86,22 @@ def test_streamed_bodies_over_the_limit_are_413(client):
 def test_openapi_describes_every_endpoint(client):
     spec = client.get("/openapi.json").json()
     expected = {
-        ("get", "/healthz"), ("post", "/classify"), ("post", "/auth/login"), ("get", "/bookings/{ref}"),
-        ("post", "/bookings/{ref}/verify"), ("post", "/tickets"), ("get", "/tickets"), ("get", "/tickets/{ticket_no}"),
-        ("post", "/tickets/{ticket_no}/verify"), ("post", "/tickets/{ticket_no}/transitions"),
-        ("post", "/tickets/{ticket_no}/notes"), ("put", "/tickets/{ticket_no}/result"),
-        ("patch", "/tickets/{ticket_no}/feedback"), ("put", "/tickets/{ticket_no}/delay"),
-        ("put", "/tickets/{ticket_no}/compensation"), ("get", "/stats"),
+        ("get", "/healthz"),
+        ("post", "/classify"),
+        ("post", "/auth/login"),
+        ("get", "/bookings/{ref}"),
+        ("post", "/bookings/{ref}/verify"),
+        ("post", "/tickets"),
+        ("get", "/tickets"),
+        ("get", "/tickets/{ticket_no}"),
+        ("post", "/tickets/{ticket_no}/verify"),
+        ("post", "/tickets/{ticket_no}/transitions"),
+        ("post", "/tickets/{ticket_no}/notes"),
+        ("put", "/tickets/{ticket_no}/result"),
+        ("patch", "/tickets/{ticket_no}/feedback"),
+        ("put", "/tickets/{ticket_no}/delay"),
+        ("put", "/tickets/{ticket_no}/compensation"),
+        ("get", "/stats"),
     }
     present = {(method, path) for path, item in spec["paths"].items() for method in item}
     assert expected <= present
@@ -115,20 +130,29 @@ def test_production_refuses_development_secrets(monkeypatch):
     with pytest.raises(ValueError, match="API_SERVICE_TOKEN"):
         Settings(app_env="production")
     ok = Settings(
-        app_env="production", api_service_token="s" * 32,
-        agent_initial_password="a-strong-one", supervisor_initial_password="another-strong-one",
+        app_env="production",
+        api_service_token="s" * 32,
+        agent_initial_password="a-strong-one",
+        supervisor_initial_password="another-strong-one",
         verify_grant_secret="g" * 32,
     )
     assert ok.app_env == "production" and not ok.seeds_demo_data  # demo bookings: development only
     with pytest.raises(ValueError, match="VERIFY_GRANT_SECRET"):
-        Settings(app_env="production", api_service_token="s" * 32, agent_initial_password="a-strong-one",
-                 supervisor_initial_password="another-strong-one")
+        Settings(
+            app_env="production",
+            api_service_token="s" * 32,
+            agent_initial_password="a-strong-one",
+            supervisor_initial_password="another-strong-one",
+        )
 
 
 def test_relative_sqlite_urls_resolve_against_the_repository_root():
     from app.core.config import REPO_ROOT, Settings
 
-    assert Settings(database_url="sqlite:///var/tickets.db").sqlalchemy_url == f"sqlite:///{REPO_ROOT / 'var' / 'tickets.db'}"
+    assert (
+        Settings(database_url="sqlite:///var/tickets.db").sqlalchemy_url
+        == f"sqlite:///{REPO_ROOT / 'var' / 'tickets.db'}"
+    )
     assert Settings(database_url="sqlite:////tmp/x.db").sqlalchemy_url == "sqlite:////tmp/x.db"
     pg = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     assert Settings(database_url=pg).sqlalchemy_url == pg

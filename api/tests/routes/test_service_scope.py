@@ -18,8 +18,9 @@ def _as(service, sender, grant=None):
 
 
 def _verify(client, service, no, sender):
-    response = client.post(f"/tickets/{no}/verify", json={"phone_last4": PHONE_LAST4, "sender_id": sender},
-                           headers=service)
+    response = client.post(
+        f"/tickets/{no}/verify", json={"phone_last4": PHONE_LAST4, "sender_id": sender}, headers=service
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -33,9 +34,18 @@ def test_a_ticket_is_read_from_the_conversation_that_opened_it_and_no_other(clie
         assert refused.status_code == 403, refused.text
         assert refused.json()["detail"]["field"] == "grant"
     # Feedback answers with the whole ticket: scoped the same way.
-    assert client.patch(f"/tickets/{no}/feedback", json={"satisfaction": 4}, headers=_as(service, "wx-x")).status_code == 403
-    assert client.patch(f"/tickets/{no}/feedback", json={"satisfaction": 4},
-                        headers=_as(service, "wx-opener")).status_code == 200
+    assert (
+        client.patch(
+            f"/tickets/{no}/feedback", json={"satisfaction": 4}, headers=_as(service, "wx-x")
+        ).status_code
+        == 403
+    )
+    assert (
+        client.patch(
+            f"/tickets/{no}/feedback", json={"satisfaction": 4}, headers=_as(service, "wx-opener")
+        ).status_code
+        == 200
+    )
 
 
 def test_the_verify_grant_reads_the_ticket_for_that_sender_until_it_expires(client, service, clock):
@@ -53,15 +63,23 @@ def test_the_verify_grant_reads_the_ticket_for_that_sender_until_it_expires(clie
     assert client.get(f"/tickets/{no}", headers=_as(service, "web-intruder", grant)).status_code == 403
     assert client.get(f"/tickets/{other}", headers=_as(service, "web-later", grant)).status_code == 403
     head, _, signature = grant.rsplit(".", 2)
-    assert client.get(f"/tickets/{no}", headers=_as(service, "web-later", f"{head}.9999999999.{signature}")).status_code == 403
+    assert (
+        client.get(
+            f"/tickets/{no}", headers=_as(service, "web-later", f"{head}.9999999999.{signature}")
+        ).status_code
+        == 403
+    )
     clock.set(clock.now + timedelta(minutes=31))
     assert client.get(f"/tickets/{no}", headers=_as(service, "web-later", grant)).status_code == 403
 
 
 def test_a_booking_grant_does_not_read_a_ticket(client, service):
     no = create_ticket(client, service, conversation_id="web-a")["ticket_no"]
-    booking = client.post("/bookings/TR20260001/verify", json={"phone_last4": PHONE_LAST4, "sender_id": "web-b"},
-                          headers=service).json()
+    booking = client.post(
+        "/bookings/TR20260001/verify",
+        json={"phone_last4": PHONE_LAST4, "sender_id": "web-b"},
+        headers=service,
+    ).json()
     assert client.get(f"/tickets/{no}", headers=_as(service, "web-b", booking["grant"])).status_code == 403
     ticket_grant = _verify(client, service, no, "web-b")["grant"]
     assert client.get("/bookings/TR20260001", headers=_as(service, "web-b", ticket_grant)).status_code == 403
@@ -77,8 +95,11 @@ def test_staff_read_tickets_as_before(client, service, supervisor):
 
 
 def test_a_handoff_is_read_only_by_its_own_conversation(client, service, supervisor):
-    opened = client.post("/handoffs", json={"conversation_id": "wx-oAbc123", "channel": "wechat",
-                                            "reason": "request_human"}, headers=service)
+    opened = client.post(
+        "/handoffs",
+        json={"conversation_id": "wx-oAbc123", "channel": "wechat", "reason": "request_human"},
+        headers=service,
+    )
     assert opened.status_code == 201, opened.text
     hid = opened.json()["id"]
     own = client.get(f"/handoffs/{hid}", headers=_as(service, "wx-oAbc123"))

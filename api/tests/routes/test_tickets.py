@@ -39,11 +39,17 @@ def test_create_returns_the_full_ticket(client, service, clock):
 
 
 def test_the_classifier_routes_the_complaint_unless_overridden(client, service):
-    routed = create_ticket(client, service, description="我们在泰国被导游带去珠宝店强制购物，不买不让走，关了两个小时")
+    routed = create_ticket(
+        client, service, description="我们在泰国被导游带去珠宝店强制购物，不买不让走，关了两个小时"
+    )
     assert routed["category"] == "shopping"
     assert routed["department"] == "quality"
     overridden = create_ticket(client, service, category="billing", severity="major")
-    assert (overridden["category"], overridden["severity"], overridden["department"]) == ("billing", "major", "finance")
+    assert (overridden["category"], overridden["severity"], overridden["department"]) == (
+        "billing",
+        "major",
+        "finance",
+    )
     assert overridden["authority_level"] == 1
     assert overridden["confidence"] is None
 
@@ -92,8 +98,9 @@ def test_dates_are_chinas_whatever_the_servers_time_zone(client, service, clock,
     assert create_ticket(client, service, booking_ref="TR20260001")["stage"] == "in_trip"
     # A report window without a zone is China's day: Wednesday 00:00 Beijing counts the first ticket.
     supervisor = login(client, "supervisor")  # a token issued at the clock's time
-    stats = client.get("/stats", params={"since": "2026-12-02T00:00:00", "until": "2026-12-03T00:00:00"},
-                       headers=supervisor)
+    stats = client.get(
+        "/stats", params={"since": "2026-12-02T00:00:00", "until": "2026-12-03T00:00:00"}, headers=supervisor
+    )
     assert stats.status_code == 200, stats.text
     assert stats.json()["total"] == 1
     utc_window = {"since": "2026-12-02T00:00:00Z", "until": "2026-12-03T00:00:00Z"}
@@ -109,10 +116,19 @@ def test_dates_are_chinas_whatever_the_servers_time_zone(client, service, clock,
         (datetime(2026, 3, 3, 17, 0, tzinfo=CHINA_TZ), "major", "itinerary", "in_trip"),
     ],
 )
-def test_deadlines_come_in_time_order_and_working_days_end_at_18_00(client, service, clock, received, severity, category, stage):
+def test_deadlines_come_in_time_order_and_working_days_end_at_18_00(
+    client, service, clock, received, severity, category, stage
+):
     clock.set(received)
-    ticket = create_ticket(client, service, severity=severity, category=category, stage=stage, booking_ref=None)
-    for deadlines in (ticket["deadlines"], client.get(f"/tickets/{ticket['ticket_no']}", headers={**service, "X-Sender-Id": ticket["conversation_id"]}).json()["deadlines"]):
+    ticket = create_ticket(
+        client, service, severity=severity, category=category, stage=stage, booking_ref=None
+    )
+    for deadlines in (
+        ticket["deadlines"],
+        client.get(
+            f"/tickets/{ticket['ticket_no']}", headers={**service, "X-Sender-Id": ticket["conversation_id"]}
+        ).json()["deadlines"],
+    ):
         due = [datetime.fromisoformat(d["due_at"]) for d in deadlines]
         assert due == sorted(due), [d["name"] for d in deadlines]
         for d in deadlines:
@@ -127,13 +143,22 @@ def test_deadlines_come_in_time_order_and_working_days_end_at_18_00(client, serv
     else:
         assert by_name["resolution"] == received + timedelta(hours=24 if severity == "urgent" else 48)
     # The progress view for the traveller lists them in the same order.
-    progress = client.post(f"/tickets/{ticket['ticket_no']}/verify", json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service).json()
+    progress = client.post(
+        f"/tickets/{ticket['ticket_no']}/verify",
+        json={"phone_last4": "5678", "sender_id": "s-test"},
+        headers=service,
+    ).json()
     assert [d["name"] for d in progress["deadlines"]] == [d["name"] for d in ticket["deadlines"]]
 
 
 @pytest.mark.parametrize(
     ("today", "stage"),
-    [((2026, 12, 4), "pre_trip"), ((2026, 12, 5), "in_trip"), ((2026, 12, 10), "in_trip"), ((2026, 12, 11), "post_trip")],
+    [
+        ((2026, 12, 4), "pre_trip"),
+        ((2026, 12, 5), "in_trip"),
+        ((2026, 12, 10), "in_trip"),
+        ((2026, 12, 11), "post_trip"),
+    ],
 )
 def test_stage_is_derived_from_the_booking_dates(client, service, clock, today, stage):
     clock.set(datetime(*today, 12, 0, tzinfo=CHINA_TZ))
@@ -214,18 +239,32 @@ def test_validation_errors_name_the_field(client, service, overrides, field):
 def test_get_ticket_404_and_422(client, service, supervisor):
     assert client.get("/tickets/C20260101999", headers=supervisor).status_code == 404
     # The service learns nothing about tickets outside its conversation, existing or not.
-    assert client.get("/tickets/C20260101999", headers={**service, "X-Sender-Id": "s-test"}).status_code == 403
+    assert (
+        client.get("/tickets/C20260101999", headers={**service, "X-Sender-Id": "s-test"}).status_code == 403
+    )
     response = client.get("/tickets/X2026", headers=service)
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["path", "ticket_no"]
-    assert client.post("/tickets/C2026010199/verify", json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service).status_code == 422
+    assert (
+        client.post(
+            "/tickets/C2026010199/verify",
+            json={"phone_last4": "5678", "sender_id": "s-test"},
+            headers=service,
+        ).status_code
+        == 422
+    )
 
 
 # --- idempotency ---------------------------------------------------------------------------
 
+
 def test_retry_with_the_same_key_returns_the_same_ticket(client, service, db):
-    first = client.post("/tickets", json=ticket_payload(conversation_id="c1"), headers={**service, "Idempotency-Key": "k-1"})
-    again = client.post("/tickets", json=ticket_payload(conversation_id="c1"), headers={**service, "Idempotency-Key": "k-1"})
+    first = client.post(
+        "/tickets", json=ticket_payload(conversation_id="c1"), headers={**service, "Idempotency-Key": "k-1"}
+    )
+    again = client.post(
+        "/tickets", json=ticket_payload(conversation_id="c1"), headers={**service, "Idempotency-Key": "k-1"}
+    )
     assert first.status_code == 201 and again.status_code == 200
     assert again.json() == first.json()
     assert again.headers["Idempotent-Replayed"] == "true"
@@ -235,8 +274,11 @@ def test_retry_with_the_same_key_returns_the_same_ticket(client, service, db):
 
 def test_same_key_with_a_different_body_is_a_conflict(client, service, db):
     create_ticket(client, service, idempotency_key="k-2", conversation_id="c2")
-    response = client.post("/tickets", json=ticket_payload(conversation_id="c2", description="另一件事"),
-                           headers={**service, "Idempotency-Key": "k-2"})
+    response = client.post(
+        "/tickets",
+        json=ticket_payload(conversation_id="c2", description="另一件事"),
+        headers={**service, "Idempotency-Key": "k-2"},
+    )
     assert response.status_code == 409
     assert db.scalar(select(func.count(Ticket.id))) == 1
 
@@ -258,7 +300,9 @@ def test_the_travellers_own_words_for_their_request_are_kept(client, service, ag
         assert client.get(f"/tickets/{no}", headers=headers).json()["request_detail"] == words
     # A masked view masks it as it masks the description (the personal data in the free text).
     seen_by_other = client.get(f"/tickets/{no}", headers=other).json()
-    assert seen_by_other["masked"] and seen_by_other["request_detail"] == words.replace("13812345678", "138****5678")
+    assert seen_by_other["masked"] and seen_by_other["request_detail"] == words.replace(
+        "13812345678", "138****5678"
+    )
     # The agents' list summary carries it too, with mobile numbers masked like every list field.
     listed = {i["ticket_no"]: i for i in client.get("/tickets", headers=supervisor).json()["items"]}[no]
     assert listed["request"] == "refund"
@@ -277,11 +321,14 @@ def test_request_detail_is_optional(client, service, supervisor):
 
 # --- masking and audit ----------------------------------------------------------------------
 
+
 def test_agents_see_phones_masked_except_on_their_own_tickets(client, service, agent1, agent2, db):
     ticket = create_ticket(client, service)
     owner, other = (agent1, agent2) if ticket["owner"]["username"] == "agent1" else (agent2, agent1)
     seen_by_other = client.get(f"/tickets/{ticket['ticket_no']}", headers=other).json()
-    assert seen_by_other["phone"] == "138****5678" and seen_by_other["name"] == "张*" and seen_by_other["masked"]
+    assert (
+        seen_by_other["phone"] == "138****5678" and seen_by_other["name"] == "张*" and seen_by_other["masked"]
+    )
     seen_by_owner = client.get(f"/tickets/{ticket['ticket_no']}", headers=owner).json()
     assert seen_by_owner["phone"] == "13812345678" and seen_by_owner["masked"] is False
     reads = db.scalars(select(AuditLog).where(AuditLog.action == "read_personal_data")).all()
@@ -291,7 +338,14 @@ def test_agents_see_phones_masked_except_on_their_own_tickets(client, service, a
 def test_supervisor_reads_unmasked_and_is_audited(client, service, supervisor, db):
     ticket = create_ticket(client, service)
     assert client.get(f"/tickets/{ticket['ticket_no']}", headers=supervisor).json()["phone"] == "13812345678"
-    assert db.scalar(select(func.count(AuditLog.id)).where(AuditLog.action == "read_personal_data", AuditLog.actor == "supervisor")) == 1
+    assert (
+        db.scalar(
+            select(func.count(AuditLog.id)).where(
+                AuditLog.action == "read_personal_data", AuditLog.actor == "supervisor"
+            )
+        )
+        == 1
+    )
 
 
 def test_lists_are_always_masked(client, service, supervisor):
@@ -302,9 +356,17 @@ def test_lists_are_always_masked(client, service, supervisor):
 
 def test_service_verify_gives_progress_only_on_a_phone_match(client, service):
     ticket = create_ticket(client, service)
-    wrong = client.post(f"/tickets/{ticket['ticket_no']}/verify", json={"phone_last4": "0000", "sender_id": "s-test"}, headers=service)
+    wrong = client.post(
+        f"/tickets/{ticket['ticket_no']}/verify",
+        json={"phone_last4": "0000", "sender_id": "s-test"},
+        headers=service,
+    )
     assert wrong.status_code == 403 and wrong.json()["detail"]["field"] == "phone_last4"
-    right = client.post(f"/tickets/{ticket['ticket_no']}/verify", json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service)
+    right = client.post(
+        f"/tickets/{ticket['ticket_no']}/verify",
+        json={"phone_last4": "5678", "sender_id": "s-test"},
+        headers=service,
+    )
     assert right.status_code == 200
     body = right.json()
     assert body["status"] == "received" and body["progress"]["responsible_person"]

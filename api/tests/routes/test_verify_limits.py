@@ -13,7 +13,10 @@ BOOKING = "/bookings/TR20260001/verify"  # phone 13812345678 in the fixture
 
 
 def miss(client, service, url: str, times: int) -> list[int]:
-    return [client.post(url, json={"phone_last4": f"{n:04d}", "sender_id": "s-test"}, headers=service).status_code for n in range(times)]
+    return [
+        client.post(url, json={"phone_last4": f"{n:04d}", "sender_id": "s-test"}, headers=service).status_code
+        for n in range(times)
+    ]
 
 
 def test_booking_locks_after_five_misses_even_for_the_right_digits(client, service):
@@ -28,12 +31,18 @@ def test_booking_locks_after_five_misses_even_for_the_right_digits(client, servi
 def test_lock_ends_with_the_window(client, service, clock):
     miss(client, service, BOOKING, 5)
     clock.set(clock.now + timedelta(minutes=15, seconds=1))
-    assert client.post(BOOKING, json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service).status_code == 200
+    assert (
+        client.post(BOOKING, json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service).status_code
+        == 200
+    )
 
 
 def test_a_match_clears_the_count(client, service, db):
     assert miss(client, service, BOOKING, 4) == [403] * 4
-    assert client.post(BOOKING, json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service).status_code == 200
+    assert (
+        client.post(BOOKING, json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service).status_code
+        == 200
+    )
     assert db.scalar(select(VerifyFailure).where(VerifyFailure.subject == "booking:TR20260001")) is None
     assert miss(client, service, BOOKING, 4) == [403] * 4
 
@@ -50,10 +59,23 @@ def test_ticket_verify_is_limited_per_ticket(client, service):
     first, other = create_ticket(client, service), create_ticket(client, service, conversation_id="c-other")
     url = f"/tickets/{first['ticket_no']}/verify"
     assert miss(client, service, url, 6) == [403] * 5 + [429]
-    assert client.post(url, json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service).status_code == 429
+    assert (
+        client.post(url, json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service).status_code
+        == 429
+    )
     # Another ticket, and bookings, keep their own counts.
-    assert client.post(f"/tickets/{other['ticket_no']}/verify", json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service).status_code == 200
-    assert client.post(BOOKING, json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service).status_code == 200
+    assert (
+        client.post(
+            f"/tickets/{other['ticket_no']}/verify",
+            json={"phone_last4": "5678", "sender_id": "s-test"},
+            headers=service,
+        ).status_code
+        == 200
+    )
+    assert (
+        client.post(BOOKING, json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service).status_code
+        == 200
+    )
 
 
 def test_unknown_numbers_count_too_so_a_lock_discloses_nothing(client, service):
@@ -63,7 +85,9 @@ def test_unknown_numbers_count_too_so_a_lock_discloses_nothing(client, service):
 
 
 def _guess(client, service, ref: str, digits: str, sender: str) -> int:
-    return client.post(f"/bookings/{ref}/verify", json={"phone_last4": digits, "sender_id": sender}, headers=service).status_code
+    return client.post(
+        f"/bookings/{ref}/verify", json={"phone_last4": digits, "sender_id": sender}, headers=service
+    ).status_code
 
 
 def test_one_sender_gets_ten_misses_whatever_the_bookings(client, service):
@@ -117,8 +141,17 @@ def test_parallel_guesses_are_counted_atomically(engine):
                 pids.add(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
             barrier.wait(timeout=30)
             try:
-                check_phone_digits(session, settings, what="booking", number=number, phone="13800001111",
-                                   last4=f"{n:04d}", now=now, sender_id=f"s-par-{n}", address=None)
+                check_phone_digits(
+                    session,
+                    settings,
+                    what="booking",
+                    number=number,
+                    phone="13800001111",
+                    last4=f"{n:04d}",
+                    now=now,
+                    sender_id=f"s-par-{n}",
+                    address=None,
+                )
                 results.append(200)
             except HTTPException as error:
                 results.append(error.status_code)

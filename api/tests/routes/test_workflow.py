@@ -7,12 +7,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.models import AuditLog, Ticket
+from app.models import AuditLog
 from app.services.workflow import FLOW
 from tests.conftest import login
 from tests.factories import create_ticket
 
-RESULT = {"findings": "经核实酒店房间确有卫生问题。", "measures": "已安排换房并退还一晚房费，酒店已整改。", "apology": "感谢您的反馈，再次向您致歉。"}
+RESULT = {
+    "findings": "经核实酒店房间确有卫生问题。",
+    "measures": "已安排换房并退还一晚房费，酒店已整改。",
+    "apology": "感谢您的反馈，再次向您致歉。",
+}
 
 
 @pytest.fixture
@@ -53,10 +57,10 @@ def test_the_whole_forward_path_is_allowed_and_audited(client, bot, owner, ticke
     final = client.get(f"/tickets/{no}", headers=owner).json()
     assert final["status"] == "closed" and final["closed_at"]
     assert final["result"] == RESULT
-    assert {d["name"]: d["state"] for d in final["deadlines"]} == {d["name"]: "met" for d in final["deadlines"]}
-    moves = db.scalars(
-        select(AuditLog).where(AuditLog.field == "status").order_by(AuditLog.id)
-    ).all()
+    assert {d["name"]: d["state"] for d in final["deadlines"]} == {
+        d["name"]: "met" for d in final["deadlines"]
+    }
+    moves = db.scalars(select(AuditLog).where(AuditLog.field == "status").order_by(AuditLog.id)).all()
     assert [(m.old_value, m.new_value) for m in moves] == [(None, "received")] + list(zip(FLOW, FLOW[1:]))
     assert all(m.actor == ticket["owner"]["username"] for m in moves[1:])
 
@@ -105,7 +109,9 @@ def test_close_needs_all_three_parts_of_the_result(client, bot, owner, ticket):
     assert move(client, owner, no, "closed", expected=409)["detail"][0]["loc"] == ["body", "status"]
     partial = client.put(f"/tickets/{no}/result", json={"findings": "a", "measures": "b"}, headers=owner)
     assert partial.status_code == 422 and partial.json()["detail"][0]["loc"] == ["body", "apology"]
-    blank = client.put(f"/tickets/{no}/result", json={"findings": "a", "measures": "b", "apology": "  "}, headers=owner)
+    blank = client.put(
+        f"/tickets/{no}/result", json={"findings": "a", "measures": "b", "apology": "  "}, headers=owner
+    )
     assert blank.status_code == 422
     move(client, owner, no, "closed", expected=409)
     client.put(f"/tickets/{no}/result", json=RESULT, headers=owner)
@@ -122,7 +128,9 @@ def test_follow_up_records_satisfaction_first(client, bot, owner, ticket):
 
 def test_low_rating_asks_for_a_second_follow_up(client, bot, ticket, db):
     no = ticket["ticket_no"]
-    body = client.patch(f"/tickets/{no}/feedback", json={"confirmed": False, "satisfaction": 1}, headers=bot).json()
+    body = client.patch(
+        f"/tickets/{no}/feedback", json={"confirmed": False, "satisfaction": 1}, headers=bot
+    ).json()
     assert body["second_follow_up"] is True and body["satisfaction"] == 1 and body["confirmed"] is False
     fields = {r.field for r in db.scalars(select(AuditLog).where(AuditLog.action == "feedback"))}
     assert fields == {"confirmed", "satisfaction", "second_follow_up"}
@@ -132,7 +140,9 @@ def test_low_rating_asks_for_a_second_follow_up(client, bot, ticket, db):
 
 def test_first_action_by_a_person_meets_the_first_response_deadline(client, owner, ticket):
     no = ticket["ticket_no"]
-    body = client.post(f"/tickets/{no}/notes", json={"text": "已致电游客了解情况", "public": True}, headers=owner)
+    body = client.post(
+        f"/tickets/{no}/notes", json={"text": "已致电游客了解情况", "public": True}, headers=owner
+    )
     assert body.status_code == 201
     ticket = body.json()
     first = next(d for d in ticket["deadlines"] if d["name"] == "first_response")
@@ -147,7 +157,9 @@ def test_breached_deadlines_show_and_a_progress_request_escalates(client, servic
     ticket = create_ticket(client, service, category="meals", severity="general")
     no = ticket["ticket_no"]
     assert ticket["authority_level"] == 2
-    fresh = client.post(f"/tickets/{no}/verify", json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service).json()
+    fresh = client.post(
+        f"/tickets/{no}/verify", json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service
+    ).json()
     assert fresh["escalated"] is False and fresh["authority_level"] == 2
     clock.set(clock.now + timedelta(days=2))
     owner = login(client, ticket["owner"]["username"])
@@ -155,9 +167,13 @@ def test_breached_deadlines_show_and_a_progress_request_escalates(client, servic
     states = {d["name"]: d["state"] for d in seen["deadlines"]}
     assert states["first_response"] == "breached" and states["investigated"] == "breached"
     assert states["followed_up"] == "due"
-    progress = client.post(f"/tickets/{no}/verify", json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service).json()
+    progress = client.post(
+        f"/tickets/{no}/verify", json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service
+    ).json()
     assert progress["escalated"] is True and progress["authority_level"] == 1
-    again = client.post(f"/tickets/{no}/verify", json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service).json()
+    again = client.post(
+        f"/tickets/{no}/verify", json={"phone_last4": "5678", "sender_id": "s-test"}, headers=service
+    ).json()
     assert again["authority_level"] == 1
     rows = db.scalars(select(AuditLog).where(AuditLog.action == "escalate")).all()
     assert [(r.old_value, r.new_value) for r in rows] == [("2", "1")]
@@ -166,25 +182,54 @@ def test_breached_deadlines_show_and_a_progress_request_escalates(client, servic
 def test_delay_sets_reason_and_expected_completion(client, owner, ticket, clock):
     no = ticket["ticket_no"]
     expected = (clock.now + timedelta(days=10)).isoformat()
-    body = client.put(f"/tickets/{no}/delay", json={"reason": "需等待航空公司调查结果", "expected_at": expected}, headers=owner)
+    body = client.put(
+        f"/tickets/{no}/delay",
+        json={"reason": "需等待航空公司调查结果", "expected_at": expected},
+        headers=owner,
+    )
     assert body.status_code == 200, body.text
     progress = body.json()["progress"]
     assert progress["delay_reason"] == "需等待航空公司调查结果"
     assert progress["expected_completion"].replace("Z", "+00:00")[:19] == expected[:19]
     past = (clock.now - timedelta(days=1)).isoformat()
-    assert client.put(f"/tickets/{no}/delay", json={"reason": "x", "expected_at": past}, headers=owner).status_code == 422
+    assert (
+        client.put(
+            f"/tickets/{no}/delay", json={"reason": "x", "expected_at": past}, headers=owner
+        ).status_code
+        == 422
+    )
 
 
 def test_compensation_follows_record_verify_plan_agree_pay(client, owner, ticket):
     no = ticket["ticket_no"]
     url = f"/tickets/{no}/compensation"
-    assert client.put(url, json={"status": "paid", "method": "cash", "loss_type": "property", "amount_cny": 300}, headers=owner).status_code == 409
-    assert client.put(url, json={"status": "recorded", "loss_type": "property"}, headers=owner).status_code == 200
+    assert (
+        client.put(
+            url,
+            json={"status": "paid", "method": "cash", "loss_type": "property", "amount_cny": 300},
+            headers=owner,
+        ).status_code
+        == 409
+    )
+    assert (
+        client.put(url, json={"status": "recorded", "loss_type": "property"}, headers=owner).status_code
+        == 200
+    )
     assert client.put(url, json={"status": "verified"}, headers=owner).status_code == 200
     assert client.put(url, json={"status": "planned"}, headers=owner).status_code == 422  # no method yet
-    assert client.put(url, json={"status": "planned", "method": "cash", "amount_cny": 300}, headers=owner).status_code == 200
+    assert (
+        client.put(
+            url, json={"status": "planned", "method": "cash", "amount_cny": 300}, headers=owner
+        ).status_code
+        == 200
+    )
     assert client.put(url, json={"status": "paid"}, headers=owner).status_code == 409  # no agreement yet
     assert client.put(url, json={"status": "agreed"}, headers=owner).status_code == 200
     assert client.put(url, json={"status": "paid", "amount_cny": 500}, headers=owner).status_code == 422
     body = client.put(url, json={"status": "paid"}, headers=owner).json()
-    assert body["compensation"] == {"status": "paid", "method": "cash", "loss_type": "property", "amount_cny": 300}
+    assert body["compensation"] == {
+        "status": "paid",
+        "method": "cash",
+        "loss_type": "property",
+        "amount_cny": 300,
+    }

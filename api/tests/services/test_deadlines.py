@@ -30,7 +30,11 @@ def local(value: datetime) -> datetime:
         (cn(2025, 9, 30, 15, 0), 1, cn(2025, 10, 9, 18, 0)),  # over National Day 2025 (Oct 1-8)
         (cn(2025, 10, 3, 11, 0), 1, cn(2025, 10, 9, 18, 0)),  # received on a public holiday
         (cn(2025, 9, 27, 10, 0), 1, cn(2025, 9, 28, 18, 0)),  # Sunday 2025-09-28 is an adjusted working day
-        (cn(2025, 10, 10, 10, 0), 1, cn(2025, 10, 11, 18, 0)),  # Saturday 2025-10-11 is an adjusted working day
+        (
+            cn(2025, 10, 10, 10, 0),
+            1,
+            cn(2025, 10, 11, 18, 0),
+        ),  # Saturday 2025-10-11 is an adjusted working day
         (cn(2025, 10, 9, 10, 0), 3, cn(2025, 10, 13, 18, 0)),  # Thu -> Fri, Sat(adjusted), Mon
         (cn(2025, 12, 31, 10, 0), 1, cn(2026, 1, 4, 18, 0)),  # New Year 2026 (Jan 1-3), Sunday Jan 4 adjusted
         # The China date decides, not UTC's: 2025-11-17 20:30 UTC is Tuesday 04:30 in Beijing.
@@ -78,7 +82,12 @@ def test_general_complaint_follows_the_1_2_3_1_process():
     received = cn(2025, 9, 30, 15, 0)  # the day before National Day
     plan = dl.plan_deadlines(received, "general", "accommodation", "post_trip")
     due = {name: local(at) for name, at in plan.due.items()}
-    assert [name for name, _ in PROCESS_WORKING_DAYS] == ["investigated", "plan_made", "resolved", "followed_up"]
+    assert [name for name, _ in PROCESS_WORKING_DAYS] == [
+        "investigated",
+        "plan_made",
+        "resolved",
+        "followed_up",
+    ]
     assert due["first_response"] == received + timedelta(hours=24)
     assert due["investigated"] == cn(2025, 10, 9, 18, 0)
     assert due["plan_made"] == cn(2025, 10, 11, 18, 0)  # Fri 10th, Sat 11th (adjusted working day)

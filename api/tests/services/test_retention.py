@@ -38,24 +38,62 @@ def _old_ticket(client, service, clock, when: datetime, **overrides) -> Ticket:
 def test_old_complaints_are_anonymised_kept_for_statistics_and_audited(client, service, db, clock):
     settings = test_settings()
     old = _old_ticket(
-        client, service, clock, NOW - 3 * YEAR - timedelta(days=10),
-        name="李娜", phone="13912345678",
+        client,
+        service,
+        clock,
+        NOW - 3 * YEAR - timedelta(days=10),
+        name="李娜",
+        phone="13912345678",
         description="我叫李娜，订单是张伟订的，身份证110101199003071234，导游骂人，电话13912345678",
-        location="大理古城 李娜住的客栈", request_detail="要求导游给李娜道歉",
+        location="大理古城 李娜住的客栈",
+        request_detail="要求导游给李娜道歉",
         evidence=["https://img.example.com/private/li-na.jpg"],
     )
-    recent = _old_ticket(client, service, clock, NOW - YEAR, name="王芳", phone="13700001111",
-                         description="我叫王芳，酒店没有热水，一直没人修")
+    recent = _old_ticket(
+        client,
+        service,
+        clock,
+        NOW - YEAR,
+        name="王芳",
+        phone="13700001111",
+        description="我叫王芳，酒店没有热水，一直没人修",
+    )
     ticket = db.scalar(select(Ticket).where(Ticket.ticket_no == old["ticket_no"]))
-    db.add(TicketNote(ticket_id=ticket.id, author="agent1", text="已致电李娜（13912345678），她要求退款",
-                      created_at=ticket.received_at))
-    db.add(Handoff(conversation_id=ticket.conversation_id, channel="rest", reason="request_human",
-                   severity="general", colour="yellow", ticket_no=ticket.ticket_no, status="closed",
-                   summary={"complainant_name": "李娜", "complaint_description": "李娜说导游骂人"},
-                   transcript=[{"sender": "traveller", "text": "我是李娜，13912345678"}],
-                   created_at=ticket.received_at, closed_at=ticket.received_at))
-    db.add(AuditLog(at=ticket.received_at, actor="agent1", actor_role="agent", action="update",
-                    ticket_id=ticket.id, field="name", old_value="李娜", new_value="李娜娜"))
+    db.add(
+        TicketNote(
+            ticket_id=ticket.id,
+            author="agent1",
+            text="已致电李娜（13912345678），她要求退款",
+            created_at=ticket.received_at,
+        )
+    )
+    db.add(
+        Handoff(
+            conversation_id=ticket.conversation_id,
+            channel="rest",
+            reason="request_human",
+            severity="general",
+            colour="yellow",
+            ticket_no=ticket.ticket_no,
+            status="closed",
+            summary={"complainant_name": "李娜", "complaint_description": "李娜说导游骂人"},
+            transcript=[{"sender": "traveller", "text": "我是李娜，13912345678"}],
+            created_at=ticket.received_at,
+            closed_at=ticket.received_at,
+        )
+    )
+    db.add(
+        AuditLog(
+            at=ticket.received_at,
+            actor="agent1",
+            actor_role="agent",
+            action="update",
+            ticket_id=ticket.id,
+            field="name",
+            old_value="李娜",
+            new_value="李娜娜",
+        )
+    )
     db.flush()
     before = {k: getattr(ticket, k) for k in ("category", "severity", "department", "status", "received_at")}
 
@@ -65,8 +103,14 @@ def test_old_complaints_are_anonymised_kept_for_statistics_and_audited(client, s
     ticket = db.scalar(select(Ticket).where(Ticket.ticket_no == old["ticket_no"]))
     assert ticket.name is None and ticket.phone == ""
     personal = ("李娜", "张伟", "13912345678", "110101199003071234", "li-na.jpg", old["conversation_id"])
-    texts = [ticket.description, ticket.location, ticket.request_detail, ticket.conversation_id,
-             *ticket.evidence, *(n.text for n in ticket.notes)]
+    texts = [
+        ticket.description,
+        ticket.location,
+        ticket.request_detail,
+        ticket.conversation_id,
+        *ticket.evidence,
+        *(n.text for n in ticket.notes),
+    ]
     for text in texts:
         assert not any(p in text for p in personal), text
     assert "导游骂人" in ticket.description  # what happened stays readable
@@ -94,14 +138,30 @@ def test_a_complaint_active_within_the_period_is_kept(client, service, db, clock
 
 
 def test_transcripts_are_deleted_after_their_period(db):
-    old = Handoff(conversation_id="conv-old", channel="rest", reason="fallback", severity="general",
-                  colour="yellow", status="returned",
-                  summary={"complainant_name": "赵敏", "phone": "13600001234"},
-                  transcript=[{"sender": "traveller", "text": "我叫赵敏"}],
-                  created_at=NOW - 3 * YEAR - timedelta(days=2), closed_at=NOW - 3 * YEAR - timedelta(days=1))
-    new = Handoff(conversation_id="conv-new", channel="rest", reason="fallback", severity="general",
-                  colour="yellow", status="closed", summary={}, transcript=[{"sender": "bot", "text": "您好"}],
-                  created_at=NOW - 30 * timedelta(days=1), closed_at=NOW - 30 * timedelta(days=1))
+    old = Handoff(
+        conversation_id="conv-old",
+        channel="rest",
+        reason="fallback",
+        severity="general",
+        colour="yellow",
+        status="returned",
+        summary={"complainant_name": "赵敏", "phone": "13600001234"},
+        transcript=[{"sender": "traveller", "text": "我叫赵敏"}],
+        created_at=NOW - 3 * YEAR - timedelta(days=2),
+        closed_at=NOW - 3 * YEAR - timedelta(days=1),
+    )
+    new = Handoff(
+        conversation_id="conv-new",
+        channel="rest",
+        reason="fallback",
+        severity="general",
+        colour="yellow",
+        status="closed",
+        summary={},
+        transcript=[{"sender": "bot", "text": "您好"}],
+        created_at=NOW - 30 * timedelta(days=1),
+        closed_at=NOW - 30 * timedelta(days=1),
+    )
     db.add_all([old, new])
     db.flush()
     assert retention.purge(db, settings=test_settings(), now=NOW).transcripts_deleted == 1
@@ -109,20 +169,25 @@ def test_transcripts_are_deleted_after_their_period(db):
     assert old.transcript is None and old.summary["complainant_name"] == "赵*"
     assert "13600001234" not in str(old.summary)
     assert new.transcript == [{"sender": "bot", "text": "您好"}]
-    assert db.scalar(select(AuditLog).where(AuditLog.action == retention.TRANSCRIPT_DELETED,
-                                            AuditLog.new_value.like(f"handoff #{old.id},%")))
+    assert db.scalar(
+        select(AuditLog).where(
+            AuditLog.action == retention.TRANSCRIPT_DELETED, AuditLog.new_value.like(f"handoff #{old.id},%")
+        )
+    )
 
 
 def test_expired_keys_counters_and_tokens_are_deleted(db):
     user = db.scalar(select(User).where(User.username == "agent1"))
-    db.add_all([
-        IdempotencyKey(key="old-key", request_hash="x" * 64, created_at=NOW - timedelta(days=8)),
-        IdempotencyKey(key="new-key", request_hash="x" * 64, created_at=NOW - timedelta(hours=1)),
-        VerifyFailure(subject="booking:TR-OLD", failures=3, window_start=NOW - timedelta(hours=1)),
-        VerifyFailure(subject="booking:TR-NEW", failures=3, window_start=NOW - timedelta(minutes=5)),
-        ApiToken(token_hash="a" * 64, user_id=user.id, expires_at=NOW - timedelta(hours=1)),
-        ApiToken(token_hash="b" * 64, user_id=user.id, expires_at=NOW + timedelta(hours=1)),
-    ])
+    db.add_all(
+        [
+            IdempotencyKey(key="old-key", request_hash="x" * 64, created_at=NOW - timedelta(days=8)),
+            IdempotencyKey(key="new-key", request_hash="x" * 64, created_at=NOW - timedelta(hours=1)),
+            VerifyFailure(subject="booking:TR-OLD", failures=3, window_start=NOW - timedelta(hours=1)),
+            VerifyFailure(subject="booking:TR-NEW", failures=3, window_start=NOW - timedelta(minutes=5)),
+            ApiToken(token_hash="a" * 64, user_id=user.id, expires_at=NOW - timedelta(hours=1)),
+            ApiToken(token_hash="b" * 64, user_id=user.id, expires_at=NOW + timedelta(hours=1)),
+        ]
+    )
     db.flush()
     report = retention.purge(db, settings=test_settings(), now=NOW)
     deleted = (report.idempotency_keys_deleted, report.verify_counters_deleted, report.tokens_deleted)
@@ -145,17 +210,27 @@ def tracker_store(engine):
 
 def test_idle_rasa_trackers_are_deleted(tracker_store):
     def events(sender: str, last: datetime) -> list[dict]:
-        return [{"sender_id": sender, "type_name": t,
-                 "timestamp": (last - timedelta(minutes=5 - i)).timestamp(), "data": "{}"}
-                for i, t in enumerate(("action", "user", "slot", "bot"))]
+        return [
+            {
+                "sender_id": sender,
+                "type_name": t,
+                "timestamp": (last - timedelta(minutes=5 - i)).timestamp(),
+                "data": "{}",
+            }
+            for i, t in enumerate(("action", "user", "slot", "bot"))
+        ]
 
     with tracker_store.begin() as connection:
-        connection.execute(insert(retention.tracker_events), [
-            *events("idle", NOW - timedelta(days=91)),
-            *events("active", NOW - timedelta(days=89)),
-            # started long ago, still talking: kept whole
-            *events("long", NOW - timedelta(days=400)), *events("long", NOW - timedelta(days=1)),
-        ])
+        connection.execute(
+            insert(retention.tracker_events),
+            [
+                *events("idle", NOW - timedelta(days=91)),
+                *events("active", NOW - timedelta(days=89)),
+                # started long ago, still talking: kept whole
+                *events("long", NOW - timedelta(days=400)),
+                *events("long", NOW - timedelta(days=1)),
+            ],
+        )
     assert retention.purge_trackers(tracker_store, now=NOW, days=90) == (1, 4)
     with tracker_store.connect() as connection:
         left = connection.execute(select(retention.tracker_events.c.sender_id).distinct()).scalars().all()
@@ -192,7 +267,11 @@ def global_engine_reset():
 
 
 def test_the_lifespan_runs_the_job_with_the_app_clock(
-    database, engine, monkeypatch, clock, global_engine_reset,
+    database,
+    engine,
+    monkeypatch,
+    clock,
+    global_engine_reset,
 ):
     with Session(engine) as session:
         session.add(IdempotencyKey(key="lifespan-key", request_hash="x" * 64, created_at=datetime.now(UTC)))
@@ -200,7 +279,11 @@ def test_the_lifespan_runs_the_job_with_the_app_clock(
     try:
         clock.set(datetime.now(UTC) + timedelta(days=30))  # the injected clock decides what is old
         app = _lifespan_app(
-            database, monkeypatch, clock, retention_schedule=True, retention_first_run_seconds=0,
+            database,
+            monkeypatch,
+            clock,
+            retention_schedule=True,
+            retention_first_run_seconds=0,
         )
         with TestClient(app):
             deadline = time.monotonic() + 20

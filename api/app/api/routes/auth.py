@@ -44,8 +44,11 @@ def login(
     token = users.issue_token(session, user=user, now=now, ttl=ttl)
     session.commit()
     return TokenOut(
-        access_token=token, role=user.role, username=user.username,
-        display_name=user.display_name, expires_in=int(ttl.total_seconds()),
+        access_token=token,
+        role=user.role,
+        username=user.username,
+        display_name=user.display_name,
+        expires_in=int(ttl.total_seconds()),
         must_change_password=user.must_change_password,
     )
 
@@ -66,10 +69,17 @@ def logout(caller: PersonPending, token: BearerDep, session: SessionDep) -> Done
     "/password",
     summary="Change one's own password (required after logging in with the initial one)",
     response_model=Done,
-    responses={403: {"description": "current password wrong"}, 401: {"description": "missing or invalid token"}},
+    responses={
+        403: {"description": "current password wrong"},
+        401: {"description": "missing or invalid token"},
+    },
 )
 def change_password(
-    body: PasswordChangeIn, caller: PersonPending, token: BearerDep, session: SessionDep, settings: SettingsDep,
+    body: PasswordChangeIn,
+    caller: PersonPending,
+    token: BearerDep,
+    session: SessionDep,
+    settings: SettingsDep,
     now: NowDep,
 ) -> Done:
     user = users.authenticate(
@@ -80,7 +90,13 @@ def change_password(
     if body.new_password in (settings.agent_initial_password, settings.supervisor_initial_password):
         raise field_error("body", "new_password", "must not be an initial password")
     # Other sessions of this person end; this one goes on.
-    users.change_password(session, user=user, new_password=body.new_password, now=now,
-                          scrypt_n=settings.password_scrypt_n, keep_token=token)
+    users.change_password(
+        session,
+        user=user,
+        new_password=body.new_password,
+        now=now,
+        scrypt_n=settings.password_scrypt_n,
+        keep_token=token,
+    )
     session.commit()
     return Done()

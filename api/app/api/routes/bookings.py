@@ -5,7 +5,14 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from app.api.deps import (
-    AnyCaller, ClientAddressDep, GrantHeader, NowDep, SenderHeader, ServiceOnly, SessionDep, SettingsDep,
+    AnyCaller,
+    ClientAddressDep,
+    GrantHeader,
+    NowDep,
+    SenderHeader,
+    ServiceOnly,
+    SessionDep,
+    SettingsDep,
 )
 from app.api.errors import not_found
 from app.api.verify import check_phone_digits, has_grant, issue_verification_grant, no_grant
@@ -33,8 +40,13 @@ RefPath = Annotated[str, Path(pattern=BOOKING_REF_PATTERN, description="TR + 8 d
     },
 )
 def get_booking(
-    ref: RefPath, caller: AnyCaller, session: SessionDep, settings: SettingsDep, now: NowDep,
-    grant: GrantHeader = None, sender_id: SenderHeader = None,
+    ref: RefPath,
+    caller: AnyCaller,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    grant: GrantHeader = None,
+    sender_id: SenderHeader = None,
 ) -> BookingOut:
     service = caller.role == "service"
     if service and not has_grant(settings, grant, sender_id, what="booking", number=ref, now=now):
@@ -46,8 +58,13 @@ def get_booking(
     masked = caller.role == "agent"
     if caller.role == "supervisor":
         audit.record(
-            session, actor=caller.name, actor_role=caller.role, action="read_personal_data",
-            booking_ref=ref, field="booking", at=now,
+            session,
+            actor=caller.name,
+            actor_role=caller.role,
+            action="read_personal_data",
+            booking_ref=ref,
+            field="booking",
+            at=now,
         )
         session.commit()
     return booking_out(booking, masked=masked)
@@ -64,7 +81,10 @@ def emergency_contact(ref: RefPath, caller: ServiceOnly, session: SessionDep) ->
     if booking is None:
         raise not_found("booking")
     return EmergencyContact(
-        ref=booking.ref, tour_type=booking.tour_type, guide_name=booking.guide_name, guide_phone=booking.guide_phone
+        ref=booking.ref,
+        tour_type=booking.tour_type,
+        guide_name=booking.guide_name,
+        guide_phone=booking.guide_phone,
     )
 
 
@@ -79,16 +99,29 @@ def emergency_contact(ref: RefPath, caller: ServiceOnly, session: SessionDep) ->
     },
 )
 def verify_booking(
-    ref: RefPath, body: PhoneCheck, caller: ServiceOnly, session: SessionDep, settings: SettingsDep, now: NowDep,
+    ref: RefPath,
+    body: PhoneCheck,
+    caller: ServiceOnly,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
     address: ClientAddressDep,
 ) -> BookingVerified:
     booking = bookings.get_by_ref(session, ref=ref)
     check_phone_digits(
-        session, settings, what="booking", number=ref,
-        phone=booking.phone if booking else None, last4=body.phone_last4, now=now,
-        sender_id=body.sender_id, address=address,
+        session,
+        settings,
+        what="booking",
+        number=ref,
+        phone=booking.phone if booking else None,
+        last4=body.phone_last4,
+        now=now,
+        sender_id=body.sender_id,
+        address=address,
     )
     grant, expires_at = issue_verification_grant(
         settings, what="booking", number=ref, sender_id=body.sender_id, now=now
     )
-    return BookingVerified(booking=booking_out(booking, masked=False), grant=grant, grant_expires_at=expires_at)
+    return BookingVerified(
+        booking=booking_out(booking, masked=False), grant=grant, grant_expires_at=expires_at
+    )

@@ -103,4 +103,6 @@ def canned_replies(caller: Staff, path: Annotated[Path, Depends(get_canned_path)
         return load_canned(path)
     except CannedFileError as error:
         log.error("canned replies unavailable: %s", error)
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, {"field": "canned_replies", "msg": str(error)}) from None
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, {"field": "canned_replies", "msg": str(error)}
+        ) from None

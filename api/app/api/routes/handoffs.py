@@ -29,7 +29,11 @@ from app.schemas.handoff import (
     TranscriptLineOut,
 )
 from app.services.masking import (
-    known_in_summary, mask_conversation_id, mask_conversation_keys, mask_summary, mask_text,
+    known_in_summary,
+    mask_conversation_id,
+    mask_conversation_keys,
+    mask_summary,
+    mask_text,
 )
 from app.services.rasa_client import (
     ConversationNotFound,
@@ -91,8 +95,18 @@ def _known(session, handoff: Handoff) -> tuple[str | None, ...]:
     return tuple(known)
 
 
-def _out(session, handoff: Handoff, now: datetime, *, masked: bool = False, staff: bool = True,
-         model=HandoffOut, per_place: float | None = None, known: tuple[str | None, ...] | None = None, **extra):
+def _out(
+    session,
+    handoff: Handoff,
+    now: datetime,
+    *,
+    masked: bool = False,
+    staff: bool = True,
+    model=HandoffOut,
+    per_place: float | None = None,
+    known: tuple[str | None, ...] | None = None,
+    **extra,
+):
     place = crud.position(session, handoff=handoff)
     if place is not None and per_place is None:
         per_place = crud.minutes_per_place(session, now=now)
@@ -101,31 +115,63 @@ def _out(session, handoff: Handoff, now: datetime, *, masked: bool = False, staf
         known = _known(session, handoff)
     return model(
         id=handoff.id,
-        conversation_id=(mask_conversation_id(handoff.conversation_id, handoff.channel) if staff
-                         else handoff.conversation_id),
+        conversation_id=(
+            mask_conversation_id(handoff.conversation_id, handoff.channel)
+            if staff
+            else handoff.conversation_id
+        ),
         channel=handoff.channel,
-        reason=handoff.reason, severity=handoff.severity, colour=handoff.colour,
+        reason=handoff.reason,
+        severity=handoff.severity,
+        colour=handoff.colour,
         ticket_no=handoff.ticket_no,
-        summary=(mask_summary(handoff.summary, known or (), handoff.channel) if masked
-                 else mask_conversation_keys(handoff.summary, handoff.channel) if staff else handoff.summary),
-        status=handoff.status, agent=handoff.agent, created_at=handoff.created_at,
-        taken_at=handoff.taken_at, first_agent_reply_at=handoff.first_agent_reply_at,
-        first_reply_wait_seconds=handoff.first_reply_wait_seconds, closed_at=handoff.closed_at,
+        summary=(
+            mask_summary(handoff.summary, known or (), handoff.channel)
+            if masked
+            else mask_conversation_keys(handoff.summary, handoff.channel)
+            if staff
+            else handoff.summary
+        ),
+        status=handoff.status,
+        agent=handoff.agent,
+        created_at=handoff.created_at,
+        taken_at=handoff.taken_at,
+        first_agent_reply_at=handoff.first_agent_reply_at,
+        first_reply_wait_seconds=handoff.first_reply_wait_seconds,
+        closed_at=handoff.closed_at,
         waiting_seconds=max(0, int((until - handoff.created_at).total_seconds())),
-        position=place, expected_wait_minutes=crud.expected_wait_minutes(place=place, per_place=per_place or 0),
-        masked=masked, **extra,
+        position=place,
+        expected_wait_minutes=crud.expected_wait_minutes(place=place, per_place=per_place or 0),
+        masked=masked,
+        **extra,
     )
 
 
-def _record_read(session, request: Request | None, caller: Actor, handoff: Handoff, *, masked: bool,
-                 field: str, now: datetime, content=None) -> None:
+def _record_read(
+    session,
+    request: Request | None,
+    caller: Actor,
+    handoff: Handoff,
+    *,
+    masked: bool,
+    field: str,
+    now: datetime,
+    content=None,
+) -> None:
     """Audit a person's read of a handoff (summary or transcript); identical polls are one row
     a minute (audit.RecentReads). Commits when it wrote."""
     recent = audit.recent_reads(request.app.state) if request is not None else None
     ticket = tickets_crud.get_by_no(session, ticket_no=handoff.ticket_no) if handoff.ticket_no else None
     if audit.record_read(
-        session, actor=caller.name, actor_role=caller.role, masked=masked, field=field,
-        what=f"#{handoff.id}", ticket_id=ticket.id if ticket else None, at=now, recent=recent,
+        session,
+        actor=caller.name,
+        actor_role=caller.role,
+        masked=masked,
+        field=field,
+        what=f"#{handoff.id}",
+        ticket_id=ticket.id if ticket else None,
+        at=now,
+        recent=recent,
         content=audit.digest(content) if content is not None else None,
     ):
         session.commit()
@@ -154,12 +200,24 @@ def _relay_notice(rasa: RasaClient, handoff_id: int, conversation_id: str, chann
     summary="Open a handoff for a conversation (the bot, with the service token)",
     status_code=status.HTTP_201_CREATED,
     response_model=HandoffOpened,
-    responses={200: {"model": HandoffOpened, "description": (
-        "the conversation already had an open handoff (an emergency raises it to urgent: upgraded=true)"
-    )}},
+    responses={
+        200: {
+            "model": HandoffOpened,
+            "description": (
+                "the conversation already had an open handoff (an emergency raises it to urgent: upgraded=true)"
+            ),
+        }
+    },
 )
-def open_handoff(body: HandoffCreate, caller: ServiceOnly, session: SessionDep, now: NowDep, response: Response,
-                 rasa: RasaDep, background: BackgroundTasks) -> HandoffOpened:
+def open_handoff(
+    body: HandoffCreate,
+    caller: ServiceOnly,
+    session: SessionDep,
+    now: NowDep,
+    response: Response,
+    rasa: RasaDep,
+    background: BackgroundTasks,
+) -> HandoffOpened:
     ticket = None
     if body.ticket_no:
         ticket = tickets_crud.get_by_no(session, ticket_no=body.ticket_no)
@@ -177,11 +235,22 @@ def open_handoff(body: HandoffCreate, caller: ServiceOnly, session: SessionDep, 
             # written now: the advice goes out the way an agent's reply does. After the response:
             # the bot's call comes from inside Rasa's handling of that very message, which holds
             # the conversation's lock until the bot has its answer.
-            background.add_task(_relay_notice, rasa, handoff.id, body.conversation_id, body.channel, body.notice)
+            background.add_task(
+                _relay_notice, rasa, handoff.id, body.conversation_id, body.channel, body.notice
+            )
     else:
-        log.info("handoff #%s opened for %s (%s, %s)", handoff.id, body.channel, body.reason, handoff.severity)
-    return _out(session, handoff, now, staff=False, model=HandoffOpened, created=opened.created,
-                upgraded=opened.upgraded)
+        log.info(
+            "handoff #%s opened for %s (%s, %s)", handoff.id, body.channel, body.reason, handoff.severity
+        )
+    return _out(
+        session,
+        handoff,
+        now,
+        staff=False,
+        model=HandoffOpened,
+        created=opened.created,
+        upgraded=opened.upgraded,
+    )
 
 
 @router.get(
@@ -196,15 +265,23 @@ def list_handoffs(
     now: NowDep,
     request: Request,
     status_: Annotated[list[HandoffStatus] | None, Query(alias="status")] = None,
-    conversation_id: Annotated[str | None, Query(
-        min_length=1, max_length=128,
-        description="supervisors: only this conversation's handoffs, found by the id the traveller or WeChat "
-                    "gives (shown masked all the same)",
-    )] = None,
+    conversation_id: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=128,
+            description="supervisors: only this conversation's handoffs, found by the id the traveller or WeChat "
+            "gives (shown masked all the same)",
+        ),
+    ] = None,
 ) -> HandoffQueue:
     if conversation_id is not None and caller.role != "supervisor":
-        raise field_error("query", "conversation_id", "only supervisors look conversations up by id",
-                          status.HTTP_403_FORBIDDEN)
+        raise field_error(
+            "query",
+            "conversation_id",
+            "only supervisors look conversations up by id",
+            status.HTTP_403_FORBIDDEN,
+        )
     statuses = tuple(status_ or OPEN_STATUSES)
     rows = crud.queue(session, statuses=statuses)
     if conversation_id is not None:
@@ -218,11 +295,25 @@ def list_handoffs(
     for masked in (False, True):
         shown = [i for i in items if i.masked is masked]
         if shown:
-            wrote |= audit.record_read(
-                session, actor=caller.name, actor_role=caller.role, masked=masked, field="handoffs",
-                what=",".join(f"#{i.id}" for i in shown), at=now, recent=recent,
-                content=audit.digest([i.model_dump(mode="json", exclude={"waiting_seconds", "expected_wait_minutes"}) for i in shown]),
-            ) is not None
+            wrote |= (
+                audit.record_read(
+                    session,
+                    actor=caller.name,
+                    actor_role=caller.role,
+                    masked=masked,
+                    field="handoffs",
+                    what=",".join(f"#{i.id}" for i in shown),
+                    at=now,
+                    recent=recent,
+                    content=audit.digest(
+                        [
+                            i.model_dump(mode="json", exclude={"waiting_seconds", "expected_wait_minutes"})
+                            for i in shown
+                        ]
+                    ),
+                )
+                is not None
+            )
     if wrote:
         session.commit()
     return HandoffQueue(
@@ -237,23 +328,40 @@ def list_handoffs(
     summary="One handoff, with its place in the queue while waiting",
     response_model=HandoffOut,
     description="The service (the bot) reads only its own conversation's handoffs (X-Sender-Id).",
-    responses={403: {"description": "service: not the handoff of the conversation named in X-Sender-Id"},
-               **NOT_FOUND},
+    responses={
+        403: {"description": "service: not the handoff of the conversation named in X-Sender-Id"},
+        **NOT_FOUND,
+    },
 )
-def get_handoff(handoff_id: HandoffId, caller: AnyCaller, session: SessionDep, now: NowDep, request: Request,
-                sender_id: SenderHeader = None) -> HandoffOut:
+def get_handoff(
+    handoff_id: HandoffId,
+    caller: AnyCaller,
+    session: SessionDep,
+    now: NowDep,
+    request: Request,
+    sender_id: SenderHeader = None,
+) -> HandoffOut:
     handoff = crud.get(session, handoff_id=handoff_id)
     own = handoff is not None and bool(sender_id) and handoff.conversation_id == sender_id
     if caller.role == "service" and not own:
         # 403 whether or not it exists: the bot acts for one conversation and reads nothing else.
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            {"field": "X-Sender-Id", "msg": "not a handoff of this conversation"})
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, {"field": "X-Sender-Id", "msg": "not a handoff of this conversation"}
+        )
     if handoff is None:
         raise not_found("handoff")
     masked = _masked_for(handoff, caller)
     out = _out(session, handoff, now, masked=masked, staff=caller.role != "service")
-    _record_read(session, request, caller, handoff, masked=masked, field="handoff", now=now,
-                 content=out.model_dump(mode="json", exclude={"waiting_seconds", "expected_wait_minutes"}))
+    _record_read(
+        session,
+        request,
+        caller,
+        handoff,
+        masked=masked,
+        field="handoff",
+        now=now,
+        content=out.model_dump(mode="json", exclude={"waiting_seconds", "expected_wait_minutes"}),
+    )
     return out
 
 
@@ -277,8 +385,12 @@ def take(handoff_id: HandoffId, caller: Staff, session: SessionDep, now: NowDep,
         # Best effort: the take stands even if Rasa cannot pass the notice on.
         agent = caller.display_name or caller.name
         try:
-            rasa.say(result.handoff.conversation_id, result.handoff.channel, AGENT_JOINED.format(agent=agent),
-                     agent=agent)
+            rasa.say(
+                result.handoff.conversation_id,
+                result.handoff.channel,
+                AGENT_JOINED.format(agent=agent),
+                agent=agent,
+            )
         except (RasaUnavailable, ConversationNotFound) as error:
             log.warning("handoff #%s: the joined notice was not sent (%s)", handoff_id, error)
     _record_read(session, None, caller, result.handoff, masked=False, field="handoff", now=now)
@@ -293,10 +405,15 @@ def take(handoff_id: HandoffId, caller: Staff, session: SessionDep, now: NowDep,
         "The holder and supervisors read it in full; other agents only while it waits, with phone "
         "numbers masked. Ended handoffs return the transcript stored at hand-back or close."
     ),
-    responses={403: {"description": "held by another agent"}, 502: {"description": "Rasa unavailable"}, **NOT_FOUND},
+    responses={
+        403: {"description": "held by another agent"},
+        502: {"description": "Rasa unavailable"},
+        **NOT_FOUND,
+    },
 )
-def transcript(handoff_id: HandoffId, caller: Staff, session: SessionDep, now: NowDep, rasa: RasaDep,
-               request: Request) -> Transcript:
+def transcript(
+    handoff_id: HandoffId, caller: Staff, session: SessionDep, now: NowDep, rasa: RasaDep, request: Request
+) -> Transcript:
     handoff = _load(session, handoff_id)
     full = _full_view(handoff, caller)
     if not full and handoff.status != "waiting":
@@ -306,8 +423,13 @@ def transcript(handoff_id: HandoffId, caller: Staff, session: SessionDep, now: N
     shown_id = mask_conversation_id(conversation_id, handoff.channel)  # for every person, holder included
     if handoff.status not in OPEN_STATUSES and handoff.transcript is not None:
         lines = [TranscriptLineOut(**line) for line in handoff.transcript]
-        out = Transcript(handoff_id=handoff.id, conversation_id=shown_id,
-                         status=handoff.status, lines=lines, source="stored")
+        out = Transcript(
+            handoff_id=handoff.id,
+            conversation_id=shown_id,
+            status=handoff.status,
+            lines=lines,
+            source="stored",
+        )
     else:
         _release(session)  # the console polls this every second; Rasa may be slow
         try:
@@ -317,14 +439,33 @@ def transcript(handoff_id: HandoffId, caller: Staff, session: SessionDep, now: N
         except RasaUnavailable as error:
             raise _rasa_error(error) from None
         lines = [
-            TranscriptLineOut(sender=line.sender, text=line.text if full else mask_text(line.text, known),
-                              at=line.at, agent=line.agent, buttons=list(line.buttons))
+            TranscriptLineOut(
+                sender=line.sender,
+                text=line.text if full else mask_text(line.text, known),
+                at=line.at,
+                agent=line.agent,
+                buttons=list(line.buttons),
+            )
             for line in transcript_lines(tracker)
         ]
-        out = Transcript(handoff_id=handoff.id, conversation_id=shown_id, status=handoff.status,
-                         paused=tracker.get("paused"), lines=lines, source="rasa")
-    _record_read(session, request, caller, handoff, masked=not full, field="transcript", now=now,
-                 content=[out.source, len(out.lines), out.lines[-1].model_dump(mode="json") if out.lines else None])
+        out = Transcript(
+            handoff_id=handoff.id,
+            conversation_id=shown_id,
+            status=handoff.status,
+            paused=tracker.get("paused"),
+            lines=lines,
+            source="rasa",
+        )
+    _record_read(
+        session,
+        request,
+        caller,
+        handoff,
+        masked=not full,
+        field="transcript",
+        now=now,
+        content=[out.source, len(out.lines), out.lines[-1].model_dump(mode="json") if out.lines else None],
+    )
     return out
 
 
@@ -333,10 +474,21 @@ def transcript(handoff_id: HandoffId, caller: Staff, session: SessionDep, now: N
     summary="Send the agent's message to the traveller (only the agent holding the conversation)",
     status_code=status.HTTP_201_CREATED,
     response_model=AgentMessageOut,
-    responses={403: {"description": "not held by the caller"}, 409: {"description": "conversation ended"},
-               502: {"description": "Rasa unavailable"}, **NOT_FOUND},
+    responses={
+        403: {"description": "not held by the caller"},
+        409: {"description": "conversation ended"},
+        502: {"description": "Rasa unavailable"},
+        **NOT_FOUND,
+    },
 )
-def send_message(handoff_id: HandoffId, body: AgentMessageIn, caller: Staff, session: SessionDep, now: NowDep, rasa: RasaDep) -> AgentMessageOut:
+def send_message(
+    handoff_id: HandoffId,
+    body: AgentMessageIn,
+    caller: Staff,
+    session: SessionDep,
+    now: NowDep,
+    rasa: RasaDep,
+) -> AgentMessageOut:
     handoff = _load(session, handoff_id)
     if handoff.status not in OPEN_STATUSES:
         raise HTTPException(status.HTTP_409_CONFLICT, "该会话已结束，消息未发送")
@@ -354,7 +506,15 @@ def send_message(handoff_id: HandoffId, body: AgentMessageIn, caller: Staff, ses
     return AgentMessageOut(handoff_id=handoff.id, text=body.text, at=now, pushed=pushed, first_reply=first)
 
 
-def _end(handoff_id: int, new_status: str, body: HandoffEndIn | None, caller: Actor, session, now: datetime, rasa: RasaClient) -> HandoffOut:
+def _end(
+    handoff_id: int,
+    new_status: str,
+    body: HandoffEndIn | None,
+    caller: Actor,
+    session,
+    now: datetime,
+    rasa: RasaClient,
+) -> HandoffOut:
     """Claim the end first (atomic, one winner), commit, then tell Rasa; store the transcript last.
     No transaction is open while Rasa answers; if Rasa fails, the claim is put back (502)."""
     handoff = _load(session, handoff_id)
@@ -385,14 +545,34 @@ def _end(handoff_id: int, new_status: str, body: HandoffEndIn | None, caller: Ac
         session.commit()
         raise _rasa_error(error) from None
     stored = [
-        {"sender": l.sender, "text": l.text, "at": l.at.isoformat(), "agent": l.agent, "buttons": list(l.buttons)}
-        for l in lines
+        {
+            "sender": line.sender,
+            "text": line.text,
+            "at": line.at.isoformat(),
+            "agent": line.agent,
+            "buttons": list(line.buttons),
+        }
+        for line in lines
     ]
     handoff = _load(session, handoff_id)
-    crud.store_transcript(session, handoff=handoff, transcript=stored, note=body.note, actor=caller, now=now,
-                          known=_known(session, handoff))
-    audit.record_read(session, actor=caller.name, actor_role=caller.role, masked=False, field="handoff",
-                      what=f"#{handoff.id}", at=now)
+    crud.store_transcript(
+        session,
+        handoff=handoff,
+        transcript=stored,
+        note=body.note,
+        actor=caller,
+        now=now,
+        known=_known(session, handoff),
+    )
+    audit.record_read(
+        session,
+        actor=caller.name,
+        actor_role=caller.role,
+        masked=False,
+        field="handoff",
+        what=f"#{handoff.id}",
+        at=now,
+    )
     session.commit()
     log.info("handoff #%s %s by %s", handoff.id, new_status, caller.name)
     return _out(session, handoff, now)
@@ -402,11 +582,21 @@ def _end(handoff_id: int, new_status: str, body: HandoffEndIn | None, caller: Ac
     "/{handoff_id}/return",
     summary="Hand the conversation back to the bot (it answers again); the transcript goes to the ticket",
     response_model=HandoffOut,
-    responses={403: {"description": "not held by the caller"}, 409: {"description": "already ended"},
-               502: {"description": "Rasa unavailable"}, **NOT_FOUND},
+    responses={
+        403: {"description": "not held by the caller"},
+        409: {"description": "already ended"},
+        502: {"description": "Rasa unavailable"},
+        **NOT_FOUND,
+    },
 )
-def hand_back(handoff_id: HandoffId, caller: Staff, session: SessionDep, now: NowDep, rasa: RasaDep,
-              body: HandoffEndIn | None = None) -> HandoffOut:
+def hand_back(
+    handoff_id: HandoffId,
+    caller: Staff,
+    session: SessionDep,
+    now: NowDep,
+    rasa: RasaDep,
+    body: HandoffEndIn | None = None,
+) -> HandoffOut:
     return _end(handoff_id, "returned", body, caller, session, now, rasa)
 
 
@@ -414,9 +604,19 @@ def hand_back(handoff_id: HandoffId, caller: Staff, session: SessionDep, now: No
     "/{handoff_id}/close",
     summary="End the human conversation (e.g. solved, or the traveller left); the transcript goes to the ticket",
     response_model=HandoffOut,
-    responses={403: {"description": "not held by the caller"}, 409: {"description": "already ended"},
-               502: {"description": "Rasa unavailable"}, **NOT_FOUND},
+    responses={
+        403: {"description": "not held by the caller"},
+        409: {"description": "already ended"},
+        502: {"description": "Rasa unavailable"},
+        **NOT_FOUND,
+    },
 )
-def close(handoff_id: HandoffId, caller: Staff, session: SessionDep, now: NowDep, rasa: RasaDep,
-          body: HandoffEndIn | None = None) -> HandoffOut:
+def close(
+    handoff_id: HandoffId,
+    caller: Staff,
+    session: SessionDep,
+    now: NowDep,
+    rasa: RasaDep,
+    body: HandoffEndIn | None = None,
+) -> HandoffOut:
     return _end(handoff_id, "closed", body, caller, session, now, rasa)

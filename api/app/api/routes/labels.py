@@ -38,7 +38,13 @@ CHANNELS = {
     "phone": "电话",
 }
 SENDERS = {"traveller": "旅客", "bot": "机器人", "agent": "客服", "system": "系统"}
-REQUESTS = {"refund": "退款", "compensation": "赔偿", "apology": "道歉", "fix": "整改/解决问题", "other": "其他"}
+REQUESTS = {
+    "refund": "退款",
+    "compensation": "赔偿",
+    "apology": "道歉",
+    "fix": "整改/解决问题",
+    "other": "其他",
+}
 # What the bot collected (its slots, plus what actions/handoff.py adds), in the order shown.
 FIELDS = {
     "booking_ref": "订单号",
@@ -64,8 +70,15 @@ FIELDS = {
 }
 # Bookkeeping of the bot: never shown to agents (verify_grant is a credential).
 HIDDEN_FIELDS = [
-    "verify_grant", "read_message_id", "answered_message_id", "requested_slot", "complaint_confirming",
-    "cancel_pending", "verify_purpose", "verify_blocked", "session_started_metadata",
+    "verify_grant",
+    "read_message_id",
+    "answered_message_id",
+    "requested_slot",
+    "complaint_confirming",
+    "cancel_pending",
+    "verify_purpose",
+    "verify_blocked",
+    "session_started_metadata",
 ]
 ITINERARY_ITEMS = {
     "return_flight": "回程航班",
@@ -102,8 +115,13 @@ DEADLINES = {
     deadlines.ALTERNATIVE_PLAN: "行程中替代方案（1 小时）",
 }
 DEADLINE_STATES = {"met": "已按时完成", "due": "进行中", "breached": "已超时"}
-COMPENSATION_STATUSES = {"recorded": "已登记", "verified": "已核实", "planned": "已拟定方案", "agreed": "旅客已同意",
-                         "paid": "已支付"}
+COMPENSATION_STATUSES = {
+    "recorded": "已登记",
+    "verified": "已核实",
+    "planned": "已拟定方案",
+    "agreed": "旅客已同意",
+    "paid": "已支付",
+}
 COMPENSATION_METHODS = {"cash": "现金", "in_kind": "实物", "service": "服务补偿", "other": "其他"}
 LOSS_TYPES = {"personal_injury": "人身伤害", "property": "财产损失", "other": "其他"}
 ROLES = {"agent": "客服", "supervisor": "主管"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from app.api.deps import NowDep, SessionDep, SupervisorOnly
 from app.api.errors import field_error
@@ -20,7 +20,9 @@ MAX_DAYS = 731  # two years: enough for any comparison, bounded work per request
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)  # no date arithmetic overflows in between
 DEFAULT_DAYS = {"week": 7 * 12, "month": 183}
 
-FromQuery = Annotated[date | None, Query(alias="from", description="first China date (default: 12 weeks / 6 months back)")]
+FromQuery = Annotated[
+    date | None, Query(alias="from", description="first China date (default: 12 weeks / 6 months back)")
+]
 ToQuery = Annotated[date | None, Query(alias="to", description="last China date included (default: today)")]
 Granularity = Annotated[Literal["week", "month"], Query(description="ISO weeks or months, China time")]
 
@@ -36,13 +38,21 @@ def _figures(session, now, start: date | None, end: date | None, granularity: st
     if (end - start).days >= MAX_DAYS:
         raise field_error("query", "from", f"at most {MAX_DAYS} days")
     tickets, handoffs, staff = report.load(session, start=start, end=end)
-    return report.build(tickets, handoffs, start=start, end=end, granularity=granularity, now=now, staff=staff)
+    return report.build(
+        tickets, handoffs, start=start, end=end, granularity=granularity, now=now, staff=staff
+    )
 
 
-@router.get("/report", summary="The supervisors' report by week or month (supervisors)", response_model=ReportOut)
+@router.get(
+    "/report", summary="The supervisors' report by week or month (supervisors)", response_model=ReportOut
+)
 def get_report(
-    caller: SupervisorOnly, session: SessionDep, now: NowDep,
-    start: FromQuery = None, end: ToQuery = None, granularity: Granularity = "week",
+    caller: SupervisorOnly,
+    session: SessionDep,
+    now: NowDep,
+    start: FromQuery = None,
+    end: ToQuery = None,
+    granularity: Granularity = "week",
 ) -> dict:
     return _figures(session, now, start, end, granularity)
 
@@ -54,8 +64,12 @@ def get_report(
     responses={200: {"content": {"text/csv": {}}}},
 )
 def get_report_csv(
-    caller: SupervisorOnly, session: SessionDep, now: NowDep,
-    start: FromQuery = None, end: ToQuery = None, granularity: Granularity = "week",
+    caller: SupervisorOnly,
+    session: SessionDep,
+    now: NowDep,
+    start: FromQuery = None,
+    end: ToQuery = None,
+    granularity: Granularity = "week",
 ) -> Response:
     figures = _figures(session, now, start, end, granularity)
     name = f"report-{figures['start']}-{figures['end']}-{granularity}.csv"

@@ -13,13 +13,17 @@ from app.services.deadlines import china_time
 router = APIRouter(tags=["stats"])
 
 
-@router.get("/stats", summary="Figures for the periodic complaint report (supervisors)", response_model=StatsOut)
+@router.get(
+    "/stats", summary="Figures for the periodic complaint report (supervisors)", response_model=StatsOut
+)
 def stats(
     caller: SupervisorOnly,
     session: SessionDep,
     now: NowDep,
     since: Annotated[datetime | None, Query(description="received from; without a zone: China time")] = None,
-    until: Annotated[datetime | None, Query(description="received before; without a zone: China time")] = None,
+    until: Annotated[
+        datetime | None, Query(description="received before; without a zone: China time")
+    ] = None,
 ) -> StatsOut:
     # A report's "week" or "month" is China's: 2026-12-01T00:00 means midnight in Beijing.
     since = china_time(since) if since is not None else None

@@ -52,14 +52,22 @@ router = APIRouter(prefix="/tickets", tags=["tickets"])
 NoPath = Annotated[str, Path(pattern=TICKET_NO_PATTERN, description="C + YYYYMMDD + sequence")]
 IdempotencyHeader = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", min_length=1, max_length=200,
-           description="retries with the same key return the same ticket"),
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="retries with the same key return the same ticket",
+    ),
 ]
 NOT_FOUND = {404: {"description": "unknown ticket"}}
-SERVICE_SCOPE = {403: {"description": (
-    "service: no grant for this ticket and sender (X-Verification-Grant, X-Sender-Id) and the ticket "
-    "was not opened from that conversation; agent: not the ticket's owner"
-)}}
+SERVICE_SCOPE = {
+    403: {
+        "description": (
+            "service: no grant for this ticket and sender (X-Verification-Grant, X-Sender-Id) and the ticket "
+            "was not opened from that conversation; agent: not the ticket's owner"
+        )
+    }
+}
 
 
 def _load(session, ticket_no: str) -> Ticket:
@@ -69,8 +77,9 @@ def _load(session, ticket_no: str) -> Ticket:
     return ticket
 
 
-def _load_for(session, settings, ticket_no: str, caller: Actor, grant: str | None, sender_id: str | None,
-              now: datetime) -> Ticket:
+def _load_for(
+    session, settings, ticket_no: str, caller: Actor, grant: str | None, sender_id: str | None, now: datetime
+) -> Ticket:
     """The ticket, if the caller may see it. The service (the bot) acts for one conversation
     (X-Sender-Id): it reads a ticket opened from that conversation, or one whose phone digits
     were checked in it (the grant of /verify). A forged request naming another ticket gets 403,
@@ -88,7 +97,9 @@ def _load_for(session, settings, ticket_no: str, caller: Actor, grant: str | Non
 def _may_change(ticket: Ticket, actor: Actor) -> None:
     # One named owner handles a ticket from first contact to close; supervisors may step in.
     if actor.role == "agent" and ticket.owner_id != actor.user_id:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "only the ticket's owner or a supervisor may change it")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "only the ticket's owner or a supervisor may change it"
+        )
 
 
 def _view(session, ticket: Ticket, actor: Actor, now: datetime) -> TicketOut:
@@ -100,8 +111,16 @@ def _view(session, ticket: Ticket, actor: Actor, now: datetime) -> TicketOut:
     if masked and ticket.booking_ref:
         holder = bookings.get_by_ref(session, ref=ticket.booking_ref)
         known = (holder.traveller_name, holder.phone) if holder else ()
-    if audit.record_read(session, actor=actor.name, actor_role=actor.role, masked=masked, field="ticket",
-                         what=ticket.ticket_no, ticket_id=ticket.id, at=now):
+    if audit.record_read(
+        session,
+        actor=actor.name,
+        actor_role=actor.role,
+        masked=masked,
+        field="ticket",
+        what=ticket.ticket_no,
+        ticket_id=ticket.id,
+        at=now,
+    ):
         session.commit()
     out = ticket_out(ticket, masked=masked, now=now, known=known, staff=actor.role != "service")
     if actor.role != "service":  # the console's workspace: the allowed moves and the history
@@ -116,7 +135,10 @@ def _view(session, ticket: Ticket, actor: Actor, now: datetime) -> TicketOut:
     status_code=status.HTTP_201_CREATED,
     response_model=TicketOut,
     responses={
-        200: {"model": TicketOut, "description": "replay of an earlier request with the same Idempotency-Key"},
+        200: {
+            "model": TicketOut,
+            "description": "replay of an earlier request with the same Idempotency-Key",
+        },
         409: {"description": "Idempotency-Key reused with a different body"},
     },
 )
@@ -147,7 +169,9 @@ def create_ticket(
         if not crud.claim_idempotency_key(session, key=idempotency_key, fingerprint=fingerprint, now=now):
             replay = _replay(session, idempotency_key, fingerprint, now, staff=caller.role != "service")
             if replay is None:
-                raise HTTPException(status.HTTP_409_CONFLICT, "request with this Idempotency-Key is in progress")
+                raise HTTPException(
+                    status.HTTP_409_CONFLICT, "request with this Idempotency-Key is in progress"
+                )
             return replay
 
     trip = None
@@ -159,7 +183,9 @@ def create_ticket(
     if idempotency_key:
         crud.bind_idempotency_key(session, key=idempotency_key, ticket_id=ticket.id)
     session.commit()
-    log.info("ticket %s created by %s: %s/%s", ticket.ticket_no, caller.name, ticket.category, ticket.severity)
+    log.info(
+        "ticket %s created by %s: %s/%s", ticket.ticket_no, caller.name, ticket.category, ticket.severity
+    )
     # The children just written are known: skip reading them back for the response. The ticket
     # leaves the session first, so these copies can never be flushed (a later request reloads).
     session.expunge(ticket)
@@ -175,10 +201,16 @@ def _replay(session, key: str, fingerprint: str, now: datetime, *, staff: bool) 
     if row is None or row[1] is None:
         return None
     if row[0] != fingerprint:
-        raise HTTPException(status.HTTP_409_CONFLICT, "Idempotency-Key was used with a different request body")
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, "Idempotency-Key was used with a different request body"
+        )
     ticket = session.get(Ticket, row[1])
-    return Response(ticket_out(ticket, masked=False, now=now, staff=staff).model_dump_json(), status_code=200,
-                    media_type="application/json", headers={"Idempotent-Replayed": "true"})
+    return Response(
+        ticket_out(ticket, masked=False, now=now, staff=staff).model_dump_json(),
+        status_code=200,
+        media_type="application/json",
+        headers={"Idempotent-Replayed": "true"},
+    )
 
 
 @router.get(
@@ -199,30 +231,63 @@ def list_tickets(
     mine: bool = False,
     unassigned: Annotated[bool, Query(description="tickets without an owner")] = False,
     overdue: Annotated[bool, Query(description="open tickets with a step past its deadline now")] = False,
-    q: Annotated[str | None, Query(max_length=100, description=(
-        "ticket number, booking number or words of the complaint (not phone or ID numbers: 422 personal_number)"
-    ))] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description=(
+                "ticket number, booking number or words of the complaint (not phone or ID numbers: 422 personal_number)"
+            ),
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> TicketPage:
     try:
         rows, total = ticket_queries.list_tickets(
-            session, now=now, status=status_, category=category, severity=severity, department=department,
-            deadline_state=deadline_state, owner_id=caller.user_id if mine else None, unassigned=unassigned,
-            overdue=overdue, q=q, limit=limit, offset=offset,
+            session,
+            now=now,
+            status=status_,
+            category=category,
+            severity=severity,
+            department=department,
+            deadline_state=deadline_state,
+            owner_id=caller.user_id if mine else None,
+            unassigned=unassigned,
+            overdue=overdue,
+            q=q,
+            limit=limit,
+            offset=offset,
         )
     except ticket_queries.PersonalNumberSearch:
         raise personal_number_search() from None
     refs = {t.booking_ref for t in rows if t.booking_ref}
-    holders = {ref: (name, phone) for ref, name, phone in session.execute(
-        select(Booking.ref, Booking.traveller_name, Booking.phone).where(Booking.ref.in_(refs))
-    )} if refs else {}
+    holders = (
+        {
+            ref: (name, phone)
+            for ref, name, phone in session.execute(
+                select(Booking.ref, Booking.traveller_name, Booking.phone).where(Booking.ref.in_(refs))
+            )
+        }
+        if refs
+        else {}
+    )
     items = [ticket_summary(t, now=now, known=holders.get(t.booking_ref, ())) for t in rows]
     for item, t in zip(items, rows):
-        item.next_due_at, item.overdue = ticket_queries.next_open_deadline(t), ticket_queries.is_overdue(t, now)
+        item.next_due_at, item.overdue = (
+            ticket_queries.next_open_deadline(t),
+            ticket_queries.is_overdue(t, now),
+        )
     # Lists are always masked; who listed which tickets is recorded all the same.
-    if audit.record_read(session, actor=caller.name, actor_role=caller.role, masked=True, field="tickets",
-                         what=",".join(t.ticket_no for t in rows) or None, at=now):
+    if audit.record_read(
+        session,
+        actor=caller.name,
+        actor_role=caller.role,
+        masked=True,
+        field="tickets",
+        what=",".join(t.ticket_no for t in rows) or None,
+        at=now,
+    ):
         session.commit()
     return TicketPage(items=items, total=total, limit=limit, offset=offset)
 
@@ -238,8 +303,13 @@ def list_tickets(
     responses={**SERVICE_SCOPE, **NOT_FOUND},
 )
 def get_ticket(
-    ticket_no: NoPath, caller: AnyCaller, session: SessionDep, settings: SettingsDep, now: NowDep,
-    grant: GrantHeader = None, sender_id: SenderHeader = None,
+    ticket_no: NoPath,
+    caller: AnyCaller,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    grant: GrantHeader = None,
+    sender_id: SenderHeader = None,
 ) -> TicketOut:
     return _view(session, _load_for(session, settings, ticket_no, caller, grant, sender_id, now), caller, now)
 
@@ -259,14 +329,25 @@ def get_ticket(
     },
 )
 def verify_ticket(
-    ticket_no: NoPath, body: TicketVerify, caller: ServiceOnly, session: SessionDep, settings: SettingsDep, now: NowDep,
+    ticket_no: NoPath,
+    body: TicketVerify,
+    caller: ServiceOnly,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
     address: ClientAddressDep,
 ) -> TicketVerified:
     ticket = crud.get_by_no(session, ticket_no=ticket_no)
     check_phone_digits(
-        session, settings, what="ticket", number=ticket_no,
-        phone=ticket.phone if ticket else None, last4=body.phone_last4, now=now,
-        sender_id=body.sender_id, address=address,
+        session,
+        settings,
+        what="ticket",
+        number=ticket_no,
+        phone=ticket.phone if ticket else None,
+        last4=body.phone_last4,
+        now=now,
+        sender_id=body.sender_id,
+        address=address,
     )
     if crud.escalate_if_overdue(session, ticket=ticket, actor=caller, now=now):
         session.commit()
@@ -283,7 +364,9 @@ def verify_ticket(
     response_model=TicketOut,
     responses={409: {"description": "move not allowed from the current status"}, **NOT_FOUND},
 )
-def transition(ticket_no: NoPath, body: TransitionIn, caller: Staff, session: SessionDep, now: NowDep) -> TicketOut:
+def transition(
+    ticket_no: NoPath, body: TransitionIn, caller: Staff, session: SessionDep, now: NowDep
+) -> TicketOut:
     ticket = _load(session, ticket_no)
     _may_change(ticket, caller)
     try:
@@ -294,8 +377,13 @@ def transition(ticket_no: NoPath, body: TransitionIn, caller: Staff, session: Se
     return _view(session, ticket, caller, now)
 
 
-@router.post("/{ticket_no}/notes", summary="Add a note; public notes are measures shown to the traveller",
-             status_code=status.HTTP_201_CREATED, response_model=TicketOut, responses=NOT_FOUND)
+@router.post(
+    "/{ticket_no}/notes",
+    summary="Add a note; public notes are measures shown to the traveller",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TicketOut,
+    responses=NOT_FOUND,
+)
 def add_note(ticket_no: NoPath, body: NoteIn, caller: Staff, session: SessionDep, now: NowDep) -> TicketOut:
     ticket = _load(session, ticket_no)
     _may_change(ticket, caller)
@@ -304,57 +392,110 @@ def add_note(ticket_no: NoPath, body: NoteIn, caller: Staff, session: SessionDep
     return _view(session, ticket, caller, now)
 
 
-@router.put("/{ticket_no}/result", summary="Write the result: findings, measures, thanks and apology",
-            response_model=TicketOut, responses=NOT_FOUND)
-def set_result(ticket_no: NoPath, body: ResultParts, caller: Staff, session: SessionDep, now: NowDep) -> TicketOut:
+@router.put(
+    "/{ticket_no}/result",
+    summary="Write the result: findings, measures, thanks and apology",
+    response_model=TicketOut,
+    responses=NOT_FOUND,
+)
+def set_result(
+    ticket_no: NoPath, body: ResultParts, caller: Staff, session: SessionDep, now: NowDep
+) -> TicketOut:
     ticket = _load(session, ticket_no)
     _may_change(ticket, caller)
     try:
-        crud.set_result(session, ticket=ticket, findings=body.findings, measures=body.measures, apology=body.apology, actor=caller, now=now)
+        crud.set_result(
+            session,
+            ticket=ticket,
+            findings=body.findings,
+            measures=body.measures,
+            apology=body.apology,
+            actor=caller,
+            now=now,
+        )
     except WorkflowError as error:
         raise workflow_error(error) from None
     session.commit()
     return _view(session, ticket, caller, now)
 
 
-@router.patch("/{ticket_no}/feedback", summary="Record the traveller's confirmation and 1-5 satisfaction",
-              response_model=TicketOut,
-              description=("The service (bot) may set it for its conversation's ticket (as for GET), as "
-                           "may the owner or a supervisor."),
-              responses={**SERVICE_SCOPE, **NOT_FOUND})
+@router.patch(
+    "/{ticket_no}/feedback",
+    summary="Record the traveller's confirmation and 1-5 satisfaction",
+    response_model=TicketOut,
+    description=(
+        "The service (bot) may set it for its conversation's ticket (as for GET), as "
+        "may the owner or a supervisor."
+    ),
+    responses={**SERVICE_SCOPE, **NOT_FOUND},
+)
 def set_feedback(
-    ticket_no: NoPath, body: FeedbackIn, caller: AnyCaller, session: SessionDep, settings: SettingsDep,
-    now: NowDep, grant: GrantHeader = None, sender_id: SenderHeader = None,
+    ticket_no: NoPath,
+    body: FeedbackIn,
+    caller: AnyCaller,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    grant: GrantHeader = None,
+    sender_id: SenderHeader = None,
 ) -> TicketOut:
     ticket = _load_for(session, settings, ticket_no, caller, grant, sender_id, now)
     _may_change(ticket, caller)
-    crud.set_feedback(session, ticket=ticket, confirmed=body.confirmed, satisfaction=body.satisfaction, actor=caller, now=now)
+    crud.set_feedback(
+        session,
+        ticket=ticket,
+        confirmed=body.confirmed,
+        satisfaction=body.satisfaction,
+        actor=caller,
+        now=now,
+    )
     session.commit()
     return _view(session, ticket, caller, now)
 
 
-@router.put("/{ticket_no}/delay", summary="Mark as not solvable in time: reason and expected date",
-            response_model=TicketOut, responses=NOT_FOUND)
+@router.put(
+    "/{ticket_no}/delay",
+    summary="Mark as not solvable in time: reason and expected date",
+    response_model=TicketOut,
+    responses=NOT_FOUND,
+)
 def set_delay(ticket_no: NoPath, body: DelayIn, caller: Staff, session: SessionDep, now: NowDep) -> TicketOut:
     ticket = _load(session, ticket_no)
     _may_change(ticket, caller)
     if body.expected_at.tzinfo is None:
         raise field_error("body", "expected_at", "give a timezone, e.g. +08:00")
     try:
-        crud.set_delay(session, ticket=ticket, reason=body.reason, expected_at=body.expected_at, actor=caller, now=now)
+        crud.set_delay(
+            session, ticket=ticket, reason=body.reason, expected_at=body.expected_at, actor=caller, now=now
+        )
     except WorkflowError as error:
         raise workflow_error(error) from None
     session.commit()
     return _view(session, ticket, caller, now)
 
 
-@router.put("/{ticket_no}/compensation", summary="Advance compensation: recorded, verified, planned, agreed, paid",
-            response_model=TicketOut, responses={409: {"description": "step out of order"}, **NOT_FOUND})
-def set_compensation(ticket_no: NoPath, body: Compensation, caller: Staff, session: SessionDep, now: NowDep) -> TicketOut:
+@router.put(
+    "/{ticket_no}/compensation",
+    summary="Advance compensation: recorded, verified, planned, agreed, paid",
+    response_model=TicketOut,
+    responses={409: {"description": "step out of order"}, **NOT_FOUND},
+)
+def set_compensation(
+    ticket_no: NoPath, body: Compensation, caller: Staff, session: SessionDep, now: NowDep
+) -> TicketOut:
     ticket = _load(session, ticket_no)
     _may_change(ticket, caller)
     try:
-        crud.set_compensation(session, ticket=ticket, status=body.status, method=body.method, loss_type=body.loss_type, amount_cny=body.amount_cny, actor=caller, now=now)
+        crud.set_compensation(
+            session,
+            ticket=ticket,
+            status=body.status,
+            method=body.method,
+            loss_type=body.loss_type,
+            amount_cny=body.amount_cny,
+            actor=caller,
+            now=now,
+        )
     except WorkflowError as error:
         raise workflow_error(error) from None
     session.commit()
