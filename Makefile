@@ -12,7 +12,7 @@ ENV      := . scripts/env.sh;
 PYTEST_ARGS ?=
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install browser run train test test-api test-bot test-stories validate check eval bench review review-merge retention clean
+.PHONY: help install browser run train test test-api test-bot test-stories validate check lint eval bench review review-merge retention clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -58,6 +58,10 @@ validate: install ## rasa data validate (errors only)
 check: install ## trainers' data check: rasa's validation plus ours, in plain Chinese
 	$(VENV)/bin/python -m scripts.check_data
 
+lint: install ## ruff: lint rules and formatting of every Python file (both services, tests, tools)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
 eval: train ## figures: NLU (CV, held-out, out-of-scope on real text), classifier, conversation task success
 	cd api && .venv/bin/python -m scripts.eval_classifier
 	$(ENV) $(VENV)/bin/python -m scripts.nlu_eval
@@ -85,6 +89,7 @@ test-stories: train ## test conversations with rasa test --fail-on-prediction-er
 	  --fail-on-prediction-errors --out results/stories
 
 test: train ## install, train and run the whole suite
+	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory check
 	$(MAKE) --no-print-directory test-api
 	$(MAKE) --no-print-directory test-stories
