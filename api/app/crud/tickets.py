@@ -393,42 +393,6 @@ def deadline_state_filter(state: str, now: datetime):
     return and_(not_(_breached(now)), not_(_open_in_time(now)))
 
 
-def list_tickets(
-    session: Session,
-    *,
-    now: datetime,
-    status: str | None = None,
-    category: str | None = None,
-    severity: str | None = None,
-    department: str | None = None,
-    deadline_state: str | None = None,
-    owner_id: int | None = None,
-    limit: int = 20,
-    offset: int = 0,
-) -> tuple[list[Ticket], int]:
-    conditions = []
-    for column, value in (
-        (Ticket.status, status),
-        (Ticket.category, category),
-        (Ticket.severity, severity),
-        (Ticket.department, department),
-        (Ticket.owner_id, owner_id),
-    ):
-        if value is not None:
-            conditions.append(column == value)
-    if deadline_state is not None:
-        conditions.append(deadline_state_filter(deadline_state, now))
-    total = session.scalar(select(func.count(Ticket.id)).where(*conditions)) or 0
-    rows = session.scalars(
-        select(Ticket)
-        .where(*conditions)
-        .order_by(Ticket.received_at.desc(), Ticket.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(rows), total
-
-
 def stats(
     session: Session, *, now: datetime, since: datetime | None = None, until: datetime | None = None
 ) -> dict:
