@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
@@ -10,7 +9,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.forms.base import latest_text
-from actions.reader import itinerary_item
+from actions.reader import day_in, itinerary_item
 from actions.utils.reading import read
 from actions.utils.text import format_itinerary_answer, parse_day_number
 
@@ -25,9 +24,6 @@ def answer_itinerary(
     return [SlotSet("itinerary_item", None), SlotSet("day_number", None)]
 
 
-_DAY = re.compile(r"第\s*[0-9一二两三四五六七八九十]+\s*[天日]|day\s*\d+", re.I)
-
-
 def own_business(tracker: Tracker) -> Optional[List[EventType]]:
     """A message NLU put out of scope or did not understand that is still about the traveller's
     own trip: it carries one of our ticket or booking numbers ("帮我查一下TR20260002，尾号1111"),
@@ -39,8 +35,7 @@ def own_business(tracker: Tracker) -> Optional[List[EventType]]:
     reading = read(text)
     if reading.ticket_no:
         return [SlotSet("form_failures", 0.0), FollowupAction("ticket_form")]
-    said_day = _DAY.search(text)
-    item, day = itinerary_item(text), parse_day_number(said_day.group(0)) if said_day else None
+    item, day = itinerary_item(text), day_in(text)
     if not (reading.booking_ref or (tracker.get_slot("verified_booking") and (item or day))):
         return None
     events: List[EventType] = [

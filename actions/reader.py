@@ -84,6 +84,12 @@ CHANGE_OF_MIND = re.compile(
 _DAY = re.compile(r"第\s*[0-9一二两三四五六七八九十]+\s*[天日]|day\s*\d+|\bD\d+\b", re.I)
 
 
+def day_in(text: str) -> Optional[int]:
+    """The day of the trip a message names ("第3天", "day 3", "D3"), if any."""
+    said = _DAY.search(to_simplified(text or ""))
+    return parse_day_number(said.group(0)) if said else None
+
+
 def itinerary_item(text: str) -> Optional[str]:
     simple = to_simplified(text or "")
     return next((item for item, pattern in _ITEMS if pattern.search(simple)), None)
@@ -134,9 +140,9 @@ def read_slots(tracker: Tracker) -> Dict[str, Any]:
         intent == "query_itinerary" or loop == "verify_form" or tracker.get_slot("verified_booking")
     ):
         slots["itinerary_item"] = item
-    day = _DAY.search(to_simplified(text))
+    day = day_in(text)
     if day and (intent == "query_itinerary" or item):
-        slots["day_number"] = str(parse_day_number(day.group(0)) or "") or None
+        slots["day_number"] = str(day)
 
     if in_complaint(tracker):
         slots.update(_complaint_slots(tracker, reading, intent, requested))
