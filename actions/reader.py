@@ -78,10 +78,10 @@ _ITEMS = (
 )
 _PAYLOAD = re.compile(r"^/\w+(\{.*\})?$", re.S)
 # "我改主意了，不要退差价了，要求赔偿": a new request that replaces the one already given.
-CHANGE_OF_MIND = re.compile(
-    r"改主意|改变主意|不要.{1,12}了|不.{0,2}要.{1,8}了|改成|换成|改为|还是(?:要|想要|希望)"
-)
-_DAY = re.compile(r"第\s*[0-9一二两三四五六七八九十]+\s*[天日]|day\s*\d+|\bD\d+\b", re.I)
+# Only the traveller's own words of changing their mind: "酒店被换成了三星级" is the story.
+CHANGE_OF_MIND = re.compile(r"改主意|改变主意|不要.{1,12}了|不.{0,2}想要.{1,8}了|还是(?:要|想要|希望)")
+# "D3" right before Chinese ("D3住哪") has no word boundary: Chinese characters are word characters.
+_DAY = re.compile(r"第\s*[0-9一二两三四五六七八九十]+\s*[天日]|day\s*\d+|(?<![A-Za-z0-9])D\d+(?![0-9])", re.I)
 
 
 def day_in(text: str) -> Optional[int]:
@@ -188,7 +188,13 @@ def _complaint_slots(
                 slots[REQUEST_TEXT_SLOT] = REQUEST_LABELS.get(value, value)
             return slots
     given = tracker.get_slot("complaint_request")
-    if given and intent not in HARD_INTERRUPTIONS and reading.request_text and CHANGE_OF_MIND.search(text):
+    if (
+        given
+        and requested not in FREE_TEXT_SLOTS
+        and intent not in HARD_INTERRUPTIONS
+        and reading.request_text
+        and CHANGE_OF_MIND.search(text)
+    ):
         # A change of mind at any question (DIET reads it as `correct`, `deny` or not at all):
         # the request changes and the question asked stays open ("不要" is no refusal of consent).
         slots["complaint_request"] = reading.request_label or "other"

@@ -233,3 +233,21 @@ def test_a_change_of_mind_changes_the_request_and_is_no_answer_to_consent(intent
 def test_no_change_of_mind_without_a_request_already_given():
     slots = in_complaint("不要骂人了，太过分", "complaint_description", intent="inform")
     assert "complaint_request" not in slots
+
+
+def test_a_story_with_a_changed_thing_is_not_a_change_of_mind():
+    # At the story question the whole message is the story, request included.
+    slots = in_complaint(
+        "我们的酒店被换成了三星级的，条件很差，要求赔偿差价",
+        "complaint_description",
+        intent="complain",
+        complaint_request="refund",
+    )
+    assert "三星级" in slots["complaint_description"]
+
+
+@pytest.mark.parametrize("text, day", [("D3住哪", 3), ("行程D3的酒店", 3), ("第5天去哪", 5), ("DD3", None)])
+def test_the_day_of_the_trip_in_any_form(text, day):
+    from actions.reader import day_in
+
+    assert day_in(text) == day
