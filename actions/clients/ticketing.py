@@ -152,7 +152,9 @@ class TicketingClient:
 
     async def open_handoff(self, payload: Dict[str, Any]) -> Dict[str, Any]:
         """Queue the conversation for a human agent; idempotent per open conversation."""
-        return await self._request("POST", "/handoffs", json=payload)
+        # The conversation it acts for, as on every read: the API relays a `notice` only there.
+        headers = {"X-Sender-Id": payload["conversation_id"]}
+        return await self._request("POST", "/handoffs", json=payload, headers=headers)
 
     async def get_handoff(self, handoff_id: int, sender_id: str) -> Dict[str, Any]:
         """This conversation's handoff; another conversation's is refused (403 -> Mismatch)."""

@@ -23,10 +23,10 @@ def main(argv: list[str] | None = None) -> None:
         prepare_database(get_engine(), settings)
         return
     from app.core.servicekit import install_log_masking
-    from app.services.masking import mask_text
+    from app.services.masking import mask_log_line
     from app.services.retention import run_job
 
-    install_log_masking(mask_text)
+    install_log_masking(mask_log_line)
     from app.bootstrap import migrate
 
     with get_engine().begin() as connection:  # the job needs the current schema (anonymised_at)

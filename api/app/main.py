@@ -29,7 +29,7 @@ from app.api.routes import (
 from app.core.config import Settings, get_settings
 from app.core.db import dispose_engine, get_engine
 from app.core.servicekit import install_log_masking
-from app.services.masking import mask_text
+from app.services.masking import mask_log_line
 
 STATIC = Path(__file__).resolve().parent / "static"
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def _install_log_filter() -> None:
     # On every handler (root, uvicorn's own, any third party's such as httpx): a filter on
     # a logger misses the records of its child loggers and of every other logger.
     # One filter, with the API's richer mask (names after cue words, ID and card numbers...).
-    install_log_masking(mask_text)
+    install_log_masking(mask_log_line)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -214,3 +214,11 @@ def _mask_summary_value(key: str, value: Any, known: list[str], channel: str | N
     if key in EVIDENCE_KEYS:
         return mask_evidence(value)
     return mask_text(value, known)
+
+
+def mask_log_line(text: str) -> str:
+    """What the API's logs get: `mask_text` (names after cue words, e-mail...) and then
+    servicekit's log mask, which also catches numbers glued to letters ("ID110105199003071234")."""
+    from app.core.servicekit import mask_log_text
+
+    return mask_log_text(mask_text(text) or "")

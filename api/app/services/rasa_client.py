@@ -94,7 +94,9 @@ class RasaClient:
             log.warning("Rasa unreachable: %s %s (%s)", method, path.split("/")[1], type(error).__name__)
             raise RasaUnavailable(f"Rasa unreachable: {type(error).__name__}") from error
         if response.status_code == 404:
-            raise ConversationNotFound(path)
+            # Never the path: it holds the raw conversation id (a WeChat openid), and this
+            # message reaches agents (502 detail) and logs.
+            raise ConversationNotFound(f"Rasa has no such conversation ({method} {path.rsplit('/', 1)[-1]})")
         if response.status_code >= 400:
             raise RasaUnavailable(f"Rasa answered {response.status_code}")
         return response

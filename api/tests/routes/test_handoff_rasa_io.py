@@ -273,10 +273,14 @@ def test_an_emergency_while_waiting_is_answered_through_the_channel(stack):
     with httpx.Client(base_url=base, timeout=60) as http:
         first = {"conversation_id": "io-sos", "channel": "socketio", "reason": "request_human"}
         assert http.post("/handoffs", json=first, headers=SERVICE).status_code == 201
-        # A new handoff: the bot speaks for itself, nothing is relayed.
-        assert rasa.events.get("io-sos") is None
         upgrade = {**first, "reason": "emergency", "severity": "urgent", "notice": advice}
-        answer = http.post("/handoffs", json=upgrade, headers=SERVICE)
+        # A notice only for the conversation the bot acts for.
+        other = http.post("/handoffs", json=upgrade, headers={**SERVICE, "X-Sender-Id": "io-other"})
+        assert other.status_code == 403
+        time.sleep(0.5)
+        assert rasa.events.get("io-sos") is None  # nothing relayed without a notice, or for a refusal
+        own = {**SERVICE, "X-Sender-Id": "io-sos"}
+        answer = http.post("/handoffs", json=upgrade, headers=own)
         assert answer.status_code == 200 and answer.json()["upgraded"] is True, answer.text
         # Relayed after the response (the bot's call holds Rasa's lock on the conversation).
         deadline = time.monotonic() + 10
@@ -287,6 +291,22 @@ def test_an_emergency_while_waiting_is_answered_through_the_channel(stack):
         assert ("POST", "tracker/events") in rasa.calls
         # Rasa down: the upgrade still stands and the bot gets its answer, no 5xx.
         rasa.failing = True
-        again = http.post("/handoffs", json=upgrade, headers=SERVICE)
+        again = http.post("/handoffs", json=upgrade, headers=own)
         assert again.status_code == 200, again.text
-        assert http.post("/handoffs", json={**upgrade, "notice": "  "}, headers=SERVICE).status_code == 422
+        assert http.post("/handoffs", json={**upgrade, "notice": "  "}, headers=own).status_code == 422
+
+
+def test_a_missing_conversation_is_reported_without_its_raw_id(tmp_path):
+    from app.services.rasa_client import ConversationNotFound
+
+    rasa = SlowRasa(make_engine(f"sqlite:///{tmp_path / 'unused.db'}"))
+    server, thread = _serve(rasa, port := free_port())
+    client = RasaClient(f"http://127.0.0.1:{port}", RASA_TOKEN, timeout=10)
+    try:
+        with pytest.raises(ConversationNotFound) as raised:
+            client._call("GET", "/conversations/oAbCdEfSecretOpenid123/unknown")
+        assert "oAbCdEfSecretOpenid123" not in str(raised.value)
+    finally:
+        client.close()
+        server.should_exit = True
+        thread.join(10)

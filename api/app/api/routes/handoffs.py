@@ -217,7 +217,13 @@ def open_handoff(
     response: Response,
     rasa: RasaDep,
     background: BackgroundTasks,
+    sender_id: SenderHeader = None,
 ) -> HandoffOpened:
+    if body.notice and sender_id != body.conversation_id:
+        # A notice writes into a traveller's chat: only for the conversation the bot acts for.
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "notice only for the conversation named in X-Sender-Id"
+        )
     ticket = None
     if body.ticket_no:
         ticket = tickets_crud.get_by_no(session, ticket_no=body.ticket_no)
@@ -226,18 +232,16 @@ def open_handoff(
     opened = crud.open_handoff(session, data=body, ticket=ticket, actor=caller, now=now)
     session.commit()
     handoff = opened.handoff
+    if body.notice:
+        # The bot sends a notice only for a paused conversation (waiting for an agent), where
+        # nothing it says reaches the traveller: it goes out the way an agent's reply does.
+        # After the response: the bot's call comes from inside Rasa's handling of that very
+        # message, which holds the conversation's lock until the bot has its answer.
+        background.add_task(_relay_notice, rasa, handoff.id, body.conversation_id, body.channel, body.notice)
     if not opened.created:
         response.status_code = status.HTTP_200_OK
         if opened.upgraded:
             log.info("handoff #%s raised to urgent: emergency", handoff.id)
-        if body.notice:
-            # The bot is paused while the traveller waits, so it cannot answer an emergency
-            # written now: the advice goes out the way an agent's reply does. After the response:
-            # the bot's call comes from inside Rasa's handling of that very message, which holds
-            # the conversation's lock until the bot has its answer.
-            background.add_task(
-                _relay_notice, rasa, handoff.id, body.conversation_id, body.channel, body.notice
-            )
     else:
         log.info(
             "handoff #%s opened for %s (%s, %s)", handoff.id, body.channel, body.reason, handoff.severity
