@@ -205,3 +205,17 @@ def test_mine_and_unassigned_for_an_agent(client, service, agent1, agent2, clock
     for headers, username in ((agent1, "agent1"), (agent2, "agent2")):
         mine = set(listed(client, headers, mine="true"))
         assert mine == {t["ticket_no"] for t in tickets if t["owner"]["username"] == username}
+
+
+def test_an_agents_word_search_covers_only_their_own_tickets(client, service, supervisor, clock):
+    # Otherwise "王芳" would confirm which name hides behind a masked "王*" on another's ticket.
+    clock.set(RECEIVED)
+    created = create_ticket(client, service, description="导游王芳在车上骂人，态度很差")
+    owner_name = created["owner"]["username"]
+    other_name = "agent2" if owner_name == "agent1" else "agent1"
+    owner, other = login(client, owner_name), login(client, other_name)
+    assert created["ticket_no"] in listed(client, owner, q="王芳")
+    assert created["ticket_no"] not in listed(client, other, q="王芳")
+    assert created["ticket_no"] in listed(client, supervisor, q="王芳")
+    # Numbers are no secret: another agent still finds it by its ticket number.
+    assert listed(client, other, q=created["ticket_no"]) == [created["ticket_no"]]

@@ -4,6 +4,8 @@
   and a search box over the ticket number, the booking number and the complaint's text. A search
   for a personal number (5+ digits that are not a ticket or booking number) is refused: the
   list is masked, and a search must not become a way to confirm whose phone is on a ticket.
+  For the same reason an agent's search of the complaint's words covers only the tickets they
+  own (whose text they see unmasked anyway); "王芳" would otherwise confirm a masked "王*".
 - `next_statuses`: the moves the workflow allows now, found by asking workflow.check_transition,
   so the console never keeps its own copy of the state machine.
 - `history`: who changed what and when, from the audit log, without the free text of notes and
@@ -15,7 +17,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.crud import audit
@@ -59,7 +61,7 @@ def _overdue(now: datetime):
     )
 
 
-def search_condition(q: str):
+def search_condition(q: str, text_owner_id: int | None = None):
     text = q.strip()
     upper = text.upper()
     if TICKET_NO_PREFIX.match(upper):
@@ -68,7 +70,7 @@ def search_condition(q: str):
         return Ticket.booking_ref.startswith(upper, autoescape=True)
     if PERSONAL_DIGITS.search(text):
         raise PersonalNumberSearch(text)
-    return or_(
+    words = or_(
         *(
             column.contains(text, autoescape=True)
             for column in (
@@ -79,6 +81,7 @@ def search_condition(q: str):
             )
         )
     )
+    return words if text_owner_id is None else and_(Ticket.owner_id == text_owner_id, words)
 
 
 def list_tickets(
@@ -94,6 +97,7 @@ def list_tickets(
     unassigned: bool = False,
     overdue: bool = False,
     q: str | None = None,
+    text_owner_id: int | None = None,
     limit: int = 20,
     offset: int = 0,
 ) -> tuple[list[Ticket], int]:
@@ -117,7 +121,7 @@ def list_tickets(
     if deadline_state is not None:
         conditions.append(deadline_state_filter(deadline_state, now))
     if q and q.strip():
-        conditions.append(search_condition(q))
+        conditions.append(search_condition(q, text_owner_id))
     total = session.scalar(select(func.count(Ticket.id)).where(*conditions)) or 0
     rows = session.scalars(
         select(Ticket)

@@ -256,6 +256,8 @@ def list_tickets(
             unassigned=unassigned,
             overdue=overdue,
             q=q,
+            # An agent's search of the words covers the tickets they own (see ticket_queries).
+            text_owner_id=None if caller.role == "supervisor" else caller.user_id,
             limit=limit,
             offset=offset,
         )
