@@ -446,9 +446,9 @@ def csv_rows(report: Mapping[str, Any], labels: Mapping[str, Mapping[str, str]])
     rows: list[tuple] = []
 
     def add(section: str, period: str, dimension: str, code: str, name: str, value: Any) -> None:
-        rows.append(
-            (SECTIONS[section], section, period, dimension, code, _cell(name), "" if value is None else value)
-        )
+        # Every text cell: staff display names and codes can start with = + - @ too.
+        cells = (SECTIONS[section], section, period, dimension, code, name)
+        rows.append((*(_cell(str(c)) for c in cells), "" if value is None else value))
 
     def volume(section: str, period: str, source: Mapping[str, Any]) -> None:
         add(section, period, "", "total", MEASURES["total"], source["total"])
