@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -208,3 +208,12 @@ def test_csv_parses_and_matches_the_json(client, desk):
     assert len([r for r in rows if r["section"] == "trend" and r["代码"] == "total"]) == len(
         figures["periods"]
     )
+
+
+@pytest.mark.parametrize("granularity, weekday_or_day", [("week", 0), ("month", 1)])
+def test_the_default_period_starts_on_a_whole_week_or_month(client, desk, granularity, weekday_or_day):
+    body = client.get(
+        "/report", params={"granularity": granularity}, headers=login(client, "supervisor")
+    ).json()
+    start = date.fromisoformat(body["start"])
+    assert (start.weekday() if granularity == "week" else start.day) == weekday_or_day

@@ -29,7 +29,10 @@ Granularity = Annotated[Literal["week", "month"], Query(description="ISO weeks o
 
 def _figures(session, now, start: date | None, end: date | None, granularity: str) -> dict:
     end = end or china_today(now)
-    start = start or end - timedelta(days=DEFAULT_DAYS[granularity] - 1)
+    if start is None:
+        # Whole periods only: a first bar of a few days would look like a dip.
+        start = end - timedelta(days=DEFAULT_DAYS[granularity] - 1)
+        start = start - timedelta(days=start.weekday()) if granularity == "week" else start.replace(day=1)
     for name, day in (("from", start), ("to", end)):
         if not EARLIEST <= day <= LATEST:
             raise field_error("query", name, f"between {EARLIEST} and {LATEST}")
