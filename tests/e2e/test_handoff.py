@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Dict, Iterator
+from typing import Dict
 
 import httpx
 import pytest
@@ -18,7 +18,7 @@ from actions.clients import ticketing
 from actions.handoff import collected_slots, handoff_reason, open_handoff
 from tests import staff
 from tests.conftest import RASA_AUTH, RASA_TOKEN, texts
-from tests.services import Service, api_service
+from tests.services import Service
 
 SERVICE = {"Authorization": "Bearer dev-service-token"}
 # Generous: the machine is shared, and a cold classifier or model makes first calls slow.
@@ -26,17 +26,11 @@ http = httpx.Client(timeout=120)
 
 
 @pytest.fixture(scope="session")
-def console_api(api: Service, rasa_url: str, tmp_path_factory) -> Iterator[str]:
-    """The API as agents reach it: it must know Rasa's URL and token. If the session's API
-    was started without them, run a second API process on the same database."""
-    if api.env.get("RASA_URL") == rasa_url and api.env.get("RASA_JWT_SECRET") == RASA_TOKEN:
-        yield api.health_url.rsplit("/", 1)[0]
-        return
-    service = api_service(tmp_path_factory.mktemp("console-api"), api.env["DATABASE_URL"])
-    service.env.update(RASA_URL=rasa_url, RASA_JWT_SECRET=RASA_TOKEN, WARM_CLASSIFIER="false")
-    service.start()
-    yield service.health_url.rsplit("/", 1)[0]
-    service.stop()
+def console_api(api: Service, rasa_url: str) -> str:
+    """The API as agents reach it: the session's API, started knowing Rasa's URL and token
+    (tests/conftest.py reserves Rasa's port first)."""
+    assert api.env.get("RASA_URL") == rasa_url and api.env.get("RASA_JWT_SECRET") == RASA_TOKEN
+    return api.health_url.rsplit("/", 1)[0]
 
 
 def login(base: str, username: str) -> Dict[str, str]:
