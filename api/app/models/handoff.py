@@ -47,3 +47,19 @@ class Handoff(Base):
     closed_at: Mapped[datetime | None]
     # The conversation as it stood at hand-back/close (Rasa's tracker is not the record).
     transcript: Mapped[list | None]
+
+
+class HandoffNote(Base):
+    """An agent's private note in a handoff's conversation (issue 15): for agents and supervisors
+    only, never relayed to the traveller, so it lives in the API and not in Rasa's tracker."""
+
+    __tablename__ = "handoff_notes"
+    __table_args__ = (Index("ix_handoff_notes_handoff_created", "handoff_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    author: Mapped[str] = mapped_column(String(64))  # username, kept if the account goes
+    author_name: Mapped[str] = mapped_column(String(64))  # display name at the time of writing
+    text: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
