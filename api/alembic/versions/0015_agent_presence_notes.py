@@ -3,9 +3,6 @@
 Issue 15: availability lives in the database so that several API workers agree on who is
 online (the queue's wait estimate counts only them); private notes are written in the
 conversation pane and never reach the traveller, so they are the API's, not Rasa's.
-handoffs.traveller_typing_at: when the traveller was last seen typing (the widget's cue, passed
-on by the socket.io channel); transient, but in the database so any API worker answers the
-console's poll alike (never in Rasa's tracker).
 
 Revision ID: 0015
 Revises: 0014
@@ -27,7 +24,6 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column("handoffs", sa.Column("traveller_typing_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "agent_presence",
         sa.Column("user_id", sa.Integer(), nullable=False),
@@ -69,5 +65,3 @@ def downgrade() -> None:
         batch_op.drop_index("ix_handoff_notes_handoff_created")
     op.drop_table("handoff_notes")
     op.drop_table("agent_presence")
-    with op.batch_alter_table("handoffs") as batch_op:
-        batch_op.drop_column("traveller_typing_at")

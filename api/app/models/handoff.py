@@ -47,9 +47,6 @@ class Handoff(Base):
     closed_at: Mapped[datetime | None]
     # The conversation as it stood at hand-back/close (Rasa's tracker is not the record).
     transcript: Mapped[list | None]
-    # The traveller's latest typing cue during the handoff (issue 15): a moment, not a message,
-    # so it stays out of Rasa's tracker; a column so every API worker answers the console alike.
-    traveller_typing_at: Mapped[datetime | None]
 
 
 class HandoffNote(Base):
