@@ -41,6 +41,7 @@ from rasa.core.channels.socketio import SocketIOInput as StockSocketIOInput
 from rasa.core.channels.socketio import SocketIOOutput
 from sanic import Blueprint
 
+from bot.channels.scale import share_rooms
 from bot.channels.session_ids import DEFAULT_MAX_AGE, SessionSigner
 
 logger = logging.getLogger(__name__)
@@ -152,6 +153,7 @@ class SocketIOInput(StockSocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = super().blueprint(on_new_message)
+        share_rooms(self.sio)  # several replicas: rooms shared through Redis (bot/channels/scale.py)
         sio = self.sio
         namespace = self.namespace
         server: Dict[Text, Any] = {}
