@@ -3,6 +3,7 @@
 from app.models.base import Base
 from app.models.booking import Booking
 from app.models.handoff import Handoff
+from app.models.notification import Notification
 from app.models.ticket import (
     AuditLog,
     IdempotencyKey,
@@ -20,6 +21,7 @@ __all__ = [
     "Base",
     "Booking",
     "Handoff",
+    "Notification",
     "IdempotencyKey",
     "Ticket",
     "TicketCounter",
