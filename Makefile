@@ -12,7 +12,7 @@ ENV      := . scripts/env.sh;
 PYTEST_ARGS ?=
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install browser run train test test-api test-bot test-stories validate check lint eval bench review review-merge retention clean
+.PHONY: help install browser nginx run run-scale test-faults bench-scale train test test-api test-bot test-stories validate check lint eval bench review review-merge retention clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -43,6 +43,13 @@ browser: ## install Debian's Chromium and a CJK font for the browser tests
 	  echo "installing Debian's chromium and fonts-wqy-microhei for the browser tests"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
 
+# The scaled-out setup's load balancer (make run-scale): Debian's nginx, run in the foreground
+# by scripts/run_scale.py with its own configuration (Debian's service is never started).
+nginx: ## install Debian's nginx for make run-scale
+	@[ -x /usr/sbin/nginx ] || { \
+	  echo "installing Debian's nginx for make run-scale"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx >/dev/null; }
+
 train: install ## train the assistant and the complaint classifier if their data changed
 	cd api && .venv/bin/python -m scripts.train_classifier
 	$(VENV)/bin/python scripts/train_model.py
@@ -51,6 +58,10 @@ run: train ## start Rasa :5005, actions :5055, ticketing API and web page :8000 
 	@mkdir -p var
 	$(ENV) export RASA_MODEL=$$($(VENV)/bin/python scripts/train_model.py --path); \
 	exec $(VENV)/bin/honcho --no-colour -f Procfile start
+
+run-scale: train nginx ## 2 Rasa replicas, 2 action servers, API workers, nginx :8080; PostgreSQL + Redis (deploy/scale.env)
+	@mkdir -p var/scale
+	exec $(VENV)/bin/python -m scripts.run_scale
 
 validate: install ## rasa data validate (errors only)
 	$(VENV)/bin/rasa data validate
@@ -98,6 +109,12 @@ test: train ## install, train and run the whole suite
 bench: train ## latency and throughput: tickets and /classify (SQLite, PostgreSQL), conversations vs the starter bot
 	cd api && .venv/bin/python -m scripts.bench
 	$(ENV) $(VENV)/bin/python -m scripts.bench_chat
+
+test-faults: train nginx ## kill -9 replicas, action server, API; Redis/PostgreSQL outages (real processes, ports 6050-6099)
+	$(VENV)/bin/python -m pytest tests/faults -p no:cacheprovider $(PYTEST_ARGS)
+
+bench-scale: train nginx ## 20/50/100 conversations on one replica and on two; turn 300 vs turn 3 (ports 6050-6099)
+	$(VENV)/bin/python -m scripts.bench_scale
 
 clean: ## remove environments, models and local data
 	rm -rf $(VENV) $(API_VENV) .tools models var .rasa results
