@@ -5,6 +5,12 @@ DIET is confidently wrong on text made only of words it never saw
 messages. If no token of the message occurs in the training data and no
 entity was found, the message is treated as not understood (`nlu_fallback`),
 so the traveller gets a polite "please rephrase" instead of a wrong answer.
+
+Interjections and sentence particles (啊, 嗯, 哦, 吧…) occur in hundreds of
+training examples, so "啊啊啊啊 zxcvb" counted as known and DIET read it as
+`cancel`. They do not count as known words when the message has other tokens;
+a message of fillers alone ("嗯嗯", "哦") is left to the model, where it is
+often a real answer (嗯 = yes).
 """
 
 from __future__ import annotations
@@ -23,6 +29,12 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 FALLBACK_INTENT = "nlu_fallback"
 _FILE = "vocabulary.json"
+# Interjections and sentence-final particles: they say nothing about the topic.
+FILLERS = frozenset("啊呀哇嗯哦噢喔呃哈嘿哎唉诶欸吧呢嘛吗啦咯哟")
+
+
+def is_filler(word: str) -> bool:
+    return all(ch in FILLERS for ch in word)
 
 
 def _words(message: Message) -> List[str]:
@@ -77,6 +89,9 @@ class UnknownInputGuard(GraphComponent):
         if message.get(ENTITIES):
             return False
         words = _words(message)
+        content = [word for word in words if not is_filler(word)]
+        if content:
+            words = content
         return not any(word in self._vocabulary for word in words)
 
     def process(self, messages: List[Message]) -> List[Message]:

@@ -73,13 +73,19 @@ def test_tokenizer_never_emits_whitespace_tokens(text):
         ("", True),
         ("我想退款", False),
         ("退款 please", False),
+        # fillers are known words, but say nothing: gibberish around them is still unknown
+        ("啊啊啊啊 zxcvb", True),
+        ("嗯 asdf 吧", True),
+        # a message of fillers alone is left to the model (嗯 is often a yes)
+        ("嗯嗯", False),
+        ("退款吧", False),
     ],
 )
 def test_guard_sends_unknown_words_to_fallback(text, unknown):
     from bot.components.guard import UnknownInputGuard
 
     tokenizer = ChineseJiebaTokenizer(ChineseJiebaTokenizer.get_default_config(), None, None)
-    guard = UnknownInputGuard(None, None, vocabulary={"我", "想", "退款", "行程"})
+    guard = UnknownInputGuard(None, None, vocabulary={"我", "想", "退款", "行程", "啊", "嗯", "吧"})
     message = Message(data={TEXT: text, "intent": {"name": "thank", "confidence": 0.85}})
     tokenizer.process([message])
     guard.process([message])
