@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import re
 from datetime import date
-from typing import Any, Dict, List, Optional
+from typing import List, Optional
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.clients.contract import Booking
 from actions.forms.base import latest_text
 from actions.handoff import open_handoff
 from actions.utils.parsing import to_simplified
@@ -46,12 +47,12 @@ def days_asked(text: str) -> Optional[int]:
     return chinese_number(match.group("n"))
 
 
-def refund_text(booking: Dict[str, Any], today: Optional[date] = None) -> str:
+def refund_text(booking: Booking, today: Optional[date] = None) -> str:
     """What cancelling this booking costs today (China's date), or why it cannot be cancelled."""
     today = today or china_today()
-    ref = booking.get("ref") or booking.get("booking_ref", "")
-    departure = date.fromisoformat(str(booking["departure_date"])[:10])
-    end = date.fromisoformat(str(booking.get("return_date") or booking["departure_date"])[:10])
+    ref = booking["ref"]
+    departure = date.fromisoformat(booking["departure_date"][:10])
+    end = date.fromisoformat(booking["return_date"][:10])
     if today > end:
         return (
             f"您的订单 {ref} 的行程已于 {format_time(end.isoformat())} 结束，行程结束后不能再退团。"
@@ -111,12 +112,12 @@ async def answer_refund_question(
 
 
 async def record_cancellation(
-    dispatcher: CollectingDispatcher, tracker: Tracker, booking: Dict[str, Any]
+    dispatcher: CollectingDispatcher, tracker: Tracker, booking: Booking
 ) -> List[EventType]:
     """States the deduction for this booking and queues the request for an agent."""
     text = refund_text(booking)
     dispatcher.utter_message(text=text)
-    end = date.fromisoformat(str(booking.get("return_date") or booking["departure_date"])[:10])
+    end = date.fromisoformat(booking["return_date"][:10])
     if china_today() > end:
         return []  # nothing left to cancel
     dispatcher.utter_message(response="utter_cancellation_recorded")

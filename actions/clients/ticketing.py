@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, cast
 
 import httpx
 
+from actions.clients import contract
+from actions.clients.contract import (
+    Booking,
+    BookingVerified,
+    Classification,
+    EmergencyContact,
+    Handoff,
+    HandoffCreate,
+    HandoffOpened,
+    Ticket,
+    TicketCreate,
+    TicketProgress,
+)
 from actions.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -98,39 +111,40 @@ class TicketingClient:
             raise Rejected(response.status_code, detail)
         return response.json()
 
-    async def verify_booking(self, booking_ref: str, phone_last4: str, sender_id: str) -> Dict[str, Any]:
-        """{verified, booking, grant, grant_expires_at}: the grant reads the booking later."""
-        return await self._request(
-            "POST",
-            f"/bookings/{booking_ref}/verify",
-            json={"phone_last4": phone_last4, "sender_id": sender_id},
-        )
+    async def _call(self, name: str, params: Dict[str, Any], **kwargs: Any) -> Dict[str, Any]:
+        # Method and path from the contract, which tests/test_contract.py checks against the API.
+        endpoint = contract.ENDPOINTS[name]
+        return await self._request(endpoint.method, contract.path(name, **params), **kwargs)
 
-    async def get_booking(self, booking_ref: str, grant: Optional[str], sender_id: str) -> Dict[str, Any]:
+    async def verify_booking(self, booking_ref: str, phone_last4: str, sender_id: str) -> BookingVerified:
+        """{verified, booking, grant, grant_expires_at}: the grant reads the booking later."""
+        body: contract.PhoneCheck = {"phone_last4": phone_last4, "sender_id": sender_id}
+        return cast(BookingVerified, await self._call("verify_booking", {"ref": booking_ref}, json=body))
+
+    async def get_booking(self, booking_ref: str, grant: Optional[str], sender_id: str) -> Booking:
         """The booking, with the grant of a right check in this conversation (403 -> Mismatch
         when it is missing, expired or another conversation's)."""
         if not grant:
             raise Mismatch(f"/bookings/{booking_ref}")
         headers = {"X-Verification-Grant": grant, "X-Sender-Id": sender_id}
-        return await self._request("GET", f"/bookings/{booking_ref}", headers=headers)
+        return cast(Booking, await self._call("get_booking", {"ref": booking_ref}, headers=headers))
 
-    async def emergency_contact(self, booking_ref: str) -> Dict[str, Any]:
+    async def emergency_contact(self, booking_ref: str) -> EmergencyContact:
         """{ref, tour_type, guide_name, guide_phone}: no verification needed in an emergency."""
-        return await self._request("GET", f"/bookings/{booking_ref}/emergency-contact")
+        return cast(EmergencyContact, await self._call("emergency_contact", {"ref": booking_ref}))
 
-    async def classify(self, text: str) -> Dict[str, Any]:
-        return await self._request("POST", "/classify", json={"text": text})
+    async def classify(self, text: str) -> Classification:
+        body: contract.ClassifyIn = {"text": text}
+        return cast(Classification, await self._call("classify", {}, json=body))
 
-    async def create_ticket(
-        self, payload: Dict[str, Any], idempotency_key: Optional[str] = None
-    ) -> Dict[str, Any]:
+    async def create_ticket(self, payload: TicketCreate, idempotency_key: Optional[str] = None) -> Ticket:
         """The new ticket (201), or the one this key already opened (200 replay). A 409 while the
         first request with the key is still in progress is waited out and asked again, so a
         retry always ends with the ticket number; a 409 for another body stays Rejected."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         for attempt in range(3):
             try:
-                return await self._request("POST", "/tickets", json=payload, headers=headers)
+                return cast(Ticket, await self._call("create_ticket", {}, json=payload, headers=headers))
             except Rejected as exc:
                 in_progress = exc.status == 409 and "in progress" in str(exc.detail)
                 if not (idempotency_key and in_progress) or attempt == 2:
@@ -138,27 +152,29 @@ class TicketingClient:
                 await asyncio.sleep(0.5 * (attempt + 1))
         raise Unavailable("unreachable")  # pragma: no cover
 
-    async def verify_ticket(self, ticket_no: str, phone_last4: str, sender_id: str) -> Dict[str, Any]:
+    async def verify_ticket(self, ticket_no: str, phone_last4: str, sender_id: str) -> TicketProgress:
         """The traveller's progress view and a grant that reads the ticket later (get_ticket)."""
-        return await self._request(
-            "POST", f"/tickets/{ticket_no}/verify", json={"phone_last4": phone_last4, "sender_id": sender_id}
-        )
+        body: contract.TicketVerify = {"phone_last4": phone_last4, "sender_id": sender_id}
+        return cast(TicketProgress, await self._call("verify_ticket", {"ticket_no": ticket_no}, json=body))
 
-    async def get_ticket(self, ticket_no: str, sender_id: str, grant: Optional[str] = None) -> Dict[str, Any]:
+    async def get_ticket(self, ticket_no: str, sender_id: str, grant: Optional[str] = None) -> Ticket:
         """A ticket this conversation opened, or one verified in it (the grant of verify_ticket);
         any other is refused (403 -> Mismatch), whether it exists or not."""
         headers = {"X-Sender-Id": sender_id, **({"X-Verification-Grant": grant} if grant else {})}
-        return await self._request("GET", f"/tickets/{ticket_no}", headers=headers)
+        return cast(Ticket, await self._call("get_ticket", {"ticket_no": ticket_no}, headers=headers))
 
-    async def open_handoff(self, payload: Dict[str, Any]) -> Dict[str, Any]:
+    async def open_handoff(self, payload: HandoffCreate) -> HandoffOpened:
         """Queue the conversation for a human agent; idempotent per open conversation."""
         # The conversation it acts for, as on every read: the API relays a `notice` only there.
         headers = {"X-Sender-Id": payload["conversation_id"]}
-        return await self._request("POST", "/handoffs", json=payload, headers=headers)
+        return cast(HandoffOpened, await self._call("open_handoff", {}, json=payload, headers=headers))
 
-    async def get_handoff(self, handoff_id: int, sender_id: str) -> Dict[str, Any]:
+    async def get_handoff(self, handoff_id: int, sender_id: str) -> Handoff:
         """This conversation's handoff; another conversation's is refused (403 -> Mismatch)."""
-        return await self._request("GET", f"/handoffs/{handoff_id}", headers={"X-Sender-Id": sender_id})
+        return cast(
+            Handoff,
+            await self._call("get_handoff", {"handoff_id": handoff_id}, headers={"X-Sender-Id": sender_id}),
+        )
 
 
 _client: Optional[TicketingClient] = None

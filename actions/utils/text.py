@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Iterable, List, Optional
+
+from actions.clients.contract import Booking, Deadline, Flight, ItineraryDay, Ticket, TicketProgress
 
 CHINA_TZ = timezone(timedelta(hours=8))
 _CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
@@ -33,59 +35,35 @@ def parse_day_number(text: Optional[str]) -> Optional[int]:
     return chinese_number(text)
 
 
-def _first(mapping: Dict[str, Any], *keys: str, default: Any = None) -> Any:
-    for key in keys:
-        if mapping.get(key) not in (None, "", []):
-            return mapping[key]
-    return default
+def _days(booking: Booking) -> List[ItineraryDay]:
+    return list(booking.get("itinerary") or [])
 
 
-def _days(booking: Dict[str, Any]) -> List[Dict[str, Any]]:
-    return list(_first(booking, "days", "itinerary", default=[]))
+def _flights(booking: Booking) -> List[Flight]:
+    return [f for day in _days(booking) for f in day.get("flights") or []]
 
 
-def _flights(booking: Dict[str, Any]) -> List[Dict[str, Any]]:
-    flights = list(booking.get("flights") or [])
-    for day in _days(booking):
-        flights.extend(day.get("flights") or [])
-    return flights
+def _format_flight(f: Flight) -> str:
+    return f"{f['number']} {f['from']}→{f['to']}，{f['departure']} 起飞，{f['arrival']} 到达"
 
 
-def _format_flight(f: Dict[str, Any]) -> str:
-    number = _first(f, "flight_no", "number", default="")
-    origin = _first(f, "from", "origin", "departure_airport", default="")
-    dest = _first(f, "to", "destination", "arrival_airport", default="")
-    dep = _first(f, "depart", "departure", "departure_time", default="")
-    arr = _first(f, "arrive", "arrival", "arrival_time", default="")
-    return f"{number} {origin}→{dest}，{dep} 起飞，{arr} 到达".strip()
+def _day_label(day: ItineraryDay) -> str:
+    return f"第{day['day']}天" + (f"（{day['date']}）" if day.get("date") else "")
 
 
-def _day_label(day: Dict[str, Any], index: int) -> str:
-    number = _first(day, "day", "day_number", default=index)
-    date = _first(day, "date", default="")
-    return f"第{number}天" + (f"（{date}）" if date else "")
-
-
-def _meeting(day: Dict[str, Any]) -> Optional[str]:
-    meeting = day.get("meeting") or {}
-    time = _first(meeting, "time") or _first(day, "meeting_time")
-    place = _first(meeting, "place") or _first(day, "meeting_place", "meeting_point")
-    if not time and not place:
+def _meeting(day: ItineraryDay) -> Optional[str]:
+    meeting = day.get("meeting")
+    if not meeting:
         return None
-    return f"{time or ''} 在 {place or '待通知'} 集合".strip()
+    return f"{meeting['time']} 在 {meeting['place'] or '待通知'} 集合".strip()
 
 
-def _pick_days(days: List[Dict[str, Any]], day: Optional[int]) -> List[tuple]:
-    indexed = list(enumerate(days, start=1))
-    if day is None:
-        return indexed
-    return [(i, d) for i, d in indexed if int(_first(d, "day", "day_number", default=i)) == day]
+def _pick_days(days: List[ItineraryDay], day: Optional[int]) -> List[ItineraryDay]:
+    return days if day is None else [d for d in days if d["day"] == day]
 
 
-def _guide(booking: Dict[str, Any]) -> Optional[str]:
-    guide = booking.get("guide") or {}
-    name = _first(guide, "name") or booking.get("guide_name")
-    phone = _first(guide, "phone") or booking.get("guide_phone")
+def _guide(booking: Booking) -> Optional[str]:
+    name, phone = booking.get("guide_name"), booking.get("guide_phone")
     if not name:
         return None
     return f"导游/领队：{name}" + (f"，电话 {phone}" if phone else "")
@@ -95,10 +73,9 @@ def _lines(items: Iterable[str]) -> str:
     return "\n".join(item for item in items if item)
 
 
-def format_itinerary_answer(booking: Dict[str, Any], item: Optional[str], day: Optional[int]) -> str:
+def format_itinerary_answer(booking: Booking, item: Optional[str], day: Optional[int]) -> str:
     """Answer the question asked (meeting, hotel, flight, guide, included) or give an overview."""
-    ref = _first(booking, "booking_ref", "ref", default="")
-    product = _first(booking, "product", "product_name", default="")
+    ref = booking["ref"]
     days = _days(booking)
     chosen = _pick_days(days, day)
     if day is not None and not chosen:
@@ -106,10 +83,10 @@ def format_itinerary_answer(booking: Dict[str, Any], item: Optional[str], day: O
 
     if item == "meeting":
         picked = chosen if day is not None else chosen[:1]
-        lines = [f"{_day_label(d, i)}：{_meeting(d)}" for i, d in picked if _meeting(d)]
+        lines = [f"{_day_label(d)}：{_meeting(d)}" for d in picked if _meeting(d)]
         return _lines([f"订单 {ref} 的集合信息："] + (lines or ["集合时间地点将由导游提前一天通知您。"]))
     if item == "hotel":
-        lines = [f"{_day_label(d, i)}：{_first(d, 'hotel', default='无住宿（返程日）')}" for i, d in chosen]
+        lines = [f"{_day_label(d)}：{d.get('hotel') or '无住宿（返程日）'}" for d in chosen]
         return _lines([f"订单 {ref} 的住宿安排："] + lines)
     if item in ("return_flight", "outbound_flight"):
         label = "回程" if item == "return_flight" else "去程"
@@ -117,8 +94,7 @@ def format_itinerary_answer(booking: Dict[str, Any], item: Optional[str], day: O
         lines = [_format_flight(f) for d in legs for f in (d.get("flights") or [])]
         return _lines([f"订单 {ref} 的{label}航班："] + (lines or [f"本行程不含{label}机票。"]))
     if item == "flight":
-        flights = _flights(booking)
-        lines = [_format_flight(f) for f in flights]
+        lines = [_format_flight(f) for f in _flights(booking)]
         return _lines([f"订单 {ref} 的航班信息："] + (lines or ["本行程不含机票。"]))
     if item == "guide":
         return _guide(booking) or "导游信息将在出发前一天通过短信发送给您。"
@@ -128,14 +104,14 @@ def format_itinerary_answer(booking: Dict[str, Any], item: Optional[str], day: O
         return f"费用包含：{included}\n费用不含：{excluded}"
 
     # Overview, or the chosen day in full.
-    header = f"订单 {ref}：{product}，{_first(booking, 'departure_date', default='')} 出发，{_first(booking, 'return_date', default='')} 返回。"
-    lines = [header]
-    for i, d in chosen[:1] if day is None else chosen:
-        title = _first(d, "title", "summary", default="")
-        lines.append(f"{_day_label(d, i)}：{title}")
+    lines = [
+        f"订单 {ref}：{booking['product']}，{booking['departure_date']} 出发，{booking['return_date']} 返回。"
+    ]
+    for d in chosen[:1] if day is None else chosen:
+        lines.append(f"{_day_label(d)}：{d['title']}")
         if _meeting(d):
             lines.append(f"集合：{_meeting(d)}")
-        if _first(d, "hotel"):
+        if d.get("hotel"):
             lines.append(f"酒店：{d['hotel']}")
     flights = _flights(booking)
     if day is None and flights:
@@ -146,7 +122,8 @@ def format_itinerary_answer(booking: Dict[str, Any], item: Optional[str], day: O
     return _lines(lines)
 
 
-# Mirrors api/app/services/taxonomy.py (DESIGN §3); the two environments share no code.
+# The classifier's answer (POST /classify) carries codes only; labels of the codes it
+# returns (DESIGN §3). Tickets come with their labels from the API.
 CATEGORY_LABELS = {
     "service_attitude": "服务态度",
     "itinerary": "行程与合同履约",
@@ -159,16 +136,6 @@ CATEGORY_LABELS = {
     "safety": "安全",
     "privacy": "个人信息",
     "other": "其他",
-}
-SEVERITY_LABELS = {"urgent": "紧急", "major": "重大", "general": "一般"}
-STATUS_LABELS = {
-    "received": "已受理",
-    "investigating": "调查核实中",
-    "plan_made": "已制定处理方案",
-    "resolved": "已处理完毕",
-    "followed_up": "已回访",
-    "closed": "已结案",
-    "rejected": "不予受理",
 }
 DEADLINE_LABELS = {
     "first_response": "首次答复",
@@ -203,44 +170,30 @@ def format_time(value: Any) -> str:
     return f"{moment.month}月{moment.day}日 {moment:%H:%M}"
 
 
-def _deadline_items(deadlines: Any) -> List[tuple]:
-    """Accepts {"name": "iso"} or {"name": {"due": ...}} or [{"name": .., "due": ..}]."""
-    if isinstance(deadlines, dict):
-        items = deadlines.items()
-    else:
-        items = ((d.get("name") or d.get("kind"), d) for d in deadlines or [])
-    result = []
-    for name, value in items:
-        due = value.get("due") or value.get("due_at") if isinstance(value, dict) else value
-        if name in DEADLINE_LABELS and due:
-            result.append((name, due))
-    # In the order they fall due (ISO times in one zone sort as text; mixed zones are parsed).
-    return sorted(result, key=lambda item: _moment(item[1]))
+def _deadline_items(deadlines: List[Deadline]) -> List[Deadline]:
+    """The deadlines the traveller is told about, in the order they fall due."""
+    known = [d for d in deadlines if d["name"] in DEADLINE_LABELS and d["due_at"]]
+    # ISO times in one zone sort as text; mixed zones are parsed.
+    return sorted(known, key=lambda d: _moment(d["due_at"]))
 
 
-def format_ticket_created(ticket: Dict[str, Any]) -> str:
-    severity = SEVERITY_LABELS.get(ticket.get("severity"), ticket.get("severity", ""))
-    department = _first(ticket, "department_name", "department", default="")
+def format_ticket_created(ticket: Ticket) -> str:
     lines = [
-        f"您的投诉已受理，投诉单号：{ticket.get('ticket_no')}（请保存，查询进度时需要）。",
-        f"严重程度：{severity}；负责部门：{department}。",
+        f"您的投诉已受理，投诉单号：{ticket['ticket_no']}（请保存，查询进度时需要）。",
+        f"严重程度：{ticket['severity_label']}；负责部门：{ticket['department_name']}。",
     ]
-    deadlines = _deadline_items(ticket.get("deadlines"))
+    deadlines = _deadline_items(ticket["deadlines"])
     if deadlines:
         lines.append("我们的处理时限：")
-        lines.extend(f"· {DEADLINE_LABELS[name]}：{format_time(due)} 前" for name, due in deadlines)
+        lines.extend(f"· {DEADLINE_LABELS[d['name']]}：{format_time(d['due_at'])} 前" for d in deadlines)
     return _lines(lines)
 
 
-def format_ticket_progress(ticket: Dict[str, Any]) -> str:
+def format_ticket_progress(ticket: TicketProgress) -> str:
     """The handbooks' progress message: status, measures so far, expected completion, who is responsible."""
-    progress = ticket.get("progress") or ticket
-    status = progress.get("status_label") or STATUS_LABELS.get(
-        progress.get("status"), progress.get("status", "")
-    )
-    lines = [f"投诉单 {ticket.get('ticket_no')} 当前状态：{status}。"]
-    measures = [m if isinstance(m, str) else m.get("text", "") for m in progress.get("measures") or []]
-    measures = [m for m in measures if m]
+    progress = ticket["progress"]
+    lines = [f"投诉单 {ticket['ticket_no']} 当前状态：{progress['status_label']}。"]
+    measures = [m for m in progress["measures"] if m]
     lines.append("已采取的措施：" + ("；".join(measures) if measures else "正在调查核实，暂无新的处理结果。"))
     if progress.get("expected_completion"):
         lines.append(f"预计完成时间：{format_time(progress['expected_completion'])}")

@@ -50,7 +50,10 @@ def test_overview_names_the_product():
 def test_ticket_created_lists_deadlines_in_china_time():
     ticket = {
         "ticket_no": "C20261123001",
+        "status": "received",
+        "status_label": "已受理",
         "severity": "major",
+        "severity_label": "重大",
         "department_name": "安全保卫部",
         "deadlines": [
             {"name": "first_response", "due_at": "2026-11-24T02:00:00Z", "state": "due"},
@@ -63,7 +66,14 @@ def test_ticket_created_lists_deadlines_in_china_time():
 
 
 def test_progress_without_measures_says_so():
-    text = format_ticket_progress({"ticket_no": "C1", "progress": {"status": "received", "measures": []}})
+    progress = {
+        "status": "received",
+        "status_label": "已受理",
+        "measures": [],
+        "expected_completion": None,
+        "responsible_person": None,
+    }
+    text = format_ticket_progress({"ticket_no": "C1", "progress": progress})
     assert "已受理" in text and "暂无" in text
 
 
