@@ -21,6 +21,9 @@ WeChat's rules shape this module:
 - Retries are processed once: the first delivery of a `MsgId` (events:
   FromUserName + CreateTime + event) starts the work and every delivery waits for
   its outcome, kept for `dedup_ttl` seconds in a bounded in-process cache.
+- Several Rasa replicas (`CHANNEL_REDIS_URL`, bot/channels/scale.py): the retry cache,
+  the replay guard, the button memory and the access token are shared in Redis
+  (`wechat_shared.py`), so a retry reaching another replica is still processed once.
 - The development token, app secret and AES key (dev.env) are refused at start-up
   unless APP_ENV=development is set explicitly.
 
@@ -54,7 +57,16 @@ from wechatpy.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.replies import TextReply
 from wechatpy.utils import WeChatSigner
 
-from bot.channels.wechat_api import WeChatAPI, WeChatAPIError, WeChatOutput, token_store
+from bot.channels import scale
+from bot.channels.wechat_api import (
+    RedisTokenStore,
+    WeChatAPI,
+    WeChatAPIError,
+    WeChatOutput,
+    maybe,
+    token_store,
+)
+from bot.channels.wechat_shared import SharedButtonMemory, SharedDedup, SharedReplayGuard, connect
 from bot.channels.wechat_text import (
     FAILURE_TEXT,
     IMAGE_TEXT,
@@ -303,10 +315,24 @@ class WeChatInput(InputChannel):
         # One clock (epoch seconds) for timestamps, caches and the access token, so
         # that what is "fresh" and what is "remembered" can never disagree.
         self.clock = clock
-        self.api = WeChatAPI(app_id, app_secret, api_base, token_store(token_cache, clock), clock=clock)
-        self.buttons = ButtonMemory()
+        store = token_store(token_cache, clock)
+        self.buttons: Any = ButtonMemory()
         self.dedup = Deduplicator(ttl=dedup_ttl, clock=clock)
         self.replays = ReplayGuard(clock)
+        # Several replicas: the same memories in Redis (bot/channels/scale.py); the in-process
+        # ones above still join the deliveries that reach this replica.
+        self.shared_dedup: Optional[SharedDedup] = None
+        self.shared_replays: Optional[SharedReplayGuard] = None
+        shared_url = scale.redis_url()
+        if shared_url:
+            prefix = scale.key_prefix()
+            redis = connect(shared_url)
+            if not isinstance(store, RedisTokenStore):
+                store = RedisTokenStore(shared_url, prefix=f"{prefix}:wechat:access_token:", clock=clock)
+            self.buttons = SharedButtonMemory(redis, prefix)
+            self.shared_dedup = SharedDedup(redis, prefix, ttl=dedup_ttl)
+            self.shared_replays = SharedReplayGuard(redis, prefix, clock)
+        self.api = WeChatAPI(app_id, app_secret, api_base, store, clock=clock)
         self._tasks: Set[asyncio.Task] = set()
 
     def get_output_channel(self) -> Optional[OutputChannel]:
@@ -408,13 +434,20 @@ class WeChatInput(InputChannel):
             logger.warning("rejected a malformed WeChat message: %s", type(error).__name__)
             return response.text("malformed XML", status=400)
 
-        refusal = self._replayed(key, timestamp, nonce)
+        if self.shared_replays is not None:
+            refusal = await self._replayed_shared(key, timestamp, nonce)
+        else:
+            refusal = self._replayed(key, timestamp, nonce)
         if refusal:
             logger.warning("rejected a replayed WeChat request from %s: %s", mask(message.source), refusal)
             return response.text("replayed request", status=403)
         first, future = self.dedup.claim(key)
-        if first:
-            self._background(self._resolve(future, message, on_new_message))
+        if first and self.shared_dedup is not None and not await self.shared_dedup.claim(key):
+            # The first delivery reached another replica: wait for the outcome it shares.
+            logger.info("WeChat retry from %s: answered by another replica", mask(message.source))
+            self._background(self._await_shared(future, key))
+        elif first:
+            self._background(self._resolve(future, message, on_new_message, key))
         else:
             logger.info("WeChat retry from %s: answered from the first delivery", mask(message.source))
         try:
@@ -467,6 +500,24 @@ class WeChatInput(InputChannel):
         self.replays.remember(f"msg:{key}", "", now + 2 * self.max_clock_skew)
         return None
 
+    async def _replayed_shared(self, key: Text, timestamp: Text, nonce: Text) -> Optional[Text]:
+        """`_replayed` with the guard and the retry cache in Redis (several replicas)."""
+        nonce_key = f"nonce:{timestamp}:{nonce}"
+        bound = await self.shared_replays.get(nonce_key)
+        if bound is not None and bound != key:
+            return "signed URL reused for another message"
+        if not await self.shared_dedup.seen(key) and await self.shared_replays.get(f"msg:{key}") is not None:
+            return "message seen before, after its retry window"
+        now = self.clock()
+        await self.shared_replays.remember(nonce_key, key, max(now, int(timestamp)) + self.max_clock_skew)
+        await self.shared_replays.remember(f"msg:{key}", "", now + 2 * self.max_clock_skew)
+        return None
+
+    async def _await_shared(self, future: asyncio.Future, key: Text) -> None:
+        shared = await self.shared_dedup.outcome(key, timeout=self.reply_budget + 0.5)
+        if not future.done():
+            future.set_result(Outcome(shared.get("text")) if shared else NO_REPLY)
+
     # -- protocol helpers ------------------------------------------------------
 
     def _fresh(self, timestamp: Text) -> bool:
@@ -512,7 +563,11 @@ class WeChatInput(InputChannel):
     # -- message handling ------------------------------------------------------
 
     async def _resolve(
-        self, future: asyncio.Future, message: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+        self,
+        future: asyncio.Future,
+        message: Any,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        key: Optional[Text] = None,
     ) -> None:
         try:
             outcome = await self._process(message, on_new_message)
@@ -521,6 +576,8 @@ class WeChatInput(InputChannel):
             outcome = Outcome(FAILURE_TEXT)
         if not future.done():
             future.set_result(outcome)
+        if key is not None and self.shared_dedup is not None:
+            await self.shared_dedup.settle(key, outcome.text)
 
     async def _process(
         self, message: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -553,8 +610,8 @@ class WeChatInput(InputChannel):
         if not text:
             return NO_REPLY
 
-        chosen = self.buttons.resolve(sender, text)
-        self.buttons.forget(sender)  # numbers only answer the buttons of the last turn
+        chosen = await maybe(self.buttons.resolve(sender, text))
+        await maybe(self.buttons.forget(sender))  # numbers only answer the buttons of the last turn
         logger.info(
             "WeChat %s message %s from %s%s",
             message.type,

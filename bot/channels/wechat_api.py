@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import inspect
 import json
 import logging
 import os
@@ -37,6 +38,12 @@ logger = logging.getLogger(__name__)
 
 # errcodes meaning "this access token is no longer valid": fetch a new one and retry once.
 TOKEN_ERRORS = {40001, 40014, 42001}
+
+
+async def maybe(value: Any) -> Any:
+    """The value, awaited if it is awaitable: the button memory is in-process (plain methods)
+    or shared in Redis (coroutines, wechat_shared.py)."""
+    return await value if inspect.isawaitable(value) else value
 
 
 class WeChatAPIError(Exception):
@@ -262,7 +269,7 @@ class WeChatOutput(OutputChannel):
         self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
     ) -> None:
         if buttons:
-            self.buttons.remember(recipient_id, buttons)
+            await maybe(self.buttons.remember(recipient_id, buttons))
         await self.deliver(recipient_id, render_buttons(text, buttons))
 
     async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
