@@ -14,9 +14,12 @@ checked once and one validator is reused: same verdict, same ValidationError.
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sqlite3
+from contextvars import ContextVar
 from functools import lru_cache
-from typing import Any, Dict, Optional, Text, Type
+from typing import Any, Dict, List, Optional, Text, Type
 
 import aiohttp
 import rasa.core.tracker_store
@@ -25,11 +28,15 @@ import sqlalchemy
 from jsonschema import ValidationError
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
-from rasa.core.actions.action import RemoteAction
+from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+from rasa.core.processor import MessageProcessor
 from rasa.shared.constants import DOCS_BASE_URL
-from rasa.shared.core.events import Event
+from rasa.shared.core.events import BotUttered, Event, UserUtteranceReverted
+from rasa.shared.exceptions import RasaException
 from rasa.utils import endpoints
 from sqlalchemy.pool import QueuePool
+
+logger = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1)
@@ -77,6 +84,7 @@ def _resolve_by_type(type_name: Text, default: Optional[Type[Event]] = None) -> 
 # an OS crash may lose the last commits, a trade made for a chat log) and a busy
 # timeout for the review export reading alongside. PostgreSQL is left as it is.
 _stock_engine_kwargs = rasa.core.tracker_store.create_engine_kwargs
+PG_CONNECT_TIMEOUT = 3  # seconds
 
 
 def _tracker_engine_kwargs(url: Any) -> Dict[Text, Any]:
@@ -85,6 +93,12 @@ def _tracker_engine_kwargs(url: Any) -> Dict[Text, Any]:
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         kwargs.setdefault("poolclass", QueuePool)
         kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
+    elif parsed.get_backend_name() == "postgresql":
+        # At scale (docs/scale.md): the store is a blocking client inside the event loop, so an
+        # unreachable server must fail within seconds (libpq waits forever by default), and a
+        # connection the server dropped (restart, failover) is replaced before use, not failed on.
+        kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", PG_CONNECT_TIMEOUT)
+        kwargs.setdefault("pool_pre_ping", True)
     return kwargs
 
 
@@ -147,6 +161,53 @@ def _session(self: endpoints.EndpointConfig) -> _Borrowed:
     return _Borrowed(_pooled_session(self))
 
 
+# A custom action that fails (action server down or restarting, a 5xx from it or from the
+# load balancer, a timeout): stock Rasa logs it, drops the action's events and goes on
+# predicting, so the traveller gets nothing or a reply that ignores what they said. Instead
+# the traveller is told, politely, to send the message again, and the turn is rewound
+# (UserUtteranceReverted): the tracker is as before the message, so the same message works
+# once the action server is back (tests/faults). The message stays in the stored events.
+# Only inside the prediction loop: slot extraction's custom mappings keep Rasa's behaviour.
+ACTION_FAILURE_REPLY = (
+    "抱歉，系统暂时出了点问题，刚才这条消息没有处理成功，您填过的信息都还在。"
+    "请稍等片刻再发一次；如有紧急情况请拨打24小时应急电话 {line}。"
+)
+_action_failures: ContextVar[Optional[List[Text]]] = ContextVar("action_failures", default=None)
+_stock_remote_run = RemoteAction.run
+_stock_run_action = MessageProcessor._run_action
+
+
+def action_failure_reply() -> Text:
+    return ACTION_FAILURE_REPLY.format(line=os.environ.get("EMERGENCY_LINE") or "400-820-1190")
+
+
+async def _remote_run(
+    self: RemoteAction, output_channel: Any, nlg: Any, tracker: Any, domain: Any
+) -> List[Event]:
+    try:
+        return await _stock_remote_run(self, output_channel, nlg, tracker, domain)
+    except ActionExecutionRejection:
+        raise  # a form's "not this slot": Rasa's own flow
+    except (RasaException, asyncio.TimeoutError) as error:
+        failures = _action_failures.get()
+        if failures is None:
+            raise
+        failures.append(self.name())
+        logger.error("custom action %s failed (%s): the turn is rewound", self.name(), type(error).__name__)
+        return [BotUttered(action_failure_reply()), UserUtteranceReverted()]
+
+
+async def _run_action(self: MessageProcessor, *args: Any, **kwargs: Any) -> bool:
+    """Stock `_run_action`; after a failed custom action no further action is predicted."""
+    failures: List[Text] = []
+    token = _action_failures.set(failures)
+    try:
+        more = await _stock_run_action(self, *args, **kwargs)
+    finally:
+        _action_failures.reset(token)
+    return bool(more) and not failures
+
+
 def apply() -> None:
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign]
@@ -154,3 +215,5 @@ def apply() -> None:
     if not sqlalchemy.event.contains(sqlalchemy.engine.Engine, "connect", _sqlite_pragmas):
         sqlalchemy.event.listen(sqlalchemy.engine.Engine, "connect", _sqlite_pragmas)
     endpoints.EndpointConfig.session = _session  # type: ignore[method-assign]
+    RemoteAction.run = _remote_run  # type: ignore[method-assign]
+    MessageProcessor._run_action = _run_action  # type: ignore[method-assign]
