@@ -14,7 +14,7 @@ from app.crud import audit
 from app.crud import tickets as tickets_crud
 from app.crud.tickets import Actor
 from app.models import Handoff, Ticket
-from app.models.handoff import OPEN_STATUSES
+from app.models.handoff import OPEN_STATUSES, HandoffNote
 from app.schemas.handoff import HandoffCreate
 from app.services.masking import known_in_summary, mask_conversation_id, mask_text
 from app.services.taxonomy import SEVERITY_RULES, Severity
@@ -177,10 +177,15 @@ def minutes_per_place(session: Session, *, now: datetime) -> float:
     return max(sum(waits) / len(waits), 1.0) if waits else DEFAULT_MINUTES_PER_PLACE
 
 
-def expected_wait_minutes(*, place: int | None, per_place: float) -> int | None:
-    if place is None:
+def expected_wait_minutes(*, place: int | None, per_place: float, online: int) -> int | None:
+    """Minutes until an agent takes the conversation at `place`, counting only the agents online
+    now: they take conversations side by side, so with two online the first two places wait one
+    turn, the next two two turns. None while nobody is online: there is no honest estimate, the
+    traveller is told that no agent is online instead."""
+    if place is None or online <= 0:
         return None
-    return max(1, math.ceil(per_place * place))
+    turns = math.ceil(place / online)
+    return max(1, math.ceil(per_place * turns))
 
 
 def take(session: Session, *, handoff_id: int, actor: Actor, now: datetime) -> TakeResult:
@@ -287,6 +292,32 @@ def undo_end(session: Session, *, claimed: Claimed, actor: Actor, now: datetime,
     return True
 
 
+def add_note(session: Session, *, handoff: Handoff, text: str, actor: Actor, now: datetime) -> HandoffNote:
+    """An agent's private note in the conversation: stored here, never sent to Rasa. Audited."""
+    note = HandoffNote(
+        handoff_id=handoff.id,
+        author_id=actor.user_id,
+        author=actor.name,
+        author_name=actor.display_name or actor.name,
+        text=text,
+        created_at=now,
+    )
+    session.add(note)
+    session.flush()
+    _audit(session, handoff, actor, "handoff_note", now, new=f"#{handoff.id} note {note.id}")
+    return note
+
+
+def notes_for(session: Session, *, handoff_id: int) -> list[HandoffNote]:
+    return list(
+        session.scalars(
+            select(HandoffNote)
+            .where(HandoffNote.handoff_id == handoff_id)
+            .order_by(HandoffNote.created_at, HandoffNote.id)
+        )
+    )
+
+
 def store_transcript(
     session: Session,
     *,
@@ -304,7 +335,13 @@ def store_transcript(
     ticket = _ticket(session, handoff)
     if ticket is not None:
         known = (*known, ticket.name, ticket.phone, *known_in_summary(handoff.summary))
-        text = transcript_note(handoff, transcript, note, handoff.status, known=known)
+        # The agents' private notes go with it, in time order: the ticket's readers are staff too.
+        notes = [
+            {"sender": "note", "text": n.text, "at": n.created_at.isoformat(), "agent": n.author_name}
+            for n in notes_for(session, handoff_id=handoff.id)
+        ]
+        merged = sorted([*transcript, *notes], key=lambda line: str(line.get("at", "")))
+        text = transcript_note(handoff, merged, note, handoff.status, known=known)
         tickets_crud.add_note(session, ticket=ticket, text=text, public=False, actor=actor, now=now)
     session.flush()
     return handoff
@@ -318,7 +355,7 @@ def transcript_note(
     known: tuple[str | None, ...] = (),
 ) -> str:
     """The transcript as a ticket note, personal data masked (the full one stays on the handoff)."""
-    labels = {"traveller": "旅客", "bot": "机器人", "agent": "客服", "system": "系统"}
+    labels = {"traveller": "旅客", "bot": "机器人", "agent": "客服", "system": "系统", "note": "内部备注"}
     ending = "交还机器人" if status == "returned" else "人工结束"
     shown_id = mask_conversation_id(handoff.conversation_id, handoff.channel)  # as in the agents' queue
     lines = [

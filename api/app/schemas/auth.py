@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.schemas.common import CleanText
 
@@ -39,3 +40,39 @@ class PasswordChangeIn(BaseModel):
 
 class Done(BaseModel):
     ok: Literal[True] = True
+
+
+PresenceStatus = Literal["online", "away", "offline"]
+
+
+class PresenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: PresenceStatus = Field(description="chosen in the console header")
+
+
+class HeartbeatIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    active: bool = Field(
+        False, description="the agent used the console (keyboard, mouse) since the previous heartbeat"
+    )
+
+
+class PresenceOut(BaseModel):
+    username: str
+    display_name: str
+    role: Literal["agent", "supervisor"]
+    status: PresenceStatus = Field(description="as shown: the choice, unless idle (away) or silent (offline)")
+    chosen: PresenceStatus
+    automatic: bool = Field(description="status set automatically (idle, or the console stopped reporting)")
+    last_seen_at: datetime | None
+    last_active_at: datetime | None
+
+
+class Roster(BaseModel):
+    items: list[PresenceOut]
+    online_agents: int = Field(description="agents online now (what the queue's wait estimate counts)")
+    open_now: bool = Field(description="within the agents' opening hours (China time)")
+    opening_hours: str = Field(description="e.g. 08:00–22:00 (China time, every day)")
+    next_opening: datetime | None = Field(None, description="out of hours: when agents are back (China time)")

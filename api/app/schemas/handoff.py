@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 
 from app.schemas.common import TICKET_NO_PATTERN, CleanText
 from app.services.taxonomy import Severity
@@ -14,7 +14,8 @@ HandoffStatus = Literal["waiting", "active", "closed", "returned"]
 Reason = Literal[
     "request_human", "urgent_complaint", "fallback", "form_failures", "emergency", "cancellation_request"
 ]
-Sender = Literal["traveller", "bot", "agent", "system"]
+# note: an agent's private note (issue 15), shown to agents and supervisors only.
+Sender = Literal["traveller", "bot", "agent", "system", "note"]
 
 ConversationId = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[\w.:@-]+$")
@@ -79,8 +80,15 @@ class HandoffOut(BaseModel):
     closed_at: datetime | None
     waiting_seconds: int = Field(description="seconds since the handoff opened (until taken, if taken)")
     position: int | None = Field(None, description="place in the queue while waiting (1 = next)")
-    expected_wait_minutes: int | None = None
+    expected_wait_minutes: int | None = Field(
+        None,
+        description="while waiting, from the agents online now; none when nobody is online or out of hours",
+    )
     masked: bool = False
+    agents_online: int = Field(0, description="agents online now (the wait estimate counts only them)")
+    open_now: bool = Field(True, description="within the agents' opening hours (China time)")
+    opening_hours: str = Field("", description="e.g. 08:00–22:00, China time, every day")
+    next_opening: datetime | None = Field(None, description="out of hours: when agents are back (China time)")
 
 
 class HandoffOpened(HandoffOut):
@@ -111,6 +119,7 @@ class Transcript(BaseModel):
     paused: bool | None = Field(None, description="Rasa's view: is the bot silent now")
     lines: list[TranscriptLineOut]
     source: Literal["rasa", "stored"]
+    traveller_typing: bool = Field(False, description="the traveller is typing in the widget now (transient)")
 
 
 class AgentMessageIn(BaseModel):
@@ -136,3 +145,29 @@ class HandoffEndIn(BaseModel):
         None, description="optional note stored with the ticket"
     )
     farewell: bool = Field(True, description="tell the traveller the agent has left")
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class NoteOut(BaseModel):
+    id: int
+    handoff_id: int
+    author: str = Field(description="the author's display name")
+    text: str
+    at: datetime
+
+
+class TypingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    typing: StrictBool = Field(
+        description="true while the agent types; false when they stop or clear the box"
+    )
+
+
+class TypingOut(BaseModel):
+    pushed: bool = Field(description="the cue went to the traveller's widget (socketio only)")

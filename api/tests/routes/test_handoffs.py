@@ -25,6 +25,7 @@ from app.api.deps import get_now
 from app.core.db import get_session, make_engine
 from app.main import create_app
 from app.models import AuditLog, Handoff
+from app.services.availability import AvailabilitySettings, get_availability_settings
 from app.services.rasa_client import RasaClient, get_rasa_client
 from tests.conftest import login, new_database, prepare, test_settings
 from tests.factories import create_ticket
@@ -132,8 +133,16 @@ def paused_conversation(rasa: FakeRasa, conversation_id: str) -> None:
     )
 
 
-def test_the_bot_opens_a_handoff_once_per_conversation(client, service, rasa):
-    first = open_handoff(client, service)
+@pytest.fixture
+def always_open(app):
+    """Opening hours round the clock: the wait estimate must not depend on when the suite runs."""
+    app.dependency_overrides[get_availability_settings] = lambda: AvailabilitySettings(
+        opening_hours="00:00-24:00"
+    )
+
+
+def test_the_bot_opens_a_handoff_once_per_conversation(client, service, rasa, always_open, agent1):
+    first = open_handoff(client, service)  # agent1 logged in: online
     assert first["created"] is True and first["status"] == "waiting"
     assert first["position"] == 1 and first["expected_wait_minutes"] >= 1
     assert (first["severity"], first["colour"]) == ("general", "yellow")
@@ -488,11 +497,14 @@ def test_concurrent_takes_let_exactly_one_agent_win(live_api):
         assert len(takes) == len(ids)  # the loser left no trace
 
 
-def test_expected_wait_follows_recent_take_times_and_positions_move_up(client, service, agent1, clock, rasa):
+def test_expected_wait_follows_recent_take_times_and_positions_move_up(
+    client, service, agent1, clock, rasa, always_open
+):
     start = clock.now
     first = open_handoff(client, service, conversation_id="w-1")
     assert first["expected_wait_minutes"] == 3  # no history yet: the default per place
     clock.set(start + timedelta(minutes=10))
+    client.post("/auth/heartbeat", json={"active": True}, headers=agent1)  # still at the desk
     client.post(f"/handoffs/{first['id']}/take", headers=agent1)  # took 10 minutes
     second = open_handoff(client, service, conversation_id="w-2")
     third = open_handoff(client, service, conversation_id="w-3")

@@ -8,10 +8,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Path, Query, Request, Response, status
 
+from app.api.availability import StaffingDep
 from app.api.deps import AnyCaller, NowDep, SenderHeader, ServiceOnly, SessionDep, Staff
 from app.api.errors import field_error, not_found
 from app.crud import audit, bookings
 from app.crud import handoffs as crud
+from app.crud import presence
 from app.crud import tickets as tickets_crud
 from app.crud.tickets import Actor
 from app.models import Handoff
@@ -25,8 +27,12 @@ from app.schemas.handoff import (
     HandoffOut,
     HandoffQueue,
     HandoffStatus,
+    NoteIn,
+    NoteOut,
     Transcript,
     TranscriptLineOut,
+    TypingIn,
+    TypingOut,
 )
 from app.services.masking import (
     known_in_summary,
@@ -42,16 +48,21 @@ from app.services.rasa_client import (
     get_rasa_client,
     transcript_lines,
 )
+from app.services.typing_relay import TypingRelay, get_typing_relay
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/handoffs", tags=["handoffs"])
 RasaDep = Annotated[RasaClient, Depends(get_rasa_client)]
+TypingDep = Annotated[TypingRelay, Depends(get_typing_relay)]
 # Ids are PostgreSQL INTEGERs: a larger number is a 422, not an overflow inside the driver (500).
 HandoffId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 NOT_FOUND = {404: {"description": "unknown handoff"}}
 FAREWELL_RETURNED = "人工客服已结束本次服务，接下来由智能助手继续为您解答。如还需人工帮助，随时回复“转人工”。"
 FAREWELL_CLOSED = "人工客服已结束本次服务，感谢您的耐心。如还有问题，可以继续在这里提问。"
 AGENT_JOINED = "客服{agent}已接入，正在为您处理。"
+# What changes with the clock or the desk, not with what the reader sees of the conversation:
+# left out of the read audit's digest (identical polls are one row a minute).
+VOLATILE = {"waiting_seconds", "expected_wait_minutes", "agents_online", "open_now", "next_opening"}
 
 
 def _load(session, handoff_id: int) -> Handoff:
@@ -100,6 +111,7 @@ def _out(
     handoff: Handoff,
     now: datetime,
     *,
+    staffing: presence.Staffing,
     masked: bool = False,
     staff: bool = True,
     model=HandoffOut,
@@ -141,8 +153,17 @@ def _out(
         closed_at=handoff.closed_at,
         waiting_seconds=max(0, int((until - handoff.created_at).total_seconds())),
         position=place,
-        expected_wait_minutes=crud.expected_wait_minutes(place=place, per_place=per_place or 0),
+        # Out of hours nobody takes the queue until the next opening: no estimate in minutes.
+        expected_wait_minutes=(
+            crud.expected_wait_minutes(place=place, per_place=per_place or 0, online=staffing.online)
+            if staffing.open_now
+            else None
+        ),
         masked=masked,
+        agents_online=staffing.online,
+        open_now=staffing.open_now,
+        opening_hours=staffing.opening_hours,
+        next_opening=staffing.next_opening,
         **extra,
     )
 
@@ -217,6 +238,7 @@ def open_handoff(
     response: Response,
     rasa: RasaDep,
     background: BackgroundTasks,
+    staffing: StaffingDep,
     sender_id: SenderHeader = None,
 ) -> HandoffOpened:
     if body.notice and sender_id != body.conversation_id:
@@ -250,6 +272,7 @@ def open_handoff(
         session,
         handoff,
         now,
+        staffing=staffing,
         staff=False,
         model=HandoffOpened,
         created=opened.created,
@@ -268,6 +291,7 @@ def list_handoffs(
     session: SessionDep,
     now: NowDep,
     request: Request,
+    staffing: StaffingDep,
     status_: Annotated[list[HandoffStatus] | None, Query(alias="status")] = None,
     conversation_id: Annotated[
         str | None,
@@ -291,7 +315,10 @@ def list_handoffs(
     if conversation_id is not None:
         rows = [h for h in rows if h.conversation_id == conversation_id]
     per_place = crud.minutes_per_place(session, now=now)
-    items = [_out(session, h, now, masked=_masked_for(h, caller), per_place=per_place) for h in rows]
+    items = [
+        _out(session, h, now, staffing=staffing, masked=_masked_for(h, caller), per_place=per_place)
+        for h in rows
+    ]
     # The console polls the queue every 2 s: one row per view shown (unmasked, masked), again
     # when what it shows changes or after a minute.
     recent = audit.recent_reads(request.app.state)
@@ -309,12 +336,7 @@ def list_handoffs(
                     what=",".join(f"#{i.id}" for i in shown),
                     at=now,
                     recent=recent,
-                    content=audit.digest(
-                        [
-                            i.model_dump(mode="json", exclude={"waiting_seconds", "expected_wait_minutes"})
-                            for i in shown
-                        ]
-                    ),
+                    content=audit.digest([i.model_dump(mode="json", exclude=VOLATILE) for i in shown]),
                 )
                 is not None
             )
@@ -343,6 +365,7 @@ def get_handoff(
     session: SessionDep,
     now: NowDep,
     request: Request,
+    staffing: StaffingDep,
     sender_id: SenderHeader = None,
 ) -> HandoffOut:
     handoff = crud.get(session, handoff_id=handoff_id)
@@ -355,7 +378,7 @@ def get_handoff(
     if handoff is None:
         raise not_found("handoff")
     masked = _masked_for(handoff, caller)
-    out = _out(session, handoff, now, masked=masked, staff=caller.role != "service")
+    out = _out(session, handoff, now, staffing=staffing, masked=masked, staff=caller.role != "service")
     _record_read(
         session,
         request,
@@ -364,7 +387,7 @@ def get_handoff(
         masked=masked,
         field="handoff",
         now=now,
-        content=out.model_dump(mode="json", exclude={"waiting_seconds", "expected_wait_minutes"}),
+        content=out.model_dump(mode="json", exclude=VOLATILE),
     )
     return out
 
@@ -375,7 +398,14 @@ def get_handoff(
     response_model=HandoffOut,
     responses={409: {"description": "already taken by another agent, or ended"}, **NOT_FOUND},
 )
-def take(handoff_id: HandoffId, caller: Staff, session: SessionDep, now: NowDep, rasa: RasaDep) -> HandoffOut:
+def take(
+    handoff_id: HandoffId,
+    caller: Staff,
+    session: SessionDep,
+    now: NowDep,
+    rasa: RasaDep,
+    staffing: StaffingDep,
+) -> HandoffOut:
     _load(session, handoff_id)
     try:
         result = crud.take(session, handoff_id=handoff_id, actor=caller, now=now)
@@ -398,7 +428,7 @@ def take(handoff_id: HandoffId, caller: Staff, session: SessionDep, now: NowDep,
         except (RasaUnavailable, ConversationNotFound) as error:
             log.warning("handoff #%s: the joined notice was not sent (%s)", handoff_id, error)
     _record_read(session, None, caller, result.handoff, masked=False, field="handoff", now=now)
-    return _out(session, result.handoff, now)
+    return _out(session, result.handoff, now, staffing=staffing)
 
 
 @router.get(
@@ -416,7 +446,13 @@ def take(handoff_id: HandoffId, caller: Staff, session: SessionDep, now: NowDep,
     },
 )
 def transcript(
-    handoff_id: HandoffId, caller: Staff, session: SessionDep, now: NowDep, rasa: RasaDep, request: Request
+    handoff_id: HandoffId,
+    caller: Staff,
+    session: SessionDep,
+    now: NowDep,
+    rasa: RasaDep,
+    request: Request,
+    typing: TypingDep,
 ) -> Transcript:
     handoff = _load(session, handoff_id)
     full = _full_view(handoff, caller)
@@ -425,8 +461,18 @@ def transcript(
     known = () if full else _known(session, handoff)
     conversation_id = handoff.conversation_id
     shown_id = mask_conversation_id(conversation_id, handoff.channel)  # for every person, holder included
+    # Read before the transaction ends below (the Rasa call does not hold it).
+    notes = [
+        TranscriptLineOut(
+            sender="note",
+            text=note.text if full else mask_text(note.text, known),
+            at=note.created_at,
+            agent=note.author_name,
+        )
+        for note in crud.notes_for(session, handoff_id=handoff.id)
+    ]
     if handoff.status not in OPEN_STATUSES and handoff.transcript is not None:
-        lines = [TranscriptLineOut(**line) for line in handoff.transcript]
+        lines = _interleave([TranscriptLineOut(**line) for line in handoff.transcript], notes)
         out = Transcript(
             handoff_id=handoff.id,
             conversation_id=shown_id,
@@ -457,8 +503,9 @@ def transcript(
             conversation_id=shown_id,
             status=handoff.status,
             paused=tracker.get("paused"),
-            lines=lines,
+            lines=_interleave(lines, notes),
             source="rasa",
+            traveller_typing=typing.traveller(conversation_id, handoff.channel),
         )
     _record_read(
         session,
@@ -471,6 +518,56 @@ def transcript(
         content=[out.source, len(out.lines), out.lines[-1].model_dump(mode="json") if out.lines else None],
     )
     return out
+
+
+def _interleave(lines: list[TranscriptLineOut], notes: list[TranscriptLineOut]) -> list[TranscriptLineOut]:
+    """The agents' private notes among the conversation's lines by time (a note written at the
+    same moment as a message comes after it: sorted() is stable)."""
+    return sorted([*lines, *notes], key=lambda line: line.at) if notes else lines
+
+
+@router.post(
+    "/{handoff_id}/notes",
+    summary="Write a private note in the conversation (agents and supervisors only; never sent to the traveller)",
+    status_code=status.HTTP_201_CREATED,
+    response_model=NoteOut,
+    description=(
+        "Stored in the API, not in Rasa's tracker: the widget's history never shows it. Shown in the "
+        "transcript by time (sender `note`), masked like other free text for masked views."
+    ),
+    responses={403: {"description": "neither the holder nor a supervisor"}, **NOT_FOUND},
+)
+def add_note(handoff_id: HandoffId, body: NoteIn, caller: Staff, session: SessionDep, now: NowDep) -> NoteOut:
+    handoff = _load(session, handoff_id)
+    if not _full_view(handoff, caller):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "只有接入该会话的客服或主管可以写内部备注")
+    note = crud.add_note(session, handoff=handoff, text=body.text, actor=caller, now=now)
+    session.commit()
+    return NoteOut(
+        id=note.id, handoff_id=handoff.id, author=note.author_name, text=note.text, at=note.created_at
+    )
+
+
+@router.post(
+    "/{handoff_id}/typing",
+    summary="The holder is typing (or stopped): the traveller's widget shows 客服正在输入…",
+    response_model=TypingOut,
+    description="Transient: nothing is stored. The console sends it at most every few seconds while typing.",
+    responses={403: {"description": "not held by the caller"}, 409: {"description": "ended"}, **NOT_FOUND},
+)
+def agent_typing(
+    handoff_id: HandoffId, body: TypingIn, caller: Staff, session: SessionDep, typing: TypingDep
+) -> TypingOut:
+    handoff = _load(session, handoff_id)
+    if handoff.status not in OPEN_STATUSES:
+        raise HTTPException(status.HTTP_409_CONFLICT, "该会话已结束")
+    if not _holds(handoff, caller):
+        # Only the agent talking to the traveller may make their widget say someone is typing.
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "请先接入该会话；只有接入的客服可以回复")
+    conversation_id, channel = handoff.conversation_id, handoff.channel
+    _release(session)
+    pushed = typing.agent(conversation_id, channel, body.typing, caller.display_name or caller.name)
+    return TypingOut(pushed=pushed)
 
 
 @router.post(
@@ -518,6 +615,7 @@ def _end(
     session,
     now: datetime,
     rasa: RasaClient,
+    staffing: presence.Staffing,
 ) -> HandoffOut:
     """Claim the end first (atomic, one winner), commit, then tell Rasa; store the transcript last.
     No transaction is open while Rasa answers; if Rasa fails, the claim is put back (502)."""
@@ -579,7 +677,7 @@ def _end(
     )
     session.commit()
     log.info("handoff #%s %s by %s", handoff.id, new_status, caller.name)
-    return _out(session, handoff, now)
+    return _out(session, handoff, now, staffing=staffing)
 
 
 @router.post(
@@ -599,9 +697,10 @@ def hand_back(
     session: SessionDep,
     now: NowDep,
     rasa: RasaDep,
+    staffing: StaffingDep,
     body: HandoffEndIn | None = None,
 ) -> HandoffOut:
-    return _end(handoff_id, "returned", body, caller, session, now, rasa)
+    return _end(handoff_id, "returned", body, caller, session, now, rasa, staffing)
 
 
 @router.post(
@@ -621,6 +720,7 @@ def close(
     session: SessionDep,
     now: NowDep,
     rasa: RasaDep,
+    staffing: StaffingDep,
     body: HandoffEndIn | None = None,
 ) -> HandoffOut:
-    return _end(handoff_id, "closed", body, caller, session, now, rasa)
+    return _end(handoff_id, "closed", body, caller, session, now, rasa, staffing)
