@@ -55,7 +55,7 @@ def queued(base: str, headers: dict, sender: str) -> dict:
 def test_whole_handoff_protocol_over_rest(chat, rasa_url, console_api):
     sender = chat.sender
     opened = texts(chat("我要转人工客服"))
-    assert "人工客服" in opened and "排在第" in opened and "分钟" in opened
+    assert "人工客服" in opened and "排在第" in opened  # minutes only with agents online in hours (issue 15)
     assert tracker_of(rasa_url, sender)["paused"] is True
 
     # While waiting the bot is silent, but everything the traveller writes is kept.
