@@ -8,6 +8,7 @@ traveller's messages without answering until the API resumes it (RASA-NOTES, "Ha
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -17,6 +18,8 @@ from rasa_sdk.types import DomainDict
 
 from actions.clients.ticketing import Rejected, TicketingError, Unavailable, get_client
 from actions.scope import misunderstood_in_a_row
+from actions.settings import get_settings
+from actions.utils.text import CHINA_TZ
 
 logger = logging.getLogger(__name__)
 
@@ -89,27 +92,62 @@ def handoff_reason(tracker: Tracker) -> str:
     return "request_human"
 
 
-def queue_message(handoff: Dict[str, Any], reason: str) -> Text:
+def _back_at(next_opening: Optional[Text], now: Optional[datetime]) -> Text:
+    """When agents are back, in China time: "明天 08:00" (DESIGN §4: China's dates)."""
+    try:
+        back = datetime.fromisoformat(str(next_opening)).astimezone(CHINA_TZ)
+    except (TypeError, ValueError):
+        return "上班后"
+    today = (now or datetime.now(timezone.utc)).astimezone(CHINA_TZ).date()
+    days = (back.date() - today).days
+    day = {0: "今天", 1: "明天"}.get(days, f"{back.month}月{back.day}日")
+    return f"{day} {back:%H:%M}"
+
+
+def queue_message(handoff: Dict[str, Any], reason: str, now: Optional[datetime] = None) -> Text:
+    """What the traveller is told on joining the queue; honest about who can answer: the wait
+    in minutes only when agents are online within the opening hours; out of hours, when they
+    are back; an emergency is pointed to the 24-hour line whenever no agent can answer now."""
     position = handoff.get("position")
     minutes = handoff.get("expected_wait_minutes")
     if handoff.get("status") == "active":
         return "人工客服已经在处理您的会话，请直接在这里留言，客服会尽快回复您。"
+    # Missing fields (an older API) read as open with agents online: the estimate alone decides.
+    open_now = handoff.get("open_now", True) is not False
+    nobody_online = open_now and handoff.get("agents_online") == 0
+    urgent = reason in URGENT_REASONS or handoff.get("severity") == "urgent"
     if reason == "emergency" and not handoff.get("created", True):
         lead = "已将您的会话升级为紧急，排在人工客服队列最前面"
     elif not handoff.get("created", True):
         lead = "您已在人工客服队列中"
-    elif reason in URGENT_REASONS or handoff.get("severity") == "urgent":
+    elif urgent:
         lead = "您的情况紧急，已优先为您转接人工客服"
     elif reason == "cancellation_request":
         lead = "退团申请已转给人工客服办理"
+    elif not open_now or nobody_online:
+        lead = "好的，已为您登记人工客服请求"
     else:
         lead = "好的，正在为您转接人工客服"
     place = f"，您目前排在第 {position} 位" if position else ""
-    wait = f"，预计等待约 {minutes} 分钟" if minutes else ""
-    return (
-        f"{lead}{place}{wait}。客服接入后会在这里直接回复您；"
+    if not open_now:
+        hours = handoff.get("opening_hours") or ""
+        when = f"（每天 {hours}，北京时间）" if hours and hours != "全天" else ""
+        status = (
+            f"。现在是人工客服的非服务时间{when}，客服将于{_back_at(handoff.get('next_opening'), now)}"
+            "上班后按排队顺序回复您，您的请求会一直保留在队列中"
+        )
+    elif nobody_online:
+        status = "。目前暂时没有客服在线，无法估计等待时间；客服上线后会按排队顺序尽快回复您"
+    else:
+        status = f"，预计等待约 {minutes} 分钟" if minutes else ""
+    text = (
+        f"{lead}{place}{status}。客服接入后会在这里直接回复您；"
         "等待期间您可以继续补充情况，客服都能看到，不需要重复描述。"
     )
+    if urgent and (not open_now or nobody_online):
+        # Nobody in the chat can help right now: the duty line is answered at any hour.
+        text += f"情况紧急请立即拨打 24 小时紧急救援电话 {get_settings().emergency_line}，值班人员全天接听。"
+    return text
 
 
 async def open_handoff(
