@@ -24,12 +24,15 @@ from typing import Any, Dict, List, Optional, Text, Type
 import aiohttp
 import rasa.core.tracker_store
 import sqlalchemy
+import sqlalchemy.exc
 
 from jsonschema import ValidationError
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+from rasa.core.agent import Agent
 from rasa.core.processor import MessageProcessor
+from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import BotUttered, Event, UserUtteranceReverted
 from rasa.shared.exceptions import RasaException
@@ -208,6 +211,66 @@ async def _run_action(self: MessageProcessor, *args: Any, **kwargs: Any) -> bool
     return bool(more) and not failures
 
 
+# The stores at scale (docs/scale.md). Rasa wraps the tracker store in FailSafeTrackerStore:
+# when it cannot read a conversation it logs and answers as if the conversation were new (a
+# traveller in the middle of a complaint is greeted afresh and "确认" means nothing), and what
+# it cannot save goes to a per-process in-memory store that nothing reads back. Here an
+# unreachable store is an error: the message is not processed, the traveller is told to send
+# it again, the log says which store failed, and the conversation carries on where it was once
+# the store is back. Same for the Redis lock store (the lock is taken before anything else).
+STORE_FAILURE_REPLY = (
+    "抱歉，系统暂时繁忙，刚才这条消息没有处理成功，您之前提供的信息都还在。"
+    "请稍后再发一次；如有紧急情况请拨打24小时应急电话 {line}。"
+)
+
+
+class TrackerStoreUnavailable(RasaException):
+    """The tracker store failed to read or save a conversation."""
+
+
+def _raise_store_error(self: Any, error: Exception) -> None:
+    raise TrackerStoreUnavailable(f"{type(error).__name__}: {error}") from error
+
+
+def store_failure_reply() -> Text:
+    return STORE_FAILURE_REPLY.format(line=os.environ.get("EMERGENCY_LINE") or "400-820-1190")
+
+
+def unavailable_store(error: BaseException) -> Optional[Text]:
+    """Which store `error` says is unreachable, or None for any other error."""
+    import redis.exceptions
+
+    if isinstance(error, TrackerStoreUnavailable):
+        return "tracker store"
+    if isinstance(error, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):
+        return "lock store (Redis)"
+    if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:
+        return "tracker store"
+    if isinstance(error, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)):
+        return "tracker store"
+    return None
+
+
+_stock_agent_handle_message = Agent.handle_message
+
+
+async def _agent_handle_message(self: Agent, message: Any) -> Optional[List[Dict[Text, Any]]]:
+    try:
+        return await _stock_agent_handle_message(self, message)
+    except Exception as error:
+        store = unavailable_store(error)
+        if store is None:
+            raise
+        # No sender id or text in the log: which store, and why.
+        logger.error("%s unreachable, message not processed: %s", store, type(error).__name__)
+        if message.output_channel is not None:
+            try:
+                await message.output_channel.send_text_message(message.sender_id, store_failure_reply())
+            except Exception as send_error:
+                logger.error("the store-failure reply could not be sent: %s", type(send_error).__name__)
+        return None
+
+
 def apply() -> None:
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign]
@@ -217,3 +280,6 @@ def apply() -> None:
     endpoints.EndpointConfig.session = _session  # type: ignore[method-assign]
     RemoteAction.run = _remote_run  # type: ignore[method-assign]
     MessageProcessor._run_action = _run_action  # type: ignore[method-assign]
+    Agent.handle_message = _agent_handle_message  # type: ignore[method-assign]
+    FailSafeTrackerStore.on_tracker_store_error = _raise_store_error  # type: ignore[method-assign]
+    FailSafeTrackerStore.on_tracker_store_retrieve_error = _raise_store_error  # type: ignore[method-assign]
