@@ -76,7 +76,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retention_task = asyncio.create_task(
                 run_periodically(settings, get_engine, clock, on_run=_app.state.retention_runs.append)
             )
+        # Notices to travellers (app/services/notifier.py): every worker retries what is due;
+        # a row is claimed before it is sent, so workers never send one twice.
+        from app.api.deps import get_now as _get_now
+        from app.services import notifier
+
+        notice_task = asyncio.create_task(
+            notifier.run_periodically(
+                notifier.periodic_notifier, lambda: _app.dependency_overrides.get(_get_now, _get_now)()
+            )
+        )
         yield
+        notice_task.cancel()
+        with suppress(asyncio.CancelledError):
+            await notice_task
         if retention_task is not None:
             retention_task.cancel()
             with suppress(asyncio.CancelledError):

@@ -1,13 +1,19 @@
 """A fake of WeChat's server API on a free loopback port, for the channel's tests.
 
-It speaks the two endpoints the channel uses, with WeChat's JSON shapes and
-errcodes, and records what it receives:
+It speaks the endpoints the channel and the API's notifier use, with WeChat's JSON
+shapes and errcodes, and records what it receives:
 
 - `GET /cgi-bin/token?grant_type=client_credential&appid=..&secret=..`
   -> {"access_token", "expires_in"} or {"errcode": 40013/40125, ...}
 - `POST /cgi-bin/message/custom/send?access_token=..` (JSON body)
   -> {"errcode": 0, "errmsg": "ok"}, or 40001/42001 for an unknown/expired token,
-  45002 for content over 2048 bytes.
+  45002 for content over 2048 bytes, 45015 when the user's last message (as recorded
+  with `record_inbound`) is more than 48 hours old: WeChat only lets an account answer
+  within 48 hours of the user's last message.
+- `POST /cgi-bin/message/template/send?access_token=..` (JSON body: touser,
+  template_id, data{name: {value}}) -> {"errcode": 0, "errmsg": "ok", "msgid"}, or
+  40037 for an unknown template id, 43004 for a user who does not follow the account;
+  no time window (that is what template messages are for).
 
 Like WeChat, fetching a new token invalidates the previous ones (here at once).
 Token lifetimes follow `clock` (epoch seconds): a test shares one fake clock with
@@ -35,10 +41,15 @@ class FakeWeChatAPI:
     rejected: List[Dict[str, Any]] = field(default_factory=list)
     send_delay: float = 0.0
     clock: Callable[[], float] = field(default_factory=lambda: time.time)
+    template_ids: List[str] = field(default_factory=lambda: ["tmpl-progress"])
+    templates_sent: List[Dict[str, Any]] = field(default_factory=list)
+    unsubscribed: List[str] = field(default_factory=list)
+    service_window: float = 48 * 3600
 
     def __post_init__(self) -> None:
         self._lock = threading.Condition()
         self._tokens: Dict[str, float] = {}  # token -> expiry (epoch)
+        self._last_inbound: Dict[str, float] = {}  # openid -> epoch of their last message
         self._server: Optional[ThreadingHTTPServer] = None
 
     # -- lifecycle -------------------------------------------------------------
@@ -67,13 +78,17 @@ class FakeWeChatAPI:
 
             def do_POST(self) -> None:
                 url = urlparse(self.path)
-                if url.path != "/cgi-bin/message/custom/send":
+                send = {
+                    "/cgi-bin/message/custom/send": fake._custom_send,
+                    "/cgi-bin/message/template/send": fake._template_send,
+                }.get(url.path)
+                if send is None:
                     return self._json({"errcode": 404, "errmsg": "not found"}, 404)
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if fake.send_delay:
                     time.sleep(fake.send_delay)
-                self._json(fake._custom_send(query.get("access_token", ""), raw))
+                self._json(send(query.get("access_token", ""), raw))
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
@@ -119,6 +134,10 @@ class FakeWeChatAPI:
             if self.clock() > expiry:
                 self.rejected.append(body)
                 return {"errcode": 42001, "errmsg": "access_token expired"}
+            last = self._last_inbound.get(body.get("touser", ""))
+            if last is not None and self.clock() - last > self.service_window:
+                self.rejected.append(body)
+                return {"errcode": 45015, "errmsg": "response out of time limit or subscription is canceled"}
             content = body.get("text", {}).get("content", "")
             if body.get("msgtype") == "text" and len(content.encode("utf-8")) > 2048:
                 self.rejected.append(body)
@@ -126,6 +145,47 @@ class FakeWeChatAPI:
             self.sent.append(body)
             self._lock.notify_all()
             return {"errcode": 0, "errmsg": "ok"}
+
+    def _template_send(self, token: str, raw: bytes) -> Dict[str, Any]:
+        with self._lock:
+            try:
+                body = json.loads(raw.decode("utf-8"))
+            except ValueError:
+                return {"errcode": 47001, "errmsg": "data format error"}
+            expiry = self._tokens.get(token)
+            if expiry is None or self.clock() > expiry:
+                self.rejected.append(body)
+                code = 40001 if expiry is None else 42001
+                return {"errcode": code, "errmsg": "access_token is invalid or expired"}
+            if body.get("template_id") not in self.template_ids:
+                self.rejected.append(body)
+                return {"errcode": 40037, "errmsg": "invalid template_id"}
+            if not body.get("touser") or body["touser"] in self.unsubscribed:
+                self.rejected.append(body)
+                return {"errcode": 43004, "errmsg": "require subscribe"}
+            self.templates_sent.append(body)
+            self._lock.notify_all()
+            return {"errcode": 0, "errmsg": "ok", "msgid": len(self.templates_sent)}
+
+    def record_inbound(self, openid: str, at: Optional[float] = None) -> None:
+        """The user wrote to the account at `at` (default: now on the fake's clock); WeChat
+        measures the 48-hour customer-service window from there."""
+        with self._lock:
+            self._last_inbound[openid] = self.clock() if at is None else at
+
+    def templates_to(self, openid: str) -> List[Dict[str, Any]]:
+        with self._lock:
+            return [m for m in self.templates_sent if m.get("touser") == openid]
+
+    def wait_for_template(self, openid: str, count: int, timeout: float = 30.0) -> List[Dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                found = [m for m in self.templates_sent if m.get("touser") == openid]
+                remaining = deadline - time.monotonic()
+                if len(found) >= count or remaining <= 0:
+                    return found
+                self._lock.wait(remaining)
 
     def invalidate_tokens(self) -> None:
         """As if another client had fetched a token elsewhere."""

@@ -16,7 +16,7 @@ from app.crud.users import pick_owner
 from app.models import AuditLog, IdempotencyKey, Ticket, TicketCounter, TicketDeadline, TicketNote
 from app.schemas.ticket import TicketCreate
 from app.services import deadlines as dl
-from app.services import workflow
+from app.services import notifier, workflow
 from app.services.taxonomy import CATEGORY_DEPARTMENT, SEVERITY_RULES, Category, Severity
 
 
@@ -224,6 +224,8 @@ def transition(
             at=now,
         )
     session.flush()
+    # The traveller hears of every move (DESIGN §6): the notice commits with the move itself.
+    notifier.enqueue_status(session, ticket=ticket, now=now)
     return ticket
 
 
@@ -287,6 +289,42 @@ def set_feedback(
     return ticket
 
 
+def record_survey(
+    session: Session,
+    *,
+    ticket: Ticket,
+    rating: int | None,
+    comment: str | None,
+    confirmed: bool | None,
+    actor: Actor,
+    now: datetime,
+) -> Ticket:
+    """The traveller's answer in chat. Their own rating replaces one noted at the follow-up
+    call (the audit keeps the old value); a comment and a low rating become notes for the
+    owner, who sees the second follow-up on the ticket."""
+    set_feedback(session, ticket=ticket, confirmed=confirmed, satisfaction=rating, actor=actor, now=now)
+    texts = []
+    if comment:
+        texts.append(f"旅客评价留言：{comment}")
+    if rating is not None and rating <= workflow.LOW_SATISFACTION:
+        owner = ticket.owner.display_name if ticket.owner else "负责人"
+        texts.append(f"旅客满意度评分 {rating} 星（{rating * 20}/100），请{owner}进行二次回访。")
+    for text in texts:
+        ticket.notes.append(TicketNote(author="满意度调查", text=text, public=False, created_at=now))
+        audit.record(
+            session,
+            actor=actor.name,
+            actor_role=actor.role,
+            action="survey",
+            ticket_id=ticket.id,
+            field="note",
+            new=text,
+            at=now,
+        )
+    session.flush()
+    return ticket
+
+
 def set_delay(
     session: Session, *, ticket: Ticket, reason: str, expected_at: datetime, actor: Actor, now: datetime
 ) -> Ticket:
@@ -298,6 +336,8 @@ def set_delay(
     _change(session, ticket, actor, now, "delay", "delay_reason", reason)
     _change(session, ticket, actor, now, "delay", "expected_completion_at", expected_at)
     session.flush()
+    # "Cannot be solved in time" is told to the traveller with the reason and the new date.
+    notifier.enqueue_delay(session, ticket=ticket, now=now)
     return ticket
 
 

@@ -4,7 +4,7 @@ import logging
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Header, HTTPException, Path, Query, Response, status
 
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
@@ -28,6 +28,7 @@ from app.crud import tickets as crud
 from app.crud.tickets import Actor, Routing
 from app.models import Booking, Ticket
 from app.schemas.common import TICKET_NO_PATTERN
+from app.schemas.survey import SurveyIn, SurveyOut
 from app.schemas.ticket import (
     Compensation,
     DeadlineState,
@@ -43,12 +44,23 @@ from app.schemas.ticket import (
     TicketVerify,
     TransitionIn,
 )
+from app.services.notifier import Notifier, deliver_after, notifier_for
+from app.services.rasa_client import RasaClient, get_rasa_client
 from app.services.taxonomy import Category, Severity
 from app.services.views import ticket_out, ticket_progress_out, ticket_summary
 from app.services.workflow import WorkflowError
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/tickets", tags=["tickets"])
+
+
+def get_notifier(
+    session: SessionDep, rasa: Annotated[RasaClient, Depends(get_rasa_client)]
+) -> Notifier | None:
+    return notifier_for(session, rasa)
+
+
+NotifierDep = Annotated[Notifier | None, Depends(get_notifier)]
 NoPath = Annotated[str, Path(pattern=TICKET_NO_PATTERN, description="C + YYYYMMDD + sequence")]
 IdempotencyHeader = Annotated[
     str | None,
@@ -367,7 +379,13 @@ def verify_ticket(
     responses={409: {"description": "move not allowed from the current status"}, **NOT_FOUND},
 )
 def transition(
-    ticket_no: NoPath, body: TransitionIn, caller: Staff, session: SessionDep, now: NowDep
+    ticket_no: NoPath,
+    body: TransitionIn,
+    caller: Staff,
+    session: SessionDep,
+    now: NowDep,
+    background: BackgroundTasks,
+    notifier: NotifierDep,
 ) -> TicketOut:
     ticket = _load(session, ticket_no)
     _may_change(ticket, caller)
@@ -376,6 +394,8 @@ def transition(
     except WorkflowError as error:
         raise workflow_error(error) from None
     session.commit()
+    # The notice was committed with the move; it goes out after the answer (retried if need be).
+    background.add_task(deliver_after, notifier, lambda: now)
     return _view(session, ticket, caller, now)
 
 
@@ -461,7 +481,15 @@ def set_feedback(
     response_model=TicketOut,
     responses=NOT_FOUND,
 )
-def set_delay(ticket_no: NoPath, body: DelayIn, caller: Staff, session: SessionDep, now: NowDep) -> TicketOut:
+def set_delay(
+    ticket_no: NoPath,
+    body: DelayIn,
+    caller: Staff,
+    session: SessionDep,
+    now: NowDep,
+    background: BackgroundTasks,
+    notifier: NotifierDep,
+) -> TicketOut:
     ticket = _load(session, ticket_no)
     _may_change(ticket, caller)
     if body.expected_at.tzinfo is None:
@@ -473,6 +501,7 @@ def set_delay(ticket_no: NoPath, body: DelayIn, caller: Staff, session: SessionD
     except WorkflowError as error:
         raise workflow_error(error) from None
     session.commit()
+    background.add_task(deliver_after, notifier, lambda: now)
     return _view(session, ticket, caller, now)
 
 
@@ -502,3 +531,45 @@ def set_compensation(
         raise workflow_error(error) from None
     session.commit()
     return _view(session, ticket, caller, now)
+
+
+@router.post(
+    "/{ticket_no}/survey",
+    summary="The traveller's answer to the result and the satisfaction survey (1-5 stars, comment)",
+    response_model=SurveyOut,
+    description=(
+        "The bot sends what the traveller answered in chat, for its conversation's ticket (as for "
+        "GET). A rating replaces an earlier one (audited); 1 or 2 stars open a second follow-up "
+        "for the owner. The score is out of 100 (stars x 20)."
+    ),
+    responses={**SERVICE_SCOPE, **NOT_FOUND},
+)
+def answer_survey(
+    ticket_no: NoPath,
+    body: SurveyIn,
+    caller: AnyCaller,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    grant: GrantHeader = None,
+    sender_id: SenderHeader = None,
+) -> SurveyOut:
+    ticket = _load_for(session, settings, ticket_no, caller, grant, sender_id, now)
+    _may_change(ticket, caller)
+    crud.record_survey(
+        session,
+        ticket=ticket,
+        rating=body.rating,
+        comment=body.comment,
+        confirmed=body.confirmed,
+        actor=caller,
+        now=now,
+    )
+    session.commit()
+    return SurveyOut(
+        ticket_no=ticket.ticket_no,
+        confirmed=ticket.confirmed,
+        satisfaction=ticket.satisfaction,
+        score=ticket.satisfaction * 20 if ticket.satisfaction is not None else None,
+        second_follow_up=ticket.second_follow_up,
+    )
