@@ -163,6 +163,21 @@ class TicketProgress(TypedDict):
     grant_expires_at: str
 
 
+class SurveyAnswer(TypedDict, total=False):
+    """What the traveller answered after the ticket closed (SurveyIn): at least one field."""
+
+    rating: int
+    comment: str
+    confirmed: bool
+
+
+class SurveyRecorded(TypedDict):
+    ticket_no: str
+    satisfaction: Optional[int]
+    score: Optional[int]
+    second_follow_up: bool
+
+
 # ---------------------------------------------------------------- handoffs
 
 
@@ -221,6 +236,9 @@ ENDPOINTS: Dict[str, Endpoint] = {
         "POST", "/tickets/{ticket_no}/verify", TicketVerify, TicketProgress, "TicketVerify", "TicketVerified"
     ),
     "get_ticket": Endpoint("GET", "/tickets/{ticket_no}", None, Ticket, None, "TicketOut"),
+    "answer_survey": Endpoint(
+        "POST", "/tickets/{ticket_no}/survey", SurveyAnswer, SurveyRecorded, "SurveyIn", "SurveyOut"
+    ),
     "open_handoff": Endpoint(
         "POST", "/handoffs", HandoffCreate, HandoffOpened, "HandoffCreate", "HandoffOpened"
     ),

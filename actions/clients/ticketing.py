@@ -17,6 +17,8 @@ from actions.clients.contract import (
     Handoff,
     HandoffCreate,
     HandoffOpened,
+    SurveyAnswer,
+    SurveyRecorded,
     Ticket,
     TicketCreate,
     TicketProgress,
@@ -162,6 +164,15 @@ class TicketingClient:
         any other is refused (403 -> Mismatch), whether it exists or not."""
         headers = {"X-Sender-Id": sender_id, **({"X-Verification-Grant": grant} if grant else {})}
         return cast(Ticket, await self._call("get_ticket", {"ticket_no": ticket_no}, headers=headers))
+
+    async def answer_survey(self, ticket_no: str, sender_id: str, answer: SurveyAnswer) -> SurveyRecorded:
+        """The traveller's confirmation, 1-5 stars or comment, for this conversation's ticket."""
+        return cast(
+            SurveyRecorded,
+            await self._call(
+                "answer_survey", {"ticket_no": ticket_no}, json=answer, headers={"X-Sender-Id": sender_id}
+            ),
+        )
 
     async def open_handoff(self, payload: HandoffCreate) -> HandoffOpened:
         """Queue the conversation for a human agent; idempotent per open conversation."""
