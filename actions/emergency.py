@@ -16,6 +16,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.clients.rasa import say_to_paused
 from actions.clients.ticketing import TicketingError, get_client
 from actions.forms.base import latest_entities
 from actions.handoff import open_handoff
@@ -82,11 +83,18 @@ async def emergency_reply(dispatcher: CollectingDispatcher, tracker: Tracker) ->
 
 async def raise_waiting_handoff(tracker: Tracker) -> None:
     """An emergency written while the conversation waits for an agent (the bot is paused):
-    the queue raises it to urgent and the advice reaches the traveller through the API."""
-    notice = (
-        await emergency_advice(tracker) + "\n已通知人工客服优先处理您的会话，客服接入后会在这里直接回复您。"
+    the queue raises it to urgent and the advice reaches the traveller through the API.
+    If the API is down the advice still goes out, straight through Rasa, with the duty line
+    in place of the queue (the agent may already be in the chat: the wording fits both)."""
+    advice = await emergency_advice(tracker)
+    notice = advice + "\n已通知人工客服优先处理您的会话，请留在这里，客服会在这里直接回复您。"
+    if await open_handoff(tracker, CollectingDispatcher(), "emergency", notice=notice):
+        return
+    channel = tracker.get_latest_input_channel() or "rest"
+    fallback = (
+        advice + "\n在线客服系统暂时连接不上，请直接拨打上面的24小时紧急电话，我们的值班人员会立即处理。"
     )
-    await open_handoff(tracker, CollectingDispatcher(), "emergency", notice=notice)
+    say_to_paused(tracker.sender_id, channel, fallback)
 
 
 class ActionEmergency(Action):

@@ -14,6 +14,10 @@ class Settings:
     api_timeout_seconds: float
     emergency_line: str
     sales_line: str
+    # Rasa's HTTP API, for the one message the bot must deliver itself while paused: emergency
+    # advice when the ticketing API, which normally relays it, is down. Empty secret = never.
+    rasa_url: str
+    rasa_jwt_secret: str
 
 
 @lru_cache(maxsize=1)
@@ -24,4 +28,6 @@ def get_settings() -> Settings:
         api_timeout_seconds=float(os.environ.get("API_TIMEOUT_SECONDS", "5")),
         emergency_line=os.environ.get("EMERGENCY_LINE", "400-820-1190"),
         sales_line=os.environ.get("SALES_LINE", "400-820-1100"),
+        rasa_url=os.environ.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
+        rasa_jwt_secret=os.environ.get("RASA_JWT_SECRET", ""),
     )
