@@ -27,6 +27,18 @@ traveller's messages written in another tab (`user_echo`), a `bot_typing` cue wh
 the bot works on a message, and the handoff state after it (`handoff_state`). Before
 a tab starts a new conversation it sends `leave_conversation`: during a handoff the
 agent is told in the old conversation.
+
+Typing cues during a handoff (issue 15), transient: never in the tracker.
+- The widget sends `traveller_typing` {typing}; the channel notes the moment for the socket's
+  own, bound conversation (whatever the data names), and the ticketing API asks for it with
+  `POST /webhooks/socketio/typing/traveller` {conversation} -> {typing}.
+- The API sends `POST /webhooks/socketio/typing/agent` {conversation, typing, agent} for the
+  agent holding the conversation; the channel emits `agent_typing` to that room only.
+Both routes take what Rasa's HTTP API takes: `Authorization: Bearer <JWT>` signed with Rasa's
+--jwt-secret, role admin (the ticketing API's short-lived token), checked by Rasa's own JWT
+extension; without --jwt-secret they answer 403. The moment lives in this process: with several
+Rasa replicas the API's ask must reach the replica holding the socket (the agent's cue reaches
+it through the socket.io client manager).
 """
 
 from __future__ import annotations
@@ -39,7 +51,9 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput as StockSocketIOInput
 from rasa.core.channels.socketio import SocketIOOutput
-from sanic import Blueprint
+from rasa.utils.common import call_potential_coroutine
+from sanic import Blueprint, response
+from sanic.request import Request
 
 from bot.channels.scale import share_rooms
 from bot.channels.session_ids import DEFAULT_MAX_AGE, SessionSigner
@@ -61,6 +75,39 @@ SHOWN_LIMIT = 200  # characters of a button title echoed to the other tabs
 NEW_CONVERSATION_NOTICE = "（旅客已开始新对话）"
 # Rasa's prefix for intents triggered from outside (trigger_intent, reminders): not the traveller.
 EXTERNAL_PREFIX = "EXTERNAL: "
+TRAVELLER_TYPING_EVT = "traveller_typing"  # widget -> channel
+AGENT_TYPING_EVT = "agent_typing"  # channel -> widget
+# A cue is fresh this long: the widget repeats it every 2 s while keys are pressed, and says
+# when the traveller stops; a tab closed mid-word must not leave the agent waiting forever.
+TYPING_FRESH_SECONDS = 6.0
+TYPING_MAX_CONVERSATIONS = 10_000  # a bound on the memory a flood of sockets can take
+AGENT_NAME_LIMIT = 64
+
+
+async def staff_token(request: Request) -> bool:
+    """Rasa's own check of its HTTP API (rasa/server.py requires_auth): a JWT that its JWT
+    extension accepts, with role admin. No JWT configured means closed, not open."""
+    app = request.app
+    auth = getattr(app.ctx, "auth", None)
+    if not app.config.get("USE_JWT") or auth is None:
+        return False
+    try:
+        if not await call_potential_coroutine(auth.is_authenticated(request)):
+            return False
+        payload = await call_potential_coroutine(auth.extract_payload(request))
+    except Exception:  # an unreadable or forged token is simply not staff
+        return False
+    user = (payload or {}).get("user") if isinstance(payload, dict) else None
+    return isinstance(user, dict) and user.get("role") == "admin"
+
+
+def _conversation_in(request: Request) -> Optional[Text]:
+    try:
+        body = request.json
+    except Exception:
+        return None
+    conversation = body.get("conversation") if isinstance(body, dict) else None
+    return conversation if isinstance(conversation, str) and 0 < len(conversation) <= 128 else None
 
 
 def _buttons(data: Dict[Text, Any]) -> List[Dict[Text, Text]]:
@@ -157,6 +204,7 @@ class SocketIOInput(StockSocketIOInput):
         sio = self.sio
         namespace = self.namespace
         server: Dict[Text, Any] = {}
+        typing_at: Dict[Text, float] = {}  # conversation -> monotonic time of its latest cue
 
         @webhook.listener("before_server_start")
         async def remember_app(app: Any, _loop: Any) -> None:
@@ -207,6 +255,47 @@ class SocketIOInput(StockSocketIOInput):
                     HISTORY_EVT, {"messages": messages, "state": state}, room=sid, namespace=namespace
                 )
 
+        def typing_now(conversation: Text) -> bool:
+            at = typing_at.get(conversation)
+            return at is not None and time.monotonic() - at < TYPING_FRESH_SECONDS
+
+        async def traveller_typing(sid: Text, data: Any) -> None:
+            """Only the socket's own conversation: a traveller signals for nobody else."""
+            conversation = (await sio.get_session(sid, namespace=namespace)).get("conversation")
+            if not conversation:
+                return
+            if not (isinstance(data, dict) and data.get("typing") is True):
+                typing_at.pop(conversation, None)
+                return
+            if conversation not in typing_at and len(typing_at) >= TYPING_MAX_CONVERSATIONS:
+                for stale in [c for c in typing_at if not typing_now(c)]:
+                    del typing_at[stale]
+                if len(typing_at) >= TYPING_MAX_CONVERSATIONS:
+                    return
+            typing_at[conversation] = time.monotonic()
+
+        @webhook.route("/typing/traveller", methods=["POST"])
+        async def traveller_typing_state(request: Request) -> Any:
+            if not await staff_token(request):
+                return response.json({"error": "not authorised"}, status=403)
+            conversation = _conversation_in(request)
+            if conversation is None:
+                return response.json({"error": "conversation required"}, status=400)
+            return response.json({"typing": typing_now(conversation)})
+
+        @webhook.route("/typing/agent", methods=["POST"])
+        async def agent_typing(request: Request) -> Any:
+            if not await staff_token(request):
+                return response.json({"error": "not authorised"}, status=403)
+            conversation = _conversation_in(request)
+            if conversation is None:
+                return response.json({"error": "conversation required"}, status=400)
+            body = request.json
+            agent = body.get("agent") if isinstance(body.get("agent"), str) else None
+            cue = {"typing": body.get("typing") is True, "agent": agent[:AGENT_NAME_LIMIT] if agent else None}
+            await sio.emit(AGENT_TYPING_EVT, cue, room=conversation, namespace=namespace)
+            return response.json({"ok": True})
+
         async def handle_message(sid: Text, data: Any) -> None:
             data = data if isinstance(data, dict) else {}
             conversation = (await sio.get_session(sid, namespace=namespace)).get("conversation")
@@ -232,6 +321,7 @@ class SocketIOInput(StockSocketIOInput):
                 metadata = {}
             text = data.get("message", "")
             text = text if isinstance(text, str) else ""
+            typing_at.pop(conversation, None)  # the message is sent: no longer typing it
             # The conversation's other tabs show what the traveller wrote here; a button choice
             # as its title (only ever shown inside this same conversation).
             shown = metadata.get("shown_as")
@@ -284,4 +374,5 @@ class SocketIOInput(StockSocketIOInput):
         sio.on("session_request", session_request, namespace=namespace)
         sio.on(self.user_message_evt, handle_message, namespace=namespace)
         sio.on(LEAVE_EVT, leave_conversation, namespace=namespace)
+        sio.on(TRAVELLER_TYPING_EVT, traveller_typing, namespace=namespace)
         return webhook
