@@ -458,11 +458,13 @@ def test_every_service_has_liveness_and_readiness_probes_on_its_real_health_rout
 
 def test_the_health_routes_exist_in_the_code():
     def source_of(module: str) -> str:
+        # The file, without importing the package (importing rasa is slow and has side effects).
         from importlib.util import find_spec
 
-        spec = find_spec(module)
-        assert spec and spec.origin, module
-        return Path(spec.origin).read_text(encoding="utf-8")
+        package, _, name = module.partition(".")
+        spec = find_spec(package)
+        assert spec and spec.origin, package
+        return (Path(spec.origin).parent / f"{name}.py").read_text(encoding="utf-8")
 
     rasa_server = source_of("rasa.server")
     assert '@app.get("/")' in rasa_server and '@app.get("/status")' in rasa_server
@@ -532,6 +534,32 @@ def test_docker_compose_config_accepts_the_file_and_names_a_missing_secret():
     del environment["RASA_JWT_SECRET"]
     result = subprocess.run(run, env={**base, **environment}, capture_output=True, text=True)
     assert result.returncode != 0 and "RASA_JWT_SECRET" in result.stderr
+
+
+def test_nginx_accepts_the_compose_front_configuration(tmp_path):
+    if not shutil.which("nginx"):
+        pytest.skip("nginx is not installed (Debian's nginx: make nginx)")
+    (tmp_path / "logs").mkdir()
+    result = subprocess.run(
+        [
+            "nginx",
+            "-t",
+            "-q",
+            "-c",
+            str(DOCKER / "nginx.conf"),
+            "-p",
+            f"{tmp_path}/",
+            "-g",
+            f"pid {tmp_path}/pid;",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    conf = (DOCKER / "nginx.conf").read_text(encoding="utf-8")
+    # Rasa's HTTP API is not behind the front: only the channels go to Rasa.
+    assert set(re.findall(r"location (\S+) \{\s*proxy_pass \$rasa;", conf)) == {"/socket.io/", "/webhooks/"}
 
 
 # === tests: parity with the code and the settings files ==================================
