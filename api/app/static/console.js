@@ -17,7 +17,12 @@
   let selectedId = null;
   let selected = null; // the selected handoff as last read
   let transcriptKey = "";
-  let queueTimer = null, transcriptTimer = null;
+  let queueTimer = null, transcriptTimer = null, heartbeatTimer = null, rosterTimer = null;
+  const HEARTBEAT_MS = 30000; // the API counts an agent offline after AGENT_OFFLINE_SECONDS without one
+  const ROSTER_POLL_MS = 10000;
+  const TYPING_REPEAT_MS = 2500; // the agent's cue to the traveller, at most this often
+  const TYPING_IDLE_MS = 4000; // no key for this long: the agent stopped typing
+  const PRESENCE_LABELS = { online: "在线", away: "离开", offline: "离线" };
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -146,7 +151,8 @@
   function logout(message) {
     auth = null;
     sessionStorage.removeItem("console.auth");
-    clearInterval(queueTimer); clearInterval(transcriptTimer);
+    clearInterval(queueTimer); clearInterval(transcriptTimer); clearInterval(heartbeatTimer); clearInterval(rosterTimer);
+    $("presence-box").hidden = true; $("roster").hidden = true;
     $("desk").hidden = true; $("password-view").hidden = true; $("login-view").hidden = false; $("logout").hidden = true;
     $("views").hidden = true; $("tickets-view").hidden = true;
     $("whoami").textContent = "";
@@ -172,7 +178,75 @@
       refreshQueue();
       clearInterval(queueTimer);
       queueTimer = setInterval(refreshQueue, QUEUE_POLL_MS);
+      startPresence();
     });
+  }
+
+  // --- availability: chosen in the header, kept alive by heartbeats (issue 15) ---------------
+  // Heartbeats say the console is open; `active` says the agent used it since the last one, so
+  // the API shows an idle agent away and a closed console offline, whatever worker answers.
+  let usedSince = true;
+  for (const name of ["keydown", "pointerdown", "wheel", "focusin"]) {
+    document.addEventListener(name, () => { usedSince = true; }, { passive: true, capture: true });
+  }
+  let lastMove = 0;
+  document.addEventListener("pointermove", () => {
+    const now = Date.now();
+    if (now - lastMove > 5000) { lastMove = now; usedSince = true; }
+  }, { passive: true });
+
+  function showPresence(me) {
+    if (!me) return;
+    $("presence").value = me.chosen;
+    const dot = $("presence-dot");
+    dot.className = `presence-dot ${me.status}`;
+    $("presence-note").textContent = me.automatic
+      ? (me.status === "away" ? "（长时间未操作，已自动显示为离开）" : `（当前显示为${PRESENCE_LABELS[me.status]}）`)
+      : "";
+  }
+
+  async function heartbeat() {
+    if (!auth || auth.mustChange) return;
+    const active = usedSince;
+    usedSince = false;
+    try { showPresence(await api("POST", "/auth/heartbeat", { active })); } catch (error) { /* next beat */ }
+  }
+
+  function startPresence() {
+    $("presence-box").hidden = false;
+    clearInterval(heartbeatTimer);
+    heartbeat();
+    heartbeatTimer = setInterval(heartbeat, HEARTBEAT_MS);
+    if (auth.role === "supervisor") {
+      $("roster").hidden = false;
+      refreshRoster();
+      clearInterval(rosterTimer);
+      rosterTimer = setInterval(refreshRoster, ROSTER_POLL_MS);
+    }
+  }
+
+  $("presence").addEventListener("change", async () => {
+    try { showPresence(await api("PUT", "/auth/presence", { status: $("presence").value })); }
+    catch (error) { $("presence-note").textContent = `状态未能更新：${error.message}`; }
+  });
+
+  async function refreshRoster() {
+    if (!auth || auth.role !== "supervisor") return;
+    let data;
+    try { data = await api("GET", "/auth/presence"); } catch (error) { $("roster-hours").textContent = error.message; return; }
+    const hours = data.open_now
+      ? `服务时间 ${data.opening_hours}（北京时间），当前在线客服 ${data.online_agents} 人`
+      : `现在是非服务时间（${data.opening_hours}，北京时间），${chinaTime(data.next_opening)} 上班；在线客服 ${data.online_agents} 人`;
+    $("roster-hours").textContent = hours;
+    const list = $("roster-list");
+    list.textContent = "";
+    for (const p of data.items) {
+      const item = el("li");
+      item.appendChild(el("span", null, `${p.display_name}（${p.role === "supervisor" ? "主管" : "客服"}）`));
+      const auto = p.automatic && p.status === "away" ? "（自动）" : "";
+      item.appendChild(el("span", `state ${p.status}`, PRESENCE_LABELS[p.status] + auto));
+      list.appendChild(item);
+    }
   }
 
   // --- labels and canned replies, read once per login ----------------------------------------
@@ -260,11 +334,13 @@
 
   // --- one conversation --------------------------------------------------------------------
   async function select(id) {
+    if (id !== selectedId) stopTyping(true);
     selectedId = id;
     transcriptKey = "";
     $("transcript").textContent = "";
     $("conv-error").textContent = "";
     $("conv-status").textContent = "";
+    $("conv-typing").textContent = "";
     closeCanned();
     document.querySelectorAll(".queue-item").forEach((n) => {
       const on = Number(n.dataset.id) === id;
@@ -301,6 +377,7 @@
     $("close").hidden = !(open && (mine() || auth.role === "supervisor"));
     $("reply-text").disabled = !mine();
     $("reply-send").disabled = !mine();
+    $("note-send").disabled = !mine();
     $("canned-open").disabled = !mine();
     if (!mine()) closeCanned();
     $("reply-text").placeholder = mine() ? "输入回复，Enter 发送，Shift+Enter 换行"
@@ -340,6 +417,8 @@
     }
     if (id !== selectedId) return;
     $("conv-status").textContent = "";
+    // The traveller's cue (transient, from the widget through Rasa): every poll, lines or not.
+    $("conv-typing").textContent = data.traveller_typing ? "对方正在输入…" : "";
     const key = JSON.stringify(data.lines.map((l) => [l.sender, l.text, l.at]));
     if (key === transcriptKey) return; // unchanged: keep the agent's scroll position
     transcriptKey = key;
@@ -349,7 +428,8 @@
     if (!data.lines.length) box.appendChild(el("div", "muted", "暂无对话记录（旅客可能已离开，可直接结束会话）"));
     for (const line of data.lines) {
       const row = el("div", `line ${line.sender}`);
-      const who = line.sender === "agent" && line.agent ? `客服 ${line.agent}` : label("senders", line.sender);
+      const who = line.sender === "note" ? `内部备注（仅客服可见）· ${line.agent || ""}`
+        : line.sender === "agent" && line.agent ? `客服 ${line.agent}` : label("senders", line.sender);
       row.appendChild(el("div", "who", `${who} · ${clock(line.at)}`));
       const pressed = line.sender === "traveller" ? pressedButton(line.text) : null;
       const text = el("div", "text");
@@ -416,6 +496,7 @@
     if (!text || !mine()) return;
     $("reply-send").disabled = true;
     $("conv-error").textContent = "";
+    stopTyping(false); // the message itself ends the cue in the widget
     try {
       await api("POST", `/handoffs/${selectedId}/messages`, { text });
       $("reply-text").value = "";
@@ -427,6 +508,52 @@
     } finally {
       $("reply-send").disabled = !mine();
     }
+  });
+
+  // --- private notes: the reply box's text kept for agents only, never sent to the traveller ---
+  $("note-send").addEventListener("click", async () => {
+    const text = $("reply-text").value.trim();
+    if (!text || !mine()) return;
+    $("note-send").disabled = true;
+    $("conv-error").textContent = "";
+    stopTyping(true);
+    try {
+      await api("POST", `/handoffs/${selectedId}/notes`, { text });
+      $("reply-text").value = "";
+      $("conv-status").textContent = "内部备注已保存（旅客看不到）";
+      refreshTranscript();
+      $("reply-text").focus();
+    } catch (error) {
+      $("conv-error").textContent = error.message;
+    } finally {
+      $("note-send").disabled = !mine();
+    }
+  });
+
+  // --- the agent's typing cue to the traveller (客服正在输入…), throttled --------------------
+  let typingSentAt = 0, typingOn = false, typingIdle = null;
+  function sendTyping(on) {
+    if (!selectedId || !mine()) return;
+    api("POST", `/handoffs/${selectedId}/typing`, { typing: on }).catch(() => { /* a cue is best effort */ });
+  }
+  function stopTyping(tell) {
+    clearTimeout(typingIdle);
+    if (typingOn && tell) sendTyping(false);
+    typingOn = false;
+  }
+  $("reply-text").addEventListener("input", () => {
+    if (!mine()) return;
+    const text = $("reply-text").value.trim();
+    // "/" opens the canned replies: choosing one is not typing to the traveller yet.
+    if (!text || text.startsWith("/")) { stopTyping(true); return; }
+    const now = Date.now();
+    if (!typingOn || now - typingSentAt >= TYPING_REPEAT_MS) {
+      sendTyping(true);
+      typingSentAt = now;
+      typingOn = true;
+    }
+    clearTimeout(typingIdle);
+    typingIdle = setTimeout(() => stopTyping(true), TYPING_IDLE_MS);
   });
 
   // --- canned replies: "/" in the reply box or Ctrl+/ opens a filterable list ------------------

@@ -12,6 +12,11 @@
 // tab was closed is there when the traveller comes back. Live: bot_uttered (bot and agents),
 // user_echo (the traveller's messages written in another tab of this conversation), bot_typing
 // and handoff_state (is an agent in the chat).
+//
+// Typing cues during a handoff (issue 15), never stored: while the traveller types, the widget
+// sends traveller_typing {typing: true} at most every TYPING_REPEAT_MS and {typing: false} when
+// they stop, send or clear the box (the agent's console shows 对方正在输入…); agent_typing from
+// the server shows 客服正在输入… until the agent stops, their message arrives, or it goes stale.
 (function () {
   "use strict";
 
@@ -93,6 +98,7 @@
       agentEl.dataset.state = "bot";
     }
     agentEl.hidden = !handoff.handoff;
+    if (!handoff.handoff && agentTyping) agentTypes(false); // nobody types once the agent has gone
   }
 
   function scroll() { log.scrollTop = log.scrollHeight; }
@@ -187,8 +193,44 @@
   document.addEventListener("visibilitychange", () => { if (seen()) setUnread(0); });
 
   // While the bot works on a message; not during a handoff (the paused bot does not answer).
+  const BOT_TYPING = typingEl.textContent || "智能助手正在输入…";
+  const AGENT_TYPING = "客服正在输入…";
+  const TYPING_REPEAT_MS = 2000; // the traveller's cue, repeated while typing (throttle)
+  const TYPING_IDLE_MS = 4000; // no key for this long: the traveller stopped
+  const AGENT_TYPING_STALE_MS = 7000; // the agent's cue, unless renewed
+  let agentTyping = false, agentTypingTimer = null;
+  function showTyping(text) {
+    typingEl.textContent = text;
+    typingEl.hidden = !text;
+  }
   function typing(on) {
-    typingEl.hidden = !(on && !handoff.handoff);
+    if (agentTyping && handoff.handoff) return; // the agent's cue has the line
+    showTyping(on && !handoff.handoff ? BOT_TYPING : "");
+  }
+  function agentTypes(on) {
+    clearTimeout(agentTypingTimer);
+    agentTyping = !!on && !!handoff.handoff;
+    showTyping(agentTyping ? AGENT_TYPING : "");
+    if (agentTyping) agentTypingTimer = setTimeout(() => agentTypes(false), AGENT_TYPING_STALE_MS);
+  }
+
+  // The traveller's own cue: only during a handoff (a person is reading), throttled.
+  let lastTypingSent = 0, idleTimer = null, typingSent = false;
+  function travellerTypes(on) {
+    clearTimeout(idleTimer);
+    if (!confirmed) return;
+    const now = Date.now();
+    if (on && handoff.handoff) {
+      if (!typingSent || now - lastTypingSent >= TYPING_REPEAT_MS) {
+        socket.emit("traveller_typing", { typing: true });
+        lastTypingSent = now;
+        typingSent = true;
+      }
+      idleTimer = setTimeout(() => travellerTypes(false), TYPING_IDLE_MS);
+    } else if (typingSent) {
+      socket.emit("traveller_typing", { typing: false });
+      typingSent = false;
+    }
   }
 
   const socket = io(RASA_URL, {
@@ -268,6 +310,8 @@
   socket.on("session_refused", () => requestSession());
 
   socket.on("bot_typing", (data) => typing(!!(data && data.typing)));
+  socket.on("agent_typing", (data) => agentTypes(!!(data && data.typing === true)));
+  input.addEventListener("input", () => travellerTypes(input.value.trim() !== ""));
   socket.on("handoff_state", (state) => { if (state && typeof state === "object") setHandoff(state); });
 
   socket.on("user_echo", (msg) => {
@@ -278,6 +322,7 @@
 
   socket.on("bot_uttered", (msg) => {
     if (!msg || typeof msg !== "object") return;
+    if (agentTyping) agentTypes(false); // the message being typed has arrived
     // The agent console relays a person's message as text followed by {handoff_agent}.
     if (msg.handoff_agent && !msg.text) {
       const name = String(msg.handoff_agent);
@@ -330,6 +375,7 @@
     const text = input.value.trim();
     if (!text) return;
     input.value = "";
+    travellerTypes(false);
     send(text);
   });
 
@@ -398,5 +444,6 @@
     get conversationId() { return sessionId ? sessionId.split(".")[0] : null; },
     get handoff() { return Object.assign({}, handoff); },
     get unread() { return unread; },
+    get agentTyping() { return agentTyping; },
   };
 })();
