@@ -111,7 +111,7 @@ bench: train ## latency and throughput: tickets and /classify (SQLite, PostgreSQ
 	$(ENV) $(VENV)/bin/python -m scripts.bench_chat
 
 test-faults: train nginx ## kill -9 replicas, action server, API; Redis/PostgreSQL outages (real processes, ports 6050-6099)
-	$(VENV)/bin/python -m pytest tests/faults -p no:cacheprovider $(PYTEST_ARGS)
+	RUN_FAULT_TESTS=1 $(VENV)/bin/python -m pytest tests/faults -p no:cacheprovider $(PYTEST_ARGS)
 
 bench-scale: train nginx ## 20/50/100 conversations on one replica and on two; turn 300 vs turn 3 (ports 6050-6099)
 	$(VENV)/bin/python -m scripts.bench_scale
