@@ -692,3 +692,11 @@ def test_the_images_start_the_services_as_the_procfile_does():
     assert 'ENTRYPOINT ["uvicorn", "app.main:app"]' in (DOCKER / "api.Dockerfile").read_text()
     for path in rasa_files():
         assert path.exists(), path
+    # Kubernetes repeats each image's CMD (compose uses the CMD): the two must not drift apart.
+    for image, service in (("bot", "rasa"), ("actions", "actions"), ("api", "api")):
+        text = (DOCKER / f"{image}.Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+        (cmd,) = re.findall(r"^CMD (\[.*\])$", text, re.M)
+        (container,) = pod_specs()[service]["containers"]
+        assert json.loads(cmd) == container["args"], (
+            f"{image}.Dockerfile CMD != the {service} Deployment's args"
+        )
