@@ -74,8 +74,13 @@ NOT_DEPLOYED = {
 }
 # Variables a service reads (and the settings files list) that it is not given, and why.
 NOT_GIVEN = {
+    "api": {
+        "WECHAT_APP_SECRET": "only for template messages (WECHAT_TEMPLATE_ID), left off: the API "
+        "cannot share WeChat's access token with the bot across containers (docs/deploy.md)",
+    },
     "retention": {
         "RASA_JWT_SECRET": "app.cli retention never calls Rasa (least privilege)",
+        "WECHAT_APP_SECRET": "app.cli retention sends no notices",
     },
 }
 # Settings whose deployed value differs from dev.env / deploy/scale.env on purpose; every
