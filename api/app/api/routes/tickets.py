@@ -61,6 +61,15 @@ def get_notifier(
 
 
 NotifierDep = Annotated[Notifier | None, Depends(get_notifier)]
+
+
+def _end_transaction(session) -> None:
+    """Before a background delivery: the request's session stays open until after the background
+    tasks, and on SQLite its read transaction (BEGIN IMMEDIATE) holds the write lock the
+    delivery's claim needs."""
+    session.commit()
+
+
 NoPath = Annotated[str, Path(pattern=TICKET_NO_PATTERN, description="C + YYYYMMDD + sequence")]
 IdempotencyHeader = Annotated[
     str | None,
@@ -394,9 +403,11 @@ def transition(
     except WorkflowError as error:
         raise workflow_error(error) from None
     session.commit()
+    out = _view(session, ticket, caller, now)
+    _end_transaction(session)
     # The notice was committed with the move; it goes out after the answer (retried if need be).
     background.add_task(deliver_after, notifier, lambda: now)
-    return _view(session, ticket, caller, now)
+    return out
 
 
 @router.post(
@@ -501,8 +512,10 @@ def set_delay(
     except WorkflowError as error:
         raise workflow_error(error) from None
     session.commit()
+    out = _view(session, ticket, caller, now)
+    _end_transaction(session)
     background.add_task(deliver_after, notifier, lambda: now)
-    return _view(session, ticket, caller, now)
+    return out
 
 
 @router.put(
