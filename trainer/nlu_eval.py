@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import html
 import json
 import os
 import shutil
@@ -27,7 +26,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY_ENTITIES = ["booking_ref", "phone", "ticket_no"]
@@ -289,14 +288,14 @@ def fmt(value: Optional[float]) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
-def delta(now: Optional[float], before: Optional[float]) -> str:
+def change(now: Optional[float], before: Optional[float]) -> Dict[str, Any]:
+    """How a figure moved since the previous run, for the template's delta()."""
     if now is None or before is None:
-        return '<span class="muted">新</span>' if now is not None and before is None else ""
+        return {"kind": "new" if now is not None and before is None else ""}
     diff = now - before
     if abs(diff) < 0.0005:
-        return '<span class="muted">±0</span>'
-    css = "up" if diff > 0 else "down"
-    return f'<span class="{css}">{diff:+.3f}</span>'
+        return {"kind": "same"}
+    return {"kind": "up" if diff > 0 else "down", "diff": diff}
 
 
 def intent_rows(summary: Dict) -> List[Dict]:
@@ -316,46 +315,34 @@ def intent_rows(summary: Dict) -> List[Dict]:
     return sorted(rows, key=lambda r: (r["f1"], r["name"]))
 
 
-def table(rows: List[Dict], previous: Dict[str, float], with_confused: bool = True) -> str:
-    head = "<tr><th>意图</th><th>F1</th><th>变化</th><th>精确率</th><th>召回率</th><th>例句数</th>"
-    head += "<th>常被误判为（次数）</th></tr>" if with_confused else "</tr>"
-    body = []
-    for r in rows:
-        css = "bad" if r["f1"] < 0.8 else "warn" if r["f1"] < 0.95 else ""
-        cells = (
-            f'<td>{html.escape(r["name"])}</td><td class="{css}">{r["f1"]:.3f}</td>'
-            f"<td>{delta(r['f1'], previous.get(r['name']))}</td><td>{r['precision']:.3f}</td>"
-            f"<td>{r['recall']:.3f}</td><td>{r['support']}</td>"
-        )
-        if with_confused:
-            cells += f"<td>{html.escape(r.get('confused', ''))}</td>"
-        body.append(f"<tr>{cells}</tr>")
-    return f"<table>{head}{''.join(body)}</table>"
+def _with_changes(rows: List[Dict], previous: Dict[str, float]) -> List[Dict]:
+    return [
+        {
+            **r,
+            "css": "bad" if r["f1"] < 0.8 else "warn" if r["f1"] < 0.95 else "",
+            "change": change(r["f1"], previous.get(r["name"])),
+        }
+        for r in rows
+    ]
 
 
-def errors_table(errors: List[Dict], limit: int = 300) -> str:
-    if not errors:
-        return "<p>没有判错的例句。</p>"
-    rows = []
-    for e in sorted(
+def _errors(errors: List[Dict], limit: int) -> List[Dict]:
+    ordered = sorted(
         errors,
         key=lambda e: (e.get("intent") or "", -(e.get("intent_prediction") or {}).get("confidence", 0)),
-    )[:limit]:
-        predicted = e.get("intent_prediction") or {}
-        rows.append(
-            f"<tr><td>{html.escape(e.get('text', ''))}</td><td>{html.escape(str(e.get('intent')))}</td>"
-            f"<td>{html.escape(str(predicted.get('name')))}</td><td>{predicted.get('confidence', 0):.2f}</td></tr>"
-        )
-    more = f"<p class='muted'>只显示前 {limit} 条，共 {len(errors)} 条。</p>" if len(errors) > limit else ""
-    return (
-        "<table><tr><th>例句</th><th>正确意图</th><th>模型判成</th><th>置信度</th></tr>"
-        + "".join(rows)
-        + "</table>"
-        + more
-    )
+    )[:limit]
+    return [
+        {
+            "text": e.get("text", ""),
+            "intent": str(e.get("intent")),
+            "predicted": str((e.get("intent_prediction") or {}).get("name")),
+            "confidence": (e.get("intent_prediction") or {}).get("confidence", 0),
+        }
+        for e in ordered
+    ]
 
 
-def entity_table(cv: Optional[Dict], held: Optional[Dict], previous: Optional[Dict]) -> str:
+def _entities(cv: Optional[Dict], held: Optional[Dict], previous: Optional[Dict]) -> List[Dict]:
     rows = []
     for entity in KEY_ENTITIES + sorted(
         {e for s in (cv, held) if s for e in s["entities"]} - set(KEY_ENTITIES)
@@ -366,42 +353,40 @@ def entity_table(cv: Optional[Dict], held: Optional[Dict], previous: Optional[Di
                 continue
             before = ((previous or {}).get(prev_key) or {}).get("entity_f1", {}).get(entity)
             best = best_entity_f1(summary, entity)
-            detail = "，".join(f"{k} {v:.3f}" for k, v in sorted(scores.items()))
             rows.append(
-                f"<tr><td>{entity}</td><td>{label}</td><td>{fmt(best)}</td>"
-                f"<td>{delta(best, before) if entity in KEY_ENTITIES else ''}</td><td>{detail}</td></tr>"
+                {
+                    "entity": entity,
+                    "label": label,
+                    "value": fmt(best),
+                    "change": change(best, before) if entity in KEY_ENTITIES else {"kind": ""},
+                    "detail": "，".join(f"{k} {v:.3f}" for k, v in sorted(scores.items())),
+                }
             )
-    if not rows:
-        return "<p>没有实体评估结果。</p>"
-    return (
-        "<table><tr><th>实体</th><th>数据</th><th>F1</th><th>变化</th><th>各抽取器 F1</th></tr>"
-        + "".join(rows)
-        + "</table>"
+    return rows
+
+
+def render_report(**context: Any) -> str:
+    """The report page from trainer/templates/nlu_report.html (autoescaped)."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,  # a name missing from the context fails, not a blank cell
     )
-
-
-CSS = """
-body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC",sans-serif;margin:2em;max-width:1100px;color:#222}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;font-size:14px}
-th{background:#f3f3f3}.bad{background:#f8d7d3}.warn{background:#fdebd0}.up{color:#1e8449}.down{color:#c0392b}
-.muted{color:#888}.figures td{font-size:16px}img{max-width:100%;border:1px solid #eee}
-"""
+    return env.get_template("nlu_report.html").render(**context)
 
 
 def write_html(
-    out: Path, cv: Optional[Dict], held: Optional[Dict], previous: Optional[Dict], current: Dict
+    out: Path,
+    cv: Optional[Dict],
+    held: Optional[Dict],
+    previous: Optional[Dict],
+    current: Dict,
+    error_limit: int = 300,
 ) -> Path:
     prev_cv = (previous or {}).get("cv") or {}
     prev_ho = (previous or {}).get("holdout") or {}
-    parts = [
-        f"<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'><title>NLU 评估报告</title>"
-        f"<style>{CSS}</style></head><body>",
-        "<h1>NLU 评估报告</h1>",
-        f"<p class='muted'>生成时间 {current['time']}（UTC）。"
-        + (f"与上一次（{previous['time']}）比较。" if previous else "这是第一次评估，没有可比较的上一次。")
-        + "</p>",
-        "<h2>关键数字</h2><table class='figures'><tr><th>指标</th><th>本次</th><th>变化</th><th>目标</th></tr>",
-    ]
     figures = [
         (
             "留出集意图准确率（模型没见过的说法）",
@@ -422,22 +407,7 @@ def write_html(
                 "≥ 0.95",
             )
         )
-    for label, now, before, goal in figures:
-        parts.append(
-            f"<tr><td>{label}</td><td>{fmt(now)}</td><td>{delta(now, before)}</td><td>{goal}</td></tr>"
-        )
-    parts.append("</table>")
-    epochs = ((cv or {}).get("settings") or {}).get("epochs")
-    if epochs:
-        parts.append(
-            f"<p class='warn'>注意：这次交叉验证为了节省时间，DIET 和 ResponseSelector 只训练了 {epochs} 轮"
-            "（config.yml 里的设置更多），交叉验证的分数会比正式模型略低。留出集用的是正式模型。</p>"
-        )
-    parts.append(
-        "<p>怎么看：F1 综合了“该判成这个意图的有没有判对”（召回率）和“判成这个意图的是不是真的”"
-        "（精确率），1.0 最好。<b>红色</b>（&lt; 0.8）的意图需要优先补例句或把相似例句分清；"
-        "<b>橙色</b>（&lt; 0.95）值得关注。“常被误判为”指出和哪个意图混淆。</p>"
-    )
+    sections = []
     for label, summary, prev, folder in (
         ("交叉验证（训练数据分 5 份轮流测试）", cv, prev_cv, "cv"),
         ("留出集（tests/nlu_holdout.yml）", held, prev_ho, "holdout"),
@@ -447,44 +417,45 @@ def write_html(
         rows = intent_rows(summary)
         chart = f"{folder}_intent_f1.png"
         bar_chart(rows, out / chart, f"Intent F1 ({folder})")
-        parts.append(f"<h2>各意图得分：{label}</h2>")
-        parts.append(table(rows, prev.get("intent_f1") or {}))
-        parts.append(f"<img src='{chart}' alt='intent F1'>")
-        if summary["responses"]:
-            resp_rows = sorted(
-                (
-                    {
-                        "name": k,
-                        "precision": v.get("precision", 0.0),
-                        "recall": v.get("recall", 0.0),
-                        "f1": v.get("f1-score", 0.0),
-                        "support": v.get("support", 0),
-                    }
-                    for k, v in summary["responses"].items()
-                ),
-                key=lambda r: (r["f1"], r["name"]),
-            )
-            parts.append("<h3>政策问题（policy/… 各个答案）</h3>")
-            parts.append(table(resp_rows, prev.get("response_f1") or {}, with_confused=False))
-        if (out / folder / "intent_confusion_matrix.png").exists():
-            parts.append(
-                f"<h3>混淆矩阵</h3><p>行是正确意图，列是模型的判断；对角线以外的格子就是判错。</p>"
-                f"<img src='{folder}/intent_confusion_matrix.png' alt='confusion matrix'>"
-            )
+        responses = sorted(
+            (
+                {
+                    "name": k,
+                    "precision": v.get("precision", 0.0),
+                    "recall": v.get("recall", 0.0),
+                    "f1": v.get("f1-score", 0.0),
+                    "support": v.get("support", 0),
+                }
+                for k, v in summary["responses"].items()
+            ),
+            key=lambda r: (r["f1"], r["name"]),
+        )
+        matrix = f"{folder}/intent_confusion_matrix.png"
         errors = read_json(out / folder / "intent_errors.json") or []
-        parts.append(f"<h3>判错的例句（{len(errors)} 条）</h3>")
-        parts.append(errors_table(errors))
-    parts.append(
-        "<h2>实体</h2><p>订单号、手机号、投诉单号由正则抽取器（RegexEntityExtractor）负责，"
-        "表中 F1 取它的结果（数据里写了 regex 的实体都如此）；其余实体取 DIETClassifier。</p>"
+        sections.append(
+            {
+                "label": label,
+                "chart": chart,
+                "rows": _with_changes(rows, prev.get("intent_f1") or {}),
+                "responses": _with_changes(responses, prev.get("response_f1") or {}),
+                "confusion_matrix": matrix if (out / matrix).exists() else None,
+                "errors": _errors(errors, error_limit),
+                "errors_total": len(errors),
+            }
+        )
+    page = render_report(
+        time=current["time"],
+        previous_time=(previous or {}).get("time"),
+        figures=[
+            {"label": label, "value": fmt(now), "change": change(now, before), "goal": goal}
+            for label, now, before, goal in figures
+        ],
+        cv_epochs=((cv or {}).get("settings") or {}).get("epochs"),
+        sections=sections,
+        entities=_entities(cv, held, previous),
     )
-    parts.append(entity_table(cv, held, previous))
-    parts.append(
-        "<p class='muted'>原始数据：cv/ 与 holdout/ 目录（Rasa 输出），history.json（每次的数字）。</p>"
-    )
-    parts.append("</body></html>")
     target = out / "index.html"
-    target.write_text("\n".join(parts), encoding="utf-8")
+    target.write_text(page, encoding="utf-8")
     return target
 
 
