@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text, Type
 
 import aiohttp
+import rasa
 import rasa.core.tracker_store
 import sqlalchemy
 import sqlalchemy.exc
@@ -175,6 +176,7 @@ ACTION_FAILURE_REPLY = (
     "抱歉，系统暂时出了点问题，刚才这条消息没有处理成功，您填过的信息都还在。"
     "请稍等片刻再发一次；如有紧急情况请拨打24小时应急电话 {line}。"
 )
+SESSION_START = "action_session_start"
 _action_failures: ContextVar[Optional[List[Text]]] = ContextVar("action_failures", default=None)
 _stock_remote_run = RemoteAction.run
 _stock_run_action = MessageProcessor._run_action
@@ -193,7 +195,9 @@ async def _remote_run(
         raise  # a form's "not this slot": Rasa's own flow
     except (RasaException, asyncio.TimeoutError) as error:
         failures = _action_failures.get()
-        if failures is None:
+        if failures is None or self.name() == SESSION_START:
+            # Session start runs before the message is logged: nothing of this turn to rewind
+            # yet (Rasa's own handling; the turn's first failing action answers).
             raise
         failures.append(self.name())
         logger.error("custom action %s failed (%s): the turn is rewound", self.name(), type(error).__name__)
@@ -271,7 +275,34 @@ async def _agent_handle_message(self: Agent, message: Any) -> Optional[List[Dict
         return None
 
 
-def apply() -> None:
+# The Rasa release these fixes were written against and tested on: they replace internals
+# (private methods, module functions), which another release may have changed.
+RASA_SERIES = "3.6."
+# RASA_PATCHES=off runs stock Rasa (to tell whether a problem is ours or Rasa's).
+OFF_SWITCH = "RASA_PATCHES"
+_applied = False
+
+
+def apply(environ: Optional[Dict[str, str]] = None) -> bool:
+    """Apply the fixes once, in the Rasa server (bot/serve.py), not on import.
+
+    Returns whether they are in place. Refused (stock Rasa, with a warning) on a Rasa
+    release other than 3.6.x, or with RASA_PATCHES=off.
+    """
+    global _applied
+    env = os.environ if environ is None else environ
+    if _applied:
+        return True
+    if env.get(OFF_SWITCH, "").strip().lower() in ("off", "0", "false", "no"):
+        logger.warning("%s=off: running stock Rasa, without the fixes of bot/patches.py", OFF_SWITCH)
+        return False
+    if not rasa.__version__.startswith(RASA_SERIES):
+        logger.warning(
+            "bot/patches.py was written for Rasa %sx, this is %s: running stock Rasa",
+            RASA_SERIES,
+            rasa.__version__,
+        )
+        return False
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign]
     rasa.core.tracker_store.create_engine_kwargs = _tracker_engine_kwargs
@@ -283,3 +314,5 @@ def apply() -> None:
     Agent.handle_message = _agent_handle_message  # type: ignore[method-assign]
     FailSafeTrackerStore.on_tracker_store_error = _raise_store_error  # type: ignore[method-assign]
     FailSafeTrackerStore.on_tracker_store_retrieve_error = _raise_store_error  # type: ignore[method-assign]
+    _applied = True
+    return True
