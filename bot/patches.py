@@ -195,9 +195,10 @@ async def _remote_run(
         raise  # a form's "not this slot": Rasa's own flow
     except (RasaException, asyncio.TimeoutError) as error:
         failures = _action_failures.get()
-        if failures is None or self.name() == SESSION_START:
+        if failures is None or self.name() == SESSION_START or output_channel is None:
             # Session start runs before the message is logged: nothing of this turn to rewind
-            # yet (Rasa's own handling; the turn's first failing action answers).
+            # yet (Rasa's own handling; the turn's first failing action answers). Without an
+            # output channel (Rasa's HTTP API) there is nobody to tell.
             raise
         failures.append(self.name())
         logger.error("custom action %s failed (%s): the turn is rewound", self.name(), type(error).__name__)
