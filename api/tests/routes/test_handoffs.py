@@ -27,6 +27,7 @@ from app.main import create_app
 from app.models import AuditLog, Handoff
 from app.services.availability import AvailabilitySettings, get_availability_settings
 from app.services.rasa_client import RasaClient, get_rasa_client
+from app.services.typing_relay import TypingRelay, get_typing_relay
 from tests.conftest import login, new_database, prepare, test_settings
 from tests.factories import create_ticket
 
@@ -106,6 +107,11 @@ def rasa(app):
     fake = FakeRasa()
     client = RasaClient("http://rasa.test", RASA_TOKEN, transport=httpx.MockTransport(fake.handler))
     app.dependency_overrides[get_rasa_client] = lambda: client
+    # Typing cues go nowhere real (a Rasa without the typing routes: no cue), never to a real port.
+    relay = TypingRelay(
+        "http://rasa.test", RASA_TOKEN, transport=httpx.MockTransport(lambda _: httpx.Response(404))
+    )
+    app.dependency_overrides[get_typing_relay] = lambda: relay
     return fake
 
 
