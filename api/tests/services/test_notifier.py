@@ -132,6 +132,9 @@ def test_every_status_change_reaches_the_widget_once_with_measures_date_and_owne
         "result",
     ]
     assert {(r.status, r.route, r.attempts) for r in recorded} == {("sent", "rasa:socketio", 1)}
+    listed = client.get(f"/tickets/{no}/notices", headers=owner).json()
+    assert [(n["event"], n["status"], n["route"]) for n in listed][-1] == ("result", "sent", "rasa:socketio")
+    assert client.get(f"/tickets/{no}/notices", headers=bot).status_code == 403  # staff only
     result = rasa.events[conversation][-1]
     assert (
         result["event"] == "bot"

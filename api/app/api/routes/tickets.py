@@ -28,6 +28,7 @@ from app.crud import tickets as crud
 from app.crud.tickets import Actor, Routing
 from app.models import Booking, Ticket
 from app.schemas.common import TICKET_NO_PATTERN
+from app.schemas.notice import NoticeOut
 from app.schemas.survey import SurveyIn, SurveyOut
 from app.schemas.ticket import (
     Compensation,
@@ -44,7 +45,7 @@ from app.schemas.ticket import (
     TicketVerify,
     TransitionIn,
 )
-from app.services.notifier import Notifier, deliver_after, notifier_for
+from app.services.notifier import Notifier, deliver_after, notifications_of, notifier_for
 from app.services.rasa_client import RasaClient, get_rasa_client
 from app.services.taxonomy import Category, Severity
 from app.services.views import ticket_out, ticket_progress_out, ticket_summary
@@ -586,3 +587,28 @@ def answer_survey(
         score=ticket.satisfaction * 20 if ticket.satisfaction is not None else None,
         second_follow_up=ticket.second_follow_up,
     )
+
+
+@router.get(
+    "/{ticket_no}/notices",
+    summary="The notices sent to the traveller about this ticket, with each send's outcome",
+    response_model=list[NoticeOut],
+    responses=NOT_FOUND,
+)
+def list_notices(ticket_no: NoPath, caller: Staff, session: SessionDep) -> list[NoticeOut]:
+    ticket = _load(session, ticket_no)
+    return [
+        NoticeOut(
+            kind=row.kind,
+            event=row.key.split(":", 1)[1],
+            text=row.text,
+            status=row.status,
+            route=row.route,
+            attempts=row.attempts,
+            last_error=row.last_error,
+            created_at=row.created_at,
+            next_attempt_at=row.next_attempt_at,
+            sent_at=row.sent_at,
+        )
+        for row in notifications_of(session, ticket_id=ticket.id)
+    ]
