@@ -37,6 +37,7 @@ from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 
 import servicekit
+from bot import patches
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +173,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         sys.exit(str(error))
     servicekit.install_log_masking()
     install()
+    patches.apply()
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", *args]

@@ -23,7 +23,7 @@ FORBIDDEN = {
     # scripts start the real services with the test harness (tests/services.py)
     "scripts": {"actions", "api"},
     # the trainers' tools reach the bot through a trained model and the services, never its code:
-    # importing `bot` imports Rasa and applies the server's patches
+    # importing `bot` loads Rasa-side code (the server applies its patches in bot/serve.py)
     "trainer": {"actions", "api", "bot"},
 }
 PROJECT = {"actions", "bot", "api", "scripts", "tests", "trainer"}

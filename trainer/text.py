@@ -1,7 +1,7 @@
 """Text as the trainers' tools compare it: one `normalise()` for the check, the review and the evaluation.
 
 The model's own normaliser (bot/components/normaliser.py) also uses OpenCC, but importing
-it imports Rasa and applies the server's patches (`bot/__init__.py`): half a minute of
+it imports Rasa (the server applies its patches only in `bot/serve.py`): half a minute of
 start-up for a check that otherwise takes seconds. The comparison here is deliberately
 coarser than the model's (punctuation, spaces and case removed as well).
 """

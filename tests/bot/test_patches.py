@@ -6,8 +6,11 @@ import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 
-import bot  # noqa: F401  (importing the package applies the fixes, as in the Rasa server)
+from bot import patches
 from bot.patches import action_response_validator
+
+# As the Rasa server does at start-up (bot/serve.py).
+assert patches.apply()
 
 VALID = {"events": [{"event": "slot", "name": "phone", "value": None}], "responses": [{"text": "好的"}]}
 
@@ -139,3 +142,25 @@ def test_action_calls_reuse_one_connection_and_survive_the_idle_timeout():
     assert after_idle["responses"][0]["text"] == "late"
     assert len(set(peers[:5])) == 1  # stock Rasa: five connections
     assert peers[-1] != peers[0]  # a fresh one after the idle timeout
+
+
+# --- version guard and off switch ---------------------------------------------------------
+
+
+def test_not_applied_on_another_rasa_release_or_when_switched_off(monkeypatch):
+    import rasa
+
+    monkeypatch.setattr(patches, "_applied", False)
+    monkeypatch.setattr(patches, "RemoteAction", type("Stub", (), {}))  # would be patched if applied
+    assert patches.apply({"RASA_PATCHES": "off"}) is False
+    monkeypatch.setattr(rasa, "__version__", "3.7.0")
+    assert patches.apply({}) is False
+    assert not hasattr(patches.RemoteAction, "run")
+
+
+def test_applied_once_on_rasa_3_6():
+    import rasa
+
+    assert rasa.__version__.startswith("3.6.")
+    assert patches.apply({}) is True
+    assert RemoteAction.run is patches._remote_run
