@@ -159,8 +159,14 @@ def configure_app(input_channels: Optional[List[Any]] = None, *args: Any, **kwar
 
 
 def install() -> None:
-    """Bound the input of `rasa run` in this process (serve_application calls configure_app)."""
-    Agent.handle_message = handle_message  # type: ignore[method-assign]
+    """Bound the input of `rasa run` in this process (serve_application calls configure_app).
+
+    Wraps whatever Agent.handle_message is now (the patches' store-failure handling, when
+    applied first), so the bound is checked before anything else; once only."""
+    global _stock_handle_message
+    if Agent.handle_message is not handle_message:
+        _stock_handle_message = Agent.handle_message
+        Agent.handle_message = handle_message  # type: ignore[method-assign]
     rasa.core.run.configure_app = configure_app
 
 
@@ -172,8 +178,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     except servicekit.InsecureConfiguration as error:
         sys.exit(str(error))
     servicekit.install_log_masking()
+    patches.apply()  # first: install() wraps what the patches leave in place
     install()
-    patches.apply()
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", *args]

@@ -164,3 +164,17 @@ def test_applied_once_on_rasa_3_6():
     assert rasa.__version__.startswith("3.6.")
     assert patches.apply({}) is True
     assert RemoteAction.run is patches._remote_run
+
+
+def test_the_servers_input_bound_wraps_the_patches_store_handling():
+    """bot/serve.py's order: the patches first, then the input bound around them, so an
+    over-long message is refused before anything and a store failure is still caught."""
+    from rasa.core.agent import Agent
+
+    from bot import serve
+
+    assert patches.apply({}) is True
+    serve.install()
+    serve.install()  # twice: still one layer each
+    assert Agent.handle_message is serve.handle_message
+    assert serve._stock_handle_message is patches._agent_handle_message
