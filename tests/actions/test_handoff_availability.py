@@ -79,3 +79,64 @@ def test_an_emergency_with_nobody_to_answer_points_to_the_duty_line():
 def test_an_older_api_without_the_fields_keeps_the_estimate():
     text = queue_message({"status": "waiting", "position": 1, "expected_wait_minutes": 3}, "request_human")
     assert "预计等待约 3 分钟" in text
+
+
+class ClosedDesk:
+    """The ticketing API at night: the handoff is queued, nobody can take it before 08:00."""
+
+    def __init__(self) -> None:
+        self.opened: list = []
+
+    async def open_handoff(self, payload):
+        self.opened.append(payload)
+        return {
+            "id": 7,
+            "status": "waiting",
+            "created": True,
+            "severity": "urgent",
+            "position": 1,
+            "expected_wait_minutes": None,
+            "agents_online": 0,
+            "open_now": False,
+            "opening_hours": "08:00–22:00",
+            "next_opening": "2026-12-07T00:00:00+00:00",
+        }
+
+    async def emergency_contact(self, ref):
+        return None
+
+
+async def test_an_emergency_out_of_hours_still_gets_the_duty_line_first_and_an_urgent_handoff():
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.clients import ticketing
+    from actions.emergency import ActionEmergency
+
+    desk = ClosedDesk()
+    ticketing.set_client(desk)
+    try:
+        tracker = Tracker(
+            "night-emergency",
+            {},
+            {
+                "text": "我爸在酒店晕倒了",
+                "intent": {"name": "emergency", "confidence": 1.0},
+                "entities": [{"entity": "emergency_kind", "value": "medical"}],
+            },
+            [],
+            False,
+            None,
+            {},
+            "action_listen",
+        )
+        dispatcher = CollectingDispatcher()
+        events = await ActionEmergency().run(dispatcher, tracker, {})
+    finally:
+        ticketing.set_client(None)
+    line = get_settings().emergency_line
+    first, queued = (m["text"] for m in dispatcher.messages)
+    assert "120" in first and f"24 小时紧急救援电话：{line}" in first  # the advice comes first, any hour
+    assert "非服务时间" in queued and f"24 小时紧急救援电话 {line}" in queued
+    assert desk.opened[0]["reason"] == "emergency" and desk.opened[0]["severity"] == "urgent"
+    assert {"event": "pause"} in [{"event": e["event"]} for e in events]
