@@ -72,6 +72,9 @@ def desk(client, service, clock, db):
     handoff(db, cn(11, 23, 9, 5), "request_human", a["conversation_id"], agent="agent1", reply_after=300)
     handoff(db, cn(11, 30, 1), "fallback", "conv-elsewhere", last="我叫王小明，我的订单呢")
     handoff(db, cn(11, 20, 9), "fallback", "conv-before", last="上周的问题")  # before the period
+    # C's traveller had an agent in the same conversation (a WeChat openid) two weeks earlier:
+    # that old handoff did not help with C, which the bot still handled alone.
+    handoff(db, cn(11, 14, 9), "request_human", c["conversation_id"], agent="agent1", reply_after=60)
     clock.set(cn(12, 1, 12))
     return {"a": a, "b": b, "c": c, "d": d}
 

@@ -24,7 +24,9 @@ What each figure means, and what the API cannot know:
   the figure cannot be limited to them;
 - bot containment: the API does not see conversations that never reached it (Rasa's tracker
   holds those), so containment here is the share of the complaints the bot filed
-  (tickets with a conversation id) whose conversation never had a handoff to a person;
+  (tickets with a conversation id) that no person helped with: no handoff linked to the ticket
+  and none in its conversation within 24 hours of it (a WeChat conversation id is the
+  traveller's openid for good, so an old handoff must not count against a new complaint);
 - misunderstood phrases: handoffs for `fallback` (the bot failed twice) or `form_failures`, with
   the traveller's last message (the bot's `last_message` in the summary), personal data masked
   with `mask_text`, counted after trimming spaces; top 10.
@@ -41,7 +43,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.models import Handoff, Ticket, TicketDeadline, User
@@ -53,6 +55,8 @@ FIRST_REPLY_TARGET_SECONDS = 600  # DESIGN §6: within 10 minutes
 SATISFACTION_TARGET = 90  # out of 100 (the handbooks' target)
 MISUNDERSTOOD_REASONS = ("fallback", "form_failures")
 TOP_PHRASES = 10
+# A handoff this close to a ticket, in the same conversation, counts as help with that ticket.
+CONTAINMENT_WINDOW = timedelta(hours=24)
 DIMENSIONS = ("category", "severity", "stage", "department", "status")
 
 
@@ -300,12 +304,10 @@ def load(
 ) -> tuple[list[TicketRow], list[HandoffRow], dict[str, str]]:
     """The rows of the period: tickets received and handoffs opened in it, and staff names."""
     since, until = period_bounds(start, end)
-    had_handoff = exists().where(
-        and_(Ticket.conversation_id.is_not(None), Handoff.conversation_id == Ticket.conversation_id)
-    )
     ticket_rows = session.execute(
         select(
             Ticket.id,
+            Ticket.ticket_no,
             Ticket.received_at,
             Ticket.category,
             Ticket.severity,
@@ -317,7 +319,6 @@ def load(
             Ticket.is_repeat,
             Ticket.satisfaction,
             Ticket.conversation_id,
-            had_handoff.label("had_handoff"),
         )
         .where(Ticket.received_at >= since, Ticket.received_at < until)
         .order_by(Ticket.received_at, Ticket.id)
@@ -331,6 +332,7 @@ def load(
             ).where(TicketDeadline.ticket_id.in_(ids[chunk : chunk + 500]))
         ):
             steps[ticket_id].append((name, _aware(due_at), _aware(done_at)))
+    helped = _had_handoff(session, ticket_rows)
     tickets = [
         TicketRow(
             received_at=_aware(row.received_at),
@@ -344,7 +346,7 @@ def load(
             is_repeat=bool(row.is_repeat),
             satisfaction=row.satisfaction,
             conversation_id=row.conversation_id,
-            had_handoff=bool(row.had_handoff),
+            had_handoff=row.id in helped,
             deadlines=tuple(steps.get(row.id, ())),
         )
         for row in ticket_rows
@@ -367,6 +369,39 @@ def load(
     ]
     staff = dict(session.execute(select(User.username, User.display_name)).tuples().all())
     return tickets, handoffs, staff
+
+
+def _had_handoff(session: Session, ticket_rows: list) -> set[int]:
+    """The tickets a human helped with: a handoff linked to the ticket, or one opened in its
+    conversation within CONTAINMENT_WINDOW of the ticket. On WeChat the conversation id is
+    the traveller's openid for good, so "any handoff of that conversation, ever" would mark
+    every later complaint of someone who once asked for a human as not contained."""
+    by_conversation: dict[str, list[datetime]] = defaultdict(list)
+    linked: set[str] = set()
+    conversations = sorted({row.conversation_id for row in ticket_rows if row.conversation_id})
+    numbers = [row.ticket_no for row in ticket_rows]
+    for chunk in range(0, max(len(conversations), len(numbers)), 500):  # bounded IN lists
+        for conversation_id, ticket_no, created_at in session.execute(
+            select(Handoff.conversation_id, Handoff.ticket_no, Handoff.created_at).where(
+                or_(
+                    Handoff.conversation_id.in_(conversations[chunk : chunk + 500]),
+                    Handoff.ticket_no.in_(numbers[chunk : chunk + 500]),
+                )
+            )
+        ):
+            by_conversation[conversation_id].append(_aware(created_at))
+            if ticket_no:
+                linked.add(ticket_no)
+    helped = set()
+    for row in ticket_rows:
+        received = _aware(row.received_at)
+        near = any(
+            abs(opened - received) <= CONTAINMENT_WINDOW
+            for opened in by_conversation.get(row.conversation_id, ())
+        )
+        if row.ticket_no in linked or (row.conversation_id and near):
+            helped.add(row.id)
+    return helped
 
 
 def _aware(value: datetime | None) -> datetime | None:
