@@ -75,9 +75,7 @@ def render_nginx(env: Mapping[str, str], run_dir: Path) -> Path:
     (run_dir / "nginx-tmp").mkdir(parents=True, exist_ok=True)
 
     def servers(name: str) -> str:
-        return "\n".join(
-            f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in ports(env[name])
-        )
+        return "\n".join(f"        server 127.0.0.1:{port} max_fails=0;" for port in ports(env[name]))
 
     values = dict(env, RUN_DIR=str(run_dir), RASA_SERVERS=servers("RASA_REPLICA_PORTS"))
     values["ACTION_SERVERS"] = servers("ACTION_REPLICA_PORTS")

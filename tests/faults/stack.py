@@ -281,7 +281,7 @@ class Stack:
     def rasa_url(self, replica: int) -> str:
         return f"http://127.0.0.1:{self.rasa_ports[replica]}"
 
-    def say(self, replica: int, sender: str, text: str, timeout: float = 90) -> List[Dict]:
+    def say(self, replica: int, sender: str, text: str, timeout: float = 120) -> List[Dict]:
         """One REST message to one replica; the bot's messages."""
         response = httpx.post(
             f"{self.rasa_url(replica)}/webhooks/rest/webhook",

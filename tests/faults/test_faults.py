@@ -67,7 +67,7 @@ def test_a_conversation_alternating_between_replicas_keeps_its_form(healthy: Sta
         if index in ASKS_AFTER:
             assert ASKS_AFTER[index] in replies[-1], (index, replies[-1])
     # nothing given was asked for again on the other replica
-    assert not any("订单号" in reply for reply in replies[1:]), replies
+    assert not any("请提供您的订单号" in reply for reply in replies[1:]), replies
     ticket = one_ticket(healthy, sender)
     assert ticket in replies[-1]
 
@@ -108,6 +108,7 @@ def test_a_replica_killed_while_answering_loses_nothing(healthy: Stack):
     else:
         reply = texts(outcome["reply"])  # answered just before the kill
     waited = time.monotonic() - started
+    print(f"kill during a turn: {'resent' if 'error' in outcome else 'answered'}; resend took {waited:.1f} s")
     assert ASKS_AFTER[2] in reply, reply
     assert waited < float(healthy.env["TICKET_LOCK_LIFETIME"]) + 15
     last = finish(healthy, sender, 3, replica=1)
