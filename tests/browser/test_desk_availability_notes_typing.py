@@ -150,3 +150,29 @@ def test_availability_typing_and_private_notes_between_widget_and_console(
     finally:
         for ctx in (traveller_ctx, agent_ctx, boss_ctx):
             ctx.close()
+
+
+def test_the_header_and_the_roster_on_a_phone(browser, console_api, rasa_url, screenshots):
+    """375 px: the header's status chooser and the supervisor's roster fit without sideways
+    scrolling, work by keyboard with visible focus, and pass axe-core."""
+    from tests.browser.test_console_accessibility import PHONE, focus_is_visible, no_sideways_scroll
+
+    ctx = browser.new_context(viewport=PHONE, locale="zh-CN", has_touch=True, is_mobile=True)
+    page = ctx.new_page()
+    try:
+        console_login(page, console_api, "supervisor")
+        page.locator("#roster-list li", has_text="王芳").locator(".state.online").wait_for(timeout=15_000)
+        assert no_sideways_scroll(page)
+        chooser = page.locator("#presence")
+        chooser.focus()
+        assert focus_is_visible(chooser)
+        page.keyboard.press("ArrowDown")  # a select changes with the keyboard alone
+        page.locator("#presence-dot.away").wait_for(timeout=5_000)
+        page.locator("#roster-list li", has_text="王芳").locator(".state.away").wait_for(timeout=15_000)
+        assert_accessible(page, "supervisor's desk on a phone")
+        page.locator("#roster").scroll_into_view_if_needed()
+        page.screenshot(path=str(screenshots / "console-roster-phone.png"))
+        chooser.select_option("online")
+        page.locator("#presence-dot.online").wait_for(timeout=5_000)
+    finally:
+        ctx.close()
