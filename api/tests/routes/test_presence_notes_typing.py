@@ -20,6 +20,7 @@ from sqlalchemy import select
 from app.api.deps import get_now
 from app.core.db import get_session
 from app.crud import handoffs as crud
+from app.crud.users import create_user
 from app.main import create_app
 from app.models import AuditLog, Ticket, TicketNote
 from app.services.availability import CHINA, AvailabilitySettings, OpeningHours, get_availability_settings
@@ -118,6 +119,29 @@ def test_login_is_online_idle_is_away_silence_is_offline_logout_is_offline(clien
     assert roster(client, supervisor)["agent1"] == "offline"
 
 
+def test_an_initial_password_login_is_not_at_work_yet(client, db, midday, supervisor):
+    create_user(
+        db,
+        username="agent3",
+        display_name="赵磊",
+        role="agent",
+        password="initial-password-3",
+        scrypt_n=2**14,
+    )
+    response = client.post("/auth/login", json={"username": "agent3", "password": "initial-password-3"})
+    assert response.json()["must_change_password"] is True
+    assert roster(client, supervisor)["agent3"] == "offline"  # the token may only change the password
+    headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
+    assert client.post("/auth/heartbeat", json={"active": True}, headers=headers).status_code == 403
+    changed = client.post(
+        "/auth/password",
+        json={"current_password": "initial-password-3", "new_password": "a-new-long-password-3"},
+        headers=headers,
+    )
+    assert changed.status_code == 200, changed.text
+    assert roster(client, supervisor)["agent3"] == "online"  # the desk opens now
+
+
 def test_an_agent_chooses_away_and_back(client, midday, agent1, supervisor):
     me = client.put("/auth/presence", json={"status": "away"}, headers=agent1).json()
     assert (me["status"], me["automatic"]) == ("away", False)
@@ -152,7 +176,9 @@ def test_every_api_worker_agrees_on_who_is_online(app, client, db, midday, super
 # --- the wait the traveller is told -------------------------------------------------------------
 
 
-def test_with_nobody_online_there_is_no_estimate(client, service, rasa, midday):
+def test_with_nobody_online_there_is_no_estimate(client, service, rasa, midday, supervisor):
+    # A supervisor is logged in (online) but does not work the queue: not counted.
+    assert roster(client, supervisor)["supervisor"] == "online"
     opened = open_handoff(client, service)
     assert (opened["position"], opened["agents_online"], opened["open_now"]) == (1, 0, True)
     assert opened["expected_wait_minutes"] is None
