@@ -36,9 +36,10 @@ Typing cues during a handoff (issue 15), transient: never in the tracker.
   agent holding the conversation; the channel emits `agent_typing` to that room only.
 Both routes take what Rasa's HTTP API takes: `Authorization: Bearer <JWT>` signed with Rasa's
 --jwt-secret, role admin (the ticketing API's short-lived token), checked by Rasa's own JWT
-extension; without --jwt-secret they answer 403. The moment lives in this process: with several
-Rasa replicas the API's ask must reach the replica holding the socket (the agent's cue reaches
-it through the socket.io client manager).
+extension; without --jwt-secret they answer 403. The moment is kept in this process and, at
+scale (CHANNEL_REDIS_URL, bot/channels/scale.py), also in Redis with a few seconds' expiry, so
+the API's ask may reach any replica; the agent's cue reaches the socket's replica through the
+shared socket.io client manager.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ from rasa.utils.common import call_potential_coroutine
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from bot.channels.scale import share_rooms
+from bot.channels.scale import key_prefix, redis_url, share_rooms
 from bot.channels.session_ids import DEFAULT_MAX_AGE, SessionSigner
 
 logger = logging.getLogger(__name__)
@@ -176,6 +177,46 @@ def conversation_history(
     return messages[-limit:], {"handoff": paused, "agent": agent}
 
 
+class SharedTyping:
+    """The traveller's typing cue in Redis for several Rasa replicas: a key that expires on its
+    own (a tab closed mid-word leaves nothing behind). Redis failing is "no cue", never an
+    error in the chat: the replica holding the socket still answers from its memory."""
+
+    def __init__(self, client: Any, prefix: Text) -> None:
+        self.client, self.prefix = client, prefix
+
+    @classmethod
+    def from_environment(cls) -> Optional["SharedTyping"]:
+        url = redis_url()
+        if not url:
+            return None
+        import redis.asyncio as redis
+
+        return cls(redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0), key_prefix())
+
+    def _key(self, conversation: Text) -> Text:
+        return f"{self.prefix}:typing:{conversation}"
+
+    async def start(self, conversation: Text) -> None:
+        try:
+            await self.client.set(self._key(conversation), "1", px=int(TYPING_FRESH_SECONDS * 1000))
+        except Exception as error:  # noqa: BLE001 - Redis down: the local memory still answers
+            logger.debug("typing cue not shared: %s", type(error).__name__)
+
+    async def stop(self, conversation: Text) -> None:
+        try:
+            await self.client.delete(self._key(conversation))
+        except Exception as error:  # noqa: BLE001
+            logger.debug("typing cue not cleared in Redis: %s", type(error).__name__)
+
+    async def active(self, conversation: Text) -> bool:
+        try:
+            return bool(await self.client.exists(self._key(conversation)))
+        except Exception as error:  # noqa: BLE001
+            logger.debug("shared typing cue not read: %s", type(error).__name__)
+            return False
+
+
 class SocketIOInput(StockSocketIOInput):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
@@ -205,6 +246,7 @@ class SocketIOInput(StockSocketIOInput):
         namespace = self.namespace
         server: Dict[Text, Any] = {}
         typing_at: Dict[Text, float] = {}  # conversation -> monotonic time of its latest cue
+        shared_typing = SharedTyping.from_environment()  # None: one process, memory only
 
         @webhook.listener("before_server_start")
         async def remember_app(app: Any, _loop: Any) -> None:
@@ -266,7 +308,11 @@ class SocketIOInput(StockSocketIOInput):
                 return
             if not (isinstance(data, dict) and data.get("typing") is True):
                 typing_at.pop(conversation, None)
+                if shared_typing is not None:
+                    await shared_typing.stop(conversation)
                 return
+            if shared_typing is not None:
+                await shared_typing.start(conversation)
             if conversation not in typing_at and len(typing_at) >= TYPING_MAX_CONVERSATIONS:
                 for stale in [c for c in typing_at if not typing_now(c)]:
                     del typing_at[stale]
@@ -281,7 +327,10 @@ class SocketIOInput(StockSocketIOInput):
             conversation = _conversation_in(request)
             if conversation is None:
                 return response.json({"error": "conversation required"}, status=400)
-            return response.json({"typing": typing_now(conversation)})
+            typing = typing_now(conversation)
+            if not typing and shared_typing is not None:
+                typing = await shared_typing.active(conversation)  # the socket may be on another replica
+            return response.json({"typing": typing})
 
         @webhook.route("/typing/agent", methods=["POST"])
         async def agent_typing(request: Request) -> Any:
@@ -322,6 +371,8 @@ class SocketIOInput(StockSocketIOInput):
             text = data.get("message", "")
             text = text if isinstance(text, str) else ""
             typing_at.pop(conversation, None)  # the message is sent: no longer typing it
+            if shared_typing is not None:
+                await shared_typing.stop(conversation)
             # The conversation's other tabs show what the traveller wrote here; a button choice
             # as its title (only ever shown inside this same conversation).
             shown = metadata.get("shown_as")

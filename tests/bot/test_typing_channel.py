@@ -203,3 +203,82 @@ async def test_the_agents_cue_reaches_the_conversations_tabs_only(jwt_server, wi
     assert seen["one"] == seen["two"] == [{"typing": True, "agent": "张敏"}]
     await asyncio.sleep(0.3)
     assert seen["stranger"] == []
+
+
+@pytest.fixture
+def redis_server(tmp_path, monkeypatch):
+    """A redis-server of our own (the machine's shared one is never touched), as CHANNEL_REDIS_URL."""
+    import shutil
+    import subprocess
+    import time
+
+    from tests.services import free_port
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        import redis
+
+        probe = redis.Redis(port=port)
+        for _ in range(100):
+            try:
+                if probe.ping():
+                    break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        monkeypatch.setenv("CHANNEL_REDIS_URL", f"redis://127.0.0.1:{port}/0")
+        monkeypatch.setenv("REDIS_KEY_PREFIX", f"test{port}")
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def test_two_replicas_share_both_cues_through_redis(redis_server, jwt_server, widgets):
+    """The traveller's socket on replica A; the API's calls land on replica B."""
+    a, b = await jwt_server(), await jwt_server()
+    widget = widgets(a.url)
+    cues: List[dict] = []
+    widget.client.on("agent_typing", cues.append)
+    conversation = (await widget.connect()).split(".")[0]
+
+    async def typing_at_b() -> bool:
+        return (await traveller_typing(b.url, conversation, staff())).json()["typing"]
+
+    await widget.client.emit("traveller_typing", {"typing": True})
+    assert await eventually(typing_at_b)
+    await widget.client.emit("traveller_typing", {"typing": False})
+    assert await eventually(lambda: _not(typing_at_b()))
+
+    async with httpx.AsyncClient() as client:
+        sent = await client.post(
+            f"{b.url}/webhooks/socketio/typing/agent",
+            json={"conversation": conversation, "typing": True, "agent": "张敏"},
+            headers=staff(),
+        )
+    assert sent.json() == {"ok": True}
+
+    async def arrived() -> bool:
+        return bool(cues)
+
+    assert await eventually(arrived, timeout=5.0)
+    assert cues == [{"typing": True, "agent": "张敏"}]
