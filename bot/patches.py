@@ -195,25 +195,38 @@ async def _remote_run(
         raise  # a form's "not this slot": Rasa's own flow
     except (RasaException, asyncio.TimeoutError) as error:
         failures = _action_failures.get()
-        if failures is None or self.name() == SESSION_START or output_channel is None:
-            # Session start runs before the message is logged: nothing of this turn to rewind
-            # yet (Rasa's own handling; the turn's first failing action answers). Without an
-            # output channel (Rasa's HTTP API) there is nobody to tell.
-            raise
-        failures.append(self.name())
-        logger.error("custom action %s failed (%s): the turn is rewound", self.name(), type(error).__name__)
-        return [BotUttered(action_failure_reply()), UserUtteranceReverted()]
+        # Session start runs before the message is logged: nothing of this turn to rewind yet
+        # (Rasa's own handling; the turn's first failing action answers).
+        if failures is not None and self.name() != SESSION_START:
+            failures.append(self.name())
+            logger.error(
+                "custom action %s failed (%s): the turn is rewound", self.name(), type(error).__name__
+            )
+        raise  # Rasa's handling (a form's validation inside the form action too), then ours
+
+
+def _positional(args: tuple, kwargs: Dict[Text, Any], index: int, name: Text) -> Any:
+    return args[index] if len(args) > index else kwargs.get(name)
 
 
 async def _run_action(self: MessageProcessor, *args: Any, **kwargs: Any) -> bool:
-    """Stock `_run_action`; after a failed custom action no further action is predicted."""
+    """Stock `_run_action`; when a custom action failed in it, the traveller is told, the turn
+    is rewound and no further action is predicted."""
     failures: List[Text] = []
     token = _action_failures.set(failures)
     try:
         more = await _stock_run_action(self, *args, **kwargs)
     finally:
         _action_failures.reset(token)
-    return bool(more) and not failures
+    tracker = _positional(args, kwargs, 1, "tracker")
+    output_channel = _positional(args, kwargs, 2, "output_channel")
+    if not failures or tracker is None or output_channel is None:
+        return bool(more)  # without an output channel (Rasa's HTTP API) nobody to tell
+    reply = BotUttered(action_failure_reply())
+    tracker.update(reply)
+    await output_channel.send_response(tracker.sender_id, reply.message())
+    tracker.update(UserUtteranceReverted())
+    return False
 
 
 # The stores at scale (docs/scale.md). Rasa wraps the tracker store in FailSafeTrackerStore:
@@ -245,6 +258,11 @@ def unavailable_store(error: BaseException) -> Optional[Text]:
     """Which store `error` says is unreachable, or None for any other error."""
     import redis.exceptions
 
+    if error.__cause__ is not None or error.__context__ is not None:
+        # Rasa wraps them: the lock store raises LockError from the Redis error.
+        found = unavailable_store(error.__cause__ or error.__context__)
+        if found is not None:
+            return found
     if isinstance(error, TrackerStoreUnavailable):
         return "tracker store"
     if isinstance(error, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):

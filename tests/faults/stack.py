@@ -96,6 +96,10 @@ class TcpProxy:
         """Close every connection and refuse new ones (connection refused)."""
         listener, self._listener = self._listener, None
         if listener is not None:
+            try:
+                listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() (close alone does not)
+            except OSError:
+                pass
             listener.close()
         with self._lock:
             pairs, self._pairs = self._pairs, []
@@ -262,6 +266,15 @@ class Stack:
         if service.process and service.process.poll() is None:
             os.killpg(service.process.pid, signal.SIGKILL)
             service.process.wait()
+
+    def pause(self, *names: str) -> None:
+        """SIGSTOP: the process holds its connections and answers nothing (a hung server)."""
+        for name in names:
+            os.killpg(self.services[name].process.pid, signal.SIGSTOP)
+
+    def resume(self, *names: str) -> None:
+        for name in names:
+            os.killpg(self.services[name].process.pid, signal.SIGCONT)
 
     def restart(self, *names: str) -> None:
         self._start_together([self.services[n] for n in names])

@@ -84,8 +84,10 @@ def test_a_replica_killed_between_messages_leaves_the_form_to_the_other(healthy:
 
 
 def test_a_replica_killed_while_answering_loses_nothing(healthy: Stack):
-    """The traveller's client sends again what got no answer (the widget keeps an outbox, WeChat
-    retries): the other replica takes it over once the dead replica's lock has expired."""
+    """Killed in the middle of a turn, holding the conversation's lock: the action servers are
+    paused (SIGSTOP) so that the replica is stuck inside the turn when it is killed. The
+    traveller's client sends again what got no answer (the widget keeps an outbox, WeChat
+    retries): the other replica takes it once the dead replica's lock has expired."""
     sender = new_sender("kill-during")
     for index, step in enumerate(COMPLAINT[:2]):
         assert ASKS_AFTER[index] in texts(healthy.say(0, sender, step))
@@ -97,18 +99,22 @@ def test_a_replica_killed_while_answering_loses_nothing(healthy: Stack):
         except httpx.HTTPError as error:
             outcome["error"] = error
 
-    sending = threading.Thread(target=send)
-    sending.start()
-    time.sleep(0.3)  # inside the turn: NLU, the form's actions, the classifier
-    healthy.kill("rasa1")
-    sending.join(60)
+    healthy.pause("actions1", "actions2")
+    try:
+        sending = threading.Thread(target=send)
+        sending.start()
+        time.sleep(2.0)  # replica 1 has the lock and waits for the action server
+        healthy.kill("rasa1")
+        sending.join(30)
+    finally:
+        healthy.resume("actions1", "actions2")
+    assert "error" in outcome, "the killed replica answered"
     started = time.monotonic()
-    if "error" in outcome:  # no answer: sent again, to the replica that is alive
-        reply = texts(healthy.say(1, sender, DESCRIPTION))
-    else:
-        reply = texts(outcome["reply"])  # answered just before the kill
+    reply = texts(healthy.say(1, sender, DESCRIPTION))  # sent again, to the replica alive
     waited = time.monotonic() - started
-    print(f"kill during a turn: {'resent' if 'error' in outcome else 'answered'}; resend took {waited:.1f} s")
+    print(
+        f"resend after kill -9 in a turn answered in {waited:.1f} s (lock lifetime {healthy.env['TICKET_LOCK_LIFETIME']} s)"
+    )
     assert ASKS_AFTER[2] in reply, reply
     assert waited < float(healthy.env["TICKET_LOCK_LIFETIME"]) + 15
     last = finish(healthy, sender, 3, replica=1)
