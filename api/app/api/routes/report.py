@@ -12,6 +12,7 @@ from app.api.errors import field_error
 from app.api.routes.labels import static_labels
 from app.schemas.report import ReportOut
 from app.services import report
+from app.services.availability import get_availability_settings
 from app.services.deadlines import china_today
 
 router = APIRouter(tags=["stats"])
@@ -42,7 +43,14 @@ def _figures(session, now, start: date | None, end: date | None, granularity: st
         raise field_error("query", "from", f"at most {MAX_DAYS} days")
     tickets, handoffs, staff = report.load(session, start=start, end=end)
     return report.build(
-        tickets, handoffs, start=start, end=end, granularity=granularity, now=now, staff=staff
+        tickets,
+        handoffs,
+        start=start,
+        end=end,
+        granularity=granularity,
+        now=now,
+        staff=staff,
+        hours=get_availability_settings().hours,
     )
 
 
