@@ -35,7 +35,8 @@ from rasa.core.agent import Agent
 from rasa.core.processor import MessageProcessor
 from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.constants import DOCS_BASE_URL
-from rasa.shared.core.events import BotUttered, Event, UserUtteranceReverted
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, BotUttered, Event, UserUtteranceReverted
 from rasa.shared.exceptions import RasaException
 from rasa.utils import endpoints
 from sqlalchemy.pool import QueuePool
@@ -225,7 +226,11 @@ async def _run_action(self: MessageProcessor, *args: Any, **kwargs: Any) -> bool
     reply = BotUttered(action_failure_reply())
     tracker.update(reply)
     await output_channel.send_response(tracker.sender_id, reply.message())
+    # Rewound as Rasa's fallback rewinds: the traveller's message and the `action_listen`
+    # before it are undone, so `action_listen` is logged again; the next message then meets the
+    # conversation (an active form included) exactly as this one did.
     tracker.update(UserUtteranceReverted())
+    tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
     return False
 
 
