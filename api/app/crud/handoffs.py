@@ -17,7 +17,7 @@ from app.models import Handoff, Ticket
 from app.models.handoff import OPEN_STATUSES, HandoffNote
 from app.schemas.handoff import HandoffCreate
 from app.services.masking import known_in_summary, mask_conversation_id, mask_text
-from app.services.taxonomy import SEVERITY_RULES, Severity
+from app.services.taxonomy import SENDER_LABELS, SEVERITY_RULES, Severity
 
 SEVERITY_RANK = {"urgent": 0, "major": 1, "general": 2}
 # Expected wait per place in the queue when there is no recent history to go by.
@@ -355,7 +355,7 @@ def transcript_note(
     known: tuple[str | None, ...] = (),
 ) -> str:
     """The transcript as a ticket note, personal data masked (the full one stays on the handoff)."""
-    labels = {"traveller": "旅客", "bot": "机器人", "agent": "客服", "system": "系统", "note": "内部备注"}
+    labels = SENDER_LABELS
     ending = "交还机器人" if status == "returned" else "人工结束"
     shown_id = mask_conversation_id(handoff.conversation_id, handoff.channel)  # as in the agents' queue
     lines = [

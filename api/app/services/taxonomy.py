@@ -104,3 +104,7 @@ PROCESS_WORKING_DAYS: tuple[tuple[str, int], ...] = (
 # In-trip disruptions need an alternative plan within one hour.
 IN_TRIP_DISRUPTION_CATEGORIES = frozenset({Category.TRANSPORT, Category.ITINERARY})
 ALTERNATIVE_PLAN_WITHIN = timedelta(hours=1)
+
+
+# Who wrote a line of a handoff transcript (the console's labels and the ticket's transcript note).
+SENDER_LABELS = {"traveller": "旅客", "bot": "机器人", "agent": "客服", "system": "系统", "note": "内部备注"}

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from app.api.deps import SessionDep, Staff
 from app.models import User
 from app.services import deadlines, workflow
-from app.services.taxonomy import CATEGORY_DEPARTMENT, CATEGORY_LABELS, SEVERITY_RULES
+from app.services.taxonomy import CATEGORY_DEPARTMENT, CATEGORY_LABELS, SENDER_LABELS, SEVERITY_RULES
 
 router = APIRouter(tags=["console"])
 
@@ -37,7 +37,7 @@ CHANNELS = {
     "console": "客服工作台",
     "phone": "电话",
 }
-SENDERS = {"traveller": "旅客", "bot": "机器人", "agent": "客服", "system": "系统"}
+SENDERS = SENDER_LABELS
 REQUESTS = {
     "refund": "退款",
     "compensation": "赔偿",
