@@ -35,8 +35,7 @@ from rasa.core.agent import Agent
 from rasa.core.processor import MessageProcessor
 from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.constants import DOCS_BASE_URL
-from rasa.shared.core.constants import ACTION_LISTEN_NAME
-from rasa.shared.core.events import ActionExecuted, BotUttered, Event, UserUtteranceReverted
+from rasa.shared.core.events import Event
 from rasa.shared.exceptions import RasaException
 from rasa.utils import endpoints
 from sqlalchemy.pool import QueuePool
@@ -169,10 +168,10 @@ def _session(self: endpoints.EndpointConfig) -> _Borrowed:
 # A custom action that fails (action server down or restarting, a 5xx from it or from the
 # load balancer, a timeout): stock Rasa logs it, drops the action's events and goes on
 # predicting, so the traveller gets nothing or a reply that ignores what they said. Instead
-# the traveller is told, politely, to send the message again, and the turn is rewound
-# (UserUtteranceReverted): the tracker is as before the message, so the same message works
-# once the action server is back (tests/faults). The message stays in the stored events.
-# Only inside the prediction loop: slot extraction's custom mappings keep Rasa's behaviour.
+# the traveller is told, politely, to send the message again, and nothing of the turn is
+# saved: the conversation is as before the message, so the same message works once the action
+# server is back (tests/faults). Only inside the prediction loop: slot extraction's custom
+# mappings keep Rasa's behaviour (their failure is followed by the form's own call).
 ACTION_FAILURE_REPLY = (
     "抱歉，系统暂时出了点问题，刚才这条消息没有处理成功，您填过的信息都还在。"
     "请稍等片刻再发一次；如有紧急情况请拨打24小时应急电话 {line}。"
@@ -201,37 +200,27 @@ async def _remote_run(
         if failures is not None and self.name() != SESSION_START:
             failures.append(self.name())
             logger.error(
-                "custom action %s failed (%s): the turn is rewound", self.name(), type(error).__name__
+                "custom action %s failed (%s): the turn is dropped", self.name(), type(error).__name__
             )
         raise  # Rasa's handling (a form's validation inside the form action too), then ours
 
 
-def _positional(args: tuple, kwargs: Dict[Text, Any], index: int, name: Text) -> Any:
-    return args[index] if len(args) > index else kwargs.get(name)
+class ActionServerUnavailable(RasaException):
+    """A custom action failed inside the prediction loop: the turn is dropped, not saved."""
 
 
 async def _run_action(self: MessageProcessor, *args: Any, **kwargs: Any) -> bool:
-    """Stock `_run_action`; when a custom action failed in it, the traveller is told, the turn
-    is rewound and no further action is predicted."""
+    """Stock `_run_action`; a custom action that failed in it ends the turn with an error that
+    `_agent_handle_message` turns into the polite reply (nothing of the turn is saved)."""
     failures: List[Text] = []
     token = _action_failures.set(failures)
     try:
         more = await _stock_run_action(self, *args, **kwargs)
     finally:
         _action_failures.reset(token)
-    tracker = _positional(args, kwargs, 1, "tracker")
-    output_channel = _positional(args, kwargs, 2, "output_channel")
-    if not failures or tracker is None or output_channel is None:
-        return bool(more)  # without an output channel (Rasa's HTTP API) nobody to tell
-    reply = BotUttered(action_failure_reply())
-    tracker.update(reply)
-    await output_channel.send_response(tracker.sender_id, reply.message())
-    # Rewound as Rasa's fallback rewinds: the traveller's message and the `action_listen`
-    # before it are undone, so `action_listen` is logged again; the next message then meets the
-    # conversation (an active form included) exactly as this one did.
-    tracker.update(UserUtteranceReverted())
-    tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
-    return False
+    if failures:
+        raise ActionServerUnavailable(f"custom action {failures[0]} failed")
+    return bool(more)
 
 
 # The stores at scale (docs/scale.md). Rasa wraps the tracker store in FailSafeTrackerStore:
@@ -285,6 +274,13 @@ _stock_agent_handle_message = Agent.handle_message
 async def _agent_handle_message(self: Agent, message: Any) -> Optional[List[Dict[Text, Any]]]:
     try:
         return await _stock_agent_handle_message(self, message)
+    except ActionServerUnavailable as error:
+        # Nothing of the turn was saved: the conversation is as it was before the message, so
+        # the same message works once the action server is back.
+        logger.error("%s: message not processed", error)
+        if message.output_channel is not None:
+            await message.output_channel.send_text_message(message.sender_id, action_failure_reply())
+        return None
     except Exception as error:
         store = unavailable_store(error)
         if store is None:
