@@ -78,18 +78,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         # Notices to travellers (app/services/notifier.py): every worker retries what is due;
         # a row is claimed before it is sent, so workers never send one twice.
+        # It runs on the app's own database: an app given another session (the API tests)
+        # delivers through its requests only.
         from app.api.deps import get_now as _get_now
+        from app.core.db import get_session
         from app.services import notifier
 
-        notice_task = asyncio.create_task(
-            notifier.run_periodically(
-                notifier.periodic_notifier, lambda: _app.dependency_overrides.get(_get_now, _get_now)()
+        notice_task = None
+        if get_session not in _app.dependency_overrides:
+            notice_task = asyncio.create_task(
+                notifier.run_periodically(
+                    notifier.periodic_notifier, lambda: _app.dependency_overrides.get(_get_now, _get_now)()
+                )
             )
-        )
         yield
-        notice_task.cancel()
-        with suppress(asyncio.CancelledError):
-            await notice_task
+        if notice_task is not None:
+            notice_task.cancel()
+            with suppress(asyncio.CancelledError):
+                await notice_task
         if retention_task is not None:
             retention_task.cancel()
             with suppress(asyncio.CancelledError):
