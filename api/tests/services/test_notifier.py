@@ -342,3 +342,20 @@ def test_notices_commit_with_the_move_in_the_same_transaction(client, service, r
     move(client, owner, web_ticket["ticket_no"], "closed", expected=409)
     assert rows(db, web_ticket["ticket_no"]) == []
     assert isinstance(db, Session)
+
+
+def test_a_delay_and_a_rejection_are_told_with_their_reasons(client, service, rasa, web_ticket, clock):
+    no, conversation = web_ticket["ticket_no"], web_ticket["conversation_id"]
+    owner = login(client, web_ticket["owner"]["username"])
+    expected = (clock.now + timedelta(days=5)).astimezone(nt.dl.CHINA_TZ).replace(hour=18, minute=0, second=0)
+    delayed = client.put(
+        f"/tickets/{no}/delay",
+        json={"reason": "需等待航空公司出具调查报告", "expected_at": expected.isoformat()},
+        headers=owner,
+    )
+    assert delayed.status_code == 200, delayed.text
+    move(client, owner, no, "rejected", reason="经核实，行程变更已在合同中约定")
+    delay, rejection = rasa.bot_texts(conversation)
+    assert "需等待航空公司出具调查报告" in delay
+    assert f"{expected.year}年{expected.month}月{expected.day}日 18:00" in delay
+    assert "不予受理" in rejection and "行程变更已在合同中约定" in rejection
