@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from app.api.errors import WORKFLOW_GENERIC
 from app.models import Ticket
 from tests.conftest import login
 from tests.factories import create_ticket
@@ -37,6 +36,8 @@ def moves(body: dict) -> dict:
 
 
 def move(client, headers, no, status, expected=200, **extra):
+    if status == "plan_made":
+        extra.setdefault("plan", "核实后与酒店协商补偿方案")
     response = client.post(f"/tickets/{no}/transitions", json={"status": status, **extra}, headers=headers)
     assert response.status_code == expected, response.text
     return response.json()
@@ -96,6 +97,8 @@ def test_every_workflow_refusal_has_its_own_code(client, ticket, owner, clock):
     cases.append(
         client.put(f"/tickets/{no}/compensation", json={"status": "paid", "amount_cny": 500}, headers=owner)
     )
+    move(client, owner, no, "investigating")
+    cases.append(client.post(f"/tickets/{no}/transitions", json={"status": "plan_made"}, headers=owner))
     move(client, owner, no, "rejected", reason="不属于本公司责任")
     cases.append(client.post(f"/tickets/{no}/transitions", json={"status": "investigating"}, headers=owner))
     cases.append(client.put(f"/tickets/{no}/result", json=RESULT, headers=owner))
@@ -107,10 +110,23 @@ def test_every_workflow_refusal_has_its_own_code(client, ticket, owner, clock):
         (409, "compensation_step"),
         (422, "compensation_method_required"),
         (422, "compensation_amount_fixed"),
+        (422, "plan_required"),
         (409, "ticket_final"),
         (409, "ticket_final"),
     ]
-    assert WORKFLOW_GENERIC not in {c for _, c in codes}
+
+
+def test_a_plan_is_written_with_its_step_and_kept_as_an_internal_note(client, ticket, owner):
+    no = ticket["ticket_no"]
+    move(client, owner, no, "investigating")
+    blank = client.post(
+        f"/tickets/{no}/transitions", json={"status": "plan_made", "plan": "  "}, headers=owner
+    )
+    assert blank.status_code == 422 and blank.json()["detail"][0]["loc"] == ["body", "plan"]
+    body = move(client, owner, no, "plan_made", plan="联系酒店核实并安排换房，48小时内回复旅客")
+    assert body["status"] == "plan_made"
+    notes = [(n["text"], n["public"]) for n in body["notes"]]
+    assert ("处理方案：联系酒店核实并安排换房，48小时内回复旅客", False) in notes
 
 
 def test_history_shows_changes_but_no_free_text(client, ticket, owner, service):

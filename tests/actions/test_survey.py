@@ -81,7 +81,10 @@ def closed_ticket(api_url: str, conversation: str) -> str:
                 == 200
             )
         moved = httpx.post(
-            f"{api_url}/tickets/{no}/transitions", json={"status": status}, headers=boss, timeout=30
+            f"{api_url}/tickets/{no}/transitions",
+            json={"status": status, **({"plan": "核实后与酒店协商处理"} if status == "plan_made" else {})},
+            headers=boss,
+            timeout=30,
         )
         assert moved.status_code == 200, moved.text
     return no

@@ -156,7 +156,8 @@ def test_a_ticket_from_received_to_closed_in_the_console_alone(browser, workspac
 
         advance(page, "调查核实中")
         page.locator("#tk-title", has_text="调查核实中").wait_for(timeout=10_000)
-        # A plan is required before 已制定处理方案 (checked in the page), then sent as a note.
+        # A plan is required before 已制定处理方案 (checked in the page and by the API); it goes with
+        # the move and the API keeps it as an internal note.
         advance(page, "已制定处理方案")
         assert "请填写处理方案" in form_error(page, "tk-advance")
         assert page.locator("#tk-next-text").get_attribute("aria-invalid") == "true"

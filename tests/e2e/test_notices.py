@@ -80,7 +80,10 @@ class Desk:
 
     def move(self, no: str, status: str) -> None:
         moved = httpx.post(
-            f"{self.api}/tickets/{no}/transitions", json={"status": status}, headers=self.headers, timeout=30
+            f"{self.api}/tickets/{no}/transitions",
+            json={"status": status, **({"plan": "核实后与酒店协商处理"} if status == "plan_made" else {})},
+            headers=self.headers,
+            timeout=30,
         )
         assert moved.status_code == 200, moved.text
 

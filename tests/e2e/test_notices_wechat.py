@@ -106,7 +106,10 @@ def open_ticket(api: str, openid: str) -> str:
 
 def move(api: str, headers: Dict[str, str], no: str, status: str) -> None:
     moved = httpx.post(
-        f"{api}/tickets/{no}/transitions", json={"status": status}, headers=headers, timeout=30
+        f"{api}/tickets/{no}/transitions",
+        json={"status": status, **({"plan": "核实后与酒店协商处理"} if status == "plan_made" else {})},
+        headers=headers,
+        timeout=30,
     )
     assert moved.status_code == 200, moved.text
 

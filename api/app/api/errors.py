@@ -17,29 +17,9 @@ def not_found(what: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
 
 
-# Stable codes for the workflow's refusals, so clients (the console shows them in Chinese) never
-# match the English message. Keyed by the field and the start of the message workflow.py and
-# crud/tickets.py raise; tests/test_ticket_workspace_api.py provokes every one of them, so a
-# reworded message fails a test instead of falling back to the generic code.
-WORKFLOW_CODES: tuple[tuple[str, str, str], ...] = (
-    ("status", "the follow-up must record", "satisfaction_required"),
-    ("status", "closing needs the written result", "result_required"),
-    ("status", "from ", "not_next_status"),
-    ("status", "compensation goes one step", "compensation_step"),
-    ("status", "ticket is ", "ticket_final"),
-    ("reason", "", "reason_required"),
-    ("expected_at", "", "expected_at_past"),
-    ("method", "", "compensation_method_required"),
-    ("amount_cny", "", "compensation_amount_fixed"),
-)
-WORKFLOW_GENERIC = "workflow_rule"
-
-
 def workflow_code(error: WorkflowError) -> str:
-    for field, start, code in WORKFLOW_CODES:
-        if error.field == field and error.message.startswith(start):
-            return code
-    return WORKFLOW_GENERIC
+    """The refusal's stable code (WorkflowError carries it; clients never match the message)."""
+    return error.code
 
 
 def workflow_error(error: WorkflowError) -> HTTPException:

@@ -149,15 +149,14 @@ def is_overdue(ticket: Ticket, now: datetime) -> bool:
 def next_statuses(ticket: Ticket) -> list[NextStatus]:
     """Every status the workflow lets this ticket move to from where it is, and whether it is
     ready: a move that only waits for a record (the satisfaction, the written result) is offered
-    with what is missing (`code` from errors.workflow_code), so the console can say so."""
-    from app.api.errors import workflow_code  # the API's error codes; avoids an import cycle
-
+    with what is missing (the refusal's `code`), so the console can say so. The rejection's
+    reason and the plan's text come with the move itself (the console's form asks for them)."""
     found = []
     for candidate in (*workflow.FLOW, workflow.REJECTED):
         try:
-            workflow.check_transition(ticket, candidate, "-" if candidate == workflow.REJECTED else None)
+            workflow.check_transition(ticket, candidate, "-", "-")
         except workflow.WorkflowError as error:
-            code = workflow_code(error)
+            code = error.code
             if code in ("satisfaction_required", "result_required"):
                 found.append(NextStatus(status=candidate, ready=False, code=code, field=error.field))
             continue

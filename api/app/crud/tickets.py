@@ -195,10 +195,27 @@ def _touch(session: Session, ticket: Ticket, actor: Actor, now: datetime) -> Non
 
 
 def transition(
-    session: Session, *, ticket: Ticket, status: str, reason: str | None, actor: Actor, now: datetime
+    session: Session,
+    *,
+    ticket: Ticket,
+    status: str,
+    reason: str | None,
+    actor: Actor,
+    now: datetime,
+    plan: str | None = None,
 ) -> Ticket:
-    workflow.check_transition(ticket, status, reason)  # raises WorkflowError
+    workflow.check_transition(ticket, status, reason, plan)  # raises WorkflowError
     _touch(session, ticket, actor, now)
+    if status == workflow.PLAN_MADE and plan:
+        # The plan is the record of this step (internal: the traveller hears of the measures).
+        ticket.notes.append(
+            TicketNote(
+                author=actor.display_name or actor.name,
+                text=f"处理方案：{plan.strip()}",
+                public=False,
+                created_at=now,
+            )
+        )
     old = ticket.status
     workflow.apply_transition(ticket, status, reason, now)
     audit.record(
@@ -260,7 +277,9 @@ def set_result(
     now: datetime,
 ) -> Ticket:
     if ticket.status not in workflow.OPEN:
-        raise workflow.WorkflowError("status", f"ticket is {ticket.status}; the result is final")
+        raise workflow.WorkflowError(
+            "status", f"ticket is {ticket.status}; the result is final", "ticket_final"
+        )
     _touch(session, ticket, actor, now)
     _change(session, ticket, actor, now, "result", "result_findings", findings)
     _change(session, ticket, actor, now, "result", "result_measures", measures)
@@ -329,9 +348,11 @@ def set_delay(
     session: Session, *, ticket: Ticket, reason: str, expected_at: datetime, actor: Actor, now: datetime
 ) -> Ticket:
     if ticket.status not in workflow.OPEN:
-        raise workflow.WorkflowError("status", f"ticket is {ticket.status}")
+        raise workflow.WorkflowError("status", f"ticket is {ticket.status}", "ticket_final")
     if expected_at <= now:
-        raise workflow.WorkflowError("expected_at", "the expected date must be in the future")
+        raise workflow.WorkflowError(
+            "expected_at", "the expected date must be in the future", "expected_at_past"
+        )
     _touch(session, ticket, actor, now)
     _change(session, ticket, actor, now, "delay", "delay_reason", reason)
     _change(session, ticket, actor, now, "delay", "expected_completion_at", expected_at)
@@ -361,17 +382,23 @@ def set_compensation(
     target = COMPENSATION_STEPS.index(status)
     if target not in (position, position + 1):
         expected = COMPENSATION_STEPS[min(position + 1, len(COMPENSATION_STEPS) - 1)]
-        raise workflow.WorkflowError("status", f"compensation goes one step at a time; next is {expected}")
+        raise workflow.WorkflowError(
+            "status", f"compensation goes one step at a time; next is {expected}", "compensation_step"
+        )
     if status in ("planned", "agreed", "paid") and not (
         (method or ticket.compensation_method) and (loss_type or ticket.compensation_loss_type)
     ):
-        raise workflow.WorkflowError("method", "a compensation plan needs a method and a loss type")
+        raise workflow.WorkflowError(
+            "method", "a compensation plan needs a method and a loss type", "compensation_method_required"
+        )
     if (
         current in ("agreed", "paid")
         and amount_cny is not None
         and amount_cny != ticket.compensation_amount_cny
     ):
-        raise workflow.WorkflowError("amount_cny", "the amount is fixed once the traveller agreed")
+        raise workflow.WorkflowError(
+            "amount_cny", "the amount is fixed once the traveller agreed", "compensation_amount_fixed"
+        )
     _touch(session, ticket, actor, now)
     _change(session, ticket, actor, now, "compensation", "compensation_status", status)
     for field, value in (

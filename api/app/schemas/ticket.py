@@ -222,6 +222,9 @@ class TicketVerify(BaseModel):
 class TransitionIn(BaseModel):
     status: Status
     reason: Text(2000) | None = Field(None, description="required for rejected")
+    plan: Text(2000) | None = Field(
+        None, description="required for plan_made: the plan, kept as an internal note"
+    )
 
 
 class NoteIn(BaseModel):

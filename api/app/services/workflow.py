@@ -36,32 +36,46 @@ COMPLETES: dict[str, tuple[str, ...]] = {
         "followed_up",
     ),
 }
+PLAN_MADE = "plan_made"
 LOW_SATISFACTION = 2  # ratings at or below trigger a second follow-up
 
 
 @dataclass
 class WorkflowError(Exception):
+    """A move or record the ticket's state forbids. `code` is stable for clients (the console
+    says it in Chinese); `message` is for people reading the API in English."""
+
     field: str
     message: str
+    code: str
 
 
-def check_transition(ticket: Ticket, new_status: str, reason: str | None) -> None:
+def check_transition(ticket: Ticket, new_status: str, reason: str | None, plan: str | None = None) -> None:
     current = ticket.status
     if current not in OPEN:
-        raise WorkflowError("status", f"ticket is {current}; no further moves")
+        raise WorkflowError("status", f"ticket is {current}; no further moves", "ticket_final")
     if new_status == REJECTED:
         if not reason:
-            raise WorkflowError("reason", "a rejection needs a reason")
+            raise WorkflowError("reason", "a rejection needs a reason", "reason_required")
         return
     if new_status not in FLOW or FLOW.index(new_status) != FLOW.index(current) + 1:
         expected = FLOW[FLOW.index(current) + 1]
-        raise WorkflowError("status", f"from {current} the only forward move is {expected} (or rejected)")
+        raise WorkflowError(
+            "status", f"from {current} the only forward move is {expected} (or rejected)", "not_next_status"
+        )
+    if new_status == PLAN_MADE and not (plan and plan.strip()):
+        # The handbooks' step is a written plan, not a click: it is kept as an internal note.
+        raise WorkflowError("plan", "a plan needs its text", "plan_required")
     if new_status == "followed_up" and ticket.satisfaction is None:
-        raise WorkflowError("status", "the follow-up must record the traveller's satisfaction first")
+        raise WorkflowError(
+            "status", "the follow-up must record the traveller's satisfaction first", "satisfaction_required"
+        )
     if new_status == "closed" and not (
         ticket.result_findings and ticket.result_measures and ticket.result_apology
     ):
-        raise WorkflowError("status", "closing needs the written result: findings, measures, apology")
+        raise WorkflowError(
+            "status", "closing needs the written result: findings, measures, apology", "result_required"
+        )
 
 
 def complete_deadlines(ticket: Ticket, names: tuple[str, ...] | frozenset[str], now: datetime) -> list[str]:

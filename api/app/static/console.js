@@ -796,6 +796,7 @@
     not_next_status: ["只能推进到下一步（或不予受理），请刷新后重试", "tk-next"],
     ticket_final: ["工单已结案或不予受理，不能再修改", null],
     reason_required: ["不予受理必须填写原因", "tk-next-text"],
+    plan_required: ["制定处理方案必须写明方案内容", "tk-next-text"],
     expected_at_past: ["预计办结日期必须晚于现在", "tk-delay-date"],
     compensation_step: ["赔偿须按 登记 → 核实 → 拟定方案 → 旅客同意 → 支付 逐步记录", null],
     compensation_method_required: ["拟定赔偿方案须选择赔偿方式和损失类型", "tk-comp-method"],
@@ -804,7 +805,7 @@
   };
   // The request fields of each form, for validation errors (422 loc) without a code.
   const FIELD_INPUT = {
-    reason: ["原因", "tk-next-text"], findings: ["调查结果", "tk-findings"], measures: ["处理措施及效果", "tk-measures"],
+    reason: ["原因", "tk-next-text"], plan: ["处理方案", "tk-next-text"], findings: ["调查结果", "tk-findings"], measures: ["处理措施及效果", "tk-measures"],
     apology: ["致谢与致歉", "tk-apology"], expected_at: ["预计办结日期", "tk-delay-date"],
     satisfaction: ["满意度", "tk-sat"], confirmed: ["旅客确认", "tk-confirmed"], method: ["赔偿方式", "tk-comp-method"],
     loss_type: ["损失类型", "tk-comp-loss"], amount_cny: ["金额", "tk-comp-amount"], text: ["内容", "tk-note-text"],
@@ -1162,8 +1163,11 @@
     const text = $("tk-next-text").value.trim();
     if (need && !required(form, "tk-next-text", need[0].replace(/（.*）/, ""))) return;
     const steps = [];
-    if (need && need[1] !== null) steps.push(["POST", "/notes", { text: need[2] + text, public: need[1] }]);
-    steps.push(["POST", "/transitions", status === "rejected" ? { status, reason: text } : { status }]);
+    // The plan travels with its move (the API keeps it as an internal note and refuses the move
+    // without it); the measures are a public note written before the move.
+    if (need && need[1] !== null && status !== "plan_made") steps.push(["POST", "/notes", { text: need[2] + text, public: need[1] }]);
+    const move = status === "rejected" ? { status, reason: text } : status === "plan_made" ? { status, plan: text } : { status };
+    steps.push(["POST", "/transitions", move]);
     if (await submitTicketForm(form, steps, `状态已更新为：${label("ticket_statuses", status)}`)) $("tk-next-text").value = "";
   });
 

@@ -401,7 +401,15 @@ def transition(
     ticket = _load(session, ticket_no)
     _may_change(ticket, caller)
     try:
-        crud.transition(session, ticket=ticket, status=body.status, reason=body.reason, actor=caller, now=now)
+        crud.transition(
+            session,
+            ticket=ticket,
+            status=body.status,
+            reason=body.reason,
+            plan=body.plan,
+            actor=caller,
+            now=now,
+        )
     except WorkflowError as error:
         raise workflow_error(error) from None
     session.commit()
