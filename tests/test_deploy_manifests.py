@@ -104,7 +104,7 @@ DIFFERS_ON_PURPOSE = {
     "RETENTION_SCHEDULE": "Kubernetes runs the CronJob instead",
 }
 # The health routes each service really has (checked against the code below).
-HEALTH_ROUTES = {"rasa": {"/", "/status"}, "actions": {"/health"}, "api": {"/healthz", "/docs"}}
+HEALTH_ROUTES = {"rasa": {"/", "/status"}, "actions": {"/health"}, "api": {"/healthz", "/livez"}}
 
 # --- reading the files ----------------------------------------------------------------
 
@@ -476,7 +476,7 @@ def test_the_health_routes_exist_in_the_code():
     assert '"/health"' in source_of("rasa_sdk.endpoint")
     assert '"/health"' in (ROOT / "actions" / "server.py").read_text(encoding="utf-8")  # open without token
     assert '"/healthz"' in (ROOT / "api" / "app" / "api" / "routes" / "health.py").read_text(encoding="utf-8")
-    assert "docs_url" not in (ROOT / "api" / "app" / "main.py").read_text(encoding="utf-8")  # /docs stays
+    assert '"/livez"' in (ROOT / "api" / "app" / "api" / "routes" / "health.py").read_text(encoding="utf-8")
 
 
 def test_the_internet_reaches_only_the_channels_and_the_widget():

@@ -29,8 +29,11 @@ def test_healthz_503_when_the_database_does_not_answer():
 
     app = create_app(test_settings())
     app.dependency_overrides[get_session] = session
-    response = TestClient(app).get("/healthz")
+    client = TestClient(app)
+    response = client.get("/healthz")
     assert response.status_code == 503 and response.json()["status"] != "ok"
+    # Liveness leaves the database out: an outage must not restart the process.
+    assert client.get("/livez").json() == {"status": "ok"}
     engine.dispose()
 
 

@@ -27,3 +27,12 @@ def healthz(session: SessionDep):
     except (SQLAlchemyError, OSError):
         return JSONResponse({"status": "unavailable"}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
     return Health(status="ok")
+
+
+@router.get(
+    "/livez",
+    summary="Liveness: the process answers (no database; a database outage must not restart it)",
+    response_model=Health,
+)
+def livez() -> Health:
+    return Health(status="ok")
