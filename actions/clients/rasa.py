@@ -50,16 +50,14 @@ async def _append(base_url: str, secret: str, conversation_id: str, channel: str
     return False
 
 
-def say_to_paused(
-    conversation_id: str, channel: str, text: str, base_url: Optional[str] = None
-) -> Optional[asyncio.Task]:
+def say_to_paused(conversation_id: str, channel: str, text: str) -> Optional[asyncio.Task]:
     """Schedule `text` into the conversation through Rasa; None when no secret is set."""
     settings = get_settings()
     if not settings.rasa_jwt_secret:
         logger.warning("no RASA_JWT_SECRET: a message for a paused conversation was not delivered")
         return None
     task = asyncio.get_running_loop().create_task(
-        _append(base_url or settings.rasa_url, settings.rasa_jwt_secret, conversation_id, channel, text)
+        _append(settings.rasa_url, settings.rasa_jwt_secret, conversation_id, channel, text)
     )
     _pending.add(task)
     task.add_done_callback(_pending.discard)

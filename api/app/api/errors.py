@@ -17,11 +17,6 @@ def not_found(what: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
 
 
-def workflow_code(error: WorkflowError) -> str:
-    """The refusal's stable code (WorkflowError carries it; clients never match the message)."""
-    return error.code
-
-
 def workflow_error(error: WorkflowError) -> HTTPException:
     # A move the ticket's state forbids is a conflict; a missing or bad input value is a 422.
     http = status.HTTP_409_CONFLICT if error.field == "status" else status.HTTP_422_UNPROCESSABLE_CONTENT
@@ -32,7 +27,7 @@ def workflow_error(error: WorkflowError) -> HTTPException:
                 "loc": ["body", error.field],
                 "msg": error.message,
                 "type": "value_error",
-                "code": workflow_code(error),
+                "code": error.code,  # stable: clients never match the English message
             }
         ],
     )
