@@ -85,6 +85,20 @@ class Settings(BaseSettings):
     retention_schedule: bool = True
     retention_interval_hours: float = Field(default=24.0, gt=0)
     retention_first_run_seconds: float = Field(default=300.0, ge=0)
+    # Scheduled jobs (app/services/scheduler.py, APScheduler in every API worker; a job_runs row
+    # claimed per due time makes one worker run it). Off: only RETENTION_SCHEDULE's job runs.
+    scheduler_enabled: bool = True
+    # Deadline alerts: a step due within this many working hours alerts its owner; an overdue
+    # one alerts the supervisors and escalates the ticket one authority level.
+    deadline_alert_interval_seconds: float = Field(default=300.0, gt=0)
+    deadline_alert_working_hours: float = Field(default=4.0, gt=0)
+    # The supervisors' daily digest, at this hour China time.
+    digest_hour: int = Field(default=8, ge=0, le=23)
+    # Reminders to travellers: the survey once if unanswered this long after the result was
+    # sent; the itinerary this many China days before departure. Looked for every interval.
+    survey_reminder_hours: float = Field(default=24.0, gt=0)
+    itinerary_reminder_days: int = Field(default=3, ge=1)
+    reminder_interval_minutes: float = Field(default=60.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> "Settings":
