@@ -2,6 +2,8 @@
 
 from app.models.base import Base
 from app.models.booking import Booking
+from app.models.contact import BookingContact
+from app.models.disruption import Disruption, DisruptionRecipient
 from app.models.handoff import Handoff
 from app.models.notification import Notification
 from app.models.ticket import (
@@ -20,6 +22,9 @@ __all__ = [
     "AuditLog",
     "Base",
     "Booking",
+    "BookingContact",
+    "Disruption",
+    "DisruptionRecipient",
     "Handoff",
     "Notification",
     "IdempotencyKey",

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.schemas.common import CleanText, PhoneLast4
 
@@ -65,6 +65,11 @@ class PhoneCheck(BaseModel):
     phone_last4: PhoneLast4 = Field(description="last four digits of the phone on the record")
     sender_id: CleanText(200) = Field(
         description="the traveller's conversation (Rasa sender id): misses are also counted per sender"
+    )
+    channel: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,31}$")] | None = Field(
+        None,
+        description="the channel of the conversation (socketio, rest, wechat): where notices about this "
+        "booking reach the traveller (disruptions); read from the conversation when absent",
     )
 
 

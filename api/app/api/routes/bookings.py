@@ -16,12 +16,13 @@ from app.api.deps import (
 )
 from app.api.errors import not_found
 from app.api.verify import check_phone_digits, has_grant, issue_verification_grant, no_grant
-from app.crud import audit, bookings
+from app.crud import audit, bookings, contacts
 from app.schemas.booking import BookingOut, BookingVerified, EmergencyContact, PhoneCheck
 from app.schemas.common import BOOKING_REF_PATTERN
 from app.services.views import booking_out
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])
+CONVERSATION_ID_MAX = 128  # booking_contacts.conversation_id, as notifications and tickets
 RefPath = Annotated[str, Path(pattern=BOOKING_REF_PATTERN, description="TR + 8 digits")]
 
 
@@ -122,6 +123,13 @@ def verify_booking(
     grant, expires_at = issue_verification_grant(
         settings, what="booking", number=ref, sender_id=body.sender_id, now=now
     )
+    if len(body.sender_id) <= CONVERSATION_ID_MAX:
+        # This conversation is now a known address of the booking's traveller (disruption
+        # notices, reminders); longer ids are no Rasa sender id a notice could reach.
+        contacts.record_contact(
+            session, booking=booking, conversation_id=body.sender_id, channel=body.channel, now=now
+        )
+        session.commit()
     return BookingVerified(
         booking=booking_out(booking, masked=False), grant=grant, grant_expires_at=expires_at
     )
