@@ -89,6 +89,13 @@ def build_app(actions: str, token: str, cors_origins: Optional[List[str]] = None
     async def mask_logs(_app, _loop) -> None:
         servicekit.install_log_masking()  # Sanic may have added handlers since start-up
 
+    @app.listener("after_server_stop")
+    async def close_clients(_app, _loop) -> None:
+        # Imported here: the actions package is loaded by rasa-sdk from `actions`, not at import.
+        from actions.clients.ticketing import close_client
+
+        await close_client()
+
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
     return app
 

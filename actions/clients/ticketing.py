@@ -84,6 +84,13 @@ class TicketingClient:
             self._loop = loop
         return self._http
 
+    async def aclose(self) -> None:
+        """Close the pooled connections (the action server's shutdown): open keep-alive
+        sockets to the API would otherwise be dropped without a FIN when the loop ends."""
+        http, self._http, self._loop = self._http, None, None
+        if http is not None and not http.is_closed:
+            await http.aclose()
+
     async def _request(self, method: str, path: str, **kwargs: Any) -> Dict[str, Any]:
         headers = {**self._headers, **kwargs.pop("headers", {})}
         try:
@@ -198,6 +205,12 @@ def get_client() -> TicketingClient:
         settings = get_settings()
         _client = TicketingClient(settings.api_url, settings.api_service_token, settings.api_timeout_seconds)
     return _client
+
+
+async def close_client() -> None:
+    """Close the shared client's connections; the next get_client() call opens new ones."""
+    if _client is not None:
+        await _client.aclose()
 
 
 def set_client(client: Optional[TicketingClient]) -> None:

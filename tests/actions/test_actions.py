@@ -235,3 +235,15 @@ async def test_the_bot_reads_only_its_own_conversations_handoff(client):
     assert own["id"] == opened["id"] and own["status"] == "waiting"
     with pytest.raises(Mismatch):
         await get_client().get_handoff(opened["id"], "unit-handoff-other")
+
+
+async def test_shutdown_closes_the_pooled_client_and_a_later_call_reopens_it(client):
+    from actions.clients import ticketing
+
+    api = get_client()
+    await api.classify("导游中途加收费用")
+    pooled = api._http
+    assert pooled is not None and not pooled.is_closed
+    await ticketing.close_client()  # what the action server's after_server_stop listener runs
+    assert pooled.is_closed and api._http is None
+    assert (await api.classify("酒店房间有霉味"))["category"]
