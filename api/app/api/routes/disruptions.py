@@ -1,0 +1,290 @@
+"""Disruption notices (issue 16 item 4): supervisors only; logic in services/disruptions.py."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Path, Response, status
+from sqlalchemy import select
+
+from app.api.deps import NowDep, SessionDep, SupervisorOnly
+from app.api.errors import not_found
+from app.crud import audit
+from app.models import Booking, Disruption
+from app.models.notification import FAILED, SENT, SKIPPED
+from app.schemas.disruption import (
+    AlternativeIn,
+    AlternativeOut,
+    DepartureOut,
+    DisruptionIn,
+    DisruptionOut,
+    DisruptionReplies,
+    RecipientOut,
+    RecipientReplies,
+    ReplyOut,
+)
+from app.services import disruptions as service
+from app.services.masking import mask_conversation_id, mask_name, mask_text
+from app.services.notifier import Notifier, deliver_after, notifier_for
+from app.services.rasa_client import ConversationNotFound, RasaClient, RasaUnavailable, get_rasa_client
+
+router = APIRouter(prefix="/disruptions", tags=["disruptions"])
+RasaDep = Annotated[RasaClient, Depends(get_rasa_client)]
+DisruptionId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+NOT_FOUND = {404: {"description": "unknown disruption"}}
+# The same notice for the same departure again within this time is a double submission.
+RESUBMIT_WINDOW = timedelta(minutes=10)
+
+
+def get_notifier(session: SessionDep, rasa: RasaDep) -> Notifier | None:
+    return notifier_for(session, rasa)
+
+
+NotifierDep = Annotated[Notifier | None, Depends(get_notifier)]
+
+
+def _conflict(error: service.DisruptionError) -> HTTPException:
+    http = status.HTTP_404_NOT_FOUND if error.code == "unknown_departure" else status.HTTP_409_CONFLICT
+    return HTTPException(
+        http, [{"loc": ["body"], "msg": str(error), "type": "value_error", "code": error.code}]
+    )
+
+
+def _out(session, disruption: Disruption, now: datetime, *, detail: bool) -> DisruptionOut:
+    recipients = disruption.recipients
+    refs = {
+        b.id: b
+        for b in session.scalars(select(Booking).where(Booking.id.in_({r.booking_id for r in recipients})))
+    }
+    statuses = [r.notification.status if r.notification else FAILED for r in recipients]
+    state = service.alternative_state(disruption, now)
+    alternative = None
+    if state is not None:
+        alternative = AlternativeOut(
+            due_at=disruption.alternative_due_at,
+            state=state,
+            offered_at=disruption.alternative_offered_at,
+            offered_by=disruption.alternative_offered_by,
+            note=disruption.alternative_note,
+        )
+    rows: list[RecipientOut] = []
+    if detail:
+        for r in recipients:
+            booking, note = refs[r.booking_id], r.notification
+            rows.append(
+                RecipientOut(
+                    booking_ref=booking.ref,
+                    traveller=mask_name(booking.traveller_name) or "",
+                    # Masked for every person, supervisors included (as on handoffs).
+                    conversation=mask_conversation_id(r.conversation_id, r.channel) or "",
+                    channel=r.channel,
+                    status=note.status if note else FAILED,
+                    route=note.route if note else None,
+                    attempts=note.attempts if note else 0,
+                    last_error=mask_text(note.last_error) if note else "notice row missing",
+                    sent_at=note.sent_at if note else None,
+                )
+            )
+    return DisruptionOut(
+        id=disruption.id,
+        product=disruption.product,
+        departure_date=disruption.departure_date,
+        return_date=disruption.return_date,
+        text=disruption.text,
+        created_by=disruption.created_by,
+        created_at=disruption.created_at,
+        in_trip=disruption.in_trip,
+        alternative=alternative,
+        recipients_total=len(recipients),
+        delivered=statuses.count(SENT),
+        pending=sum(s not in (SENT, FAILED, SKIPPED) for s in statuses),
+        failed=sum(s in (FAILED, SKIPPED) for s in statuses),
+        recipients=rows,
+    )
+
+
+def _load(session, disruption_id: int) -> Disruption:
+    disruption = service.get(session, disruption_id)
+    if disruption is None:
+        raise not_found("disruption")
+    return disruption
+
+
+@router.get(
+    "/departures",
+    summary="Departures not yet back, with how many conversations a notice would reach",
+    response_model=list[DepartureOut],
+)
+def list_departures(caller: SupervisorOnly, session: SessionDep, now: NowDep) -> list[DepartureOut]:
+    return [DepartureOut(**vars(d)) for d in service.departures(session, now=now)]
+
+
+@router.post(
+    "",
+    summary="Write a disruption notice to every traveller of a departure who talked to the assistant",
+    response_model=DisruptionOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"description": "the same notice for this departure was posted in the last 10 minutes"},
+        404: {"description": "no booking of this product departs on this date"},
+        409: {"description": "the departure has already come back"},
+    },
+)
+def create_disruption(
+    body: DisruptionIn,
+    caller: SupervisorOnly,
+    session: SessionDep,
+    now: NowDep,
+    rasa: RasaDep,
+    notifier: NotifierDep,
+    background: BackgroundTasks,
+    response: Response,
+) -> DisruptionOut:
+    earlier = session.scalar(
+        select(Disruption).where(
+            Disruption.product == body.product,
+            Disruption.departure_date == body.departure_date,
+            Disruption.text == body.text,
+            Disruption.created_at >= now - RESUBMIT_WINDOW,
+        )
+    )
+    if earlier is not None:
+        # A double click or a retried request: the notice already went (or is going) out.
+        response.status_code = status.HTTP_200_OK
+        out = _out(session, earlier, now, detail=True)
+        out.added = 0
+        return out
+    try:
+        disruption = service.create(
+            session,
+            product=body.product,
+            departure_date=body.departure_date,
+            text=body.text,
+            actor=caller.name,
+            actor_role=caller.role,
+            now=now,
+        )
+    except service.DisruptionError as error:
+        raise _conflict(error) from None
+    added = service.send(session, disruption, rasa=rasa, actor=caller.name, actor_role=caller.role, now=now)
+    session.commit()
+    background.add_task(deliver_after, notifier, lambda: now)
+    session.refresh(disruption)
+    out = _out(session, disruption, now, detail=True)
+    out.added = added
+    return out
+
+
+@router.get("", summary="Disruption notices, newest first", response_model=list[DisruptionOut])
+def list_disruptions(caller: SupervisorOnly, session: SessionDep, now: NowDep) -> list[DisruptionOut]:
+    return [_out(session, d, now, detail=False) for d in service.listing(session)]
+
+
+@router.get(
+    "/{disruption_id}",
+    summary="A disruption with its recipients (masked) and each notice's delivery",
+    response_model=DisruptionOut,
+    responses=NOT_FOUND,
+)
+def get_disruption(
+    disruption_id: DisruptionId, caller: SupervisorOnly, session: SessionDep, now: NowDep
+) -> DisruptionOut:
+    return _out(session, _load(session, disruption_id), now, detail=True)
+
+
+@router.post(
+    "/{disruption_id}/send",
+    summary="Send the notice to travellers of the departure who verified since (never twice to one)",
+    response_model=DisruptionOut,
+    responses=NOT_FOUND,
+)
+def send_again(
+    disruption_id: DisruptionId,
+    caller: SupervisorOnly,
+    session: SessionDep,
+    now: NowDep,
+    rasa: RasaDep,
+    notifier: NotifierDep,
+    background: BackgroundTasks,
+) -> DisruptionOut:
+    disruption = _load(session, disruption_id)
+    added = service.send(session, disruption, rasa=rasa, actor=caller.name, actor_role=caller.role, now=now)
+    session.commit()
+    if added:
+        background.add_task(deliver_after, notifier, lambda: now)
+    session.refresh(disruption)
+    out = _out(session, disruption, now, detail=True)
+    out.added = added
+    return out
+
+
+@router.post(
+    "/{disruption_id}/alternative",
+    summary="Record that the alternative plan was offered (in-trip 1-hour deadline)",
+    response_model=DisruptionOut,
+    responses={**NOT_FOUND, 409: {"description": "not under way, or recorded already"}},
+)
+def mark_alternative(
+    disruption_id: DisruptionId, body: AlternativeIn, caller: SupervisorOnly, session: SessionDep, now: NowDep
+) -> DisruptionOut:
+    disruption = _load(session, disruption_id)
+    try:
+        service.mark_alternative(
+            session, disruption, note=body.note, actor=caller.name, actor_role=caller.role, now=now
+        )
+    except service.DisruptionError as error:
+        raise _conflict(error) from None
+    session.commit()
+    return _out(session, disruption, now, detail=True)
+
+
+@router.get(
+    "/{disruption_id}/replies",
+    summary="What each recipient wrote after the notice, read from their conversations (masked)",
+    response_model=DisruptionReplies,
+    responses=NOT_FOUND,
+)
+def replies(
+    disruption_id: DisruptionId, caller: SupervisorOnly, session: SessionDep, now: NowDep, rasa: RasaDep
+) -> DisruptionReplies:
+    disruption = _load(session, disruption_id)
+    refs = {
+        b.id: b
+        for b in session.scalars(
+            select(Booking).where(Booking.id.in_({r.booking_id for r in disruption.recipients}))
+        )
+    }
+    out: list[RecipientReplies] = []
+    for r in disruption.recipients:
+        booking = refs[r.booking_id]
+        entry = RecipientReplies(
+            booking_ref=booking.ref,
+            conversation=mask_conversation_id(r.conversation_id, r.channel) or "",
+            notice_delivered=False,
+            replies=[],
+        )
+        if r.notification is not None:
+            try:
+                found = service.replies_in(
+                    rasa.tracker(r.conversation_id),
+                    r.notification.key,
+                    known=(booking.traveller_name, booking.phone),
+                )
+            except (RasaUnavailable, ConversationNotFound) as error:
+                entry.error = f"对话暂时无法读取（{type(error).__name__}）"
+            else:
+                entry.notice_delivered = found is not None
+                entry.replies = [ReplyOut(text=x.text, at=x.at) for x in found or []]
+        out.append(entry)
+    audit.record_read(
+        session,
+        actor=caller.name,
+        actor_role=caller.role,
+        masked=True,
+        field="disruption_replies",
+        what=str(disruption.id),
+        at=now,
+    )
+    session.commit()
+    return DisruptionReplies(disruption_id=disruption.id, recipients=out)
