@@ -250,7 +250,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         manager.add_process(process.name, command, env=env)
     front = env["SCALE_FRONT_PORT"]
     print(
-        f"front: http://127.0.0.1:{front}/ (web page: http://127.0.0.1:{front}/?rasa=http://127.0.0.1:{front}); "
+        f"front: http://127.0.0.1:{front}/ (the web page; its widget talks to the front too); "
         f"console: http://127.0.0.1:{front}/static/console.html; Rasa replicas {env['RASA_REPLICA_PORTS']} take a minute to load",
         flush=True,
     )

@@ -17,19 +17,25 @@
 // sends traveller_typing {typing: true} at most every TYPING_REPEAT_MS and {typing: false} when
 // they stop, send or clear the box (the agent's console shows 对方正在输入…); agent_typing from
 // the server shows 客服正在输入… until the agent stops, their message arrives, or it goes stale.
-(function () {
+(async function () {
   "use strict";
 
   const params = new URLSearchParams(location.search);
   const LOOPBACK = /^(localhost|127\.0\.0\.1|\[::1\])$/i;
 
-  // Where Rasa is: <meta name="travelchat-rasa" content="https://chat.example.com"> set by the
-  // site, else the page's host on Rasa's port. ?rasa= is for development only: honoured when
-  // the page itself is served from this machine and names a server on this machine, so a
-  // crafted link cannot send a traveller's chat anywhere else.
-  function rasaUrl() {
+  // Where Rasa is, in this order:
+  // 1. ?rasa= — development only: honoured when the page itself is served from this machine and
+  //    names a server on this machine, so a crafted link cannot send a traveller's chat elsewhere;
+  // 2. <meta name="travelchat-rasa" content="https://chat.example.com">, set by a site whose
+  //    chat lives on another origin;
+  // 3. the page's own origin, when Rasa's socket.io channel answers there: behind the nginx
+  //    front of `make run-scale` (:8080), docker compose or the Kubernetes Ingress, which route
+  //    /socket.io/ and /webhooks/ to Rasa (no CORS, no extra public port);
+  // 4. else the page's host on Rasa's port 5005: `make run`, where the API serves the page on
+  //    :8000 and Rasa listens on :5005 (the same-origin check then gets the API's 404).
+  function configuredRasaUrl() {
     const meta = document.querySelector('meta[name="travelchat-rasa"]');
-    const configured = meta && meta.content ? meta.content : `${location.protocol}//${location.hostname}:5005`;
+    const configured = meta && meta.content ? meta.content : null;
     const wanted = params.get("rasa");
     if (!wanted || !LOOPBACK.test(location.hostname)) return configured;
     try {
@@ -38,7 +44,30 @@
     } catch (e) { /* not a URL */ }
     return configured;
   }
-  const RASA_URL = rasaUrl();
+  // Rasa's socket.io channel answers GET /webhooks/socketio/ with {"status": "ok"} (its health
+  // route); a page served by the API alone gets a 404 there. Bounded, so a hung front cannot
+  // keep the widget from starting.
+  async function servesRasa(origin) {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), 3000);
+    try {
+      const reply = await fetch(`${origin}/webhooks/socketio/`, { cache: "no-store", credentials: "omit", signal: abort.signal });
+      if (!reply.ok) return false;
+      const body = await reply.json();
+      return !!body && body.status === "ok";
+    } catch (e) {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  async function rasaUrl() {
+    const configured = configuredRasaUrl();
+    if (configured) return configured;
+    if (await servesRasa(location.origin)) return location.origin;
+    return `${location.protocol}//${location.hostname}:5005`;
+  }
+  const RASA_URL = await rasaUrl();
   const KEY_SESSION = "travelchat.session_id";
   const KEY_OPEN = "travelchat.open";
   const MAX_SHOWN = 300; // messages kept on the page
