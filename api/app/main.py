@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.api.middleware import BodySizeLimit
 from app.api.routes import (
+    alerts,
     auth,
     bookings,
     canned,
@@ -63,26 +64,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             from app.api.deps import get_classifier
 
             await run_in_threadpool(get_classifier)
-        retention_task = None
-        if settings.retention_schedule:
-            # The daily retention run (app/services/retention.py): every worker starts the task,
-            # only the holder of the scheduler lock runs the job. The clock is the app's own
-            # (tests override get_now).
-            from app.api.deps import get_now
-            from app.services.retention import run_periodically
+        # Scheduled jobs (app/services/scheduler.py): APScheduler in every worker, each due time
+        # claimed in job_runs so one worker runs it; the clock is the app's own (tests override
+        # get_now). Jobs other than retention run on the app's own database only.
+        from app.api.deps import get_now
+        from app.core.db import get_session
+        from app.services import scheduler as jobs
 
-            def clock():
-                return _app.dependency_overrides.get(get_now, get_now)()
+        def clock():
+            return _app.dependency_overrides.get(get_now, get_now)()
 
-            retention_task = asyncio.create_task(
-                run_periodically(settings, get_engine, clock, on_run=_app.state.retention_runs.append)
-            )
+        def on_run(outcome: jobs.Outcome) -> None:
+            if outcome.job == jobs.RETENTION and outcome.result is not None:
+                _app.state.retention_runs.append(outcome.result)
+
+        job_scheduler = jobs.start(
+            settings,
+            get_engine,
+            clock,
+            jobs.enabled_jobs(settings, app_database=get_session not in _app.dependency_overrides),
+            on_run,
+        )
         # Notices to travellers (app/services/notifier.py): every worker retries what is due;
         # a row is claimed before it is sent, so workers never send one twice.
         # It runs on the app's own database: an app given another session (the API tests)
         # delivers through its requests only.
         from app.api.deps import get_now as _get_now
-        from app.core.db import get_session
         from app.services import notifier
 
         notice_task = None
@@ -97,10 +104,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             notice_task.cancel()
             with suppress(asyncio.CancelledError):
                 await notice_task
-        if retention_task is not None:
-            retention_task.cancel()
-            with suppress(asyncio.CancelledError):
-                await retention_task
+        if job_scheduler is not None:
+            job_scheduler.shutdown(wait=False)
         dispose_engine()
 
     app = FastAPI(
@@ -129,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         canned,
         report,
         disruptions,
+        alerts,
     ):
         app.include_router(module.router)
 

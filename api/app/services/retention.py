@@ -1,7 +1,8 @@
 """Retention: personal data is not kept for ever (issue 14 item 9).
 
 One job, run by `make retention` (`python -m app.cli retention`) or in the API process every
-RETENTION_INTERVAL_HOURS by one worker only (`run_periodically`, started by the app lifespan):
+RETENTION_INTERVAL_HOURS by one worker only (app/services/scheduler.py, APScheduler with a
+job_runs claim per due time):
 
 1. complaints whose last activity (update or close) and receipt are older than
    RETENTION_COMPLAINT_DAYS are anonymised: name cleared, phone cleared, every free text
@@ -23,11 +24,7 @@ Every step is idempotent: running the job twice, or in two processes, does no ha
 
 from __future__ import annotations
 
-import asyncio
-import fcntl
 import logging
-import os
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -325,99 +322,3 @@ def run_job(engine: Engine, settings: Settings, *, now: datetime) -> Report:
             trackers.dispose()
     log.info("retention: %s", report.as_dict())
     return report
-
-
-# --- one worker runs it ---------------------------------------------------------------------
-
-_LOCK_ID = 0x72657465  # "rete": PostgreSQL advisory lock of the retention scheduler
-
-
-class SchedulerLock:
-    """Held for the life of the process by the one worker that runs the schedule: a
-    session-level advisory lock on its own PostgreSQL connection, or an exclusive `flock` on
-    `<database>.retention.lock` beside the SQLite file. The others try again at each interval,
-    so a new worker takes over when the holder stops."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._connection = None
-        self._file = None
-
-    @property
-    def held(self) -> bool:
-        return self._connection is not None or self._file is not None
-
-    def acquire(self) -> bool:
-        if self.held:
-            return True
-        if self.engine.dialect.name == "postgresql":
-            connection = self.engine.connect()
-            try:
-                got = connection.exec_driver_sql(f"SELECT pg_try_advisory_lock({_LOCK_ID})").scalar()
-                connection.commit()
-            except Exception:
-                connection.close()
-                raise
-            if got:
-                self._connection = connection
-            else:
-                connection.close()
-            return bool(got)
-        database = self.engine.url.database
-        path = f"{database}.retention.lock" if database and database != ":memory:" else None
-        if path is None:
-            self._file = True  # a private in-memory database: this process is the only one
-            return True
-        handle = open(path, "a+b")  # noqa: SIM115 - kept open while the lock is held
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            return False
-        self._file = handle
-        return True
-
-    def release(self) -> None:
-        if self._connection is not None:
-            try:
-                self._connection.exec_driver_sql(f"SELECT pg_advisory_unlock({_LOCK_ID})")
-                self._connection.commit()
-            finally:
-                self._connection.close()
-                self._connection = None
-        if self._file is not None:
-            if self._file is not True:
-                fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
-                self._file.close()
-            self._file = None
-
-
-async def run_periodically(
-    settings: Settings,
-    get_engine: Callable[[], Engine],
-    clock: Callable[[], datetime],
-    on_run: Callable[[Report], None] | None = None,
-) -> None:
-    """The lifespan's task: wait RETENTION_FIRST_RUN_SECONDS, then every RETENTION_INTERVAL_HOURS
-    run the job if this worker holds (or can take) the scheduler lock. Errors are logged, the
-    schedule goes on; cancelling the task (shutdown) releases the lock."""
-    lock: SchedulerLock | None = None
-    try:
-        await asyncio.sleep(settings.retention_first_run_seconds)
-        while True:
-            try:
-                engine = get_engine()
-                if lock is None:
-                    lock = SchedulerLock(engine)
-                if await asyncio.to_thread(lock.acquire):
-                    report = await asyncio.to_thread(run_job, engine, settings, now=clock())
-                    if on_run is not None:
-                        on_run(report)
-                else:
-                    log.debug("retention: another worker runs the schedule (pid %s)", os.getpid())
-            except Exception:  # noqa: BLE001 - the schedule must survive a bad night
-                log.exception("retention run failed")
-            await asyncio.sleep(settings.retention_interval_hours * 3600)
-    finally:
-        if lock is not None:
-            lock.release()

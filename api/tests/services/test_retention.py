@@ -238,18 +238,6 @@ def test_idle_rasa_trackers_are_deleted(tracker_store):
     assert retention.purge_trackers(tracker_store, now=NOW, days=90) == (0, 0)
 
 
-def test_only_one_worker_holds_the_scheduler_lock(engine):
-    first, second = retention.SchedulerLock(engine), retention.SchedulerLock(engine)
-    try:
-        assert first.acquire() and first.acquire()  # re-entrant for its holder
-        assert not second.acquire()
-        first.release()
-        assert second.acquire()
-    finally:
-        first.release()
-        second.release()
-
-
 def _lifespan_app(database, monkeypatch, clock, **overrides):
     monkeypatch.setenv("DATABASE_URL", database.url)
     config_module.get_settings.cache_clear()
