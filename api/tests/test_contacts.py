@@ -80,3 +80,30 @@ def test_an_overlong_sender_id_is_verified_but_not_kept_as_a_contact(client, ser
 
 def test_an_unknown_channel_name_is_refused(client, service):
     assert _verify(client, service, "conv-1", channel="Web Chat!").status_code == 422
+
+
+def test_the_retention_job_deletes_contacts_idle_as_long_as_a_tracker(db, clock):
+    from app.services.retention import purge
+    from tests.conftest import test_settings
+
+    settings = test_settings(retention_tracker_days=90)
+    booking = bookings.get_by_ref(db, ref="TR20260001")
+    record_contact(
+        db, booking=booking, conversation_id="old", channel="rest", now=clock.now - timedelta(days=91)
+    )
+    record_contact(
+        db, booking=booking, conversation_id="recent", channel="rest", now=clock.now - timedelta(days=89)
+    )
+    # Seen again lately: the first sighting's age does not matter.
+    record_contact(
+        db, booking=booking, conversation_id="back", channel="rest", now=clock.now - timedelta(days=200)
+    )
+    record_contact(
+        db, booking=booking, conversation_id="back", channel="rest", now=clock.now - timedelta(days=1)
+    )
+    db.flush()
+
+    report = purge(db, settings=settings, now=clock.now)
+    assert report.contacts_deleted == 1
+    assert [c.conversation_id for c in contacts_for_bookings(db, [booking.id])] == ["recent", "back"]
+    assert purge(db, settings=settings, now=clock.now).contacts_deleted == 0

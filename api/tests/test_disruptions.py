@@ -306,3 +306,27 @@ def test_departures_count_under_way_in_china_time(db):
     now = datetime(2026, 12, 17, 16, 30, tzinfo=UTC)
     tokyo = next(d for d in service.departures(db, now=now) if d.product == PRODUCT)
     assert tokyo.departure_date == date(2026, 12, 18) and tokyo.under_way is True
+
+
+def test_the_retention_job_masks_old_recipients_conversation_ids(client, supervisor, contacts, clock, db):
+    from app.services.retention import purge
+    from tests.conftest import test_settings
+
+    body = post(client, supervisor).json()
+    settings = test_settings(retention_tracker_days=90)
+    assert purge(db, settings=settings, now=BEFORE + timedelta(days=89)).disruption_recipients_masked == 0
+    report = purge(db, settings=settings, now=BEFORE + timedelta(days=91))
+    assert report.disruption_recipients_masked == 2
+    assert purge(db, settings=settings, now=BEFORE + timedelta(days=92)).disruption_recipients_masked == 0
+    db.expire_all()
+    kept = db.scalars(
+        select(DisruptionRecipient).where(DisruptionRecipient.disruption_id == body["id"])
+    ).all()
+    assert {r.conversation_id[:4] for r in kept} == {"web:", "wx:o"}
+    notices = db.scalars(select(Notification.conversation_id).where(Notification.kind == "disruption")).all()
+    assert not {"web-conv-0001", "oWx0000000000000000000000abc"} & set(notices)
+    # The disruption itself and its delivery counts stay; the contacts went (idle 91 days).
+    clock.set(BEFORE + timedelta(days=91))
+    detail = client.get(f"/disruptions/{body['id']}", headers=login(client, "supervisor")).json()
+    assert (detail["recipients_total"], detail["delivered"]) == (2, 2)
+    assert report.contacts_deleted == 4

@@ -17,7 +17,11 @@ job_runs claim per due time):
 3. Idempotency-Key records older than RETENTION_IDEMPOTENCY_DAYS, phone-digit and login
    failure counters whose window has ended, and expired login tokens are deleted;
 4. Rasa conversations (all `events` rows of a sender id in the SQL tracker store, SQLite or
-   PostgreSQL) idle for longer than RETENTION_TRACKER_DAYS are deleted.
+   PostgreSQL) idle for longer than RETENTION_TRACKER_DAYS are deleted;
+5. by the same rule, the addresses that point at those conversations: booking contacts
+   (which conversation verified which booking) not seen for RETENTION_TRACKER_DAYS are
+   deleted, and disruption recipients older than that keep only a masked conversation id
+   (their notice rows too); the disruption and its delivery counts stay.
 
 Every step is idempotent: running the job twice, or in two processes, does no harm.
 """
@@ -49,8 +53,12 @@ from sqlalchemy.orm import Session
 
 from app.core.config import Settings
 from app.models import ApiToken, AuditLog, Booking, Handoff, IdempotencyKey, Ticket, TicketNote, VerifyFailure
+from app.models.contact import BookingContact
+from app.models.disruption import DisruptionRecipient
+from app.models.notification import Notification
 from app.services.masking import (
     known_in_summary,
+    mask_conversation_id,
     mask_evidence,
     mask_identifier,
     mask_name,
@@ -104,6 +112,8 @@ class Report:
     tokens_deleted: int = 0
     trackers_deleted: int = 0
     tracker_events_deleted: int = 0
+    contacts_deleted: int = 0
+    disruption_recipients_masked: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -263,7 +273,37 @@ def purge(session: Session, *, settings: Settings, now: datetime, report: Report
     report.idempotency_keys_deleted = keys
     report.verify_counters_deleted = counters
     report.tokens_deleted = tokens
+    report.contacts_deleted, report.disruption_recipients_masked = purge_contacts(
+        session, now=now, days=settings.retention_tracker_days
+    )
     return report
+
+
+# --- 5. booking contacts and disruption recipients -----------------------------------------
+
+
+def purge_contacts(session: Session, *, now: datetime, days: int) -> tuple[int, int]:
+    """Contacts idle for `days` deleted; older disruption recipients' conversation ids masked
+    (a masked id contains "…", so a second run leaves them alone). Returns both counts."""
+    cutoff = now - timedelta(days=days)
+    contacts = session.execute(delete(BookingContact).where(BookingContact.last_seen_at < cutoff)).rowcount
+    recipients = list(
+        session.scalars(
+            select(DisruptionRecipient).where(
+                DisruptionRecipient.created_at < cutoff,
+                DisruptionRecipient.conversation_id.not_like("%…%"),
+            )
+        )
+    )
+    for recipient in recipients:
+        masked = mask_conversation_id(recipient.conversation_id, recipient.channel)
+        if recipient.notification_id is not None:
+            notice = session.get(Notification, recipient.notification_id)
+            if notice is not None:
+                notice.conversation_id = masked
+        recipient.conversation_id = masked
+    session.flush()
+    return contacts, len(recipients)
 
 
 # --- 4. Rasa trackers -----------------------------------------------------------------------
