@@ -251,3 +251,49 @@ def test_which_jobs_a_worker_schedules():
     assert scheduler.enabled_jobs(test_settings(), app_database=False) == []
     assert scheduler.enabled_jobs(test_settings(retention_schedule=True), app_database=False) == ["retention"]
     assert scheduler.RETENTION not in scheduler.enabled_jobs(test_settings(), app_database=True)
+
+
+def _verify(client, service, ref: str, last4: str, sender: str, channel: str) -> None:
+    body = {"phone_last4": last4, "sender_id": sender, "channel": channel}
+    response = client.post(f"/bookings/{ref}/verify", json=body, headers=service)
+    assert response.status_code == 200, response.text
+
+
+def test_the_itinerary_reminder_reaches_each_verified_conversation_once_3_days_before(
+    client, service, db, clock
+):
+    clock.set(china(2026, 11, 28, 12, 0))
+    # TR20260001 leaves on 5 December (China date): two travellers' conversations verified it;
+    # TR20260013 leaves on the 10th.
+    _verify(client, service, "TR20260001", "5678", "conv-itin-web", "socketio")
+    _verify(client, service, "TR20260001", "5678", "wx-itin-openid", "wechat")
+    _verify(client, service, "TR20260013", "8901", "conv-itin-later", "socketio")
+
+    def run(now):
+        return reminders.itinerary_reminders(db, settings=SETTINGS, now=now)
+
+    assert run(china(2026, 12, 1, 23, 59))["queued"] == 0  # 4 days before, China time
+    assert run(china(2026, 12, 2, 0, 5)) == {"bookings": 1, "contacts": 2, "queued": 2}
+    assert run(china(2026, 12, 2, 1, 5))["queued"] == 0  # the next run: once
+    assert run(china(2026, 12, 3, 9, 0))["queued"] == 0  # nor again closer to departure
+    rows = db.scalars(
+        select(Notification).where(Notification.kind == "itinerary_reminder").order_by(Notification.id)
+    ).all()
+    assert [(r.conversation_id, r.channel, r.ticket_id) for r in rows] == [
+        ("conv-itin-web", "socketio", None),
+        ("wx-itin-openid", "wechat", None),
+    ]
+    text = rows[0].text
+    for expected in (
+        "TR20260001",
+        "12月5日",
+        "07:05",
+        "上海虹桥机场出发大厅1号门团队集合处",
+        "导游：杨丽",
+        "MU5715",
+    ):
+        assert expected in text
+    assert "wx-itin-openid" not in rows[1].key  # keys reach logs: no openid in them
+    assert rows[1].template["keyword1"] == "TR20260001" and rows[1].template["remark"] == rows[1].text
+    # The later departure's day comes.
+    assert run(china(2026, 12, 7, 8, 0)) == {"bookings": 1, "contacts": 1, "queued": 1}

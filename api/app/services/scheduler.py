@@ -98,6 +98,14 @@ def _retention(bind: Engine | Connection, settings: Settings, now: datetime):
     return retention.run_job(bind, settings, now=now)
 
 
+def _itinerary(session: Session, *, settings: Settings, now: datetime):
+    from app.services.jobs import reminders
+    from app.services.rasa_client import get_rasa_client
+
+    # Rasa tells the channel of a contact the bot recorded without one (services/disruptions.py).
+    return reminders.itinerary_reminders(session, settings=settings, now=now, rasa=get_rasa_client())
+
+
 def _jobs() -> dict[str, Job]:
     from app.services.jobs import deadline_alerts, digest, reminders
 
@@ -133,17 +141,15 @@ def _jobs() -> dict[str, Job]:
             lambda s: 60.0,
         ),
     ]
-    itinerary = getattr(reminders, "itinerary_reminders", None)
-    if itinerary is not None:
-        jobs.append(
-            Job(
-                ITINERARY_REMINDERS,
-                _in_session(itinerary),
-                lambda s, now: interval_slot(now, s.reminder_interval_minutes * 60),
-                lambda s: IntervalTrigger(seconds=s.reminder_interval_minutes * 60),
-                lambda s: 90.0,
-            )
+    jobs.append(
+        Job(
+            ITINERARY_REMINDERS,
+            _in_session(_itinerary),
+            lambda s, now: interval_slot(now, s.reminder_interval_minutes * 60),
+            lambda s: IntervalTrigger(seconds=s.reminder_interval_minutes * 60),
+            lambda s: 90.0,
         )
+    )
     return {job.name: job for job in jobs}
 
 
