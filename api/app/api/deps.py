@@ -12,9 +12,8 @@ from sqlalchemy.orm import Session
 
 from app.core.config import Settings
 from app.core.db import get_session
-from app.core.security import same_secret
+from app.core.security import Actor, same_secret
 from app.crud import users
-from app.crud.tickets import Actor
 
 SessionDep = Annotated[Session, Depends(get_session)]
 

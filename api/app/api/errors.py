@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import HTTPException, status
+from collections.abc import Awaitable, Callable
+
+from fastapi import HTTPException, Request, Response, status
+from fastapi.routing import APIRoute
 
 from app.services.workflow import WorkflowError
 
@@ -31,6 +34,25 @@ def workflow_error(error: WorkflowError) -> HTTPException:
             }
         ],
     )
+
+
+class WorkflowErrorRoute(APIRoute):
+    """The one handler of WorkflowError: a router whose routes call the workflow (directly or
+    through crud) names this class, `APIRouter(route_class=WorkflowErrorRoute)`, and its routes
+    let the error rise instead of each catching it. Scoped to those routers, not the whole app:
+    a WorkflowError anywhere else is a bug and stays a 500."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except WorkflowError as error:
+                # Nothing was committed: the request's session rolled back on the way out.
+                raise workflow_error(error) from None
+
+        return handle
 
 
 def personal_number_search() -> HTTPException:

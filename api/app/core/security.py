@@ -1,6 +1,6 @@
-"""Password and token hashing, verification grants. Only hashes are stored: scrypt for
-passwords, SHA-256 for random bearer tokens (they carry 256 bits of entropy, so a slow hash
-adds nothing)."""
+"""Who is calling, password and token hashing, verification grants. Only hashes are stored:
+scrypt for passwords, SHA-256 for random bearer tokens (they carry 256 bits of entropy, so a
+slow hash adds nothing)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,20 @@ import base64
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The caller of a request (app/api/deps.py resolves it from the bearer token); every change
+    is audited under its name and role."""
+
+    name: str
+    role: str  # service | agent | supervisor
+    user_id: int | None = None
+    display_name: str | None = None
+
 
 # OWASP's scrypt minimum (N=2^17, r=8, p=1: 128 MiB, about 0.3 s on a server core). Stored
 # hashes carry their parameters, so older ones (N=2^14) still verify and are upgraded on login.

@@ -21,7 +21,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.crud import audit
-from app.crud.tickets import deadline_state_filter
+from app.crud.stats import deadline_state_filter
 from app.models import Ticket, TicketDeadline
 from app.schemas.ticket import HistoryEntry, NextStatus
 from app.services import workflow

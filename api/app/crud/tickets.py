@@ -1,31 +1,24 @@
-"""Ticket data functions. They take a Session and keyword arguments, flush but never commit."""
+"""Ticket data functions. They take a Session and keyword arguments, flush but never commit.
+
+Idempotency keys live in crud/idempotency.py, the figures and deadline filters in crud/stats.py."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, exists, func, insert, not_, or_, select, update
+from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import Session
 
 from app.core.db import upsert_insert
+from app.core.security import Actor  # other modules import it from here too
 from app.crud import audit
 from app.crud.users import pick_owner
-from app.models import AuditLog, IdempotencyKey, Ticket, TicketCounter, TicketDeadline, TicketNote
+from app.models import AuditLog, Ticket, TicketCounter, TicketDeadline, TicketNote
 from app.schemas.ticket import TicketCreate
 from app.services import deadlines as dl
 from app.services import notifier, workflow
 from app.services.taxonomy import CATEGORY_DEPARTMENT, SEVERITY_RULES, Category, Severity
-
-
-@dataclass(frozen=True)
-class Actor:
-    name: str
-    role: str  # service | agent | supervisor
-    user_id: int | None = None
-    display_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,34 +45,6 @@ def next_ticket_no(session: Session, *, now: datetime) -> str:
     )
     seq = session.execute(stmt).scalar_one()
     return f"C{day}{seq:03d}"
-
-
-def request_fingerprint(data: TicketCreate) -> str:
-    canonical = json.dumps(data.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def claim_idempotency_key(session: Session, *, key: str, fingerprint: str, now: datetime) -> bool:
-    """Insert the key unless it exists (one statement, no savepoint). False: someone has it."""
-    stmt = (
-        upsert_insert(session)(IdempotencyKey)
-        .values(key=key, request_hash=fingerprint, created_at=now)
-        .on_conflict_do_nothing(index_elements=[IdempotencyKey.key])
-        .returning(IdempotencyKey.key)
-    )
-    return session.execute(stmt).scalar_one_or_none() is not None
-
-
-def bind_idempotency_key(session: Session, *, key: str, ticket_id: int) -> None:
-    session.execute(update(IdempotencyKey).where(IdempotencyKey.key == key).values(ticket_id=ticket_id))
-
-
-def get_idempotency_key(session: Session, *, key: str) -> tuple[str, int | None] | None:
-    """(request fingerprint, ticket id) of a used key, read fresh from the database."""
-    row = session.execute(
-        select(IdempotencyKey.request_hash, IdempotencyKey.ticket_id).where(IdempotencyKey.key == key)
-    ).first()
-    return (row[0], row[1]) if row else None
 
 
 def create_ticket(
@@ -429,77 +394,3 @@ def escalate_if_overdue(session: Session, *, ticket: Ticket, actor: Actor, now: 
     )
     session.flush()
     return True
-
-
-# --- listing and statistics -------------------------------------------------------------
-
-
-def _breached(now: datetime):
-    return exists().where(
-        TicketDeadline.ticket_id == Ticket.id,
-        or_(
-            and_(TicketDeadline.done_at.is_(None), TicketDeadline.due_at < now),
-            TicketDeadline.done_at > TicketDeadline.due_at,
-        ),
-    )
-
-
-def _open_in_time(now: datetime):
-    return exists().where(
-        TicketDeadline.ticket_id == Ticket.id,
-        TicketDeadline.done_at.is_(None),
-        TicketDeadline.due_at >= now,
-    )
-
-
-def deadline_state_filter(state: str, now: datetime):
-    if state == dl.BREACHED:
-        return _breached(now)
-    if state == dl.DUE:
-        return and_(not_(_breached(now)), _open_in_time(now))
-    return and_(not_(_breached(now)), not_(_open_in_time(now)))
-
-
-def stats(
-    session: Session, *, now: datetime, since: datetime | None = None, until: datetime | None = None
-) -> dict:
-    window = []
-    if since is not None:
-        window.append(Ticket.received_at >= since)
-    if until is not None:
-        window.append(Ticket.received_at < until)
-
-    def counts(column) -> dict[str, int]:
-        rows = session.execute(select(column, func.count(Ticket.id)).where(*window).group_by(column))
-        return {str(key) if key is not None else "unknown": n for key, n in rows}
-
-    deadline_rows = select(TicketDeadline.due_at, TicketDeadline.done_at).join(Ticket).where(*window)
-    met = breached = still_open = 0
-    for due_at, done_at in session.execute(deadline_rows):
-        state = dl.deadline_state(due_at, done_at, now)
-        met += state == dl.MET
-        breached += state == dl.BREACHED
-        still_open += state == dl.DUE
-    sat_count, sat_mean = session.execute(
-        select(func.count(Ticket.satisfaction), func.avg(Ticket.satisfaction)).where(*window)
-    ).one()
-    return {
-        "total": session.scalar(select(func.count(Ticket.id)).where(*window)) or 0,
-        "by_category": counts(Ticket.category),
-        "by_severity": counts(Ticket.severity),
-        "by_stage": counts(Ticket.stage),
-        "by_status": counts(Ticket.status),
-        "by_department": counts(Ticket.department),
-        "repeats": session.scalar(select(func.count(Ticket.id)).where(Ticket.is_repeat.is_(True), *window))
-        or 0,
-        "deadlines_met": met,
-        "deadlines_breached": breached,
-        "deadlines_open": still_open,
-        "deadlines_met_share": round(met / (met + breached), 4) if met + breached else None,
-        "satisfaction_count": sat_count or 0,
-        "satisfaction_mean": round(float(sat_mean), 2) if sat_mean is not None else None,
-        "low_satisfaction": session.scalar(
-            select(func.count(Ticket.id)).where(Ticket.satisfaction <= workflow.LOW_SATISFACTION, *window)
-        )
-        or 0,
-    }

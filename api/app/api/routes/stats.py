@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.api.deps import NowDep, SessionDep, SupervisorOnly
-from app.crud import tickets as crud
+from app.crud import stats as crud
 from app.schemas.ticket import StatsOut
 from app.services.deadlines import china_time
 

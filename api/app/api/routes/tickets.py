@@ -1,33 +1,27 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Header, HTTPException, Path, Query, Response, status
-
+from fastapi import APIRouter, BackgroundTasks, Depends, Header, HTTPException, Query, Response, status
 from sqlalchemy import select
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app.api.deps import (
     AnyCaller,
     ClassifierDep,
     ClientAddressDep,
-    GrantHeader,
     NowDep,
-    SenderHeader,
     ServiceOnly,
     SessionDep,
     SettingsDep,
     Staff,
 )
-from app.api.errors import field_error, not_found, personal_number_search, workflow_error
-from app.api.verify import check_phone_digits, has_grant, issue_verification_grant, no_grant
-from app.crud import audit, bookings, ticket_queries
+from app.api.errors import WorkflowErrorRoute, field_error, personal_number_search
+from app.api.ticket_deps import CallerTicket, NoPath, StaffTicket
+from app.api.verify import check_phone_digits, issue_verification_grant
+from app.crud import audit, ticket_queries
 from app.crud import tickets as crud
-from app.crud.tickets import Actor, Routing
-from app.models import Booking, Ticket
-from app.schemas.common import TICKET_NO_PATTERN
+from app.models import Booking
 from app.schemas.notice import NoticeOut
 from app.schemas.survey import SurveyIn, SurveyOut
 from app.schemas.ticket import (
@@ -45,14 +39,15 @@ from app.schemas.ticket import (
     TicketVerify,
     TransitionIn,
 )
+from app.services.intake import IdempotencyConflict, UnknownBooking, open_ticket
 from app.services.notifier import Notifier, deliver_after, notifications_of, notifier_for
 from app.services.rasa_client import RasaClient, get_rasa_client
 from app.services.taxonomy import Category, Severity
-from app.services.views import ticket_out, ticket_progress_out, ticket_summary
-from app.services.workflow import WorkflowError
+from app.services.views import ticket_progress_out, ticket_summary
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/tickets", tags=["tickets"])
+# WorkflowError from crud (a move or record the ticket's state forbids): 409 or 422, in one place.
+router = APIRouter(prefix="/tickets", tags=["tickets"], route_class=WorkflowErrorRoute)
 
 
 def get_notifier(
@@ -71,7 +66,6 @@ def _end_transaction(session) -> None:
     session.commit()
 
 
-NoPath = Annotated[str, Path(pattern=TICKET_NO_PATTERN, description="C + YYYYMMDD + sequence")]
 IdempotencyHeader = Annotated[
     str | None,
     Header(
@@ -90,65 +84,6 @@ SERVICE_SCOPE = {
         )
     }
 }
-
-
-def _load(session, ticket_no: str) -> Ticket:
-    ticket = crud.get_by_no(session, ticket_no=ticket_no)
-    if ticket is None:
-        raise not_found("ticket")
-    return ticket
-
-
-def _load_for(
-    session, settings, ticket_no: str, caller: Actor, grant: str | None, sender_id: str | None, now: datetime
-) -> Ticket:
-    """The ticket, if the caller may see it. The service (the bot) acts for one conversation
-    (X-Sender-Id): it reads a ticket opened from that conversation, or one whose phone digits
-    were checked in it (the grant of /verify). A forged request naming another ticket gets 403,
-    whether the ticket exists or not."""
-    if caller.role != "service":
-        return _load(session, ticket_no)
-    if has_grant(settings, grant, sender_id, what="ticket", number=ticket_no, now=now):
-        return _load(session, ticket_no)
-    ticket = crud.get_by_no(session, ticket_no=ticket_no)
-    if ticket is None or not sender_id or ticket.conversation_id != sender_id:
-        raise no_grant("check the phone digits first, or ask from the conversation that opened the ticket")
-    return ticket
-
-
-def _may_change(ticket: Ticket, actor: Actor) -> None:
-    # One named owner handles a ticket from first contact to close; supervisors may step in.
-    if actor.role == "agent" and ticket.owner_id != actor.user_id:
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, "only the ticket's owner or a supervisor may change it"
-        )
-
-
-def _view(session, ticket: Ticket, actor: Actor, now: datetime) -> TicketOut:
-    """Agents see personal data (name, phone, and what the free text holds) only on their own
-    tickets; supervisors and the service see it all. Every read by a person is audited:
-    read_personal_data when unmasked, read_masked_data when masked."""
-    masked = actor.role == "agent" and ticket.owner_id != actor.user_id
-    known: tuple[str | None, ...] = ()
-    if masked and ticket.booking_ref:
-        holder = bookings.get_by_ref(session, ref=ticket.booking_ref)
-        known = (holder.traveller_name, holder.phone) if holder else ()
-    if audit.record_read(
-        session,
-        actor=actor.name,
-        actor_role=actor.role,
-        masked=masked,
-        field="ticket",
-        what=ticket.ticket_no,
-        ticket_id=ticket.id,
-        at=now,
-    ):
-        session.commit()
-    out = ticket_out(ticket, masked=masked, now=now, known=known, staff=actor.role != "service")
-    if actor.role != "service":  # the console's workspace: the allowed moves and the history
-        out.next_statuses = ticket_queries.next_statuses(ticket)
-        out.history = ticket_queries.history(session, ticket)
-    return out
 
 
 @router.post(
@@ -170,69 +105,21 @@ def create_ticket(
     session: SessionDep,
     classifier: ClassifierDep,
     now: NowDep,
+    response: Response,
     idempotency_key: IdempotencyHeader = None,
 ) -> TicketOut:
-    # Classify before touching the database: on SQLite the first statement takes the write lock.
-    if body.category is None or body.severity is None:
-        result = classifier.classify(body.description)
-        routing = Routing(
-            category=body.category or result.category,
-            severity=body.severity or result.severity,
-            confidence=result.confidence if body.category is None else None,
-            reasons=list(result.reasons),
+    try:
+        intake = open_ticket(
+            session, data=body, caller=caller, classifier=classifier, now=now, idempotency_key=idempotency_key
         )
-    else:
-        routing = Routing(body.category, body.severity, None, ["category and severity given by the caller"])
-
-    fingerprint = crud.request_fingerprint(body)
-    if idempotency_key:
-        # Claim the key first (one statement). If it exists this is a retry: answer as before.
-        # On PostgreSQL a concurrent claim of the same key waits here for the other transaction.
-        if not crud.claim_idempotency_key(session, key=idempotency_key, fingerprint=fingerprint, now=now):
-            replay = _replay(session, idempotency_key, fingerprint, now, staff=caller.role != "service")
-            if replay is None:
-                raise HTTPException(
-                    status.HTTP_409_CONFLICT, "request with this Idempotency-Key is in progress"
-                )
-            return replay
-
-    trip = None
-    if body.booking_ref:
-        trip = bookings.get_trip_dates(session, ref=body.booking_ref)
-        if trip is None:
-            raise field_error("body", "booking_ref", "unknown booking number")
-    ticket = crud.create_ticket(session, data=body, routing=routing, trip=trip, actor=caller, now=now)
-    if idempotency_key:
-        crud.bind_idempotency_key(session, key=idempotency_key, ticket_id=ticket.id)
-    session.commit()
-    log.info(
-        "ticket %s created by %s: %s/%s", ticket.ticket_no, caller.name, ticket.category, ticket.severity
-    )
-    # The children just written are known: skip reading them back for the response. The ticket
-    # leaves the session first, so these copies can never be flushed (a later request reloads).
-    session.expunge(ticket)
-    set_committed_value(ticket, "notes", [])
-    set_committed_value(ticket, "deadlines", crud.deadlines_as_written(ticket))
-    # Hot path: serialise once (FastAPI would dump and re-validate the model for response_model).
-    out = ticket_out(ticket, masked=False, now=now, staff=caller.role != "service")
-    return Response(out.model_dump_json(), status_code=201, media_type="application/json")
-
-
-def _replay(session, key: str, fingerprint: str, now: datetime, *, staff: bool) -> Response | None:
-    row = crud.get_idempotency_key(session, key=key)
-    if row is None or row[1] is None:
-        return None
-    if row[0] != fingerprint:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, "Idempotency-Key was used with a different request body"
-        )
-    ticket = session.get(Ticket, row[1])
-    return Response(
-        ticket_out(ticket, masked=False, now=now, staff=staff).model_dump_json(),
-        status_code=200,
-        media_type="application/json",
-        headers={"Idempotent-Replayed": "true"},
-    )
+    except IdempotencyConflict as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    except UnknownBooking:
+        raise field_error("body", "booking_ref", "unknown booking number") from None
+    if intake.replayed:
+        response.status_code = status.HTTP_200_OK
+        response.headers["Idempotent-Replayed"] = "true"
+    return intake.ticket
 
 
 @router.get(
@@ -327,16 +214,8 @@ def list_tickets(
     ),
     responses={**SERVICE_SCOPE, **NOT_FOUND},
 )
-def get_ticket(
-    ticket_no: NoPath,
-    caller: AnyCaller,
-    session: SessionDep,
-    settings: SettingsDep,
-    now: NowDep,
-    grant: GrantHeader = None,
-    sender_id: SenderHeader = None,
-) -> TicketOut:
-    return _view(session, _load_for(session, settings, ticket_no, caller, grant, sender_id, now), caller, now)
+def get_ticket(access: CallerTicket) -> TicketOut:
+    return access.view(access.get())
 
 
 @router.post(
@@ -390,31 +269,20 @@ def verify_ticket(
     responses={409: {"description": "move not allowed from the current status"}, **NOT_FOUND},
 )
 def transition(
-    ticket_no: NoPath,
-    body: TransitionIn,
-    caller: Staff,
-    session: SessionDep,
-    now: NowDep,
-    background: BackgroundTasks,
-    notifier: NotifierDep,
+    body: TransitionIn, access: StaffTicket, background: BackgroundTasks, notifier: NotifierDep
 ) -> TicketOut:
-    ticket = _load(session, ticket_no)
-    _may_change(ticket, caller)
-    try:
-        crud.transition(
-            session,
-            ticket=ticket,
-            status=body.status,
-            reason=body.reason,
-            plan=body.plan,
-            actor=caller,
-            now=now,
-        )
-    except WorkflowError as error:
-        raise workflow_error(error) from None
-    session.commit()
-    out = _view(session, ticket, caller, now)
-    _end_transaction(session)
+    ticket, now = access.owned(), access.now
+    crud.transition(
+        access.session,
+        ticket=ticket,
+        status=body.status,
+        reason=body.reason,
+        plan=body.plan,
+        actor=access.caller,
+        now=now,
+    )
+    out = access.saved(ticket)
+    _end_transaction(access.session)
     # The notice was committed with the move; it goes out after the answer (retried if need be).
     background.add_task(deliver_after, notifier, lambda: now)
     return out
@@ -427,12 +295,12 @@ def transition(
     response_model=TicketOut,
     responses=NOT_FOUND,
 )
-def add_note(ticket_no: NoPath, body: NoteIn, caller: Staff, session: SessionDep, now: NowDep) -> TicketOut:
-    ticket = _load(session, ticket_no)
-    _may_change(ticket, caller)
-    crud.add_note(session, ticket=ticket, text=body.text, public=body.public, actor=caller, now=now)
-    session.commit()
-    return _view(session, ticket, caller, now)
+def add_note(body: NoteIn, access: StaffTicket) -> TicketOut:
+    ticket = access.owned()
+    crud.add_note(
+        access.session, ticket=ticket, text=body.text, public=body.public, actor=access.caller, now=access.now
+    )
+    return access.saved(ticket)
 
 
 @router.put(
@@ -441,25 +309,18 @@ def add_note(ticket_no: NoPath, body: NoteIn, caller: Staff, session: SessionDep
     response_model=TicketOut,
     responses=NOT_FOUND,
 )
-def set_result(
-    ticket_no: NoPath, body: ResultParts, caller: Staff, session: SessionDep, now: NowDep
-) -> TicketOut:
-    ticket = _load(session, ticket_no)
-    _may_change(ticket, caller)
-    try:
-        crud.set_result(
-            session,
-            ticket=ticket,
-            findings=body.findings,
-            measures=body.measures,
-            apology=body.apology,
-            actor=caller,
-            now=now,
-        )
-    except WorkflowError as error:
-        raise workflow_error(error) from None
-    session.commit()
-    return _view(session, ticket, caller, now)
+def set_result(body: ResultParts, access: StaffTicket) -> TicketOut:
+    ticket = access.owned()
+    crud.set_result(
+        access.session,
+        ticket=ticket,
+        findings=body.findings,
+        measures=body.measures,
+        apology=body.apology,
+        actor=access.caller,
+        now=access.now,
+    )
+    return access.saved(ticket)
 
 
 @router.patch(
@@ -472,28 +333,17 @@ def set_result(
     ),
     responses={**SERVICE_SCOPE, **NOT_FOUND},
 )
-def set_feedback(
-    ticket_no: NoPath,
-    body: FeedbackIn,
-    caller: AnyCaller,
-    session: SessionDep,
-    settings: SettingsDep,
-    now: NowDep,
-    grant: GrantHeader = None,
-    sender_id: SenderHeader = None,
-) -> TicketOut:
-    ticket = _load_for(session, settings, ticket_no, caller, grant, sender_id, now)
-    _may_change(ticket, caller)
+def set_feedback(body: FeedbackIn, access: CallerTicket) -> TicketOut:
+    ticket = access.owned()
     crud.set_feedback(
-        session,
+        access.session,
         ticket=ticket,
         confirmed=body.confirmed,
         satisfaction=body.satisfaction,
-        actor=caller,
-        now=now,
+        actor=access.caller,
+        now=access.now,
     )
-    session.commit()
-    return _view(session, ticket, caller, now)
+    return access.saved(ticket)
 
 
 @router.put(
@@ -503,27 +353,21 @@ def set_feedback(
     responses=NOT_FOUND,
 )
 def set_delay(
-    ticket_no: NoPath,
-    body: DelayIn,
-    caller: Staff,
-    session: SessionDep,
-    now: NowDep,
-    background: BackgroundTasks,
-    notifier: NotifierDep,
+    body: DelayIn, access: StaffTicket, background: BackgroundTasks, notifier: NotifierDep
 ) -> TicketOut:
-    ticket = _load(session, ticket_no)
-    _may_change(ticket, caller)
+    ticket, now = access.owned(), access.now
     if body.expected_at.tzinfo is None:
         raise field_error("body", "expected_at", "give a timezone, e.g. +08:00")
-    try:
-        crud.set_delay(
-            session, ticket=ticket, reason=body.reason, expected_at=body.expected_at, actor=caller, now=now
-        )
-    except WorkflowError as error:
-        raise workflow_error(error) from None
-    session.commit()
-    out = _view(session, ticket, caller, now)
-    _end_transaction(session)
+    crud.set_delay(
+        access.session,
+        ticket=ticket,
+        reason=body.reason,
+        expected_at=body.expected_at,
+        actor=access.caller,
+        now=now,
+    )
+    out = access.saved(ticket)
+    _end_transaction(access.session)
     background.add_task(deliver_after, notifier, lambda: now)
     return out
 
@@ -534,26 +378,19 @@ def set_delay(
     response_model=TicketOut,
     responses={409: {"description": "step out of order"}, **NOT_FOUND},
 )
-def set_compensation(
-    ticket_no: NoPath, body: Compensation, caller: Staff, session: SessionDep, now: NowDep
-) -> TicketOut:
-    ticket = _load(session, ticket_no)
-    _may_change(ticket, caller)
-    try:
-        crud.set_compensation(
-            session,
-            ticket=ticket,
-            status=body.status,
-            method=body.method,
-            loss_type=body.loss_type,
-            amount_cny=body.amount_cny,
-            actor=caller,
-            now=now,
-        )
-    except WorkflowError as error:
-        raise workflow_error(error) from None
-    session.commit()
-    return _view(session, ticket, caller, now)
+def set_compensation(body: Compensation, access: StaffTicket) -> TicketOut:
+    ticket = access.owned()
+    crud.set_compensation(
+        access.session,
+        ticket=ticket,
+        status=body.status,
+        method=body.method,
+        loss_type=body.loss_type,
+        amount_cny=body.amount_cny,
+        actor=access.caller,
+        now=access.now,
+    )
+    return access.saved(ticket)
 
 
 @router.post(
@@ -567,28 +404,18 @@ def set_compensation(
     ),
     responses={**SERVICE_SCOPE, **NOT_FOUND},
 )
-def answer_survey(
-    ticket_no: NoPath,
-    body: SurveyIn,
-    caller: AnyCaller,
-    session: SessionDep,
-    settings: SettingsDep,
-    now: NowDep,
-    grant: GrantHeader = None,
-    sender_id: SenderHeader = None,
-) -> SurveyOut:
-    ticket = _load_for(session, settings, ticket_no, caller, grant, sender_id, now)
-    _may_change(ticket, caller)
+def answer_survey(body: SurveyIn, access: CallerTicket) -> SurveyOut:
+    ticket = access.owned()
     crud.record_survey(
-        session,
+        access.session,
         ticket=ticket,
         rating=body.rating,
         comment=body.comment,
         confirmed=body.confirmed,
-        actor=caller,
-        now=now,
+        actor=access.caller,
+        now=access.now,
     )
-    session.commit()
+    access.session.commit()
     return SurveyOut(
         ticket_no=ticket.ticket_no,
         confirmed=ticket.confirmed,
@@ -604,8 +431,8 @@ def answer_survey(
     response_model=list[NoticeOut],
     responses=NOT_FOUND,
 )
-def list_notices(ticket_no: NoPath, caller: Staff, session: SessionDep) -> list[NoticeOut]:
-    ticket = _load(session, ticket_no)
+def list_notices(access: StaffTicket) -> list[NoticeOut]:
+    ticket = access.get()
     return [
         NoticeOut(
             kind=row.kind,
@@ -619,5 +446,5 @@ def list_notices(ticket_no: NoPath, caller: Staff, session: SessionDep) -> list[
             next_attempt_at=row.next_attempt_at,
             sent_at=row.sent_at,
         )
-        for row in notifications_of(session, ticket_id=ticket.id)
+        for row in notifications_of(access.session, ticket_id=ticket.id)
     ]
