@@ -1229,3 +1229,130 @@
 
   if (auth) start();
 })();
+
+// --- alerts and the daily digest (issue 16 item 3) ---------------------------------------------
+// Its own block: the scheduled jobs write alerts (deadline due within 4 working hours, overdue,
+// the digest) for one person; this polls GET /alerts for the logged-in person, shows the unread
+// count on the header button and the list in a panel; supervisors also see GET /digest.
+(function () {
+  "use strict";
+
+  const $ = (id) => document.getElementById(id);
+  const POLL_MS = 15000;
+  const KINDS = { due_soon: "即将到期", overdue: "已超时", digest: "每日简报" };
+  let departments = null;
+
+  function auth() {
+    try {
+      const value = JSON.parse(sessionStorage.getItem("console.auth") || "null");
+      return value && !value.mustChange ? value : null;
+    } catch (e) { return null; }
+  }
+
+  async function call(method, path) {
+    const me = auth();
+    if (!me) throw new Error("not logged in");
+    const response = await fetch(path, { method, headers: { Authorization: `Bearer ${me.token}` } });
+    if (!response.ok) { const error = new Error(`请求失败（${response.status}）`); error.status = response.status; throw error; }
+    return response.status === 204 ? null : response.json();
+  }
+
+  function chinaTime(iso) {
+    return new Date(iso).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  }
+
+  function item(alert) {
+    const li = document.createElement("li");
+    li.className = `${alert.kind}${alert.read ? "" : " unread"}`;
+    const kind = document.createElement("span");
+    kind.className = "alert-kind";
+    kind.textContent = KINDS[alert.kind] || alert.kind;
+    const text = document.createElement("span");
+    text.className = "alert-text";
+    text.textContent = alert.text; // textContent: never markup
+    const time = document.createElement("span");
+    time.className = "alert-time";
+    time.textContent = chinaTime(alert.created_at);
+    li.append(kind, text, time);
+    if (!alert.read) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = "标为已读";
+      button.setAttribute("aria-label", `标为已读：${alert.text}`);
+      button.addEventListener("click", async () => {
+        try { await call("POST", `/alerts/${alert.id}/read`); } catch (e) { /* the next poll shows it again */ }
+        refresh();
+      });
+      li.appendChild(button);
+    }
+    return li;
+  }
+
+  async function refreshDigest(me) {
+    $("digest-box").hidden = me.role !== "supervisor";
+    if (me.role !== "supervisor") return;
+    if (!departments) {
+      try { departments = (await call("GET", "/labels")).departments || {}; } catch (e) { departments = {}; }
+    }
+    let digest;
+    try { digest = await call("GET", "/digest"); } catch (error) {
+      $("digest-meta").textContent = error.status === 404 ? "今日简报尚未生成。" : error.message;
+      $("digest-rows").textContent = "";
+      return;
+    }
+    $("digest-meta").textContent = `${digest.day} 生成（新投诉与低分评价统计 ${digest.covers} 全天，北京时间）`;
+    const rows = $("digest-rows");
+    rows.textContent = "";
+    const add = (name, f) => {
+      const tr = document.createElement("tr");
+      for (const value of [name, f.new, f.overdue, f.due_today, f.low_ratings]) {
+        const td = document.createElement("td");
+        td.textContent = String(value);
+        tr.appendChild(td);
+      }
+      rows.appendChild(tr);
+    };
+    for (const [code, figures] of Object.entries(digest.by_department)) add(departments[code] || code, figures);
+    add("合计", digest.totals);
+  }
+
+  async function refresh() {
+    const me = auth();
+    $("alerts-toggle").hidden = !me;
+    if (!me) { $("alerts-panel").hidden = true; return; }
+    let page;
+    try { page = await call("GET", "/alerts"); } catch (error) {
+      $("alerts-error").textContent = `提醒加载失败：${error.message}`;
+      return;
+    }
+    $("alerts-error").textContent = "";
+    const badge = $("alerts-badge");
+    badge.hidden = page.unread === 0;
+    badge.textContent = String(page.unread);
+    $("alerts-toggle").setAttribute("aria-label", `提醒，${page.unread} 条未读`);
+    const list = $("alerts-list");
+    list.textContent = "";
+    for (const alert of page.items) list.appendChild(item(alert));
+    if (!page.items.length) {
+      const empty = document.createElement("li");
+      empty.className = "muted";
+      empty.textContent = "暂无提醒";
+      list.appendChild(empty);
+    }
+    if (!$("alerts-panel").hidden) refreshDigest(me);
+  }
+
+  $("alerts-toggle").addEventListener("click", () => {
+    const open = $("alerts-panel").hidden;
+    $("alerts-panel").hidden = !open;
+    $("alerts-toggle").setAttribute("aria-expanded", String(open));
+    refresh();
+  });
+  // Logging in or out happens in the console's own block: follow it.
+  for (const id of ["login-form", "password-form"]) {
+    $(id).addEventListener("submit", () => setTimeout(refresh, 1500));
+  }
+  $("logout").addEventListener("click", () => setTimeout(refresh, 0));
+  refresh();
+  setInterval(refresh, POLL_MS);
+})();
