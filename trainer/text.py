@@ -10,27 +10,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
-from typing import Callable, List, Set, Tuple
+from typing import List, Set, Tuple
+
+from servicekit import to_simplified
 
 # "[TR20260001](booking_ref)" / "[十天]{"entity": ...}" -> "TR20260001" / "十天"
 ANNOTATION = re.compile(r"\[([^\]]*)\](?:\(([^)]*)\)|\{([^}]*)\})")
 _PUNCT_CATEGORIES = ("P", "S", "Z", "C")
 
 
-@lru_cache(maxsize=1)
-def _t2s() -> Callable[[str], str]:
-    try:
-        from opencc import OpenCC
-
-        return OpenCC("t2s").convert
-    except Exception:  # pragma: no cover - still useful without OpenCC
-        return lambda text: text
-
-
 def normalise(text: str) -> str:
     """Simplified, half-width, lower case, no punctuation, spaces or emoji."""
-    text = unicodedata.normalize("NFKC", _t2s()(text)).lower()
+    text = unicodedata.normalize("NFKC", to_simplified(text)).lower()
     return "".join(ch for ch in text if not unicodedata.category(ch).startswith(_PUNCT_CATEGORIES))
 
 

@@ -7,8 +7,9 @@ Travellers write "tr 2026-0001", "ＴＲ２０２６０００１", "幺三八一
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Optional
+
+import servicekit
 
 _CN_DIGITS = str.maketrans(
     {
@@ -37,17 +38,10 @@ TICKET_NO = re.compile(r"(?<![A-Z0-9])C\d{11,14}(?!\d)")
 FOUR_DIGITS = re.compile(r"(?<!\d)\d{4}(?!\d)")
 
 
-@lru_cache(maxsize=1)
-def _t2s():
-    # The same OpenCC tables as the NLU normaliser, without importing Rasa here.
-    from opencc import OpenCC
-
-    return OpenCC("t2s")
-
-
 def to_simplified(text: str) -> str:
-    """Traditional to simplified characters, so keyword checks see one spelling."""
-    return _t2s().convert(text) if text else text
+    """Traditional to simplified characters, so keyword checks see one spelling (the
+    converter the NLU normaliser uses, from servicekit: no Rasa import here)."""
+    return servicekit.to_simplified(text)
 
 
 def canonical(text: str) -> str:

@@ -10,7 +10,6 @@ removing spaces shifts them.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -20,6 +19,8 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_END, ENTITY_ATTRIBUTE_START, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from servicekit import to_simplified
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
 _CJK_CHAR = re.compile(f"[{_CJK}]")
@@ -32,21 +33,13 @@ _CJK_CHAR = re.compile(f"[{_CJK}]")
 MAX_NLU_CHARS = 500
 
 
-@lru_cache(maxsize=1)
-def _converter():
-    # OpenCC's phrase tables, pure Python: no native build needed on Python 3.10.
-    from opencc import OpenCC
-
-    return OpenCC("t2s")
-
-
 def _to_simplified(text: str) -> str:
-    converted = _converter().convert(text)
+    converted = to_simplified(text)
     if len(converted) == len(text):
         return converted
     # A phrase rule changed the length; convert character by character so
     # offsets stay one-to-one (single characters map one-to-one).
-    return "".join(_converter().convert(ch) or ch for ch in text)
+    return "".join(to_simplified(ch) or ch for ch in text)
 
 
 def _to_halfwidth(ch: str) -> str:

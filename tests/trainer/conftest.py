@@ -13,8 +13,10 @@ from trainer import check as check_data
 ROOT = Path(__file__).resolve().parents[2]
 
 # What a trainer's copy needs: data, domain, config, the holdout, the scripts, the
-# trainers' tools and the custom NLU components the config names.
+# trainers' tools, the custom NLU components the config names and the shared servicekit
+# (its text converter is the normaliser's).
 PROJECT_PARTS = [
+    "servicekit.py",
     "config.yml",
     "domain.yml",
     "endpoints.yml",

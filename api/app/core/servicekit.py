@@ -1,6 +1,7 @@
-"""What every service runs at start-up: the secrets check and the log masking.
+"""What every service runs at start-up: the secrets check and the log masking; and the one
+traditional-to-simplified converter every part shares.
 
-Standard library only, so each service can use the very same code: the Rasa server
+Standard library only at import (OpenCC is imported on first use), so each service can use the very same code: the Rasa server
 (`bot/serve.py`) and the action server (`actions/server.py`) import this file from
 the repository root; the ticketing API, which lives in its own environment and may be
 deployed alone, carries a byte-identical copy at `api/app/core/servicekit.py`
@@ -27,6 +28,7 @@ import logging
 import os
 import re
 import time
+from functools import lru_cache
 from typing import Any, Callable, Dict, Iterable, Mapping, Optional
 
 DEV_PREFIX = "dev-"
@@ -183,3 +185,21 @@ def install_log_masking(mask: Callable[[str], str] = mask_log_text) -> int:
 
 # One filter per mask function, so that installing again finds the one already there.
 _filters: Dict[Callable[[str], str], MaskingFilter] = {}
+
+
+# ---------------------------------------------------------------- Chinese text
+
+
+@lru_cache(maxsize=1)
+def _t2s_converter():
+    # OpenCC's phrase tables, pure Python (no native build on 3.10); loaded on first use,
+    # never at import: a service that does not convert text pays nothing.
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional to simplified characters (OpenCC "t2s"): the NLU normaliser, the actions'
+    keyword checks, the trainers' tools and the complaint classifier all read one spelling."""
+    return _t2s_converter().convert(text) if text else text

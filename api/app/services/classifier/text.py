@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+
+from app.core.servicekit import to_simplified
 
 # Long pasted texts add nothing to the category after the first paragraphs but cost time.
 MAX_CHARS = 1000
@@ -16,19 +17,12 @@ _SPACES = re.compile(r"\s+")
 _MEANINGFUL = re.compile(rf"[{_CJK}A-Za-z0-9]")
 
 
-@lru_cache(maxsize=1)
-def _t2s():
-    import opencc  # imported lazily: no I/O at import time
-
-    return opencc.OpenCC("t2s")
-
-
 def normalise(text: str | None) -> str:
     """Full-width -> half-width (NFKC), traditional -> simplified, tidy spaces, cap the length."""
     if not text:
         return ""
     text = unicodedata.normalize("NFKC", str(text)[: MAX_CHARS * 2])
-    text = _t2s().convert(text)
+    text = to_simplified(text)
     text = _SPACE_BETWEEN_CJK.sub("", text)
     text = _SPACES.sub(" ", text).strip()
     return text[:MAX_CHARS]
