@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import HTTPException, Request, Response, status
 from fastapi.routing import APIRoute
 
+from app.crud.handoffs import HandoffConflict
 from app.services.workflow import WorkflowError
 
 
@@ -36,21 +37,28 @@ def workflow_error(error: WorkflowError) -> HTTPException:
     )
 
 
-class WorkflowErrorRoute(APIRoute):
-    """The one handler of WorkflowError: a router whose routes call the workflow (directly or
-    through crud) names this class, `APIRouter(route_class=WorkflowErrorRoute)`, and its routes
-    let the error rise instead of each catching it. Scoped to those routers, not the whole app:
-    a WorkflowError anywhere else is a bug and stays a 500."""
+def handoff_conflict(error: HandoffConflict) -> HTTPException:
+    return HTTPException(status.HTTP_409_CONFLICT, error.message)
+
+
+class DomainErrorRoute(APIRoute):
+    """The one handler of the errors crud raises when a record's state forbids the request
+    (WorkflowError, HandoffConflict): a router whose routes reach them names this class,
+    `APIRouter(route_class=DomainErrorRoute)`, and its routes let the error rise instead of
+    each catching it. Scoped to those routers, not the whole app: such an error anywhere else
+    is a bug and stays a 500."""
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         handler = super().get_route_handler()
 
         async def handle(request: Request) -> Response:
+            # Raised before the route commits: the request's session rolled back on the way out.
             try:
                 return await handler(request)
             except WorkflowError as error:
-                # Nothing was committed: the request's session rolled back on the way out.
                 raise workflow_error(error) from None
+            except HandoffConflict as error:
+                raise handoff_conflict(error) from None
 
         return handle
 

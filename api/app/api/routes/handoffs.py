@@ -10,7 +10,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Path, Qu
 
 from app.api.availability import StaffingDep
 from app.api.deps import AnyCaller, NowDep, SenderHeader, ServiceOnly, SessionDep, Staff
-from app.api.errors import field_error, not_found
+from app.api.errors import DomainErrorRoute, field_error, not_found
 from app.crud import audit, bookings
 from app.crud import handoffs as crud
 from app.crud import presence
@@ -51,7 +51,8 @@ from app.services.rasa_client import (
 from app.services.typing_relay import TypingRelay, get_typing_relay
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/handoffs", tags=["handoffs"])
+# HandoffConflict from crud (taken by someone else, already ended): 409, in one place.
+router = APIRouter(prefix="/handoffs", tags=["handoffs"], route_class=DomainErrorRoute)
 RasaDep = Annotated[RasaClient, Depends(get_rasa_client)]
 TypingDep = Annotated[TypingRelay, Depends(get_typing_relay)]
 # Ids are PostgreSQL INTEGERs: a larger number is a 422, not an overflow inside the driver (500).
@@ -407,11 +408,7 @@ def take(
     staffing: StaffingDep,
 ) -> HandoffOut:
     _load(session, handoff_id)
-    try:
-        result = crud.take(session, handoff_id=handoff_id, actor=caller, now=now)
-    except crud.HandoffConflict as error:
-        session.rollback()
-        raise HTTPException(status.HTTP_409_CONFLICT, error.message) from None
+    result = crud.take(session, handoff_id=handoff_id, actor=caller, now=now)
     session.commit()
     if result.newly_taken:
         log.info("handoff #%s taken by %s", handoff_id, caller.name)
@@ -625,11 +622,7 @@ def _end(
     if not (_holds(handoff, caller) or caller.role == "supervisor"):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "只有接入该会话的客服或主管可以结束或交还")
     body = body or HandoffEndIn()
-    try:
-        claimed = crud.claim_end(session, handoff=handoff, status=new_status, actor=caller, now=now)
-    except crud.HandoffConflict as error:
-        session.rollback()
-        raise HTTPException(status.HTTP_409_CONFLICT, error.message) from None
+    claimed = crud.claim_end(session, handoff=handoff, status=new_status, actor=caller, now=now)
     conversation_id, channel = claimed.handoff.conversation_id, claimed.handoff.channel
     session.commit()  # the claim is settled before anyone is told; this also ends the transaction
     try:

@@ -16,7 +16,7 @@ from app.api.deps import (
     SettingsDep,
     Staff,
 )
-from app.api.errors import WorkflowErrorRoute, field_error, personal_number_search
+from app.api.errors import DomainErrorRoute, field_error, personal_number_search
 from app.api.ticket_deps import CallerTicket, NoPath, StaffTicket
 from app.api.verify import check_phone_digits, issue_verification_grant
 from app.crud import audit, ticket_queries
@@ -47,7 +47,7 @@ from app.services.views import ticket_progress_out, ticket_summary
 
 log = logging.getLogger(__name__)
 # WorkflowError from crud (a move or record the ticket's state forbids): 409 or 422, in one place.
-router = APIRouter(prefix="/tickets", tags=["tickets"], route_class=WorkflowErrorRoute)
+router = APIRouter(prefix="/tickets", tags=["tickets"], route_class=DomainErrorRoute)
 
 
 def get_notifier(
