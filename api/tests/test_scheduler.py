@@ -217,6 +217,12 @@ def test_run_once_records_the_run_and_skips_a_claimed_slot(db):
     [run] = db.scalars(select(JobRun).where(JobRun.job == scheduler.DEADLINE_ALERTS)).all()
     assert (run.worker, run.outcome, run.error) == ("w1", "ok", None) and run.finished_at == now
     assert run.result == {"due_soon": 0, "overdue": 0, "escalated": 0}
+    # A month later the old run is pruned by the next one.
+    later = scheduler.run_once(scheduler.DEADLINE_ALERTS, bind, SETTINGS, now + timedelta(days=31))
+    assert later.ran
+    assert db.scalars(select(JobRun.slot).where(JobRun.job == scheduler.DEADLINE_ALERTS)).all() == [
+        later.slot
+    ]
     # The digest is not due before DIGEST_HOUR: nothing is claimed.
     early = scheduler.run_once(scheduler.DIGEST, bind, SETTINGS, china(2031, 3, 4, 7, 0))
     assert not early.ran and early.slot is None

@@ -33,7 +33,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, delete, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -50,6 +50,8 @@ DIGEST = "digest"
 SURVEY_REMINDERS = "survey_reminders"
 ITINERARY_REMINDERS = "itinerary_reminders"
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
+# Runs are kept this long (the deadline alerts alone write 288 a day), then pruned by the runs.
+KEEP_RUNS = timedelta(days=30)
 
 
 def interval_slot(now: datetime, seconds: float) -> str:
@@ -184,6 +186,7 @@ def _finish(bind: Engine | Connection, run_id: int, now: datetime, result: Any, 
     if hasattr(result, "as_dict"):
         result = result.as_dict()
     with _session(bind) as session:
+        session.execute(delete(JobRun).where(JobRun.started_at < now - KEEP_RUNS))
         session.execute(
             update(JobRun)
             .where(JobRun.id == run_id)
