@@ -69,13 +69,19 @@ def test_deadline_alerts_go_to_the_owner_then_the_supervisors_once_and_escalate(
         "overdue": 0,
         "escalated": 0,
     }
-    # Tuesday 14:00: the first response (Tuesday 09:30) is overdue; the investigation
-    # (Tuesday 18:00) is due in 4 working hours.
+    # Tuesday afternoon: the first response (Tuesday 09:30) is overdue; the investigation
+    # (Tuesday 18:00) is due within 4 working hours from 14:00.
+    # 13:59: the investigation is 4 h 01 min of working time away: not yet.
+    assert deadline_alerts.run(db, settings=SETTINGS, now=china(2026, 12, 8, 13, 59)) == {
+        "due_soon": 0,
+        "overdue": 1,
+        "escalated": 1,
+    }
     tuesday_14 = china(2026, 12, 8, 14, 0)
     assert deadline_alerts.run(db, settings=SETTINGS, now=tuesday_14) == {
         "due_soon": 1,
-        "overdue": 1,
-        "escalated": 1,
+        "overdue": 0,
+        "escalated": 0,
     }
     alerts = _alerts(db, ticket)
     by_kind = {a.kind: a for a in alerts}
