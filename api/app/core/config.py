@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.core.servicekit import refuse_development_secrets
+from app.core.servicekit import InsecureConfiguration, refuse_development_secrets
 
 # api/app/core/config.py -> the repository root is three folders up from core/.
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -100,16 +100,72 @@ class Settings(BaseSettings):
     itinerary_reminder_days: int = Field(default=3, ge=1)
     reminder_interval_minutes: float = Field(default=60.0, gt=0)
 
+    # --- Rasa's HTTP API (app/services/rasa_client.py) and the notices to travellers
+    # (app/services/notifier.py). Their secrets are checked where they are used (the lifespan
+    # and the first call: check_rasa_secret, check_wechat_secret), not by every Settings: the
+    # CLI (migrate, retention) talks to neither.
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_jwt_secret: str = "dev-rasa-jwt-secret"
+    rasa_timeout_seconds: float = 10.0
+    notifier_enabled: bool = True
+    # Every worker looks for due retries this often (a notice is first tried right after the
+    # request that wrote it).
+    notifier_retry_seconds: float = Field(default=30.0, gt=0)
+    notifier_backoff_seconds: float = Field(default=30.0, gt=0)  # 30 s, 1 min, 2 min ... capped 1 h
+    notifier_max_attempts: int = Field(default=8, ge=1)
+    # A claim older than this (the worker died mid-send) is tried again.
+    notifier_stale_claim_seconds: float = Field(default=600.0, gt=0)
+    # WeChat's customer-service messages reach a user within 48 hours of their last message.
+    wechat_service_window_hours: float = 48.0
+    # The account the template messages go out from.
+    wechat_app_id: str = "wx-dev-app-id"
+    wechat_app_secret: str = "dev-wechat-secret"
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    # The account's template for service progress (first / keyword1-3 / remark); empty = none:
+    # a notice past the 48-hour window then waits in the conversation (route `tracker`).
+    wechat_template_id: str = ""
+    # The bot's access-token cache (bot/channels/wechat_api.py FileTokenStore): the same file,
+    # key and lock, because a token fetched here invalidates the bot's, and the reverse.
+    wechat_token_cache: str = "var/wechat-token.json"
+
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> "Settings":
         # The start-up check every service runs (servicekit): "dev-" or empty secrets only
         # with APP_ENV=development set explicitly; unset counts as production.
-        refuse_development_secrets(
-            "ticketing API", {name.upper(): getattr(self, name) for name in SECRET_FIELDS}, self.app_env
-        )
+        secrets = {name.upper(): getattr(self, name) for name in SECRET_FIELDS}
+        try:
+            refuse_development_secrets("ticketing API", secrets, self.app_env)
+        except InsecureConfiguration:
+            # Refused anyway: name the secrets checked on first use too, so that one fix of the
+            # environment finds them all.
+            refuse_development_secrets("ticketing API", {**secrets, **self._used_secrets()}, self.app_env)
+            raise
         if self.is_production and len(self.api_service_token) < 24:
             raise ValueError("API_SERVICE_TOKEN must be at least 24 characters in production")
         return self
+
+    def _used_secrets(self) -> dict[str, str]:
+        used = {"RASA_JWT_SECRET": self.rasa_jwt_secret}
+        if self.wechat_template_id:  # the WeChat account is only called for template messages
+            used["WECHAT_APP_SECRET"] = self.wechat_app_secret
+        return used
+
+    def check_rasa_secret(self) -> None:
+        """The start-up check (servicekit) for RASA_JWT_SECRET: the lifespan runs it."""
+        refuse_development_secrets("ticketing API", {"RASA_JWT_SECRET": self.rasa_jwt_secret}, self.app_env)
+
+    def check_wechat_secret(self) -> None:
+        """WECHAT_APP_SECRET, when template messages are on (WECHAT_TEMPLATE_ID)."""
+        if self.wechat_template_id:
+            refuse_development_secrets(
+                "ticketing API", {"WECHAT_APP_SECRET": self.wechat_app_secret}, self.app_env
+            )
+
+    @property
+    def token_cache_path(self) -> Path:
+        """WECHAT_TOKEN_CACHE, a relative path taken from the repository root."""
+        path = Path(self.wechat_token_cache)
+        return path if path.is_absolute() else REPO_ROOT / path
 
     @property
     def is_production(self) -> bool:

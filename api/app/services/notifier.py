@@ -43,14 +43,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.core.config import REPO_ROOT
+from app.core.config import Settings
 from app.core.db import upsert_insert
-from app.core.servicekit import refuse_development_secrets
 from app.models import Ticket
 from app.models.notification import FAILED, PENDING, SENDING, SENT, SKIPPED, Notification
 from app.services import deadlines as dl
@@ -71,47 +68,13 @@ WECHAT_PERMANENT = {40003, 40037, 43004, 43101}
 WECHAT_TOKEN_ERRORS = {40001, 40014, 42001}
 
 
-class NotifierSettings(BaseSettings):
-    """NOTIFIER_* and the WeChat account the template messages go out from (dev.env)."""
-
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
-
-    app_env: str = ""
-    notifier_enabled: bool = True
-    # Every worker looks for due retries this often (a notice is first tried right after the
-    # request that wrote it).
-    notifier_retry_seconds: float = Field(default=30.0, gt=0)
-    notifier_backoff_seconds: float = Field(default=30.0, gt=0)  # 30 s, 1 min, 2 min ... capped 1 h
-    notifier_max_attempts: int = Field(default=8, ge=1)
-    # A claim older than this (the worker died mid-send) is tried again.
-    notifier_stale_claim_seconds: float = Field(default=600.0, gt=0)
-    # WeChat's customer-service messages reach a user within 48 hours of their last message.
-    wechat_service_window_hours: float = 48.0
-    wechat_app_id: str = "wx-dev-app-id"
-    wechat_app_secret: str = "dev-wechat-secret"
-    wechat_api_base: str = "https://api.weixin.qq.com"
-    # The account's template for service progress (first / keyword1-3 / remark); empty = none:
-    # a notice past the 48-hour window then waits in the conversation (route `tracker`).
-    wechat_template_id: str = ""
-    # The bot's access-token cache (bot/channels/wechat_api.py FileTokenStore): the same file,
-    # key and lock, because a token fetched here invalidates the bot's, and the reverse.
-    wechat_token_cache: str = "var/wechat-token.json"
-
-    def model_post_init(self, _context: Any) -> None:
-        if self.wechat_template_id:
-            refuse_development_secrets(
-                "ticketing API", {"WECHAT_APP_SECRET": self.wechat_app_secret}, self.app_env
-            )
-
-    @property
-    def token_cache_path(self) -> Path:
-        path = Path(self.wechat_token_cache)
-        return path if path.is_absolute() else REPO_ROOT / path
-
-
 @lru_cache
-def get_notifier_settings() -> NotifierSettings:
-    return NotifierSettings()
+def get_notifier_settings() -> Settings:
+    """NOTIFIER_* and the WeChat account of the template messages, read from the environment
+    once; WECHAT_APP_SECRET is checked when template messages are on."""
+    settings = Settings()
+    settings.check_wechat_secret()
+    return settings
 
 
 # --- what the traveller reads ----------------------------------------------------------------
@@ -426,7 +389,7 @@ def _already_in(tracker: dict, key: str) -> bool:
 class Notifier:
     sessions: Callable[[], Session]
     rasa: RasaClient
-    settings: NotifierSettings
+    settings: Settings
     wechat: WeChatTemplateSender | None = None
 
     def _send(self, row: Notification, now: datetime) -> str:
@@ -526,7 +489,7 @@ class Notifier:
         return outcome
 
 
-def _wechat_sender(settings: NotifierSettings) -> WeChatTemplateSender | None:
+def _wechat_sender(settings: Settings) -> WeChatTemplateSender | None:
     if not settings.wechat_template_id:
         return None
     return WeChatTemplateSender(

@@ -18,29 +18,14 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from app.core.servicekit import refuse_development_secrets, rasa_admin_jwt
+from app.core.config import Settings
+from app.core.servicekit import rasa_admin_jwt
 
 log = logging.getLogger(__name__)
 
 RESUME_EVENTS = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
 # Channels whose output channel can push a message to the traveller.
 PUSH_CHANNELS = frozenset({"socketio", "wechat"})
-
-
-class RasaSettings(BaseSettings):
-    """RASA_URL and RASA_JWT_SECRET (dev defaults as in dev.env)."""
-
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
-
-    app_env: str = ""  # unset is production (servicekit)
-    rasa_url: str = "http://127.0.0.1:5005"
-    rasa_jwt_secret: str = "dev-rasa-jwt-secret"
-    rasa_timeout_seconds: float = 10.0
-
-    def model_post_init(self, _context: Any) -> None:
-        refuse_development_secrets("ticketing API", {"RASA_JWT_SECRET": self.rasa_jwt_secret}, self.app_env)
 
 
 class RasaJWT(httpx.Auth):
@@ -164,8 +149,13 @@ def transcript_lines(tracker: dict) -> list[TranscriptLine]:
 
 
 @lru_cache
-def get_rasa_settings() -> RasaSettings:
-    return RasaSettings()
+def get_rasa_settings() -> Settings:
+    """The settings the Rasa client is built from (RASA_URL, RASA_JWT_SECRET,
+    RASA_TIMEOUT_SECONDS), read from the environment once, with the Rasa secret checked: the
+    lifespan calls this at start-up, so a development secret stops the API there."""
+    settings = Settings()
+    settings.check_rasa_secret()
+    return settings
 
 
 _client: RasaClient | None = None

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.api.routes import tickets as ticket_routes
+from app.core.config import Settings
 from app.models import AuditLog, Notification
 from app.services import notifier as nt
 from app.services.rasa_client import RasaUnavailable, get_rasa_client
@@ -225,7 +226,7 @@ def test_wechat_customer_service_message_within_48_hours_then_a_template_message
     owner = login(client, ticket["owner"]["username"])
     last_message = clock.now
     rasa.events[openid] = [{"event": "user", "text": "你好", "timestamp": last_message.timestamp()}]
-    settings = nt.NotifierSettings(
+    settings = Settings(
         app_env="development",
         wechat_app_id="wx-notice",
         wechat_app_secret="notice-secret",
@@ -284,7 +285,7 @@ def test_an_unsubscribed_wechat_user_fails_at_once_with_the_reason(
     wechat.unsubscribed.append(openid)
     ticket = create_ticket(client, service, channel="wechat", conversation_id=openid)
     owner = login(client, ticket["owner"]["username"])
-    settings = nt.NotifierSettings(
+    settings = Settings(
         app_env="development",
         wechat_app_id="wx-notice",
         wechat_app_secret="notice-secret",
