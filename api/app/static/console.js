@@ -1356,3 +1356,251 @@
   refresh();
   setInterval(refresh, POLL_MS);
 })();
+
+// --- disruption notices (issue 16 item 4) ----------------------------------------------------
+// Its own block, for supervisors: pick a departure (GET /disruptions/departures), write the
+// notice (POST /disruptions), follow its delivery per recipient (masked), send it to travellers
+// who verified since, record the in-trip alternative and read the travellers' replies.
+(function () {
+  "use strict";
+
+  const $ = (id) => document.getElementById(id);
+  const CHINA = "Asia/Shanghai";
+  const STATUS = { pending: "待发送", sending: "发送中", sent: "已送达", failed: "发送失败", skipped: "未发送" };
+  const ROUTE = {
+    "rasa:socketio": "网页在线推送", "rasa:wechat": "微信客服消息", wechat_template: "微信模板消息",
+    tracker: "存入会话记录", "rasa:already": "已在会话中",
+  };
+  const ALT = { due: "待提供", met: "已按时提供", breached: "已超时" };
+  const ERRORS = {
+    unknown_departure: "该团期没有订单", departure_over: "该团期已结束",
+    not_in_trip: "该团期出发前发送，无需替代方案时限", alternative_recorded: "替代方案已记录过",
+  };
+  let selectedId = null;
+  let departures = [];
+
+  function me() {
+    try {
+      const value = JSON.parse(sessionStorage.getItem("console.auth") || "null");
+      return value && !value.mustChange ? value : null;
+    } catch (e) { return null; }
+  }
+
+  async function call(method, path, body) {
+    const who = me();
+    if (!who) throw new Error("未登录");
+    const headers = { Authorization: `Bearer ${who.token}` };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    let data = null;
+    try { data = await response.json(); } catch (e) { data = null; }
+    if (!response.ok) {
+      const first = data && Array.isArray(data.detail) ? data.detail[0] : null;
+      const text = first && ERRORS[first.code] ? ERRORS[first.code]
+        : response.status === 422 ? "请填写通知内容（不超过 2000 字）"
+        : response.status === 403 ? "只有主管可以发送出行变更通知" : `请求失败（${response.status}）`;
+      const error = new Error(text);
+      error.status = response.status;
+      throw error;
+    }
+    return data;
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text); // never markup
+    return node;
+  }
+  function time(iso) {
+    if (!iso) return "—";
+    return new Date(iso).toLocaleString("zh-CN", { timeZone: CHINA, hour12: false, month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit" });
+  }
+  function departureName(d) { return `${d.product}（${d.departure_date} 出发）`; }
+
+  // --- the view beside the console's two (its buttons are the console block's) -------------
+  function show(open) {
+    $("disruptions-view").hidden = !open;
+    $("view-disruptions").setAttribute("aria-pressed", String(open));
+    if (open) {
+      $("desk").hidden = true;
+      $("tickets-view").hidden = true;
+      $("view-desk").setAttribute("aria-pressed", "false");
+      $("view-tickets").setAttribute("aria-pressed", "false");
+      refresh();
+    }
+  }
+  $("view-disruptions").addEventListener("click", () => show(true));
+  for (const id of ["view-desk", "view-tickets"]) $(id).addEventListener("click", () => show(false));
+
+  function follow() {
+    const who = me();
+    const supervisor = Boolean(who && who.role === "supervisor");
+    $("view-disruptions").hidden = !supervisor;
+    if (!supervisor) { $("disruptions-view").hidden = true; $("view-disruptions").setAttribute("aria-pressed", "false"); }
+  }
+  for (const id of ["login-form", "password-form"]) $(id).addEventListener("submit", () => setTimeout(follow, 1500));
+  $("logout").addEventListener("click", () => setTimeout(follow, 0));
+
+  // --- departures and the form ---------------------------------------------------------------
+  async function loadDepartures() {
+    const box = $("dr-departure");
+    const keep = box.value;
+    departures = await call("GET", "/disruptions/departures");
+    box.textContent = "";
+    box.appendChild(el("option", null, "（请选择团期）")).value = "";
+    departures.forEach((d, i) => {
+      const label = `${departureName(d)} · ${d.bookings} 个订单 · 可通知 ${d.contacts} 个会话${d.under_way ? " · 行程中" : ""}`;
+      const option = el("option", null, label);
+      option.value = String(i);
+      box.appendChild(option);
+    });
+    if (keep && Number(keep) < departures.length) box.value = keep;
+    hint();
+  }
+  function hint() {
+    const d = departures[Number($("dr-departure").value)];
+    $("dr-departure-hint").textContent = !$("dr-departure").value || !d ? ""
+      : d.contacts === 0 ? "该团期暂无与智能助手验证过订单的旅客，通知将在旅客验证后通过“发送给之后验证订单的旅客”补发。"
+      : d.under_way ? "团期正在进行中：发送后需在 1 小时内提供替代方案。" : `将发送给 ${d.contacts} 个会话。`;
+  }
+  $("dr-departure").addEventListener("change", hint);
+
+  $("dr-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const error = $("dr-form-error");
+    error.textContent = ""; $("dr-form-msg").textContent = "";
+    $("dr-departure").removeAttribute("aria-invalid"); $("dr-text").removeAttribute("aria-invalid");
+    const d = departures[Number($("dr-departure").value)];
+    const text = $("dr-text").value.trim();
+    if (!$("dr-departure").value || !d) {
+      error.textContent = "请选择团期"; $("dr-departure").setAttribute("aria-invalid", "true"); $("dr-departure").focus(); return;
+    }
+    if (!text) { error.textContent = "请填写通知内容"; $("dr-text").setAttribute("aria-invalid", "true"); $("dr-text").focus(); return; }
+    $("dr-send").disabled = true; // one click, one notice (the API also ignores a repeat)
+    try {
+      const created = await call("POST", "/disruptions", { product: d.product, departure_date: d.departure_date, text });
+      $("dr-form-msg").textContent = `已发送给 ${created.recipients_total} 个会话`;
+      $("dr-text").value = "";
+      selectedId = created.id;
+      await refresh();
+    } catch (e) {
+      error.textContent = e.message;
+    } finally {
+      $("dr-send").disabled = false;
+    }
+  });
+
+  // --- the list and one disruption -----------------------------------------------------------
+  async function loadList() {
+    const list = $("dr-list");
+    let items;
+    try { items = await call("GET", "/disruptions"); } catch (e) { $("dr-list-error").textContent = e.message; return; }
+    $("dr-list-error").textContent = "";
+    list.textContent = "";
+    if (!items.length) list.appendChild(el("li", "muted", "暂无通知"));
+    for (const d of items) {
+      const state = d.alternative ? d.alternative.state : "";
+      const item = el("li", `tk-item${state === "breached" ? " overdue" : state === "due" ? " today" : ""}`);
+      const button = el("button");
+      button.type = "button";
+      button.setAttribute("aria-pressed", String(d.id === selectedId));
+      const line1 = el("span", "line1");
+      line1.append(el("span", null, departureName(d)), el("span", null, time(d.created_at)));
+      const parts = [`送达 ${d.delivered}/${d.recipients_total}`];
+      if (d.pending) parts.push(`待发送 ${d.pending}`);
+      if (d.failed) parts.push(`失败 ${d.failed}`);
+      if (d.alternative) parts.push(`替代方案：${ALT[state]}`);
+      button.append(line1, el("span", "line2", parts.join(" · ")));
+      button.addEventListener("click", () => { selectedId = d.id; loadList(); loadOne(true); });
+      item.appendChild(button);
+      list.appendChild(item);
+    }
+  }
+
+  async function loadOne(focus) {
+    if (!selectedId) { $("dr-page").hidden = true; $("dr-empty").hidden = false; return; }
+    let d;
+    try { d = await call("GET", `/disruptions/${selectedId}`); } catch (e) { $("dr-msg").textContent = e.message; return; }
+    $("dr-empty").hidden = true; $("dr-page").hidden = false;
+    $("dr-title").textContent = departureName(d);
+    $("dr-meta").textContent = `${d.created_by} 于 ${time(d.created_at)} 发送 · 返回日期 ${d.return_date}${d.in_trip ? " · 发送时团期正在进行中" : ""}`;
+    $("dr-body").textContent = d.text;
+    $("dr-alt").hidden = !d.alternative;
+    if (d.alternative) {
+      const a = d.alternative;
+      const state = $("dr-alt-state");
+      state.textContent = "";
+      state.append(el("span", `dr-state ${a.state}`, ALT[a.state]), el("span", null, ` · 截止 ${time(a.due_at)}`));
+      if (a.offered_at) state.append(el("span", null, ` · ${a.offered_by} 于 ${time(a.offered_at)} 记录：${a.note}`));
+      $("dr-alt-form").hidden = Boolean(a.offered_at);
+    }
+    const rows = $("dr-recipients");
+    rows.textContent = "";
+    for (const r of d.recipients) {
+      const tr = el("tr", r.status === "failed" || r.status === "skipped" ? "overdue" : r.status === "sent" ? "" : "today");
+      for (const value of [r.booking_ref, r.traveller, r.conversation, STATUS[r.status] || r.status,
+        ROUTE[r.route] || r.route || "—", time(r.sent_at)]) tr.appendChild(el("td", null, value));
+      if (r.last_error && r.status !== "sent") tr.title = r.last_error;
+      rows.appendChild(tr);
+    }
+    if (!d.recipients.length) {
+      const tr = el("tr");
+      const td = el("td", "muted", "暂无收件旅客（该团期还没有旅客与智能助手验证过订单）");
+      td.colSpan = 6;
+      tr.appendChild(td);
+      rows.appendChild(tr);
+    }
+    if (focus) $("dr-title").focus();
+  }
+
+  $("dr-resend").addEventListener("click", async () => {
+    try {
+      const d = await call("POST", `/disruptions/${selectedId}/send`);
+      $("dr-msg").textContent = d.added ? `已补发给 ${d.added} 个新会话` : "没有新验证订单的旅客";
+    } catch (e) { $("dr-msg").textContent = e.message; }
+    await loadOne(false); loadList();
+  });
+
+  $("dr-alt-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const error = $("dr-alt-form").querySelector(".error");
+    const note = $("dr-alt-note").value.trim();
+    error.textContent = "";
+    if (!note) { error.textContent = "请填写已提供的替代方案"; $("dr-alt-note").setAttribute("aria-invalid", "true"); $("dr-alt-note").focus(); return; }
+    $("dr-alt-note").removeAttribute("aria-invalid");
+    try {
+      await call("POST", `/disruptions/${selectedId}/alternative`, { note });
+      $("dr-alt-note").value = "";
+      $("dr-msg").textContent = "已记录替代方案";
+    } catch (e) { error.textContent = e.message; }
+    await loadOne(false); loadList();
+  });
+
+  $("dr-replies-load").addEventListener("click", async () => {
+    const list = $("dr-replies");
+    $("dr-replies-error").textContent = "";
+    let page;
+    try { page = await call("GET", `/disruptions/${selectedId}/replies`); } catch (e) { $("dr-replies-error").textContent = e.message; return; }
+    list.textContent = "";
+    let count = 0;
+    for (const r of page.recipients) {
+      if (r.error) { list.appendChild(el("li", "error", `${r.booking_ref}（${r.conversation}）：${r.error}`)); continue; }
+      for (const reply of r.replies) {
+        list.appendChild(el("li", null, `${time(reply.at)} ${r.booking_ref}（${r.conversation}）：${reply.text}`));
+        count += 1;
+      }
+    }
+    if (!count && !list.children.length) list.appendChild(el("li", "muted", "暂无旅客回复"));
+  });
+
+  async function refresh() {
+    if ($("disruptions-view").hidden) return;
+    try { await loadDepartures(); } catch (e) { $("dr-form-error").textContent = e.message; }
+    await loadList();
+    await loadOne(false);
+  }
+
+  follow();
+})();

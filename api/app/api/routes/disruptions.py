@@ -104,6 +104,16 @@ def _out(session, disruption: Disruption, now: datetime, *, detail: bool) -> Dis
     )
 
 
+def _answer(session, disruption: Disruption, now: datetime) -> DisruptionOut:
+    """The answer of a write, read after its commit; the read's transaction is ended too: the
+    request's session stays open until its background delivery has run, and on SQLite an open
+    transaction (BEGIN IMMEDIATE) holds the write lock the delivery's claim needs."""
+    session.refresh(disruption)
+    out = _out(session, disruption, now, detail=True)
+    session.commit()
+    return out
+
+
 def _load(session, disruption_id: int) -> Disruption:
     disruption = service.get(session, disruption_id)
     if disruption is None:
@@ -170,8 +180,7 @@ def create_disruption(
     added = service.send(session, disruption, rasa=rasa, actor=caller.name, actor_role=caller.role, now=now)
     session.commit()
     background.add_task(deliver_after, notifier, lambda: now)
-    session.refresh(disruption)
-    out = _out(session, disruption, now, detail=True)
+    out = _answer(session, disruption, now)
     out.added = added
     return out
 
@@ -213,8 +222,7 @@ def send_again(
     session.commit()
     if added:
         background.add_task(deliver_after, notifier, lambda: now)
-    session.refresh(disruption)
-    out = _out(session, disruption, now, detail=True)
+    out = _answer(session, disruption, now)
     out.added = added
     return out
 
