@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from app.core.config import Settings
 from app.crud import alerts as alert_crud
 from app.crud import tickets as ticket_crud
-from app.crud.tickets import Actor
+from app.core.security import Actor
 from app.models import Ticket, TicketDeadline
 from app.models.alert import DUE_SOON, OVERDUE
 from app.services import deadlines as dl
