@@ -83,6 +83,7 @@ lint: install ## ruff: lint rules and formatting of every Python file (both serv
 
 eval: train ## figures: NLU (CV, held-out, out-of-scope on real text), classifier, conversation task success
 	cd api && .venv/bin/python -m scripts.eval_classifier
+	$(ENV) cd api && .venv/bin/python -m scripts.eval_service
 	$(ENV) $(VENV)/bin/python -m scripts.nlu_eval
 	$(ENV) $(VENV)/bin/python -m scripts.eval_oos
 	$(ENV) $(VENV)/bin/python -m scripts.eval_conversations
