@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.crud import bookings
-from app.models import AuditLog, Booking, DisruptionRecipient, Notification
+from app.models import AuditLog, Booking, BookingContact, DisruptionRecipient, Notification
 from app.services import disruptions as service
 from app.services.rasa_client import get_rasa_client
 from tests.conftest import login
@@ -330,3 +330,27 @@ def test_the_retention_job_masks_old_recipients_conversation_ids(client, supervi
     detail = client.get(f"/disruptions/{body['id']}", headers=login(client, "supervisor")).json()
     assert (detail["recipients_total"], detail["delivered"]) == (2, 2)
     assert report.contacts_deleted == 4
+
+
+def test_a_conversation_that_complained_about_a_booking_is_told_too(
+    client, supervisor, service, rasa, clock, db
+):
+    from tests.factories import create_ticket
+
+    clock.set(BEFORE - timedelta(days=10))
+    create_ticket(
+        client, service, booking_ref="TR20260004", channel="socketio", conversation_id="web-complained"
+    )
+    create_ticket(client, service, booking_ref="TR20260004", channel="phone", conversation_id="phone-call-1")
+    clock.set(BEFORE - timedelta(days=100))  # older than the trackers' retention (90 days)
+    create_ticket(
+        client, service, booking_ref="TR20260004", channel="socketio", conversation_id="web-long-ago"
+    )
+    clock.set(BEFORE)
+
+    body = post(client, supervisor).json()
+    assert body["added"] == 1
+    assert [c for c, _, e in rasa.pushed if e["event"] == "bot"] == ["web-complained"]
+    contact = db.scalar(select(BookingContact).where(BookingContact.conversation_id == "web-complained"))
+    # Recorded at the ticket's time: an old complaint does not look like a recent contact.
+    assert contact.last_seen_at == BEFORE - timedelta(days=10)

@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.core.db import upsert_insert
-from app.models import Booking
+from app.models import Booking, Ticket
 from app.models.contact import BookingContact
 
 
@@ -50,6 +50,37 @@ def contacts_for_bookings(session: Session, booking_ids: Iterable[int]) -> list[
             .order_by(BookingContact.booking_id, BookingContact.id)
         )
     )
+
+
+# Ticket channels that are conversations with the assistant (a notice can reach them).
+CONVERSATION_CHANNELS = ("socketio", "rest", "wechat")
+
+
+def record_ticket_contacts(session: Session, *, bookings: Iterable[Booking], since: datetime) -> None:
+    """Conversations that opened a ticket about one of these bookings since `since` count as
+    its contacts too (a complaint names its booking, verified or not). Recorded when a notice
+    is about to go out, at the ticket's time, so that an old complaint does not look recent."""
+    by_ref = {b.ref: b for b in bookings}
+    if not by_ref:
+        return
+    rows = session.execute(
+        select(Ticket.booking_ref, Ticket.conversation_id, Ticket.channel, Ticket.received_at).where(
+            Ticket.booking_ref.in_(sorted(by_ref)),
+            Ticket.conversation_id.is_not(None),
+            Ticket.channel.in_(CONVERSATION_CHANNELS),
+            Ticket.anonymised_at.is_(None),
+            Ticket.received_at >= since,
+        )
+    ).all()
+    for ref, conversation_id, channel, received_at in rows:
+        if len(conversation_id) <= 128:
+            record_contact(
+                session,
+                booking=by_ref[ref],
+                conversation_id=conversation_id,
+                channel=channel,
+                now=received_at,
+            )
 
 
 def set_channel(session: Session, *, conversation_id: str, channel: str) -> None:

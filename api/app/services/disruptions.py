@@ -10,6 +10,9 @@ booking of that departure (booking_contacts) gets it through the notifier's outb
 - Delivery, retries and outcomes are the notifier's (services/notifier.py): socket.io pushed and
   kept in the widget's history, WeChat customer-service message within 48 hours of the
   traveller's last message and a template message after, REST in the tracker.
+- Tickets count too: a conversation that opened a ticket about a booking of the departure
+  (within the trackers' retention, RETENTION_TRACKER_DAYS) is recorded as a contact when the
+  notice is written (crud/contacts.record_ticket_contacts).
 - A contact whose channel the bot did not say is looked up in its tracker (the newest user
   message's `input_channel`) before the notice is written.
 - Replies are read, not recorded: `replies()` reads each recipient's tracker from Rasa and lists
@@ -37,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from app.core.db import upsert_insert
 from app.crud import audit
-from app.crud.contacts import contacts_for_bookings, set_channel
+from app.crud.contacts import contacts_for_bookings, record_ticket_contacts, set_channel
 from app.models import Booking
 from app.models.contact import BookingContact
 from app.models.disruption import Disruption, DisruptionRecipient
@@ -237,10 +240,15 @@ def send(
     actor: str,
     actor_role: str,
     now: datetime,
+    tickets_since: datetime | None = None,
 ) -> int:
     """Write a notice for every contact of the departure not told yet; returns how many were
-    new (0 the second time). The caller commits; the notifier delivers after the commit."""
+    new (0 the second time). Conversations that opened a ticket about one of its bookings since
+    `tickets_since` are contacts too. The caller commits; the notifier delivers after it."""
     booked = {b.id: b for b in _bookings_of(session, disruption.product, disruption.departure_date)}
+    if tickets_since is not None:
+        record_ticket_contacts(session, bookings=booked.values(), since=tickets_since)
+        session.flush()
     contacts = contacts_for_bookings(session, booked)
     resolve_channels(session, rasa, contacts)
     added = 0

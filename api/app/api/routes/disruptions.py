@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Path, Response, status
 from sqlalchemy import select
 
-from app.api.deps import NowDep, SessionDep, SupervisorOnly
+from app.api.deps import NowDep, SessionDep, SettingsDep, SupervisorOnly
 from app.api.errors import not_found
 from app.crud import audit
 from app.models import Booking, Disruption
@@ -145,6 +145,7 @@ def create_disruption(
     body: DisruptionIn,
     caller: SupervisorOnly,
     session: SessionDep,
+    settings: SettingsDep,
     now: NowDep,
     rasa: RasaDep,
     notifier: NotifierDep,
@@ -177,7 +178,15 @@ def create_disruption(
         )
     except service.DisruptionError as error:
         raise _conflict(error) from None
-    added = service.send(session, disruption, rasa=rasa, actor=caller.name, actor_role=caller.role, now=now)
+    added = service.send(
+        session,
+        disruption,
+        rasa=rasa,
+        actor=caller.name,
+        actor_role=caller.role,
+        now=now,
+        tickets_since=now - timedelta(days=settings.retention_tracker_days),
+    )
     session.commit()
     background.add_task(deliver_after, notifier, lambda: now)
     out = _answer(session, disruption, now)
@@ -212,13 +221,22 @@ def send_again(
     disruption_id: DisruptionId,
     caller: SupervisorOnly,
     session: SessionDep,
+    settings: SettingsDep,
     now: NowDep,
     rasa: RasaDep,
     notifier: NotifierDep,
     background: BackgroundTasks,
 ) -> DisruptionOut:
     disruption = _load(session, disruption_id)
-    added = service.send(session, disruption, rasa=rasa, actor=caller.name, actor_role=caller.role, now=now)
+    added = service.send(
+        session,
+        disruption,
+        rasa=rasa,
+        actor=caller.name,
+        actor_role=caller.role,
+        now=now,
+        tickets_since=now - timedelta(days=settings.retention_tracker_days),
+    )
     session.commit()
     if added:
         background.add_task(deliver_after, notifier, lambda: now)
