@@ -354,3 +354,50 @@ def test_a_conversation_that_complained_about_a_booking_is_told_too(
     contact = db.scalar(select(BookingContact).where(BookingContact.conversation_id == "web-complained"))
     # Recorded at the ticket's time: an old complaint does not look like a recent contact.
     assert contact.last_seen_at == BEFORE - timedelta(days=10)
+
+
+def test_a_wechat_traveller_silent_for_48_hours_gets_a_template_message(
+    client, supervisor, contacts, rasa, clock, db, tmp_path, app
+):
+    """Past WeChat's customer-service window the notifier sends the account's template message
+    (to the fake WeChat server, over HTTP) with the disruption's fields."""
+    from app.api.routes import disruptions as routes
+    from app.core.config import Settings
+    from app.services import notifier as nt
+    from tests.services.test_notifier import _fake_wechat_module
+
+    fake = _fake_wechat_module().FakeWeChatAPI(app_id="wx-disruption", app_secret="disruption-secret").start()
+    try:
+        app.dependency_overrides[routes.get_notifier] = lambda: None  # the test delivers, at its clock
+        clock.set(BEFORE + timedelta(hours=48))  # the traveller last wrote at BEFORE - 1 h
+        body = post(client, login(client, "supervisor")).json()
+        settings = Settings(
+            app_env="development",
+            wechat_app_id="wx-disruption",
+            wechat_app_secret="disruption-secret",
+            wechat_api_base=fake.url,
+            wechat_template_id="tmpl-progress",
+            wechat_token_cache=str(tmp_path / "wechat-token.json"),
+        )
+        sender = nt.WeChatTemplateSender(
+            "wx-disruption",
+            "disruption-secret",
+            fake.url,
+            settings.token_cache_path,
+            clock=lambda: clock.now.timestamp(),
+        )
+        notifier = nt.Notifier(nt.notifier_for(db, rasa).sessions, rasa, settings, sender)
+        assert notifier.deliver_due(clock.now) == {"sent": 2}
+        (template,) = fake.templates_to("oWx0000000000000000000000abc")
+        fields = {name: value["value"] for name, value in template["data"].items()}
+        assert (fields["first"], fields["keyword1"]) == ("出行变更通知", "TR20269001")
+        assert NOTICE in fields["remark"]
+        routes_taken = {
+            r["booking_ref"]: r["route"]
+            for r in client.get(f"/disruptions/{body['id']}", headers=login(client, "supervisor")).json()[
+                "recipients"
+            ]
+        }
+        assert routes_taken == {"TR20260004": "rasa:socketio", "TR20269001": "wechat_template"}
+    finally:
+        fake.stop()
