@@ -401,3 +401,35 @@ def test_a_wechat_traveller_silent_for_48_hours_gets_a_template_message(
         assert routes_taken == {"TR20260004": "rasa:socketio", "TR20269001": "wechat_template"}
     finally:
         fake.stop()
+
+
+def test_supervisors_are_alerted_before_and_after_the_alternative_deadline(client, contacts, clock, db):
+    from app.models.alert import Alert
+
+    clock.set(DURING)
+    body = post(client, login(client, "supervisor")).json()
+    assert service.alternative_alerts(db, now=DURING + timedelta(minutes=29)) == {
+        "alternative_due_soon": 0,
+        "alternative_overdue": 0,
+    }
+    assert service.alternative_alerts(db, now=DURING + timedelta(minutes=31))["alternative_due_soon"] == 1
+    assert (
+        service.alternative_alerts(db, now=DURING + timedelta(minutes=40))["alternative_due_soon"] == 0
+    )  # once
+    assert service.alternative_alerts(db, now=DURING + timedelta(minutes=61))["alternative_overdue"] == 1
+    alerts = db.scalars(select(Alert).where(Alert.deadline == "alternative_plan").order_by(Alert.id)).all()
+    assert [a.kind for a in alerts] == ["due_soon", "overdue"]
+    assert "09:00" not in alerts[1].text and "10:00" in alerts[1].text  # China time of the deadline
+    assert PRODUCT in alerts[1].text
+
+    # Recorded: no more alerts.
+    clock.set(DURING + timedelta(minutes=62))
+    client.post(
+        f"/disruptions/{body['id']}/alternative",
+        json={"note": "改乘高铁"},
+        headers=login(client, "supervisor"),
+    )
+    assert service.alternative_alerts(db, now=DURING + timedelta(hours=3)) == {
+        "alternative_due_soon": 0,
+        "alternative_overdue": 0,
+    }

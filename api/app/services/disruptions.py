@@ -33,7 +33,7 @@ import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -394,3 +394,56 @@ def replies_in(tracker: dict, key: str, known: Iterable[str | None] = ()) -> lis
             at = datetime.fromtimestamp(float(event.get("timestamp") or 0), UTC)
             out.append(Reply(mask_text(text, known) or "", at))
     return out
+
+
+# --- alerts for the 1-hour deadline ----------------------------------------------------------
+
+# A 1-hour deadline: "due soon" in its last half hour (the tickets' 4 working hours make no
+# sense for it).
+ALTERNATIVE_DUE_SOON = timedelta(minutes=30)
+
+
+def alternative_alerts(session: Session, *, now: datetime) -> dict[str, int]:
+    """Alert every active supervisor when an in-trip disruption's alternative plan is due within
+    half an hour, and again when it is overdue; once each (unique alert keys, safe in several
+    workers). Meant for the deadline-alert job beside the tickets' deadlines. Flushes; the
+    caller commits."""
+    from app.crud import alerts as alert_crud
+    from app.models.alert import DUE_SOON, OVERDUE
+
+    counts = {"alternative_due_soon": 0, "alternative_overdue": 0}
+    open_ones = session.scalars(
+        select(Disruption)
+        .where(
+            Disruption.alternative_due_at.is_not(None),
+            Disruption.alternative_offered_at.is_(None),
+            Disruption.alternative_due_at <= now + ALTERNATIVE_DUE_SOON,
+        )
+        .order_by(Disruption.alternative_due_at, Disruption.id)
+    ).all()
+    supervisors = alert_crud.active_supervisors(session)
+    for disruption in open_ones:
+        due = disruption.alternative_due_at.astimezone(dl.CHINA_TZ)
+        what = (
+            f"出行变更通知「{disruption.product}（{_day(disruption.departure_date)}出发）」的行程中替代方案"
+        )
+        if disruption.alternative_due_at <= now:
+            kind, counted = OVERDUE, "alternative_overdue"
+            text = f"{what}已于 {due:%H:%M} 超过1小时时限仍未提供，请督办并在工作台记录。"
+        else:
+            kind, counted = DUE_SOON, "alternative_due_soon"
+            text = f"{what}将于 {due:%H:%M} 到期（1小时时限），请尽快提供并在工作台记录。"
+        for user in supervisors:
+            if alert_crud.add(
+                session,
+                key=f"disruption:{disruption.id}:alternative_plan:{kind}:{user.id}",
+                user_id=user.id,
+                kind=kind,
+                text=text,
+                now=now,
+                deadline="alternative_plan",
+                due_at=disruption.alternative_due_at,
+            ):
+                counts[counted] += 1
+    session.flush()
+    return counts
