@@ -433,3 +433,11 @@ def test_supervisors_are_alerted_before_and_after_the_alternative_deadline(clien
         "alternative_due_soon": 0,
         "alternative_overdue": 0,
     }
+
+
+def test_reading_the_recipients_is_recorded_once_per_view(client, supervisor, contacts, db):
+    body = post(client, supervisor).json()
+    for _ in range(3):
+        assert client.get(f"/disruptions/{body['id']}", headers=supervisor).status_code == 200
+    reads = db.scalars(select(AuditLog).where(AuditLog.field == "disruption_recipients")).all()
+    assert [(r.action, r.new_value) for r in reads] == [("read_masked_data", str(body["id"]))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Path, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Path, Request, Response, status
 from sqlalchemy import select
 
 from app.api.deps import NowDep, SessionDep, SettingsDep, SupervisorOnly
@@ -206,9 +206,25 @@ def list_disruptions(caller: SupervisorOnly, session: SessionDep, now: NowDep) -
     responses=NOT_FOUND,
 )
 def get_disruption(
-    disruption_id: DisruptionId, caller: SupervisorOnly, session: SessionDep, now: NowDep
+    disruption_id: DisruptionId, caller: SupervisorOnly, session: SessionDep, now: NowDep, request: Request
 ) -> DisruptionOut:
-    return _out(session, _load(session, disruption_id), now, detail=True)
+    out = _out(session, _load(session, disruption_id), now, detail=True)
+    # The recipients (masked names and conversations) are a read of personal data, recorded
+    # as the handoff and ticket views record theirs; a repeated identical read within a minute
+    # is not (audit.RecentReads).
+    audit.record_read(
+        session,
+        actor=caller.name,
+        actor_role=caller.role,
+        masked=True,
+        field="disruption_recipients",
+        what=str(disruption_id),
+        at=now,
+        recent=audit.recent_reads(request.app.state),
+        content=audit.digest([r.model_dump(mode="json") for r in out.recipients]),
+    )
+    session.commit()
+    return out
 
 
 @router.post(
