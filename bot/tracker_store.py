@@ -1,0 +1,214 @@
+"""A SQL tracker store whose cost per turn does not grow with the conversation (issue 17).
+
+Stock `SQLTrackerStore` loads every event of the current session on every message, and Rasa
+then replays them, featurises the whole history for every policy on every prediction and
+sends all of them to the action server with every custom-action call (Rasa issues #3011,
+#6334): measured here, turn 300 of one conversation cost 4x turn 3 over HTTP, and in-process
+the policies' `past_states` (~40 %), the store's load (~35 %) and the action calls' payload
+(~15 %) grew with the session (scripts/bench_long.py, docs/scale.md).
+
+This store (named in deploy/endpoints.scale.yml as `type: bot.tracker_store.WindowedSQLTrackerStore`,
+Rasa's public custom-store hook) keeps the same table and the same events, and loads only a
+window of the session:
+
+- **Checkpoints.** When a turn starts in a settled state (the bot was listening, no form
+  active, not paused, no follow-up action) and at least `checkpoint_events` events were stored
+  since the last checkpoint, `save` first writes a checkpoint: `SlotSet` events carrying every
+  slot that differs from its initial value at that moment, marked in the `intent_name` column
+  (`~window` on the first, `~window+` on the rest). In the full history they set what is
+  already set (a replay of the whole session, the transcript, `retrieve_full_tracker`, gives
+  the same tracker as before).
+- **Windows.** `retrieve` starts at the newest checkpoint of the current session that has at
+  least `window_events` events after it, and replays only from there: the checkpoint restores
+  the slots, the events after it the rest. Slots, the active form, the latest message and
+  action, and the last `window_events` events are exactly as with the whole session; the
+  policies' states over the window are the same as over the whole session for every state a
+  policy looks at (max_history 5, rules a few turns long, against ~12 turns kept). Before a
+  usable checkpoint exists (short conversations: most of them) it loads the whole session as
+  Rasa does.
+- **Saving** appends exactly the events added since the tracker was loaded (stock Rasa
+  counts the stored rows of the session, which a window does not hold).
+
+What differs from stock Rasa: custom actions and policies see the last `window_events`..
+`window_events + checkpoint_events` events of a long session, not all of it. Our actions
+scan recent events only, except `actions/handoff.py: collected_slots` ("every value learned in
+this session, even if a cancelled form cleared it since"): a value given and then cleared more
+than the window ago is not passed on to the agent (current values always are).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, SESSION_START_METADATA_SLOT
+from rasa.shared.core.events import Event, Restarted, SessionStarted, SlotSet
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT = "~window"  # intent_name of a checkpoint's first row
+CHECKPOINT_REST = "~window+"  # intent_name of its other rows
+DEFAULT_WINDOW_EVENTS = 100
+DEFAULT_CHECKPOINT_EVENTS = 100
+
+# Set on the trackers this store hands out: how many of their events are stored, and the state
+# they were loaded in (a checkpoint describes the state before the turn's new events).
+_STORED = "_window_stored_events"
+_SETTLED_SLOTS = "_window_settled_slots"
+
+
+def settled_slots(tracker: DialogueStateTracker) -> Optional[Dict[Text, Any]]:
+    """The slots a checkpoint must restore, if the tracker is in a settled state; else None."""
+    if (
+        tracker.is_paused()
+        or tracker.active_loop_name
+        or tracker.followup_action
+        or tracker.latest_action_name != ACTION_LISTEN_NAME
+    ):
+        return None
+    values = {name: slot.value for name, slot in tracker.slots.items() if slot.value != slot.initial_value}
+    values.setdefault(SESSION_START_METADATA_SLOT, tracker.slots[SESSION_START_METADATA_SLOT].value)
+    return values
+
+
+class WindowedSQLTrackerStore(SQLTrackerStore):
+    """SQLTrackerStore that loads a bounded window of long sessions (see the module)."""
+
+    def __init__(
+        self,
+        *args: Any,
+        window_events: int = DEFAULT_WINDOW_EVENTS,
+        checkpoint_events: int = DEFAULT_CHECKPOINT_EVENTS,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.window_events = int(window_events)
+        self.checkpoint_events = int(checkpoint_events)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _session_start_id(self, session: Any, sender_id: Text) -> int:
+        table = self.SQLEvent
+        found = session.execute(
+            sa.select(sa.func.max(table.id)).where(
+                table.sender_id == sender_id, table.type_name == SessionStarted.type_name
+            )
+        ).scalar()
+        return found or 0
+
+    def _window_start(self, session: Any, sender_id: Text, session_start: int) -> Optional[int]:
+        """Id of the newest checkpoint of this session with `window_events` events after it."""
+        table = self.SQLEvent
+        horizon = session.execute(
+            sa.select(table.id)
+            .where(table.sender_id == sender_id)
+            .order_by(table.id.desc())
+            .offset(self.window_events)
+            .limit(1)
+        ).scalar()
+        if horizon is None or horizon <= session_start:
+            return None
+        return session.execute(
+            sa.select(sa.func.max(table.id)).where(
+                table.sender_id == sender_id,
+                table.intent_name == CHECKPOINT,
+                table.id > session_start,
+                table.id <= horizon,
+            )
+        ).scalar()
+
+    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        with self.session_scope() as session:
+            session_start = self._session_start_id(session, sender_id)
+            start = self._window_start(session, sender_id, session_start)
+        if start is None:
+            tracker = await super().retrieve(sender_id)  # short session: all of it, as Rasa does
+        else:
+            with self.session_scope() as session:
+                table = self.SQLEvent
+                rows = session.execute(
+                    sa.select(table.data)
+                    .where(table.sender_id == sender_id, table.id >= start)
+                    .order_by(table.id)
+                ).scalars()
+                events = [json.loads(data) for data in rows]
+            tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        return self._mark(tracker)
+
+    async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
+        return self._mark(await super().retrieve_full_tracker(conversation_id))
+
+    @staticmethod
+    def _mark(tracker: Optional[DialogueStateTracker]) -> Optional[DialogueStateTracker]:
+        if tracker is not None:
+            setattr(tracker, _STORED, len(tracker.events))
+            setattr(tracker, _SETTLED_SLOTS, settled_slots(tracker))
+        return tracker
+
+    # -- writing ----------------------------------------------------------------------------
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        stored = getattr(tracker, _STORED, None)
+        if stored is None:  # not handed out by this store (a new conversation): Rasa's way
+            await super().save(tracker)
+            self._mark(tracker)
+            return
+        await self.stream_events(tracker)
+        new_events = list(itertools.islice(tracker.events, stored, None))
+        if not new_events:
+            return
+        with self.session_scope() as session:
+            checkpoint = self._checkpoint(session, tracker, new_events)
+            for event, marker in itertools.chain(
+                ((e, CHECKPOINT if i == 0 else CHECKPOINT_REST) for i, e in enumerate(checkpoint)),
+                ((e, None) for e in new_events),
+            ):
+                session.add(self._row(tracker.sender_id, event, marker))
+            session.commit()
+        self._mark(tracker)
+
+    def _checkpoint(
+        self, session: Any, tracker: DialogueStateTracker, new_events: List[Event]
+    ) -> List[SlotSet]:
+        """The checkpoint to write before this turn's events, if it is time for one."""
+        slots = getattr(tracker, _SETTLED_SLOTS, None)
+        if slots is None or any(isinstance(e, (SessionStarted, Restarted)) for e in new_events):
+            return []
+        table = self.SQLEvent
+        sender_id = tracker.sender_id
+        since = max(
+            self._session_start_id(session, sender_id),
+            session.execute(
+                sa.select(sa.func.max(table.id)).where(
+                    table.sender_id == sender_id, table.intent_name == CHECKPOINT
+                )
+            ).scalar()
+            or 0,
+        )
+        count = session.execute(
+            sa.select(sa.func.count()).where(table.sender_id == sender_id, table.id > since)
+        ).scalar()
+        if count < self.checkpoint_events:
+            return []
+        # Just before the turn's first event: inside the session, and ordered by id anyway.
+        at = new_events[0].timestamp
+        ordered = [SESSION_START_METADATA_SLOT] + sorted(n for n in slots if n != SESSION_START_METADATA_SLOT)
+        return [SlotSet(name, slots[name], timestamp=at) for name in ordered]
+
+    def _row(self, sender_id: Text, event: Event, marker: Optional[Text]) -> Any:
+        data = event.as_dict()
+        intent = data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)
+        return self.SQLEvent(
+            sender_id=sender_id,
+            type_name=event.type_name,
+            timestamp=data.get("timestamp"),
+            intent_name=marker or intent,
+            action_name=data.get("name"),
+            data=json.dumps(data),
+        )
