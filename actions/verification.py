@@ -121,7 +121,9 @@ async def check_digits(
     client = get_client()
     try:
         if what == "booking":
-            checked = await client.verify_booking(number, digits, tracker.sender_id)
+            checked = await client.verify_booking(
+                number, digits, tracker.sender_id, tracker.get_latest_input_channel() or "rest"
+            )
         else:
             await client.verify_ticket(number, digits, tracker.sender_id)
     except (NotFound, Mismatch):

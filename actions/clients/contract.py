@@ -77,6 +77,8 @@ class EmergencyContact(TypedDict):
 class PhoneCheck(TypedDict):
     phone_last4: str
     sender_id: str
+    # Where notices about this booking reach the traveller (disruptions, itinerary reminder).
+    channel: str
 
 
 # ---------------------------------------------------------------- classifier

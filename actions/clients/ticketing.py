@@ -125,9 +125,11 @@ class TicketingClient:
         endpoint = contract.ENDPOINTS[name]
         return await self._request(endpoint.method, contract.path(name, **params), **kwargs)
 
-    async def verify_booking(self, booking_ref: str, phone_last4: str, sender_id: str) -> BookingVerified:
+    async def verify_booking(
+        self, booking_ref: str, phone_last4: str, sender_id: str, channel: str = "rest"
+    ) -> BookingVerified:
         """{verified, booking, grant, grant_expires_at}: the grant reads the booking later."""
-        body: contract.PhoneCheck = {"phone_last4": phone_last4, "sender_id": sender_id}
+        body: contract.PhoneCheck = {"phone_last4": phone_last4, "sender_id": sender_id, "channel": channel}
         return cast(BookingVerified, await self._call("verify_booking", {"ref": booking_ref}, json=body))
 
     async def get_booking(self, booking_ref: str, grant: Optional[str], sender_id: str) -> Booking:

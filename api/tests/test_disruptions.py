@@ -435,6 +435,18 @@ def test_supervisors_are_alerted_before_and_after_the_alternative_deadline(clien
     }
 
 
+def test_the_scheduled_deadline_job_alerts_the_alternative_deadline_too(client, contacts, clock, db):
+    from app.core.config import get_settings
+    from app.services.jobs import deadline_alerts
+
+    clock.set(DURING)
+    post(client, login(client, "supervisor"))
+    counts = deadline_alerts.run(db, settings=get_settings(), now=DURING + timedelta(minutes=61))
+    assert counts["alternative_overdue"] == 1
+    again = deadline_alerts.run(db, settings=get_settings(), now=DURING + timedelta(minutes=70))
+    assert again["alternative_overdue"] == 0  # once
+
+
 def test_reading_the_recipients_is_recorded_once_per_view(client, supervisor, contacts, db):
     body = post(client, supervisor).json()
     for _ in range(3):

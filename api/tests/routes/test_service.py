@@ -111,6 +111,8 @@ def test_openapi_describes_every_endpoint(client):
     for path, item in spec["paths"].items():
         for method, operation in item.items():
             assert operation.get("summary"), (method, path)
+            if set(operation["responses"]) & {"200", "201"} == set() and "204" in operation["responses"]:
+                continue  # documented as answering without a body
             ok = operation["responses"].get("200") or operation["responses"].get("201")
             assert ok and ok.get("content"), (method, path)
     assert client.get("/docs").status_code == 200

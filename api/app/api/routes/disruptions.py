@@ -136,7 +136,10 @@ def list_departures(caller: SupervisorOnly, session: SessionDep, now: NowDep) ->
     response_model=DisruptionOut,
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"description": "the same notice for this departure was posted in the last 10 minutes"},
+        200: {
+            "model": DisruptionOut,
+            "description": "the same notice for this departure was posted in the last 10 minutes",
+        },
         404: {"description": "no booking of this product departs on this date"},
         409: {"description": "the departure has already come back"},
     },

@@ -140,5 +140,9 @@ def run(session: Session, *, settings: Settings, now: datetime) -> dict[str, int
                 due_at=due_at,
             ):
                 counts[kind] += 1
+    # The in-trip disruptions' 1-hour alternative plan is a deadline like the tickets' ones.
+    from app.services import disruptions  # imports the Rasa client: only when the job runs
+
+    counts.update(disruptions.alternative_alerts(session, now=now))
     session.flush()
     return counts
