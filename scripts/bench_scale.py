@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import tempfile
+import threading
 import time
 import uuid
 from datetime import datetime, timezone
@@ -61,6 +63,34 @@ async def long_conversation(rasa_url: str, turns: int) -> Tuple[List[float], int
     return latencies, errors
 
 
+class LoadSampler:
+    """The machine's 1-minute load average every few seconds: the figures' context (the 2 cores
+    are shared with other work; a run on a busy machine says so)."""
+
+    def __init__(self, every: float = 5.0) -> None:
+        self.samples: List[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+
+    def _run(self, every: float) -> None:
+        while not self._stop.wait(every):
+            self.samples.append(os.getloadavg()[0])
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def summary(self) -> str:
+        if not self.samples:
+            return "no samples"
+        return (
+            f"min {min(self.samples):.1f}, median {statistics.median(self.samples):.1f}, "
+            f"max {max(self.samples):.1f} on {os.cpu_count()} cores"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2, help="conversations per concurrent slot")
@@ -75,8 +105,10 @@ def main() -> None:
         f"bench-scale {began:%Y-%m-%d %H:%M} UTC, model {Path(model).name}; starting the stack…", flush=True
     )
     results: List[Tuple[str, int, Dict[str, float]]] = []
+    load = LoadSampler()
     try:
         stack.start()
+        load.start()  # from the first request, not while the replicas load their model
         one = stack.rasa_url(0)
         both = stack.front  # nginx: /webhooks/ round robin over both replicas
         for label, url in (("1 replica", one), ("2 replicas", both)):
@@ -90,10 +122,13 @@ def main() -> None:
                 )
         latencies, long_errors = asyncio.run(long_conversation(one, args.turns))
     finally:
+        load.stop()
         stack.stop()
     ended = datetime.now(timezone.utc)
 
-    print(f"\nbench-scale {began:%Y-%m-%d %H:%M}-{ended:%H:%M} UTC (2 cores shared with other work)")
+    print(
+        f"\nbench-scale {began:%Y-%m-%d %H:%M}-{ended:%H:%M} UTC; load average during the requests: {load.summary()}"
+    )
     print(f"{'setup':<11} {'N':>4} {'msgs':>6} {'p50 ms':>8} {'p95 ms':>8} {'msg/s':>7} {'errors':>6}")
     for label, n, r in results:
         print(
