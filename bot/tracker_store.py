@@ -23,7 +23,7 @@ window of the session:
   the slots, the events after it the rest. Slots, the active form, the latest message and
   action, and the last `window_events` events are exactly as with the whole session; the
   policies' states over the window are the same as over the whole session for every state a
-  policy looks at (max_history 5, rules a few turns long, against ~12 turns kept). Before a
+  policy looks at (max_history 5, rules of at most 6 steps, against ~7 turns kept). Before a
   usable checkpoint exists (short conversations: most of them) it loads the whole session as
   Rasa does.
 - **Saving** appends exactly the events added since the tracker was loaded (stock Rasa
@@ -33,7 +33,7 @@ What differs from stock Rasa: custom actions and policies see the last `window_e
 `window_events + checkpoint_events` events of a long session, not all of it. Our actions
 scan recent events only, except `actions/handoff.py: collected_slots` ("every value learned in
 this session, even if a cancelled form cleared it since"): a value given and then cleared more
-than the window ago is not passed on to the agent (current values always are).
+than the window ago (~7 turns) is not passed on to the agent (current values always are).
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ logger = logging.getLogger(__name__)
 
 CHECKPOINT = "~window"  # intent_name of a checkpoint's first row
 CHECKPOINT_REST = "~window+"  # intent_name of its other rows
-DEFAULT_WINDOW_EVENTS = 100
-DEFAULT_CHECKPOINT_EVENTS = 100
+DEFAULT_WINDOW_EVENTS = 50  # ~7 turns: policies look back 5 states, our longest rule has 6 steps
+DEFAULT_CHECKPOINT_EVENTS = 50
 
 # Set on the trackers this store hands out: how many of their events are stored, and the state
 # they were loaded in (a checkpoint describes the state before the turn's new events).
