@@ -72,6 +72,44 @@ def test_a_conversation_alternating_between_replicas_keeps_its_form(healthy: Sta
     assert ticket in replies[-1]
 
 
+SMALL_TALK = ["退款怎么算", "行李额是多少", "你好", "航班延误了怎么办", "签证要多久", "谢谢"]
+
+
+def checkpoints_of(sender: str) -> int:
+    """Checkpoint rows the windowed tracker store wrote for this conversation (bot/tracker_store.py)."""
+    import psycopg2
+
+    from bot.tracker_store import CHECKPOINT
+    from tests.faults.stack import PG_PORT, TRACKER_DB
+
+    conn = psycopg2.connect(host="127.0.0.1", port=PG_PORT, user="postgres", dbname=TRACKER_DB)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM events WHERE sender_id = %s AND intent_name = %s", (sender, CHECKPOINT)
+            )
+            return cursor.fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_a_long_conversation_across_replicas_loads_a_window_and_keeps_its_form(healthy: Stack):
+    """40 turns of questions on alternating replicas (several checkpoints: replicas load only a
+    window of the session), then a complaint, still alternating: the form goes on as in a short
+    conversation and opens one ticket."""
+    sender = new_sender("long")
+    for turn in range(40):
+        assert texts(healthy.say(turn % 2, sender, SMALL_TALK[turn % len(SMALL_TALK)])), turn
+    assert checkpoints_of(sender) >= 2
+    replies: List[str] = []
+    for index, step in enumerate(COMPLAINT):
+        replies.append(texts(healthy.say(index % 2, sender, step)))
+        if index in ASKS_AFTER:
+            assert ASKS_AFTER[index] in replies[-1], (index, replies[-1])
+    ticket = one_ticket(healthy, sender)
+    assert ticket in replies[-1]
+
+
 def test_a_replica_killed_between_messages_leaves_the_form_to_the_other(healthy: Stack):
     sender = new_sender("kill-between")
     for index, step in enumerate(COMPLAINT[:3]):
