@@ -100,7 +100,7 @@ retention: install ## retention job once: anonymise old complaints, delete old t
 test-api: install ## ticketing API tests (SQLite and PostgreSQL)
 	cd api && .venv/bin/python -m pytest $(PYTEST_ARGS)
 
-test-bot: train browser ## assistant tests: actions, components, channels, end-to-end, browser
+test-bot: train browser nginx ## assistant tests: actions, components, channels, end-to-end, browser
 	$(ENV) $(VENV)/bin/python -m pytest tests $(PYTEST_ARGS)
 
 test-stories: train ## test conversations with rasa test --fail-on-prediction-errors
