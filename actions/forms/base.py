@@ -11,9 +11,16 @@ from rasa_sdk.events import EventType
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
+from actions.fields import BY_SLOT
 from actions.utils.parsing import parse_booking_ref, parse_phone_last4
 
 MAX_FAILURES = 2
+# What a form names back when a message answered something it had not asked yet.
+NOTED_LABELS = {
+    **{slot: field.label for slot, field in BY_SLOT.items() if slot != "complaint_consent"},
+    "phone_last4": "手机尾号",
+    "ticket_no": "工单号",
+}
 
 
 class CountingFormValidation(FormValidationAction, ABC):
@@ -49,7 +56,36 @@ class CountingFormValidation(FormValidationAction, ABC):
         if side:
             # Later validators must see that the message was answered.
             tracker.slots.update({e["name"]: e["value"] for e in side if e.get("event") == "slot"})
-        return side + await super().run(dispatcher, tracker, domain)
+        requested = tracker.get_slot("requested_slot")
+        offered = {
+            slot
+            for slot, value in tracker.slots_to_validate().items()
+            if slot in NOTED_LABELS and slot != requested and value not in (None, "", [])
+        }
+        events = side + await super().run(dispatcher, tracker, domain)
+        await self._note_out_of_turn(offered, events, dispatcher, tracker, domain)
+        return events
+
+    async def _note_out_of_turn(
+        self,
+        offered: set,
+        events: List[EventType],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> None:
+        """Say what was kept from a message that answered questions not asked yet, when
+        the form still has a question: the traveller sees that "我刚才说了" is not needed
+        and that the next question is about something else."""
+        if not offered or not tracker.get_slot("requested_slot"):
+            return  # a form just started: it asks next what is missing, nothing was skipped
+        final = {**tracker.slots, **{e["name"]: e["value"] for e in events if e.get("event") == "slot"}}
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        if not any(final.get(slot) is None for slot in required):
+            return  # nothing left to ask: the form's summary or action says what it has
+        kept = [NOTED_LABELS[slot] for slot in required if slot in offered and final.get(slot) is not None]
+        if kept:
+            dispatcher.utter_message(response="utter_noted", fields="、".join(kept))
 
     def accept(self, slot: Text, value: Any) -> Dict[Text, Any]:
         return {slot: value, "form_failures": 0.0}

@@ -247,3 +247,63 @@ async def test_shutdown_closes_the_pooled_client_and_a_later_call_reopens_it(cli
     await ticketing.close_client()  # what the action server's after_server_stop listener runs
     assert pooled.is_closed and api._http is None
     assert (await api.classify("酒店房间有霉味"))["category"]
+
+
+COMPLAINT_DOMAIN = {
+    "forms": {
+        "complaint_form": {
+            "required_slots": [
+                "booking_ref",
+                "complaint_description",
+                "complaint_when_where",
+                "complaint_request",
+                "complaint_consent",
+                "complainant_name",
+                "phone",
+            ]
+        }
+    }
+}
+
+
+def _form_turn(slots: Dict[str, Any], given: Dict[str, Any], text: str) -> Tracker:
+    """The tracker a form's validation sees: `given` set by the message, as trailing slot events."""
+    events = [{"event": "user", "text": text}] + [
+        {"event": "slot", "name": name, "value": value} for name, value in given.items()
+    ]
+    return tracker({**slots, **given}, text=text, events=events)
+
+
+async def test_details_given_before_they_are_asked_are_named_back():
+    story = "司机全程打电话开快车，还在高速上跟别的车吵架，要求换司机"
+    given = {"complaint_description": story, "complaint_request": "other"}
+    dispatcher = CollectingDispatcher()
+    slots = {"requested_slot": "booking_ref", "form_failures": 0.0}
+    await ValidateComplaintForm().run(dispatcher, _form_turn(slots, given, story), COMPLAINT_DOMAIN)
+    noted = [m for m in dispatcher.messages if m["response"] == "utter_noted"]
+    # In the form's order, so the traveller reads them as the form would have asked.
+    assert [m["fields"] for m in noted] == ["情况描述、诉求"]
+
+
+async def test_the_answer_to_the_question_asked_is_not_named_back():
+    dispatcher = CollectingDispatcher()
+    slots = {"requested_slot": "booking_ref", "form_failures": 0.0}
+    given = {"booking_ref": BOOKING}
+    await ValidateComplaintForm().run(dispatcher, _form_turn(slots, given, BOOKING), COMPLAINT_DOMAIN)
+    assert not [m for m in dispatcher.messages if m["response"] == "utter_noted"]
+
+
+async def test_nothing_is_named_back_when_the_form_has_nothing_left_to_ask():
+    filled = {
+        "booking_ref": BOOKING,
+        "complaint_description": "导游一路上都在催我们购物",
+        "complaint_when_where": "12月3日 黄山",
+        "complaint_consent": True,
+        "complainant_name": "王磊",
+        "requested_slot": "phone",
+    }
+    given = {"phone": PHONE, "complaint_request": "apology"}
+    dispatcher = CollectingDispatcher()
+    text = f"{PHONE}，要求道歉"
+    await ValidateComplaintForm().run(dispatcher, _form_turn(filled, given, text), COMPLAINT_DOMAIN)
+    assert not [m for m in dispatcher.messages if m["response"] == "utter_noted"]
