@@ -77,8 +77,8 @@ class CountingFormValidation(FormValidationAction, ABC):
         """Say what was kept from a message that answered questions not asked yet, when
         the form still has a question: the traveller sees that "我刚才说了" is not needed
         and that the next question is about something else."""
-        if not offered or not tracker.get_slot("requested_slot"):
-            return  # a form just started: it asks next what is missing, nothing was skipped
+        if not offered or not self._asked_last(tracker):
+            return  # a form just started (or came back): it asks what is missing, nothing was skipped
         final = {**tracker.slots, **{e["name"]: e["value"] for e in events if e.get("event") == "slot"}}
         required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
         if not any(final.get(slot) is None for slot in required):
@@ -86,6 +86,17 @@ class CountingFormValidation(FormValidationAction, ABC):
         kept = [NOTED_LABELS[slot] for slot in required if slot in offered and final.get(slot) is not None]
         if kept:
             dispatcher.utter_message(response="utter_noted", fields="、".join(kept))
+
+    def _asked_last(self, tracker: Tracker) -> bool:
+        """This form asked the question the latest message answers: the bot's last action
+        before that message (action_listen aside) was the form itself."""
+        seen_user = False
+        for event in reversed(tracker.events or []):
+            if event.get("event") == "user":
+                seen_user = True
+            elif seen_user and event.get("event") == "action" and event.get("name") != "action_listen":
+                return event.get("name") == self.form_name()
+        return False
 
     def accept(self, slot: Text, value: Any) -> Dict[Text, Any]:
         return {slot: value, "form_failures": 0.0}

@@ -266,11 +266,16 @@ COMPLAINT_DOMAIN = {
 }
 
 
-def _form_turn(slots: Dict[str, Any], given: Dict[str, Any], text: str) -> Tracker:
+def _form_turn(
+    slots: Dict[str, Any], given: Dict[str, Any], text: str, asked_by: str = "complaint_form"
+) -> Tracker:
     """The tracker a form's validation sees: `given` set by the message, as trailing slot events."""
-    events = [{"event": "user", "text": text}] + [
-        {"event": "slot", "name": name, "value": value} for name, value in given.items()
-    ]
+    asked = [{"event": "action", "name": asked_by}, {"event": "action", "name": "action_listen"}]
+    events = (
+        asked
+        + [{"event": "user", "text": text}]
+        + [{"event": "slot", "name": name, "value": value} for name, value in given.items()]
+    )
     return tracker({**slots, **given}, text=text, events=events)
 
 
@@ -283,6 +288,16 @@ async def test_details_given_before_they_are_asked_are_named_back():
     noted = [m for m in dispatcher.messages if m["response"] == "utter_noted"]
     # In the form's order, so the traveller reads them as the form would have asked.
     assert [m["fields"] for m in noted] == ["情况描述、诉求"]
+
+
+async def test_a_form_coming_back_after_another_flow_names_nothing_back():
+    # The complaint starts again after a verification: nothing it asked was skipped.
+    story = "导游一直催我们买东西，不买就甩脸色"
+    dispatcher = CollectingDispatcher()
+    slots = {"requested_slot": "phone_last4", "form_failures": 0.0, "booking_ref": BOOKING}
+    turn = _form_turn(slots, {"complaint_description": story}, story, asked_by="verify_form")
+    await ValidateComplaintForm().run(dispatcher, turn, COMPLAINT_DOMAIN)
+    assert not [m for m in dispatcher.messages if m["response"] == "utter_noted"]
 
 
 async def test_the_answer_to_the_question_asked_is_not_named_back():
