@@ -108,8 +108,10 @@ def test_a_supervisor_sends_a_notice_to_a_departure(browser, desk, viewport, scr
             assert page.locator("#dr-alt-state").inner_text().startswith("待提供")
             page.get_by_label("已提供的替代方案").fill("改乘次日上午航班，加住一晚，费用由我社承担")
             page.get_by_role("button", name="标记已提供替代方案").click()
-            page.get_by_text("已按时提供").first.wait_for(timeout=10_000)
-            assert page.locator("#dr-alt-form").is_hidden()
+            # Scoped to this notice's state: the list also shows the desktop run's notice as
+            # 已按时提供, which matched before this recording came back.
+            page.locator("#dr-alt-state", has_text="已按时提供").wait_for(timeout=10_000)
+            page.locator("#dr-alt-form").wait_for(state="hidden", timeout=10_000)
 
         page.get_by_role("button", name="读取旅客回复").click()
         page.locator("#dr-replies li").first.wait_for(timeout=10_000)
