@@ -8,6 +8,7 @@ processes keep the real clock), and the test waits for the workers, never for a 
 from __future__ import annotations
 
 import os
+import signal
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -113,7 +114,32 @@ def test_two_workers_fire_an_overdue_alert_and_escalate_exactly_once(database, t
                 now - timedelta(hours=1, minutes=i),
                 deadline_id,
             )
-        # Both workers have fired the job (each won some due times) since the steps went overdue.
+
+        # Both workers must win due times. Left alone, the worker whose timer fires first can
+        # win every slot on a busy machine (a clean-clone run saw that), so the first winner is
+        # frozen (SIGSTOP) until the other has won one; both then race again.
+        def winners() -> set:
+            rows = _query(
+                database,
+                "SELECT DISTINCT worker FROM job_runs WHERE job = 'deadline_alerts' AND started_at > %s",
+                now,
+            )
+            return {worker for (worker,) in rows}
+
+        _wait("a first run of the deadline alerts", lambda: len(winners()) >= 1)
+        for _attempt in range(3):
+            if len(winners()) == 2:
+                break
+            [first] = winners()
+            frozen = next(w for w in workers if first.endswith(f":{w.process.pid}"))
+            # Frozen mid-transaction it could hold the row the other waits for: thaw and retry.
+            os.kill(frozen.process.pid, signal.SIGSTOP)
+            try:
+                _wait("the other worker to win a run", lambda: len(winners()) == 2, timeout=20)
+            except AssertionError:
+                pass
+            finally:
+                os.kill(frozen.process.pid, signal.SIGCONT)
         _wait(
             "both workers to run the deadline alerts",
             lambda: _query(
