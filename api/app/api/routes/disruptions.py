@@ -114,6 +114,28 @@ def _answer(session, disruption: Disruption, now: datetime) -> DisruptionOut:
     return out
 
 
+def _send(
+    session, disruption: Disruption, caller, settings, now, rasa, notifier, background
+) -> DisruptionOut:
+    """Write the notices of the travellers not yet told, commit, deliver after the response
+    (only when some were added: retries are the periodic notifier's) and answer."""
+    added = service.send(
+        session,
+        disruption,
+        rasa=rasa,
+        actor=caller.name,
+        actor_role=caller.role,
+        now=now,
+        tickets_since=now - timedelta(days=settings.retention_tracker_days),
+    )
+    session.commit()
+    if added:
+        background.add_task(deliver_after, notifier, lambda: now)
+    out = _answer(session, disruption, now)
+    out.added = added
+    return out
+
+
 def _load(session, disruption_id: int) -> Disruption:
     disruption = service.get(session, disruption_id)
     if disruption is None:
@@ -181,20 +203,7 @@ def create_disruption(
         )
     except service.DisruptionError as error:
         raise _conflict(error) from None
-    added = service.send(
-        session,
-        disruption,
-        rasa=rasa,
-        actor=caller.name,
-        actor_role=caller.role,
-        now=now,
-        tickets_since=now - timedelta(days=settings.retention_tracker_days),
-    )
-    session.commit()
-    background.add_task(deliver_after, notifier, lambda: now)
-    out = _answer(session, disruption, now)
-    out.added = added
-    return out
+    return _send(session, disruption, caller, settings, now, rasa, notifier, background)
 
 
 @router.get("", summary="Disruption notices, newest first", response_model=list[DisruptionOut])
@@ -247,21 +256,7 @@ def send_again(
     background: BackgroundTasks,
 ) -> DisruptionOut:
     disruption = _load(session, disruption_id)
-    added = service.send(
-        session,
-        disruption,
-        rasa=rasa,
-        actor=caller.name,
-        actor_role=caller.role,
-        now=now,
-        tickets_since=now - timedelta(days=settings.retention_tracker_days),
-    )
-    session.commit()
-    if added:
-        background.add_task(deliver_after, notifier, lambda: now)
-    out = _answer(session, disruption, now)
-    out.added = added
-    return out
+    return _send(session, disruption, caller, settings, now, rasa, notifier, background)
 
 
 @router.post(
