@@ -8,9 +8,11 @@ import json
 import logging
 from datetime import UTC, datetime
 
+from sqlalchemy import Engine
+
 from app.bootstrap import prepare_database
-from app.core.config import get_settings
-from app.core.db import get_engine
+from app.core.config import Settings, get_settings
+from app.core.db import make_engine
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -19,19 +21,26 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()
-    if args.command == "migrate":
-        prepare_database(get_engine(), settings)
-        return
+    engine = make_engine(settings.sqlalchemy_url)  # the command's own, as the app has its own
+    try:
+        if args.command == "migrate":
+            prepare_database(engine, settings)
+        else:
+            _retention(engine, settings)
+    finally:
+        engine.dispose()
+
+
+def _retention(engine: Engine, settings: Settings) -> None:
+    from app.bootstrap import migrate
     from app.core.servicekit import install_log_masking
     from app.services.masking import mask_log_line
     from app.services.retention import run_job
 
     install_log_masking(mask_log_line)
-    from app.bootstrap import migrate
-
-    with get_engine().begin() as connection:  # the job needs the current schema (anonymised_at)
+    with engine.begin() as connection:  # the job needs the current schema (anonymised_at)
         migrate(connection)
-    report = run_job(get_engine(), settings, now=datetime.now(UTC))
+    report = run_job(engine, settings, now=datetime.now(UTC))
     print(json.dumps(report.as_dict()))
 
 

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
 
 from app.api.middleware import BodySizeLimit
 from app.api.routes import (
@@ -29,7 +30,7 @@ from app.api.routes import (
     tickets,
 )
 from app.core.config import Settings, get_settings
-from app.core.db import dispose_engine, get_engine
+from app.core.db import get_session, make_engine, make_sessionmaker
 from app.core.servicekit import install_log_masking
 from app.services.masking import mask_log_line
 
@@ -44,6 +45,62 @@ def _install_log_filter() -> None:
     install_log_masking(mask_log_line)
 
 
+@asynccontextmanager
+async def _running(app: FastAPI, settings: Settings, engine: Engine):
+    """What runs beside the requests, on the app's engine: migrations and seeding first, the
+    classifier warmed, then the scheduled jobs and the notifier's retries until shutdown."""
+    if settings.migrate_on_startup:
+        from app.bootstrap import prepare_database
+
+        prepare_database(engine, settings)
+    if settings.warm_classifier:
+        # Load (and if needed train) the model now, not on the first traveller's request.
+        from app.api.deps import get_classifier
+
+        await run_in_threadpool(get_classifier)
+    # Scheduled jobs (app/services/scheduler.py): APScheduler in every worker, each due time
+    # claimed in job_runs so one worker runs it; the clock is the app's own (tests override
+    # get_now). Jobs other than retention run on the app's own database only.
+    from app.api.deps import get_now
+    from app.services import notifier
+    from app.services import scheduler as jobs
+
+    def clock():
+        return app.dependency_overrides.get(get_now, get_now)()
+
+    def on_run(outcome: jobs.Outcome) -> None:
+        if outcome.job == jobs.RETENTION and outcome.result is not None:
+            app.state.retention_runs.append(outcome.result)
+
+    own_database = get_session not in app.dependency_overrides
+    job_scheduler = jobs.start(
+        settings,
+        lambda: engine,
+        clock,
+        jobs.enabled_jobs(settings, app_database=own_database),
+        on_run,
+    )
+    # Notices to travellers (app/services/notifier.py): every worker retries what is due;
+    # a row is claimed before it is sent, so workers never send one twice.
+    # It runs on the app's own database: an app given another session (the API tests)
+    # delivers through its requests only.
+    notice_task = None
+    if own_database:
+        sessions = app.state.sessions
+        notice_task = asyncio.create_task(
+            notifier.run_periodically(lambda: notifier.periodic_notifier(sessions), clock)
+        )
+    try:
+        yield
+    finally:
+        if notice_task is not None:
+            notice_task.cancel()
+            with suppress(asyncio.CancelledError):
+                await notice_task
+        if job_scheduler is not None:
+            job_scheduler.shutdown(wait=False)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -55,58 +112,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from app.services.rasa_client import get_rasa_settings
 
         get_rasa_settings()
-        if settings.migrate_on_startup:
-            from app.bootstrap import prepare_database
-
-            prepare_database(get_engine(), settings)
-        if settings.warm_classifier:
-            # Load (and if needed train) the model now, not on the first traveller's request.
-            from app.api.deps import get_classifier
-
-            await run_in_threadpool(get_classifier)
-        # Scheduled jobs (app/services/scheduler.py): APScheduler in every worker, each due time
-        # claimed in job_runs so one worker runs it; the clock is the app's own (tests override
-        # get_now). Jobs other than retention run on the app's own database only.
-        from app.api.deps import get_now
-        from app.core.db import get_session
-        from app.services import scheduler as jobs
-
-        def clock():
-            return _app.dependency_overrides.get(get_now, get_now)()
-
-        def on_run(outcome: jobs.Outcome) -> None:
-            if outcome.job == jobs.RETENTION and outcome.result is not None:
-                _app.state.retention_runs.append(outcome.result)
-
-        job_scheduler = jobs.start(
-            settings,
-            get_engine,
-            clock,
-            jobs.enabled_jobs(settings, app_database=get_session not in _app.dependency_overrides),
-            on_run,
-        )
-        # Notices to travellers (app/services/notifier.py): every worker retries what is due;
-        # a row is claimed before it is sent, so workers never send one twice.
-        # It runs on the app's own database: an app given another session (the API tests)
-        # delivers through its requests only.
-        from app.api.deps import get_now as _get_now
-        from app.services import notifier
-
-        notice_task = None
-        if get_session not in _app.dependency_overrides:
-            notice_task = asyncio.create_task(
-                notifier.run_periodically(
-                    notifier.periodic_notifier, lambda: _app.dependency_overrides.get(_get_now, _get_now)()
-                )
-            )
-        yield
-        if notice_task is not None:
-            notice_task.cancel()
-            with suppress(asyncio.CancelledError):
-                await notice_task
-        if job_scheduler is not None:
-            job_scheduler.shutdown(wait=False)
-        dispose_engine()
+        # The app's own engine, from the settings it was created with: two apps in one process
+        # (tests, or an embedding) each use their own database. Requests get their sessions
+        # from app.state.sessions (core/db.get_session).
+        engine = make_engine(settings.sqlalchemy_url)
+        _app.state.engine = engine
+        _app.state.sessions = make_sessionmaker(engine)
+        try:
+            async with _running(_app, settings, engine):
+                yield
+        finally:
+            engine.dispose()
 
     app = FastAPI(
         title="旅游客服投诉工单 API (ticketing service)",

@@ -1,4 +1,6 @@
-"""Engine and sessions, created lazily (nothing touches the database at import time)."""
+"""Engines and sessions. Nothing here holds an engine: the app creates its own in its lifespan
+(app/main.py), the CLI and the scripts theirs, so nothing touches a database at import time and
+two apps in one process can use two databases."""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from threading import Lock
 
 from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -15,8 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
-
-from app.core.config import get_settings
+from starlette.requests import HTTPConnection
 
 
 class UTCDateTime(TypeDecorator):
@@ -89,37 +89,13 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-_engine: Engine | None = None
-_sessionmaker: sessionmaker[Session] | None = None
-_lock = Lock()
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    # Objects keep their loaded values after a commit: routes commit, then answer from them.
+    return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-def get_engine() -> Engine:
-    global _engine, _sessionmaker
-    if _engine is None:
-        with _lock:
-            if _engine is None:
-                _engine = make_engine(get_settings().sqlalchemy_url)
-                _sessionmaker = sessionmaker(bind=_engine, expire_on_commit=False)
-    return _engine
-
-
-def get_sessionmaker() -> sessionmaker[Session]:
-    get_engine()
-    assert _sessionmaker is not None
-    return _sessionmaker
-
-
-def dispose_engine() -> None:
-    global _engine, _sessionmaker
-    with _lock:
-        if _engine is not None:
-            _engine.dispose()
-        _engine = None
-        _sessionmaker = None
-
-
-def get_session() -> Iterator[Session]:
-    """One session per request (FastAPI dependency)."""
-    with get_sessionmaker()() as session:
+def get_session(request: HTTPConnection) -> Iterator[Session]:
+    """One session per request (FastAPI dependency), from the sessionmaker the app's lifespan
+    made for the database of its own settings (create_app(settings) chooses it)."""
+    with request.app.state.sessions() as session:
         yield session

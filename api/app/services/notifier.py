@@ -532,9 +532,8 @@ def deliver_after(notifier: Notifier | None, clock: Callable[[], datetime]) -> N
         log.exception("notice delivery failed")
 
 
-def periodic_notifier() -> Notifier | None:
-    """The lifespan's notifier: the app's engine and the Rasa client of rasa_client.py."""
-    from app.core.db import get_sessionmaker
+def periodic_notifier(sessions: Callable[[], Session]) -> Notifier | None:
+    """The lifespan's notifier: sessions on the app's engine, the Rasa client of rasa_client.py."""
     from app.services.rasa_client import get_rasa_client
 
     global _wechat
@@ -543,7 +542,7 @@ def periodic_notifier() -> Notifier | None:
         return None
     if _wechat is None:
         _wechat = _wechat_sender(settings)
-    return Notifier(get_sessionmaker(), get_rasa_client(), settings, _wechat)
+    return Notifier(sessions, get_rasa_client(), settings, _wechat)
 
 
 async def run_periodically(get: Callable[[], Notifier | None], clock: Callable[[], datetime]) -> None:

@@ -12,8 +12,6 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from app.api.deps import get_now
-from app.core import config as config_module
-from app.core.db import dispose_engine
 from app.main import create_app
 from app.models import ApiToken, AuditLog, Handoff, IdempotencyKey, Ticket, TicketNote, User, VerifyFailure
 from app.services import retention
@@ -238,29 +236,14 @@ def test_idle_rasa_trackers_are_deleted(tracker_store):
     assert retention.purge_trackers(tracker_store, now=NOW, days=90) == (0, 0)
 
 
-def _lifespan_app(database, monkeypatch, clock, **overrides):
-    monkeypatch.setenv("DATABASE_URL", database.url)
-    config_module.get_settings.cache_clear()
-    dispose_engine()
+def _lifespan_app(database, clock, **overrides):
+    # The app's lifespan makes its engine from these settings: no environment or global to reset.
     app = create_app(test_settings(database_url=database.url, **overrides))
     app.dependency_overrides[get_now] = lambda: clock.now
     return app
 
 
-@pytest.fixture
-def global_engine_reset():
-    yield
-    dispose_engine()
-    config_module.get_settings.cache_clear()
-
-
-def test_the_lifespan_runs_the_job_with_the_app_clock(
-    database,
-    engine,
-    monkeypatch,
-    clock,
-    global_engine_reset,
-):
+def test_the_lifespan_runs_the_job_with_the_app_clock(database, engine, clock):
     with Session(engine) as session:
         session.add(IdempotencyKey(key="lifespan-key", request_hash="x" * 64, created_at=datetime.now(UTC)))
         session.commit()
@@ -268,7 +251,6 @@ def test_the_lifespan_runs_the_job_with_the_app_clock(
         clock.set(datetime.now(UTC) + timedelta(days=30))  # the injected clock decides what is old
         app = _lifespan_app(
             database,
-            monkeypatch,
             clock,
             retention_schedule=True,
             retention_first_run_seconds=0,
@@ -286,8 +268,8 @@ def test_the_lifespan_runs_the_job_with_the_app_clock(
             session.commit()
 
 
-def test_the_schedule_is_off_in_tests_unless_enabled(database, monkeypatch, clock, global_engine_reset):
-    app = _lifespan_app(database, monkeypatch, clock, retention_first_run_seconds=0)
+def test_the_schedule_is_off_in_tests_unless_enabled(database, clock):
+    app = _lifespan_app(database, clock, retention_first_run_seconds=0)
     with TestClient(app):
         time.sleep(0.3)
     assert app.state.retention_runs == []
