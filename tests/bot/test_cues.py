@@ -1,0 +1,71 @@
+"""The cue guard: a trip cancellation stands only when the message asks for one in words."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from rasa.shared.importers.importer import TrainingDataImporter
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.components.cues import IntentCueGuard, compile_cues, missing_cues
+from tests.services import ROOT
+
+
+def _config_cues() -> dict:
+    pipeline = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
+    (entry,) = [c for c in pipeline if c["name"].endswith("IntentCueGuard")]
+    return entry["cues"]
+
+
+GUARD = IntentCueGuard({"cues": _config_cues()}, None)
+
+
+def _message(text: str, ranking: list) -> Message:
+    ranking = [{"name": name, "confidence": confidence} for name, confidence in ranking]
+    return Message(data={TEXT: text, "intent": dict(ranking[0]), "intent_ranking": ranking})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "这个团我不想去了",
+        "帮我取消订单",
+        "家里有事去不成了",
+        "我要退团",
+        "cancel my trip please",
+        "这单不要了",
+        "我们改主意了",
+        "不参加了",
+    ],
+)
+def test_cancellation_with_a_cue_stands(text):
+    message = _message(text, [("request_cancellation", 0.9), ("policy", 0.05)])
+    GUARD.process([message])
+    assert message.get("intent")["name"] == "request_cancellation"
+
+
+@pytest.mark.parametrize("text", ["对了，昆明这几天冷不冷啊", "导游一直迟到", "明天几点集合"])
+def test_cancellation_without_a_cue_gives_way_to_the_next_intent(text):
+    message = _message(text, [("request_cancellation", 0.8), ("out_of_scope", 0.15), ("complain", 0.05)])
+    GUARD.process([message])
+    assert message.get("intent") == {"name": "out_of_scope", "confidence": 0.15}
+    names = [r["name"] for r in message.get("intent_ranking")]
+    assert names == ["out_of_scope", "complain", "request_cancellation"]
+
+
+def test_other_intents_are_left_alone():
+    message = _message("明天几点集合", [("query_itinerary", 0.9), ("request_cancellation", 0.1)])
+    GUARD.process([message])
+    assert message.get("intent")["name"] == "query_itinerary"
+
+
+def test_every_cancellation_example_of_the_project_has_its_cue():
+    importer = TrainingDataImporter.load_from_dict(training_data_paths=[str(ROOT / "data" / "nlu")])
+    data = importer.get_nlu_data()
+    # Traditional examples reach the guard simplified (the normaliser runs first).
+    from bot.components.normaliser import ChineseNormaliser
+
+    ChineseNormaliser().process(data.intent_examples)
+    assert missing_cues(data, compile_cues(_config_cues())) == []
+    assert sum(1 for e in data.intent_examples if e.get("intent") == "request_cancellation") > 50
