@@ -17,7 +17,7 @@ model already knows, for any pair.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Sequence, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -26,6 +26,8 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.components.normaliser import SPACE_BREAKS
 
 RESPONSE_SELECTOR = "response_selector"
 PARENT = "clause_parent"
@@ -47,19 +49,59 @@ _SPLIT = re.compile(
     r"|(?<=[吗呢么])[,，]"
 )
 _QUESTION = re.compile(
-    r"[?？]|吗|呢|么|怎么|怎样|如何|多少|多久|能否|可以不|是否|几[天个点号次岁公斤件]|什么|啥|咋|哪[里儿个些]"
+    r"[?？]|吗|呢|么|怎么|怎样|如何|多少|多久|能否|可以不|是否|几[天个点号次岁公斤件时月晚位人钱块成]|什么|啥|咋"
+    r"|哪[里儿个些天家位趟班间]|谁"
     r"|([\u4e00-\u9fff])[不没]\1"  # A-not-A: 能不能, 管不管, 要不要
 )
+_JOINER_AT_END = re.compile(
+    r"(?:另外|还有就是|还有|顺便问一下|顺便问下|顺便问问|顺便|再问一下|再问下|还想问一下|还想问|以及|此外|and also)$"
+)
+# Softer boundaries: a comma, a space the traveller typed between two Chinese words (the
+# normaliser drops it and records where: SPACE_BREAKS), a 吗 run into the next words
+# ("能开专票吗行李超重怎么收费"). They split only between two questions: "航班延误了，怎么办"
+# stays one clause, "航班延误了怎么办，保险能赔吗" becomes two.
+_SOFT = re.compile(r"[,，、]+|(?<=吗)(?=[\u4e00-\u9fff])")
 
 
-def question_clauses(text: str) -> List[str]:
-    """The question clauses of a message with more than one clause, in order."""
+def _cut(text: str, ends: Sequence[int]) -> List[str]:
     pieces, start = [], 0
-    for match in _SPLIT.finditer(text):
-        pieces.append(text[start : match.end()])
-        start = match.end()
+    for end in sorted(set(ends)):
+        if 0 < end < len(text):
+            pieces.append(text[start:end])
+            start = end
     pieces.append(text[start:])
-    pieces = [p.strip(" ,，、") for p in pieces]
+    return pieces
+
+
+def _soft_split(piece: str, breaks: Sequence[int]) -> List[str]:
+    """`piece` cut at its soft boundaries, each part that asks nothing joined to the next
+    (the last one to the one before): the parts that remain all ask something."""
+    ends = [m.end() for m in _SOFT.finditer(piece)] + list(breaks)
+    merged: List[str] = []
+    pending = ""
+    for part in _cut(piece, ends):
+        pending += part
+        if _QUESTION.search(pending) and len(re.sub(r"\W", "", pending)) >= 3:
+            merged.append(pending)
+            pending = ""
+    if pending:
+        if merged:
+            merged[-1] += pending
+        else:
+            merged.append(pending)
+    return merged
+
+
+def question_clauses(text: str, breaks: Sequence[int] = ()) -> List[str]:
+    """The question clauses of a message with more than one clause, in order. `breaks`:
+    offsets in `text` where the traveller had typed a space (ChineseNormaliser)."""
+    pieces: List[str] = []
+    start = 0
+    for hard in _cut(text, [m.end() for m in _SPLIT.finditer(text)]):
+        inside = [b - start for b in breaks if start < b < start + len(hard)]
+        pieces.extend(_soft_split(hard, inside))
+        start += len(hard)
+    pieces = [_JOINER_AT_END.sub("", p.strip(" ,，、")).strip(" ,，、") for p in pieces]
     pieces = [p for p in pieces if len(re.sub(r"\W", "", p)) >= 3]
     if len(pieces) < 2:
         return []
@@ -95,7 +137,7 @@ class ClauseSplitter(GraphComponent):
         extra: List[Message] = []
         for index, message in enumerate(messages):
             text = message.get(TEXT) or ""
-            for clause in question_clauses(text):
+            for clause in question_clauses(text, message.get(SPACE_BREAKS) or ()):
                 extra.append(Message(data={TEXT: clause, PARENT: index}))
             words = stripped(text)
             if words:

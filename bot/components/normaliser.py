@@ -31,6 +31,8 @@ _CJK_CHAR = re.compile(f"[{_CJK}]")
 # yields the limit's worth of normalised text (or all of it). Messages above
 # RASA_MAX_MESSAGE_CHARS never get here (bot/serve.py answers them itself).
 MAX_NLU_CHARS = 500
+# Message key: offsets in the normalised text where the traveller had typed a space.
+SPACE_BREAKS = "space_breaks"
 
 
 def _to_simplified(text: str) -> str:
@@ -105,6 +107,17 @@ class ChineseNormaliser(GraphComponent):
         normalised, index_map = normalise(text)
         if limit is not None:
             normalised = normalised[:limit]
+        if limit is not None:
+            # Where a space between two Chinese words was dropped: the clause splitter may cut
+            # there ("能开专票吗 行李超重怎么收费"); only at run time, training examples are one intent.
+            breaks = [
+                index_map[m.start()]
+                for m in re.finditer(r"\s+", text)
+                if 0 < index_map[m.start()] < len(normalised)
+                and " " not in normalised[index_map[m.start()] - 1 : index_map[m.start()] + 1]
+            ]
+            if breaks:
+                message.set(SPACE_BREAKS, breaks)
         if normalised == original:
             return
         message.set(TEXT, normalised)

@@ -63,10 +63,39 @@ def test_ordinary_complaints_and_questions_are_not_emergencies(text):
         ("导游一直骂人。我要投诉，另外行李限重多少？", ["行李限重多少？"]),
         ("查一下我的行程", []),
         ("退团要扣多少钱", []),
+        # a comma or a run-on 吗 between two questions; the joiner is not part of a clause
+        ("航班延误了怎么办，保险能赔吗", ["航班延误了怎么办", "保险能赔吗"]),
+        ("能开专票吗行李超重怎么收费", ["能开专票吗", "行李超重怎么收费"]),
+        ("我想问下发票能开吗还有托运行李能带几件", ["我想问下发票能开吗", "托运行李能带几件"]),
+        ("明天几点集合？酒店是哪家", ["明天几点集合？", "酒店是哪家"]),
+        # a comma inside one question does not split it
+        ("航班延误了，怎么办", []),
+        ("如果我取消了，多久能退款", []),
+        ("你好，请问行李限重多少", []),
+        ("导游态度很差，一直骂人，怎么投诉", []),
     ],
 )
 def test_question_clauses(text, clauses):
     assert question_clauses(text) == clauses
+
+
+@pytest.mark.parametrize(
+    "raw, clauses",
+    [
+        ("退款要多久 签证要自己办吗", ["退款要多久", "签证要自己办吗"]),
+        ("我订单的导游是谁 另外退团要扣钱吗", ["我订单的导游是谁", "退团要扣钱吗"]),
+        ("我 要 退 款 要 多 久", []),  # spaces everywhere, one question
+        ("check in 几点", []),
+    ],
+)
+def test_a_typed_space_between_two_questions_splits_them(raw, clauses):
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.components.normaliser import SPACE_BREAKS, ChineseNormaliser
+
+    message = Message(data={"text": raw})
+    ChineseNormaliser().process([message])
+    assert question_clauses(message.get("text"), message.get(SPACE_BREAKS) or ()) == clauses
 
 
 @pytest.mark.parametrize(
