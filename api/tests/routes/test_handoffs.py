@@ -319,6 +319,27 @@ def test_transcript_shows_what_the_traveller_wrote_while_waiting(client, service
     ]
 
 
+@pytest.mark.parametrize(
+    "suffix, bad, good",
+    [
+        ("messages", {"text": "  "}, {"text": "您好"}),
+        ("notes", {"text": "  "}, {"text": "已致电"}),
+        ("typing", {"typing": "yes"}, {"typing": True}),
+    ],
+)
+def test_a_bad_body_is_a_422_before_an_unknown_or_forbidden_handoff(
+    client, service, agent1, agent2, suffix, bad, good
+):
+    """The access dependency (api/handoff_deps.py) loads the handoff only when the route asks:
+    a bad body is answered first, as FastAPI validates bodies after running dependencies."""
+    assert client.post(f"/handoffs/999999/{suffix}", json=bad, headers=agent1).status_code == 422
+    assert client.post(f"/handoffs/999999/{suffix}", json=good, headers=agent1).status_code == 404
+    held = open_handoff(client, service, conversation_id=f"web-order-{suffix}")
+    assert client.post(f"/handoffs/{held['id']}/take", headers=agent1).status_code == 200
+    assert client.post(f"/handoffs/{held['id']}/{suffix}", json=bad, headers=agent2).status_code == 422
+    assert client.post(f"/handoffs/{held['id']}/{suffix}", json=good, headers=agent2).status_code == 403
+
+
 def test_only_the_holder_replies_and_the_first_reply_time_is_recorded(
     client, service, agent1, agent2, clock, rasa
 ):

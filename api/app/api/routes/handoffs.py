@@ -6,11 +6,12 @@ import logging
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request, Response, status
 
 from app.api.availability import StaffingDep
-from app.api.deps import AnyCaller, NowDep, SenderHeader, ServiceOnly, SessionDep, Staff
-from app.api.errors import DomainErrorRoute, field_error, not_found
+from app.api.deps import NowDep, SenderHeader, ServiceOnly, SessionDep, Staff
+from app.api.errors import DomainErrorRoute, field_error
+from app.api.handoff_deps import CallerHandoff, HandoffAccess, StaffHandoff, full_view
 from app.crud import audit, bookings
 from app.crud import handoffs as crud
 from app.crud import presence
@@ -55,8 +56,6 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/handoffs", tags=["handoffs"], route_class=DomainErrorRoute)
 RasaDep = Annotated[RasaClient, Depends(get_rasa_client)]
 TypingDep = Annotated[TypingRelay, Depends(get_typing_relay)]
-# Ids are PostgreSQL INTEGERs: a larger number is a 422, not an overflow inside the driver (500).
-HandoffId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 NOT_FOUND = {404: {"description": "unknown handoff"}}
 FAREWELL_RETURNED = "人工客服已结束本次服务，接下来由智能助手继续为您解答。如还需人工帮助，随时回复“转人工”。"
 FAREWELL_CLOSED = "人工客服已结束本次服务，感谢您的耐心。如还有问题，可以继续在这里提问。"
@@ -66,30 +65,8 @@ AGENT_JOINED = "客服{agent}已接入，正在为您处理。"
 VOLATILE = {"waiting_seconds", "expected_wait_minutes", "agents_online", "open_now", "next_opening"}
 
 
-def _load(session, handoff_id: int) -> Handoff:
-    handoff = crud.get(session, handoff_id=handoff_id)
-    if handoff is None:
-        raise not_found("handoff")
-    return handoff
-
-
-def _holds(handoff: Handoff, actor: Actor) -> bool:
-    return handoff.status == "active" and handoff.agent_id is not None and handoff.agent_id == actor.user_id
-
-
-def _full_view(handoff: Handoff, actor: Actor) -> bool:
-    """Who sees a conversation's personal data (summary, transcript): supervisors, the bot (it
-    reported them), and the agent who took it, while they hold it and after it ended. Everyone
-    else sees them masked (and only while it waits, for the transcript). The conversation id
-    (a WeChat openid on that channel) is masked for every person, holder and supervisors
-    included: the relay goes by handoff id; only the bot gets it raw."""
-    if actor.role in ("supervisor", "service"):
-        return True
-    return handoff.agent_id is not None and handoff.agent_id == actor.user_id and handoff.status != "waiting"
-
-
 def _masked_for(handoff: Handoff, actor: Actor) -> bool:
-    return not _full_view(handoff, actor)
+    return not full_view(handoff, actor)
 
 
 def _known(session, handoff: Handoff) -> tuple[str | None, ...]:
@@ -360,24 +337,8 @@ def list_handoffs(
         **NOT_FOUND,
     },
 )
-def get_handoff(
-    handoff_id: HandoffId,
-    caller: AnyCaller,
-    session: SessionDep,
-    now: NowDep,
-    request: Request,
-    staffing: StaffingDep,
-    sender_id: SenderHeader = None,
-) -> HandoffOut:
-    handoff = crud.get(session, handoff_id=handoff_id)
-    own = handoff is not None and bool(sender_id) and handoff.conversation_id == sender_id
-    if caller.role == "service" and not own:
-        # 403 whether or not it exists: the bot acts for one conversation and reads nothing else.
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, {"field": "X-Sender-Id", "msg": "not a handoff of this conversation"}
-        )
-    if handoff is None:
-        raise not_found("handoff")
+def get_handoff(access: CallerHandoff, now: NowDep, request: Request, staffing: StaffingDep) -> HandoffOut:
+    handoff, caller, session = access.get(), access.caller, access.session
     masked = _masked_for(handoff, caller)
     out = _out(session, handoff, now, staffing=staffing, masked=masked, staff=caller.role != "service")
     _record_read(
@@ -399,15 +360,8 @@ def get_handoff(
     response_model=HandoffOut,
     responses={409: {"description": "already taken by another agent, or ended"}, **NOT_FOUND},
 )
-def take(
-    handoff_id: HandoffId,
-    caller: Staff,
-    session: SessionDep,
-    now: NowDep,
-    rasa: RasaDep,
-    staffing: StaffingDep,
-) -> HandoffOut:
-    _load(session, handoff_id)
+def take(access: StaffHandoff, now: NowDep, rasa: RasaDep, staffing: StaffingDep) -> HandoffOut:
+    handoff_id, caller, session = access.get().id, access.caller, access.session
     result = crud.take(session, handoff_id=handoff_id, actor=caller, now=now)
     session.commit()
     if result.newly_taken:
@@ -443,18 +397,9 @@ def take(
     },
 )
 def transcript(
-    handoff_id: HandoffId,
-    caller: Staff,
-    session: SessionDep,
-    now: NowDep,
-    rasa: RasaDep,
-    request: Request,
-    typing: TypingDep,
+    access: StaffHandoff, now: NowDep, rasa: RasaDep, request: Request, typing: TypingDep
 ) -> Transcript:
-    handoff = _load(session, handoff_id)
-    full = _full_view(handoff, caller)
-    if not full and handoff.status != "waiting":
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "只有接入该会话的客服或主管可以查看完整记录")
+    (handoff, full), caller, session = access.readable(), access.caller, access.session
     known = () if full else _known(session, handoff)
     conversation_id = handoff.conversation_id
     shown_id = mask_conversation_id(conversation_id, handoff.channel)  # for every person, holder included
@@ -534,12 +479,10 @@ def _interleave(lines: list[TranscriptLineOut], notes: list[TranscriptLineOut]) 
     ),
     responses={403: {"description": "neither the holder nor a supervisor"}, **NOT_FOUND},
 )
-def add_note(handoff_id: HandoffId, body: NoteIn, caller: Staff, session: SessionDep, now: NowDep) -> NoteOut:
-    handoff = _load(session, handoff_id)
-    if not _full_view(handoff, caller):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "只有接入该会话的客服或主管可以写内部备注")
-    note = crud.add_note(session, handoff=handoff, text=body.text, actor=caller, now=now)
-    session.commit()
+def add_note(body: NoteIn, access: StaffHandoff, now: NowDep) -> NoteOut:
+    handoff = access.in_full("只有接入该会话的客服或主管可以写内部备注")
+    note = crud.add_note(access.session, handoff=handoff, text=body.text, actor=access.caller, now=now)
+    access.session.commit()
     return NoteOut(
         id=note.id, handoff_id=handoff.id, author=note.author_name, text=note.text, at=note.created_at
     )
@@ -552,17 +495,11 @@ def add_note(handoff_id: HandoffId, body: NoteIn, caller: Staff, session: Sessio
     description="Transient: nothing is stored. The console sends it at most every few seconds while typing.",
     responses={403: {"description": "not held by the caller"}, 409: {"description": "ended"}, **NOT_FOUND},
 )
-def agent_typing(
-    handoff_id: HandoffId, body: TypingIn, caller: Staff, session: SessionDep, typing: TypingDep
-) -> TypingOut:
-    handoff = _load(session, handoff_id)
-    if handoff.status not in OPEN_STATUSES:
-        raise HTTPException(status.HTTP_409_CONFLICT, "该会话已结束")
-    if not _holds(handoff, caller):
-        # Only the agent talking to the traveller may make their widget say someone is typing.
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "请先接入该会话；只有接入的客服可以回复")
+def agent_typing(body: TypingIn, access: StaffHandoff, typing: TypingDep) -> TypingOut:
+    # Only the agent talking to the traveller may make their widget say someone is typing.
+    handoff, caller = access.held(), access.caller
     conversation_id, channel = handoff.conversation_id, handoff.channel
-    _release(session)
+    _release(access.session)
     pushed = typing.agent(conversation_id, channel, body.typing, caller.display_name or caller.name)
     return TypingOut(pushed=pushed)
 
@@ -579,48 +516,31 @@ def agent_typing(
         **NOT_FOUND,
     },
 )
-def send_message(
-    handoff_id: HandoffId,
-    body: AgentMessageIn,
-    caller: Staff,
-    session: SessionDep,
-    now: NowDep,
-    rasa: RasaDep,
-) -> AgentMessageOut:
-    handoff = _load(session, handoff_id)
-    if handoff.status not in OPEN_STATUSES:
-        raise HTTPException(status.HTTP_409_CONFLICT, "该会话已结束，消息未发送")
-    if not _holds(handoff, caller):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "请先接入该会话；只有接入的客服可以回复")
+def send_message(body: AgentMessageIn, access: StaffHandoff, now: NowDep, rasa: RasaDep) -> AgentMessageOut:
+    handoff, caller, session = access.held(ended="该会话已结束，消息未发送"), access.caller, access.session
     conversation_id, channel = handoff.conversation_id, handoff.channel
     _release(session)
     try:
         pushed = rasa.say(conversation_id, channel, body.text, agent=caller.display_name or caller.name)
     except (RasaUnavailable, ConversationNotFound) as error:
         raise _rasa_error(error) from None
-    handoff = _load(session, handoff_id)
+    handoff = access.get()
     first = crud.record_reply(session, handoff=handoff, actor=caller, now=now)
     session.commit()
     return AgentMessageOut(handoff_id=handoff.id, text=body.text, at=now, pushed=pushed, first_reply=first)
 
 
 def _end(
-    handoff_id: int,
+    access: HandoffAccess,
     new_status: str,
     body: HandoffEndIn | None,
-    caller: Actor,
-    session,
     now: datetime,
     rasa: RasaClient,
     staffing: presence.Staffing,
 ) -> HandoffOut:
     """Claim the end first (atomic, one winner), commit, then tell Rasa; store the transcript last.
     No transaction is open while Rasa answers; if Rasa fails, the claim is put back (502)."""
-    handoff = _load(session, handoff_id)
-    if handoff.status not in OPEN_STATUSES:
-        raise HTTPException(status.HTTP_409_CONFLICT, "该会话已结束")
-    if not (_holds(handoff, caller) or caller.role == "supervisor"):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "只有接入该会话的客服或主管可以结束或交还")
+    handoff, caller, session = access.endable(), access.caller, access.session
     body = body or HandoffEndIn()
     claimed = crud.claim_end(session, handoff=handoff, status=new_status, actor=caller, now=now)
     conversation_id, channel = claimed.handoff.conversation_id, claimed.handoff.channel
@@ -649,7 +569,7 @@ def _end(
         }
         for line in lines
     ]
-    handoff = _load(session, handoff_id)
+    handoff = access.get()
     crud.store_transcript(
         session,
         handoff=handoff,
@@ -685,15 +605,9 @@ def _end(
     },
 )
 def hand_back(
-    handoff_id: HandoffId,
-    caller: Staff,
-    session: SessionDep,
-    now: NowDep,
-    rasa: RasaDep,
-    staffing: StaffingDep,
-    body: HandoffEndIn | None = None,
+    access: StaffHandoff, now: NowDep, rasa: RasaDep, staffing: StaffingDep, body: HandoffEndIn | None = None
 ) -> HandoffOut:
-    return _end(handoff_id, "returned", body, caller, session, now, rasa, staffing)
+    return _end(access, "returned", body, now, rasa, staffing)
 
 
 @router.post(
@@ -708,12 +622,6 @@ def hand_back(
     },
 )
 def close(
-    handoff_id: HandoffId,
-    caller: Staff,
-    session: SessionDep,
-    now: NowDep,
-    rasa: RasaDep,
-    staffing: StaffingDep,
-    body: HandoffEndIn | None = None,
+    access: StaffHandoff, now: NowDep, rasa: RasaDep, staffing: StaffingDep, body: HandoffEndIn | None = None
 ) -> HandoffOut:
-    return _end(handoff_id, "closed", body, caller, session, now, rasa, staffing)
+    return _end(access, "closed", body, now, rasa, staffing)
