@@ -20,41 +20,13 @@ from app.api.errors import not_found
 from app.api.verify import has_grant, no_grant
 from app.core.config import Settings
 from app.core.security import Actor
-from app.crud import audit, bookings, ticket_queries
 from app.crud import tickets as crud
 from app.models import Ticket
 from app.schemas.common import TICKET_NO_PATTERN
 from app.schemas.ticket import TicketOut
-from app.services.views import ticket_out
+from app.services.ticket_reads import ticket_view
 
 NoPath = Annotated[str, Path(pattern=TICKET_NO_PATTERN, description="C + YYYYMMDD + sequence")]
-
-
-def ticket_view(session: Session, ticket: Ticket, actor: Actor, now: datetime) -> TicketOut:
-    """Agents see personal data (name, phone, and what the free text holds) only on their own
-    tickets; supervisors and the service see it all. Every read by a person is audited:
-    read_personal_data when unmasked, read_masked_data when masked."""
-    masked = actor.role == "agent" and ticket.owner_id != actor.user_id
-    known: tuple[str | None, ...] = ()
-    if masked and ticket.booking_ref:
-        holder = bookings.get_by_ref(session, ref=ticket.booking_ref)
-        known = (holder.traveller_name, holder.phone) if holder else ()
-    if audit.record_read(
-        session,
-        actor=actor.name,
-        actor_role=actor.role,
-        masked=masked,
-        field="ticket",
-        what=ticket.ticket_no,
-        ticket_id=ticket.id,
-        at=now,
-    ):
-        session.commit()
-    out = ticket_out(ticket, masked=masked, now=now, known=known, staff=actor.role != "service")
-    if actor.role != "service":  # the console's workspace: the allowed moves and the history
-        out.next_statuses = ticket_queries.next_statuses(ticket)
-        out.history = ticket_queries.history(session, ticket)
-    return out
 
 
 @dataclass

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
@@ -23,6 +24,17 @@ def get_trip_dates(session: Session, *, ref: str) -> tuple[date, date] | None:
         select(Booking.departure_date, Booking.return_date).where(Booking.ref == ref)
     ).first()
     return (row[0], row[1]) if row else None
+
+
+def holders(session: Session, *, refs: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """The holder's name and phone of each booking, by number (one query for a page of tickets)."""
+    refs = set(refs)
+    if not refs:
+        return {}
+    rows = session.execute(
+        select(Booking.ref, Booking.traveller_name, Booking.phone).where(Booking.ref.in_(refs))
+    )
+    return {ref: (name, phone) for ref, name, phone in rows}
 
 
 def seed_from_fixture(session: Session, *, path: Path = FIXTURE) -> int:

@@ -4,7 +4,6 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, HTTPException, Query, Response, status
-from sqlalchemy import select
 
 from app.api.deps import (
     AnyCaller,
@@ -19,9 +18,8 @@ from app.api.deps import (
 from app.api.errors import DomainErrorRoute, field_error, personal_number_search
 from app.api.ticket_deps import CallerTicket, NoPath, StaffTicket
 from app.api.verify import check_phone_digits, issue_verification_grant
-from app.crud import audit, ticket_queries
+from app.crud import ticket_queries
 from app.crud import tickets as crud
-from app.models import Booking
 from app.schemas.notice import NoticeOut
 from app.schemas.survey import SurveyIn, SurveyOut
 from app.schemas.ticket import (
@@ -43,7 +41,8 @@ from app.services.intake import IdempotencyConflict, UnknownBooking, open_ticket
 from app.services.notifier import Notifier, deliver_after, notifications_of, notifier_for
 from app.services.rasa_client import RasaClient, get_rasa_client
 from app.services.taxonomy import Category, Severity
-from app.services.views import ticket_progress_out, ticket_summary
+from app.services.ticket_reads import ticket_page
+from app.services.views import ticket_progress_out
 
 log = logging.getLogger(__name__)
 # WorkflowError from crud (a move or record the ticket's state forbids): 409 or 422, in one place.
@@ -173,35 +172,7 @@ def list_tickets(
         )
     except ticket_queries.PersonalNumberSearch:
         raise personal_number_search() from None
-    refs = {t.booking_ref for t in rows if t.booking_ref}
-    holders = (
-        {
-            ref: (name, phone)
-            for ref, name, phone in session.execute(
-                select(Booking.ref, Booking.traveller_name, Booking.phone).where(Booking.ref.in_(refs))
-            )
-        }
-        if refs
-        else {}
-    )
-    items = [ticket_summary(t, now=now, known=holders.get(t.booking_ref, ())) for t in rows]
-    for item, t in zip(items, rows):
-        item.next_due_at, item.overdue = (
-            ticket_queries.next_open_deadline(t),
-            ticket_queries.is_overdue(t, now),
-        )
-    # Lists are always masked; who listed which tickets is recorded all the same.
-    if audit.record_read(
-        session,
-        actor=caller.name,
-        actor_role=caller.role,
-        masked=True,
-        field="tickets",
-        what=",".join(t.ticket_no for t in rows) or None,
-        at=now,
-    ):
-        session.commit()
-    return TicketPage(items=items, total=total, limit=limit, offset=offset)
+    return ticket_page(session, rows=rows, total=total, limit=limit, offset=offset, actor=caller, now=now)
 
 
 @router.get(
