@@ -3,6 +3,7 @@ settings it was given (no engine from the process's global settings)."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -45,3 +46,9 @@ def test_two_apps_in_one_process_each_use_the_database_of_their_settings(tmp_pat
             assert read.json()["conversation_id"] == f"app-{name}"
     assert _conversations(urls["a"]) == ["app-a"]
     assert _conversations(urls["b"]) == ["app-b"]
+
+
+def test_an_app_whose_lifespan_has_not_run_says_why_it_has_no_database():
+    client = TestClient(create_app(test_settings()))  # no `with`: Starlette runs no lifespan
+    with pytest.raises(RuntimeError, match="lifespan"):
+        client.get("/healthz")

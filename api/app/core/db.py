@@ -97,5 +97,10 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 def get_session(request: HTTPConnection) -> Iterator[Session]:
     """One session per request (FastAPI dependency), from the sessionmaker the app's lifespan
     made for the database of its own settings (create_app(settings) chooses it)."""
-    with request.app.state.sessions() as session:
+    sessions = getattr(request.app.state, "sessions", None)
+    if sessions is None:  # say why, rather than an AttributeError from deep in a request
+        raise RuntimeError(
+            "the app's database opens in its lifespan: run it (`with TestClient(app)`) or override get_session"
+        )
+    with sessions() as session:
         yield session
