@@ -253,7 +253,9 @@ def test_the_day_of_the_trip_in_any_form(text, day):
     assert day_in(text) == day
 
 
-@pytest.mark.parametrize("text", ["第5天的酒店是哪家", "回程坐的是哪趟航班", "导游是哪位", "住哪间酒店", "我们的导游是谁"])
+@pytest.mark.parametrize(
+    "text", ["第5天的酒店是哪家", "回程坐的是哪趟航班", "导游是哪位", "住哪间酒店", "我们的导游是谁"]
+)
 def test_which_questions_are_questions(text):
     # "哪家" once read as a story: "第5天的酒店是哪家" after an itinerary opened a complaint.
     assert is_question(text)
