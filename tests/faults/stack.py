@@ -47,8 +47,9 @@ API_DB = "travel_faults_api"
 TICKET_NO = re.compile(r"C\d{11,}")
 
 
-def fault_environment(**overrides: str) -> Dict[str, str]:
-    """deploy/scale.env's settings on the tests' ports, Redis and PostgreSQL proxy."""
+def fault_environment(pg_port: int = PG_PROXY_PORT, **overrides: str) -> Dict[str, str]:
+    """deploy/scale.env's settings on the tests' ports, Redis and PostgreSQL proxy (pg_port:
+    PG_PORT for PostgreSQL itself, as make bench-scale does: no proxy thread in its way)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env = run_scale.scale_environment(base)
     env.update(PORTS)
@@ -57,10 +58,10 @@ def fault_environment(**overrides: str) -> Dict[str, str]:
         ACTION_SERVER_URL=f"http://127.0.0.1:{PORTS['SCALE_ACTION_LB_PORT']}/webhook",
         API_URL=f"http://127.0.0.1:{PORTS['API_PORT']}",
         RASA_CORS_ORIGINS=f"http://127.0.0.1:{PORTS['SCALE_FRONT_PORT']}",
-        TRACKER_DB_PORT=str(PG_PROXY_PORT),
+        TRACKER_DB_PORT=str(pg_port),
         TRACKER_DB_NAME=TRACKER_DB,
-        TRACKER_STORE_URL=f"postgresql+psycopg://postgres@127.0.0.1:{PG_PROXY_PORT}/{TRACKER_DB}",
-        DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:{PG_PROXY_PORT}/{API_DB}",
+        TRACKER_STORE_URL=f"postgresql+psycopg://postgres@127.0.0.1:{pg_port}/{TRACKER_DB}",
+        DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:{pg_port}/{API_DB}",
         REDIS_PORT=str(REDIS_PORT),
         REDIS_LOCK_DB="0",
         CHANNEL_REDIS_URL=f"redis://127.0.0.1:{REDIS_PORT}/0",
@@ -182,9 +183,12 @@ class RedisServer:
 class Stack:
     """Every process of the scaled-out setup, on the fault tests' ports."""
 
-    def __init__(self, workdir: Path, model: str) -> None:
+    def __init__(self, workdir: Path, model: str, pg_proxy: bool = True) -> None:
+        """pg_proxy=False: the services reach PostgreSQL directly (no cut()/mend(); make
+        bench-scale, where the proxy's threads would share this process with the load)."""
         self.workdir = workdir
-        self.env = fault_environment()
+        self.pg_proxy = pg_proxy
+        self.env = fault_environment(PG_PROXY_PORT if pg_proxy else PG_PORT)
         self.model = model
         self.redis = RedisServer(REDIS_PORT, workdir / "redis")
         self.pg = TcpProxy(PG_PROXY_PORT, PG_PORT)
@@ -219,7 +223,8 @@ class Stack:
         direct["DATABASE_URL"] = direct["DATABASE_URL"].replace(f":{PG_PROXY_PORT}/", f":{PG_PORT}/")
         run_scale.ensure_databases(direct, drop=True)
         self.redis.start()
-        self.pg.mend()
+        if self.pg_proxy:
+            self.pg.mend()
         # Replicas load their model at the same time: they share two cores with the rest.
         order = ["api", "actions1", "actions2", "nginx"]
         for name in order:
@@ -257,7 +262,8 @@ class Stack:
     def stop(self) -> None:
         for service in self.services.values():
             service.stop()
-        self.pg.cut()
+        if self.pg_proxy:
+            self.pg.cut()
         self.redis.kill()
 
     def kill(self, name: str) -> None:
@@ -283,7 +289,7 @@ class Stack:
         """Whatever an earlier test left dead is started again."""
         if self.redis.process is None or self.redis.process.poll() is not None:
             self.redis.start()
-        if self.pg._listener is None:
+        if self.pg_proxy and self.pg._listener is None:
             self.pg.mend()
         dead = [n for n, s in self.services.items() if s.process is None or s.process.poll() is not None]
         if dead:
