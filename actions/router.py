@@ -70,6 +70,10 @@ class ActionRouteMessage(Action):
             return routed
         if latest_intent(tracker) == "correct":
             dispatcher.utter_message(response="utter_correction_out_of_context")
+        elif (tracker.active_loop or {}).get("name"):
+            # A form is asking ("尾号5678" while the complaint asks when and where): the form
+            # asks its question again next; asking "what do you want" here contradicted it.
+            dispatcher.utter_message(response="utter_not_needed_here")
         else:
             dispatcher.utter_message(response="utter_ask_what_for")
         return []

@@ -201,6 +201,22 @@ def test_a_story_read_as_inform_starts_a_complaint_with_everything_it_said():
     assert slots["complaint_request"] == "apology"
 
 
+def test_a_value_no_question_of_the_asking_form_needs_is_not_answered_with_what_for():
+    from actions.router import ActionRouteMessage
+    from rasa_sdk.executor import CollectingDispatcher
+
+    t = tracker("尾号5678", "inform", {"requested_slot": "complaint_when_where"}, loop="complaint_form")
+    dispatcher = CollectingDispatcher()
+    import asyncio
+
+    assert asyncio.run(ActionRouteMessage().run(dispatcher, t, {})) == []
+    assert [m["response"] for m in dispatcher.messages] == ["utter_not_needed_here"]
+    # without a form, the traveller is asked what the values are for
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionRouteMessage().run(dispatcher, tracker("尾号5678", "inform"), {}))
+    assert [m["response"] for m in dispatcher.messages] == ["utter_ask_what_for"]
+
+
 def test_values_alone_are_not_a_story():
     from actions.router import tells_a_story
 
