@@ -57,6 +57,9 @@ THIRD_PARTY = {
         "TICKET_LOCK_LIFETIME": "Rasa's lock store: a killed replica's lock expires after this (s)",
         "SQL_POOL_SIZE": "Rasa's SQL tracker store: connection pool per replica",
         "SQL_MAX_OVERFLOW": "Rasa's SQL tracker store: connections over the pool",
+        "TF_INTER_OP_PARALLELISM_THREADS": "Rasa -> TensorFlow: threads running ops side by side",
+        "TF_INTRA_OP_PARALLELISM_THREADS": "Rasa -> TensorFlow: threads splitting one op",
+        "OMP_NUM_THREADS": "numpy's OpenBLAS: threads per matrix operation",
     },
     "api": {"FORWARDED_ALLOW_IPS": "uvicorn: trust the front's X-Forwarded-For (per-address limits)"},
 }
