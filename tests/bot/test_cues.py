@@ -69,3 +69,16 @@ def test_every_cancellation_example_of_the_project_has_its_cue():
     ChineseNormaliser().process(data.intent_examples)
     assert missing_cues(data, compile_cues(_config_cues())) == []
     assert sum(1 for e in data.intent_examples if e.get("intent") == "request_cancellation") > 50
+
+
+def test_blend_weighs_both_rankings_by_intent_name():
+    from bot.components.ensemble import blend
+
+    diet = [{"name": "policy", "confidence": 1.0}]
+    linear = {"policy": 0.2, "out_of_scope": 0.7, "complain": 0.1}
+    ranking = blend(diet, linear, 0.5)
+    assert [r["name"] for r in ranking] == ["policy", "out_of_scope", "complain"]
+    assert [round(r["confidence"], 2) for r in ranking] == [0.6, 0.35, 0.05]
+    # a DIET certainty the linear model does not share falls under the fallback threshold
+    ranking = blend(diet, {"policy": 0.05, "out_of_scope": 0.95}, 0.4)
+    assert ranking[0]["name"] == "out_of_scope" and ranking[0]["confidence"] == pytest.approx(0.57)

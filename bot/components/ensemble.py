@@ -1,0 +1,59 @@
+"""A second opinion on DIET's intent: logistic regression on the same sparse features.
+
+DIET is often certain (confidence 1.0) about text unlike anything it was trained on:
+"怎么练出腹肌" came out as a policy question at 1.0, so the FallbackClassifier behind it
+never had a chance to ask. A linear model over the same word and character n-gram
+counts is less certain where the words are new. This component blends the two
+rankings (`diet_weight` × DIET + the rest × logistic regression) and puts the blend
+in the message, so the cue guard and the FallbackClassifier after it see one
+calibrated ranking. Rasa's own LogisticRegressionClassifier does the training and the
+storage; this class only changes what `process` does with its probabilities.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+CONFIDENCE = "confidence"
+
+
+def blend(first: List[Dict[str, Any]], second: Dict[str, float], weight: float) -> List[Dict[str, Any]]:
+    """weight × first + (1 - weight) × second, by intent name, best first."""
+    scores: Dict[str, float] = {name: (1 - weight) * p for name, p in second.items()}
+    for entry in first:
+        name = entry.get(INTENT_NAME_KEY)
+        if name:
+            scores[name] = scores.get(name, 0.0) + weight * float(entry.get(CONFIDENCE) or 0.0)
+    ranked = sorted(scores.items(), key=lambda item: -item[1])
+    return [{INTENT_NAME_KEY: name, CONFIDENCE: score} for name, score in ranked]
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class BlendedIntentClassifier(LogisticRegressionClassifier):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {**LogisticRegressionClassifier.get_default_config(), "diet_weight": 0.5, "max_iter": 300}
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        # Rasa's version runs `process` over the training examples, which would overwrite
+        # their intent labels for every component after this one.
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if not messages or not hasattr(self.clf, "classes_"):
+            return messages
+        probabilities = self.clf.predict_proba(self._create_X(messages))
+        weight = float(self.config["diet_weight"])
+        length = int(self.config.get("ranking_length") or 10)
+        for message, row in zip(messages, probabilities):
+            linear = dict(zip(self.clf.classes_, (float(p) for p in row)))
+            ranking = blend(message.get(INTENT_RANKING_KEY) or [], linear, weight)[:length]
+            message.set(INTENT, dict(ranking[0]), add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        return messages
