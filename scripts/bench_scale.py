@@ -5,8 +5,8 @@ replicas on PostgreSQL and Redis, two action servers, the API with its workers, 
 
 1. N = 20, 50 and 100 concurrent conversations (make bench's scripted conversations: itinerary,
    policy questions, a complaint to its ticket), each slot running --rounds conversations back
-   to back; once against one replica directly, once through nginx against both (--order and
-   --repeat alternate them back to back). p50/p95 per message, messages per second, errors
+   to back; against one replica directly and through nginx against both, alternated back to
+   back at each level (--order, --repeat). p50/p95 per message, messages per second, errors
    (HTTP errors, timeouts, empty replies), and where the CPU went: CPU milliseconds per message
    of every process of the stack, the load generator and this run's PostgreSQL backends, read
    from /proc, beside what the machine spent on other work (the two cores are shared).
@@ -19,7 +19,7 @@ Bounded and loopback only: fixed scripts, 60 s timeout per request, ports 6050-6
 run in this process, beside the load generator; --pg-proxy puts it back).
 
     .venv/bin/python -m scripts.bench_scale [--rounds 2] [--turns 300] [--levels 20 50 100]
-        [--order 1 2] [--repeat 1] [--client light|httpx] [--pg-proxy]
+        [--order 1 2] [--repeat 2] [--client light|httpx] [--pg-proxy]
 """
 
 from __future__ import annotations
@@ -141,6 +141,12 @@ class CpuMeter:
         return totals
 
     @staticmethod
+    def rest_cores(cpu: Dict[str, float], result: Dict[str, float]) -> float:
+        """Cores the machine spent on anything but this stack during a measurement."""
+        ours = sum(v for k, v in cpu.items() if k != "machine" and ":" not in k)
+        return (cpu["machine"] - ours) / (result["messages"] / result["msg_per_s"])
+
+    @staticmethod
     def delta(before: Dict[str, float], after: Dict[str, float]) -> Dict[str, float]:
         # A PostgreSQL backend that ended between the samples takes its seconds with it (the
         # pools keep theirs open, so this undercounts by little).
@@ -253,7 +259,7 @@ def main() -> None:
     parser.add_argument(
         "--order", type=int, nargs="+", choices=[1, 2], default=[1, 2], help="replica setups, in this order"
     )
-    parser.add_argument("--repeat", type=int, default=1, help="run the setups this many times, back to back")
+    parser.add_argument("--repeat", type=int, default=2, help="run the setups this many times, back to back")
     parser.add_argument(
         "--client",
         choices=["light", "httpx"],
@@ -283,22 +289,27 @@ def main() -> None:
         both = stack.front  # nginx: /webhooks/ round robin over both replicas
         meter = CpuMeter(stack, (TRACKER_DB, API_DB))
         urls = {1: ("1 replica", one), 2: ("2 replicas", both)}
-        for repeat in range(args.repeat):
-            for replicas in args.order:
-                label, url = urls[replicas]
-                for n in args.levels:
+        # Level by level, the setups back to back (1, 2, 1, 2 with --repeat 2): each pair is
+        # measured in the same minute, so the other sessions' load hits both alike.
+        for n in args.levels:
+            for repeat in range(args.repeat):
+                for replicas in args.order:
+                    label, url = urls[replicas]
                     before = meter.sample()
                     if args.client == "light":
                         result = uvloop.run(run_load_light(url, OURS, n, args.rounds))
                     else:
                         result = asyncio.run(run_load(url, OURS, n, args.rounds))
                     cpu = CpuMeter.delta(before, meter.sample())
+                    result["load1"] = os.getloadavg()[0]
+                    result["rest_cores"] = CpuMeter.rest_cores(cpu, result)
                     results.append((repeat, label, n, result))
                     cpus.append((label, n, result, cpu))
                     print(
-                        f"  {label:<10} N={n:<3} {result['messages']:>5} msgs  p50 {result['p50_ms']:>6.0f} ms  "
-                        f"p95 {result['p95_ms']:>6.0f} ms  {result['msg_per_s']:>5.1f} msg/s  "
-                        f"errors {result['errors']}  load {os.getloadavg()[0]:.1f}",
+                        f"  {datetime.now(timezone.utc):%H:%M:%S} {label:<10} N={n:<3} {result['messages']:>5} msgs  "
+                        f"p50 {result['p50_ms']:>6.0f} ms  p95 {result['p95_ms']:>6.0f} ms  "
+                        f"{result['msg_per_s']:>5.1f} msg/s  errors {result['errors']}  "
+                        f"load {result['load1']:.1f}  others' CPU {result['rest_cores']:.2f} cores",
                         flush=True,
                     )
         latencies, long_errors = asyncio.run(long_conversation(one, args.turns))
@@ -310,12 +321,16 @@ def main() -> None:
     print(
         f"\nbench-scale {began:%Y-%m-%d %H:%M}-{ended:%H:%M} UTC; load average during the requests: {load.summary()}"
     )
-    print(f"{'setup':<11} {'N':>4} {'msgs':>6} {'p50 ms':>8} {'p95 ms':>8} {'msg/s':>7} {'errors':>6}")
+    print(
+        f"{'setup':<11} {'N':>4} {'msgs':>6} {'p50 ms':>8} {'p95 ms':>8} {'msg/s':>7} {'errors':>6} "
+        f"{'load':>5} {'others':>6}"
+    )
     for _, label, n, r in results:
         print(
             f"{label:<11} {n:>4} {r['messages']:>6} {r['p50_ms']:>8.0f} {r['p95_ms']:>8.0f} "
-            f"{r['msg_per_s']:>7.1f} {r['errors']:>6}"
+            f"{r['msg_per_s']:>7.1f} {r['errors']:>6} {r['load1']:>5.1f} {r['rest_cores']:>6.2f}"
         )
+    print("(load: 1-minute load average at the end; others: cores the machine spent on other work)")
     by = {(repeat, label, n): r for repeat, label, n, r in results}
     ratios: Dict[int, List[float]] = {}
     for repeat, n in ((repeat, n) for repeat in range(args.repeat) for n in args.levels):
