@@ -24,7 +24,7 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from trainer.findings import Finding
 from trainer.nlu_data import Example, NluYamlError, load_nlu_file
-from trainer.project import Project, key_line
+from trainer.project import Project, key_line, load_yaml
 from trainer.rasa_check import COVERED_BY_OWN_CHECKS, run_rasa_validate
 from trainer.text import bigrams, normalise
 
@@ -454,6 +454,31 @@ def check_holdout(project: Project) -> List[Finding]:
     return findings
 
 
+def check_cues(project: Project) -> List[Finding]:
+    """Examples of an intent the pipeline's IntentCueGuard keeps only with its cue words
+    (config.yml): an example without them teaches the model something the guard overrules."""
+    config = load_yaml(project.root / "config.yml") if (project.root / "config.yml").exists() else {}
+    cues = {}
+    for component in config.get("pipeline") or []:
+        if str(component.get("name", "")).endswith("IntentCueGuard"):
+            cues = {
+                intent: re.compile(pattern, re.I) for intent, pattern in (component.get("cues") or {}).items()
+            }
+    return [
+        Finding(
+            "warning",
+            "example_without_cue",
+            ex.file,
+            ex.line,
+            f"意图 {ex.intent} 的例句「{ex.text}」里没有 config.yml 里为它规定的关键词"
+            f"（{cues[ex.intent].pattern}），模型学了也会被拦下：请换一个带这些词的说法，"
+            "或者请开发同事把新的说法加进关键词。",
+        )
+        for ex in project.nlu.examples
+        if ex.intent in cues and not cues[ex.intent].search(normalise(ex.text))
+    ]
+
+
 CHECKS = [
     check_example_counts,
     check_duplicates,
@@ -465,6 +490,7 @@ CHECKS = [
     check_synonyms,
     check_dictionary,
     check_holdout,
+    check_cues,
 ]
 
 

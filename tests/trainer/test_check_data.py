@@ -255,6 +255,14 @@ def test_holdout_example_also_in_training(project: Path, findings) -> None:
     assert f"{PLANTED}:5" in found[0].message
 
 
+def test_cancellation_example_without_a_cancellation_word(project: Path, findings) -> None:
+    before = findings(project)
+    nlu_file(project, {"request_cancellation": ["這個行程我放棄了", "这个团我不想去了"]})
+    found = [f for f in new_findings(before, findings(project)) if f.code == "example_without_cue"]
+    assert len(found) == 1 and found[0].level == "warning"
+    assert "這個行程我放棄了" in found[0].message and found[0].file == PLANTED
+
+
 def test_annotated_entity_missing_from_domain(project: Path, findings) -> None:
     before = findings(project)
     nlu_file(project, {"inform": ["我住在[希尔顿酒店](hotel_name)"]})
