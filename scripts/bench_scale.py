@@ -156,6 +156,8 @@ class CpuMeter:
 async def run_load_light(
     rasa_url: str, scripts: Sequence[Sequence[str]], concurrency: int, rounds: int
 ) -> Dict[str, float]:
+    """rasa_url: one URL, or several separated by spaces: slot i then talks to the i-th modulo
+    (each conversation stays on one replica, as a websocket does behind the front)."""
     """scripts.bench_chat.run_load's measurement (N slots, each running its conversations back to
     back; the same errors: HTTP errors, timeouts, empty replies) with aiohttp on uvloop. The load
     generator shares the two cores with what it measures: with httpx (and the fault tests'
@@ -163,13 +165,13 @@ async def run_load_light(
     0.6-0.8 ms (CpuMeter, 2026-12-06 14:08-14:21 UTC)."""
     import aiohttp
 
-    url = f"{rasa_url}/webhooks/rest/webhook"
+    targets = [f"{base}/webhooks/rest/webhook" for base in rasa_url.split()]
     latencies: List[float] = []
     errors: List[str] = []
     connector = aiohttp.TCPConnector(limit=concurrency + 5)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
 
-        async def converse(script: Sequence[str], record: bool = True) -> None:
+        async def converse(script: Sequence[str], record: bool = True, url: str = targets[0]) -> None:
             sender = f"bench-{uuid.uuid4().hex[:12]}"
             for text in script:
                 start = time.perf_counter()
@@ -188,7 +190,7 @@ async def run_load_light(
 
         async def slot(i: int) -> None:
             for r in range(rounds):
-                await converse(scripts[(i + r) % len(scripts)])
+                await converse(scripts[(i + r) % len(scripts)], url=targets[i % len(targets)])
 
         started = time.perf_counter()
         await asyncio.gather(*(slot(i) for i in range(concurrency)))
@@ -257,7 +259,13 @@ def main() -> None:
     parser.add_argument("--levels", type=int, nargs="+", default=[20, 50, 100])
     parser.add_argument("--turns", type=int, default=300, help="turns of the long conversation (0: none)")
     parser.add_argument(
-        "--order", type=int, nargs="+", choices=[1, 2], default=[1, 2], help="replica setups, in this order"
+        "--order",
+        type=int,
+        nargs="+",
+        choices=[1, 2, 3],
+        default=[1, 2],
+        help="setups, in this order: 1 replica, 2 behind nginx (round robin per message), "
+        "3 = 2 replicas with each conversation kept on one (as the widget's websocket is)",
     )
     parser.add_argument("--repeat", type=int, default=2, help="run the setups this many times, back to back")
     parser.add_argument(
@@ -272,6 +280,8 @@ def main() -> None:
         help="reach PostgreSQL through the fault tests' proxy (threads in this process), as before",
     )
     args = parser.parse_args()
+    if args.client == "httpx" and 3 in args.order:
+        parser.error("--order 3 needs the light client")
     workdir = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     model = run_scale.model_path(run_scale.scale_environment())
     stack = Stack(workdir, model, pg_proxy=args.pg_proxy)
@@ -288,7 +298,11 @@ def main() -> None:
         one = stack.rasa_url(0)
         both = stack.front  # nginx: /webhooks/ round robin over both replicas
         meter = CpuMeter(stack, (TRACKER_DB, API_DB))
-        urls = {1: ("1 replica", one), 2: ("2 replicas", both)}
+        urls = {
+            1: ("1 replica", one),
+            2: ("2 replicas", both),
+            3: ("2 sticky", f"{stack.rasa_url(0)} {stack.rasa_url(1)}"),
+        }
         # Level by level, the setups back to back (1, 2, 1, 2 with --repeat 2): each pair is
         # measured in the same minute, so the other sessions' load hits both alike.
         for n in args.levels:
