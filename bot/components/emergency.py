@@ -9,9 +9,9 @@ sets the intent to `emergency` when a kind matches and the message is not about
 the past or a "what if". It also tells the action which kind it is and whether
 the traveller is abroad (entities `emergency_kind`, `abroad`), so the advice fits.
 
-A DIET `emergency` without a lexicon match stands only at `min_confidence` (0.9) and
-when it is not a "what if"; otherwise DIET's next intent: an ordinary complaint must not
-jump the queue.
+A DIET `emergency` without a lexicon match stands only at `min_confidence` (0.9) of DIET's
+own confidence (before the blend, `DIET_INTENT`) and when it is not a "what if"; otherwise
+the next intent: an ordinary complaint must not jump the queue.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.components.ensemble import DIET_INTENT
 
 EMERGENCY = "emergency"
 _FILE = "lexicon.json"
@@ -144,9 +146,15 @@ class EmergencyDetector(GraphComponent):
         intent = message.get(INTENT) or {}
         found = self._lexicon.read(text) if self._lexicon else {"kinds": [], "abroad": False}
         ranking = message.get(INTENT_RANKING_KEY) or []
+        # DIET's own verdict, before the logistic regression's second opinion was blended in.
+        diet = message.get(DIET_INTENT) or intent
+        sure = diet.get("name") == EMERGENCY and self._diet_is_sure(text, diet)
         if found["kinds"]:
             self._set_intent(message, EMERGENCY, 1.0, ranking)
-        elif intent.get("name") == EMERGENCY and not self._diet_is_sure(text, intent):
+        elif sure:
+            if intent.get("name") != EMERGENCY:
+                self._set_intent(message, EMERGENCY, float(diet.get("confidence") or 0.0), ranking)
+        elif intent.get("name") == EMERGENCY:
             runner_up = next((r for r in ranking if r.get("name") != EMERGENCY), None)
             if runner_up:
                 self._set_intent(message, runner_up["name"], runner_up.get("confidence", 0.0), ranking)

@@ -21,6 +21,9 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 CONFIDENCE = "confidence"
+# DIET's own top intent before the blend (not in the parse output): the emergency detector
+# keeps its "DIET alone must be sure" rule on the scale it was set for.
+DIET_INTENT = "diet_intent"
 
 
 def blend(first: List[Dict[str, Any]], second: Dict[str, float], weight: float) -> List[Dict[str, Any]]:
@@ -53,6 +56,8 @@ class BlendedIntentClassifier(LogisticRegressionClassifier):
         length = int(self.config.get("ranking_length") or 10)
         for message, row in zip(messages, probabilities):
             linear = dict(zip(self.clf.classes_, (float(p) for p in row)))
+            if message.get(INTENT):
+                message.set(DIET_INTENT, dict(message.get(INTENT)))
             ranking = blend(message.get(INTENT_RANKING_KEY) or [], linear, weight)[:length]
             message.set(INTENT, dict(ranking[0]), add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
