@@ -41,7 +41,16 @@ def blend(first: List[Dict[str, Any]], second: Dict[str, float], weight: float) 
 class BlendedIntentClassifier(LogisticRegressionClassifier):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {**LogisticRegressionClassifier.get_default_config(), "diet_weight": 0.5, "max_iter": 300}
+        # `decides`: the intents the blend may choose; otherwise DIET's ranking stands. The
+        # blend's probabilities are softer than DIET's, and the thresholds after it (fallback,
+        # clause answers) and short answers inside forms ("继续填写", "不，我还是要投诉") were
+        # read on DIET's scale; empty = the blend always decides.
+        return {
+            **LogisticRegressionClassifier.get_default_config(),
+            "diet_weight": 0.5,
+            "max_iter": 300,
+            "decides": [],
+        }
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         # Rasa's version runs `process` over the training examples, which would overwrite
@@ -54,11 +63,14 @@ class BlendedIntentClassifier(LogisticRegressionClassifier):
         probabilities = self.clf.predict_proba(self._create_X(messages))
         weight = float(self.config["diet_weight"])
         length = int(self.config.get("ranking_length") or 10)
+        decides = set(self.config.get("decides") or [])
         for message, row in zip(messages, probabilities):
             linear = dict(zip(self.clf.classes_, (float(p) for p in row)))
             if message.get(INTENT):
                 message.set(DIET_INTENT, dict(message.get(INTENT)))
             ranking = blend(message.get(INTENT_RANKING_KEY) or [], linear, weight)[:length]
+            if decides and ranking[0][INTENT_NAME_KEY] not in decides:
+                continue
             message.set(INTENT, dict(ranking[0]), add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages

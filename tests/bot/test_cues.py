@@ -87,7 +87,9 @@ def test_blend_weighs_both_rankings_by_intent_name():
 def _detector():
     from bot.components.emergency import EmergencyDetector, Lexicon
 
-    lexicon = Lexicon(yaml.safe_load((ROOT / "data" / "emergency" / "lexicon.yml").read_text(encoding="utf-8")))
+    lexicon = Lexicon(
+        yaml.safe_load((ROOT / "data" / "emergency" / "lexicon.yml").read_text(encoding="utf-8"))
+    )
     return EmergencyDetector(EmergencyDetector.get_default_config(), None, None, lexicon)
 
 
@@ -108,3 +110,36 @@ def test_an_unsure_diet_emergency_gives_way_after_the_blend_too():
     message.set(DIET_INTENT, {"name": "emergency", "confidence": 0.7})
     _detector().process([message])
     assert message.get("intent")["name"] == "complain"
+
+
+def test_the_blend_decides_only_the_intents_it_is_given():
+    import numpy as np
+
+    from bot.components.ensemble import DIET_INTENT, BlendedIntentClassifier
+
+    class Linear:
+        classes_ = np.array(["complain", "out_of_scope", "policy"])
+
+        def __init__(self, row):
+            self.row = row
+
+        def predict_proba(self, _x):
+            return np.array([self.row])
+
+    def run(row, diet):
+        component = BlendedIntentClassifier(
+            {"diet_weight": 0.3, "decides": ["out_of_scope"]}, "blend", None, None
+        )
+        component.clf = Linear(row)
+        component._create_X = lambda messages: None
+        message = _message("怎么练出腹肌", diet)
+        component.process([message])
+        return message
+
+    # the linear model is sure it is off-topic: the blend decides
+    message = run([0.05, 0.9, 0.05], [("policy", 1.0)])
+    assert message.get("intent")["name"] == "out_of_scope"
+    assert message.get(DIET_INTENT) == {"name": "policy", "confidence": 1.0}
+    # the blend would say complain: DIET's own ranking and confidence stand
+    message = run([0.9, 0.05, 0.05], [("policy", 0.8), ("complain", 0.2)])
+    assert message.get("intent") == {"name": "policy", "confidence": 0.8}
