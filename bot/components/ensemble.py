@@ -21,6 +21,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 CONFIDENCE = "confidence"
+FALLBACK = "nlu_fallback"
 # DIET's own top intent before the blend (not in the parse output): the emergency detector
 # keeps its "DIET alone must be sure" rule on the scale it was set for.
 DIET_INTENT = "diet_intent"
@@ -31,7 +32,8 @@ def blend(first: List[Dict[str, Any]], second: Dict[str, float], weight: float) 
     scores: Dict[str, float] = {name: (1 - weight) * p for name, p in second.items()}
     for entry in first:
         name = entry.get(INTENT_NAME_KEY)
-        if name:
+        # The FallbackClassifier's verdict is not an intent the models can have an opinion on.
+        if name and name != FALLBACK:
             scores[name] = scores.get(name, 0.0) + weight * float(entry.get(CONFIDENCE) or 0.0)
     ranked = sorted(scores.items(), key=lambda item: -item[1])
     return [{INTENT_NAME_KEY: name, CONFIDENCE: score} for name, score in ranked]

@@ -143,3 +143,14 @@ def test_the_blend_decides_only_the_intents_it_is_given():
     # the blend would say complain: DIET's own ranking and confidence stand
     message = run([0.9, 0.05, 0.05], [("policy", 0.8), ("complain", 0.2)])
     assert message.get("intent") == {"name": "policy", "confidence": 0.8}
+
+
+def test_the_fallback_verdict_is_not_blended_as_an_intent():
+    from bot.components.ensemble import blend
+
+    ranking = blend(
+        [{"name": "nlu_fallback", "confidence": 0.45}, {"name": "policy", "confidence": 0.4}],
+        {"out_of_scope": 0.8, "policy": 0.2},
+        0.3,
+    )
+    assert [r["name"] for r in ranking] == ["out_of_scope", "policy"]
