@@ -39,6 +39,11 @@ def blend(first: List[Dict[str, Any]], second: Dict[str, float], weight: float) 
     return [{INTENT_NAME_KEY: name, CONFIDENCE: score} for name, score in ranked]
 
 
+def _first_intent(ranking: List[Dict[str, Any]]) -> str:
+    """DIET's top intent, also when the FallbackClassifier put its verdict first."""
+    return next((r.get(INTENT_NAME_KEY) for r in ranking if r.get(INTENT_NAME_KEY) != FALLBACK), "") or ""
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class BlendedIntentClassifier(LogisticRegressionClassifier):
     @staticmethod
@@ -52,6 +57,9 @@ class BlendedIntentClassifier(LogisticRegressionClassifier):
             "diet_weight": 0.5,
             "max_iter": 300,
             "decides": [],
+            # DIET's intents the blend never overrules, however unsure DIET is: a traveller in
+            # danger or asking for a person must not be told "that is not my job".
+            "protects": [],
         }
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
@@ -66,12 +74,15 @@ class BlendedIntentClassifier(LogisticRegressionClassifier):
         weight = float(self.config["diet_weight"])
         length = int(self.config.get("ranking_length") or 10)
         decides = set(self.config.get("decides") or [])
+        protects = set(self.config.get("protects") or [])
         for message, row in zip(messages, probabilities):
             linear = dict(zip(self.clf.classes_, (float(p) for p in row)))
             if message.get(INTENT):
                 message.set(DIET_INTENT, dict(message.get(INTENT)))
             ranking = blend(message.get(INTENT_RANKING_KEY) or [], linear, weight)[:length]
             if decides and ranking[0][INTENT_NAME_KEY] not in decides:
+                continue
+            if _first_intent(message.get(INTENT_RANKING_KEY) or []) in protects:
                 continue
             message.set(INTENT, dict(ranking[0]), add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)

@@ -154,3 +154,24 @@ def test_the_fallback_verdict_is_not_blended_as_an_intent():
         0.3,
     )
     assert [r["name"] for r in ranking] == ["out_of_scope", "policy"]
+
+
+def test_the_blend_never_overrules_an_emergency_or_a_request_for_a_person():
+    import numpy as np
+
+    from bot.components.ensemble import BlendedIntentClassifier
+
+    class Linear:
+        classes_ = np.array(["emergency", "out_of_scope"])
+
+        def predict_proba(self, _x):
+            return np.array([[0.02, 0.98]])
+
+    component = BlendedIntentClassifier(
+        {"diet_weight": 0.3, "decides": ["out_of_scope"], "protects": ["emergency"]}, "blend", None, None
+    )
+    component.clf = Linear()
+    component._create_X = lambda messages: None
+    unsure = _message("快来人", [("nlu_fallback", 0.45), ("emergency", 0.4)])
+    component.process([unsure])
+    assert unsure.get("intent")["name"] == "nlu_fallback"  # as without the blend
