@@ -15,8 +15,9 @@ from __future__ import annotations
 from typing import Any, Dict, List, Text
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from scipy.sparse import vstack
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -68,9 +69,19 @@ class BlendedIntentClassifier(LogisticRegressionClassifier):
         return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
-        if not messages or not hasattr(self.clf, "classes_"):
+        if not hasattr(self.clf, "classes_"):
             return messages
-        probabilities = self.clf.predict_proba(self._create_X(messages))
+        # A message left empty by the normaliser ("   ") lacks some featurizers' features, so
+        # its row is narrower than the model's: the blend has nothing to say about it (an
+        # exception here would cost the traveller the reply).
+        rows = [(m, self._create_X([m])) for m in messages if m.get_sparse_features(TEXT)[1] is not None]
+        usable = [(m, row) for m, row in rows if row.shape[1] == self.clf.n_features_in_]
+        if usable:
+            self._blend([m for m, _ in usable], vstack([row for _, row in usable]))
+        return messages
+
+    def _blend(self, messages: List[Message], features: Any) -> None:
+        probabilities = self.clf.predict_proba(features)
         weight = float(self.config["diet_weight"])
         length = int(self.config.get("ranking_length") or 10)
         decides = set(self.config.get("decides") or [])
@@ -86,4 +97,3 @@ class BlendedIntentClassifier(LogisticRegressionClassifier):
                 continue
             message.set(INTENT, dict(ranking[0]), add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
-        return messages

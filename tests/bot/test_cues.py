@@ -112,6 +112,17 @@ def test_an_unsure_diet_emergency_gives_way_after_the_blend_too():
     assert message.get("intent")["name"] == "complain"
 
 
+def _with_features(component, *messages):
+    """A one-column feature row for each message, as wide as the fake linear model expects."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    component.clf.n_features_in_ = 1
+    component._create_X = lambda batch: csr_matrix(np.ones((len(batch), 1)))
+    for message in messages:
+        message.get_sparse_features = lambda attribute: (None, object())
+
+
 def test_the_blend_decides_only_the_intents_it_is_given():
     import numpy as np
 
@@ -131,8 +142,8 @@ def test_the_blend_decides_only_the_intents_it_is_given():
             {"diet_weight": 0.3, "decides": ["out_of_scope"]}, "blend", None, None
         )
         component.clf = Linear(row)
-        component._create_X = lambda messages: None
         message = _message("怎么练出腹肌", diet)
+        _with_features(component, message)
         component.process([message])
         return message
 
@@ -171,7 +182,35 @@ def test_the_blend_never_overrules_an_emergency_or_a_request_for_a_person():
         {"diet_weight": 0.3, "decides": ["out_of_scope"], "protects": ["emergency"]}, "blend", None, None
     )
     component.clf = Linear()
-    component._create_X = lambda messages: None
     unsure = _message("快来人", [("nlu_fallback", 0.45), ("emergency", 0.4)])
+    _with_features(component, unsure)
     component.process([unsure])
     assert unsure.get("intent")["name"] == "nlu_fallback"  # as without the blend
+
+
+def test_a_message_without_the_full_feature_row_is_left_to_diet():
+    # "   " is empty after the normaliser: some featurizers give it no sentence features, and a
+    # narrower row made the whole parse fail (no reply at all).
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    from bot.components.ensemble import BlendedIntentClassifier
+
+    class Linear:
+        classes_ = np.array(["out_of_scope", "policy"])
+        n_features_in_ = 3
+
+        def predict_proba(self, x):
+            assert x.shape == (1, 3)
+            return np.array([[0.9, 0.1]])
+
+    component = BlendedIntentClassifier({"diet_weight": 0.3}, "blend", None, None)
+    component.clf = Linear()
+    widths = {"   ": 2, "怎么练出腹肌": 3}
+    component._create_X = lambda messages: csr_matrix(np.ones((1, widths[messages[0].get("text")])))
+    empty, full = _message("   ", [("nlu_fallback", 1.0)]), _message("怎么练出腹肌", [("policy", 1.0)])
+    for message in (empty, full):
+        message.get_sparse_features = lambda attribute: (None, object())
+    component.process([empty, full])
+    assert empty.get("intent")["name"] == "nlu_fallback"
+    assert full.get("intent")["name"] == "out_of_scope"
