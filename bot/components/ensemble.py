@@ -4,9 +4,11 @@ DIET is often certain (confidence 1.0) about text unlike anything it was trained
 "怎么练出腹肌" came out as a policy question at 1.0, so the FallbackClassifier behind it
 never had a chance to ask. A linear model over the same word and character n-gram
 counts is less certain where the words are new. This component blends the two
-rankings (`diet_weight` × DIET + the rest × logistic regression) and puts the blend
-in the message, so the cue guard and the FallbackClassifier after it see one
-calibrated ranking. Rasa's own LogisticRegressionClassifier does the training and the
+rankings (`diet_weight` × DIET + the rest × logistic regression) and, when the blend's
+first intent is one it `decides` (here only `out_of_scope`) and DIET's is not one it
+`protects`, puts the blend in the message; otherwise DIET's ranking stands. It runs after
+the FallbackClassifier, so an off-topic message the blend is unsure of still gets the
+off-topic answer. Rasa's own LogisticRegressionClassifier does the training and the
 storage; this class only changes what `process` does with its probabilities.
 """
 
@@ -15,11 +17,11 @@ from __future__ import annotations
 from typing import Any, Dict, List, Text
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from scipy.sparse import vstack
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy.sparse import vstack
 
 CONFIDENCE = "confidence"
 FALLBACK = "nlu_fallback"
@@ -50,8 +52,8 @@ class BlendedIntentClassifier(LogisticRegressionClassifier):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         # `decides`: the intents the blend may choose; otherwise DIET's ranking stands. The
-        # blend's probabilities are softer than DIET's, and the thresholds after it (fallback,
-        # clause answers) and short answers inside forms ("继续填写", "不，我还是要投诉") were
+        # blend's probabilities are softer than DIET's, and the fallback and clause-answer
+        # thresholds and short answers inside forms ("继续填写", "不，我还是要投诉") were
         # read on DIET's scale; empty = the blend always decides.
         return {
             **LogisticRegressionClassifier.get_default_config(),

@@ -107,7 +107,6 @@ class ChineseNormaliser(GraphComponent):
         normalised, index_map = normalise(text)
         if limit is not None:
             normalised = normalised[:limit]
-        if limit is not None:
             # Where a space between two Chinese words was dropped: the clause splitter may cut
             # there ("能开专票吗 行李超重怎么收费"); only at run time, training examples are one intent.
             breaks = [
