@@ -1,4 +1,24 @@
-"""A SQL tracker store whose cost per turn does not grow with the conversation (issue 17).
+"""Our SQL tracker stores, named in the endpoints files through Rasa's custom tracker-store hook
+(`tracker_store: type: bot.tracker_store.<Class>`; Rasa passes the file's other keys, `url` as
+`host`, and the domain).
+
+`PooledSQLTrackerStore` (endpoints.yml, and the base of the windowed store at scale) is Rasa's
+`SQLTrackerStore` with an engine of its own, tuned where the stock one is not:
+
+- **SQLite file** (the embedded default): stock Rasa opens a new connection for every load and
+  every save (SQLAlchemy 1.4 uses NullPool for files) and commits with a full fsync in
+  rollback-journal mode. Here: pooled connections, WAL and synchronous=NORMAL (durable across a
+  crash of the process; an OS crash may lose the last commits, a trade made for a chat log) and
+  a busy timeout for the review export reading alongside. The pragmas are set on this store's
+  engine only, not on every SQLAlchemy engine of the process.
+- **PostgreSQL** (at scale, docs/scale.md): the store is a blocking client inside the event
+  loop, so an unreachable server must fail within seconds (libpq waits forever by default), and
+  a connection the server dropped (restart, failover) is replaced before use, not failed on.
+
+Rasa's own settings still apply (SQL_POOL_SIZE, SQL_MAX_OVERFLOW, POSTGRESQL_SCHEMA).
+
+`WindowedSQLTrackerStore`: a pooled store whose cost per turn does not grow with the
+conversation (issue 17).
 
 Stock `SQLTrackerStore` loads every event of the current session on every message, and Rasa
 then replays them, featurises the whole history for every policy on every prediction and
@@ -41,14 +61,22 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-from typing import Any, Dict, List, Optional, Text
+import sqlite3
+import time
+from typing import Any, Dict, List, Optional, Text, Union
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore
+import sqlalchemy.exc
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import SQLTrackerStore, TrackerStore, create_engine_kwargs, validate_port
+from rasa.shared.core.domain import Domain
+from rasa.shared.exceptions import RasaException
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, SESSION_START_METADATA_SLOT
 from rasa.shared.core.events import Event, Restarted, SessionStarted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.pool import QueuePool
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +89,124 @@ DEFAULT_CHECKPOINT_EVENTS = 50
 # they were loaded in (a checkpoint describes the state before the turn's new events).
 _STORED = "_window_stored_events"
 _SETTLED_SLOTS = "_window_settled_slots"
+
+PG_CONNECT_TIMEOUT = 3  # seconds
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def engine_kwargs(url: Union[Text, URL]) -> Dict[Text, Any]:
+    """`create_engine` arguments: Rasa's own (pool size, schema) and ours (see the module)."""
+    kwargs = create_engine_kwargs(url)
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        kwargs.setdefault("poolclass", QueuePool)
+        # Pooled connections move between the event loop and Rasa's executor threads.
+        kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
+    elif parsed.get_backend_name() == "postgresql":
+        kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", PG_CONNECT_TIMEOUT)
+        kwargs.setdefault("pool_pre_ping", True)
+    return kwargs
+
+
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Each new SQLite connection of a store's engine: busy timeout, WAL, synchronous=NORMAL."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError:
+            pass  # another process holds the file: it keeps working in its current mode
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def create_engine(url: Union[Text, URL]) -> Engine:
+    """A tracker store's engine; the SQLite pragmas are listened for on this engine only."""
+    engine = sa.create_engine(url, **engine_kwargs(url))
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", sqlite_pragmas)
+    return engine
+
+
+class TrackerStoreConfigurationError(RasaException):
+    """The store named in the endpoints file could not be built."""
+
+
+class PooledSQLTrackerStore(SQLTrackerStore):
+    """Rasa's SQLTrackerStore (same table, same events) on an engine of its own (see the module)."""
+
+    def __init__(
+        self,
+        domain: Optional[Domain] = None,
+        dialect: Text = "sqlite",
+        host: Optional[Text] = None,
+        port: Optional[int] = None,
+        db: Text = "rasa.db",
+        username: Optional[Text] = None,
+        password: Optional[Text] = None,
+        event_broker: Optional[EventBroker] = None,
+        login_db: Optional[Text] = None,
+        query: Optional[Dict] = None,
+        **kwargs: Any,
+    ) -> None:
+        # Rasa loads a custom store inside `except (AttributeError, ImportError)` and falls back to
+        # an in-memory store with a warning: a missing database driver would silently lose every
+        # conversation at the next restart. Stock `type: SQL` fails to start; so does this.
+        try:
+            self._connect(dialect, host, port, db, username, password, login_db, query)
+        except (AttributeError, ImportError) as error:
+            raise TrackerStoreConfigurationError(
+                f"{type(self).__name__} ({dialect}): {type(error).__name__}: {error}"
+            ) from error
+        TrackerStore.__init__(self, domain, event_broker, **kwargs)
+        logger.info(
+            "Tracker store %s on %s (pool: %s)",
+            type(self).__name__,
+            self.engine.dialect.name,
+            type(self.engine.pool).__name__,
+        )
+
+    def _connect(
+        self,
+        dialect: Text,
+        host: Optional[Text],
+        port: Any,
+        db: Text,
+        username: Optional[Text],
+        password: Optional[Text],
+        login_db: Optional[Text],
+        query: Optional[Dict],
+    ) -> None:
+        """SQLTrackerStore.__init__ of Rasa 3.6 with `create_engine` for its inline engine (stock
+        Rasa builds it from a module function, which is no extension point)."""
+        engine_url = self.get_db_url(
+            dialect, host, validate_port(port), db, username, password, login_db, query
+        )
+        self.engine = create_engine(engine_url)
+        while True:  # as Rasa: the database may take a while to come up
+            try:
+                if login_db:
+                    self._create_database_and_update_engine(db, engine_url)
+                try:
+                    self.Base.metadata.create_all(self.engine)
+                except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.ProgrammingError) as error:
+                    # Replicas started together may race to create the table: one wins.
+                    logger.error("Could not create tables: %s", error)
+                self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+                return
+            except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError) as error:
+                logger.warning(error)
+                time.sleep(5)
+
+    def _create_database_and_update_engine(self, db: Text, engine_url: URL) -> None:
+        """Rasa's, with our engine for the database it created (stock: a default engine)."""
+        if self.engine.dialect.name != "postgresql":
+            super()._create_database_and_update_engine(db, engine_url)  # Rasa's warning
+            return
+        self._create_database(self.engine, db)
+        self.engine.dispose()
+        self.engine = create_engine(sa.engine.make_url(engine_url).set(database=db))
 
 
 def settled_slots(tracker: DialogueStateTracker) -> Optional[Dict[Text, Any]]:
@@ -77,8 +223,8 @@ def settled_slots(tracker: DialogueStateTracker) -> Optional[Dict[Text, Any]]:
     return values
 
 
-class WindowedSQLTrackerStore(SQLTrackerStore):
-    """SQLTrackerStore that loads a bounded window of long sessions (see the module)."""
+class WindowedSQLTrackerStore(PooledSQLTrackerStore):
+    """PooledSQLTrackerStore that loads a bounded window of long sessions (see the module)."""
 
     def __init__(
         self,

@@ -136,7 +136,8 @@ def rasa_service(
     endpoints.write_text(
         f"action_endpoint:\n  url: {action_url}\n"
         "  headers:\n    Authorization: Bearer ${ACTION_SERVER_TOKEN}\n"
-        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {workdir / 'tracker.db'}\n"
+        f"tracker_store:\n  type: bot.tracker_store.PooledSQLTrackerStore\n  dialect: sqlite\n"
+        f"  db: {workdir / 'tracker.db'}\n"
     )
     return Service(
         name="rasa",

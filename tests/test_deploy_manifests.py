@@ -708,3 +708,21 @@ def test_the_images_start_the_services_as_the_procfile_does():
         assert json.loads(cmd) == container["args"], (
             f"{image}.Dockerfile CMD != the {service} Deployment's args"
         )
+
+
+# === tests: Rasa's endpoints files ======================================================
+
+
+def test_every_endpoints_file_names_our_pooled_sql_tracker_store():
+    """Rasa's stock `type: SQL` has no connect timeout or pre-ping on PostgreSQL and opens a
+    connection per call on SQLite: every endpoints file names bot/tracker_store.py's store (or a
+    subclass), and the deployed Rasa server reads one of them."""
+    from rasa.shared.utils.common import class_from_module_path
+
+    from bot.tracker_store import PooledSQLTrackerStore
+
+    files = [ROOT / "endpoints.yml", *sorted(DEPLOY.rglob("endpoints*.yml"))]
+    assert rasa_files()[0] in files
+    for path in files:
+        store = yaml.safe_load(path.read_text(encoding="utf-8"))["tracker_store"]
+        assert issubclass(class_from_module_path(store["type"]), PooledSQLTrackerStore), path

@@ -1,4 +1,7 @@
-"""bot/tracker_store.py against Rasa's own SQLTrackerStore, on the machine's PostgreSQL.
+"""bot/tracker_store.py: the pooled store's engine (SQLite file, PostgreSQL, a Rasa server started
+from endpoints.yml), then the windowed store against Rasa's own SQLTrackerStore on PostgreSQL.
+
+The windowed store:
 
 One long conversation (small talk, a form, a handoff pause, a revert) is written turn by turn
 through the windowed store; after every turn the windowed tracker is compared with what stock
@@ -29,7 +32,12 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.tracker_store import CHECKPOINT, WindowedSQLTrackerStore
+from bot.tracker_store import (
+    CHECKPOINT,
+    PooledSQLTrackerStore,
+    TrackerStoreConfigurationError,
+    WindowedSQLTrackerStore,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DB = "travel_test_window_tracker"
@@ -203,3 +211,182 @@ async def test_saving_twice_stores_nothing_twice(domain, database):
     await windowed.save(tracker)
     await windowed.save(tracker)
     assert len((await stock.retrieve(sender)).events) == 1 + len(turn_events(0))
+
+
+# --- the pooled store: its own engine -----------------------------------------------------
+
+TUNED_DB = "travel_helper_trk"
+
+
+def slot_domain() -> Domain:
+    return Domain.from_yaml(
+        "version: '3.1'\nslots:\n  city:\n    type: text\n    mappings: [{type: custom}]\n"
+    )
+
+
+def sqlite_settings(engine) -> tuple:
+    with engine.connect() as connection:
+        return tuple(
+            connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "synchronous", "busy_timeout")
+        )
+
+
+async def test_sqlite_file_store_pools_connections_in_wal_mode_and_keeps_every_event(tmp_path):
+    from sqlalchemy.pool import QueuePool
+
+    domain, db = slot_domain(), str(tmp_path / "tracker.db")
+    store = PooledSQLTrackerStore(domain, dialect="sqlite", db=db)
+    assert isinstance(store.engine.pool, QueuePool)  # stock Rasa: NullPool, a connection per call
+    assert sqlite_settings(store.engine) == ("wal", 1, 5000)  # 1 = NORMAL; stock: delete, FULL
+
+    tracker = await store.get_or_create_tracker("t1")
+    for i in range(3):
+        tracker.update(UserUttered(f"第{i}句", {"name": "greet", "confidence": 1.0}))
+        tracker.update(SlotSet("city", f"城市{i}"))
+        tracker.update(ActionExecuted("action_listen"))
+        await store.save(tracker)
+    # A second store on the same file (another process at start-up) sees everything once.
+    again = await PooledSQLTrackerStore(domain, dialect="sqlite", db=db).retrieve("t1")
+    assert [e.as_dict()["event"] for e in again.events] == [e.as_dict()["event"] for e in tracker.events]
+    assert again.get_slot("city") == "城市2"
+    assert sum(1 for e in again.events if isinstance(e, UserUttered)) == 3
+
+
+def test_the_pragmas_stay_on_the_stores_engine(tmp_path):
+    """Neither the store nor the server's patches touch the other SQLAlchemy engines."""
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    from bot import patches
+
+    patches.apply({})  # as the Rasa server does (bot/serve.py)
+    PooledSQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "tracker.db"))
+    unrelated = sa.create_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    stock = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "stock.db"))
+    # busy_timeout is not compared: Python's sqlite3 sets 5000 ms on every connection anyway.
+    assert sqlite_settings(unrelated)[:2] == ("delete", 2)  # 2 = FULL, SQLite's default
+    assert sqlite_settings(stock.engine)[:2] == ("delete", 2)
+    assert isinstance(stock.engine.pool, NullPool)
+
+
+def test_a_missing_database_driver_stops_the_start_not_an_in_memory_store():
+    """Rasa loads a custom store inside `except ImportError` and falls back to an in-memory store;
+    ours refuses, as stock `type: SQL` does (MySQL: no driver installed here)."""
+    from rasa.core.tracker_store import TrackerStore
+    from rasa.utils.endpoints import EndpointConfig
+
+    config = EndpointConfig(type="bot.tracker_store.PooledSQLTrackerStore", dialect="mysql", db="x")
+    with pytest.raises(TrackerStoreConfigurationError, match="ModuleNotFoundError"):
+        TrackerStore.create(config, Domain.empty())
+
+
+@pytest.fixture(scope="module")
+def tuned_database() -> Iterator[str]:
+    psycopg2 = pytest.importorskip("psycopg2")
+    try:
+        conn = psycopg2.connect(
+            host="127.0.0.1", port=5432, user="postgres", dbname="postgres", connect_timeout=3
+        )
+    except psycopg2.OperationalError as error:
+        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 unreachable: {error}")
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{TUNED_DB}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{TUNED_DB}"')
+    yield TUNED_DB
+    with conn.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{TUNED_DB}" WITH (FORCE)')
+    conn.close()
+
+
+async def test_postgresql_store_times_out_connecting_and_replaces_dropped_connections(
+    tuned_database, monkeypatch
+):
+    import psycopg2
+
+    monkeypatch.setenv("SQL_POOL_SIZE", "4")  # Rasa's own setting still applies
+    store = PooledSQLTrackerStore(
+        slot_domain(),
+        dialect="postgresql",
+        host="127.0.0.1",
+        port=5432,
+        db=tuned_database,
+        username="postgres",
+    )
+    assert store.engine.pool.size() == 4
+    with store.engine.connect() as connection:
+        assert "connect_timeout=3" in connection.connection.dbapi_connection.dsn  # libpq: no timeout
+    assert store.engine.pool._pre_ping
+
+    tracker = await store.get_or_create_tracker("pg-1")
+    tracker.update(SlotSet("city", "杭州"))
+    await store.save(tracker)
+    # The server drops every pooled connection (a restart, a failover): the next read still works.
+    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s",
+            (tuned_database,),
+        )
+        assert cursor.fetchone()[0] >= 1
+    admin.close()
+    assert (await store.retrieve("pg-1")).get_slot("city") == "杭州"
+    store.engine.dispose()
+
+
+def test_a_rasa_server_started_from_endpoints_yml_uses_the_pooled_store(trained_model, tmp_path):
+    """The real endpoints.yml through bot/serve.py: the store is ours (a wrong module path would
+    have made Rasa fall back to an in-memory store with a mere warning)."""
+    import sqlite3
+
+    import httpx
+
+    from tests.services import BOT_BIN, Service, base_env, free_port, rasa_auth_headers
+
+    port, secret, db = free_port(), "tracker-store-test", tmp_path / "tracker.db"
+    rasa = Service(
+        name="rasa",
+        args=[
+            str(BOT_BIN / "python"),
+            "-m",
+            "bot.serve",
+            "run",
+            "--enable-api",
+            "--port",
+            str(port),
+            "--model",
+            str(trained_model),
+            "--credentials",
+            str(ROOT / "credentials.yml"),
+            "--endpoints",
+            str(ROOT / "endpoints.yml"),
+        ],  # fmt: skip
+        env=base_env(
+            RASA_JWT_SECRET=secret,
+            TRACKER_DB=str(db),
+            ACTION_SERVER_URL=f"http://127.0.0.1:{free_port()}/webhook",  # not called
+        ),
+        health_url=f"http://127.0.0.1:{port}/status",
+        headers=rasa_auth_headers(secret),
+        log_path=tmp_path / "rasa.log",
+    )
+    rasa.start()
+    try:
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/conversations/pooled-1/tracker/events",
+            json=[{"event": "bot", "text": "您好"}],
+            headers=rasa.headers,
+            timeout=60,
+        )
+        assert response.status_code == 200, response.text
+    finally:
+        rasa.stop()
+    log = rasa.log_path.read_text(errors="replace")
+    assert "Tracker store PooledSQLTrackerStore on sqlite (pool: QueuePool)" in log, rasa.log_tail()
+    assert "InMemoryTrackerStore" not in log
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        stored = connection.execute("SELECT type_name FROM events WHERE sender_id = 'pooled-1'").fetchall()
+    assert ("bot",) in stored
