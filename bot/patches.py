@@ -1,4 +1,7 @@
-"""Fixes to Rasa 3.6 internals, applied when the `bot` package is imported.
+"""Fixes to Rasa 3.6 internals, applied by the Rasa server's entry point (bot/serve.py).
+
+The SQL tracker store's tuning is not here: it is a tracker store class named in the
+endpoints files (bot/tracker_store.py), Rasa's public extension point.
 
 Each was found with py-spy on the Rasa server under 20 concurrent
 conversations (README "Figures"); none changes what Rasa answers.
@@ -16,15 +19,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sqlite3
 from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text, Type
 
 import aiohttp
 import rasa
-import rasa.core.tracker_store
-import sqlalchemy
 import sqlalchemy.exc
 
 from jsonschema import ValidationError
@@ -38,7 +38,6 @@ from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
 from rasa.shared.exceptions import RasaException
 from rasa.utils import endpoints
-from sqlalchemy.pool import QueuePool
 
 logger = logging.getLogger(__name__)
 
@@ -79,43 +78,6 @@ def _resolve_by_type(type_name: Text, default: Optional[Type[Event]] = None) -> 
         if cls is not None and cls is not default:
             _event_types[type_name] = cls
     return cls
-
-
-# SQLite tracker store (the embedded default): stock Rasa opens a new SQLite
-# connection for every load and every save (SQLAlchemy 1.4 uses NullPool for
-# files) and commits with a full fsync in rollback-journal mode. Pooled
-# connections, WAL and synchronous=NORMAL (durable across a crash of the process;
-# an OS crash may lose the last commits, a trade made for a chat log) and a busy
-# timeout for the review export reading alongside. PostgreSQL is left as it is.
-_stock_engine_kwargs = rasa.core.tracker_store.create_engine_kwargs
-PG_CONNECT_TIMEOUT = 3  # seconds
-
-
-def _tracker_engine_kwargs(url: Any) -> Dict[Text, Any]:
-    kwargs = _stock_engine_kwargs(url)
-    parsed = sqlalchemy.engine.make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        kwargs.setdefault("poolclass", QueuePool)
-        kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
-    elif parsed.get_backend_name() == "postgresql":
-        # At scale (docs/scale.md): the store is a blocking client inside the event loop, so an
-        # unreachable server must fail within seconds (libpq waits forever by default), and a
-        # connection the server dropped (restart, failover) is replaced before use, not failed on.
-        kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", PG_CONNECT_TIMEOUT)
-        kwargs.setdefault("pool_pre_ping", True)
-    return kwargs
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout=5000")
-        try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-        except sqlite3.OperationalError:
-            pass  # another process holds the file: it keeps working in its current mode
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
 
 
 # Custom-action calls: stock `EndpointConfig.request` opens a new aiohttp session,
@@ -325,9 +287,6 @@ def apply(environ: Optional[Dict[str, str]] = None) -> bool:
         return False
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign]
-    rasa.core.tracker_store.create_engine_kwargs = _tracker_engine_kwargs
-    if not sqlalchemy.event.contains(sqlalchemy.engine.Engine, "connect", _sqlite_pragmas):
-        sqlalchemy.event.listen(sqlalchemy.engine.Engine, "connect", _sqlite_pragmas)
     endpoints.EndpointConfig.session = _session  # type: ignore[method-assign]
     RemoteAction.run = _remote_run  # type: ignore[method-assign]
     MessageProcessor._run_action = _run_action  # type: ignore[method-assign]

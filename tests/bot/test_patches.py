@@ -63,43 +63,6 @@ def test_event_types_resolve_as_stock_and_unknown_names_still_raise(monkeypatch)
     assert walks == []  # the stock lookup walks every Event subclass for every event
 
 
-# --- SQLite tracker store ------------------------------------------------------------
-
-
-def test_sqlite_tracker_store_pools_connections_in_wal_mode_and_keeps_every_event(tmp_path):
-    import asyncio
-
-    from rasa.core.tracker_store import SQLTrackerStore
-    from rasa.shared.core.domain import Domain
-    from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
-    from sqlalchemy.pool import QueuePool
-
-    domain = Domain.from_yaml(
-        "version: '3.1'\nslots:\n  city:\n    type: text\n    mappings: [{type: custom}]\n"
-    )
-    store = SQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "tracker.db"))
-    assert isinstance(store.engine.pool, QueuePool)
-    with store.engine.connect() as connection:
-        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
-
-    async def converse():
-        tracker = await store.get_or_create_tracker("t1")
-        for i in range(3):
-            tracker.update(UserUttered(f"第{i}句", {"name": "greet", "confidence": 1.0}))
-            tracker.update(SlotSet("city", f"城市{i}"))
-            tracker.update(ActionExecuted("action_listen"))
-            await store.save(tracker)
-        # A second store on the same file (another process at start-up) sees everything once.
-        other = SQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "tracker.db"))
-        return tracker, await other.retrieve("t1")
-
-    tracker, again = asyncio.run(converse())
-    assert [e.as_dict()["event"] for e in again.events] == [e.as_dict()["event"] for e in tracker.events]
-    assert again.get_slot("city") == "城市2"
-    assert sum(1 for e in again.events if isinstance(e, UserUttered)) == 3
-
-
 # --- pooled custom-action connections --------------------------------------------------
 
 
