@@ -29,6 +29,7 @@ from app.api.routes import (
     stats,
     tickets,
 )
+from app.core.clients import AppClients
 from app.core.config import Settings, get_settings
 from app.core.db import get_session, make_engine, make_sessionmaker
 from app.core.servicekit import install_log_masking
@@ -86,9 +87,11 @@ async def _running(app: FastAPI, settings: Settings, engine: Engine):
     # delivers through its requests only.
     notice_task = None
     if own_database:
-        sessions = app.state.sessions
+        sessions, clients = app.state.sessions, app.state.clients
         notice_task = asyncio.create_task(
-            notifier.run_periodically(lambda: notifier.periodic_notifier(sessions), clock)
+            notifier.run_periodically(
+                lambda: notifier.periodic_notifier(sessions, clients), clock, settings.notifier_retry_seconds
+            )
         )
     try:
         yield
@@ -109,9 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _install_log_filter()
         # The Rasa secret goes through the same start-up check as the others (servicekit),
         # now rather than at the first handoff.
-        from app.services.rasa_client import get_rasa_settings
-
-        get_rasa_settings()
+        settings.check_rasa_secret()
         # The app's own engine, from the settings it was created with: two apps in one process
         # (tests, or an embedding) each use their own database. Requests get their sessions
         # from app.state.sessions (core/db.get_session).
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async with _running(_app, settings, engine):
                 yield
         finally:
+            _app.state.clients.close()  # Rasa, typing relay, WeChat: built from these settings
             engine.dispose()
 
     app = FastAPI(
@@ -135,6 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # Clients of Rasa and WeChat, built from these settings on first use (core/clients.py).
+    app.state.clients = AppClients(settings)
     app.state.retention_runs = []  # reports of this process's retention runs (tests read them)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for module in (

@@ -21,11 +21,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
+from app.api.clients import get_notifier
 from app.api.deps import get_now
+from app.services import notifier as nt
+from app.services.rasa_client import get_rasa_client
 from app.bootstrap import migrate, seed
 from app.core.config import Settings
 from app.core.db import get_session, make_engine
 from app.main import create_app
+from tests.stand_ins import StandInRasa, WeChatAccount, fake_wechat_module
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SERVICE_TOKEN = "test-service-token"
@@ -190,3 +194,41 @@ def agent2(client):
 @pytest.fixture
 def supervisor(client):
     return login(client, "supervisor")
+
+
+@pytest.fixture
+def rasa(app) -> StandInRasa:
+    """Rasa's conversation endpoints in memory, for the app's routes and the test."""
+    stand_in = StandInRasa()
+    app.dependency_overrides[get_rasa_client] = lambda: stand_in
+    return stand_in
+
+
+@pytest.fixture
+def held(app):
+    """The requests write their notices but do not deliver them: the test delivers, at its clock."""
+    app.dependency_overrides[get_notifier] = lambda: None
+
+
+@pytest.fixture
+def wechat(tmp_path, clock):
+    """A WeChat account with template messages on, on the fake WeChat server; its sender's
+    token cache (the file the bot's channel shares) in the test's folder."""
+    server = fake_wechat_module().FakeWeChatAPI(app_id="wx-notice", app_secret="notice-secret").start()
+    settings = test_settings(
+        wechat_app_id="wx-notice",
+        wechat_app_secret="notice-secret",
+        wechat_api_base=server.url,
+        wechat_template_id="tmpl-progress",
+        wechat_token_cache=str(tmp_path / "wechat-token.json"),
+    )
+    sender = nt.WeChatTemplateSender(
+        settings.wechat_app_id,
+        settings.wechat_app_secret,
+        server.url,
+        settings.token_cache_path,
+        clock=lambda: clock.now.timestamp(),
+    )
+    yield WeChatAccount(server, settings, sender)
+    sender.close()
+    server.stop()

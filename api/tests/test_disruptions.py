@@ -16,22 +16,14 @@ from sqlalchemy import func, select
 from app.crud import bookings
 from app.models import AuditLog, Booking, BookingContact, DisruptionRecipient, Notification
 from app.services import disruptions as service
-from app.services.rasa_client import get_rasa_client
 from tests.conftest import login
-from tests.services.test_notifier import StandInRasa
+from tests.stand_ins import StandInRasa
 
 PRODUCT = "日本东京大阪富士山7日游"  # TR20260004: 2026-12-18 .. 2026-12-24
 DEPARTS = "2026-12-18"
 BEFORE = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)  # 10:00 in China, a week before departure
 DURING = datetime(2026, 12, 20, 1, 0, tzinfo=UTC)  # 09:00 in China, day 3 of the trip
 NOTICE = "因台风影响，12月18日去程航班改为12月19日同一时间出发，酒店顺延一晚，费用由我社承担。"
-
-
-@pytest.fixture
-def rasa(app) -> StandInRasa:
-    stand_in = StandInRasa()
-    app.dependency_overrides[get_rasa_client] = lambda: stand_in
-    return stand_in
 
 
 @pytest.fixture
@@ -357,50 +349,25 @@ def test_a_conversation_that_complained_about_a_booking_is_told_too(
 
 
 def test_a_wechat_traveller_silent_for_48_hours_gets_a_template_message(
-    client, supervisor, contacts, rasa, clock, db, tmp_path, app
+    client, supervisor, contacts, rasa, clock, db, wechat, held
 ):
     """Past WeChat's customer-service window the notifier sends the account's template message
     (to the fake WeChat server, over HTTP) with the disruption's fields."""
-    from app.api.routes import disruptions as routes
-    from app.core.config import Settings
-    from app.services import notifier as nt
-    from tests.services.test_notifier import _fake_wechat_module
-
-    fake = _fake_wechat_module().FakeWeChatAPI(app_id="wx-disruption", app_secret="disruption-secret").start()
-    try:
-        app.dependency_overrides[routes.get_notifier] = lambda: None  # the test delivers, at its clock
-        clock.set(BEFORE + timedelta(hours=48))  # the traveller last wrote at BEFORE - 1 h
-        body = post(client, login(client, "supervisor")).json()
-        settings = Settings(
-            app_env="development",
-            wechat_app_id="wx-disruption",
-            wechat_app_secret="disruption-secret",
-            wechat_api_base=fake.url,
-            wechat_template_id="tmpl-progress",
-            wechat_token_cache=str(tmp_path / "wechat-token.json"),
-        )
-        sender = nt.WeChatTemplateSender(
-            "wx-disruption",
-            "disruption-secret",
-            fake.url,
-            settings.token_cache_path,
-            clock=lambda: clock.now.timestamp(),
-        )
-        notifier = nt.Notifier(nt.notifier_for(db, rasa).sessions, rasa, settings, sender)
-        assert notifier.deliver_due(clock.now) == {"sent": 2}
-        (template,) = fake.templates_to("oWx0000000000000000000000abc")
-        fields = {name: value["value"] for name, value in template["data"].items()}
-        assert (fields["first"], fields["keyword1"]) == ("出行变更通知", "TR20269001")
-        assert NOTICE in fields["remark"]
-        routes_taken = {
-            r["booking_ref"]: r["route"]
-            for r in client.get(f"/disruptions/{body['id']}", headers=login(client, "supervisor")).json()[
-                "recipients"
-            ]
-        }
-        assert routes_taken == {"TR20260004": "rasa:socketio", "TR20269001": "wechat_template"}
-    finally:
-        fake.stop()
+    clock.set(BEFORE + timedelta(hours=48))  # the traveller last wrote at BEFORE - 1 h
+    body = post(client, login(client, "supervisor")).json()
+    notifier = wechat.notifier(db, rasa)  # the test delivers, at its clock
+    assert notifier.deliver_due(clock.now) == {"sent": 2}
+    (template,) = wechat.server.templates_to("oWx0000000000000000000000abc")
+    fields = {name: value["value"] for name, value in template["data"].items()}
+    assert (fields["first"], fields["keyword1"]) == ("出行变更通知", "TR20269001")
+    assert NOTICE in fields["remark"]
+    routes_taken = {
+        r["booking_ref"]: r["route"]
+        for r in client.get(f"/disruptions/{body['id']}", headers=login(client, "supervisor")).json()[
+            "recipients"
+        ]
+    }
+    assert routes_taken == {"TR20260004": "rasa:socketio", "TR20269001": "wechat_template"}
 
 
 def test_supervisors_are_alerted_before_and_after_the_alternative_deadline(client, contacts, clock, db):

@@ -79,15 +79,15 @@ def test_the_api_refuses_to_start_with_the_development_rasa_secret_outside_devel
     from fastapi.testclient import TestClient
 
     from app.main import create_app
-    from app.services import rasa_client
     from tests.conftest import test_settings
 
-    monkeypatch.setenv("APP_ENV", "production")
+    # RASA_JWT_SECRET from the environment, as in a deployment; the app checks the settings it
+    # was created with (production here), at start-up.
     monkeypatch.setenv("RASA_JWT_SECRET", "dev-rasa-jwt-secret")
-    rasa_client.get_rasa_settings.cache_clear()
-    try:
-        with pytest.raises(ValueError, match="RASA_JWT_SECRET"):
-            with TestClient(create_app(test_settings())):
-                pass
-    finally:
-        rasa_client.get_rasa_settings.cache_clear()
+    settings = test_settings(
+        app_env="production", api_service_token="p" * 24, verify_grant_secret="production-grant-secret"
+    )
+    assert settings.rasa_jwt_secret == "dev-rasa-jwt-secret"
+    with pytest.raises(ValueError, match="RASA_JWT_SECRET"):
+        with TestClient(create_app(settings)):
+            pass

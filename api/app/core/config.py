@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.core.servicekit import InsecureConfiguration, refuse_development_secrets
@@ -100,6 +100,12 @@ class Settings(BaseSettings):
     itinerary_reminder_days: int = Field(default=3, ge=1)
     reminder_interval_minutes: float = Field(default=60.0, gt=0)
 
+    # The agents' availability: opening hours (China time, every day), away and offline after;
+    # what they mean is in app/services/availability.py (AvailabilitySettings).
+    opening_hours: str = "08:00-22:00"
+    agent_away_minutes: float = Field(default=5.0, gt=0)
+    agent_offline_seconds: float = Field(default=150.0, ge=30)
+
     # --- Rasa's HTTP API (app/services/rasa_client.py) and the notices to travellers
     # (app/services/notifier.py). Their secrets are checked where they are used (the lifespan
     # and the first call: check_rasa_secret, check_wechat_secret), not by every Settings: the
@@ -127,6 +133,15 @@ class Settings(BaseSettings):
     # The bot's access-token cache (bot/channels/wechat_api.py FileTokenStore): the same file,
     # key and lock, because a token fetched here invalidates the bot's, and the reverse.
     wechat_token_cache: str = "var/wechat-token.json"
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _valid_hours(cls, value: str) -> str:
+        # Imported here: services build on core, not the reverse (the parser is pure arithmetic).
+        from app.services.availability import OpeningHours
+
+        OpeningHours.parse(value)
+        return value
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> "Settings":

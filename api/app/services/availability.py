@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.requests import HTTPConnection
+
+from app.core.clients import clients_of
+from app.core.config import Settings
 
 CHINA = ZoneInfo("Asia/Shanghai")
 _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -72,10 +74,11 @@ class OpeningHours:
         return opening if opening > local else opening + timedelta(days=1)
 
 
-class AvailabilitySettings(BaseSettings):
-    """OPENING_HOURS, AGENT_AWAY_MINUTES, AGENT_OFFLINE_SECONDS (dev defaults as in dev.env)."""
+class AvailabilitySettings(BaseModel):
+    """OPENING_HOURS, AGENT_AWAY_MINUTES, AGENT_OFFLINE_SECONDS as the app's Settings read them
+    (`availability_of`); tests build their own."""
 
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+    model_config = ConfigDict(frozen=True)
 
     opening_hours: str = "08:00-22:00"
     # No keyboard or mouse use in the console for this long: shown as away (automatic).
@@ -103,7 +106,15 @@ class AvailabilitySettings(BaseSettings):
         return timedelta(seconds=self.agent_offline_seconds)
 
 
-@lru_cache
-def get_availability_settings() -> AvailabilitySettings:
-    """Lazy provider (read once); routes take it as a dependency that tests override."""
-    return AvailabilitySettings()
+def availability_of(settings: Settings) -> AvailabilitySettings:
+    return AvailabilitySettings(
+        opening_hours=settings.opening_hours,
+        agent_away_minutes=settings.agent_away_minutes,
+        agent_offline_seconds=settings.agent_offline_seconds,
+    )
+
+
+def get_availability_settings(request: HTTPConnection) -> AvailabilitySettings:
+    """The request's app's availability settings; routes take them as a dependency that tests
+    override."""
+    return clients_of(request).get("availability", availability_of)

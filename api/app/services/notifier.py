@@ -38,7 +38,6 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +45,14 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.core.clients import AppClients
 from app.core.config import Settings
 from app.core.db import upsert_insert
 from app.models import Ticket
 from app.models.notification import FAILED, PENDING, SENDING, SENT, SKIPPED, Notification
 from app.services import deadlines as dl
 from app.services import workflow
-from app.services.rasa_client import ConversationNotFound, RasaClient, RasaUnavailable
+from app.services.rasa_client import ConversationNotFound, RasaClient, RasaUnavailable, app_rasa_client
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +66,6 @@ CONFIRM_BUTTONS = [
 # unknown template, template message refused for this user.
 WECHAT_PERMANENT = {40003, 40037, 43004, 43101}
 WECHAT_TOKEN_ERRORS = {40001, 40014, 42001}
-
-
-@lru_cache
-def get_notifier_settings() -> Settings:
-    """NOTIFIER_* and the WeChat account of the template messages, read from the environment
-    once; WECHAT_APP_SECRET is checked when template messages are on."""
-    settings = Settings()
-    settings.check_wechat_secret()
-    return settings
 
 
 # --- what the traveller reads ----------------------------------------------------------------
@@ -271,6 +262,9 @@ class WeChatTemplateSender:
         self.cache_key = f"{self.api_base}|{app_id}"
         self.clock, self.refresh_margin = clock, refresh_margin
         self._http = httpx.Client(timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
 
     def _read(self) -> dict | None:
         try:
@@ -489,9 +483,12 @@ class Notifier:
         return outcome
 
 
-def _wechat_sender(settings: Settings) -> WeChatTemplateSender | None:
+def wechat_sender_from(settings: Settings) -> WeChatTemplateSender | None:
+    """The account's template-message sender (None without WECHAT_TEMPLATE_ID); its secret is
+    checked here, when template messages are on."""
     if not settings.wechat_template_id:
         return None
+    settings.check_wechat_secret()
     return WeChatTemplateSender(
         settings.wechat_app_id,
         settings.wechat_app_secret,
@@ -500,26 +497,28 @@ def _wechat_sender(settings: Settings) -> WeChatTemplateSender | None:
     )
 
 
-_wechat: WeChatTemplateSender | None = None
-
-
-def notifier_for(session: Session, rasa: RasaClient) -> Notifier | None:
-    """A notifier on the request's database and Rasa client (None when NOTIFIER_ENABLED is
-    false). Its sessions are bound to what the request's session is bound to: the engine in
-    production; in the API tests the test's connection, so deliveries stay in its rolled-back
-    transaction."""
-    global _wechat
-    settings = get_notifier_settings()
-    if not settings.notifier_enabled:
-        return None
-    if _wechat is None:
-        _wechat = _wechat_sender(settings)
+def sessions_beside(session: Session) -> Callable[[], Session]:
+    """Sessions bound to what `session` is bound to: the engine in production; in the API tests
+    the test's connection, so deliveries stay in its rolled-back transaction."""
     bind = session.get_bind()
 
     def sessions() -> Session:
         return Session(bind=bind, join_transaction_mode="create_savepoint", expire_on_commit=False)
 
-    return Notifier(sessions, rasa, settings, _wechat)
+    return sessions
+
+
+def notifier_for(session: Session, rasa: RasaClient, clients: AppClients) -> Notifier | None:
+    """A notifier on the request's database and Rasa client, with the app's settings and
+    WeChat sender (None when NOTIFIER_ENABLED is false)."""
+    if not clients.settings.notifier_enabled:
+        return None
+    return Notifier(sessions_beside(session), rasa, clients.settings, app_wechat_sender(clients))
+
+
+def app_wechat_sender(clients: AppClients) -> WeChatTemplateSender | None:
+    """The app's sender, built on first use: one access-token client per app, not per request."""
+    return clients.get("wechat_sender", wechat_sender_from)
 
 
 def deliver_after(notifier: Notifier | None, clock: Callable[[], datetime]) -> None:
@@ -532,22 +531,18 @@ def deliver_after(notifier: Notifier | None, clock: Callable[[], datetime]) -> N
         log.exception("notice delivery failed")
 
 
-def periodic_notifier(sessions: Callable[[], Session]) -> Notifier | None:
-    """The lifespan's notifier: sessions on the app's engine, the Rasa client of rasa_client.py."""
-    from app.services.rasa_client import get_rasa_client
-
-    global _wechat
-    settings = get_notifier_settings()
-    if not settings.notifier_enabled:
+def periodic_notifier(sessions: Callable[[], Session], clients: AppClients) -> Notifier | None:
+    """The lifespan's notifier: sessions on the app's engine, the app's Rasa client and settings."""
+    if not clients.settings.notifier_enabled:
         return None
-    if _wechat is None:
-        _wechat = _wechat_sender(settings)
-    return Notifier(sessions, get_rasa_client(), settings, _wechat)
+    return Notifier(sessions, app_rasa_client(clients), clients.settings, app_wechat_sender(clients))
 
 
-async def run_periodically(get: Callable[[], Notifier | None], clock: Callable[[], datetime]) -> None:
-    """Every worker retries due notices every NOTIFIER_RETRY_SECONDS (claims keep it to one send)."""
-    interval = get_notifier_settings().notifier_retry_seconds
+async def run_periodically(
+    get: Callable[[], Notifier | None], clock: Callable[[], datetime], interval: float
+) -> None:
+    """Every worker retries due notices every `interval` (NOTIFIER_RETRY_SECONDS; claims keep it
+    to one send)."""
     while True:
         await asyncio.sleep(interval)
         try:

@@ -13,11 +13,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+from starlette.requests import HTTPConnection
+
+from app.core.clients import AppClients, clients_of
 from app.core.config import Settings
 from app.core.servicekit import rasa_admin_jwt
 
@@ -148,23 +150,17 @@ def transcript_lines(tracker: dict) -> list[TranscriptLine]:
     return lines
 
 
-@lru_cache
-def get_rasa_settings() -> Settings:
-    """The settings the Rasa client is built from (RASA_URL, RASA_JWT_SECRET,
-    RASA_TIMEOUT_SECONDS), read from the environment once, with the Rasa secret checked: the
-    lifespan calls this at start-up, so a development secret stops the API there."""
-    settings = Settings()
-    settings.check_rasa_secret()
-    return settings
+def rasa_client_from(settings: Settings) -> RasaClient:
+    """A client for the Rasa of these settings (RASA_URL, RASA_JWT_SECRET, RASA_TIMEOUT_SECONDS)."""
+    return RasaClient(settings.rasa_url, settings.rasa_jwt_secret, settings.rasa_timeout_seconds)
 
 
-_client: RasaClient | None = None
+def app_rasa_client(clients: AppClients) -> RasaClient:
+    """The app's Rasa client, built from its settings on first use (the lifespan closes it)."""
+    return clients.get("rasa", rasa_client_from)
 
 
-def get_rasa_client() -> RasaClient:
-    """Lazy provider (no I/O at import); routes take it as a dependency that tests override."""
-    global _client
-    if _client is None:
-        settings = get_rasa_settings()
-        _client = RasaClient(settings.rasa_url, settings.rasa_jwt_secret, settings.rasa_timeout_seconds)
-    return _client
+def get_rasa_client(request: HTTPConnection) -> RasaClient:
+    """The request's app's Rasa client (no I/O at import); routes take it as a dependency that
+    tests override."""
+    return app_rasa_client(clients_of(request))

@@ -102,10 +102,15 @@ def _retention(bind: Engine | Connection, settings: Settings, now: datetime):
 
 def _itinerary(session: Session, *, settings: Settings, now: datetime):
     from app.services.jobs import reminders
-    from app.services.rasa_client import get_rasa_client
+    from app.services.rasa_client import rasa_client_from
 
-    # Rasa tells the channel of a contact the bot recorded without one (services/disruptions.py).
-    return reminders.itinerary_reminders(session, settings=settings, now=now, rasa=get_rasa_client())
+    # Rasa tells the channel of a contact the bot recorded without one (services/disruptions.py):
+    # the Rasa of the settings the job runs with (the app's), a client for this run only.
+    rasa = rasa_client_from(settings)
+    try:
+        return reminders.itinerary_reminders(session, settings=settings, now=now, rasa=rasa)
+    finally:
+        rasa.close()
 
 
 def _jobs() -> dict[str, Job]:

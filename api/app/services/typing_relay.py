@@ -16,11 +16,12 @@ agent (the transcript poll must not fail because a cue could not be read).
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
-
 import httpx
+from starlette.requests import HTTPConnection
 
-from app.services.rasa_client import RasaJWT, get_rasa_settings
+from app.core.clients import clients_of
+from app.core.config import Settings
+from app.services.rasa_client import RasaJWT
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,9 @@ class TypingRelay:
             auth=RasaJWT(jwt_secret, username="ticketing-api-typing"),
             transport=transport,
         )
+
+    def close(self) -> None:
+        self._client.close()
 
     def _post(self, path: str, body: dict) -> dict | None:
         try:
@@ -75,8 +79,11 @@ class TypingRelay:
         return bool(data and data.get("typing") is True)
 
 
-@lru_cache
-def get_typing_relay() -> TypingRelay:
-    """Lazy provider (no I/O at import); routes take it as a dependency that tests override."""
-    settings = get_rasa_settings()
+def typing_relay_from(settings: Settings) -> TypingRelay:
     return TypingRelay(settings.rasa_url, settings.rasa_jwt_secret)
+
+
+def get_typing_relay(request: HTTPConnection) -> TypingRelay:
+    """The request's app's relay, built from its settings on first use (no I/O at import);
+    routes take it as a dependency that tests override."""
+    return clients_of(request).get("typing_relay", typing_relay_from)

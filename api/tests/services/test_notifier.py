@@ -6,69 +6,18 @@ The clock is the test's: nothing sleeps."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.api.routes import tickets as ticket_routes
-from app.core.config import Settings
 from app.models import AuditLog, Notification
 from app.services import notifier as nt
-from app.services.rasa_client import RasaUnavailable, get_rasa_client
-from tests.conftest import login
+from app.core.clients import AppClients
+from tests.conftest import login, test_settings
 from tests.factories import create_ticket
 from tests.routes.test_workflow import RESULT, move
-
-REPO = Path(__file__).resolve().parents[3]
-
-
-def _fake_wechat_module():
-    # The assistant's fake WeChat server (stdlib only); its package name clashes with api/tests.
-    spec = importlib.util.spec_from_file_location(
-        "fake_wechat_api", REPO / "tests" / "fakes" / "wechat_api.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-class StandInRasa:
-    """Rasa's `GET /conversations/{id}/tracker` and `POST .../tracker/events` as RasaClient
-    exposes them, keeping each conversation's events."""
-
-    def __init__(self) -> None:
-        self.events: dict[str, list[dict]] = {}
-        self.pushed: list[tuple[str, str | None, dict]] = []  # (conversation, output channel, event)
-        self.down = False
-
-    def tracker(self, conversation_id: str) -> dict:
-        if self.down:
-            raise RasaUnavailable("Rasa answered 503")
-        return {"sender_id": conversation_id, "events": list(self.events.get(conversation_id, []))}
-
-    def append_events(
-        self, conversation_id: str, events: list[dict], output_channel: str | None = None
-    ) -> None:
-        if self.down:
-            raise RasaUnavailable("Rasa answered 503")
-        self.events.setdefault(conversation_id, []).extend(events)
-        self.pushed.extend((conversation_id, output_channel, e) for e in events)
-
-    def bot_texts(self, conversation_id: str) -> list[str]:
-        return [e["text"] for e in self.events.get(conversation_id, []) if e["event"] == "bot"]
-
-
-@pytest.fixture
-def rasa(app) -> StandInRasa:
-    stand_in = StandInRasa()
-    app.dependency_overrides[get_rasa_client] = lambda: stand_in
-    return stand_in
 
 
 @pytest.fixture
@@ -150,7 +99,7 @@ def test_every_status_change_reaches_the_widget_once_with_measures_date_and_owne
     ticket = db.scalar(select(nt.Ticket).where(nt.Ticket.ticket_no == no))
     assert not nt.enqueue(db, ticket=ticket, notice=nt.result_notice(ticket), now=datetime.now(UTC))
     before = len(rasa.pushed)
-    notifier = nt.notifier_for(db, rasa)
+    notifier = nt.notifier_for(db, rasa, AppClients(test_settings()))
     assert notifier.deliver_due(datetime.now(UTC) + timedelta(days=1)) == {}
     assert len(rasa.pushed) == before
 
@@ -165,7 +114,7 @@ def test_a_failed_send_is_retried_with_backoff_then_given_up(client, service, ra
     assert (row.status, row.attempts) == ("pending", 1) and "503" in row.last_error
     assert row.next_attempt_at == start + timedelta(seconds=30)
 
-    notifier = nt.notifier_for(db, rasa)
+    notifier = nt.notifier_for(db, rasa, AppClients(test_settings()))
     assert notifier.deliver_due(start + timedelta(seconds=29)) == {}  # not due yet
     assert notifier.deliver_due(start + timedelta(seconds=30)) == {"pending": 1}
     (row,) = rows(db, no)
@@ -203,22 +152,8 @@ def test_a_ticket_without_a_conversation_records_the_notice_as_skipped(client, s
     assert (row.status, row.route) == ("skipped", "none") and rasa.pushed == []
 
 
-@pytest.fixture
-def wechat(tmp_path):
-    module = _fake_wechat_module()
-    fake = module.FakeWeChatAPI(app_id="wx-notice", app_secret="notice-secret").start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def held(app):
-    """The requests write their notices but do not deliver them: the test delivers, at its clock."""
-    app.dependency_overrides[ticket_routes.get_notifier] = lambda: None
-
-
 def test_wechat_customer_service_message_within_48_hours_then_a_template_message(
-    client, service, rasa, db, clock, wechat, tmp_path, held
+    client, service, rasa, db, clock, wechat, held
 ):
     openid = "o-notice-traveller"
     ticket = create_ticket(client, service, channel="wechat", conversation_id=openid)
@@ -226,34 +161,19 @@ def test_wechat_customer_service_message_within_48_hours_then_a_template_message
     owner = login(client, ticket["owner"]["username"])
     last_message = clock.now
     rasa.events[openid] = [{"event": "user", "text": "你好", "timestamp": last_message.timestamp()}]
-    settings = Settings(
-        app_env="development",
-        wechat_app_id="wx-notice",
-        wechat_app_secret="notice-secret",
-        wechat_api_base=wechat.url,
-        wechat_template_id="tmpl-progress",
-        wechat_token_cache=str(tmp_path / "wechat-token.json"),
-    )
-    sender = nt.WeChatTemplateSender(
-        "wx-notice",
-        "notice-secret",
-        wechat.url,
-        settings.token_cache_path,
-        clock=lambda: clock.now.timestamp(),
-    )
     clock.set(last_message + timedelta(hours=47, minutes=59))
     owner = login(client, ticket["owner"]["username"])  # staff tokens last 12 hours
     move(client, owner, no, "investigating")
-    notifier = nt.Notifier(nt.notifier_for(db, rasa).sessions, rasa, settings, sender)
+    notifier = wechat.notifier(db, rasa)
     assert notifier.deliver_due(clock.now) == {"sent": 1}
     assert [c for _, c, e in rasa.pushed if e["event"] == "bot"] == ["wechat"]
-    assert wechat.templates_sent == []
+    assert wechat.server.templates_sent == []
 
     clock.set(last_message + timedelta(hours=48, minutes=1))
     owner = login(client, ticket["owner"]["username"])
     move(client, owner, no, "plan_made")
     assert notifier.deliver_due(clock.now + timedelta(minutes=1)) == {"sent": 1}
-    (template,) = wechat.templates_to(openid)
+    (template,) = wechat.server.templates_to(openid)
     assert template["template_id"] == "tmpl-progress"
     assert template["data"]["keyword1"]["value"] == no
     assert "已制定处理方案" in template["data"]["keyword2"]["value"]
@@ -262,7 +182,7 @@ def test_wechat_customer_service_message_within_48_hours_then_a_template_message
     assert [c for _, c, e in rasa.pushed if e["event"] == "bot"] == ["wechat", None]
     assert [r.route for r in rows(db, no)] == ["rasa:wechat", "wechat_template"]
     # The token came from the cache file the bot's channel shares.
-    assert "wx-notice" in (tmp_path / "wechat-token.json").read_text()
+    assert "wx-notice" in wechat.settings.token_cache_path.read_text()
 
     # The written result's buttons become numbered options in a template message.
     client.put(f"/tickets/{no}/result", json=RESULT, headers=owner)
@@ -274,30 +194,19 @@ def test_wechat_customer_service_message_within_48_hours_then_a_template_message
     move(client, owner, no, "followed_up")
     move(client, owner, no, "closed")
     notifier.deliver_due(clock.now + timedelta(hours=1))
-    remark = wechat.templates_to(openid)[-1]["data"]["remark"]["value"]
+    remark = wechat.server.templates_to(openid)[-1]["data"]["remark"]["value"]
     assert "1. 确认处理结果" in remark and "2. 对结果有异议" in remark
 
 
 def test_an_unsubscribed_wechat_user_fails_at_once_with_the_reason(
-    client, service, rasa, db, clock, wechat, tmp_path, held
+    client, service, rasa, db, clock, wechat, held
 ):
     openid = "o-gone"
-    wechat.unsubscribed.append(openid)
+    wechat.server.unsubscribed.append(openid)
     ticket = create_ticket(client, service, channel="wechat", conversation_id=openid)
     owner = login(client, ticket["owner"]["username"])
-    settings = Settings(
-        app_env="development",
-        wechat_app_id="wx-notice",
-        wechat_app_secret="notice-secret",
-        wechat_api_base=wechat.url,
-        wechat_template_id="tmpl-progress",
-        wechat_token_cache=str(tmp_path / "t.json"),
-    )
-    sender = nt.WeChatTemplateSender("wx-notice", "notice-secret", wechat.url, settings.token_cache_path)
     move(client, owner, ticket["ticket_no"], "investigating")
-    nt.Notifier(nt.notifier_for(db, rasa).sessions, rasa, settings, sender).deliver_due(
-        clock.now + timedelta(hours=1)
-    )
+    wechat.notifier(db, rasa).deliver_due(clock.now + timedelta(hours=1))
     (row,) = rows(db, ticket["ticket_no"])
     assert row.status == "failed" and "43004" in row.last_error
 

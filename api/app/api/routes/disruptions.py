@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Path, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Path, Request, Response, status
 from sqlalchemy import select
 
+from app.api.clients import NotifierDep, RasaDep
 from app.api.deps import NowDep, SessionDep, SettingsDep, SupervisorOnly
 from app.api.errors import not_found
 from app.crud import audit
@@ -26,22 +27,14 @@ from app.schemas.disruption import (
 )
 from app.services import disruptions as service
 from app.services.masking import mask_conversation_id, mask_name, mask_text
-from app.services.notifier import Notifier, deliver_after, notifier_for
-from app.services.rasa_client import ConversationNotFound, RasaClient, RasaUnavailable, get_rasa_client
+from app.services.notifier import deliver_after
+from app.services.rasa_client import ConversationNotFound, RasaUnavailable
 
 router = APIRouter(prefix="/disruptions", tags=["disruptions"])
-RasaDep = Annotated[RasaClient, Depends(get_rasa_client)]
 DisruptionId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 NOT_FOUND = {404: {"description": "unknown disruption"}}
 # The same notice for the same departure again within this time is a double submission.
 RESUBMIT_WINDOW = timedelta(minutes=10)
-
-
-def get_notifier(session: SessionDep, rasa: RasaDep) -> Notifier | None:
-    return notifier_for(session, rasa)
-
-
-NotifierDep = Annotated[Notifier | None, Depends(get_notifier)]
 
 
 def _conflict(error: service.DisruptionError) -> HTTPException:

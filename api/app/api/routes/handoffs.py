@@ -6,9 +6,10 @@ import logging
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Request, Response, status
 
 from app.api.availability import StaffingDep
+from app.api.clients import RasaDep, TypingDep
 from app.api.deps import NowDep, SenderHeader, ServiceOnly, SessionDep, Staff
 from app.api.errors import DomainErrorRoute, field_error
 from app.api.handoff_deps import CallerHandoff, HandoffAccess, StaffHandoff, full_view
@@ -42,20 +43,11 @@ from app.services.masking import (
     mask_summary,
     mask_text,
 )
-from app.services.rasa_client import (
-    ConversationNotFound,
-    RasaClient,
-    RasaUnavailable,
-    get_rasa_client,
-    transcript_lines,
-)
-from app.services.typing_relay import TypingRelay, get_typing_relay
+from app.services.rasa_client import ConversationNotFound, RasaClient, RasaUnavailable, transcript_lines
 
 log = logging.getLogger(__name__)
 # HandoffConflict from crud (taken by someone else, already ended): 409, in one place.
 router = APIRouter(prefix="/handoffs", tags=["handoffs"], route_class=DomainErrorRoute)
-RasaDep = Annotated[RasaClient, Depends(get_rasa_client)]
-TypingDep = Annotated[TypingRelay, Depends(get_typing_relay)]
 NOT_FOUND = {404: {"description": "unknown handoff"}}
 FAREWELL_RETURNED = "人工客服已结束本次服务，接下来由智能助手继续为您解答。如还需人工帮助，随时回复“转人工”。"
 FAREWELL_CLOSED = "人工客服已结束本次服务，感谢您的耐心。如还有问题，可以继续在这里提问。"

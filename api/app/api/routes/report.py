@@ -7,12 +7,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
+from app.api.availability import AvailabilityDep
 from app.api.deps import NowDep, SessionDep, SupervisorOnly
 from app.api.errors import field_error
 from app.api.routes.labels import static_labels
 from app.schemas.report import ReportOut
 from app.services import report
-from app.services.availability import get_availability_settings
+from app.services.availability import AvailabilitySettings
 from app.services.deadlines import china_today
 
 router = APIRouter(tags=["stats"])
@@ -28,7 +29,9 @@ ToQuery = Annotated[date | None, Query(alias="to", description="last China date 
 Granularity = Annotated[Literal["week", "month"], Query(description="ISO weeks or months, China time")]
 
 
-def _figures(session, now, start: date | None, end: date | None, granularity: str) -> dict:
+def _figures(
+    session, now, start: date | None, end: date | None, granularity: str, availability: AvailabilitySettings
+) -> dict:
     end = end or china_today(now)
     if start is None:
         # Whole periods only: a first bar of a few days would look like a dip.
@@ -50,7 +53,7 @@ def _figures(session, now, start: date | None, end: date | None, granularity: st
         granularity=granularity,
         now=now,
         staff=staff,
-        hours=get_availability_settings().hours,
+        hours=availability.hours,
     )
 
 
@@ -61,11 +64,12 @@ def get_report(
     caller: SupervisorOnly,
     session: SessionDep,
     now: NowDep,
+    availability: AvailabilityDep,
     start: FromQuery = None,
     end: ToQuery = None,
     granularity: Granularity = "week",
 ) -> dict:
-    return _figures(session, now, start, end, granularity)
+    return _figures(session, now, start, end, granularity, availability)
 
 
 @router.get(
@@ -78,11 +82,12 @@ def get_report_csv(
     caller: SupervisorOnly,
     session: SessionDep,
     now: NowDep,
+    availability: AvailabilityDep,
     start: FromQuery = None,
     end: ToQuery = None,
     granularity: Granularity = "week",
 ) -> Response:
-    figures = _figures(session, now, start, end, granularity)
+    figures = _figures(session, now, start, end, granularity, availability)
     name = f"report-{figures['start']}-{figures['end']}-{granularity}.csv"
     return Response(
         report.to_csv(figures, static_labels()).encode("utf-8"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Header, HTTPException, Query, Response, status
+from fastapi import APIRouter, BackgroundTasks, Header, HTTPException, Query, Response, status
 
 from app.api.deps import (
     AnyCaller,
@@ -15,6 +15,7 @@ from app.api.deps import (
     SettingsDep,
     Staff,
 )
+from app.api.clients import NotifierDep
 from app.api.errors import DomainErrorRoute, field_error, personal_number_search
 from app.api.ticket_deps import CallerTicket, NoPath, StaffTicket
 from app.api.verify import check_phone_digits, issue_verification_grant
@@ -38,8 +39,7 @@ from app.schemas.ticket import (
     TransitionIn,
 )
 from app.services.intake import IdempotencyConflict, UnknownBooking, open_ticket
-from app.services.notifier import Notifier, deliver_after, notifications_of, notifier_for
-from app.services.rasa_client import RasaClient, get_rasa_client
+from app.services.notifier import deliver_after, notifications_of
 from app.services.taxonomy import Category, Severity
 from app.services.ticket_reads import ticket_page
 from app.services.views import ticket_progress_out
@@ -47,15 +47,6 @@ from app.services.views import ticket_progress_out
 log = logging.getLogger(__name__)
 # WorkflowError from crud (a move or record the ticket's state forbids): 409 or 422, in one place.
 router = APIRouter(prefix="/tickets", tags=["tickets"], route_class=DomainErrorRoute)
-
-
-def get_notifier(
-    session: SessionDep, rasa: Annotated[RasaClient, Depends(get_rasa_client)]
-) -> Notifier | None:
-    return notifier_for(session, rasa)
-
-
-NotifierDep = Annotated[Notifier | None, Depends(get_notifier)]
 
 
 def _end_transaction(session) -> None:
