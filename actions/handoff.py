@@ -8,6 +8,7 @@ traveller's messages without answering until the API resumes it (RASA-NOTES, "Ha
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Text
 
@@ -16,6 +17,7 @@ from rasa_sdk.events import ConversationPaused, EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.clients.rasa import say_to_paused
 from actions.clients.ticketing import Rejected, TicketingError, Unavailable, get_client
 from actions.scope import misunderstood_in_a_row
 from actions.settings import get_settings
@@ -206,6 +208,41 @@ async def open_handoff(
     logger.info("handoff #%s opened (%s)", handoff.get("id"), reason)
     dispatcher.utter_message(text=queue_message(handoff, reason))
     return [ConversationPaused()]
+
+
+# While a conversation waits for an agent, Rasa answers nothing: a traveller who writes "确认"
+# or "还要等多久" hears silence and may think the chat broke. Until an agent has written, a
+# message gets this, at most once per WAITING_ACK_SECONDS (bot event metadata `waiting_ack`;
+# agents' messages carry `handoff_agent`, set by the ticketing API).
+WAITING_ACK = (
+    "已收到您的消息，会一并转给人工客服。您的会话仍在排队，客服接入后会在这里直接回复您，请稍候；"
+    "如有人身危险请先拨打110或120。"
+)
+WAITING_ACK_SECONDS = 180
+
+
+def waiting_ack_due(events: List[Dict[str, Any]], now: float) -> bool:
+    """True when the paused conversation's traveller should be told the message arrived:
+    no agent has written since the last pause and no acknowledgement went out lately."""
+    start = max((i for i, e in enumerate(events) if e.get("event") == "pause"), default=None)
+    if start is None:
+        return False
+    for event in events[start + 1 :]:
+        if event.get("event") != "bot":
+            continue
+        metadata = event.get("metadata") or {}
+        if metadata.get("handoff_agent"):
+            return False
+        if metadata.get("waiting_ack") and now - float(event.get("timestamp") or 0) < WAITING_ACK_SECONDS:
+            return False
+    return True
+
+
+def acknowledge_waiting(tracker: Tracker, now: Optional[float] = None) -> None:
+    """Tell a traveller waiting for an agent that their message arrived (see WAITING_ACK)."""
+    if waiting_ack_due(tracker.events, time.time() if now is None else now):
+        channel = tracker.get_latest_input_channel() or "rest"
+        say_to_paused(tracker.sender_id, channel, WAITING_ACK, {"waiting_ack": True})
 
 
 class ActionRequestHuman(Action):

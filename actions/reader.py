@@ -28,6 +28,7 @@ from actions.fields import (
 )
 from actions.forms.base import latest_entities, latest_intent, latest_text
 from actions.emergency import raise_waiting_handoff
+from actions.handoff import acknowledge_waiting
 from actions.utils.parsing import parse_phone_last4, to_simplified
 from actions.fields import NOT_GIVEN
 from actions.utils.reading import (
@@ -330,12 +331,11 @@ class ActionReadMessage(Action):
         message_id = (tracker.latest_message or {}).get("message_id")
         slots = read_slots(tracker)
         events: List[EventType] = [SlotSet(name, value) for name, value in slots.items()]
-        if (
-            tracker.is_paused()
-            and latest_intent(tracker) == "emergency"
-            and tracker.get_slot("read_message_id") != message_id
-        ):
-            # Waiting for an agent: Rasa runs no action, but the queue must know at once, and
-            # Rasa keeps only the slot events of a slot-mapping action: the API relays the advice.
-            await raise_waiting_handoff(tracker)
+        if tracker.is_paused() and tracker.get_slot("read_message_id") != message_id:
+            if latest_intent(tracker) == "emergency":
+                # Waiting for an agent: Rasa runs no action, but the queue must know at once, and
+                # Rasa keeps only the slot events of a slot-mapping action: the API relays the advice.
+                await raise_waiting_handoff(tracker)
+            else:
+                acknowledge_waiting(tracker)
         return events + [SlotSet("read_message_id", message_id)]

@@ -49,8 +49,12 @@ def api_url(api: Service) -> str:
 
 
 @pytest.fixture(scope="session")
-def actions(api_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    service = action_service(tmp_path_factory.mktemp("actions"), api_url).start()
+def actions(api_url: str, rasa_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    service = action_service(tmp_path_factory.mktemp("actions"), api_url)
+    # As in dev.env: a message for a paused conversation (an acknowledgement while the traveller
+    # waits, an emergency's advice when the API is down) goes through Rasa's HTTP API.
+    service.env.update(RASA_URL=f"http://127.0.0.1:{rasa_port}", RASA_JWT_SECRET=RASA_TOKEN)
+    service.start()
     yield service
     service.stop()
 

@@ -29,9 +29,13 @@ logger = logging.getLogger(__name__)
 _pending: Set[asyncio.Task] = set()
 
 
-async def _append(base_url: str, secret: str, conversation_id: str, channel: str, text: str) -> bool:
+async def _append(
+    base_url: str, secret: str, conversation_id: str, channel: str, text: str, metadata: Optional[dict]
+) -> bool:
     token = servicekit.make_jwt(secret, {"user": {"username": conversation_id, "role": "user"}}, 120)
     event = {"event": "bot", "text": text, "timestamp": time.time()}
+    if metadata:
+        event["metadata"] = metadata
     url = f"{base_url}/conversations/{quote(conversation_id, safe='')}/tracker/events"
     params = {"output_channel": channel, "execute_side_effects": "true"}
     for attempt in range(3):
@@ -50,14 +54,17 @@ async def _append(base_url: str, secret: str, conversation_id: str, channel: str
     return False
 
 
-def say_to_paused(conversation_id: str, channel: str, text: str) -> Optional[asyncio.Task]:
-    """Schedule `text` into the conversation through Rasa; None when no secret is set."""
+def say_to_paused(
+    conversation_id: str, channel: str, text: str, metadata: Optional[dict] = None
+) -> Optional[asyncio.Task]:
+    """Schedule `text` (with the bot event's `metadata`) into the conversation through Rasa;
+    None when no secret is set."""
     settings = get_settings()
     if not settings.rasa_jwt_secret:
         logger.warning("no RASA_JWT_SECRET: a message for a paused conversation was not delivered")
         return None
     task = asyncio.get_running_loop().create_task(
-        _append(settings.rasa_url, settings.rasa_jwt_secret, conversation_id, channel, text)
+        _append(settings.rasa_url, settings.rasa_jwt_secret, conversation_id, channel, text, metadata)
     )
     _pending.add(task)
     task.add_done_callback(_pending.discard)

@@ -15,7 +15,13 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clients import ticketing
-from actions.handoff import collected_slots, handoff_reason, open_handoff
+from actions.handoff import (
+    WAITING_ACK_SECONDS,
+    collected_slots,
+    handoff_reason,
+    open_handoff,
+    waiting_ack_due,
+)
 from tests import staff
 from tests.conftest import RASA_AUTH, RASA_TOKEN, texts
 from tests.services import Service
@@ -45,6 +51,20 @@ def tracker_of(rasa_url: str, sender: str) -> dict:
     return response.json()
 
 
+def waiting_acks(rasa_url: str, sender: str, at_least: int) -> list:
+    """The acknowledgements sent while waiting, once `at_least` have landed (they are relayed
+    after Rasa releases the conversation's lock) or after 20 s."""
+    deadline = time.monotonic() + 20
+    while True:
+        events = tracker_of(rasa_url, sender)["events"]
+        acks = [
+            e["text"] for e in events if e["event"] == "bot" and (e.get("metadata") or {}).get("waiting_ack")
+        ]
+        if len(acks) >= at_least or time.monotonic() > deadline:
+            return acks
+        time.sleep(0.2)
+
+
 def queued(base: str, headers: dict, sender: str) -> dict:
     # Staff see conversation ids masked; a supervisor looks one up by the raw id.
     items = http.get(f"{base}/handoffs", params={"conversation_id": sender}, headers=headers).json()["items"]
@@ -58,9 +78,13 @@ def test_whole_handoff_protocol_over_rest(chat, rasa_url, console_api):
     assert "人工客服" in opened and "排在第" in opened  # minutes only with agents online in hours (issue 15)
     assert tracker_of(rasa_url, sender)["paused"] is True
 
-    # While waiting the bot is silent, but everything the traveller writes is kept.
+    # While waiting the bot runs no action, but everything the traveller writes is kept, and
+    # the first message is acknowledged (pushed on socket.io and WeChat; REST only stores it).
     assert chat("导游一直催我们进购物店，已经在店里等了一个小时") == []
+    assert "会一并转给人工客服" in waiting_acks(rasa_url, sender, 1)[0]
     assert chat("我的订单号是TR20260001") == []
+    time.sleep(1.5)
+    assert len(waiting_acks(rasa_url, sender, 0)) == 1  # not again within minutes
 
     agent1, agent2 = login(console_api, "agent1"), login(console_api, "agent2")
     supervisor = login(console_api, "supervisor")
@@ -101,12 +125,15 @@ def test_whole_handoff_protocol_over_rest(chat, rasa_url, console_api):
         == 403
     )
 
-    # The traveller answers the agent; the bot still does not, and the agent sees it at once.
+    # The traveller answers the agent; the bot still does not (no acknowledgement once an
+    # agent has written), and the agent sees it at once.
     assert chat("好的，谢谢，我们在景区东门") == []
     start = time.monotonic()
     lines = http.get(f"{console_api}/handoffs/{hid}/transcript", headers=agent1).json()["lines"]
     assert lines[-1]["sender"] == "traveller" and lines[-1]["text"] == "好的，谢谢，我们在景区东门"
     assert time.monotonic() - start < 2
+    time.sleep(1.5)
+    assert len(waiting_acks(rasa_url, sender, 0)) == 1
     assert [line["sender"] for line in lines].count(
         "agent"
     ) == 2  # the joined notice (issue 15) and the reply
@@ -269,3 +296,21 @@ def test_an_emergency_while_waiting_raises_the_queue_and_gets_advice_at_once(cha
             break
         time.sleep(0.2)
     assert "120" in said[-1] and "优先处理" in said[-1], said[-3:]
+
+
+def test_waiting_ack_only_while_no_agent_has_written_and_not_too_often():
+    pause = [{"event": "user", "text": "转人工"}, {"event": "pause"}]
+    assert waiting_ack_due(pause, now=1000.0)
+    assert not waiting_ack_due([{"event": "user", "text": "你好"}], now=1000.0)  # not waiting
+    acked = pause + [
+        {"event": "bot", "text": "已收到", "timestamp": 900.0, "metadata": {"waiting_ack": True}}
+    ]
+    assert not waiting_ack_due(acked, now=900.0 + WAITING_ACK_SECONDS - 1)
+    assert waiting_ack_due(acked, now=900.0 + WAITING_ACK_SECONDS + 1)
+    agent = pause + [
+        {"event": "bot", "text": "您好", "timestamp": 1.0, "metadata": {"handoff_agent": "agent1"}}
+    ]
+    assert not waiting_ack_due(agent, now=1000.0)
+    # A new handoff after the bot was handed back: the earlier agent's messages do not count.
+    again = agent + [{"event": "resume"}, {"event": "user", "text": "转人工"}, {"event": "pause"}]
+    assert waiting_ack_due(again, now=1000.0)
