@@ -420,3 +420,15 @@ def test_reading_the_recipients_is_recorded_once_per_view(client, supervisor, co
         assert client.get(f"/disruptions/{body['id']}", headers=supervisor).status_code == 200
     reads = db.scalars(select(AuditLog).where(AuditLog.field == "disruption_recipients")).all()
     assert [(r.action, r.new_value) for r in reads] == [("read_masked_data", str(body["id"]))]
+
+
+def test_reading_the_replies_is_recorded_as_a_masked_read_of_the_disruption(
+    client, supervisor, contacts, rasa, db
+):
+    body = post(client, supervisor).json()
+    for _ in range(2):  # no poll window here: every read is a row
+        assert client.get(f"/disruptions/{body['id']}/replies", headers=supervisor).status_code == 200
+    rows = db.scalars(select(AuditLog).where(AuditLog.field == "disruption_replies")).all()
+    assert [(r.actor, r.actor_role, r.action, r.new_value, r.ticket_id, r.booking_ref) for r in rows] == [
+        ("supervisor", "supervisor", "read_masked_data", str(body["id"]), None, None)
+    ] * 2

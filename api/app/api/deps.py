@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.core.config import Settings
 from app.core.db import get_session
 from app.core.security import Actor, same_secret
-from app.crud import users
+from app.crud import audit, users
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
@@ -24,6 +24,14 @@ def get_app_settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def get_recent_reads(request: Request) -> audit.RecentReads:
+    """The app's memory of recent identical reads (audit.RecentReads): polls are one row a minute."""
+    return audit.recent_reads(request.app.state)
+
+
+RecentReadsDep = Annotated[audit.RecentReads, Depends(get_recent_reads)]
 
 
 def get_now() -> datetime:

@@ -20,6 +20,7 @@ from app.core.security import Actor
 from app.crud import handoffs as crud
 from app.models import Handoff
 from app.models.handoff import OPEN_STATUSES
+from app.services.handoff_reads import full_view
 
 # Ids are PostgreSQL INTEGERs: a larger number is a 422, not an overflow inside the driver (500).
 HandoffId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -30,17 +31,6 @@ NOT_HOLDER = "请先接入该会话；只有接入的客服可以回复"
 def holds(handoff: Handoff, actor: Actor) -> bool:
     """The caller is the agent talking to the traveller now."""
     return handoff.status == "active" and handoff.agent_id is not None and handoff.agent_id == actor.user_id
-
-
-def full_view(handoff: Handoff, actor: Actor) -> bool:
-    """Who sees a conversation's personal data (summary, transcript): supervisors, the bot (it
-    reported them), and the agent who took it, while they hold it and after it ended. Everyone
-    else sees them masked (and only while it waits, for the transcript). The conversation id
-    (a WeChat openid on that channel) is masked for every person, holder and supervisors
-    included: the relay goes by handoff id; only the bot gets it raw."""
-    if actor.role in ("supervisor", "service"):
-        return True
-    return handoff.agent_id is not None and handoff.agent_id == actor.user_id and handoff.status != "waiting"
 
 
 @dataclass

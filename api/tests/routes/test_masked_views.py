@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.models import AuditLog
+from app.models import AuditLog, Ticket
 from app.services.masking import mask_conversation_id
 from tests.factories import create_ticket
 from tests.routes.test_handoffs import open_handoff, paused_conversation, rasa  # noqa: F401 - fixture
@@ -292,3 +292,32 @@ def test_supervisors_find_a_conversation_by_its_raw_id_and_still_see_it_masked(
     )
     refused = client.get("/handoffs", params={"conversation_id": openid}, headers=agent1)
     assert refused.status_code == 403 and refused.json()["detail"][0]["loc"] == ["query", "conversation_id"]
+
+
+def test_read_rows_name_the_handoffs_read_and_the_linked_ticket(
+    client, service, agent1, supervisor, db, rasa
+):
+    """What the rows say besides who and how: the queue names the handoffs it showed, one
+    handoff's read its linked ticket; ending a handoff records that its holder read it in full
+    (without the ticket)."""
+    ticket = create_ticket(client, service)
+    first = open_handoff(client, service, ticket_no=ticket["ticket_no"])
+    second = open_handoff(client, service, conversation_id="web-second")
+    paused_conversation(rasa, "web-abc123")
+    client.get("/handoffs", headers=supervisor)
+    client.get(f"/handoffs/{first['id']}", headers=supervisor)
+    client.post(f"/handoffs/{first['id']}/take", headers=agent1)
+    assert client.post(f"/handoffs/{first['id']}/close", headers=agent1).status_code == 200
+
+    ticket_id = db.scalar(select(Ticket.id).where(Ticket.ticket_no == ticket["ticket_no"]))
+    rows = [
+        (r.actor, r.action, r.field, r.new_value, r.ticket_id)
+        for r in _reads(db)
+        if r.field in {"handoffs", "handoff"}
+    ]
+    assert rows == [
+        ("supervisor", "read_personal_data", "handoffs", f"#{first['id']},#{second['id']}", None),
+        ("supervisor", "read_personal_data", "handoff", f"#{first['id']}", ticket_id),
+        ("agent1", "read_personal_data", "handoff", f"#{first['id']}", ticket_id),  # the take
+        ("agent1", "read_personal_data", "handoff", f"#{first['id']}", None),  # the close
+    ]

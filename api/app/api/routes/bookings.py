@@ -16,9 +16,10 @@ from app.api.deps import (
 )
 from app.api.errors import not_found
 from app.api.verify import check_phone_digits, has_grant, issue_verification_grant, no_grant
-from app.crud import audit, bookings, contacts
+from app.crud import bookings, contacts
 from app.schemas.booking import BookingOut, BookingVerified, EmergencyContact, PhoneCheck
 from app.schemas.common import BOOKING_REF_PATTERN
+from app.services.booking_reads import booking_view
 from app.services.views import booking_out
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])
@@ -56,19 +57,7 @@ def get_booking(
     booking = bookings.get_by_ref(session, ref=ref)
     if booking is None:
         raise not_found("booking")
-    masked = caller.role == "agent"
-    if caller.role == "supervisor":
-        audit.record(
-            session,
-            actor=caller.name,
-            actor_role=caller.role,
-            action="read_personal_data",
-            booking_ref=ref,
-            field="booking",
-            at=now,
-        )
-        session.commit()
-    return booking_out(booking, masked=masked)
+    return booking_view(session, booking, caller, now)
 
 
 @router.get(

@@ -5,30 +5,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, HTTPException, Path, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Path, Response, status
 from sqlalchemy import select
 
 from app.api.clients import NotifierDep, RasaDep
-from app.api.deps import NowDep, SessionDep, SettingsDep, SupervisorOnly
+from app.api.deps import NowDep, RecentReadsDep, SessionDep, SettingsDep, SupervisorOnly
 from app.api.errors import not_found
-from app.crud import audit
-from app.models import Booking, Disruption
-from app.models.notification import FAILED, SENT, SKIPPED
+from app.models import Disruption
 from app.schemas.disruption import (
     AlternativeIn,
-    AlternativeOut,
     DepartureOut,
     DisruptionIn,
     DisruptionOut,
     DisruptionReplies,
-    RecipientOut,
-    RecipientReplies,
-    ReplyOut,
 )
 from app.services import disruptions as service
-from app.services.masking import mask_conversation_id, mask_name, mask_text
+from app.services.disruption_reads import disruption_out, disruption_replies, disruption_view
 from app.services.notifier import deliver_after
-from app.services.rasa_client import ConversationNotFound, RasaUnavailable
 
 router = APIRouter(prefix="/disruptions", tags=["disruptions"])
 DisruptionId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -44,65 +37,12 @@ def _conflict(error: service.DisruptionError) -> HTTPException:
     )
 
 
-def _out(session, disruption: Disruption, now: datetime, *, detail: bool) -> DisruptionOut:
-    recipients = disruption.recipients
-    refs = {
-        b.id: b
-        for b in session.scalars(select(Booking).where(Booking.id.in_({r.booking_id for r in recipients})))
-    }
-    statuses = [r.notification.status if r.notification else FAILED for r in recipients]
-    state = service.alternative_state(disruption, now)
-    alternative = None
-    if state is not None:
-        alternative = AlternativeOut(
-            due_at=disruption.alternative_due_at,
-            state=state,
-            offered_at=disruption.alternative_offered_at,
-            offered_by=disruption.alternative_offered_by,
-            note=disruption.alternative_note,
-        )
-    rows: list[RecipientOut] = []
-    if detail:
-        for r in recipients:
-            booking, note = refs[r.booking_id], r.notification
-            rows.append(
-                RecipientOut(
-                    booking_ref=booking.ref,
-                    traveller=mask_name(booking.traveller_name) or "",
-                    # Masked for every person, supervisors included (as on handoffs).
-                    conversation=mask_conversation_id(r.conversation_id, r.channel) or "",
-                    channel=r.channel,
-                    status=note.status if note else FAILED,
-                    route=note.route if note else None,
-                    attempts=note.attempts if note else 0,
-                    last_error=mask_text(note.last_error) if note else "notice row missing",
-                    sent_at=note.sent_at if note else None,
-                )
-            )
-    return DisruptionOut(
-        id=disruption.id,
-        product=disruption.product,
-        departure_date=disruption.departure_date,
-        return_date=disruption.return_date,
-        text=disruption.text,
-        created_by=disruption.created_by,
-        created_at=disruption.created_at,
-        in_trip=disruption.in_trip,
-        alternative=alternative,
-        recipients_total=len(recipients),
-        delivered=statuses.count(SENT),
-        pending=sum(s not in (SENT, FAILED, SKIPPED) for s in statuses),
-        failed=sum(s in (FAILED, SKIPPED) for s in statuses),
-        recipients=rows,
-    )
-
-
 def _answer(session, disruption: Disruption, now: datetime) -> DisruptionOut:
     """The answer of a write, read after its commit; the read's transaction is ended too: the
     request's session stays open until its background delivery has run, and on SQLite an open
     transaction (BEGIN IMMEDIATE) holds the write lock the delivery's claim needs."""
     session.refresh(disruption)
-    out = _out(session, disruption, now, detail=True)
+    out = disruption_out(session, disruption, now, detail=True)
     session.commit()
     return out
 
@@ -181,7 +121,7 @@ def create_disruption(
     if earlier is not None:
         # A double click or a retried request: the notice already went (or is going) out.
         response.status_code = status.HTTP_200_OK
-        out = _out(session, earlier, now, detail=True)
+        out = disruption_out(session, earlier, now, detail=True)
         out.added = 0
         return out
     try:
@@ -201,7 +141,7 @@ def create_disruption(
 
 @router.get("", summary="Disruption notices, newest first", response_model=list[DisruptionOut])
 def list_disruptions(caller: SupervisorOnly, session: SessionDep, now: NowDep) -> list[DisruptionOut]:
-    return [_out(session, d, now, detail=False) for d in service.listing(session)]
+    return [disruption_out(session, d, now, detail=False) for d in service.listing(session)]
 
 
 @router.get(
@@ -211,25 +151,13 @@ def list_disruptions(caller: SupervisorOnly, session: SessionDep, now: NowDep) -
     responses=NOT_FOUND,
 )
 def get_disruption(
-    disruption_id: DisruptionId, caller: SupervisorOnly, session: SessionDep, now: NowDep, request: Request
+    disruption_id: DisruptionId,
+    caller: SupervisorOnly,
+    session: SessionDep,
+    now: NowDep,
+    recent: RecentReadsDep,
 ) -> DisruptionOut:
-    out = _out(session, _load(session, disruption_id), now, detail=True)
-    # The recipients (masked names and conversations) are a read of personal data, recorded
-    # as the handoff and ticket views record theirs; a repeated identical read within a minute
-    # is not (audit.RecentReads).
-    audit.record_read(
-        session,
-        actor=caller.name,
-        actor_role=caller.role,
-        masked=True,
-        field="disruption_recipients",
-        what=str(disruption_id),
-        at=now,
-        recent=audit.recent_reads(request.app.state),
-        content=audit.digest([r.model_dump(mode="json") for r in out.recipients]),
-    )
-    session.commit()
-    return out
+    return disruption_view(session, _load(session, disruption_id), caller, now, recent=recent)
 
 
 @router.post(
@@ -269,7 +197,7 @@ def mark_alternative(
     except service.DisruptionError as error:
         raise _conflict(error) from None
     session.commit()
-    return _out(session, disruption, now, detail=True)
+    return disruption_out(session, disruption, now, detail=True)
 
 
 @router.get(
@@ -281,43 +209,4 @@ def mark_alternative(
 def replies(
     disruption_id: DisruptionId, caller: SupervisorOnly, session: SessionDep, now: NowDep, rasa: RasaDep
 ) -> DisruptionReplies:
-    disruption = _load(session, disruption_id)
-    refs = {
-        b.id: b
-        for b in session.scalars(
-            select(Booking).where(Booking.id.in_({r.booking_id for r in disruption.recipients}))
-        )
-    }
-    out: list[RecipientReplies] = []
-    for r in disruption.recipients:
-        booking = refs[r.booking_id]
-        entry = RecipientReplies(
-            booking_ref=booking.ref,
-            conversation=mask_conversation_id(r.conversation_id, r.channel) or "",
-            notice_delivered=False,
-            replies=[],
-        )
-        if r.notification is not None:
-            try:
-                found = service.replies_in(
-                    rasa.tracker(r.conversation_id),
-                    r.notification.key,
-                    known=(booking.traveller_name, booking.phone),
-                )
-            except (RasaUnavailable, ConversationNotFound) as error:
-                entry.error = f"对话暂时无法读取（{type(error).__name__}）"
-            else:
-                entry.notice_delivered = found is not None
-                entry.replies = [ReplyOut(text=x.text, at=x.at) for x in found or []]
-        out.append(entry)
-    audit.record_read(
-        session,
-        actor=caller.name,
-        actor_role=caller.role,
-        masked=True,
-        field="disruption_replies",
-        what=str(disruption.id),
-        at=now,
-    )
-    session.commit()
-    return DisruptionReplies(disruption_id=disruption.id, recipients=out)
+    return disruption_replies(session, _load(session, disruption_id), caller, now, rasa=rasa)

@@ -6,19 +6,16 @@ import logging
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Response, status
 
 from app.api.availability import StaffingDep
 from app.api.clients import RasaDep, TypingDep
-from app.api.deps import NowDep, SenderHeader, ServiceOnly, SessionDep, Staff
+from app.api.deps import NowDep, RecentReadsDep, SenderHeader, ServiceOnly, SessionDep, Staff
 from app.api.errors import DomainErrorRoute, field_error
-from app.api.handoff_deps import CallerHandoff, HandoffAccess, StaffHandoff, full_view
-from app.crud import audit, bookings
+from app.api.handoff_deps import CallerHandoff, HandoffAccess, StaffHandoff
 from app.crud import handoffs as crud
 from app.crud import presence
 from app.crud import tickets as tickets_crud
-from app.crud.tickets import Actor
-from app.models import Handoff
 from app.models.handoff import OPEN_STATUSES
 from app.schemas.handoff import (
     AgentMessageIn,
@@ -32,17 +29,10 @@ from app.schemas.handoff import (
     NoteIn,
     NoteOut,
     Transcript,
-    TranscriptLineOut,
     TypingIn,
     TypingOut,
 )
-from app.services.masking import (
-    known_in_summary,
-    mask_conversation_id,
-    mask_conversation_keys,
-    mask_summary,
-    mask_text,
-)
+from app.services import handoff_reads
 from app.services.rasa_client import ConversationNotFound, RasaClient, RasaUnavailable, transcript_lines
 
 log = logging.getLogger(__name__)
@@ -52,120 +42,6 @@ NOT_FOUND = {404: {"description": "unknown handoff"}}
 FAREWELL_RETURNED = "人工客服已结束本次服务，接下来由智能助手继续为您解答。如还需人工帮助，随时回复“转人工”。"
 FAREWELL_CLOSED = "人工客服已结束本次服务，感谢您的耐心。如还有问题，可以继续在这里提问。"
 AGENT_JOINED = "客服{agent}已接入，正在为您处理。"
-# What changes with the clock or the desk, not with what the reader sees of the conversation:
-# left out of the read audit's digest (identical polls are one row a minute).
-VOLATILE = {"waiting_seconds", "expected_wait_minutes", "agents_online", "open_now", "next_opening"}
-
-
-def _masked_for(handoff: Handoff, actor: Actor) -> bool:
-    return not full_view(handoff, actor)
-
-
-def _known(session, handoff: Handoff) -> tuple[str | None, ...]:
-    """Names and numbers of this conversation's traveller (summary, linked ticket, booking holder),
-    masked wherever they turn up in free text."""
-    known: list[str | None] = list(known_in_summary(handoff.summary))
-    ticket = tickets_crud.get_by_no(session, ticket_no=handoff.ticket_no) if handoff.ticket_no else None
-    if ticket is not None:
-        known += [ticket.name, ticket.phone]
-    ref = (handoff.summary or {}).get("booking_ref") or (ticket.booking_ref if ticket else None)
-    if isinstance(ref, str) and ref:
-        holder = bookings.get_by_ref(session, ref=ref)
-        if holder is not None:
-            known += [holder.traveller_name, holder.phone]
-    return tuple(known)
-
-
-def _out(
-    session,
-    handoff: Handoff,
-    now: datetime,
-    *,
-    staffing: presence.Staffing,
-    masked: bool = False,
-    staff: bool = True,
-    model=HandoffOut,
-    per_place: float | None = None,
-    known: tuple[str | None, ...] | None = None,
-    **extra,
-):
-    place = crud.position(session, handoff=handoff)
-    if place is not None and per_place is None:
-        per_place = crud.minutes_per_place(session, now=now)
-    until = handoff.taken_at or handoff.closed_at or now
-    if masked and known is None:
-        known = _known(session, handoff)
-    return model(
-        id=handoff.id,
-        conversation_id=(
-            mask_conversation_id(handoff.conversation_id, handoff.channel)
-            if staff
-            else handoff.conversation_id
-        ),
-        channel=handoff.channel,
-        reason=handoff.reason,
-        severity=handoff.severity,
-        colour=handoff.colour,
-        ticket_no=handoff.ticket_no,
-        summary=(
-            mask_summary(handoff.summary, known or (), handoff.channel)
-            if masked
-            else mask_conversation_keys(handoff.summary, handoff.channel)
-            if staff
-            else handoff.summary
-        ),
-        status=handoff.status,
-        agent=handoff.agent,
-        created_at=handoff.created_at,
-        taken_at=handoff.taken_at,
-        first_agent_reply_at=handoff.first_agent_reply_at,
-        first_reply_wait_seconds=handoff.first_reply_wait_seconds,
-        closed_at=handoff.closed_at,
-        waiting_seconds=max(0, int((until - handoff.created_at).total_seconds())),
-        position=place,
-        # Out of hours nobody takes the queue until the next opening: no estimate in minutes.
-        expected_wait_minutes=(
-            crud.expected_wait_minutes(place=place, per_place=per_place or 0, online=staffing.online)
-            if staffing.open_now
-            else None
-        ),
-        masked=masked,
-        agents_online=staffing.online,
-        open_now=staffing.open_now,
-        opening_hours=staffing.opening_hours,
-        next_opening=staffing.next_opening,
-        **extra,
-    )
-
-
-def _record_read(
-    session,
-    request: Request | None,
-    caller: Actor,
-    handoff: Handoff,
-    *,
-    masked: bool,
-    field: str,
-    now: datetime,
-    content=None,
-) -> None:
-    """Audit a person's read of a handoff (summary or transcript); identical polls are one row
-    a minute (audit.RecentReads). Commits when it wrote."""
-    recent = audit.recent_reads(request.app.state) if request is not None else None
-    ticket = tickets_crud.get_by_no(session, ticket_no=handoff.ticket_no) if handoff.ticket_no else None
-    if audit.record_read(
-        session,
-        actor=caller.name,
-        actor_role=caller.role,
-        masked=masked,
-        field=field,
-        what=f"#{handoff.id}",
-        ticket_id=ticket.id if ticket else None,
-        at=now,
-        recent=recent,
-        content=audit.digest(content) if content is not None else None,
-    ):
-        session.commit()
 
 
 def _release(session) -> None:
@@ -238,7 +114,7 @@ def open_handoff(
         log.info(
             "handoff #%s opened for %s (%s, %s)", handoff.id, body.channel, body.reason, handoff.severity
         )
-    return _out(
+    return handoff_reads.handoff_out(
         session,
         handoff,
         now,
@@ -260,7 +136,7 @@ def list_handoffs(
     caller: Staff,
     session: SessionDep,
     now: NowDep,
-    request: Request,
+    recent: RecentReadsDep,
     staffing: StaffingDep,
     status_: Annotated[list[HandoffStatus] | None, Query(alias="status")] = None,
     conversation_id: Annotated[
@@ -284,39 +160,7 @@ def list_handoffs(
     rows = crud.queue(session, statuses=statuses)
     if conversation_id is not None:
         rows = [h for h in rows if h.conversation_id == conversation_id]
-    per_place = crud.minutes_per_place(session, now=now)
-    items = [
-        _out(session, h, now, staffing=staffing, masked=_masked_for(h, caller), per_place=per_place)
-        for h in rows
-    ]
-    # The console polls the queue every 2 s: one row per view shown (unmasked, masked), again
-    # when what it shows changes or after a minute.
-    recent = audit.recent_reads(request.app.state)
-    wrote = False
-    for masked in (False, True):
-        shown = [i for i in items if i.masked is masked]
-        if shown:
-            wrote |= (
-                audit.record_read(
-                    session,
-                    actor=caller.name,
-                    actor_role=caller.role,
-                    masked=masked,
-                    field="handoffs",
-                    what=",".join(f"#{i.id}" for i in shown),
-                    at=now,
-                    recent=recent,
-                    content=audit.digest([i.model_dump(mode="json", exclude=VOLATILE) for i in shown]),
-                )
-                is not None
-            )
-    if wrote:
-        session.commit()
-    return HandoffQueue(
-        items=items,
-        waiting=sum(1 for h in rows if h.status == "waiting"),
-        active=sum(1 for h in rows if h.status == "active"),
-    )
+    return handoff_reads.handoff_queue(session, rows, caller, now, staffing=staffing, recent=recent)
 
 
 @router.get(
@@ -329,21 +173,12 @@ def list_handoffs(
         **NOT_FOUND,
     },
 )
-def get_handoff(access: CallerHandoff, now: NowDep, request: Request, staffing: StaffingDep) -> HandoffOut:
-    handoff, caller, session = access.get(), access.caller, access.session
-    masked = _masked_for(handoff, caller)
-    out = _out(session, handoff, now, staffing=staffing, masked=masked, staff=caller.role != "service")
-    _record_read(
-        session,
-        request,
-        caller,
-        handoff,
-        masked=masked,
-        field="handoff",
-        now=now,
-        content=out.model_dump(mode="json", exclude=VOLATILE),
+def get_handoff(
+    access: CallerHandoff, now: NowDep, staffing: StaffingDep, recent: RecentReadsDep
+) -> HandoffOut:
+    return handoff_reads.handoff_view(
+        access.session, access.get(), access.caller, now, staffing=staffing, recent=recent
     )
-    return out
 
 
 @router.post(
@@ -370,8 +205,7 @@ def take(access: StaffHandoff, now: NowDep, rasa: RasaDep, staffing: StaffingDep
             )
         except (RasaUnavailable, ConversationNotFound) as error:
             log.warning("handoff #%s: the joined notice was not sent (%s)", handoff_id, error)
-    _record_read(session, None, caller, result.handoff, masked=False, field="handoff", now=now)
-    return _out(session, result.handoff, now, staffing=staffing)
+    return handoff_reads.taken_view(session, result.handoff, caller, now, staffing=staffing)
 
 
 @router.get(
@@ -389,75 +223,15 @@ def take(access: StaffHandoff, now: NowDep, rasa: RasaDep, staffing: StaffingDep
     },
 )
 def transcript(
-    access: StaffHandoff, now: NowDep, rasa: RasaDep, request: Request, typing: TypingDep
+    access: StaffHandoff, now: NowDep, rasa: RasaDep, typing: TypingDep, recent: RecentReadsDep
 ) -> Transcript:
-    (handoff, full), caller, session = access.readable(), access.caller, access.session
-    known = () if full else _known(session, handoff)
-    conversation_id = handoff.conversation_id
-    shown_id = mask_conversation_id(conversation_id, handoff.channel)  # for every person, holder included
-    # Read before the transaction ends below (the Rasa call does not hold it).
-    notes = [
-        TranscriptLineOut(
-            sender="note",
-            text=note.text if full else mask_text(note.text, known),
-            at=note.created_at,
-            agent=note.author_name,
+    handoff, full = access.readable()
+    try:
+        return handoff_reads.transcript(
+            access.session, handoff, access.caller, now, full=full, rasa=rasa, typing=typing, recent=recent
         )
-        for note in crud.notes_for(session, handoff_id=handoff.id)
-    ]
-    if handoff.status not in OPEN_STATUSES and handoff.transcript is not None:
-        lines = _interleave([TranscriptLineOut(**line) for line in handoff.transcript], notes)
-        out = Transcript(
-            handoff_id=handoff.id,
-            conversation_id=shown_id,
-            status=handoff.status,
-            lines=lines,
-            source="stored",
-        )
-    else:
-        _release(session)  # the console polls this every second; Rasa may be slow
-        try:
-            tracker = rasa.tracker(conversation_id)
-        except ConversationNotFound:
-            tracker = {"events": []}
-        except RasaUnavailable as error:
-            raise _rasa_error(error) from None
-        lines = [
-            TranscriptLineOut(
-                sender=line.sender,
-                text=line.text if full else mask_text(line.text, known),
-                at=line.at,
-                agent=line.agent,
-                buttons=list(line.buttons),
-            )
-            for line in transcript_lines(tracker)
-        ]
-        out = Transcript(
-            handoff_id=handoff.id,
-            conversation_id=shown_id,
-            status=handoff.status,
-            paused=tracker.get("paused"),
-            lines=_interleave(lines, notes),
-            source="rasa",
-            traveller_typing=typing.traveller(conversation_id, handoff.channel),
-        )
-    _record_read(
-        session,
-        request,
-        caller,
-        handoff,
-        masked=not full,
-        field="transcript",
-        now=now,
-        content=[out.source, len(out.lines), out.lines[-1].model_dump(mode="json") if out.lines else None],
-    )
-    return out
-
-
-def _interleave(lines: list[TranscriptLineOut], notes: list[TranscriptLineOut]) -> list[TranscriptLineOut]:
-    """The agents' private notes among the conversation's lines by time (a note written at the
-    same moment as a message comes after it: sorted() is stable)."""
-    return sorted([*lines, *notes], key=lambda line: line.at) if notes else lines
+    except RasaUnavailable as error:
+        raise _rasa_error(error) from None
 
 
 @router.post(
@@ -569,20 +343,11 @@ def _end(
         note=body.note,
         actor=caller,
         now=now,
-        known=_known(session, handoff),
+        known=handoff_reads.known_in(session, handoff),
     )
-    audit.record_read(
-        session,
-        actor=caller.name,
-        actor_role=caller.role,
-        masked=False,
-        field="handoff",
-        what=f"#{handoff.id}",
-        at=now,
-    )
-    session.commit()
+    out = handoff_reads.ended_view(session, handoff, caller, now, staffing=staffing)
     log.info("handoff #%s %s by %s", handoff.id, new_status, caller.name)
-    return _out(session, handoff, now, staffing=staffing)
+    return out
 
 
 @router.post(
