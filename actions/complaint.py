@@ -84,6 +84,26 @@ class ActionAskComplaintWhenWhere(Action):
         return []
 
 
+class ActionAskComplaintConsent(Action):
+    """Asks for consent; asked again (the traveller gave a name, asked something else, wrote
+    neither yes nor no), it says in one line what answer is needed instead of repeating the
+    whole notice."""
+
+    def name(self) -> Text:
+        return "action_ask_complaint_consent"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        # The form sets requested_slot after this action: still "complaint_consent" means the
+        # notice was shown the turn before.
+        again = tracker.get_slot("requested_slot") == "complaint_consent"
+        dispatcher.utter_message(
+            response="utter_ask_complaint_consent_again" if again else "utter_ask_complaint_consent"
+        )
+        return []
+
+
 class ValidateComplaintForm(CountingFormValidation):
     def name(self) -> Text:
         return "validate_complaint_form"
