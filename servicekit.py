@@ -1,5 +1,5 @@
 """What every service runs at start-up: the secrets check and the log masking; and the one
-traditional-to-simplified converter every part shares.
+traditional-to-simplified converter and the one set of question words every part shares.
 
 Standard library only at import (OpenCC is imported on first use), so each service can use the very same code: the Rasa server
 (`bot/serve.py`) and the action server (`actions/server.py`) import this file from
@@ -203,3 +203,13 @@ def to_simplified(text: str) -> str:
     """Traditional to simplified characters (OpenCC "t2s"): the NLU normaliser, the actions'
     keyword checks, the trainers' tools and the complaint classifier all read one spelling."""
     return _t2s_converter().convert(text) if text else text
+
+
+# What makes a clause a question. The NLU's clause splitter (bot/components/clauses.py) and the
+# action server (actions/utils/reading.py) must agree: a clause the splitter sends as a question
+# is answered only if the actions also read it as one. 哪 at the end of a clause: "第三天住哪".
+QUESTION = re.compile(
+    r"[?？]|吗|呢|么$|怎么|怎样|如何|多少|多久|多长时间|能否|可以不|是否"
+    r"|几[天个点号次岁件公斤时月晚位人钱块成]|什么|啥|咋|哪[里儿个些天家位趟班间]|哪(?![\u4e00-\u9fff])|为什么|谁"
+    r"|([\u4e00-\u9fff])[不没]\1"  # A-not-A: 能不能, 冷不冷, 管不管, 有没有
+)

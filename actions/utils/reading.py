@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
+from servicekit import QUESTION
+
 from actions.utils.parsing import (
     FULLWIDTH,
     canonical,
@@ -102,10 +104,7 @@ _PHONE_SPAN = re.compile(
 )
 _LAST4_SPAN = re.compile(r"(?:手机|电话)?(?:号码)?" + _LAST4_MARKED.pattern)
 _LEFTOVER = re.compile(r"^[\s，,。.！!？?；;：:、]+|[\s，,。.！!？?；;：:、]+$")
-_QUESTION = re.compile(
-    r"[?？]|吗|呢|么$|怎么|怎样|如何|多少|多久|多长时间|能否|可以不|是否|几[天个点号次岁件公斤时月晚位人钱块成]|什么|啥|咋|哪[里儿个些天家位趟班间]|为什么|谁"
-    r"|([\u4e00-\u9fff])[不没]\1"  # A-not-A: 能不能, 冷不冷, 管不管, 有没有
-)
+_QUESTION = QUESTION
 
 # Words that say "I want to complain" without saying what happened.
 _GENERIC = re.compile(
