@@ -14,6 +14,11 @@ from actions.questions import answer_policy_question, clauses, story_beside_ques
 from actions.router import start_complaint, tells_a_story
 
 _COMPLAINT = re.compile(r"投诉|投訴|complain|太差|太过分|差劲|要求.{0,10}(赔|退|道歉)")
+# "酒店太吵了我要投诉，顺便问下能开发票吗": too short to be the story, but a complaint all the same
+# (the form asks what happened).
+_WANTS_TO_COMPLAIN = re.compile(
+    r"(?:要|想|想要|必须|得|我们要)(?:投诉|投訴)|(?:投诉|投訴)(?:你们|一下|导游|酒店|司机|领队)"
+)
 
 
 class ActionAnswerPolicy(Action):
@@ -25,7 +30,8 @@ class ActionAnswerPolicy(Action):
     ) -> List[EventType]:
         events = await answer_policy_question(dispatcher, tracker)
         story = story_beside_questions(tracker)
-        if clauses(tracker) and not tracker.active_loop and _COMPLAINT.search(story) and tells_a_story(story):
+        complaint = (_COMPLAINT.search(story) and tells_a_story(story)) or _WANTS_TO_COMPLAIN.search(story)
+        if clauses(tracker) and not tracker.active_loop and complaint:
             # "航班延误了三个小时没人通知，我要投诉！另外延误了能赔吗": the answer, then the complaint.
             events = [e for e in events if e.get("event") != "followup"]
             events += start_complaint(dispatcher, tracker, text=story)

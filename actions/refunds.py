@@ -107,7 +107,9 @@ async def answer_refund_question(
         dispatcher.utter_message(response="utter_refund_will_compute")
         return [SlotSet("verify_purpose", "refund"), FollowupAction("verify_form")]
     dispatcher.utter_message(response="utter_policy/refund")
-    dispatcher.utter_message(response="utter_refund_offer_compute")
+    if (tracker.active_loop or {}).get("name") != "verify_form":
+        # (The verification already asks for the number and digits.)
+        dispatcher.utter_message(response="utter_refund_offer_compute")
     return []
 
 

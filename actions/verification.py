@@ -64,6 +64,17 @@ class DigitsCheckingValidation(CountingFormValidation, ABC):
     what: str  # "booking" or "ticket"
     number_slot: str
 
+    def answers_side_questions_later(self, tracker: Tracker) -> bool:
+        # "TR… 尾号… 集合时间是几点？还有退团扣多少": the digits are checked in this turn, so the
+        # refund question waits for action_verified and gets that booking's amount.
+        return self.what == "booking" and gives_number_and_digits(tracker)
+
+    def completes(self, events: List[EventType]) -> bool:
+        return any(
+            e.get("event") == "slot" and e.get("name") == "verified_booking" and e.get("value")
+            for e in events
+        )
+
     async def validate_phone_last4(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
@@ -148,6 +159,12 @@ async def check_digits(
     }
 
 
+def gives_number_and_digits(tracker: Tracker) -> bool:
+    """The booking number and the phone digits are both known at this message: the form
+    checks them in this very turn."""
+    return bool(tracker.get_slot("booking_ref") and tracker.get_slot("phone_last4"))
+
+
 class ActionStartVerification(Action):
     """Notes what the verification is for, before the form asks anything."""
 
@@ -165,6 +182,8 @@ class ActionStartVerification(Action):
             SlotSet("verify_blocked", None),
             SlotSet("form_failures", 0.0),
         ]
+        if gives_number_and_digits(tracker):
+            return events  # the questions beside wait for the check (validate_verify_form)
         return events + await answer_side_questions(dispatcher, tracker, primary=False)
 
 
@@ -215,4 +234,5 @@ class ActionVerified(Action):
             events = await record_cancellation(dispatcher, tracker, booking)
         else:
             events = answer_itinerary(dispatcher, tracker, booking)
-        return reset + events
+        # Questions the verifying message asked beside (once per message: no repeat).
+        return reset + events + await answer_side_questions(dispatcher, tracker, primary=False)

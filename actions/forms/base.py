@@ -52,7 +52,8 @@ class CountingFormValidation(FormValidationAction, ABC):
             answer_side_questions,
         )  # questions -> refunds -> forms: no cycle at import
 
-        side = await answer_side_questions(dispatcher, tracker, primary=True)
+        later = self.answers_side_questions_later(tracker)
+        side = [] if later else await answer_side_questions(dispatcher, tracker, primary=True)
         if side:
             # Later validators must see that the message was answered.
             tracker.slots.update({e["name"]: e["value"] for e in side if e.get("event") == "slot"})
@@ -63,8 +64,21 @@ class CountingFormValidation(FormValidationAction, ABC):
             if slot in NOTED_LABELS and slot != requested and value not in (None, "", [])
         }
         events = side + await super().run(dispatcher, tracker, domain)
+        if later and not self.completes(events):
+            # The form goes on (wrong digits, a value missing): answer now, or never.
+            tracker.slots.update({e["name"]: e["value"] for e in events if e.get("event") == "slot"})
+            events += await answer_side_questions(dispatcher, tracker, primary=True)
         await self._note_out_of_turn(offered, events, dispatcher, tracker, domain)
         return events
+
+    def answers_side_questions_later(self, tracker: Tracker) -> bool:
+        """True when the questions beside the form's answer wait for the form to end this turn
+        (the verification: a refund question is answered for the booking just verified)."""
+        return False
+
+    def completes(self, events: List[EventType]) -> bool:
+        """True when `events` end the form this turn (only asked when answering later)."""
+        return False
 
     async def _note_out_of_turn(
         self,

@@ -28,6 +28,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.components.normaliser import SPACE_BREAKS
+from servicekit import QUESTION
 
 RESPONSE_SELECTOR = "response_selector"
 PARENT = "clause_parent"
@@ -39,6 +40,8 @@ _VALUES = re.compile(
     r"|(?:手机|电话)?(?:号码?)?(?:尾号|后四位|后4位|末四位)?\s*(?:是|:|：)?\s*(?<!\d)(?:1[3-9]\d{9}|\d{4})(?!\d)",
     re.I,
 )
+_BOOKING = re.compile(r"TR\s*\d(?:[\s-]*\d){7}", re.I)
+ITINERARY = "query_itinerary"
 # When the numbers make DIET say "inform", the words around them decide (at this confidence).
 MIN_STRIPPED_CONFIDENCE = 0.5
 VALUE_INTENTS = {"inform", "nlu_fallback"}
@@ -48,11 +51,7 @@ _SPLIT = re.compile(
     r"[?？!！。；;\n]+|(?:另外|还有就是|还有|顺便问一下|顺便问下|顺便问问|顺便|再问一下|再问下|还想问一下|还想问|以及|此外|and also)"
     r"|(?<=[吗呢么])[,，]"
 )
-_QUESTION = re.compile(
-    r"[?？]|吗|呢|么|怎么|怎样|如何|多少|多久|能否|可以不|是否|几[天个点号次岁公斤件时月晚位人钱块成]|什么|啥|咋"
-    r"|哪[里儿个些天家位趟班间]|谁"
-    r"|([\u4e00-\u9fff])[不没]\1"  # A-not-A: 能不能, 管不管, 要不要
-)
+_QUESTION = QUESTION
 _JOINER_AT_END = re.compile(
     r"(?:另外|还有就是|还有|顺便问一下|顺便问下|顺便问问|顺便|再问一下|再问下|还想问一下|还想问|以及|此外|and also)$"
 )
@@ -179,7 +178,24 @@ class ClauseCollector(GraphComponent):
             )
         for index, clauses in found.items():
             originals[index].set(CLAUSES, clauses, add_to_output=True)
+            self._numbers_for_the_trip(originals[index], clauses)
         return originals
+
+    @staticmethod
+    def _numbers_for_the_trip(message: Message, clauses: List[Dict[str, Any]]) -> None:
+        """ "TR… 尾号… 第三天住哪 另外签证要自己办吗": DIET reads the whole as the policy question,
+        but the booking number is there for the trip. The itinerary flow leads (it verifies and
+        answers), and the policy clause is answered beside it, like any second question."""
+        intent = message.get(INTENT) or {}
+        if intent.get("name") != "policy" or not _BOOKING.search(message.get(TEXT) or ""):
+            return
+        trip = [c for c in clauses if c["intent"] == ITINERARY and c["confidence"] >= MIN_STRIPPED_CONFIDENCE]
+        if not trip:
+            return
+        lead = {"name": ITINERARY, "confidence": trip[0]["confidence"]}
+        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != ITINERARY]
+        message.set(INTENT, lead, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [lead] + ranking, add_to_output=True)
 
     @staticmethod
     def _words_decide(message: Message, words: Message) -> None:

@@ -68,6 +68,9 @@ def test_ordinary_complaints_and_questions_are_not_emergencies(text):
         ("能开专票吗行李超重怎么收费", ["能开专票吗", "行李超重怎么收费"]),
         ("我想问下发票能开吗还有托运行李能带几件", ["我想问下发票能开吗", "托运行李能带几件"]),
         ("明天几点集合？酒店是哪家", ["明天几点集合？", "酒店是哪家"]),
+        # 哪 closing a clause asks too
+        ("第三天住哪另外签证要自己办吗", ["第三天住哪", "签证要自己办吗"]),
+        ("酒店在哪，几点出发", ["酒店在哪", "几点出发"]),
         # a comma inside one question does not split it
         ("航班延误了，怎么办", []),
         ("如果我取消了，多久能退款", []),
@@ -110,3 +113,40 @@ def test_a_typed_space_between_two_questions_splits_them(raw, clauses):
 )
 def test_the_words_around_the_values(text, words):
     assert stripped(text) == words
+
+
+def _clause_message(text: str, intent: str, confidence: float = 0.6):
+    from rasa.shared.nlu.training_data.message import Message
+
+    return Message(
+        data={
+            "text": text,
+            "intent": {"name": intent, "confidence": confidence},
+            "intent_ranking": [{"name": intent, "confidence": confidence}],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "text, clause_intent, leads",
+    [
+        # the booking number is there for the trip: the itinerary flow leads
+        ("TR20260004 尾号5678 第三天住哪 另外签证要自己办吗", "query_itinerary", "query_itinerary"),
+        # no booking number: the policy question stays first
+        ("第三天住哪 另外签证要自己办吗", "query_itinerary", "policy"),
+        # no itinerary clause: nothing changes
+        ("TR20260004 尾号5678 能开发票吗 另外签证要自己办吗", "policy", "policy"),
+    ],
+)
+def test_numbers_for_the_trip_make_the_itinerary_lead(text, clause_intent, leads):
+    from bot.components.clauses import PARENT, ClauseCollector
+
+    original = _clause_message(text, "policy", 0.55)
+    first = _clause_message("第三天住哪", clause_intent, 0.99)
+    first.set(PARENT, 0)
+    second = _clause_message("签证要自己办吗", "policy", 1.0)
+    second.set(PARENT, 0)
+    (out,) = ClauseCollector().process([original, first, second])
+    assert out.get("intent")["name"] == leads
+    assert out.get("intent_ranking")[0]["name"] == leads
+    assert [c["intent"] for c in out.get("clauses")] == [clause_intent, "policy"]
