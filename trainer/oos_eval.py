@@ -12,7 +12,8 @@ normaliser, tokenizer and guard) and parses:
    `policy/<key>` example counts as correct only when the ResponseSelector picks the
    same key, as the traveller gets that answer and no other.
 
-Prints the figures and writes reports/oos.json. Run from the repository root (the model
+Prints the figures and writes reports/oos.json; the held-out sentences are counted
+(gold -> predicted), never quoted, so that reading the report cannot steer tuning. Run from the repository root (the model
 loads bot.components):
 
     python -m scripts.eval_oos                        # newest models/*.tar.gz
@@ -201,15 +202,15 @@ def holdout_figures(
         if gold != OOS_INTENT
     ]
     per_intent: Dict[str, List[int]] = defaultdict(lambda: [0, 0])
-    errors = []
-    for text, gold, label, confidence in in_scope:
+    # Held-out sentences stay unread: what went wrong is counted (gold -> predicted), never
+    # quoted, so that nobody tunes the data on them.
+    confusions: Dict[str, int] = defaultdict(int)
+    for _text, gold, label, _confidence in in_scope:
         per_intent[gold][1] += 1
         if is_correct(gold, label):
             per_intent[gold][0] += 1
         else:
-            errors.append(
-                {"text": text, "gold": gold, "predicted": label, "confidence": round(confidence, 4)}
-            )
+            confusions[f"{gold} -> {label}"] += 1
     correct = sum(hits for hits, _ in per_intent.values())
     known = [(gold, label) for _, gold, label, _ in in_scope if gold.split("/")[0] in known_intents]
     falsely_rejected = sum(1 for _, _, label, _ in in_scope if is_rejected(label))
@@ -219,7 +220,7 @@ def holdout_figures(
             "n": len(oos),
             "rejected": oos_rejected,
             "rejection_rate": rate(oos_rejected, len(oos)),
-            "not_rejected": [{"text": t, "predicted": lbl} for t, lbl in oos if not is_rejected(lbl)],
+            "not_rejected_as": dict(Counter(lbl for _, lbl in oos if not is_rejected(lbl))),
         },
         "in_scope": {
             "n": len(in_scope),
@@ -234,7 +235,7 @@ def holdout_figures(
                 g: {"n": n, "correct": hits, "accuracy": rate(hits, n)}
                 for g, (hits, n) in worst_first(per_intent)
             },
-            "errors": errors,
+            "confusions": dict(sorted(confusions.items(), key=lambda item: -item[1])),
         },
     }
 
