@@ -25,6 +25,12 @@ FORBIDDEN = {
     # the trainers' tools reach the bot through a trained model and the services, never its code:
     # importing `bot` loads Rasa-side code (the server applies its patches in bot/serve.py)
     "trainer": {"actions", "api", "bot"},
+    # the assistant's tests reach the ticketing API over HTTP only (its code is `app`, in api/)
+    "tests": {"api", "app"},
+    # the ticketing API is its own service and environment: nothing of the assistant
+    "api/app": {"actions", "bot", "scripts", "trainer"},
+    "api/scripts": {"actions", "bot", "trainer"},  # (`scripts` there is the API's own package)
+    "api/tests": {"actions", "bot", "trainer"},  # (`tests` there is the API's own package)
 }
 PROJECT = {"actions", "bot", "api", "scripts", "tests", "trainer"}
 # Where no module may edit sys.path: commands run as `python -m` from their project's root.
