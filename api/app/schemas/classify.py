@@ -11,6 +11,7 @@ class ClassifyIn(BaseModel):
 
 class ClassifyOut(BaseModel):
     category: Category
+    category_label: str = Field(description="the category as travellers and agents read it (DESIGN §3)")
     severity: Severity
     department: str
     department_name: str

@@ -47,6 +47,7 @@ class Person(BaseModel):
 
 class DeadlineOut(BaseModel):
     name: str
+    label: str = Field(description="the step as travellers and agents read it (GET /labels: deadlines)")
     due_at: datetime
     done_at: datetime | None
     state: DeadlineState

@@ -45,6 +45,23 @@ RESOLUTION = "resolution"
 ALTERNATIVE_PLAN = "alternative_plan"
 PROCESS_STEPS = tuple(name for name, _ in PROCESS_WORKING_DAYS)
 DEADLINE_NAMES = (FIRST_RESPONSE, *PROCESS_STEPS, RESOLUTION, ALTERNATIVE_PLAN)
+# What travellers, agents and reports read for each step (DESIGN §3 names the steps). One
+# table: GET /labels, every deadline the API returns (`DeadlineOut.label`) and the alerts.
+DEADLINE_LABELS: dict[str, str] = {
+    FIRST_RESPONSE: "首次响应",
+    "investigated": "分类与调查核实",
+    "plan_made": "制定处理方案",
+    "resolved": "落实处理方案",
+    "followed_up": "回访",
+    RESOLUTION: "办结时限",
+    ALTERNATIVE_PLAN: "行程中替代方案（1 小时）",
+}
+
+
+def deadline_label(name: str) -> str:
+    """The step's label; an unknown name (an older record) reads as itself."""
+    return DEADLINE_LABELS.get(name, name)
+
 
 MET, DUE, BREACHED = "met", "due", "breached"
 

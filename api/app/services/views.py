@@ -18,7 +18,7 @@ from app.schemas.ticket import (
     TicketProgressOut,
     TicketSummary,
 )
-from app.services import workflow
+from app.services import deadlines, workflow
 from app.services.masking import mask_conversation_id, mask_evidence, mask_name, mask_phone, mask_text
 from app.services.taxonomy import CATEGORY_DEPARTMENT, CATEGORY_LABELS, SEVERITY_RULES, Category, Severity
 
@@ -40,7 +40,7 @@ def _owner(ticket: Ticket) -> Person | None:
 
 def _deadlines(ticket: Ticket, now: datetime) -> list[DeadlineOut]:
     return [
-        DeadlineOut(name=name, due_at=due, done_at=done, state=state)
+        DeadlineOut(name=name, label=deadlines.deadline_label(name), due_at=due, done_at=done, state=state)
         for name, due, done, state in workflow.deadline_states(ticket, now)
     ]
 

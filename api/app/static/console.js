@@ -1002,7 +1002,7 @@
     for (const d of t.deadlines) {
       const mark = urgency(d.due_at, d.done_at, now);
       const row = el("tr", mark);
-      row.appendChild(el("th", null, label("deadlines", d.name))).setAttribute("scope", "row");
+      row.appendChild(el("th", null, d.label || label("deadlines", d.name))).setAttribute("scope", "row");
       row.appendChild(el("td", null, chinaTime(d.due_at)));
       row.appendChild(el("td", null, d.done_at ? chinaTime(d.done_at) : "—"));
       const state = el("td");

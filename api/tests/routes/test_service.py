@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.core.db import get_session, make_engine
 from app.main import create_app
-from app.services.taxonomy import Category, Severity
+from app.services.taxonomy import CATEGORY_LABELS, Category, Severity
 from tests.conftest import test_settings
 
 
@@ -46,6 +46,7 @@ def test_classify_is_open_and_returns_the_contract(client, text):
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["category"] in {c.value for c in Category}
+    assert body["category_label"] == CATEGORY_LABELS[Category(body["category"])]  # the bot shows it
     assert body["severity"] in {s.value for s in Severity}
     assert body["department"] and body["department_name"] and body["authority_level"] in (1, 2)
     assert 0.0 <= body["confidence"] <= 1.0 and isinstance(body["reasons"], list)

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import AuditLog, IdempotencyKey, Ticket
-from app.services.deadlines import CHINA_TZ
-from app.services.taxonomy import CATEGORY_DEPARTMENT, Category
+from app.services.deadlines import CHINA_TZ, DEADLINE_LABELS
+from app.services.taxonomy import CATEGORY_DEPARTMENT, CATEGORY_LABELS, Category
 from tests.conftest import login
 from tests.factories import create_ticket, ticket_payload
 
@@ -34,6 +34,10 @@ def test_create_returns_the_full_ticket(client, service, clock):
     # Wednesday's working day; the general resolution target is the "resolved" step.
     assert names == ["first_response", "investigated", "plan_made", "resolved", "resolution", "followed_up"]
     assert all(d["state"] == "due" for d in ticket["deadlines"])
+    # The labels travellers read (the bot shows them as sent): GET /labels' table.
+    assert [d["label"] for d in ticket["deadlines"]] == [DEADLINE_LABELS[n] for n in names]
+    assert ticket["deadlines"][0]["label"] == "首次响应"
+    assert ticket["category_label"] == CATEGORY_LABELS[Category(ticket["category"])]
     assert ticket["progress"]["responsible_person"] == ticket["owner"]["display_name"]
     assert ticket["evidence"] == ["https://example.com/photo1.jpg"]
     assert ticket["phone"] == "13812345678" and ticket["masked"] is False
@@ -149,7 +153,8 @@ def test_deadlines_come_in_time_order_and_working_days_end_at_18_00(
         json={"phone_last4": "5678", "sender_id": "s-test"},
         headers=service,
     ).json()
-    assert [d["name"] for d in progress["deadlines"]] == [d["name"] for d in ticket["deadlines"]]
+    assert progress["deadlines"] == ticket["deadlines"]  # names, labels, times and states
+    assert progress["category_label"] == ticket["category_label"]
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from app.api.deps import ClassifierDep
 from app.schemas.classify import ClassifyIn, ClassifyOut
+from app.services.taxonomy import CATEGORY_LABELS, Category
 
 router = APIRouter(tags=["classify"])
 
@@ -18,6 +19,7 @@ def classify(body: ClassifyIn, classifier: ClassifierDep) -> ClassifyOut:
     result = classifier.classify(body.text)
     return ClassifyOut(
         category=result.category,
+        category_label=CATEGORY_LABELS[Category(result.category)],
         severity=result.severity,
         department=result.department,
         department_name=result.department_name,

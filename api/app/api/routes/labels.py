@@ -2,8 +2,8 @@
 
 The console fetches this once after login, so agents never see slot keys, codes or usernames,
 and a label changes in one place. Categories, severities, departments and ticket statuses come
-from the API's own tables (taxonomy, workflow); the tables below name what only the bot, the
-channels and the console use, and tests/test_labels.py checks they cover every code the
+from the API's own tables (taxonomy, workflow, deadlines); the tables below name what only the
+bot, the channels and the console use, and tests/test_labels.py checks they cover every code the
 schemas accept.
 """
 
@@ -105,15 +105,7 @@ INTENTS = {
     "query_itinerary": "查询行程",
     "request_cancellation": "申请取消行程",
 }
-DEADLINES = {
-    deadlines.FIRST_RESPONSE: "首次响应",
-    "investigated": "分类与调查核实",
-    "plan_made": "制定处理方案",
-    "resolved": "落实处理方案",
-    "followed_up": "回访",
-    deadlines.RESOLUTION: "办结时限",
-    deadlines.ALTERNATIVE_PLAN: "行程中替代方案（1 小时）",
-}
+DEADLINES = deadlines.DEADLINE_LABELS  # the ticket views and the alerts read the same table
 DEADLINE_STATES = {"met": "已按时完成", "due": "进行中", "breached": "已超时"}
 COMPENSATION_STATUSES = {
     "recorded": "已登记",

@@ -53,12 +53,6 @@ def working_seconds_between(start: datetime, end: datetime) -> float:
     return total
 
 
-def _deadline_label(name: str) -> str:
-    from app.api.routes.labels import DEADLINES  # the console's labels: one table
-
-    return DEADLINES.get(name, name)
-
-
 def _china(at: datetime) -> str:
     local = at.astimezone(dl.CHINA_TZ)
     return f"{local.month}月{local.day}日 {local:%H:%M}"
@@ -104,7 +98,7 @@ def run(session: Session, *, settings: Settings, now: datetime) -> dict[str, int
             continue
         seen.add((ticket_id, due_at))
         ticket = session.get(Ticket, ticket_id)
-        label = _deadline_label(name)
+        label = dl.deadline_label(name)
         if due_at <= now:
             before = ticket.authority_level
             ticket = _escalate(session, ticket_id, now)
