@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import weakref
 from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text, Type
@@ -105,7 +106,31 @@ def _pooled_session(self: endpoints.EndpointConfig) -> aiohttp.ClientSession:
         )
         pooled = (loop, session)
         self._pooled_session = pooled  # type: ignore[attr-defined]
+        _pooled_sessions.add(session)
     return pooled[1]
+
+
+# Every pooled session still open, so that the server closes them when it stops
+# (bot/serve.py's after_server_stop listener): aiohttp warns "Unclosed client session"
+# otherwise. Weak: an endpoint dropped with its session takes it out of here.
+_pooled_sessions: "weakref.WeakSet[aiohttp.ClientSession]" = weakref.WeakSet()
+
+
+async def close_pooled_sessions() -> int:
+    """Close the pooled sessions of the running event loop; returns how many were closed.
+
+    Sessions of another loop (gone, or not ours to touch) are only forgotten."""
+    loop = asyncio.get_running_loop()
+    closed = 0
+    for session in list(_pooled_sessions):
+        _pooled_sessions.discard(session)
+        if session.closed:
+            continue
+        if getattr(session, "_loop", loop) is not loop:
+            continue
+        await session.close()
+        closed += 1
+    return closed
 
 
 class _Borrowed:

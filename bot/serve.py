@@ -126,7 +126,8 @@ async def handle_message(self: Agent, message: UserMessage) -> Optional[List[Any
 
 
 def bound_app(app: Sanic, input_channels: Sequence[Any] = ()) -> Sanic:
-    """Request size limits on the app and every socket.io server; a polite 413; masked logs."""
+    """Request size limits on the app and every socket.io server; a polite 413; masked logs;
+    the pooled custom-action sessions closed when the server stops."""
     limit = max_request_bytes()
     app.config.REQUEST_MAX_SIZE = limit
     app.config.WEBSOCKET_MAX_SIZE = limit
@@ -147,6 +148,12 @@ def bound_app(app: Sanic, input_channels: Sequence[Any] = ()) -> Sanic:
     @app.listener("before_server_start")
     async def mask_logs(_app: Sanic, _loop: Any) -> None:
         servicekit.install_log_masking()  # after Rasa and Sanic have set up their handlers
+
+    @app.listener("after_server_stop")
+    async def close_action_sessions(_app: Sanic, _loop: Any) -> None:
+        # The custom-action connections pooled by bot/patches.py: closed, not left to the
+        # garbage collector ("Unclosed client session" on every shutdown).
+        await patches.close_pooled_sessions()
 
     return app
 

@@ -141,3 +141,47 @@ def test_the_servers_input_bound_wraps_the_patches_store_handling():
     serve.install()  # twice: still one layer each
     assert Agent.handle_message is serve.handle_message
     assert serve._stock_handle_message is patches._agent_handle_message
+
+
+def test_pooled_sessions_are_closed_when_the_server_stops():
+    import asyncio
+
+    from rasa.utils.endpoints import EndpointConfig
+
+    async def scenario():
+        first = EndpointConfig(url="http://127.0.0.1:9/webhook")
+        second = EndpointConfig(url="http://127.0.0.1:9/other", headers={"X": "1"})
+        async with first.session() as a, second.session() as b:
+            pass  # lent, not closed, by the pooled `async with`
+        async with first.session() as again:
+            assert again is a
+        open_before = not a.closed and not b.closed
+        closed = await patches.close_pooled_sessions()
+        return open_before, closed, a.closed, b.closed, await patches.close_pooled_sessions()
+
+    open_before, closed, a_closed, b_closed, closed_again = asyncio.run(scenario())
+    assert open_before
+    assert closed == 2 and a_closed and b_closed
+    assert closed_again == 0
+
+
+def test_the_server_closes_the_pooled_sessions_after_it_stops():
+    import asyncio
+
+    from rasa.utils.endpoints import EndpointConfig
+    from sanic import Sanic
+
+    from bot import serve
+
+    app = serve.bound_app(Sanic("pooled_sessions_closed"))
+    # Sanic 21.12 keeps an app's listeners as "future" ones until the server starts.
+    on_stop = [f.listener for f in app._future_listeners if f.event == "after_server_stop"]
+    assert len(on_stop) == 1
+
+    async def scenario():
+        async with EndpointConfig(url="http://127.0.0.1:9/webhook").session() as session:
+            pass
+        await on_stop[0](app, asyncio.get_running_loop())
+        return session.closed
+
+    assert asyncio.run(scenario())
