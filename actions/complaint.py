@@ -29,7 +29,7 @@ from actions.handoff import open_handoff
 from actions.questions import answer_side_questions
 from actions.utils.parsing import mask_phone, parse_phone
 from actions.utils.reading import read, request_code
-from actions.utils.text import CATEGORY_LABELS, format_ticket_created
+from actions.utils.text import format_ticket_created
 
 logger = logging.getLogger(__name__)
 
@@ -214,8 +214,9 @@ async def show_summary(dispatcher: CollectingDispatcher, slots: Dict[Text, Any])
     category = ""
     try:
         result = await get_client().classify(description)
-        label = CATEGORY_LABELS.get(result.get("category"), "其他")
-        category = f"\n初步分类：{label}（将由{result.get('department_name') or '客服部门'}处理）"
+        category = (
+            f"\n初步分类：{result['category_label']}（将由{result.get('department_name') or '客服部门'}处理）"
+        )
     except TicketingError:
         # The summary is still useful without the prediction; submission retries later.
         logger.info("classification unavailable for the summary")

@@ -22,7 +22,7 @@ FIELDS: Tuple[Field, ...] = (
     Field("complaint_description", "情况描述", free_text=True, api_key="description"),
     Field("complaint_when_where", "时间地点", free_text=True, api_key="occurred_at"),
     Field("complaint_request", "诉求", free_text=True, api_key="request"),
-    Field("complaint_consent", "个人信息授权", free_text=False, correctable=False),
+    Field("complaint_consent", "同意记录个人信息", free_text=False, correctable=False),
     Field("complainant_name", "姓名", free_text=True, api_key="name"),
     Field("phone", "手机号", free_text=False, api_key="phone"),
 )
@@ -32,6 +32,9 @@ FREE_TEXT_SLOTS = tuple(f.slot for f in FIELDS if f.free_text)
 
 # The request is kept twice: the traveller's words, and a normalised label beside them.
 REQUEST_TEXT_SLOT = "complaint_request_text"
+# The request's labels are needed before a ticket exists (the buttons, the summary) and the
+# API sends them only to staff (GET /labels: requests), so the bot keeps this one copy;
+# tests/test_contract.py checks it, and the field labels above, against the running API.
 REQUEST_LABELS = {
     "refund": "退款",
     "compensation": "赔偿",

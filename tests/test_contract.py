@@ -14,8 +14,10 @@ from typing import Any, Dict, Set
 import httpx
 import pytest
 
+from actions import fields
 from actions.clients import contract
 from actions.clients.ticketing import TicketingClient
+from tests import staff
 
 JSON_TYPES = {str: {"string"}, int: {"integer"}, float: {"number", "integer"}, bool: {"boolean"}}
 
@@ -165,3 +167,20 @@ def test_the_comparison_can_fail(openapi: Dict[str, Any]) -> None:
     assert _compare(openapi, WrongType, "TicketOut", "response")
     assert _compare(openapi, ReliedOn, "Progress", "response")
     assert not _compare(openapi, contract.Deadline, "DeadlineOut", "response")
+
+
+def test_the_labels_the_bot_keeps_are_the_apis(api_url: str) -> None:
+    """Category and deadline labels come with the API's answers (Classification.category_label,
+    Deadline.label); the request kinds and the complaint fields are named before a ticket exists,
+    and only staff may read GET /labels, so the bot keeps those two tables: the API's wording."""
+    labels = httpx.get(f"{api_url}/labels", headers=staff.login(api_url, "agent1"), timeout=10)
+    labels.raise_for_status()
+    api = labels.json()
+    assert fields.REQUEST_LABELS == api["requests"]
+    assert {f.slot: f.label for f in fields.FIELDS} == {f.slot: api["fields"][f.slot] for f in fields.FIELDS}
+
+
+def test_the_labels_the_bot_shows_are_in_the_contract() -> None:
+    """The bot shows these as sent; dropping them from the contract would bring back a copy."""
+    assert typing.get_type_hints(contract.Classification)["category_label"] is str
+    assert typing.get_type_hints(contract.Deadline)["label"] is str

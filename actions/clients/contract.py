@@ -90,6 +90,7 @@ class ClassifyIn(TypedDict):
 
 class Classification(TypedDict):
     category: str
+    category_label: str  # shown in the summary: the bot keeps no category wording of its own
     severity: str
     department: str
     department_name: str
@@ -119,6 +120,7 @@ class TicketCreate(_TicketCreateRequired, total=False):
 
 class Deadline(TypedDict):
     name: str
+    label: str  # what the traveller reads for the step (the API's wording, as sent)
     due_at: str
     done_at: Optional[str]
     state: str

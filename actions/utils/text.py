@@ -122,32 +122,6 @@ def format_itinerary_answer(booking: Booking, item: Optional[str], day: Optional
     return _lines(lines)
 
 
-# The classifier's answer (POST /classify) carries codes only; labels of the codes it
-# returns (DESIGN §3). Tickets come with their labels from the API.
-CATEGORY_LABELS = {
-    "service_attitude": "服务态度",
-    "itinerary": "行程与合同履约",
-    "transport": "交通",
-    "baggage": "行李",
-    "accommodation": "住宿",
-    "meals": "餐饮",
-    "shopping": "购物与自费项目",
-    "billing": "价格与退款",
-    "safety": "安全",
-    "privacy": "个人信息",
-    "other": "其他",
-}
-DEADLINE_LABELS = {
-    "first_response": "首次答复",
-    "alternative_plan": "替代方案",
-    "investigated": "调查核实",
-    "plan_made": "制定处理方案",
-    "resolved": "处理完毕",
-    "followed_up": "回访",
-    "resolution": "最终解决",
-}
-
-
 def _moment(value: Any) -> datetime:
     try:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
@@ -171,8 +145,9 @@ def format_time(value: Any) -> str:
 
 
 def _deadline_items(deadlines: List[Deadline]) -> List[Deadline]:
-    """The deadlines the traveller is told about, in the order they fall due."""
-    known = [d for d in deadlines if d["name"] in DEADLINE_LABELS and d["due_at"]]
+    """The deadlines the traveller is told about, in the order they fall due (each with the
+    API's label: the bot keeps no wording of its own for the steps)."""
+    known = [d for d in deadlines if d["label"] and d["due_at"]]
     # ISO times in one zone sort as text; mixed zones are parsed.
     return sorted(known, key=lambda d: _moment(d["due_at"]))
 
@@ -185,7 +160,7 @@ def format_ticket_created(ticket: Ticket) -> str:
     deadlines = _deadline_items(ticket["deadlines"])
     if deadlines:
         lines.append("我们的处理时限：")
-        lines.extend(f"· {DEADLINE_LABELS[d['name']]}：{format_time(d['due_at'])} 前" for d in deadlines)
+        lines.extend(f"· {d['label']}：{format_time(d['due_at'])} 前" for d in deadlines)
     return _lines(lines)
 
 

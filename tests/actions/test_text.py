@@ -56,13 +56,14 @@ def test_ticket_created_lists_deadlines_in_china_time():
         "severity_label": "重大",
         "department_name": "安全保卫部",
         "deadlines": [
-            {"name": "first_response", "due_at": "2026-11-24T02:00:00Z", "state": "due"},
-            {"name": "resolution", "due_at": "2026-11-25T02:00:00Z", "state": "due"},
+            {"name": "resolution", "label": "办结时限", "due_at": "2026-11-25T02:00:00Z", "state": "due"},
+            {"name": "first_response", "label": "首次响应", "due_at": "2026-11-24T02:00:00Z", "state": "due"},
         ],
     }
     text = format_ticket_created(ticket)
     assert "C20261123001" in text and "重大" in text and "安全保卫部" in text
-    assert "11月24日 10:00" in text and "11月25日 10:00" in text
+    # The API's labels as sent, in the order the steps fall due.
+    assert "· 首次响应：11月24日 10:00 前\n· 办结时限：11月25日 10:00 前" in text
 
 
 def test_progress_without_measures_says_so():

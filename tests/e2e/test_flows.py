@@ -83,6 +83,9 @@ def test_complaint_creates_a_ticket_in_the_api(chat, api_url):
     assert body["booking_ref"] == BOOKING
     assert body["request"] == "apology"
     assert body["name"] == "张伟"
+    # The traveller reads the API's labels: the category in the summary, every step's deadline.
+    assert f"初步分类：{body['category_label']}" in summary
+    assert all(f"· {d['label']}：" in done for d in body["deadlines"]) and "首次响应" in done
 
 
 def test_complaint_with_an_interruption_and_corrections(chat, api_url):
