@@ -127,18 +127,26 @@ def action_service(workdir: Path, api_url: str) -> Service:
 
 
 def rasa_service(
-    workdir: Path, model: Path, action_url: str, token: str, port: Optional[int] = None
+    workdir: Path,
+    model: Path,
+    action_url: str,
+    token: str,
+    port: Optional[int] = None,
+    endpoints: Optional[Path] = None,
 ) -> Service:
     """Rasa through bot/serve.py; `token` is the JWT secret of its HTTP API (RASA_JWT_SECRET):
-    call it with `rasa_auth_headers(token)`."""
+    call it with `rasa_auth_headers(token)`. `endpoints`: a file to use as it is (its variables
+    set in the returned service's env) instead of one written for `action_url` and a tracker
+    store in `workdir`."""
     port = port or free_port()
-    endpoints = workdir / "endpoints.yml"
-    endpoints.write_text(
-        f"action_endpoint:\n  url: {action_url}\n"
-        "  headers:\n    Authorization: Bearer ${ACTION_SERVER_TOKEN}\n"
-        f"tracker_store:\n  type: bot.tracker_store.PooledSQLTrackerStore\n  dialect: sqlite\n"
-        f"  db: {workdir / 'tracker.db'}\n"
-    )
+    if endpoints is None:
+        endpoints = workdir / "endpoints.yml"
+        endpoints.write_text(
+            f"action_endpoint:\n  url: {action_url}\n"
+            "  headers:\n    Authorization: Bearer ${ACTION_SERVER_TOKEN}\n"
+            f"tracker_store:\n  type: bot.tracker_store.PooledSQLTrackerStore\n  dialect: sqlite\n"
+            f"  db: {workdir / 'tracker.db'}\n"
+        )
     return Service(
         name="rasa",
         args=[

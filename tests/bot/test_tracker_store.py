@@ -51,8 +51,8 @@ def domain() -> Domain:
     return Domain.load(str(ROOT / "domain.yml"))
 
 
-@pytest.fixture(scope="module")
-def database() -> Iterator[str]:
+def fresh_database(name: str) -> Iterator[str]:
+    """A new PostgreSQL database `name` on the local server, dropped afterwards."""
     psycopg2 = pytest.importorskip("psycopg2")
     try:
         conn = psycopg2.connect(
@@ -62,12 +62,17 @@ def database() -> Iterator[str]:
         pytest.skip(f"PostgreSQL on 127.0.0.1:5432 unreachable: {error}")
     conn.autocommit = True
     with conn.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{DB}"')
-    yield DB
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    yield name
     with conn.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     conn.close()
+
+
+@pytest.fixture(scope="module")
+def database() -> Iterator[str]:
+    yield from fresh_database(DB)
 
 
 def stores(domain: Domain, db: str):
@@ -283,21 +288,7 @@ def test_a_missing_database_driver_stops_the_start_not_an_in_memory_store():
 
 @pytest.fixture(scope="module")
 def tuned_database() -> Iterator[str]:
-    psycopg2 = pytest.importorskip("psycopg2")
-    try:
-        conn = psycopg2.connect(
-            host="127.0.0.1", port=5432, user="postgres", dbname="postgres", connect_timeout=3
-        )
-    except psycopg2.OperationalError as error:
-        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 unreachable: {error}")
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{TUNED_DB}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{TUNED_DB}"')
-    yield TUNED_DB
-    with conn.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{TUNED_DB}" WITH (FORCE)')
-    conn.close()
+    yield from fresh_database(TUNED_DB)
 
 
 async def test_postgresql_store_times_out_connecting_and_replaces_dropped_connections(
@@ -343,35 +334,12 @@ def test_a_rasa_server_started_from_endpoints_yml_uses_the_pooled_store(trained_
 
     import httpx
 
-    from tests.services import BOT_BIN, Service, base_env, free_port, rasa_auth_headers
+    from tests.services import free_port, rasa_service
 
     port, secret, db = free_port(), "tracker-store-test", tmp_path / "tracker.db"
-    rasa = Service(
-        name="rasa",
-        args=[
-            str(BOT_BIN / "python"),
-            "-m",
-            "bot.serve",
-            "run",
-            "--enable-api",
-            "--port",
-            str(port),
-            "--model",
-            str(trained_model),
-            "--credentials",
-            str(ROOT / "credentials.yml"),
-            "--endpoints",
-            str(ROOT / "endpoints.yml"),
-        ],  # fmt: skip
-        env=base_env(
-            RASA_JWT_SECRET=secret,
-            TRACKER_DB=str(db),
-            ACTION_SERVER_URL=f"http://127.0.0.1:{free_port()}/webhook",  # not called
-        ),
-        health_url=f"http://127.0.0.1:{port}/status",
-        headers=rasa_auth_headers(secret),
-        log_path=tmp_path / "rasa.log",
-    )
+    action_url = f"http://127.0.0.1:{free_port()}/webhook"  # not called
+    rasa = rasa_service(tmp_path, trained_model, action_url, secret, port, endpoints=ROOT / "endpoints.yml")
+    rasa.env.update(TRACKER_DB=str(db), ACTION_SERVER_URL=action_url)
     rasa.start()
     try:
         response = httpx.post(
