@@ -19,15 +19,7 @@ from app.core.db import make_engine
 from app.services import deadlines as dl
 from app.services import report
 
-LABELS = {
-    "first_response": "首次响应",
-    "investigated": "调查核实",
-    "plan_made": "制定方案",
-    "resolved": "落实方案",
-    "followed_up": "回访",
-    "resolution": "办结时限",
-    "alternative_plan": "替代方案（1 小时）",
-}
+LABELS = dl.DEADLINE_LABELS  # the one table the API and the console show
 
 
 def percent(share: float | None) -> str:
