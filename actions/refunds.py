@@ -18,7 +18,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clients.contract import Booking
-from actions.forms.base import latest_text
+from actions.forms.base import latest_intent, latest_text
 from actions.handoff import open_handoff
 from actions.utils.parsing import to_simplified
 from actions.utils.refund import bracket_line, china_today, compute_deduction, format_deduction
@@ -107,8 +107,9 @@ async def answer_refund_question(
         dispatcher.utter_message(response="utter_refund_will_compute")
         return [SlotSet("verify_purpose", "refund"), FollowupAction("verify_form")]
     dispatcher.utter_message(response="utter_policy/refund")
-    if (tracker.active_loop or {}).get("name") != "verify_form":
-        # (The verification already asks for the number and digits.)
+    if not (tracker.active_loop or {}).get("name") and latest_intent(tracker) != "complain":
+        # Not while a form asks for the number itself (the verification, a complaint this
+        # message starts): two requests for the booking number in one reply confuse.
         dispatcher.utter_message(response="utter_refund_offer_compute")
     return []
 

@@ -76,6 +76,7 @@ def test_ordinary_complaints_and_questions_are_not_emergencies(text):
         ("如果我取消了，多久能退款", []),
         ("你好，请问行李限重多少", []),
         ("导游态度很差，一直骂人，怎么投诉", []),
+        ("说好的温泉不去了，导游也不管", []),  # 不 inside a clause is no question
     ],
 )
 def test_question_clauses(text, clauses):
@@ -87,6 +88,10 @@ def test_question_clauses(text, clauses):
     [
         ("退款要多久 签证要自己办吗", ["退款要多久", "签证要自己办吗"]),
         ("我订单的导游是谁 另外退团要扣钱吗", ["我订单的导游是谁", "退团要扣钱吗"]),
+        (
+            "请问一下 签证多久能出签 改期要加钱不",
+            ["请问一下签证多久能出签", "改期要加钱不"],
+        ),  # 不 closing a clause asks
         ("我 要 退 款 要 多 久", []),  # spaces everywhere, one question
         ("check in 几点", []),
     ],
