@@ -19,8 +19,8 @@ predictions outrank intent-based ones). Same winner, same events.
 
 from __future__ import annotations
 
-import threading
-from typing import Any, Optional
+from contextvars import ContextVar
+from typing import Any, Optional, Tuple
 
 from rasa.core.policies.memoization import MemoizationPolicy
 from rasa.core.policies.policy import PolicyPrediction
@@ -32,27 +32,31 @@ from rasa.shared.core.events import ActionExecuted, ActionExecutionRejected
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import TEXT
 
-# One verdict per thread: the graph runs all policies of one prediction in one
-# thread without awaiting in between, so the last verdict belongs to this prediction
-# if its tracker is the very same object with the same number of events.
-_verdicts = threading.local()
+# The last verdict of this context (asyncio task, or thread): the graph runs all policies
+# of one prediction synchronously, without awaiting in between, so the last verdict
+# belongs to this prediction if its tracker is the very same object with the same number
+# of events. Conversations handled concurrently run in tasks of their own, hence contexts
+# of their own.
+_verdicts: ContextVar[Optional[Tuple[DialogueStateTracker, int, Optional[int]]]] = ContextVar(
+    "policy_verdicts", default=None
+)
 
 
 def _note(tracker: DialogueStateTracker, prediction: PolicyPrediction) -> None:
     key = (tracker, len(tracker.events))
-    current = getattr(_verdicts, "value", None)
+    current = _verdicts.get()
     if current is None or current[0] is not key[0] or current[1] != key[1]:
         current = (key[0], key[1], None)
     decisive = prediction.max_confidence >= 1.0
     best = current[2]
     if decisive and (best is None or prediction.policy_priority > best):
         best = prediction.policy_priority
-    _verdicts.value = (key[0], key[1], best)
+    _verdicts.set((key[0], key[1], best))
 
 
 def decided_priority(tracker: DialogueStateTracker) -> Optional[int]:
     """Priority of the strongest decisive verdict already given for this tracker, if any."""
-    current = getattr(_verdicts, "value", None)
+    current = _verdicts.get()
     if current is None or current[0] is not tracker or current[1] != len(tracker.events):
         return None
     return current[2]
