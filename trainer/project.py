@@ -1,36 +1,58 @@
-"""A copy of the assistant's project as the trainers' tools see it: NLU data, domain, rules and stories."""
+"""A copy of the assistant's project as the trainers' tools see it: NLU data, domain, rules and stories.
+
+Files and lines come from ruamel's round-trip loader (`.lc`), like the NLU data's
+(trainer/nlu_data.py): no line-by-line scanning of YAML text."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import List, Set, Tuple
+from typing import Any, Iterator, List, Set, Tuple
 
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
 
 from trainer.nlu_data import load_nlu, relative, yaml_files
 
-STEP = re.compile(r"^\s*-?\s*(intent|action)\s*:\s*(\S+?)\s*$")
+STEP_KEYS = ("intent", "action")
 
 
 def load_yaml(path: Path):
     return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8")) or {}
 
 
+def _load_with_lines(path: Path) -> Any:
+    """The document with ruamel's line data (`.lc`); None when it is not valid YAML (the
+    data check reports that through Rasa's validator)."""
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = True
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"))
+    except YAMLError:
+        return None
+
+
+def _nodes(node: Any) -> Iterator[Tuple[Any, Any, int]]:
+    """(container, key or index, 1-based line) of every key and list item, in document order."""
+    if isinstance(node, CommentedMap):
+        for key, value in node.items():
+            yield node, key, node.lc.key(key)[0] + 1
+            yield from _nodes(value)
+    elif isinstance(node, CommentedSeq):
+        for index, value in enumerate(node):
+            yield node, index, node.lc.item(index)[0] + 1
+            yield from _nodes(value)
+
+
 def key_line(path: Path, key: str) -> int:
     """First line of `path` that names `key` (as a key or a list item); 0 if none."""
-    pattern = re.compile(rf"^\s*-?\s*{re.escape(key)}\s*:")
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if pattern.match(line) or line.strip() in (f"- {key}", f"-{key}"):
-            return number
-    return 0
-
-
-def _unquote(value: str) -> str:
-    value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        return value[1:-1]
-    return value
+    lines = [
+        line
+        for container, at, line in _nodes(_load_with_lines(path))
+        if (isinstance(container, CommentedMap) and str(at) == key)
+        or (isinstance(container, CommentedSeq) and str(container[at]).strip() == key)
+    ]
+    return min(lines, default=0)
 
 
 class Project:
@@ -57,13 +79,14 @@ class Project:
         return self.domain_responses() | set(self.nlu.responses)
 
     def story_steps(self) -> List[Tuple[str, str, str, int]]:
-        """(kind, value, file, line) for every `intent:` / `action:` step in rules and stories."""
+        """(kind, value, file, line) for every `intent:` / `action:` step in rules and stories
+        (inside `or:` blocks too), in file order."""
         steps = []
         for path in self.story_files:
-            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-                match = STEP.match(line)
-                if match:
-                    steps.append((match.group(1), _unquote(match.group(2)), self.rel(path), number))
+            for container, key, line in _nodes(_load_with_lines(path)):
+                value = container[key] if isinstance(container, CommentedMap) else None
+                if key in STEP_KEYS and isinstance(value, str) and value.strip():
+                    steps.append((str(key), value.strip(), self.rel(path), line))
         return steps
 
     def slot_mapping_intents(self) -> Set[str]:
