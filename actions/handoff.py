@@ -221,9 +221,14 @@ WAITING_ACK = (
 WAITING_ACK_SECONDS = 180
 
 
-def waiting_ack_due(events: List[Dict[str, Any]], now: float) -> bool:
+def waiting_ack_due(
+    events: List[Dict[str, Any]], now: float, metadata: Optional[Dict[str, Any]] = None
+) -> bool:
     """True when the paused conversation's traveller should be told the message arrived:
-    no agent has written since the last pause and no acknowledgement went out lately."""
+    no agent has written since the last pause and no acknowledgement went out lately. Not for
+    the widget's note that the traveller started a new conversation (nobody reads this one)."""
+    if (metadata or {}).get("widget") == "new_conversation":
+        return False
     start = max((i for i, e in enumerate(events) if e.get("event") == "pause"), default=None)
     if start is None:
         return False
@@ -240,7 +245,8 @@ def waiting_ack_due(events: List[Dict[str, Any]], now: float) -> bool:
 
 def acknowledge_waiting(tracker: Tracker, now: Optional[float] = None) -> None:
     """Tell a traveller waiting for an agent that their message arrived (see WAITING_ACK)."""
-    if waiting_ack_due(tracker.events, time.time() if now is None else now):
+    metadata = (tracker.latest_message or {}).get("metadata")
+    if waiting_ack_due(tracker.events, time.time() if now is None else now, metadata):
         channel = tracker.get_latest_input_channel() or "rest"
         say_to_paused(tracker.sender_id, channel, WAITING_ACK, {"waiting_ack": True})
 

@@ -311,6 +311,8 @@ def test_waiting_ack_only_while_no_agent_has_written_and_not_too_often():
         {"event": "bot", "text": "您好", "timestamp": 1.0, "metadata": {"handoff_agent": "agent1"}}
     ]
     assert not waiting_ack_due(agent, now=1000.0)
+    # The widget's note that the traveller left for a new conversation is not answered.
+    assert not waiting_ack_due(pause, now=1000.0, metadata={"widget": "new_conversation"})
     # A new handoff after the bot was handed back: the earlier agent's messages do not count.
     again = agent + [{"event": "resume"}, {"event": "user", "text": "转人工"}, {"event": "pause"}]
     assert waiting_ack_due(again, now=1000.0)
