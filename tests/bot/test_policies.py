@@ -76,27 +76,7 @@ def test_the_policies_run_in_the_order_the_skip_relies_on(agent: Agent, states, 
 
 
 def test_same_winner_as_stock_rasa_and_ted_runs_only_when_undecided(agent: Agent, states, monkeypatch):
-    runs: Dict[str, int] = {"ted": 0}
-    original = TED.run_inference
-    monkeypatch.setattr(
-        TED,
-        "run_inference",
-        lambda self, *a, **k: runs.update(ted=runs["ted"] + 1) or original(self, *a, **k),
-    )
-
-    shipped, ted_runs = [], []
-    for tracker in states:
-        before = runs["ted"]
-        shipped.append(predict(agent, tracker))
-        ted_runs.append(runs["ted"] - before)
-
-    monkeypatch.setattr(bot.policies, "decided_priority", lambda tracker: None)  # stock behaviour
-    stock = [predict(agent, tracker) for tracker in states]
-
-    assert shipped == stock
-    for (action, policy, confidence), ran in zip(shipped, ted_runs):
-        decided = policy in DECISIVE and confidence >= 1.0
-        assert ran == (0 if decided else 1), (action, policy, confidence)
+    ted_runs = compare_with_stock(agent, states, monkeypatch)
     skipped = sum(1 for r in ted_runs if r == 0)
     assert skipped >= len(states) // 2  # the point of the change
     assert any(r == 1 for r in ted_runs)  # and TED still runs where no rule decides
