@@ -101,7 +101,7 @@ test-api: install ## ticketing API tests (SQLite and PostgreSQL)
 	cd api && .venv/bin/python -m pytest $(PYTEST_ARGS)
 
 test-bot: train browser nginx ## assistant tests: actions, components, channels, end-to-end, browser
-	$(ENV) $(VENV)/bin/python -m pytest tests $(PYTEST_ARGS)
+	$(ENV) $(VENV)/bin/python -m pytest tests --durations=25 $(PYTEST_ARGS)
 
 test-stories: train ## test conversations with rasa test --fail-on-prediction-errors
 	$(ENV) $(VENV)/bin/rasa test core --stories tests/stories \

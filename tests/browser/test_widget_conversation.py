@@ -78,7 +78,8 @@ def test_history_from_the_server_other_tabs_notices_and_unread(browser, console_
         # nth(1): the answer, after the welcome
         first.locator("#chat-log .msg.bot .bubble", has_text="您好").nth(1).wait_for(timeout=TIMEOUT)
         assert first.evaluate("window.__typingShown") >= 1  # "正在输入…" while the bot worked
-        assert first.locator("#chat-typing").is_hidden()
+        # The cue goes when the turn ends: the channel says so just after the last answer.
+        first.locator("#chat-typing").wait_for(state="hidden", timeout=5_000)
 
         # A second tab of the conversation shows what was said, from the server.
         second = tab_with_token(context, url, token)

@@ -112,6 +112,9 @@ def test_rasa_parameter_is_ignored_unless_page_and_server_are_on_this_machine(br
         # A page on this machine, a link naming a server elsewhere: ignored.
         page = context.new_page()
         page.goto(f"{api_url}/?rasa=http://chat-thief.example:5005&open=1")
+        # The widget publishes travelChat once it has chosen its server, which may take a fetch
+        # (the same-origin probe) after the page's load event.
+        page.wait_for_function("window.travelChat !== undefined")
         assert page.evaluate("window.travelChat.rasaUrl") == "http://127.0.0.1:5005"
 
         # The site as travellers see it (not on this machine): ?rasa= is ignored even for loopback.
