@@ -15,25 +15,23 @@ from rasa_sdk.types import DomainDict
 
 from actions.cancel import reset_complaint
 from actions.clients.ticketing import Rejected, TicketingError, Unavailable, get_client
-from actions.fields import (
-    MAX_DESCRIPTION_CHARS,
-    MAX_REQUEST_TEXT_CHARS,
-    MAX_WHEN_WHERE_CHARS,
-    MIN_DESCRIPTION_CHARS,
-    NOT_GIVEN,
-    REQUEST_LABELS,
-    REQUEST_TEXT_SLOT,
-)
+from actions.fields import MAX_WHEN_WHERE_CHARS, NOT_GIVEN, REQUEST_LABELS, REQUEST_TEXT_SLOT
 from actions.forms.base import CountingFormValidation, latest_intent, latest_text
+from actions.forms.complaint_checks import (
+    check_complainant_name,
+    check_complaint_description,
+    check_complaint_request,
+    check_complaint_when_where,
+    check_phone,
+)
 from actions.handoff import open_handoff
 from actions.questions import answer_side_questions
-from actions.utils.parsing import mask_phone, parse_phone
-from actions.utils.reading import read, request_code
+from actions.utils.parsing import mask_phone
+from actions.utils.reading import read
 from actions.utils.text import format_ticket_created
 
 logger = logging.getLogger(__name__)
 
-_DONT_KNOW = re.compile(r"^(不记得|不清楚|忘了|不知道|记不清|没注意)")
 _URL = re.compile(r"https?://\S+")
 
 
@@ -105,6 +103,14 @@ class ActionAskComplaintConsent(Action):
 
 
 class ValidateComplaintForm(CountingFormValidation):
+    # rasa-sdk calls `validate_<slot>` by name (booking_ref's comes from the base class); a
+    # correction runs the same checks (actions/forms/complaint_checks.py).
+    validate_complaint_description = staticmethod(check_complaint_description)
+    validate_complaint_when_where = staticmethod(check_complaint_when_where)
+    validate_complaint_request = staticmethod(check_complaint_request)
+    validate_complainant_name = staticmethod(check_complainant_name)
+    validate_phone = staticmethod(check_phone)
+
     def name(self) -> Text:
         return "validate_complaint_form"
 
@@ -134,53 +140,6 @@ class ValidateComplaintForm(CountingFormValidation):
         if tracker.get_slot("complaint_consent") is False:
             return []  # no consent: stop asking; the summary action explains
         return domain_slots
-
-    def validate_complaint_description(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        text = (value or "").strip()
-        if len(text) < MIN_DESCRIPTION_CHARS:
-            return self.reject("complaint_description", "utter_description_too_short", dispatcher, tracker)
-        # Kept whole (up to the API's limit): agents need the traveller's own words.
-        return self.accept("complaint_description", text[:MAX_DESCRIPTION_CHARS])
-
-    def validate_complaint_when_where(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        text = (value or "").strip()
-        if _DONT_KNOW.match(text):
-            return self.accept("complaint_when_where", NOT_GIVEN)
-        if len(text) < 2:
-            return self.reject("complaint_when_where", "utter_ask_complaint_when_where", dispatcher, tracker)
-        return self.accept("complaint_when_where", text[:MAX_WHEN_WHERE_CHARS])
-
-    def validate_complaint_request(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        code = str(value or "").strip()
-        if code in REQUEST_LABELS:  # a label (a button, or read from their words this turn)
-            words = tracker.get_slot(REQUEST_TEXT_SLOT) or REQUEST_LABELS[code]
-        else:  # their words: the label is read from them, the words stay
-            words, code = code, request_code(code) or "other"
-        return {**self.accept("complaint_request", code), REQUEST_TEXT_SLOT: words[:MAX_REQUEST_TEXT_CHARS]}
-
-    def validate_complainant_name(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        name = re.sub(r"^(我叫|我是|叫我|姓名[:：]?|名字[:：]?)", "", str(value or "").strip()).strip(
-            "。.，, "
-        )
-        if not 1 <= len(name) <= 20 or re.search(r"\d", name):
-            return self.reject("complainant_name", "utter_invalid_name", dispatcher, tracker)
-        return self.accept("complainant_name", name)
-
-    def validate_phone(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        phone = parse_phone(value) or parse_phone(latest_text(tracker))
-        if not phone:
-            return self.reject("phone", "utter_invalid_phone", dispatcher, tracker)
-        return self.accept("phone", phone)
 
 
 class ActionComplaintSummary(Action):

@@ -3,7 +3,8 @@
 "时间说错了，是12月5号晚上", "名字写错了，应该是王芳", "不是李娜，是李雪",
 "诉求改成退款", "描述补充一下：导游还骂人了", or a bare "不对" at the summary.
 Which field: a keyword, else the old value the traveller quotes, else the
-shape of the new value. The new value goes through the form's own validators.
+shape of the new value. The new value goes through the form's own checks
+(actions/forms/complaint_checks.py).
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.complaint import ValidateComplaintForm, show_summary
+from actions.complaint import show_summary
 from actions.fields import FREE_TEXT_SLOTS, MAX_DESCRIPTION_CHARS
 from actions.fields import LABELS as FIELD_LABELS
 from actions.forms.base import latest_entities, latest_text
+from actions.forms.complaint_checks import CHECKS
 from actions.utils.parsing import BOOKING_REF, MOBILE, canonical, to_simplified
 from actions.utils.reading import WHEN, request_code
 
@@ -222,8 +224,7 @@ class ActionCorrectComplaint(Action):
             return []  # nothing given yet for that field: the form asks for it in its turn
         updates: Dict[str, Any] = {field: None}
         if value:
-            validator = getattr(ValidateComplaintForm(), f"validate_{field}")
-            updates = validator(value, dispatcher, tracker, domain)
+            updates = CHECKS[field](value, dispatcher, tracker, domain)
         events: List[EventType] = [SlotSet(name, val) for name, val in updates.items()]
         if updates.get(field) is not None:
             if adding:

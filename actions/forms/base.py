@@ -23,12 +23,58 @@ NOTED_LABELS = {
 }
 
 
+def accept(slot: Text, value: Any) -> Dict[Text, Any]:
+    """The slots to set for a value accepted: the value, and no failures."""
+    return {slot: value, "form_failures": 0.0}
+
+
+def reject(
+    slot: Text,
+    response: Text,
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    **template_values: Any,
+) -> Dict[Text, Any]:
+    """Re-ask with a specific message; from the second failure offer a human."""
+    failures = int(tracker.get_slot("form_failures") or 0) + 1
+    dispatcher.utter_message(response=response, **template_values)
+    if failures >= MAX_FAILURES:
+        dispatcher.utter_message(response="utter_offer_human")
+    return {slot: None, "form_failures": float(failures)}
+
+
+# Checks of a value given for one slot, shaped like rasa-sdk's validators: (value, dispatcher,
+# tracker, domain) -> the slots to set. Forms take them as their `validate_<slot>` methods;
+# corrections run the same check on a corrected value (actions/forms/complaint_checks.py).
+def check_booking_ref(
+    value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+) -> Dict[Text, Any]:
+    ref = parse_booking_ref(value) or parse_booking_ref(latest_text(tracker))
+    if not ref:
+        return reject("booking_ref", "utter_invalid_booking_ref", dispatcher, tracker)
+    return accept("booking_ref", ref)
+
+
+def check_phone_last4(
+    value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+) -> Dict[Text, Any]:
+    candidates = [value, *latest_entities(tracker, "phone"), latest_text(tracker)]
+    digits = next((d for d in map(parse_phone_last4, candidates) if d), None)
+    if not digits:
+        return reject("phone_last4", "utter_invalid_phone_last4", dispatcher, tracker)
+    return accept("phone_last4", digits)
+
+
 class CountingFormValidation(FormValidationAction, ABC):
     """Abstract (`name()` left abstract), so rasa-sdk never registers it as an action."""
 
     @abstractmethod
     def name(self) -> Text:
         """Name of the form's validation action, e.g. validate_complaint_form."""
+
+    # Several forms ask for these; rasa-sdk finds validators by name on any subclass.
+    validate_booking_ref = staticmethod(check_booking_ref)
+    validate_phone_last4 = staticmethod(check_phone_last4)
 
     def reject(
         self,
@@ -39,11 +85,10 @@ class CountingFormValidation(FormValidationAction, ABC):
         **template_values: Any,
     ) -> Dict[Text, Any]:
         """Re-ask with a specific message; from the second failure offer a human."""
-        failures = int(tracker.get_slot("form_failures") or 0) + 1
-        dispatcher.utter_message(response=response, **template_values)
-        if failures >= MAX_FAILURES:
-            dispatcher.utter_message(response="utter_offer_human")
-        return {slot: None, "form_failures": float(failures)}
+        return reject(slot, response, dispatcher, tracker, **template_values)
+
+    def accept(self, slot: Text, value: Any) -> Dict[Text, Any]:
+        return accept(slot, value)
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -111,27 +156,6 @@ class CountingFormValidation(FormValidationAction, ABC):
             elif seen_user and event.get("event") == "action" and event.get("name") != "action_listen":
                 return event.get("name") == self.form_name()
         return False
-
-    def accept(self, slot: Text, value: Any) -> Dict[Text, Any]:
-        return {slot: value, "form_failures": 0.0}
-
-    # Several forms ask for these; rasa-sdk finds validators by name on any subclass.
-    def validate_booking_ref(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        ref = parse_booking_ref(value) or parse_booking_ref(latest_text(tracker))
-        if not ref:
-            return self.reject("booking_ref", "utter_invalid_booking_ref", dispatcher, tracker)
-        return self.accept("booking_ref", ref)
-
-    def validate_phone_last4(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        candidates = [value, *latest_entities(tracker, "phone"), latest_text(tracker)]
-        digits = next((d for d in map(parse_phone_last4, candidates) if d), None)
-        if not digits:
-            return self.reject("phone_last4", "utter_invalid_phone_last4", dispatcher, tracker)
-        return self.accept("phone_last4", digits)
 
 
 def latest_text(tracker: Tracker) -> Text:

@@ -6,7 +6,10 @@ import pytest
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.complaint import ValidateComplaintForm
 from actions.correction import ActionCorrectComplaint, parse_correction
+from actions.fields import LABELS
+from actions.forms.complaint_checks import CHECKS
 from tests.actions.test_actions import BOOKING, PHONE, tracker
 
 SLOTS = {
@@ -58,6 +61,13 @@ SLOTS = {
 )
 def test_parse_correction(text, field, value):
     assert parse_correction(text, SLOTS) == (field, value)
+
+
+def test_a_correction_is_checked_as_the_form_checks_the_field():
+    # Every correctable field has one check, and the form validates that field with it.
+    assert set(CHECKS) == set(LABELS)
+    form = ValidateComplaintForm()
+    assert all(getattr(form, f"validate_{slot}") is check for slot, check in CHECKS.items())
 
 
 def test_button_hint_names_the_field():
