@@ -68,14 +68,15 @@ def _validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool
 # for every event it deserialises, i.e. for every event of a conversation each
 # time the tracker is loaded (5 % of the server's CPU). The classes are fixed once
 # imported; only successful lookups are kept, so unknown names still raise.
-_stock_resolve_by_type = Event.resolve_by_type
+# Rasa's own lookup (public: the tests check that the fix resolves every name as it does).
+stock_resolve_by_type = Event.resolve_by_type
 _event_types: Dict[Text, Type[Event]] = {}
 
 
 def _resolve_by_type(type_name: Text, default: Optional[Type[Event]] = None) -> Optional[Type[Event]]:
     cls = _event_types.get(type_name)
     if cls is None:
-        cls = _stock_resolve_by_type(type_name, default)
+        cls = stock_resolve_by_type(type_name, default)
         if cls is not None and cls is not default:
             _event_types[type_name] = cls
     return cls

@@ -43,7 +43,7 @@ def test_event_types_resolve_as_stock_and_unknown_names_still_raise(monkeypatch)
     import rasa.shared.utils.common
     from rasa.shared.core.events import Event
 
-    from bot.patches import _stock_resolve_by_type
+    from bot.patches import stock_resolve_by_type
 
     names = {
         cls.type_name
@@ -52,7 +52,7 @@ def test_event_types_resolve_as_stock_and_unknown_names_still_raise(monkeypatch)
     }
     assert len(names) > 20
     for name in names:
-        assert Event.resolve_by_type(name) is _stock_resolve_by_type(name)
+        assert Event.resolve_by_type(name) is stock_resolve_by_type(name)
     with pytest.raises(ValueError):
         Event.resolve_by_type("no_such_event")
     assert Event.resolve_by_type("no_such_event", default=Event) is Event
