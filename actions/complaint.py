@@ -15,7 +15,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.cancel import reset_complaint
 from actions.clients.ticketing import Rejected, TicketingError, Unavailable, get_client
-from actions.fields import MAX_WHEN_WHERE_CHARS, NOT_GIVEN, REQUEST_LABELS, REQUEST_TEXT_SLOT
+from actions.fields import FIELDS, MAX_WHEN_WHERE_CHARS, NOT_GIVEN, REQUEST_LABELS, REQUEST_TEXT_SLOT
 from actions.forms.base import CountingFormValidation, latest_intent, latest_text
 from actions.forms.complaint_checks import (
     check_complainant_name,
@@ -198,19 +198,15 @@ class ActionSubmitComplaint(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        when_where = tracker.get_slot("complaint_when_where")
-        payload = {
-            "booking_ref": tracker.get_slot("booking_ref"),
-            "description": tracker.get_slot("complaint_description"),
-            "phone": tracker.get_slot("phone"),
-            "name": tracker.get_slot("complainant_name"),
-            "channel": (tracker.get_latest_input_channel() or "rest"),
-            "conversation_id": tracker.sender_id,
-            "occurred_at": when_where if when_where not in (None, NOT_GIVEN) else None,
-            "request": tracker.get_slot("complaint_request"),
-            "request_detail": tracker.get_slot(REQUEST_TEXT_SLOT),
-            "evidence": list(tracker.get_slot("complaint_evidence") or [])[:20],
-        }
+        payload: Dict[Text, Any] = {f.api_key: tracker.get_slot(f.slot) for f in FIELDS if f.api_key}
+        if payload.get("occurred_at") == NOT_GIVEN:
+            payload["occurred_at"] = None  # "不记得": nothing to record
+        payload.update(
+            channel=tracker.get_latest_input_channel() or "rest",
+            conversation_id=tracker.sender_id,
+            request_detail=tracker.get_slot(REQUEST_TEXT_SLOT),
+            evidence=list(tracker.get_slot("complaint_evidence") or [])[:20],
+        )
         payload = {k: v for k, v in payload.items() if v not in (None, "", [])}
         # Same conversation + same content = same key: a retry never opens a second ticket.
         key = hashlib.sha256(

@@ -1,6 +1,13 @@
-"""The complaint fields: one table that the form, the reader, corrections, the summary
-and the ticket payload all read (adding a field means adding one row here, a slot
-in domain.yml and, if the API stores it, a key in `api_key`)."""
+"""The complaint fields: one table that the form, the reader, corrections, the summary,
+the ticket payload and the reset all read.
+
+Adding a field: a row here (`api_key` sends it to the API, `kept` keeps it after the
+complaint); its check in actions/forms/complaint_checks.py and the form's `validate_<slot>`
+line; its slot, form entry, question, summary line and correction button in domain.yml with
+the summary's value in `show_summary`; sent to the API, its key in `TicketCreate`
+(actions/clients/contract.py). Optional: words naming it in a correction
+(`FIELD_WORDS`, actions/correction.py) and how a free-text answer is read (actions/reader.py).
+"""
 
 from __future__ import annotations
 
@@ -15,16 +22,17 @@ class Field:
     free_text: bool  # answered in the traveller's own words (not a number or a yes/no)
     api_key: Optional[str] = None  # key in POST /tickets; None: not sent as such
     correctable: bool = True
+    kept: bool = False  # kept for the traveller's next request, not cleared with the complaint
 
 
 FIELDS: Tuple[Field, ...] = (
-    Field("booking_ref", "订单号", free_text=False, api_key="booking_ref"),
+    Field("booking_ref", "订单号", free_text=False, api_key="booking_ref", kept=True),
     Field("complaint_description", "情况描述", free_text=True, api_key="description"),
     Field("complaint_when_where", "时间地点", free_text=True, api_key="occurred_at"),
     Field("complaint_request", "诉求", free_text=True, api_key="request"),
     Field("complaint_consent", "同意记录个人信息", free_text=False, correctable=False),
     Field("complainant_name", "姓名", free_text=True, api_key="name"),
-    Field("phone", "手机号", free_text=False, api_key="phone"),
+    Field("phone", "手机号", free_text=False, api_key="phone", kept=True),
 )
 BY_SLOT: Dict[str, Field] = {f.slot: f for f in FIELDS}
 LABELS: Dict[str, str] = {f.slot: f.label for f in FIELDS if f.correctable}
@@ -43,16 +51,12 @@ REQUEST_LABELS = {
     "other": "其他",
 }
 
-# Everything a complaint collects, cleared together when it is submitted or dropped.
-COMPLAINT_STATE_SLOTS = (
-    "complaint_description",
-    "complaint_when_where",
-    "complaint_request",
+# Everything a complaint collects, cleared together when it is submitted or dropped: its
+# fields but the kept ones, and the state beside them.
+COMPLAINT_STATE_SLOTS = tuple(f.slot for f in FIELDS if not f.kept) + (
     REQUEST_TEXT_SLOT,
     "complaint_evidence",
-    "complaint_consent",
     "complaint_confirming",
-    "complainant_name",
     "cancel_pending",
 )
 NOT_GIVEN = "未说明"

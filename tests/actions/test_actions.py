@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any, Dict, List, Optional
 
@@ -10,8 +11,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.clients.ticketing import Mismatch, get_client
+from actions.clients import ticketing
+from actions.clients.ticketing import Mismatch, Unavailable, get_client
 from actions.complaint import ActionSubmitComplaint, ValidateComplaintForm
+from actions.fields import COMPLAINT_STATE_SLOTS, FIELDS
 from actions.handoff import ActionFallback
 from actions.utils.reading import is_descriptive
 from actions.verification import ActionVerified, ValidateVerifyForm
@@ -182,6 +185,64 @@ async def test_submit_with_api_down_keeps_everything(dead_api):
     assert events == [
         SlotSet("complaint_confirming", True)
     ]  # nothing cleared: "确认" retries with the same data
+
+
+class RecordingTickets:
+    """The ticketing API, down after noting what it was sent."""
+
+    def __init__(self) -> None:
+        self.sent: List[Any] = []
+
+    async def create_ticket(self, payload, idempotency_key=None):
+        self.sent.append((payload, idempotency_key))
+        raise Unavailable("down")
+
+
+@pytest.mark.parametrize(
+    "when_where, occurred_at", [("12月4号晚上，在酒店", "12月4号晚上，在酒店"), ("未说明", None)]
+)
+async def test_submit_sends_every_field_under_its_api_key(when_where, occurred_at):
+    slots = {
+        **_complaint_slots("酒店房间里有蟑螂，空调也坏了"),
+        "complaint_when_where": when_where,
+        "complaint_request": "refund",
+        "complaint_request_text": "退房费",
+        "complainant_name": "李娜",
+        "complaint_evidence": ["MEDIA1"],
+    }
+    recording = RecordingTickets()
+    ticketing.set_client(recording)  # type: ignore[arg-type]
+    try:
+        await ActionSubmitComplaint().run(CollectingDispatcher(), tracker(slots, intent="affirm"), {})
+    finally:
+        ticketing.set_client(None)
+    expected = {
+        "booking_ref": BOOKING,
+        "description": "酒店房间里有蟑螂，空调也坏了",
+        "phone": PHONE,
+        "name": "李娜",
+        "conversation_id": "unit-test",
+        "channel": "rest",
+        "occurred_at": occurred_at,
+        "request": "refund",
+        "request_detail": "退房费",
+        "evidence": ["MEDIA1"],
+    }
+    [(payload, key)] = recording.sent
+    assert payload == {k: v for k, v in expected.items() if v is not None}
+    # The same complaint of the same conversation gets the same key (a retry opens no second ticket).
+    same = "|".join(["unit-test", BOOKING, "酒店房间里有蟑螂，空调也坏了", PHONE])
+    assert key == hashlib.sha256(same.encode()).hexdigest()[:40]
+
+
+def test_a_finished_complaint_clears_its_fields_but_the_booking_and_the_phone():
+    assert {f.slot for f in FIELDS} - set(COMPLAINT_STATE_SLOTS) == {"booking_ref", "phone"}
+    assert set(COMPLAINT_STATE_SLOTS) - {f.slot for f in FIELDS} == {
+        "complaint_request_text",
+        "complaint_evidence",
+        "complaint_confirming",
+        "cancel_pending",
+    }
 
 
 async def test_invalid_phone_is_reasked_and_second_failure_offers_human():
