@@ -12,6 +12,7 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.test_handoff import http
 
@@ -55,7 +56,9 @@ def test_the_server_issues_the_id_and_only_this_tab_keeps_it(browser, api_url, r
         page.reload()
         online(page)
         assert chat_state(page)["conversation"] == first["conversation"]
-        assert page.locator("#chat-log .msg.user .bubble", has_text="你好").count() == 1
+        # The server's history comes after session_confirm, and "online" may come before it (the
+        # widget's 1.5 s fallback for a server without history): wait for it to be drawn.
+        expect(page.locator("#chat-log .msg.user .bubble", has_text="你好")).to_have_count(1, timeout=TIMEOUT)
 
         # Another tab is another conversation, and shows nothing of this one.
         other = context.new_page()
