@@ -55,6 +55,9 @@ def console_login(page, base: str, username: str) -> None:
     else:
         page.locator("#desk").wait_for(timeout=10_000)
     assert page.locator("#password-view").is_hidden()
+    # The desk shows before its labels and canned replies are read (GET /labels, then the first
+    # queue poll writes 等待 …): a page used sooner draws codes instead of Chinese labels.
+    page.locator("#queue-count", has_text="等待").wait_for(timeout=10_000)
 
 
 def handoff_for(console_api: str, headers: dict, conversation_id: str) -> dict:
@@ -83,12 +86,19 @@ def test_traveller_and_agent_talk_through_widget_and_console(browser, console_ap
         session_id = traveller.evaluate("window.travelChat.conversationId")
         assert traveller.evaluate("window.travelChat.sessionId").startswith(session_id + ".")
         send(traveller, "你好")
-        wait_for_bubble(traveller, "bot", "您好")
+        # nth(1): the answer, after the welcome (which also says 您好)
+        traveller.locator("#chat-log .msg.bot .bubble", has_text="您好").nth(1).wait_for(timeout=TIMEOUT)
         send(traveller, "我要转人工")
         wait_for_bubble(traveller, "bot", "排在第")
-        send(traveller, XSS_TRAVELLER)  # written while waiting: the bot stays silent
+        waiting = traveller.locator("#chat-log .msg.bot").count()
+        send(traveller, XSS_TRAVELLER)  # written while waiting: the paused bot does not answer it
         wait_for_bubble(traveller, "user", "救命")
         assert bubbles(traveller, "user")[-1] == XSS_TRAVELLER
+        # ... but a notice follows, relayed in the background after the turn (the waiting
+        # acknowledgement, or an emergency's advice): in before the bot's bubbles are counted below.
+        traveller.wait_for_function(
+            f"document.querySelectorAll('#chat-log .msg.bot').length > {waiting}", timeout=TIMEOUT
+        )
 
         # --- the agent logs in and sees the conversation in the queue
         console_login(agent, console_api, "agent1")
@@ -136,6 +146,8 @@ def test_traveller_and_agent_talk_through_widget_and_console(browser, console_ap
         traveller.reload()
         traveller.locator("#chat-status[data-state=online]").wait_for(timeout=TIMEOUT)
         assert traveller.evaluate("window.travelChat.conversationId") == session_id
+        # The history follows session_confirm; "online" may come first (the widget's fallback).
+        wait_for_bubble(traveller, "agent", "请放心", timeout=10_000)
         assert XSS_AGENT in bubbles(traveller, "agent")
         agent.fill("#reply-text", "导游十分钟后到东门。")
         agent.press("#reply-text", "Enter")
