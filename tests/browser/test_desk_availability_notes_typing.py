@@ -81,8 +81,9 @@ def test_availability_typing_and_private_notes_between_widget_and_console(
         roster.wait_for(timeout=10_000)
         boss.locator("#roster-list li", has_text="张敏").locator(".state.offline").wait_for(timeout=10_000)
         console_login(agent, console_api, "agent1")
-        assert agent.locator("#presence").input_value() == "online"
+        # The chooser shows the API's answer to the first heartbeat (its own first option until then).
         agent.locator("#presence-dot.online").wait_for(timeout=10_000)
+        assert agent.locator("#presence").input_value() == "online"
         boss.locator("#roster-list li", has_text="张敏").locator(".state.online").wait_for(timeout=15_000)
         assert "在线客服 1 人" in boss.locator("#roster-hours").inner_text()
 
@@ -164,6 +165,8 @@ def test_the_header_and_the_roster_on_a_phone(browser, console_api, rasa_url, sc
         page.locator("#roster-list li", has_text="王芳").locator(".state.online").wait_for(timeout=15_000)
         assert no_sideways_scroll(page)
         chooser = page.locator("#presence")
+        # The first heartbeat's answer sets the chooser: a later answer would undo the change below.
+        page.locator("#presence-dot.online").wait_for(timeout=10_000)
         chooser.focus()
         assert focus_is_visible(chooser)
         page.keyboard.press("ArrowDown")  # a select changes with the keyboard alone
