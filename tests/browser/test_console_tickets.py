@@ -16,7 +16,7 @@ import sqlite3
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import httpx
 import pytest
@@ -272,35 +272,55 @@ def test_filters_search_and_deadline_marking(browser, workspace, screenshots):
         page.screenshot(path=str(screenshots / "console-ticket-list.png"))
         assert_accessible(page, "ticket list desktop")
 
-        def shown() -> set[str]:
-            page.wait_for_timeout(300)
-            page.wait_for_load_state("networkidle")
+        all_three = {late["ticket_no"], loose["ticket_no"], today["ticket_no"]}
+
+        def shown(present: Iterable[str] = (), absent: Iterable[str] = (), exact: bool = False) -> set[str]:
+            """The list once the filter just set has been applied: each change sends its own GET
+            /tickets, so wait (bounded) until the list holds `present` (exactly, if `exact`) and
+            none of `absent`; a previous filter's list cannot pass (the asserts below say why)."""
+            page.wait_for_function(
+                """([present, absent, exact]) => {
+                    const got = new Set([...document.querySelectorAll("#tk-list .tk-item")].map((n) => n.dataset.no));
+                    return present.every((no) => got.has(no)) && !absent.some((no) => got.has(no))
+                        && (!exact || got.size === present.length);
+                }""",
+                arg=[sorted(present), sorted(absent), exact],
+                timeout=10_000,
+            )
             return {n.get_attribute("data-no") for n in page.locator(".tk-item").all()}
 
+        # Each filter is undone before the next is set, and the full list awaited, so that an
+        # older request answered late cannot overwrite the list the next assertion reads.
         page.get_by_label("只看已超时").check()
-        assert late["ticket_no"] in shown() and not {loose["ticket_no"], today["ticket_no"]} & shown()
+        listed = shown({late["ticket_no"]}, {loose["ticket_no"], today["ticket_no"]})
+        assert late["ticket_no"] in listed and not {loose["ticket_no"], today["ticket_no"]} & listed
         page.get_by_label("只看已超时").uncheck()
+        shown(all_three)
         page.get_by_label("范围").select_option(label="未分配")
-        assert shown() == {loose["ticket_no"]}
+        assert shown({loose["ticket_no"]}, exact=True) == {loose["ticket_no"]}
         page.get_by_label("范围").select_option(label="全部工单")
+        shown(all_three)
         page.get_by_label("严重程度").select_option(label="重大")
-        assert shown() == {late["ticket_no"]}
+        assert shown({late["ticket_no"]}, exact=True) == {late["ticket_no"]}
         page.get_by_label("严重程度").select_option(label="全部")
+        shown(all_three)
         page.get_by_label("类别").select_option(label="餐饮")
-        assert shown() == {loose["ticket_no"]}
+        assert shown({loose["ticket_no"]}, exact=True) == {loose["ticket_no"]}
         page.get_by_label("类别").select_option(label="全部")
+        shown(all_three)
         page.get_by_label("工单状态").select_option(label="已结案")
-        assert not {late["ticket_no"], loose["ticket_no"], today["ticket_no"]} & shown()
+        assert not all_three & shown(absent=all_three)
         page.get_by_label("工单状态").select_option(label="全部")
+        shown(all_three)
 
         # Search with the keyboard only: type, Enter, Tab to the result, Enter opens it.
         search = page.get_by_label("搜索")
         search.fill("早餐没有按合同")
         search.press("Enter")
-        assert shown() == {today["ticket_no"]}
+        assert shown({today["ticket_no"]}, exact=True) == {today["ticket_no"]}
         search.fill(late["ticket_no"])
         search.press("Enter")
-        assert shown() == {late["ticket_no"]}
+        assert shown({late["ticket_no"]}, exact=True) == {late["ticket_no"]}
         page.locator(".tk-item button").first.focus()
         page.keyboard.press("Enter")
         page.locator("#tk-title", has_text=late["ticket_no"]).wait_for(timeout=10_000)
