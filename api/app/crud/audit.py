@@ -21,6 +21,32 @@ def _text(value: object) -> str | None:
     return str(value)
 
 
+def values(
+    *,
+    actor: str,
+    actor_role: str,
+    action: str,
+    ticket_id: int | None = None,
+    booking_ref: str | None = None,
+    field: str | None = None,
+    old: object = None,
+    new: object = None,
+    at: datetime,
+) -> dict[str, Any]:
+    """The columns of one audit row (old and new values as text), for `record` or a bulk insert."""
+    return dict(
+        at=at,
+        actor=actor,
+        actor_role=actor_role,
+        action=action,
+        ticket_id=ticket_id,
+        booking_ref=booking_ref,
+        field=field,
+        old_value=_text(old),
+        new_value=_text(new),
+    )
+
+
 def record(
     session: Session,
     *,
@@ -35,15 +61,17 @@ def record(
     at: datetime | None = None,
 ) -> AuditLog:
     row = AuditLog(
-        at=at or utcnow(),
-        actor=actor,
-        actor_role=actor_role,
-        action=action,
-        ticket_id=ticket_id,
-        booking_ref=booking_ref,
-        field=field,
-        old_value=_text(old),
-        new_value=_text(new),
+        **values(
+            actor=actor,
+            actor_role=actor_role,
+            action=action,
+            ticket_id=ticket_id,
+            booking_ref=booking_ref,
+            field=field,
+            old=old,
+            new=new,
+            at=at or utcnow(),
+        )
     )
     session.add(row)
     return row

@@ -11,7 +11,7 @@ from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import Session
 
 from app.core.db import upsert_insert
-from app.core.security import Actor  # other modules import it from here too
+from app.core.security import Actor
 from app.crud import audit
 from app.crud.users import pick_owner
 from app.models import AuditLog, Ticket, TicketCounter, TicketDeadline, TicketNote
@@ -93,25 +93,11 @@ def create_ticket(
         ],
     )
     trail = [
-        dict(
-            action="create",
-            booking_ref=ticket.booking_ref,
-            field="status",
-            old_value=None,
-            new_value="received",
-        )
+        _audit_row(ticket, actor, now, "create", "status", new="received", booking_ref=ticket.booking_ref)
     ]
     if owner is not None:
-        trail.append(
-            dict(action="assign", booking_ref=None, field="owner", old_value=None, new_value=owner.username)
-        )
-    session.execute(
-        insert(AuditLog),
-        [
-            {"at": now, "actor": actor.name, "actor_role": actor.role, "ticket_id": ticket.id, **row}
-            for row in trail
-        ],
-    )
+        trail.append(_audit_row(ticket, actor, now, "assign", "owner", new=owner.username))
+    session.execute(insert(AuditLog), trail)
     return ticket
 
 
@@ -123,19 +109,25 @@ def deadlines_as_written(ticket: Ticket) -> list[TicketDeadline]:
     ]
 
 
-def _change(
-    session: Session, ticket: Ticket, actor: Actor, now: datetime, action: str, field: str, new
-) -> None:
-    old = getattr(ticket, field)
-    if old == new:
-        return
-    setattr(ticket, field, new)
-    audit.record(
-        session,
+# --- the audit trail: every change to a ticket is written through _audit_row -----------------
+def _audit_row(
+    ticket: Ticket,
+    actor: Actor,
+    now: datetime,
+    action: str,
+    field: str,
+    *,
+    old: object = None,
+    new: object = None,
+    booking_ref: str | None = None,
+) -> dict:
+    """The audit row of one change to `ticket`, under the actor's name and role."""
+    return audit.values(
         actor=actor.name,
         actor_role=actor.role,
         action=action,
         ticket_id=ticket.id,
+        booking_ref=booking_ref,
         field=field,
         old=old,
         new=new,
@@ -143,20 +135,37 @@ def _change(
     )
 
 
+def _audit(
+    session: Session,
+    ticket: Ticket,
+    actor: Actor,
+    now: datetime,
+    action: str,
+    field: str,
+    *,
+    old: object = None,
+    new: object = None,
+) -> None:
+    """Add the audit row of one change (written with the session's next flush)."""
+    session.add(AuditLog(**_audit_row(ticket, actor, now, action, field, old=old, new=new)))
+
+
+def _change(
+    session: Session, ticket: Ticket, actor: Actor, now: datetime, action: str, field: str, new
+) -> None:
+    """Set one field and audit it; nothing when it already has that value."""
+    old = getattr(ticket, field)
+    if old == new:
+        return
+    setattr(ticket, field, new)
+    _audit(session, ticket, actor, now, action, field, old=old, new=new)
+
+
 def _touch(session: Session, ticket: Ticket, actor: Actor, now: datetime) -> None:
     """Any change by a person counts as the first response; and the ticket was updated."""
     ticket.updated_at = now
     if actor.role != "service" and workflow.mark_first_response(ticket, now):
-        audit.record(
-            session,
-            actor=actor.name,
-            actor_role=actor.role,
-            action="first_response",
-            ticket_id=ticket.id,
-            field="first_response_at",
-            new=now,
-            at=now,
-        )
+        _audit(session, ticket, actor, now, "first_response", "first_response_at", new=now)
 
 
 def transition(
@@ -183,28 +192,9 @@ def transition(
         )
     old = ticket.status
     workflow.apply_transition(ticket, status, reason, now)
-    audit.record(
-        session,
-        actor=actor.name,
-        actor_role=actor.role,
-        action="transition",
-        ticket_id=ticket.id,
-        field="status",
-        old=old,
-        new=status,
-        at=now,
-    )
+    _audit(session, ticket, actor, now, "transition", "status", old=old, new=status)
     if status == workflow.REJECTED:
-        audit.record(
-            session,
-            actor=actor.name,
-            actor_role=actor.role,
-            action="transition",
-            ticket_id=ticket.id,
-            field="rejection_reason",
-            new=reason,
-            at=now,
-        )
+        _audit(session, ticket, actor, now, "transition", "rejection_reason", new=reason)
     session.flush()
     # The traveller hears of every move (DESIGN §6): the notice commits with the move itself.
     notifier.enqueue_status(session, ticket=ticket, now=now)
@@ -217,16 +207,7 @@ def add_note(
     _touch(session, ticket, actor, now)
     note = TicketNote(author=actor.display_name or actor.name, text=text, public=public, created_at=now)
     ticket.notes.append(note)
-    audit.record(
-        session,
-        actor=actor.name,
-        actor_role=actor.role,
-        action="note",
-        ticket_id=ticket.id,
-        field="public_note" if public else "note",
-        new=text,
-        at=now,
-    )
+    _audit(session, ticket, actor, now, "note", "public_note" if public else "note", new=text)
     session.flush()
     return note
 
@@ -295,16 +276,7 @@ def record_survey(
         texts.append(f"旅客满意度评分 {rating} 星（{rating * 20}/100），请{owner}进行二次回访。")
     for text in texts:
         ticket.notes.append(TicketNote(author="满意度调查", text=text, public=False, created_at=now))
-        audit.record(
-            session,
-            actor=actor.name,
-            actor_role=actor.role,
-            action="survey",
-            ticket_id=ticket.id,
-            field="note",
-            new=text,
-            at=now,
-        )
+        _audit(session, ticket, actor, now, "survey", "note", new=text)
     session.flush()
     return ticket
 
@@ -381,16 +353,6 @@ def escalate_if_overdue(session: Session, *, ticket: Ticket, actor: Actor, now: 
     change = workflow.escalate_if_overdue(ticket, now)
     if change is None:
         return False
-    audit.record(
-        session,
-        actor=actor.name,
-        actor_role=actor.role,
-        action="escalate",
-        ticket_id=ticket.id,
-        field="authority_level",
-        old=change[0],
-        new=change[1],
-        at=now,
-    )
+    _audit(session, ticket, actor, now, "escalate", "authority_level", old=change[0], new=change[1])
     session.flush()
     return True
