@@ -39,7 +39,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 log = logging.getLogger(__name__)
 
 
-def _install_log_filter() -> None:
+def install_log_filter() -> None:
+    """Mask personal data in every log line (run at every start-up; idempotent)."""
     # On every handler (root, uvicorn's own, any third party's such as httpx): a filter on
     # a logger misses the records of its child loggers and of every other logger.
     # One filter, with the API's richer mask (names after cue words, ID and card numbers...).
@@ -109,7 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        _install_log_filter()
+        install_log_filter()
         # The Rasa secret goes through the same start-up check as the others (servicekit),
         # now rather than at the first handoff.
         settings.check_rasa_secret()

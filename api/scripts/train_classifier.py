@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import argparse
 
-from app.services.classifier.model import ensure_model, is_current, model_dir, read_meta, train_and_save
+from app.services.classifier.data import model_dir
+from app.services.classifier.model import ensure_model, is_current, read_meta, train_and_save
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ import io
 import logging
 
 from app.core import servicekit
-from app.main import _install_log_filter
+from app.main import install_log_filter
 
 
 def test_child_and_third_party_loggers_are_masked():
@@ -17,7 +17,7 @@ def test_child_and_third_party_loggers_are_masked():
     old = root.level
     root.setLevel(logging.INFO)
     try:
-        _install_log_filter()
+        install_log_filter()
         # A filter on the named logger "app" never saw these two.
         logging.getLogger("app.services.workflow").info("calling back 13912345678")
         logging.getLogger("httpx").info("HTTP Request: GET http://rasa/conversations/13812345678/tracker")
@@ -40,8 +40,8 @@ def test_one_filter_per_handler_with_the_apis_mask():
     old = root.level
     root.setLevel(logging.INFO)
     try:
-        _install_log_filter()
-        _install_log_filter()  # again, as at every start-up: still one
+        install_log_filter()
+        install_log_filter()  # again, as at every start-up: still one
         masking = [f for f in handler.filters if isinstance(f, servicekit.MaskingFilter)]
         assert len(handler.filters) == 1 and len(masking) == 1 and masking[0].mask is mask_log_line
         # mask_text's own cases reach the log: a name after a cue word, an e-mail address.

@@ -10,9 +10,9 @@ from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.core.security import Actor
 from app.crud import audit
 from app.crud import tickets as tickets_crud
-from app.crud.tickets import Actor
 from app.models import Handoff, Ticket
 from app.models.handoff import OPEN_STATUSES, HandoffNote
 from app.schemas.handoff import HandoffCreate

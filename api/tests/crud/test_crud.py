@@ -7,9 +7,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from app.bootstrap import seed
+from app.core.security import Actor
 from app.crud import bookings, users
 from app.crud import tickets as crud
-from app.crud.tickets import Actor, Routing
+from app.crud.tickets import Routing
 from app.models import AuditLog, Booking, TicketCounter, User
 from app.schemas.ticket import TicketCreate
 from app.services.deadlines import CHINA_TZ

@@ -384,9 +384,9 @@ def test_service_verify_gives_progress_only_on_a_phone_match(client, service):
 def test_no_personal_data_in_logs(client, service, caplog):
     import logging
 
-    from app.main import _install_log_filter
+    from app.main import install_log_filter
 
-    _install_log_filter()
+    install_log_filter()
     with caplog.at_level(logging.INFO):
         create_ticket(client, service, phone="13912345678", name="欧阳娜娜")
         logging.getLogger("app").info("callback number 13912345678")

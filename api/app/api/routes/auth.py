@@ -17,8 +17,8 @@ from app.api.deps import (
     SupervisorOnly,
 )
 from app.api.errors import field_error, too_many_attempts
+from app.core.security import Actor
 from app.crud import presence, users, verify_guard
-from app.crud.tickets import Actor
 from app.crud.verify_guard import Subject
 from app.schemas.auth import (
     Done,
