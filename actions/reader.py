@@ -23,6 +23,7 @@ from actions.fields import (
     MAX_DESCRIPTION_CHARS,
     MAX_REQUEST_TEXT_CHARS,
     MAX_WHEN_WHERE_CHARS,
+    NOT_GIVEN,
     REQUEST_LABELS,
     REQUEST_TEXT_SLOT,
 )
@@ -30,7 +31,6 @@ from actions.forms.base import latest_entities, latest_intent, latest_text
 from actions.emergency import raise_waiting_handoff
 from actions.handoff import acknowledge_waiting
 from actions.utils.parsing import parse_phone_last4, to_simplified
-from actions.fields import NOT_GIVEN
 from actions.utils.reading import (
     BARE_NAME,
     YES_NO,
@@ -252,12 +252,7 @@ def _complaint_slots(
             if requested == "complaint_when_where" and reading.when_where_clause:
                 slots["complaint_when_where"] = reading.when_where_clause[:MAX_WHEN_WHERE_CHARS]
             return slots
-    if (
-        requested
-        in ("complaint_description", "complaint_when_where", "complaint_request", "complainant_name")
-        and rest
-        and not yes_no
-    ):
+    if requested in FREE_TEXT_SLOTS and rest and not yes_no:
         slots.update(_answer(requested, reading))
     description = tracker.get_slot("complaint_description")
     if "complaint_description" not in slots and is_descriptive(rest) and not yes_no:
