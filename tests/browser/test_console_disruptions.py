@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.browser.test_console_accessibility import assert_accessible, no_sideways_scroll
-from tests.browser.test_console_tickets import DESKTOP, PHONE, _accounts_ready
+from tests.browser.test_console_tickets import DESKTOP, PHONE, accounts_ready
 from tests.browser.test_handoff_browser import console_login
 from tests.services import ROOT, api_service, free_port
 
@@ -35,7 +35,7 @@ def desk(tmp_path_factory) -> Iterator[tuple[str, dict]]:
     service.start()
     base = service.health_url.rsplit("/", 1)[0]
     try:
-        _accounts_ready(base)
+        accounts_ready(base)
         from tests import staff
 
         offered = http.get(f"{base}/disruptions/departures", headers=staff.login(base, "supervisor", http))

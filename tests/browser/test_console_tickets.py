@@ -79,7 +79,7 @@ class Workspace:
         return staff.login(self.base, "supervisor", http)
 
 
-def _accounts_ready(base: str) -> None:
+def accounts_ready(base: str) -> None:
     """This API's accounts still have their initial passwords; the session's helpers may already
     use the session passwords (other tests changed them elsewhere): give every account those."""
     for username in staff.STAFF:
@@ -110,7 +110,7 @@ def workspace(tmp_path_factory) -> Iterator[Workspace]:
     service.start()
     base = service.health_url.rsplit("/", 1)[0]
     try:
-        _accounts_ready(base)
+        accounts_ready(base)
         yield Workspace(base, db)
     finally:
         service.stop()
