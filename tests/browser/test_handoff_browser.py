@@ -262,3 +262,44 @@ def test_console_shows_and_updates_the_linked_ticket_of_an_urgent_handoff(browse
         assert any("人工会话记录" in n["text"] for n in saved["notes"])  # the transcript went to the ticket
     finally:
         page.close()
+
+
+def test_a_late_refusal_of_an_ended_session_does_not_log_out_the_next_one(browser, console_api):
+    """A queue poll still in flight when the agent logs out, answered 401 after they have logged
+    in again, used to log out the new session too."""
+    context = browser.new_context(locale="zh-CN")
+    held: list = []
+    old_token: dict = {}
+
+    def hold_old_polls(route):
+        if old_token and route.request.headers.get("authorization") == f"Bearer {old_token['value']}":
+            held.append(route)  # answered below, after the next login
+        else:
+            route.continue_()
+
+    try:
+        page = context.new_page()
+        console_login(page, console_api, "agent1")
+        old_token["value"] = page.evaluate("JSON.parse(sessionStorage.getItem('console.auth')).token")
+        context.route("**/handoffs**", hold_old_polls)
+        deadline = time.monotonic() + 15
+        while not held and time.monotonic() < deadline:
+            page.wait_for_timeout(200)  # the queue is polled every 2 s
+        assert held, "no queue poll with the first session's token"
+        page.click("#logout")
+        page.locator("#login-view").wait_for(timeout=10_000)
+        # Log in again on the same page (console_login reloads it, which would drop the polls).
+        page.get_by_label("账号").fill("agent1")
+        page.get_by_label("密码", exact=True).fill(staff.password("agent1"))
+        page.click("#login-form button[type=submit]")
+        page.locator("#queue-count", has_text="等待").wait_for(timeout=10_000)
+        new_token = page.evaluate("JSON.parse(sessionStorage.getItem('console.auth')).token")
+        assert new_token != old_token["value"]
+        for route in held:
+            route.fulfill(status=401, content_type="application/json", body='{"detail": "session ended"}')
+        # The refusal was for the ended session: the desk stays, the new session is kept.
+        page.wait_for_timeout(1_000)
+        assert page.locator("#desk").is_visible() and page.locator("#login-view").is_hidden()
+        assert page.evaluate("JSON.parse(sessionStorage.getItem('console.auth')).token") == new_token
+    finally:
+        context.close()

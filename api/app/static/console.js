@@ -42,12 +42,15 @@
 
   async function api(method, path, body) {
     const headers = { "Content-Type": "application/json" };
-    if (auth) headers.Authorization = `Bearer ${auth.token}`;
+    const token = auth ? auth.token : null;
+    if (token) headers.Authorization = `Bearer ${token}`;
     const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     let data = null;
     try { data = await response.json(); } catch (e) { data = null; }
-    if (response.status === 401 && auth) { logout("登录已过期，请重新登录"); }
-    if (response.status === 403 && auth && !auth.mustChange && data && data.detail && data.detail.field === "password") {
+    // Only a refusal of the session still in use logs out: a poll sent with the token of a
+    // session since ended must not log out the agent who has just logged in again.
+    if (response.status === 401 && auth && auth.token === token) { logout("登录已过期，请重新登录"); }
+    if (response.status === 403 && auth && auth.token === token && !auth.mustChange && data && data.detail && data.detail.field === "password") {
       // The account still has its initial password: nothing but changing it is allowed.
       auth.mustChange = true;
       sessionStorage.setItem("console.auth", JSON.stringify(auth));
