@@ -49,6 +49,7 @@ def test_emergencies_are_recognised_with_their_kind(text, kind, abroad):
         "台风天航班取消了，机票能退吗",  # a typhoon question is a policy question
         "大巴空调坏了，热得差点中暑，要求赔偿",  # nearly: an ordinary complaint
         "导游带我们绕路，害我们迷路半天，耽误了行程",  # lost time, not lost in the wild
+        "司机把我们扔在服务区开走了，半小时后才回来接",  # the wait is over: a complaint
     ],
 )
 def test_ordinary_complaints_and_questions_are_not_emergencies(text):
