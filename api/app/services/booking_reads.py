@@ -1,7 +1,8 @@
 """What a person reads of a booking, and the audit of that read (as ticket_reads does for
-tickets): supervisors see the traveller's name and phone, recorded as read_personal_data with the
-booking's number; agents see them masked (not recorded); the service, the bot, sees them in full
-once its grant is checked (not recorded). Commits what it recorded.
+tickets): supervisors see the traveller's name and phone (read_personal_data), agents see them
+masked (read_masked_data), both recorded with the booking's number; the service, the bot, sees
+them in full once its grant is checked (not recorded: it is the traveller's own channel).
+Commits what it recorded.
 """
 
 from __future__ import annotations
@@ -18,15 +19,15 @@ from app.services.views import booking_out
 
 
 def booking_view(session: Session, booking: Booking, actor: Actor, now: datetime) -> BookingOut:
-    if actor.role == "supervisor":
-        audit.record(
-            session,
-            actor=actor.name,
-            actor_role=actor.role,
-            action=audit.READ_PERSONAL,
-            booking_ref=booking.ref,
-            field="booking",
-            at=now,
-        )
+    masked = actor.role == "agent"
+    if audit.record_read(
+        session,
+        actor=actor.name,
+        actor_role=actor.role,
+        masked=masked,
+        field="booking",
+        booking_ref=booking.ref,
+        at=now,
+    ):
         session.commit()
-    return booking_out(booking, masked=actor.role == "agent")
+    return booking_out(booking, masked=masked)
