@@ -214,3 +214,41 @@ def test_new_conversation_during_a_handoff_tells_the_agent(browser, console_api,
         assert bubbles(page, "user") == ["你好"]
     finally:
         context.close()
+
+
+# The history arrives late (a slow server): after the widget's 1.5 s fallback has set it online.
+LATE_HISTORY = """
+(() => {
+  let real;
+  Object.defineProperty(window, "io", {
+    configurable: true,
+    get() { return real; },
+    set(io) {
+      real = Object.assign((...args) => {
+        const socket = io(...args);
+        const on = socket.on.bind(socket);
+        socket.on = (event, handler) =>
+          on(event, event === "history" ? (data) => setTimeout(() => handler(data), 4000) : handler);
+        return socket;
+      }, io);
+    },
+  });
+})();
+"""
+
+
+def test_a_late_history_keeps_what_was_said_meanwhile(browser, console_api, rasa_url):
+    context = browser.new_context(locale="zh-CN")
+    context.add_init_script(LATE_HISTORY)
+    try:
+        page = context.new_page()
+        page.goto(f"{console_api}/?rasa={rasa_url}&open=1")
+        online(page)  # by the fallback: the history is still on its way
+        send(page, "你好")
+        wait_for_bubble(page, "user", "你好")
+        # The history lands (read by the server before "你好") and is drawn: nothing said since is lost.
+        page.wait_for_timeout(4_500)
+        page.locator("#chat-log .msg.bot .bubble", has_text="您好").nth(1).wait_for(timeout=TIMEOUT)
+        assert bubbles(page, "user") == ["你好"]
+    finally:
+        context.close()

@@ -95,6 +95,9 @@
   let flushTimer = null;
   const outbox = []; // messages typed while offline, sent once the session's history is shown
   let entries = []; // what the log shows, oldest first
+  // Shown live since this session was confirmed (sent, echoed, answered): a history that arrives
+  // after them (a slow server, after the 1.5 s fallback) may have been read before them.
+  let live = [];
   let handoff = { handoff: false, agent: null };
   let unread = 0;
   let leaving = false;
@@ -201,12 +204,24 @@
     }
   }
 
-  function redraw(messages) {
+  function redraw(messages, after = []) {
     entries = [];
     log.textContent = "";
     add({ from: "bot", text: WELCOME });
     for (const m of messages) add(m);
+    for (const e of after) add(e);
     for (const item of outbox) add(item.entry);
+  }
+  function addLive(entry) {
+    live.push(entry);
+    return add(entry);
+  }
+  // What was shown live and is not at the end of the history: the history was read before it.
+  function notInHistory(messages) {
+    const same = (e, m) => (e.from === "user") === (m.from === "user") && e.text === m.text;
+    let k = Math.min(live.length, messages.length);
+    while (k > 0 && !live.slice(0, k).every((e, i) => same(e, messages[messages.length - k + i]))) k--;
+    return live.slice(k);
   }
 
   // Unread replies while the widget is closed or the tab hidden: a badge and the page title.
@@ -288,6 +303,7 @@
     while (confirmed && outbox.length) {
       const item = outbox.shift();
       emitUser(item.payload, item.entry.text);
+      live.push(item.entry);
       item.entry.pending = false;
       if (item.entry.node) item.entry.node.classList.remove("pending");
     }
@@ -300,6 +316,7 @@
     sessionId = id;
     store.setItem(KEY_SESSION, id);
     confirmed = true;
+    live = [];
     if (expired && !leaving) {
       // The server did not accept our id (expired): a new conversation.
       redraw([]);
@@ -321,7 +338,8 @@
       answered: !!m.answered,
       buttons: Array.isArray(m.buttons) ? m.buttons.map((b) => ({ title: String(b.title), payload: String(b.payload) })) : undefined,
     }));
-    redraw(messages);
+    redraw(messages, notInHistory(messages));
+    live = [];
     setHandoff(data.state);
     historyShown = true;
     setStatus("online", "在线");
@@ -346,7 +364,7 @@
   socket.on("user_echo", (msg) => {
     if (!msg || typeof msg.text !== "string" || !msg.text) return;
     answerButtons();
-    add({ from: "user", text: msg.text, ts: Number(msg.ts) || Date.now() / 1000 });
+    addLive({ from: "user", text: msg.text, ts: Number(msg.ts) || Date.now() / 1000 });
   });
 
   socket.on("bot_uttered", (msg) => {
@@ -379,7 +397,7 @@
       entry.image = String(msg.attachment.payload.src || "");
     }
     if (entry.text || entry.image || (entry.buttons && entry.buttons.length)) {
-      add(entry);
+      addLive(entry);
       arrived();
     }
   });
@@ -394,7 +412,8 @@
   function send(payload, shown) {
     answerButtons();
     const ready = confirmed && historyShown;
-    const entry = add({ from: "user", text: shown || payload, pending: !ready, ts: Date.now() / 1000 });
+    const fields = { from: "user", text: shown || payload, pending: !ready, ts: Date.now() / 1000 };
+    const entry = ready ? addLive(fields) : add(fields);
     if (ready) emitUser(payload, shown);
     else outbox.push({ payload, entry });
   }
