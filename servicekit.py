@@ -1,5 +1,6 @@
 """What every service runs at start-up: the secrets check and the log masking; and the one
-traditional-to-simplified converter and the one set of question words every part shares.
+traditional-to-simplified converter, the one set of question words and the one table of Chinese
+numerals every part shares.
 
 Standard library only at import (OpenCC is imported on first use), so each service can use the very same code: the Rasa server
 (`bot/serve.py`) and the action server (`actions/server.py`) import this file from
@@ -203,6 +204,40 @@ def to_simplified(text: str) -> str:
     """Traditional to simplified characters (OpenCC "t2s"): the NLU normaliser, the actions'
     keyword checks, the trainers' tools and the complaint classifier all read one spelling."""
     return _t2s_converter().convert(text) if text else text
+
+
+# Chinese numerals, one table for every part that reads them: phone digits said one by one
+# ("幺三八…"), the day of a trip or the days before departure ("第十二天", "出发前七天"), a star
+# rating ("四星"), a WeChat choice ("选二"), a head count in a complaint (the API's severity rules).
+CHINESE_DIGITS: Dict[str, int] = {
+    "零": 0,
+    "〇": 0,
+    "○": 0,
+    "一": 1,
+    "幺": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+
+
+def chinese_number(text: str) -> Optional[int]:
+    """'3', '三', '十', '十二', '二十', '四十五' -> the number (0-99); None for anything else."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    if "十" not in text:
+        return CHINESE_DIGITS.get(text) if len(text) == 1 else None
+    tens, _, units = text.partition("十")
+    if len(tens) > 1 or len(units) > 1 or any(ch not in CHINESE_DIGITS for ch in tens + units):
+        return None
+    return (CHINESE_DIGITS[tens] if tens else 1) * 10 + (CHINESE_DIGITS[units] if units else 0)
 
 
 # What makes a clause a question. The NLU's clause splitter (bot/components/clauses.py) and the

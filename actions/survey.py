@@ -23,6 +23,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+import servicekit
+
 from actions.clients.contract import SurveyAnswer
 from actions.clients.ticketing import TicketingError, Unavailable, get_client
 from actions.forms.base import latest_text
@@ -31,7 +33,6 @@ TICKET, STEP = "survey_ticket", "survey_step"
 CONFIRM, RATING, COMMENT = "confirm", "rating", "comment"
 LOW = 2  # as the API: 1-2 stars ask the owner for a second follow-up
 
-_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 _STARS = re.compile(r"([1-5一二两三四五])\s*(?:颗|个)?\s*(?:星|分)")
 _BARE = re.compile(r"^\s*([1-5])\s*[。.!！]?\s*$")
 # Words only when no number was given; the strongest first ("不满意" contains "满意").
@@ -60,7 +61,7 @@ def parse_rating(text: Text, entity: Optional[Any] = None) -> Optional[int]:
     found = _STARS.search(text)
     if found:
         digit = found.group(1)
-        return int(digit) if digit.isdigit() else _CN_DIGITS[digit]
+        return servicekit.chinese_number(digit)
     stars = text.count("★")
     if 1 <= stars <= 5:
         return stars

@@ -107,3 +107,25 @@ def test_installing_twice_adds_one_filter(root_stream):
     servicekit.install_log_masking()
     servicekit.install_log_masking()
     assert sum(isinstance(f, servicekit.MaskingFilter) for f in handler.filters) == 1
+
+
+@pytest.mark.parametrize(
+    "text, number",
+    [
+        ("3", 3),
+        ("三", 3),
+        ("两", 2),
+        ("十", 10),
+        ("十二", 12),
+        ("二十", 20),
+        ("四十五", 45),
+        (" 七 ", 7),
+        ("二三十", None),  # a range, not a number
+        ("十二三", None),
+        ("百", None),
+        ("三天", None),
+        ("", None),
+    ],
+)
+def test_chinese_numbers_small_and_exact(text, number):
+    assert servicekit.chinese_number(text) == number

@@ -11,24 +11,8 @@ from typing import Optional
 
 import servicekit
 
-_CN_DIGITS = str.maketrans(
-    {
-        "零": "0",
-        "〇": "0",
-        "○": "0",
-        "一": "1",
-        "幺": "1",
-        "二": "2",
-        "两": "2",
-        "三": "3",
-        "四": "4",
-        "五": "5",
-        "六": "6",
-        "七": "7",
-        "八": "8",
-        "九": "9",
-    }
-)
+# Digits said one by one ("幺三八…", "五六七八"): each numeral becomes its digit.
+_CN_DIGITS = str.maketrans({numeral: str(value) for numeral, value in servicekit.CHINESE_DIGITS.items()})
 FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 _SEPARATORS = re.compile(r"[\s\-—_.·、，,]+")
 

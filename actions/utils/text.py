@@ -6,23 +6,13 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, List, Optional
 
+import servicekit
+
 from actions.clients.contract import Booking, Deadline, Flight, ItineraryDay, Ticket, TicketProgress
 
 CHINA_TZ = timezone(timedelta(hours=8))
-_CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
-
-
-def chinese_number(text: str) -> Optional[int]:
-    """'3', '三', '十二', '二十' -> int (small numbers only: days of a trip)."""
-    text = text.strip()
-    if text.isdigit():
-        return int(text)
-    if not text or any(ch not in _CN_NUM for ch in text):
-        return None
-    if "十" not in text:
-        return _CN_NUM[text] if len(text) == 1 else None
-    tens, _, units = text.partition("十")
-    return (_CN_NUM.get(tens, 1) if tens else 1) * 10 + (_CN_NUM.get(units, 0) if units else 0)
+# '3', '三', '十二', '二十' -> int: the days of a trip, the days before departure.
+chinese_number = servicekit.chinese_number
 
 
 def parse_day_number(text: Optional[str]) -> Optional[int]:

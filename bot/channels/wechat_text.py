@@ -11,6 +11,8 @@ import time
 from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Sequence, Text
 
+import servicekit
+
 # WeChat rejects a text message (passive reply or customer-service message)
 # whose content is longer than 2048 bytes in UTF-8.
 MAX_TEXT_BYTES = 2048
@@ -86,19 +88,6 @@ def render_buttons(text: Optional[Text], buttons: Sequence[Dict[Text, Any]]) -> 
 
 
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
-_CHINESE_DIGITS = {
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-    "十": 10,
-}
 # "1", "1.", "１", "选1", "第1个", "一" ... but not "13812345678" or "TR20260001".
 _CHOICE = re.compile(
     r"^(?:选|选择|第)?\s*([0-9]{1,2}|[一二两三四五六七八九十])\s*(?:个|项|号)?\s*[.。、)）!！]?$"
@@ -111,7 +100,7 @@ def parse_choice(text: Text) -> Optional[int]:
     if not match:
         return None
     value = match.group(1)
-    return int(value) if value.isdigit() else _CHINESE_DIGITS[value]
+    return servicekit.chinese_number(value)
 
 
 class ButtonMemory:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from app.core import servicekit
 from app.services.taxonomy import Category, Severity
 
 _CN_NUM = "零一二两三四五六七八九十百几"
@@ -149,20 +150,7 @@ def _cn_number(s: str) -> int:
     """Small Chinese/Arabic numbers as people counts: '三十' 30, '十几' 13, '二十六' 26, '40' 40."""
     if s.isdigit():
         return int(s)
-    digits = {
-        "零": 0,
-        "一": 1,
-        "二": 2,
-        "两": 2,
-        "三": 3,
-        "四": 4,
-        "五": 5,
-        "六": 6,
-        "七": 7,
-        "八": 8,
-        "九": 9,
-        "几": 3,
-    }
+    digits = {**servicekit.CHINESE_DIGITS, "几": 3}  # 十几 people: a dozen and some
     if "百" in s:
         return 100
     if "十" in s:
