@@ -302,6 +302,12 @@ def set_delay(
 COMPENSATION_STEPS = ("recorded", "verified", "planned", "agreed", "paid")
 
 
+def next_compensation_step(current: str | None) -> str | None:
+    """The step that may be recorded next (the first with none yet); None once paid."""
+    position = COMPENSATION_STEPS.index(current) if current else -1
+    return COMPENSATION_STEPS[position + 1] if position + 1 < len(COMPENSATION_STEPS) else None
+
+
 def set_compensation(
     session: Session,
     *,
@@ -318,7 +324,7 @@ def set_compensation(
     position = COMPENSATION_STEPS.index(current) if current else -1
     target = COMPENSATION_STEPS.index(status)
     if target not in (position, position + 1):
-        expected = COMPENSATION_STEPS[min(position + 1, len(COMPENSATION_STEPS) - 1)]
+        expected = next_compensation_step(current) or COMPENSATION_STEPS[-1]
         raise workflow.WorkflowError(
             "status", f"compensation goes one step at a time; next is {expected}", "compensation_step"
         )

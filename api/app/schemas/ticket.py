@@ -154,6 +154,9 @@ class TicketOut(BaseModel):
     next_statuses: list[NextStatus] = Field(
         default_factory=list, description="staff: the moves the workflow allows now (console's choices)"
     )
+    next_compensation_status: str | None = Field(
+        default=None, description="staff: the compensation step that may be recorded next; null once paid"
+    )
     history: list[HistoryEntry] = Field(default_factory=list, description="staff: changes from the audit log")
 
 

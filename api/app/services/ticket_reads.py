@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from app.core.security import Actor
-from app.crud import audit, bookings, ticket_queries
+from app.crud import audit, bookings, ticket_queries, tickets
 from app.models import Ticket
 from app.schemas.ticket import TicketOut, TicketPage
 from app.services.views import ticket_out, ticket_summary
@@ -41,6 +41,7 @@ def ticket_view(session: Session, ticket: Ticket, actor: Actor, now: datetime) -
     out = ticket_out(ticket, masked=masked, now=now, known=known, staff=actor.role != "service")
     if actor.role != "service":  # the console's workspace: the allowed moves and the history
         out.next_statuses = ticket_queries.next_statuses(ticket)
+        out.next_compensation_status = tickets.next_compensation_step(ticket.compensation_status)
         out.history = ticket_queries.history(session, ticket)
     return out
 

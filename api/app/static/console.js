@@ -1091,8 +1091,7 @@
 
   function renderCompensation() {
     const current = ticket.compensation ? ticket.compensation.status : null;
-    const steps = Object.keys((labels && labels.compensation_statuses) || {});
-    const nextStep = steps[current ? steps.indexOf(current) + 1 : 0];
+    const nextStep = ticket.next_compensation_status || null; // the API's workflow says which
     $("tk-comp-now").textContent = current ? `当前：${label("compensation_statuses", current)}` : "尚未登记赔偿";
     $("tk-comp").dataset.next = nextStep || "";
     $("tk-comp-submit").textContent = nextStep ? `记录：${label("compensation_statuses", nextStep)}` : "赔偿已支付";

@@ -235,3 +235,16 @@ def test_compensation_follows_record_verify_plan_agree_pay(client, owner, ticket
         "loss_type": "property",
         "amount_cny": 300,
     }
+    assert body["next_compensation_status"] is None  # paid: nothing left to record
+
+
+def test_the_staff_view_names_the_next_compensation_step(client, owner, ticket):
+    """The console offers the step the API's workflow takes next, not one guessed from labels."""
+    no = ticket["ticket_no"]
+    url = f"/tickets/{no}/compensation"
+    assert client.get(f"/tickets/{no}", headers=owner).json()["next_compensation_status"] == "recorded"
+    body = client.put(url, json={"status": "recorded", "loss_type": "property"}, headers=owner).json()
+    assert body["next_compensation_status"] == "verified"
+    body = client.put(url, json={"status": "verified"}, headers=owner).json()
+    assert body["next_compensation_status"] == "planned"
+    assert client.get(f"/tickets/{no}", headers=owner).json()["next_compensation_status"] == "planned"
