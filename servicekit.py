@@ -206,6 +206,13 @@ def to_simplified(text: str) -> str:
     return _t2s_converter().convert(text) if text else text
 
 
+# A wish to complain, too short to be the story ("我要投诉导游"): the clause splitter keeps it apart
+# from a question beside it ("投诉流程是啥，我要投诉导游"), the actions start the complaint.
+WANTS_TO_COMPLAIN = re.compile(
+    r"(?:要|想|想要|必须|得|我们要)(?:投诉|投訴)|(?:投诉|投訴)(?:你们|一下|导游|酒店|司机|领队)"
+)
+
+
 # Chinese numerals, one table for every part that reads them: phone digits said one by one
 # ("幺三八…"), the day of a trip or the days before departure ("第十二天", "出发前七天"), a star
 # rating ("四星"), a WeChat choice ("选二"), a head count in a complaint (the API's severity rules).

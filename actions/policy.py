@@ -10,15 +10,15 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+import servicekit
+
 from actions.questions import answer_policy_question, clauses, story_beside_questions
 from actions.router import start_complaint, tells_a_story
 
 _COMPLAINT = re.compile(r"投诉|投訴|complain|太差|太过分|差劲|要求.{0,10}(赔|退|道歉)")
 # "酒店太吵了我要投诉，顺便问下能开发票吗": too short to be the story, but a complaint all the same
 # (the form asks what happened).
-_WANTS_TO_COMPLAIN = re.compile(
-    r"(?:要|想|想要|必须|得|我们要)(?:投诉|投訴)|(?:投诉|投訴)(?:你们|一下|导游|酒店|司机|领队)"
-)
+_WANTS_TO_COMPLAIN = servicekit.WANTS_TO_COMPLAIN
 
 
 class ActionAnswerPolicy(Action):

@@ -28,7 +28,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.components.normaliser import SPACE_BREAKS
-from servicekit import QUESTION
+from servicekit import QUESTION, WANTS_TO_COMPLAIN
 
 RESPONSE_SELECTOR = "response_selector"
 PARENT = "clause_parent"
@@ -79,6 +79,10 @@ def _soft_split(piece: str, breaks: Sequence[int]) -> List[str]:
     merged: List[str] = []
     pending = ""
     for part in _cut(piece, ends):
+        if merged and not pending and WANTS_TO_COMPLAIN.search(part) and not _QUESTION.search(part):
+            # "投诉流程是啥，我要投诉导游": the wish to complain is not part of the question before it.
+            merged.append(part)
+            continue
         pending += part
         if _QUESTION.search(pending) and len(re.sub(r"\W", "", pending)) >= 3:
             merged.append(pending)

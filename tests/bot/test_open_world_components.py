@@ -78,6 +78,10 @@ def test_ordinary_complaints_and_questions_are_not_emergencies(text):
         ("你好，请问行李限重多少", []),
         ("导游态度很差，一直骂人，怎么投诉", []),
         ("说好的温泉不去了，导游也不管", []),  # 不 inside a clause is no question
+        # a wish to complain after a question is not part of it: the question is answered, the
+        # complaint starts (actions/policy.py)
+        ("行李限重多少，我们要投诉领队", ["行李限重多少"]),
+        ("导游一直骂人，我要投诉", []),  # no question at all
     ],
 )
 def test_question_clauses(text, clauses):
