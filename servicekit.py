@@ -2,9 +2,9 @@
 traditional-to-simplified converter, the one set of question words and the one table of Chinese
 numerals every part shares.
 
-Standard library only at import (OpenCC is imported on first use), so each service can use the very same code: the Rasa server
-(`bot/serve.py`) and the action server (`actions/server.py`) import this file from
-the repository root; the ticketing API, which lives in its own environment and may be
+Standard library only at import (OpenCC is imported on first use), so each service can use the
+very same code: the Rasa server (`bot/serve.py`) and the action server (`actions/server.py`)
+import this file from the repository root; the ticketing API, which lives in its own environment and may be
 deployed alone, carries a byte-identical copy at `api/app/core/servicekit.py`
 (`tests/test_servicekit.py` fails when the two differ: edit this file, then copy it).
 

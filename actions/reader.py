@@ -266,7 +266,8 @@ def _complaint_slots(
         # A full story may also say what they want ("要求退款并道歉"): kept in their words.
         story = read(slots["complaint_description"])
         if story.when_where_said and not tracker.get_slot("complaint_when_where"):
-            # An explicit date *and* a place ("昨天晚上在丽江的酒店里", "10月4号九寨沟喜来登"): said, not guessed.
+            # An explicit date *and* a place ("昨天晚上在丽江的酒店里", "10月4号九寨沟喜来登"):
+            # said, not guessed.
             slots["complaint_when_where"] = story.when_where_said[:MAX_WHEN_WHERE_CHARS]
         if story.request_text and not tracker.get_slot("complaint_request"):
             slots["complaint_request"] = story.request_label or "other"

@@ -60,7 +60,8 @@ def refund_text(booking: Booking, today: Optional[date] = None) -> str:
         )
     if today >= departure:
         return (
-            f"您的订单 {ref} 的行程已经开始（{format_time(departure.isoformat())} 出发）。行程中退团按合同第十五条第2款："
+            f"您的订单 {ref} 的行程已经开始（{format_time(departure.isoformat())} 出发）。"
+            "行程中退团按合同第十五条第2款："
             "扣除出发当日比例的费用后，按已游览天数折算，具体金额需由客服核算。"
         )
     price = int(booking["price_cny"])

@@ -16,7 +16,9 @@ from actions.utils.parsing import to_simplified
 
 # A new trip is the sales team's: "帮我订去三亚的机票", "有没有去日本的团".
 _NEW_BOOKING = re.compile(
-    r"(?<!订单)(?<!订单号)(?:新订|想订|要订|帮我订|订个|订一|订张|订票|预订|预定)|book (?:a|an|the)? ?(?:new )?(?:tour|trip|ticket|flight|hotel)|报名|报个团|报团|买.{0,6}票|推荐.{0,8}(团|线路|路线|行程)|有没有.{0,10}(团|线路)|想去.{0,8}(玩|旅游|旅行)|报价"
+    r"(?<!订单)(?<!订单号)(?:新订|想订|要订|帮我订|订个|订一|订张|订票|预订|预定)"
+    r"|book (?:a|an|the)? ?(?:new )?(?:tour|trip|ticket|flight|hotel)"
+    r"|报名|报个团|报团|买.{0,6}票|推荐.{0,8}(团|线路|路线|行程)|有没有.{0,10}(团|线路)|想去.{0,8}(玩|旅游|旅行)|报价"
 )
 MISUNDERSTOOD = {"nlu_fallback", "out_of_scope"}
 

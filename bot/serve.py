@@ -45,7 +45,10 @@ SERVICE = "Rasa server"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_MAX_MESSAGE_CHARS = 2000
 DEFAULT_MAX_REQUEST_BYTES = 64 * 1024
-TOO_LONG_REPLY = "抱歉，您的消息太长了（超过{limit}字），我没能读完。请精简一下，或分成几条发给我；需要的话也可以说“转人工”。"
+TOO_LONG_REPLY = (
+    "抱歉，您的消息太长了（超过{limit}字），我没能读完。"
+    "请精简一下，或分成几条发给我；需要的话也可以说“转人工”。"
+)
 
 
 def max_message_chars() -> int:

@@ -181,7 +181,8 @@ def main() -> None:
     print(f"\n{'bot':<10} {'N':>3} {'msgs':>6} {'p50 ms':>8} {'p95 ms':>8} {'msg/s':>7} {'errors':>6}")
     for name, n, r in ours + starter:
         print(
-            f"{name:<10} {n:>3} {r['messages']:>6} {r['p50_ms']:>8.0f} {r['p95_ms']:>8.0f} {r['msg_per_s']:>7.1f} {r['errors']:>6}"
+            f"{name:<10} {n:>3} {r['messages']:>6} {r['p50_ms']:>8.0f} {r['p95_ms']:>8.0f} "
+            f"{r['msg_per_s']:>7.1f} {r['errors']:>6}"
         )
     ratio = ours[1][2]["p95_ms"] / starter[1][2]["p95_ms"]
     print(f"\np95 at N=20, assistant / starter bot: {ratio:.2f} (target <= 1.5)")

@@ -320,7 +320,8 @@ def main() -> None:
                     results.append((repeat, label, n, result))
                     cpus.append((label, n, result, cpu))
                     print(
-                        f"  {datetime.now(timezone.utc):%H:%M:%S} {label:<10} N={n:<3} {result['messages']:>5} msgs  "
+                        f"  {datetime.now(timezone.utc):%H:%M:%S} {label:<10} N={n:<3} "
+                        f"{result['messages']:>5} msgs  "
                         f"p50 {result['p50_ms']:>6.0f} ms  p95 {result['p95_ms']:>6.0f} ms  "
                         f"{result['msg_per_s']:>5.1f} msg/s  errors {result['errors']}  "
                         f"load {result['load1']:.1f}  others' CPU {result['rest_cores']:.2f} cores",
@@ -333,7 +334,8 @@ def main() -> None:
     ended = datetime.now(timezone.utc)
 
     print(
-        f"\nbench-scale {began:%Y-%m-%d %H:%M}-{ended:%H:%M} UTC; load average during the requests: {load.summary()}"
+        f"\nbench-scale {began:%Y-%m-%d %H:%M}-{ended:%H:%M} UTC; "
+        f"load average during the requests: {load.summary()}"
     )
     print(
         f"{'setup':<11} {'N':>4} {'msgs':>6} {'p50 ms':>8} {'p95 ms':>8} {'msg/s':>7} {'errors':>6} "

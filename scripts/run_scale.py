@@ -251,7 +251,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     front = env["SCALE_FRONT_PORT"]
     print(
         f"front: http://127.0.0.1:{front}/ (the web page; its widget talks to the front too); "
-        f"console: http://127.0.0.1:{front}/static/console.html; Rasa replicas {env['RASA_REPLICA_PORTS']} take a minute to load",
+        f"console: http://127.0.0.1:{front}/static/console.html; "
+        f"Rasa replicas {env['RASA_REPLICA_PORTS']} take a minute to load",
         flush=True,
     )
     manager.loop()

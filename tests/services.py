@@ -109,9 +109,8 @@ def api_service(workdir: Path, database_url: str, port: Optional[int] = None) ->
 
 def rasa_auth_headers(jwt_secret: str) -> Dict[str, str]:
     """What the ticketing API sends to Rasa's HTTP API: a JWT signed with Rasa's --jwt-secret."""
-    return {
-        "Authorization": f"Bearer {servicekit.rasa_admin_jwt(jwt_secret, 'tests', lifetime_seconds=24 * 3600)}"
-    }
+    token = servicekit.rasa_admin_jwt(jwt_secret, "tests", lifetime_seconds=24 * 3600)
+    return {"Authorization": f"Bearer {token}"}
 
 
 def action_service(workdir: Path, api_url: str) -> Service:

@@ -134,7 +134,8 @@ def check_near_duplicates(project: Project) -> List[Finding]:
                         "same_after_normalising",
                         ea.file,
                         ea.line,
-                        f"例句「{ea.text}」（{ea.intent}）和 {eb.file}:{eb.line} 的「{eb.text}」（{eb.intent}）"
+                        f"例句「{ea.text}」（{ea.intent}）和 {eb.file}:{eb.line} "
+                        f"的「{eb.text}」（{eb.intent}）"
                         "去掉标点、空格并统一繁简/大小写后完全相同，模型无法区分。请删掉其中一条或改写。",
                     )
                 )
@@ -158,7 +159,8 @@ def check_near_duplicates(project: Project) -> List[Finding]:
                         "near_duplicate",
                         ea.file,
                         ea.line,
-                        f"例句「{ea.text}」（{ea.intent}）和 {eb.file}:{eb.line} 的「{eb.text}」（{eb.intent}）"
+                        f"例句「{ea.text}」（{ea.intent}）和 {eb.file}:{eb.line} "
+                        f"的「{eb.text}」（{eb.intent}）"
                         f"几乎一样（相似度 {jaccard:.2f}），容易让模型混淆。请确认它们确实属于不同意图，"
                         "或改写得更有区别。",
                     )

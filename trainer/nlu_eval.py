@@ -503,7 +503,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         model = (args.model or trained_model(root)).resolve()
         timings["train_if_needed"] = time.monotonic() - started
         print(
-            f"留出集测试：{holdout_file.relative_to(root) if holdout_file.is_relative_to(root) else holdout_file}"
+            "留出集测试："
+            f"{holdout_file.relative_to(root) if holdout_file.is_relative_to(root) else holdout_file}"
             f"，模型 {model.name}",
             flush=True,
         )

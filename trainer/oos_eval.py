@@ -13,8 +13,8 @@ normaliser, tokenizer and guard) and parses:
    same key, as the traveller gets that answer and no other.
 
 Prints the figures and writes reports/oos.json; the held-out sentences are counted
-(gold -> predicted), never quoted, so that reading the report cannot steer tuning. Run from the repository root (the model
-loads bot.components):
+(gold -> predicted), never quoted, so that reading the report cannot steer tuning. Run from the
+repository root (the model loads bot.components):
 
     python -m scripts.eval_oos                        # newest models/*.tar.gz
     python -m scripts.eval_oos --model models/assistant-<fingerprint>.tar.gz

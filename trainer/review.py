@@ -1,7 +1,8 @@
 """Review inbox: learn from real conversations (make review / make review-merge).
 
     python -m scripts.review export [--all] [--force]   # tracker store -> review/inbox.yml
-    python -m scripts.review merge                      # annotated review/inbox.yml -> data/nlu/review_<date>.yml
+    python -m scripts.review merge                      # annotated review/inbox.yml ->
+                                                        #   data/nlu/review_<date>.yml
 
 `export` reads Rasa's SQL tracker store (SQLite file from TRACKER_DB, default
 var/tracker.db) and collects every traveller message that ended in a fallback,
@@ -63,7 +64,8 @@ SAMPLE_NAME = "王明"
 SAMPLE_SURNAME = "王"
 _HAN = "\u4e00-\u9fff·"
 # A name after the words that introduce one; 2-4 characters, the shortest after which what follows is
-# plainly not part of it ("我叫张伟想投诉": 张伟; "姓名：欧阳娜娜，": four). An entity annotation's "[" may come first.
+# plainly not part of it ("我叫张伟想投诉": 张伟; "姓名：欧阳娜娜，": four). An entity annotation's "["
+# may come first.
 NAME_CUE = re.compile(
     r"(我叫|我名叫|名叫|我的名字是|我的名字叫|名字是|名字叫|姓名\s*[是为:：]?|联系人\s*[是为:：]?"
     r"|预订人\s*[是为:：]?|订票人\s*[是为:：]?|持卡人\s*[是为:：]?|投诉人\s*[是为:：]?|登记人\s*[是为:：]?)\s*(\[?)"
@@ -302,7 +304,8 @@ def render_inbox(candidates: List[Candidate]) -> str:
         "#   2. 没用的句子（乱码、与业务无关）把意图改成「忽略」，或整条删掉。",
         "#   3. 可以顺手标注实体，例如 [TR20260001](booking_ref)。",
         "#   4. 保存后运行 make review-merge，再 make check、make train。",
-        f"# 个人信息已替换为示例：手机号 {SAMPLE_PHONE}、姓名 {SAMPLE_NAME}、身份证号 {SAMPLE_ID}、护照号 {SAMPLE_PASSPORT}。",
+        f"# 个人信息已替换为示例：手机号 {SAMPLE_PHONE}、姓名 {SAMPLE_NAME}、"
+        f"身份证号 {SAMPLE_ID}、护照号 {SAMPLE_PASSPORT}。",
         'version: "3.1"',
         "nlu:" if candidates else "nlu: []  # 没有需要标注的新消息",
     ]
@@ -450,7 +453,8 @@ def merge(root: Path, inbox: Optional[Path], today: Optional[str] = None) -> int
         elif intent not in domain_intents:
             if len(examples) < MIN_EXAMPLES_ERROR:
                 problems.append(
-                    f"意图「{intent}」在 domain.yml 里不存在。如果是新意图，至少要 {MIN_EXAMPLES_ERROR} 条例句"
+                    f"意图「{intent}」在 domain.yml 里不存在。"
+                    f"如果是新意图，至少要 {MIN_EXAMPLES_ERROR} 条例句"
                     f"（现在 {len(examples)} 条）；如果是拼写错误，请改正。"
                 )
             else:

@@ -74,8 +74,14 @@ def bracket_line(tour_type: str, days_before: int, schedules: Optional[Dict[str,
     d = compute_deduction(tour_type, 100, days_before, schedules)
     when = "出发当天" if days_before == 0 else f"出发前{days_before}天"
     if d.percent is None:
-        return f"{schedule['label']}：{when}退团，不按比例扣款，只扣除已实际发生且无法退回的费用（如签证费、已出票的机票）。"
-    return f"{schedule['label']}：{when}退团，扣除团费的 {d.percent}%（实际损失更高时按实际损失，但不超过团费总额）。"
+        return (
+            f"{schedule['label']}：{when}退团，不按比例扣款，"
+            "只扣除已实际发生且无法退回的费用（如签证费、已出票的机票）。"
+        )
+    return (
+        f"{schedule['label']}：{when}退团，扣除团费的 {d.percent}%"
+        "（实际损失更高时按实际损失，但不超过团费总额）。"
+    )
 
 
 def format_deduction(ref: str, price: int, d: Deduction) -> str:
@@ -83,5 +89,8 @@ def format_deduction(ref: str, price: int, d: Deduction) -> str:
     if d.percent is None:
         body = "现在退团不按比例扣款，只扣除已实际发生且无法退回的费用，其余全额退还。"
     else:
-        body = f"现在退团需扣除团费的 {d.percent}%，即 {d.amount} 元，预计可退 {d.refund} 元（实际损失更高时按实际损失扣，但不超过团费总额）。"
+        body = (
+            f"现在退团需扣除团费的 {d.percent}%，即 {d.amount} 元，预计可退 {d.refund} 元"
+            "（实际损失更高时按实际损失扣，但不超过团费总额）。"
+        )
     return f"{head}\n{body}\n依据：{d.source}，{d.clause}。"

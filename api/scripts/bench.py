@@ -109,7 +109,8 @@ def run(name: str, database_url: str, args) -> None:
     print(f"{name:10s} /classify latency ms: p50 {p50:5.1f}  p95 {p95:5.1f}  (n={args.classify})")
     if args.workers == 1:
         print(
-            f"{name:10s} (one worker with a whole core would manage about {1000 / cpu_with_model:.0f} tickets/s)"
+            f"{name:10s} (one worker with a whole core would manage about "
+            f"{1000 / cpu_with_model:.0f} tickets/s)"
         )
 
 
@@ -125,7 +126,8 @@ def main() -> None:
     args.classify = max(1, min(args.classify, 20000))
     print(
         f"ticket API benchmark: {args.tickets} tickets with {args.concurrency} concurrent clients; "
-        f"{args.classify} sequential /classify calls; {args.workers} uvicorn worker(s); {os.cpu_count()} CPUs; "
+        f"{args.classify} sequential /classify calls; {args.workers} uvicorn worker(s); "
+        f"{os.cpu_count()} CPUs; "
         f"load average {os.getloadavg()[0]:.1f}"
     )
 

@@ -49,7 +49,8 @@ def category_report(pairs: list[tuple[str, str]]) -> float:
     macro = sum(f1s) / len(f1s)
     accuracy = sum(t == p for t, p in pairs) / len(pairs)
     print(
-        f"{'macro-F1':18} {macro:20.3f}   [{mark(macro >= TARGETS['macro_f1'])} target >= {TARGETS['macro_f1']}]"
+        f"{'macro-F1':18} {macro:20.3f}   "
+        f"[{mark(macro >= TARGETS['macro_f1'])} target >= {TARGETS['macro_f1']}]"
     )
     print(f"{'accuracy':18} {accuracy:20.3f}")
     return macro
@@ -85,7 +86,8 @@ def main() -> None:
             else ""
         )
         print(
-            f"{sev.value:8} recall {recall:.3f} ({sum(s == sev for s in gold)}/{len(gold)})  precision {precision:.3f}{note}"
+            f"{sev.value:8} recall {recall:.3f} ({sum(s == sev for s in gold)}/{len(gold)})  "
+            f"precision {precision:.3f}{note}"
         )
 
     if args.errors:
@@ -93,7 +95,8 @@ def main() -> None:
         for ex, res in results:
             if ex.category != res.category or ex.severity != res.severity:
                 print(
-                    f"- {ex.text}\n  gold {ex.category}/{ex.severity}  got {res.category}/{res.severity} {res.confidence:.2f} {list(res.reasons)}"
+                    f"- {ex.text}\n  gold {ex.category}/{ex.severity}  "
+                    f"got {res.category}/{res.severity} {res.confidence:.2f} {list(res.reasons)}"
                 )
 
     print(f"\n== external check: real negative hotel reviews ({EXTERNAL.name})")
@@ -105,7 +108,8 @@ def main() -> None:
         counts = Counter(clf.classify(text).category for text in reviews)
         share = (counts[Category.ACCOMMODATION] + counts[Category.SAFETY]) / len(reviews)
         print(
-            f"reviews: {len(reviews)}; accommodation or safety: {share:.3f}   [{mark(share >= TARGETS['external_share'])} target >= {TARGETS['external_share']}]"
+            f"reviews: {len(reviews)}; accommodation or safety: {share:.3f}   "
+            f"[{mark(share >= TARGETS['external_share'])} target >= {TARGETS['external_share']}]"
         )
         print("by category: " + ", ".join(f"{c} {n}" for c, n in counts.most_common()))
 
@@ -119,7 +123,8 @@ def main() -> None:
     p50 = statistics.median(timings)
     p95 = timings[int(len(timings) * 0.95) - 1]
     print(
-        f"\n== classify() latency in-process over {len(timings)} calls: p50 {p50:.2f} ms, p95 {p95:.2f} ms   [{mark(p95 < TARGETS['p95_ms'])} target p95 < {TARGETS['p95_ms']:.0f} ms]"
+        f"\n== classify() latency in-process over {len(timings)} calls: p50 {p50:.2f} ms, p95 {p95:.2f} ms   "
+        f"[{mark(p95 < TARGETS['p95_ms'])} target p95 < {TARGETS['p95_ms']:.0f} ms]"
     )
 
 

@@ -14,7 +14,8 @@ A client never names its own conversation. The server issues a *session token*
 Only the holder of a token (a tab's sessionStorage) can speak in its conversation and
 receive its replies; knowing a conversation id is not enough. The secret comes from the
 environment (`CHAT_SESSION_SECRET`; development default in dev.env); outside
-`APP_ENV=development` an empty, short or `dev-` secret is refused. Every replica uses the same secret, so any of them accepts a token.
+`APP_ENV=development` an empty, short or `dev-` secret is refused. Every replica uses the same
+secret, so any of them accepts a token.
 """
 
 from __future__ import annotations

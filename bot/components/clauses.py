@@ -47,14 +47,13 @@ MIN_STRIPPED_CONFIDENCE = 0.5
 VALUE_INTENTS = {"inform", "nlu_fallback"}
 MAX_CLAUSES = 4
 # Sentence ends and the words that join a second question ("另外", "顺便问一下").
-_SPLIT = re.compile(
-    r"[?？!！。；;\n]+|(?:另外|还有就是|还有|顺便问一下|顺便问下|顺便问问|顺便|再问一下|再问下|还想问一下|还想问|以及|此外|and also)"
-    r"|(?<=[吗呢么])[,，]"
+_JOINERS = (
+    r"(?:另外|还有就是|还有|顺便问一下|顺便问下|顺便问问|顺便|再问一下|再问下|还想问一下|还想问|以及|此外"
+    r"|and also)"
 )
+_SPLIT = re.compile(r"[?？!！。；;\n]+|" + _JOINERS + r"|(?<=[吗呢么])[,，]")
 _QUESTION = QUESTION
-_JOINER_AT_END = re.compile(
-    r"(?:另外|还有就是|还有|顺便问一下|顺便问下|顺便问问|顺便|再问一下|再问下|还想问一下|还想问|以及|此外|and also)$"
-)
+_JOINER_AT_END = re.compile(_JOINERS + "$")
 # Softer boundaries: a comma, a space the traveller typed between two Chinese words (the
 # normaliser drops it and records where: SPACE_BREAKS), a 吗 run into the next words
 # ("能开专票吗行李超重怎么收费"). They split only between two questions: "航班延误了，怎么办"

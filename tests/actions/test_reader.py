@@ -44,7 +44,10 @@ def test_date_and_place_while_the_booking_is_asked_are_the_time_and_place():
 
 
 def test_a_whole_complaint_in_the_first_message():
-    text = "我叫王芳，电话13812345678，订单TR20260001，11月26号晚上在丽江古城的酒店里，导游强迫我们购物两个小时，要求退还购物耽误的半天费用并道歉"
+    text = (
+        "我叫王芳，电话13812345678，订单TR20260001，11月26号晚上在丽江古城的酒店里，"
+        "导游强迫我们购物两个小时，要求退还购物耽误的半天费用并道歉"
+    )
     slots = read_slots(tracker(text, "complain"))
     assert slots["booking_ref"] == BOOKING
     assert slots["phone"] == "13812345678"
@@ -187,7 +190,10 @@ def test_a_story_read_as_inform_starts_a_complaint_with_everything_it_said():
     from actions.router import ActionRouteMessage
     from rasa_sdk.executor import CollectingDispatcher
 
-    text = "TR20260003 我叫王芳 13698765432，10月16号在三亚南山，导游自己跑去吃饭，让我们在停车场干等了两个小时，要求道歉"
+    text = (
+        "TR20260003 我叫王芳 13698765432，10月16号在三亚南山，"
+        "导游自己跑去吃饭，让我们在停车场干等了两个小时，要求道歉"
+    )
     t = tracker(text, "inform", {"booking_ref": "TR20260003"})
     dispatcher = CollectingDispatcher()
     import asyncio

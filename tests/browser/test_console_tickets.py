@@ -280,7 +280,8 @@ def test_filters_search_and_deadline_marking(browser, workspace, screenshots):
             none of `absent`; a previous filter's list cannot pass (the asserts below say why)."""
             page.wait_for_function(
                 """([present, absent, exact]) => {
-                    const got = new Set([...document.querySelectorAll("#tk-list .tk-item")].map((n) => n.dataset.no));
+                    const items = [...document.querySelectorAll("#tk-list .tk-item")];
+                    const got = new Set(items.map((n) => n.dataset.no));
                     return present.every((no) => got.has(no)) && !absent.some((no) => got.has(no))
                         && (!exact || got.size === present.length);
                 }""",

@@ -72,7 +72,8 @@ def test_the_server_issues_the_id_and_only_this_tab_keeps_it(browser, api_url, r
         page.click("#chat-confirm-yes")  # it asks first (test_widget_conversation.py)
         online(page)
         page.wait_for_function(
-            f"window.travelChat.conversationId && window.travelChat.conversationId !== '{first['conversation']}'"
+            "window.travelChat.conversationId && "
+            f"window.travelChat.conversationId !== '{first['conversation']}'"
         )
         fresh = chat_state(page)
         assert TOKEN.match(fresh["token"]) and fresh["stored"] == fresh["token"]

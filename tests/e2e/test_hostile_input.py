@@ -312,7 +312,8 @@ def _summary(run: Run, seconds: float) -> str:
         p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
         failures = sum(1 for r in run.results if r.channel == channel and r.problem)
         lines.append(
-            f"  {channel:9} {len(latencies):5d} messages  p50 {p50 * 1000:6.0f} ms  p95 {p95 * 1000:6.0f} ms  "
+            f"  {channel:9} {len(latencies):5d} messages  "
+            f"p50 {p50 * 1000:6.0f} ms  p95 {p95 * 1000:6.0f} ms  "
             f"max {latencies[-1] * 1000:6.0f} ms  failures {failures}"
         )
     total = len(run.results)

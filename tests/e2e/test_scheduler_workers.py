@@ -144,7 +144,8 @@ def test_two_workers_fire_an_overdue_alert_and_escalate_exactly_once(database, t
             "both workers to run the deadline alerts",
             lambda: _query(
                 database,
-                "SELECT count(DISTINCT worker) FROM job_runs WHERE job = 'deadline_alerts' AND started_at > %s",
+                "SELECT count(DISTINCT worker) FROM job_runs "
+                "WHERE job = 'deadline_alerts' AND started_at > %s",
                 now,
             )[0][0]
             == 2,
@@ -169,14 +170,16 @@ def test_two_workers_fire_an_overdue_alert_and_escalate_exactly_once(database, t
         assert all(count == 1 for _, _, count in alerts)
         escalations = _query(
             database,
-            "SELECT actor, actor_role, old_value, new_value FROM audit_log WHERE ticket_id = %s AND action = 'escalate'",
+            "SELECT actor, actor_role, old_value, new_value FROM audit_log "
+            "WHERE ticket_id = %s AND action = 'escalate'",
             ticket_id,
         )
         assert escalations == [("scheduler", "system", "2", "1")]
         assert _query(database, "SELECT authority_level FROM tickets WHERE id = %s", ticket_id)[0][0] == 1
         runs = _query(
             database,
-            "SELECT slot, count(*) FROM job_runs WHERE job = 'deadline_alerts' GROUP BY slot HAVING count(*) > 1",
+            "SELECT slot, count(*) FROM job_runs "
+            "WHERE job = 'deadline_alerts' GROUP BY slot HAVING count(*) > 1",
         )
         assert runs == []  # (the unique constraint's promise, seen from outside)
         failed = _query(database, "SELECT slot, error FROM job_runs WHERE outcome = 'error'")

@@ -151,7 +151,8 @@ def test_a_replica_killed_while_answering_loses_nothing(healthy: Stack):
     reply = texts(healthy.say(1, sender, DESCRIPTION))  # sent again, to the replica alive
     waited = time.monotonic() - started
     print(
-        f"resend after kill -9 in a turn answered in {waited:.1f} s (lock lifetime {healthy.env['TICKET_LOCK_LIFETIME']} s)"
+        f"resend after kill -9 in a turn answered in {waited:.1f} s "
+        f"(lock lifetime {healthy.env['TICKET_LOCK_LIFETIME']} s)"
     )
     assert ASKS_AFTER[2] in reply, reply
     assert waited < float(healthy.env["TICKET_LOCK_LIFETIME"]) + 15

@@ -100,7 +100,8 @@ def get_session(request: HTTPConnection) -> Iterator[Session]:
     sessions = getattr(request.app.state, "sessions", None)
     if sessions is None:  # say why, rather than an AttributeError from deep in a request
         raise RuntimeError(
-            "the app's database opens in its lifespan: run it (`with TestClient(app)`) or override get_session"
+            "the app's database opens in its lifespan: "
+            "run it (`with TestClient(app)`) or override get_session"
         )
     with sessions() as session:
         yield session

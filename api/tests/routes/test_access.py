@@ -105,9 +105,8 @@ def test_only_hashes_are_stored(client, db):
 def test_expired_tokens_are_refused(client, clock):
     from datetime import timedelta
 
-    headers = {
-        "Authorization": f"Bearer {client.post('/auth/login', json={'username': 'agent1', 'password': 'test-agent-password'}).json()['access_token']}"
-    }
+    login = client.post("/auth/login", json={"username": "agent1", "password": "test-agent-password"})
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
     assert client.get("/tickets", headers=headers).status_code == 200
     clock.set(clock.now + timedelta(hours=13))
     assert client.get("/tickets", headers=headers).status_code == 401

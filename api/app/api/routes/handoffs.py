@@ -71,7 +71,8 @@ def _relay_notice(rasa: RasaClient, handoff_id: int, conversation_id: str, chann
         200: {
             "model": HandoffOpened,
             "description": (
-                "the conversation already had an open handoff (an emergency raises it to urgent: upgraded=true)"
+                "the conversation already had an open handoff "
+                "(an emergency raises it to urgent: upgraded=true)"
             ),
         }
     },
@@ -144,8 +145,8 @@ def list_handoffs(
         Query(
             min_length=1,
             max_length=128,
-            description="supervisors: only this conversation's handoffs, found by the id the traveller or WeChat "
-            "gives (shown masked all the same)",
+            description="supervisors: only this conversation's handoffs, found by the id the traveller "
+            "or WeChat gives (shown masked all the same)",
         ),
     ] = None,
 ) -> HandoffQueue:
@@ -236,7 +237,9 @@ def transcript(
 
 @router.post(
     "/{handoff_id}/notes",
-    summary="Write a private note in the conversation (agents and supervisors only; never sent to the traveller)",
+    summary=(
+        "Write a private note in the conversation (agents and supervisors only; never sent to the traveller)"
+    ),
     status_code=status.HTTP_201_CREATED,
     response_model=NoteOut,
     description=(
@@ -369,7 +372,9 @@ def hand_back(
 
 @router.post(
     "/{handoff_id}/close",
-    summary="End the human conversation (e.g. solved, or the traveller left); the transcript goes to the ticket",
+    summary=(
+        "End the human conversation (e.g. solved, or the traveller left); the transcript goes to the ticket"
+    ),
     response_model=HandoffOut,
     responses={
         403: {"description": "not held by the caller"},

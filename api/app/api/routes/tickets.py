@@ -135,7 +135,8 @@ def list_tickets(
         Query(
             max_length=100,
             description=(
-                "ticket number, booking number or words of the complaint (not phone or ID numbers: 422 personal_number)"
+                "ticket number, booking number or words of the complaint "
+                "(not phone or ID numbers: 422 personal_number)"
             ),
         ),
     ] = None,

@@ -41,7 +41,8 @@ BALANCE = True
 CV_FOLDS = 5
 # Below this top score the category becomes `other`. Chosen by `train_classifier.py --cv`: the highest
 # threshold within 0.005 of the best cross-validated macro-F1 on the training data (never the held-out set).
-# Last run (1121 examples): macro-F1 0.822 at 0.00, 0.825 at 0.25, 0.820 at 0.30, 0.815 at 0.35, 0.762 at 0.50.
+# Last run (1121 examples): macro-F1 0.822 at 0.00, 0.825 at 0.25, 0.820 at 0.30, 0.815 at 0.35,
+# 0.762 at 0.50.
 LOW_CONFIDENCE_THRESHOLD = 0.30
 META_FILE = "classifier-meta.json"
 PIPELINE_DIR = "pipeline"
@@ -142,7 +143,8 @@ def top_category(nlp, text: str) -> tuple[str, float]:
 def cross_validate(
     examples: list[Example], folds: int = CV_FOLDS, seed: int = SEED
 ) -> list[tuple[str, str, float]]:
-    """(true, predicted, confidence) for every training example, each predicted by a model that never saw it."""
+    """(true, predicted, confidence) for every training example, each predicted by a model that
+    never saw it."""
     by_cat: dict[str, list[Example]] = {}
     for ex in examples:
         by_cat.setdefault(ex.category, []).append(ex)
@@ -210,13 +212,15 @@ def train_and_save(target: Path | None = None, *, cv: bool = False, log=print) -
         best, scores = choose_threshold(results)
         meta.update(cv_accuracy=sum(t == p for t, p, _ in results) / len(results), cv_macro_f1=scores)
         log(
-            f"cross-validation ({CV_FOLDS} folds, {len(examples)} examples): accuracy {meta['cv_accuracy']:.3f}"
+            f"cross-validation ({CV_FOLDS} folds, {len(examples)} examples): "
+            f"accuracy {meta['cv_accuracy']:.3f}"
         )
         log("threshold -> macro-F1: " + ", ".join(f"{t:.2f} {f:.3f}" for t, f in scores.items()))
         log(f"best threshold {best:.2f}; in use {LOW_CONFIDENCE_THRESHOLD:.2f}")
         if abs(best - LOW_CONFIDENCE_THRESHOLD) > 1e-9:
             log(
-                f"NOTE: set LOW_CONFIDENCE_THRESHOLD = {best} in {__file__} if the data change is meant to stay"
+                f"NOTE: set LOW_CONFIDENCE_THRESHOLD = {best} in {__file__} "
+                "if the data change is meant to stay"
             )
     nlp = train_pipeline(examples)
     meta["train_seconds"] = round(time.perf_counter() - started, 1)

@@ -128,7 +128,8 @@ _GROUP = (
 def _many_people(text: str) -> str | None:
     """'Many travellers affected': a whole group, or 15 or more people named by number ('十几' is not)."""
     m = re.search(
-        r"(全团|整个团|整团|全车|全体(团员|游客)?|所有团员|所有游客|所有人|一车人|一整车|whole group|all passengers)",
+        r"(全团|整个团|整团|全车|全体(团员|游客)?|所有团员|所有游客|所有人|一车人|一整车"
+        r"|whole group|all passengers)",
         text,
         re.IGNORECASE,
     )
@@ -169,9 +170,11 @@ RULES: tuple[Rule, ...] = (
             + _PERSON
             + r"[^。!?！？]{0,12}"
             + _NOT
-            + r"(不见了|找不到(?!地方|房|酒店|车|路)|联系不上|没回来|没上来|没找到|打不通|关机|被[^，,。]{0,3}(卷走|冲走)))"
+            + r"(不见了|找不到(?!地方|房|酒店|车|路)|联系不上|没回来|没上来|没找到|打不通|关机"
+            + r"|被[^，,。]{0,3}(卷走|冲走)))"
         ),
-        # A lost suitcase "联系不上" its finder is no emergency; a person missing is, whatever else the text says.
+        # A lost suitcase "联系不上" its finder is no emergency; a person missing is, whatever else the
+        # text says.
         only_for=frozenset(Category) - {Category.BAGGAGE, Category.BILLING, Category.PRIVACY},
     ),
     Rule(
@@ -347,8 +350,9 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-# "What endangers people or property is safety whatever the setting" (DESIGN §3): these rules decide the
-# category over the text categoriser ("酒店浴室滑倒骨折" is safety, not accommodation); a data leak is privacy.
+# "What endangers people or property is safety whatever the setting" (DESIGN §3): these rules decide
+# the category over the text categoriser ("酒店浴室滑倒骨折" is safety, not accommodation); a data leak
+# is privacy.
 CATEGORY_RULES: dict[str, Category] = {
     "missing_person": Category.SAFETY,
     "fire_now": Category.SAFETY,

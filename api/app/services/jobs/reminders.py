@@ -2,7 +2,8 @@
 
 - Survey: a closed ticket whose written result (with the survey) went out more than
   SURVEY_REMINDER_HOURS ago and got no answer at all (no confirmation, rating or comment from
-  the traveller's channel since, nor any other change to the ticket) is asked once more; key "<ticket>:survey_reminder".
+  the traveller's channel since, nor any other change to the ticket) is asked once more; key
+  "<ticket>:survey_reminder".
 - Itinerary: ITINERARY_REMINDER_DAYS China days before departure, every conversation that
   verified the booking (crud/contacts.py) gets the meeting time and place and the guide;
   key "itinerary:<booking>:<departure>:<conversation>", so once per booking, departure and
