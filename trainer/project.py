@@ -25,10 +25,14 @@ def load_yaml(path: Path):
 def _load_with_lines(path: Path) -> Any:
     """The document with ruamel's line data (`.lc`); None when it is not valid YAML (the
     data check reports that through Rasa's validator)."""
+    return _parse_with_lines(path.read_text(encoding="utf-8"))
+
+
+def _parse_with_lines(text: str) -> Any:
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = True
     try:
-        return yaml.load(path.read_text(encoding="utf-8"))
+        return yaml.load(text)
     except YAMLError:
         return None
 
@@ -55,14 +59,8 @@ def _first_lines(text: str) -> Dict[str, int]:
     """Every key and list item of a document -> the first line naming it. Cached by the text:
     the data check asks for the line of each of the domain's ~90 responses, and a round-trip
     parse of the domain takes a quarter of a second."""
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = True
-    try:
-        document = yaml.load(text)
-    except YAMLError:
-        return {}
     first: Dict[str, int] = {}
-    for container, at, line in _nodes(document):
+    for container, at, line in _nodes(_parse_with_lines(text)):
         name = str(at) if isinstance(container, CommentedMap) else str(container[at]).strip()
         first[name] = min(line, first.get(name, line))
     return first
