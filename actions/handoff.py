@@ -131,6 +131,20 @@ def queue_message(handoff: Dict[str, Any], reason: str, now: Optional[datetime] 
     else:
         lead = "好的，正在为您转接人工客服"
     place = f"，您目前排在第 {position} 位" if position else ""
+    if urgent and (not open_now or nobody_online):
+        # Nobody in the chat can help right now: the duty line, answered at any hour, comes
+        # first; "agents reply at 08:00 in queue order" would read as "wait" in an emergency.
+        if not open_now:
+            nobody = "现在是人工客服的非服务时间"
+            later = f"客服{_back_at(handoff.get('next_opening'), now)}上班后第一个跟进您的情况"
+        else:
+            nobody = "目前暂时没有客服在线"
+            later = "客服上线后第一个跟进您的情况"
+        return (
+            f"{lead}{place}。{nobody}，请立即拨打 24 小时紧急救援电话 "
+            f"{get_settings().emergency_line}，值班人员全天接听、马上处理；{later}。"
+            "您在这里补充的情况客服都能看到，不需要重复描述。"
+        )
     if not open_now:
         hours = handoff.get("opening_hours") or ""
         when = f"（每天 {hours}，北京时间）" if hours and hours != "全天" else ""
@@ -146,9 +160,6 @@ def queue_message(handoff: Dict[str, Any], reason: str, now: Optional[datetime] 
         f"{lead}{place}{status}。客服接入后会在这里直接回复您；"
         "等待期间您可以继续补充情况，客服都能看到，不需要重复描述。"
     )
-    if urgent and (not open_now or nobody_online):
-        # Nobody in the chat can help right now: the duty line is answered at any hour.
-        text += f"情况紧急请立即拨打 24 小时紧急救援电话 {get_settings().emergency_line}，值班人员全天接听。"
     return text
 
 

@@ -64,8 +64,11 @@ def test_an_emergency_with_nobody_to_answer_points_to_the_duty_line():
     closed = {**WAITING, "open_now": False, "next_opening": "2026-12-07T00:00:00+00:00", "severity": "urgent"}
     text = queue_message(closed, "emergency", now=datetime(2026, 12, 6, 15, tzinfo=timezone.utc))
     assert "情况紧急" in text and f"24 小时紧急救援电话 {line}" in text
+    # The duty line handles it now: no "agents reply at 08:00 in queue order" for an emergency.
+    assert "按排队顺序" not in text and "第一个跟进" in text
+    assert text.index(line) < text.index("上班后")
     text = queue_message({**WAITING, "open_now": True, "agents_online": 0, "severity": "urgent"}, "emergency")
-    assert f"24 小时紧急救援电话 {line}" in text
+    assert f"24 小时紧急救援电话 {line}" in text and "按排队顺序" not in text
     staffed = {
         **WAITING,
         "open_now": True,
