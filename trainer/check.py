@@ -430,29 +430,34 @@ def check_synonyms(project: Project) -> List[Finding]:
     return findings
 
 
+# Sentences the model must never see in training: the held-out test set (the figures of
+# `make eval`) and the development set that model variants are compared on while tuning.
+UNSEEN_SETS = (("nlu_holdout.yml", "测试集（留出集）"), ("nlu_dev.yml", "开发集"))
+
+
 def check_holdout(project: Project) -> List[Finding]:
-    path = project.root / "tests" / "nlu_holdout.yml"
-    if not path.exists():
-        return []
-    holdout = load_nlu_file(path, project.rel(path))
     training = {}
     for ex in project.nlu.examples:
         training.setdefault(normalise(ex.text), ex)
     findings = []
-    for ex in holdout.examples:
-        twin = training.get(normalise(ex.text))
-        if twin is not None:
-            findings.append(
-                Finding(
-                    "error",
-                    "holdout_in_training",
-                    ex.file,
-                    ex.line,
-                    f"测试集（留出集）的句子「{ex.text}」也出现在训练数据 {twin.file}:{twin.line}。"
-                    "测试集必须是模型没见过的句子，否则准确率是假的：请从训练数据里删掉它，"
-                    "或在测试集里换一个新说法。",
+    for name, label in UNSEEN_SETS:
+        path = project.root / "tests" / name
+        if not path.exists():
+            continue
+        for ex in load_nlu_file(path, project.rel(path)).examples:
+            twin = training.get(normalise(ex.text))
+            if twin is not None:
+                findings.append(
+                    Finding(
+                        "error",
+                        "holdout_in_training",
+                        ex.file,
+                        ex.line,
+                        f"{label}的句子「{ex.text}」也出现在训练数据 {twin.file}:{twin.line}。"
+                        f"{label}必须是模型没见过的句子，否则准确率是假的：请从训练数据里删掉它，"
+                        f"或在{label}里换一个新说法。",
+                    )
                 )
-            )
     return findings
 
 

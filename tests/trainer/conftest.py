@@ -22,6 +22,7 @@ PROJECT_PARTS = [
     "endpoints.yml",
     "data",
     "tests/nlu_holdout.yml",
+    "tests/nlu_dev.yml",
     "scripts",
     "trainer",
     "bot",

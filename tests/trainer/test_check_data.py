@@ -255,6 +255,15 @@ def test_holdout_example_also_in_training(project: Path, findings) -> None:
     assert f"{PLANTED}:5" in found[0].message
 
 
+def test_development_set_example_also_in_training(project: Path, findings) -> None:
+    before = findings(project)
+    line = append(project / "tests/nlu_dev.yml", "- intent: greet\n  examples: |\n    - 客服幾點下班呀\n")
+    nlu_file(project, {"greet": ["客服几点下班呀"]})
+    found = [f for f in new_findings(before, findings(project)) if f.code == "holdout_in_training"]
+    assert len(found) == 1 and found[0].file == "tests/nlu_dev.yml" and found[0].line == line + 2
+    assert "开发集" in found[0].message
+
+
 def test_cancellation_example_without_a_cancellation_word(project: Path, findings) -> None:
     before = findings(project)
     nlu_file(project, {"request_cancellation": ["這個行程我放棄了", "这个团我不想去了"]})
