@@ -25,6 +25,7 @@ def stop_form() -> List[EventType]:
         SlotSet("requested_slot", None),
         SlotSet("phone_last4", None),
         SlotSet("verify_purpose", None),
+        SlotSet("refund_after_verify", None),
     ]
 
 

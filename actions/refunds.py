@@ -36,6 +36,8 @@ _AMOUNT = re.compile(
 )
 _OUTBOUND = re.compile(r"出境|境外|国外|出国|海外|outbound", re.I)
 _DOMESTIC = re.compile(r"国内|境内")
+# Intents whose flow verifies the booking in this turn (action_start_verification).
+_VERIFYING = {"query_itinerary", "request_cancellation"}
 
 
 def days_asked(text: str) -> Optional[int]:
@@ -102,13 +104,22 @@ async def answer_refund_question(
     if booking:
         dispatcher.utter_message(text=refund_text(booking))
         return []
+    intent = latest_intent(tracker)
+    if extra and intent in _VERIFYING and not tracker.active_loop:
+        # "退团怎么扣费顺便问下导游电话多少": the verification this message starts asks for the
+        # booking number next. A second request for it confuses; the amount comes once verified.
+        dispatcher.utter_message(response="utter_policy/refund")
+        if intent == "query_itinerary":
+            dispatcher.utter_message(response="utter_refund_after_verify")
+            return [SlotSet("refund_after_verify", True)]
+        return []  # a cancellation request states the deduction for the booking itself
     asks_own = bool(ref) or (_OWN.search(text) and _AMOUNT.search(text))
     if asks_own and not extra and not tracker.active_loop:
         # Their own booking: verify it in this conversation, then compute (action_verified).
         dispatcher.utter_message(response="utter_refund_will_compute")
         return [SlotSet("verify_purpose", "refund"), FollowupAction("verify_form")]
     dispatcher.utter_message(response="utter_policy/refund")
-    if not (tracker.active_loop or {}).get("name") and latest_intent(tracker) != "complain":
+    if not (tracker.active_loop or {}).get("name") and intent != "complain":
         # Not while a form asks for the number itself (the verification, a complaint this
         # message starts): two requests for the booking number in one reply confuse.
         dispatcher.utter_message(response="utter_refund_offer_compute")

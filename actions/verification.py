@@ -201,6 +201,7 @@ class ActionVerified(Action):
             SlotSet("verify_purpose", None),
             SlotSet("verify_blocked", None),
             SlotSet("phone_last4", None),
+            SlotSet("refund_after_verify", None),
         ]
         if tracker.get_slot("verify_blocked") == "locked":
             # Locked by misses (maybe someone else's): a person can still help, so queue one now.
@@ -234,5 +235,8 @@ class ActionVerified(Action):
             events = await record_cancellation(dispatcher, tracker, booking)
         else:
             events = answer_itinerary(dispatcher, tracker, booking)
+            if tracker.get_slot("refund_after_verify"):
+                # The refund question asked beside the itinerary one (actions/refunds.py).
+                dispatcher.utter_message(text=refund_text(booking))
         # Questions the verifying message asked beside (once per message: no repeat).
         return reset + events + await answer_side_questions(dispatcher, tracker, primary=False)

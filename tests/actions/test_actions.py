@@ -383,3 +383,38 @@ async def test_nothing_is_named_back_when_the_form_has_nothing_left_to_ask():
     text = f"{PHONE}，要求道歉"
     await ValidateComplaintForm().run(dispatcher, _form_turn(filled, given, text), COMPLAINT_DOMAIN)
     assert not [m for m in dispatcher.messages if m["response"] == "utter_noted"]
+
+
+async def test_a_refund_question_beside_an_itinerary_question_waits_for_the_verification(client):
+    # "退团怎么扣费顺便问下导游电话多少": the itinerary flow asks for the booking number next, so
+    # the refund answer does not ask for it too; the amount follows the verification.
+    from actions.refunds import answer_refund_question
+
+    dispatcher = CollectingDispatcher()
+    asked = tracker({}, text="退团怎么扣费顺便问下导游电话多少", intent="query_itinerary")
+    events = await answer_refund_question(dispatcher, asked, extra=True)
+    said = [m.get("response") for m in dispatcher.messages]
+    assert said == ["utter_policy/refund", "utter_refund_after_verify"], said
+    assert SlotSet("refund_after_verify", True) in events
+
+    dispatcher = CollectingDispatcher()
+    slots = {
+        "verified_booking": BOOKING,
+        "verify_grant": await _grant(),
+        "itinerary_item": "guide",
+        "verify_purpose": "itinerary",
+        "refund_after_verify": True,
+    }
+    events = await ActionVerified().run(dispatcher, tracker(slots, text=PHONE[-4:]), {})
+    texts = [m.get("text") or "" for m in dispatcher.messages]
+    assert len(texts) == 2 and BOOKING in texts[1] and "退团" in texts[1], texts
+    assert SlotSet("refund_after_verify", None) in events
+
+
+async def test_a_refund_question_alone_offers_the_computation_once(client):
+    from actions.refunds import answer_refund_question
+
+    dispatcher = CollectingDispatcher()
+    await answer_refund_question(dispatcher, tracker({}, text="退团怎么扣费", intent="policy"))
+    said = [m.get("response") for m in dispatcher.messages]
+    assert said == ["utter_policy/refund", "utter_refund_offer_compute"], said
