@@ -230,7 +230,9 @@ class ActionSubmitComplaint(Action):
             dispatcher.utter_message(response="utter_submit_failed")
             return [SlotSet("complaint_confirming", True)]
         dispatcher.utter_message(text=format_ticket_created(ticket))
-        events = reset_complaint()
+        # The number stays for this conversation: "进度呢" right after needs no number
+        # (actions/tickets.py: ticket_created_here).
+        events = reset_complaint() + [SlotSet("ticket_no", ticket.get("ticket_no"))]
         if ticket.get("severity") == "urgent":
             # DESIGN §3: an urgent complaint goes to a human at once.
             dispatcher.utter_message(response="utter_urgent_alert")

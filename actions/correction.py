@@ -20,7 +20,7 @@ from rasa_sdk.types import DomainDict
 from actions.complaint import show_summary
 from actions.fields import FREE_TEXT_SLOTS, MAX_DESCRIPTION_CHARS
 from actions.fields import LABELS as FIELD_LABELS
-from actions.forms.base import latest_entities, latest_text
+from actions.forms.base import latest_entities, latest_text, previous_slot_value
 from actions.forms.complaint_checks import CHECKS
 from actions.utils.parsing import BOOKING_REF, MOBILE, canonical, to_simplified
 from actions.utils.reading import WHEN, request_code
@@ -176,6 +176,35 @@ def fields_read_this_turn(tracker: Tracker) -> List[str]:
         ):
             names.append(event["name"])
     return list(reversed(names))
+
+
+def correct_field(
+    asked: str, text: str, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+) -> Optional[Dict[str, Any]]:
+    """A correction read as the answer to the question `asked` ("不对 我说错了 是三个小时" when
+    the request was asked): the corrected field changes, `asked` keeps what it had (and is asked
+    again when empty). None when it corrects nothing known: the caller checks it as an answer."""
+    field, value = parse_correction(text, tracker.slots)
+    if field == asked:
+        return CHECKS[asked](value, dispatcher, tracker, domain) if value and value != text else None
+    kept: Dict[str, Any] = {asked: previous_slot_value(tracker, asked), "form_failures": 0.0}
+    if field is None or field not in CHECKS:
+        # No field named and no value of a field's shape: it corrects the story told before,
+        # kept whole with the correction beside it (as a correction at the summary is).
+        description = previous_slot_value(tracker, "complaint_description")
+        if not description:
+            return None
+        field = "complaint_description"
+        updates: Dict[str, Any] = {field: f"{description}\n更正：{text}"[:MAX_DESCRIPTION_CHARS]}
+    elif value:
+        updates = CHECKS[field](value, dispatcher, tracker, domain)
+    else:
+        updates = {field: None}
+    if updates.get(field) is not None:
+        dispatcher.utter_message(response="utter_correction_done", field=FIELD_LABELS[field])
+    else:
+        dispatcher.utter_message(response="utter_correction_ask_again", field=FIELD_LABELS[field])
+    return {**updates, **kept}
 
 
 class ActionCorrectComplaint(Action):

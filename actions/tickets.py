@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.cancel import complaint_in_progress
 from actions.clients.ticketing import TicketingError, get_client
 from actions.forms.base import latest_text
 from actions.handoff import open_handoff
@@ -17,12 +18,69 @@ from actions.utils.text import format_ticket_progress
 from actions.verification import DigitsCheckingValidation
 
 
+NOT_SUBMITTED = (
+    "您的投诉还没有提交，提交后才会生成投诉单号，之后就可以用它查询处理进度。我们先把这条投诉填完并提交吧。"
+)
+CONFIRM_AGAIN = "请确认上面的投诉信息：确认无误请点“确认提交”，需要修改请直接告诉我要改的内容。"
+CONFIRM_BUTTONS = [
+    {"title": "确认提交", "payload": "/affirm"},
+    {"title": "取消", "payload": "/cancel"},
+]
+# Set with the ticket number by action_submit_complaint (actions/complaint.py).
+SUBMIT_ACTION = "action_submit_complaint"
+
+
+def ticket_created_here(tracker: Tracker) -> Optional[str]:
+    """The number of the ticket this conversation opened last (set by the submit action)."""
+    events = list(tracker.events or [])
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        if event.get("event") == "slot" and event.get("name") == "ticket_no" and event.get("value"):
+            action = next(
+                (e.get("name") for e in reversed(events[:index]) if e.get("event") == "action"), None
+            )
+            if action == SUBMIT_ACTION:
+                return event["value"]
+    return None
+
+
+def _own_new_ticket(tracker: Tracker) -> Optional[str]:
+    """The ticket just created here, when the traveller asks about it without a number (the
+    number asked about is that one, and the phone given for it is known)."""
+    created = ticket_created_here(tracker)
+    if created and tracker.get_slot("ticket_no") in (None, created) and tracker.get_slot("phone"):
+        return created
+    return None
+
+
+def complaint_form_was_active(tracker: Tracker) -> bool:
+    """The complaint form was asking when the latest message came (another form took over since)."""
+    seen_user = False
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            seen_user = True
+        elif seen_user and event.get("event") == "active_loop":
+            return event.get("name") == "complaint_form"
+    return False
+
+
 class ValidateTicketForm(DigitsCheckingValidation):
     what = "ticket"
     number_slot = "ticket_no"
 
     def name(self) -> Text:
         return "validate_ticket_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        pending = complaint_in_progress(tracker) or complaint_form_was_active(tracker)
+        if pending and not parse_ticket_no(latest_text(tracker)):
+            # "我的投诉进度怎么样了" while the complaint is still being filled or confirmed: it has
+            # no number yet. The lookup ends here; action_check_ticket asks the pending step again.
+            dispatcher.utter_message(text=NOT_SUBMITTED)
+            return [SlotSet("requested_slot", None), ActiveLoop(None)]
+        return await super().run(dispatcher, tracker, domain)
 
     async def required_slots(
         self,
@@ -33,6 +91,8 @@ class ValidateTicketForm(DigitsCheckingValidation):
     ) -> List[Text]:
         if tracker.get_slot("verify_blocked"):
             return []  # locked or the API is down: action_check_ticket says what next
+        if _own_new_ticket(tracker):
+            return []  # the ticket just opened here: its number and phone are known
         return domain_slots
 
     async def validate_ticket_no(
@@ -52,6 +112,30 @@ class ActionCheckTicket(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         reset: List[EventType] = [SlotSet("phone_last4", None), SlotSet("verify_blocked", None)]
+        if tracker.get_slot("complaint_confirming"):
+            # Asked about progress at the summary: the progress (if a number was given) and the
+            # confirmation again, so the complaint is not lost.
+            pending = await self._progress(dispatcher, tracker, reset, own_ok=False)
+            return pending + self._confirm_again(dispatcher)
+        if complaint_form_was_active(tracker):
+            # Back to the complaint form, which asks its pending question again.
+            pending = await self._progress(dispatcher, tracker, reset, own_ok=False)
+            return pending + [ActiveLoop("complaint_form")]
+        return await self._progress(dispatcher, tracker, reset)
+
+    @staticmethod
+    def _confirm_again(dispatcher: CollectingDispatcher) -> List[EventType]:
+        dispatcher.utter_message(text=CONFIRM_AGAIN, buttons=CONFIRM_BUTTONS)
+        return []
+
+    async def _progress(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, reset: List[EventType], own_ok: bool = True
+    ) -> List[EventType]:
+        # While another complaint is pending, only a number given is looked up.
+        own = _own_new_ticket(tracker) if own_ok else None
+        if own:
+            # The ticket opened in this conversation: the phone given for it proves it.
+            return await self._show(dispatcher, tracker, own, str(tracker.get_slot("phone"))[-4:], reset)
         if tracker.get_slot("verify_blocked") == "locked":
             # Locked by misses: a person can still help, so queue one now.
             return reset + await open_handoff(
@@ -67,11 +151,15 @@ class ActionCheckTicket(Action):
             or tracker.get_slot("ticket_no") not in (None, number)
         ):
             return reset  # not verified: already said why
+        return await self._show(dispatcher, tracker, number, tracker.get_slot("phone_last4"), reset)
+
+    @staticmethod
+    async def _show(
+        dispatcher: CollectingDispatcher, tracker: Tracker, number: str, digits: str, reset: List[EventType]
+    ) -> List[EventType]:
         try:
             # The traveller's view (progress, nothing personal); the API escalates an overdue ticket here.
-            ticket = await get_client().verify_ticket(
-                number, tracker.get_slot("phone_last4"), tracker.sender_id
-            )
+            ticket = await get_client().verify_ticket(number, digits, tracker.sender_id)
         except TicketingError:
             dispatcher.utter_message(response="utter_service_unavailable")
             return reset

@@ -177,3 +177,18 @@ def latest_entities(tracker: Tracker, entity: Text) -> List[Text]:
         for e in (tracker.latest_message or {}).get("entities", [])
         if e.get("entity") == entity and e.get("value")
     ]
+
+
+def previous_slot_value(tracker: Tracker, slot: Text) -> Any:
+    """The slot's value before the latest message (what the traveller had given before this turn):
+    validators see the value just read in `tracker.slots`."""
+    set_after = False
+    seen_user = False
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            seen_user = True
+        elif event.get("event") == "slot" and event.get("name") == slot:
+            if seen_user:
+                return event.get("value")
+            set_after = True
+    return None if set_after else tracker.get_slot(slot)

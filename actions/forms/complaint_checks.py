@@ -9,7 +9,7 @@ A refused value is cleared and asked again; from the second failure a human is o
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Dict, Text
+from typing import Any, Callable, Dict, Optional, Text, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -24,19 +24,47 @@ from actions.fields import (
     REQUEST_LABELS,
     REQUEST_TEXT_SLOT,
 )
-from actions.forms.base import accept, check_booking_ref, latest_text, reject
+from actions.forms.base import accept, check_booking_ref, latest_text, previous_slot_value, reject
 from actions.utils.parsing import parse_phone
-from actions.utils.reading import request_code
+from actions.utils.reading import YES_NO, looks_like_when_where, read, request_code
 
 Check = Callable[[Any, CollectingDispatcher, Tracker, DomainDict], Dict[Text, Any]]
 
 _DONT_KNOW = re.compile(r"^(不记得|不清楚|忘了|不知道|记不清|没注意)")
+# Chinese characters or Latin letters: an answer in words, not only digits and signs ("1234").
+_WORDS = re.compile(r"[\u4e00-\u9fffA-Za-z]")
+# A date written in digits only ("12.5", "2025-12-05", "12/5") is a time.
+_DIGIT_DATE = re.compile(r"^\s*\d{1,4}[./\-]\d{1,2}(?:[./\-]\d{1,2})?")
+# "不对 我说错了 是三个小时": the traveller corrects something said before.
+_CORRECTION = re.compile(
+    r"说错了|写错了|填错了|打错了|输错了|记错了|搞错了|弄错了|^\s*(?:不对|错了|更正|纠正)|(?:更正|纠正|改)一下"
+)
+# What each question expects, said when an answer does not fit it (the form then asks again,
+# with its buttons).
+WHEN_WHERE_EXPECTED = (
+    "抱歉，“{given}”看起来不是时间和地点。请告诉我这件事大概是什么时候、在哪里发生的"
+    "（例如：12月6日上午，大理古城）；记不清的话可以回复“不记得”。"
+)
+REQUEST_EXPECTED = (
+    "抱歉，“{given}”看起来不是您的诉求。请告诉我您希望我们怎么处理，"
+    "例如退款、赔偿、道歉或整改，可以点选下面的按钮，也可以直接说。"
+)
 
 
 def check_complaint_description(
     value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
 ) -> Dict[Text, Any]:
-    text = (value or "").strip()
+    text = str(value or "").strip()
+    before = previous_slot_value(tracker, "complaint_description")
+    added = text[len(before) :].strip() if before and text.startswith(before) else text
+    said = request_only(added) if added else None
+    if said:
+        # "要求退钱并道歉" is what they ask for, not more of what happened.
+        return {
+            "complaint_description": before,
+            "form_failures": 0.0,
+            **_request_slots(tracker, *said),
+        }
     if len(text) < MIN_DESCRIPTION_CHARS:
         return reject("complaint_description", "utter_description_too_short", dispatcher, tracker)
     # Kept whole (up to the API's limit): agents need the traveller's own words.
@@ -46,12 +74,22 @@ def check_complaint_description(
 def check_complaint_when_where(
     value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
 ) -> Dict[Text, Any]:
-    text = (value or "").strip()
+    text = str(value or "").strip()
     if _DONT_KNOW.match(text):
         return accept("complaint_when_where", NOT_GIVEN)
-    if len(text) < 2:
-        return reject("complaint_when_where", "utter_ask_complaint_when_where", dispatcher, tracker)
+    moved = _elsewhere("complaint_when_where", text, dispatcher, tracker, domain)
+    if moved is not None:
+        return moved
+    if len(text) < 2 or not _fits_when_where(text):
+        # "同意", "1234": consent words belong to the consent question, digits to no question here.
+        return _refuse("complaint_when_where", WHEN_WHERE_EXPECTED, text, dispatcher, tracker)
     return accept("complaint_when_where", text[:MAX_WHEN_WHERE_CHARS])
+
+
+def _fits_when_where(text: str) -> bool:
+    if looks_like_when_where(text) or _DIGIT_DATE.match(text):
+        return True
+    return bool(_WORDS.search(text)) and not YES_NO.match(text)
 
 
 def check_complaint_request(
@@ -60,14 +98,85 @@ def check_complaint_request(
     code = str(value or "").strip()
     if code in REQUEST_LABELS:  # a label (a button, or read from their words this turn)
         words = tracker.get_slot(REQUEST_TEXT_SLOT) or REQUEST_LABELS[code]
-    else:  # their words: the label is read from them, the words stay
-        words, code = code, request_code(code) or "other"
+    elif request_code(code):  # their words: the label is read from them, the words stay
+        words, code = code, request_code(code)
+    else:
+        moved = _elsewhere("complaint_request", code, dispatcher, tracker, domain)
+        if moved is not None:
+            return moved
+        if not _fits_request(code):
+            return _refuse("complaint_request", REQUEST_EXPECTED, code, dispatcher, tracker)
+        words, code = code, "other"
     return {**accept("complaint_request", code), REQUEST_TEXT_SLOT: words[:MAX_REQUEST_TEXT_CHARS]}
+
+
+def _fits_request(text: str) -> bool:
+    """Words that can be a request of their own ("给个说法", "尽快处理"); not digits ("6781"),
+    a yes or no ("同意"), or only a time or place ("今天")."""
+    if not _WORDS.search(text) or YES_NO.match(text):
+        return False
+    return not (looks_like_when_where(text) or (read(text).when_where or "") == text)
+
+
+def _refuse(
+    slot: Text, expected: str, given: str, dispatcher: CollectingDispatcher, tracker: Tracker
+) -> Dict[Text, Any]:
+    """Says what the question expects; the form asks it again (with its buttons) and, from the
+    second failure, a human is offered."""
+    dispatcher.utter_message(text=expected.format(given=given[:20]))
+    failures = int(tracker.get_slot("form_failures") or 0) + 1
+    if failures >= 2:
+        dispatcher.utter_message(response="utter_offer_human")
+    return {slot: previous_slot_value(tracker, slot), "form_failures": float(failures)}
+
+
+def request_only(text: str) -> Optional[Tuple[str, str]]:
+    """(label, words) when the text is a request and little else ("要求退钱并道歉")."""
+    reading = read(text)
+    said = reading.request_text
+    if not said or len(reading.rest) - len(said) >= MIN_DESCRIPTION_CHARS:
+        return None
+    return reading.request_label or request_code(said) or "other", said
+
+
+def _request_slots(tracker: Tracker, label: str, words: str) -> Dict[Text, Any]:
+    """The request in the traveller's words; added to one given before, never lost."""
+    before = previous_slot_value(tracker, REQUEST_TEXT_SLOT)
+    old_code = previous_slot_value(tracker, "complaint_request")
+    if before and old_code and words not in before:
+        words = f"{before}；{words}"
+        label = old_code if old_code != "other" else label
+    elif before and old_code:
+        words, label = before, old_code
+    return {"complaint_request": label, REQUEST_TEXT_SLOT: words[:MAX_REQUEST_TEXT_CHARS]}
+
+
+def _elsewhere(
+    slot: Text, text: str, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+) -> Optional[Dict[Text, Any]]:
+    """A request ("要求退钱并道歉") or a correction ("不对 我说错了 是三个小时") given as the
+    answer to `slot`: it goes where it belongs, `slot` keeps what it had (and is asked again
+    when empty). None when the text is an answer for `slot` after all."""
+    if slot != "complaint_request":
+        said = request_only(text)
+        if said:
+            return {slot: previous_slot_value(tracker, slot), **_request_slots(tracker, *said)}
+    if not _CORRECTION.search(text):
+        return None
+    from actions.correction import correct_field  # correction -> complaint -> checks: no cycle
+
+    return correct_field(slot, text, dispatcher, tracker, domain)
 
 
 def check_complainant_name(
     value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
 ) -> Dict[Text, Any]:
+    said = request_only(str(value or ""))
+    if said:  # "要求退钱并道歉" is no name
+        return {
+            "complainant_name": previous_slot_value(tracker, "complainant_name"),
+            **_request_slots(tracker, *said),
+        }
     name = re.sub(r"^(我叫|我是|叫我|姓名[:：]?|名字[:：]?)", "", str(value or "").strip()).strip("。.，, ")
     if not 1 <= len(name) <= 20 or re.search(r"\d", name):
         return reject("complainant_name", "utter_invalid_name", dispatcher, tracker)
