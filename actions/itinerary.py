@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
@@ -9,19 +10,47 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.forms.base import latest_text
-from actions.reader import day_in, itinerary_item
+from actions.reader import is_elliptical, itinerary_slots, queries_from_slots
 from actions.utils.reading import read
-from actions.utils.text import format_itinerary_answer, parse_day_number
+from actions.utils.refund import china_today
+from actions.utils.text import DAY_FREE_ITEMS, itinerary_answers
 
 
 def answer_itinerary(
-    dispatcher: CollectingDispatcher, tracker: Tracker, booking: Dict[str, Any]
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    booking: Dict[str, Any],
+    today: Optional[date] = None,
 ) -> List[EventType]:
+    """Every item the question asked, in the order asked; "明天" is China's tomorrow."""
     # Slots hold what the question asked, even when verification came in between.
-    item = tracker.get_slot("itinerary_item")
-    day = parse_day_number(tracker.get_slot("day_number"))
-    dispatcher.utter_message(text=format_itinerary_answer(booking, item, day))
+    queries = queries_from_slots(tracker.get_slot("itinerary_item"), tracker.get_slot("day_number"))
+    queries = _same_item_again(tracker, queries)
+    for text in itinerary_answers(booking, queries, today or china_today()):
+        dispatcher.utter_message(text=text)
     return [SlotSet("itinerary_item", None), SlotSet("day_number", None)]
+
+
+def _same_item_again(tracker: Tracker, queries: List[Any]) -> List[Any]:
+    """ "后天呢" after "明天几点集合": the items asked last time that change with the day, for
+    the day named now (the slots were cleared after that answer: the tracker's events keep it)."""
+    if len(queries) != 1 or queries[0][0] or queries[0][1] is None:
+        return queries
+    if not is_elliptical(latest_text(tracker)):
+        return queries  # "后天的安排" asks for that day's plan
+    previous = _previous_items(tracker)
+    again = [(item, queries[0][1]) for item, _ in previous if item and item not in DAY_FREE_ITEMS]
+    return again or queries
+
+
+def _previous_items(tracker: Tracker) -> List[Any]:
+    events = list(tracker.events or [])
+    # Skip the current message: its own reading named no item.
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=len(events))
+    for event in reversed(events[:last_user]):
+        if event.get("event") == "slot" and event.get("name") == "itinerary_item" and event.get("value"):
+            return queries_from_slots(event["value"], None)
+    return []
 
 
 def own_business(tracker: Tracker) -> Optional[List[EventType]]:
@@ -35,7 +64,9 @@ def own_business(tracker: Tracker) -> Optional[List[EventType]]:
     reading = read(text)
     if reading.ticket_no:
         return [SlotSet("form_failures", 0.0), FollowupAction("ticket_form")]
-    item, day = itinerary_item(text), day_in(text)
+    item, day = itinerary_slots(text)
+    if day and not item and not day.isdigit() and not is_elliptical(text):
+        day = None  # "明天会下雨吗" is the weather; "明天呢" asks the itinerary again
     if not (reading.booking_ref or (tracker.get_slot("verified_booking") and (item or day))):
         return None
     events: List[EventType] = [
@@ -46,5 +77,5 @@ def own_business(tracker: Tracker) -> Optional[List[EventType]]:
     if item:
         events.append(SlotSet("itinerary_item", item))
     if day:
-        events.append(SlotSet("day_number", str(day)))
+        events.append(SlotSet("day_number", day))
     return events + [FollowupAction("verify_form")]

@@ -74,8 +74,9 @@ async def answer_itinerary_clauses(dispatcher: CollectingDispatcher, tracker: Tr
     """ "回来坐哪个航班？行李可以托运几件": the itinerary clause of a policy question, for a
     traveller already verified in this conversation."""
     from actions.clients.ticketing import TicketingError, get_client
-    from actions.reader import itinerary_item
-    from actions.utils.text import format_itinerary_answer, parse_day_number
+    from actions.reader import itinerary_queries
+    from actions.utils.refund import china_today
+    from actions.utils.text import itinerary_answers
 
     if (tracker.latest_message or {}).get("intent", {}).get("name") == "query_itinerary":
         return []  # the flow itself answers it
@@ -94,10 +95,10 @@ async def answer_itinerary_clauses(dispatcher: CollectingDispatcher, tracker: Tr
     except TicketingError:
         return []
     for clause in wanted:
-        text = clause.get("text") or ""
-        dispatcher.utter_message(
-            text=format_itinerary_answer(booking, itinerary_item(text), parse_day_number(text))
-        )
+        # Every item of the clause, its relative days ("明天几点集合") by China's date.
+        queries = itinerary_queries(clause.get("text") or "")
+        for text in itinerary_answers(booking, queries, china_today()):
+            dispatcher.utter_message(text=text)
     return []
 
 

@@ -11,7 +11,7 @@ flow are answered by the flow's actions (actions/questions.py).
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -42,7 +42,7 @@ from actions.utils.reading import (
     read,
     request_code,
 )
-from actions.utils.text import parse_day_number
+from actions.utils.text import day_ref, parse_day_number, relative_day_span
 
 # Never an answer to a form's question.
 HARD_INTERRUPTIONS = {"cancel", "request_human", "emergency"}
@@ -63,6 +63,7 @@ ANSWERS_WHEN_ASKED = {
     "complaint_request": {"request_cancellation"},
     "complaint_description": {"request_cancellation"},
 }
+# In priority order: where two patterns overlap ("回程航班" is also "航班"), the first one wins.
 _ITEMS = (
     (
         "return_flight",
@@ -71,11 +72,24 @@ _ITEMS = (
         ),
     ),
     ("outbound_flight", re.compile(r"(去程|出发|去的).{0,6}(航班|飞机|机票|班机)")),
-    ("meeting", re.compile(r"集合|碰头|几点出发|在哪.{0,2}(上车|出发)|接机|接站")),
-    ("hotel", re.compile(r"住哪|住在|住的|住宿|酒店|宾馆|民宿|入住")),
+    ("meeting", re.compile(r"集合|碰头|在哪.{0,2}上车|接机|接站")),
+    # "几点出发" beside a flight is the flight's time ("去程航班几点出发"): a meeting only alone.
+    ("meeting?", re.compile(r"几点出发|在哪.{0,2}出发")),
+    ("hotel", re.compile(r"住哪|住在|住的|住宿|酒店|宾馆|民宿|入住|hotel", re.I)),
     ("flight", re.compile(r"航班|飞机|机票|起飞|班机|flight", re.I)),
     ("guide", re.compile(r"导游|领队|guide", re.I)),
     ("included", re.compile(r"包含|包括|含不含|包不包|费用包|自费|不含")),
+)
+_FLIGHTS = {"return_flight", "outbound_flight", "flight"}
+# Answers that change with the day (the overview, None, too): a day said earlier in the
+# message carries on to them ("第三天住哪，几点集合").
+_DAY_ITEMS = {"meeting", "hotel", None}
+# Where one question of a message ends ("今天住哪个酒店 导游叫什么", "…？另外回程航班…").
+_CLAUSE_BREAK = re.compile(r"[\s，,。.？?！!；;、]+|另外|还有|顺便|以及|再问")
+# What is left of "那后天呢？" without its day: nothing of its own, so it asks again what was
+# asked before, for another day.
+_ELLIPSIS = re.compile(
+    r"[\s，,。.？?！!~～、]|那么|那|呢|的|还有|又|再|吗|啊|呀|吧|and|what about|how about", re.I
 )
 _PAYLOAD = re.compile(r"^/\w+(\{.*\})?$", re.S)
 # "我改主意了，不要退差价了，要求赔偿": a new request that replaces the one already given.
@@ -85,15 +99,118 @@ CHANGE_OF_MIND = re.compile(r"改主意|改变主意|不要.{1,12}了|不.{0,2}�
 _DAY = re.compile(r"第\s*[0-9一二两三四五六七八九十]+\s*[天日]|day\s*\d+|(?<![A-Za-z0-9])D\d+(?![0-9])", re.I)
 
 
+Query = Tuple[Optional[str], Optional[str]]
+
+
 def day_in(text: str) -> Optional[int]:
     """The day of the trip a message names ("第3天", "day 3", "D3"), if any."""
     said = _DAY.search(to_simplified(text or ""))
     return parse_day_number(said.group(0)) if said else None
 
 
-def itinerary_item(text: str) -> Optional[str]:
+def _day_spans(simple: str) -> List[Tuple[int, int, str]]:
+    """Days a (simplified) message names, as the slot holds them: "3" or "明天"."""
+    spans = [(m.start(), m.end(), str(parse_day_number(m.group(0)))) for m in _DAY.finditer(simple)]
+    rest = simple
+    while True:  # every relative day, not only the first ("今天住哪，明天几点集合")
+        found = relative_day_span(rest)
+        if not found:
+            break
+        word, start, end = found
+        spans.append((start, end, word))
+        rest = rest[:start] + " " * (end - start) + rest[end:]
+    return sorted(spans)
+
+
+def _item_spans(simple: str) -> List[Tuple[int, int, str]]:
+    """Every item a message names, one per stretch of text (the more specific pattern first)."""
+    taken: List[Tuple[int, int, str]] = []
+    for item, pattern in _ITEMS:
+        for m in pattern.finditer(simple):
+            if not any(m.start() < end and start < m.end() for start, end, _ in taken):
+                taken.append((m.start(), m.end(), item))
+    return sorted(taken)
+
+
+def itinerary_queries(text: str) -> List[Query]:
+    """What an itinerary message asks, in the order asked: (item, day) pairs, the day as the slot
+    holds it ("第三天住哪 导游电话多少" -> [("hotel", "3"), ("guide", None)]). A day said in a
+    question belongs to every item of that question ("集合时间是明天几点") and carries on to
+    later ones that change with the day; a day said alone asks again for the item before it
+    ("第三天住哪，第四天呢") or completes it ("住哪，第三天")."""
     simple = to_simplified(text or "")
-    return next((item for item, pattern in _ITEMS if pattern.search(simple)), None)
+    days, items = _day_spans(simple), _item_spans(simple)
+    # A break inside a day ("第 3 天", "day 3") or an item splits nothing.
+    inside = [(start, end) for start, end, _ in days + items]
+    breaks = [
+        m.start() for m in _CLAUSE_BREAK.finditer(simple) if not any(s <= m.start() < e for s, e in inside)
+    ]
+
+    def clause(position: int) -> int:
+        return sum(1 for b in breaks if b < position)
+
+    queries: List[List[Optional[str]]] = []
+    carried: Optional[str] = None
+    for number in sorted({clause(s) for s, _, _ in days + items}):
+        day = next((d for s, _, d in days if clause(s) == number), None)
+        asked = [i for s, _, i in items if clause(s) == number]
+        if any(i in _FLIGHTS for i in asked):
+            asked = [i for i in asked if i != "meeting?"]
+        asked = list(dict.fromkeys("meeting" if i == "meeting?" else i for i in asked))
+        if asked:
+            for item in asked:
+                queries.append([item, day or (carried if item in _DAY_ITEMS else None)])
+        elif queries and queries[-1][0] in _DAY_ITEMS and queries[-1][1] is None:
+            queries[-1][1] = day  # "住哪，第三天"
+        elif queries and queries[-1][0] in _DAY_ITEMS:
+            queries.append([queries[-1][0], day])  # "第三天住哪，第四天呢"
+        elif not queries:
+            queries.append([None, day])  # "后天呢": what was asked before, or that day's plan
+        carried = day or carried
+    if any(item for item, _ in queries):
+        queries = [q for q in queries if q[0]]  # "后天，住哪": the day went on to the item
+    # Items that do not change with the day take none ("第三天住哪 导游电话多少").
+    result = [(item, day if item in _DAY_ITEMS else None) for item, day in queries]
+    return list(dict.fromkeys(result))
+
+
+def itinerary_slots(text: str) -> Tuple[Optional[str], Optional[str]]:
+    """The itinerary_item and day_number slot values of a message. One question keeps its plain
+    values ("hotel", "3"); several keep every item in the order asked ("meeting,return_flight"),
+    since verification may come between the question and the answer. One day is written once
+    and applies to every item that changes with the day; days that differ are written one per
+    item ("住哪，第三天几点集合" -> "hotel,meeting", ",3")."""
+    queries = itinerary_queries(text)
+    items = [item for item, _ in queries if item]
+    days = [day for item, day in queries if item in _DAY_ITEMS]
+    if len(set(days)) > 1:
+        return ",".join(items), ",".join(day or "" for _, day in queries)
+    return (",".join(items) or None), next(iter(days), None)
+
+
+def queries_from_slots(items: Optional[str], days: Optional[str]) -> List[Tuple[Optional[str], Any]]:
+    """The (item, day) pairs of the slots written by itinerary_slots, days read by day_ref."""
+    names: List[Optional[str]] = [i for i in (items or "").split(",") if i] or [None]
+    said = (days or "").split(",")
+    if len(said) != len(names):
+        said = [said[0]] * len(names)  # one day for all (the items that do not care ignore it)
+    return [(item, day_ref(day) if day else None) for item, day in zip(names, said)]
+
+
+def is_elliptical(text: str) -> bool:
+    """ "后天呢", "那第5天的呢？": a day and nothing else, asking what was asked before."""
+    simple = to_simplified(text or "")
+    spans = _day_spans(simple)
+    if not spans:
+        return False
+    for start, end, _ in reversed(spans):
+        simple = simple[:start] + simple[end:]
+    return not _ELLIPSIS.sub("", simple).strip()
+
+
+def itinerary_item(text: str) -> Optional[str]:
+    """The first item the message asks about (itinerary_queries has them all)."""
+    return next((item for item, _ in itinerary_queries(text) if item), None)
 
 
 def in_complaint(tracker: Tracker) -> bool:
@@ -136,14 +253,16 @@ def read_slots(tracker: Tracker) -> Dict[str, Any]:
         if digits:
             slots["phone_last4"] = digits
 
-    item = itinerary_item(text)
+    item, day = itinerary_slots(text)
+    if day and not day.replace(",", "").isdigit() and intent != "query_itinerary" and not is_question(text):
+        day = None  # "昨天晚上酒店里…" tells a story: its day asks for no itinerary
     if item and (
         intent == "query_itinerary" or loop == "verify_form" or tracker.get_slot("verified_booking")
     ):
         slots["itinerary_item"] = item
-    day = day_in(text)
-    if day and (intent == "query_itinerary" or item):
-        slots["day_number"] = str(day)
+        slots["day_number"] = day  # a new question: no day left from an earlier one
+    elif day and (intent == "query_itinerary" or item):
+        slots["day_number"] = day
 
     if in_complaint(tracker):
         slots.update(_complaint_slots(tracker, reading, intent, requested))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, List, Optional
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import servicekit
 
@@ -23,6 +23,72 @@ def parse_day_number(text: Optional[str]) -> Optional[int]:
     if match:
         return chinese_number(next(g for g in match.groups() if g))
     return chinese_number(text)
+
+
+# Days said relative to today, by their canonical word (the day_number slot holds that word:
+# the trip day depends on the date the question is answered, in China).
+RELATIVE_DAYS = {"昨天": -1, "今天": 0, "明天": 1, "后天": 2, "大后天": 3}
+_RELATIVE = (
+    ("大后天", re.compile(r"大后天")),
+    # "出发后天气怎么样" is the weather; "以后天天…" is no day.
+    ("后天", re.compile(r"(?<![以之然大])后天(?!气)")),
+    ("明天", re.compile(r"明天|明日|明早|明晚|明儿|(?<![a-z])tomorrow(?![a-z])", re.I)),
+    ("今天", re.compile(r"今天|今日|今晚|今早|今夜|今儿|(?<![a-z])(?:today|tonight)(?![a-z])", re.I)),
+    ("昨天", re.compile(r"昨天|昨日|昨晚|(?<![a-z])yesterday(?![a-z])", re.I)),
+)
+# Answers that do not change with the day: a relative day asked with them needs no explaining.
+DAY_FREE_ITEMS = {"guide", "flight", "return_flight", "outbound_flight", "included"}
+# A day of the trip (3) or a day relative to today ("明天").
+DayRef = Union[int, str, None]
+
+
+def relative_day_span(text: str) -> Optional[Tuple[str, int, int]]:
+    """The first relative day in simplified `text`: ('明天', start, end) for "明早几点集合"."""
+    found = [(m.start(), -len(m.group(0)), word, m.end()) for word, p in _RELATIVE for m in p.finditer(text)]
+    if not found:
+        return None
+    start, _, word, end = min(found)
+    return word, start, end
+
+
+def relative_day(text: Optional[str]) -> Optional[str]:
+    """'今晚住哪' -> '今天', '明早' -> '明天', '后天呢' -> '后天' (simplified text)."""
+    span = relative_day_span(text or "")
+    return span[0] if span else None
+
+
+def day_ref(value: Optional[str]) -> DayRef:
+    """A day_number slot value -> 3 for '3' / '第三天', '明天' for a relative day."""
+    return relative_day(value) or parse_day_number(value)
+
+
+def _date_label(day: date, today: date) -> str:
+    return (f"{day.year}年" if day.year != today.year else "") + f"{day.month}月{day.day}日"
+
+
+class TripDay(NamedTuple):
+    number: int  # day of the trip: below 1 before departure, past the last day after return
+    within: bool
+    note: str
+
+
+def locate_day(booking: Booking, word: str, today: date) -> TripDay:
+    """'明天' in China on `today` -> day 4, '您的行程12月5日出发，明天（12月8日）是第4天。'; a day
+    outside the trip says so ("…还没有开始行程", "…已于10月18日结束")."""
+    when = today + timedelta(days=RELATIVE_DAYS[word])
+    start = date.fromisoformat(str(booking["departure_date"])[:10])
+    end = (
+        date.fromisoformat(str(booking["return_date"])[:10])
+        if booking.get("return_date")
+        else start + timedelta(days=max(len(_days(booking)), 1) - 1)
+    )
+    number = (when - start).days + 1
+    said = f"{word}（{_date_label(when, today)}）"
+    if when < start:
+        return TripDay(number, False, f"您的行程出发日是{_date_label(start, today)}，{said}还没有开始行程。")
+    if when > end:
+        return TripDay(number, False, f"您这个行程已于{_date_label(end, today)}结束，{said}没有行程安排了。")
+    return TripDay(number, True, f"您的行程{_date_label(start, today)}出发，{said}是第{number}天。")
 
 
 def _days(booking: Booking) -> List[ItineraryDay]:
@@ -63,8 +129,57 @@ def _lines(items: Iterable[str]) -> str:
     return "\n".join(item for item in items if item)
 
 
-def format_itinerary_answer(booking: Booking, item: Optional[str], day: Optional[int]) -> str:
-    """Answer the question asked (meeting, hotel, flight, guide, included) or give an overview."""
+def format_itinerary_answer(
+    booking: Booking, item: Optional[str], day: DayRef, today: Optional[date] = None
+) -> str:
+    """Answer the question asked (meeting, hotel, flight, guide, included) or give an overview;
+    `day` is a day of the trip or a relative day ("明天"), resolved against `today` in China."""
+    return _lines(_answer(booking, item, day, today))
+
+
+def itinerary_answers(
+    booking: Booking,
+    queries: Sequence[Tuple[Optional[str], DayRef]],
+    today: Optional[date] = None,
+) -> List[str]:
+    """One message per question asked, in the order asked ("第三天住哪 导游电话多少" gets both);
+    a relative day is explained once, and an answer already given is not given again."""
+    messages: List[str] = []
+    explained: set = set()
+    for item, day in queries or [(None, None)]:
+        note, *body = _answer(booking, item, day, today)
+        lines = ([] if note in explained else [note]) + body
+        explained.add(note)
+        text = _lines(lines)
+        if text and text not in messages:
+            messages.append(text)
+    return messages
+
+
+def _answer(booking: Booking, item: Optional[str], day: DayRef, today: Optional[date]) -> List[str]:
+    """The note on a relative day ('' if none), then the answer's lines."""
+    if isinstance(day, str):
+        day = day_ref(day)
+    if isinstance(day, str):  # a relative day
+        if item in DAY_FREE_ITEMS:
+            return _answer(booking, item, None, today)
+        if today is None:
+            from actions.utils.refund import china_today  # refund imports this module
+
+            today = china_today()
+        located = locate_day(booking, day, today)
+        if located.within:
+            return [located.note] + _answer(booking, item, located.number, today)[1:]
+        days = _days(booking)
+        if item == "meeting" and located.number < 1 and days and _meeting(days[0]):
+            # Before departure, where and when to be on the first day is what they need.
+            return [located.note, f"出发当天（{_day_label(days[0])}）：{_meeting(days[0])}"]
+        # Outside the trip no day is given: an ended trip never shows day 1's meeting point.
+        return [located.note]
+    return [""] + _answer_day(booking, item, day).split("\n")
+
+
+def _answer_day(booking: Booking, item: Optional[str], day: Optional[int]) -> str:
     ref = booking["ref"]
     days = _days(booking)
     chosen = _pick_days(days, day)
