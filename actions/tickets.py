@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -28,6 +28,9 @@ CONFIRM_BUTTONS = [
 ]
 # Set with the ticket number by action_submit_complaint (actions/complaint.py).
 SUBMIT_ACTION = "action_submit_complaint"
+# Named here, not only in data/rules/tickets.yml: a lookup that ends as it starts (a complaint
+# still pending, the ticket just opened) goes to it straight away.
+CHECK_ACTION = "action_check_ticket"
 
 
 def ticket_created_here(tracker: Tracker) -> Optional[str]:
@@ -79,8 +82,12 @@ class ValidateTicketForm(DigitsCheckingValidation):
             # "我的投诉进度怎么样了" while the complaint is still being filled or confirmed: it has
             # no number yet. The lookup ends here; action_check_ticket asks the pending step again.
             dispatcher.utter_message(text=NOT_SUBMITTED)
-            return [SlotSet("requested_slot", None), ActiveLoop(None)]
-        return await super().run(dispatcher, tracker, domain)
+            return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction(CHECK_ACTION)]
+        events = await super().run(dispatcher, tracker, domain)
+        if _own_new_ticket(tracker):
+            # Ends at once (required_slots): the progress follows now, whichever rule matches.
+            events.append(FollowupAction(CHECK_ACTION))
+        return events
 
     async def required_slots(
         self,
@@ -106,7 +113,7 @@ class ValidateTicketForm(DigitsCheckingValidation):
 
 class ActionCheckTicket(Action):
     def name(self) -> Text:
-        return "action_check_ticket"
+        return CHECK_ACTION
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

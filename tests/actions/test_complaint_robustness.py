@@ -7,7 +7,7 @@ import re
 from typing import Any, Dict, List, Optional
 
 import pytest
-from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.complaint import ActionSubmitComplaint, ValidateComplaintForm
@@ -155,6 +155,7 @@ async def test_progress_asked_at_the_summary_does_not_start_the_ticket_lookup():
     events = await ValidateTicketForm().run(dispatcher, turn, TICKET_DOMAIN)
     assert "还没有提交" in _texts(dispatcher)
     assert ActiveLoop(None) in events and SlotSet("requested_slot", None) in events
+    assert FollowupAction("action_check_ticket") in events
     # The form ended: action_check_ticket asks for the confirmation again.
     dispatcher = CollectingDispatcher()
     await ActionCheckTicket().run(dispatcher, turn, TICKET_DOMAIN)
@@ -194,6 +195,8 @@ async def test_progress_right_after_submitting_uses_the_new_ticket(client):
         await form.required_slots(["ticket_no", "phone_last4"], CollectingDispatcher(), turn, TICKET_DOMAIN)
         == []
     )
+    events = await form.run(CollectingDispatcher(), turn, TICKET_DOMAIN)
+    assert FollowupAction("action_check_ticket") in events
     dispatcher = CollectingDispatcher()
     await ActionCheckTicket().run(dispatcher, turn, TICKET_DOMAIN)
     assert number in _texts(dispatcher)
