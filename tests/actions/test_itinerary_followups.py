@@ -199,3 +199,24 @@ async def test_the_day_after_tomorrow_follows_up_the_item_asked_before(client, c
     # Naming something else of that day is a new question: the day's plan, not the meeting again.
     plan = "\n".join(await ask("后天的行程安排", ONGOING, before))
     assert day(ONGOING, 5)["title"] in plan and day(ONGOING, 1)["title"] not in plan
+
+
+async def test_an_itinerary_clause_beside_a_policy_question_gets_its_day(client, monkeypatch):
+    # "行李限重多少？明天几点集合": the clause is answered by the policy flow, with China's tomorrow.
+    from actions.clients.ticketing import get_client
+    from actions.questions import answer_itinerary_clauses
+
+    monkeypatch.setattr("actions.utils.refund.china_today", lambda: TODAY)
+    grant = (await get_client().verify_booking(ONGOING["ref"], ONGOING["phone"][-4:], "unit-test"))["grant"]
+    message = tracker(
+        "行李限重多少？明天几点集合 导游电话多少", {"verified_booking": ONGOING["ref"], "verify_grant": grant}
+    )
+    message.latest_message.update(
+        intent={"name": "policy"},
+        clauses=[{"intent": "query_itinerary", "confidence": 0.9, "text": "明天几点集合 导游电话多少"}],
+    )
+    dispatcher = CollectingDispatcher()
+    await answer_itinerary_clauses(dispatcher, message)
+    said = "\n".join(m.get("text") or "" for m in dispatcher.messages)
+    assert day(ONGOING, 4)["meeting"]["place"] in said and ONGOING["guide_phone"] in said
+    assert day(ONGOING, 1)["meeting"]["place"] not in said
