@@ -43,6 +43,7 @@ _INTERNAL_SLOTS = {
     "cancel_pending",
     "verify_purpose",
     "verify_blocked",
+    "refund_after_verify",
     "verify_grant",
     "answered_message_id",
 }

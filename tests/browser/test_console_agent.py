@@ -45,6 +45,7 @@ def open_handoff(console_api: str, rasa_url: str, severity: str = "general") -> 
                 "complaint_description": "导游在车上骂人，态度非常差",
                 "complaint_when_where": "11月28日 大巴上",
                 "complaint_request": "fix/compensation",
+                "itinerary_item": "meeting,return_flight",
                 "complaint_consent": True,
                 "verify_grant": "grant-secret-123",
                 "last_message": "/affirm",
@@ -81,6 +82,7 @@ def test_agents_see_labels_button_meanings_names_and_a_lasting_refusal(
         summary = agent1.locator("#summary").inner_text()
         assert "时间地点" in summary and "11月28日 大巴上" in summary
         assert "整改/解决问题、赔偿" in summary and "同意记录个人信息" in summary
+        assert "集合时间地点、回程航班" in summary and "return_flight" not in summary
         assert "grant-secret-123" not in summary
         # The buttons the traveller pressed, by what they meant.
         traveller = agent1.locator("#transcript .line.traveller .text")

@@ -291,7 +291,8 @@
     if (Array.isArray(value)) return value.map((v) => valueText(key, v)).join("、");
     const text = String(value);
     if (key === "complaint_request") return text.split("/").map((code) => label("requests", code)).join("、");
-    if (key === "itinerary_item") return label("itinerary_items", text);
+    // Several items asked at once are stored "meeting,return_flight" (actions/reader.py).
+    if (key === "itinerary_item") return text.split(",").map((code) => label("itinerary_items", code)).join("、");
     if (key === "correction_field") return label("fields", text);
     if (key === "channel") return label("channels", text);
     if (key === "last_message") { const pressed = pressedButton(text); return pressed ? `［按钮］${pressed}` : text; }

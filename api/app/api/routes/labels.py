@@ -78,6 +78,7 @@ HIDDEN_FIELDS = [
     "cancel_pending",
     "verify_purpose",
     "verify_blocked",
+    "refund_after_verify",
     "session_started_metadata",
 ]
 ITINERARY_ITEMS = {
