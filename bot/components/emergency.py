@@ -46,6 +46,9 @@ class Lexicon:
         }
         self.needs_now = set(raw.get("needs_now") or [])
         self.abroad_only = set(raw.get("abroad_only") or [])
+        # A lexicon of a model trained before these keys existed has neither.
+        self.not_when = {kind: re.compile(p, re.I) for kind, p in (raw.get("not_when") or {}).items()}
+        self.replaces = {kind: set(others) for kind, others in (raw.get("replaces") or {}).items()}
         self.now = re.compile(raw["now"], re.I)
         self.past = re.compile(raw["past"], re.I)
         self.hypothetical = re.compile(raw["hypothetical"], re.I)
@@ -63,12 +66,15 @@ class Lexicon:
                 continue
             if kind in self.abroad_only and not abroad:
                 continue
+            if kind in self.not_when and self.not_when[kind].search(text):
+                continue
             kinds.append(kind)
         if kinds and (self.hypothetical.search(text) or (self.past.search(text) and not now)):
             kinds = []
-        # A theft going on now is a crime for the advice (110).
-        kinds = ["crime" if kind == "theft" else kind for kind in kinds]
-        return {"kinds": list(dict.fromkeys(kinds)), "abroad": abroad}
+        # Someone in the water is not also a missing person: the water advice covers it.
+        # A theft stays a theft (its own advice: a police report, no "lock the door").
+        dropped = {other for kind in kinds for other in self.replaces.get(kind, ())}
+        return {"kinds": [kind for kind in kinds if kind not in dropped], "abroad": abroad}
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)

@@ -24,7 +24,13 @@ LEXICON = Lexicon(yaml.safe_load((ROOT / "data" / "emergency" / "lexicon.yml").r
         ("在东京把护照弄丢了，明天就要回国", "documents", True),
         ("我爸在西安中暑晕倒了，叫不醒", "medical", False),
         ("老人吃年糕噎住了，脸都紫了", "medical", False),
-        ("我们几个在雪山里迷路了，天快黑了手机也快没电", "missing", False),
+        ("我们几个在雪山里迷路了，天快黑了手机也快没电", "lost", False),  # lost themselves
+        ("我一个朋友在山里迷路了，天快黑了", "missing", False),  # someone else is lost
+        ("我妈在雪山迷路了，电话也联系不上", "missing", False),
+        ("我朋友在海边游泳 被冲走了", "water", False),
+        ("泥石流把路冲垮了，有车被冲走", "disaster", False),  # a flood or a landslide stays a disaster
+        ("在曼谷 我钱包和护照刚被偷了", "documents", True),
+        ("有陌生人在砸我们酒店的门", "crime", False),
         ("在清迈被警察带走了，说我们签证有问题", "crime", True),
         ("台风把酒店窗户吹倒了，我们被困在房间里", "disaster", False),
         ("一个陌生男人从夜市一直跟着我们到民宿，现在在外面踹房门", "crime", False),
@@ -50,6 +56,11 @@ def test_emergencies_are_recognised_with_their_kind(text, kind, abroad):
         "大巴空调坏了，热得差点中暑，要求赔偿",  # nearly: an ordinary complaint
         "导游带我们绕路，害我们迷路半天，耽误了行程",  # lost time, not lost in the wild
         "司机把我们扔在服务区开走了，半小时后才回来接",  # the wait is over: a complaint
+        "手机掉进海里了，还能找回来吗",  # a phone in the sea is no drowning
+        "有人把我的手机碰掉进水里了，要求赔偿",
+        "酒店的落水管一直漏水，要求换房",
+        "游泳馆的水太凉了，想退票",
+        "上周浮潜的时候钱包被偷了，能赔吗",  # over: a complaint
     ],
 )
 def test_ordinary_complaints_and_questions_are_not_emergencies(text):
