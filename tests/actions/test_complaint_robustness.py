@@ -11,7 +11,7 @@ from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.complaint import ActionSubmitComplaint, ValidateComplaintForm
-from actions.fields import REQUEST_TEXT_SLOT
+from actions.fields import NOT_GIVEN, REQUEST_TEXT_SLOT
 from actions.tickets import ActionCheckTicket, ValidateTicketForm
 from tests.actions.test_actions import BOOKING, COMPLAINT_DOMAIN, PHONE, tracker
 
@@ -57,6 +57,25 @@ def test_when_where_refuses_consent_words_and_bare_digits(answer):
     assert result["form_failures"] == 1.0
     # Polite, and says what is expected (the form asks its question again after it).
     assert "时间" in _texts(dispatcher) and "地点" in _texts(dispatcher)
+
+
+@pytest.mark.parametrize("answer", ["同意", "不同意"])
+def test_consent_words_at_the_when_where_question_are_not_read_as_not_given(answer):
+    # The reader takes a yes/no to this question as "未说明" when no date was offered: a consent
+    # word is no answer to it, so the question is asked again.
+    dispatcher = CollectingDispatcher()
+    before = {**ASKED_WHEN_WHERE, "requested_slot": "complaint_when_where"}
+    turn = _turn(before, {"complaint_when_where": NOT_GIVEN}, answer)
+    result = ValidateComplaintForm().validate_complaint_when_where(NOT_GIVEN, dispatcher, turn, {})
+    assert result["complaint_when_where"] is None and "时间" in _texts(dispatcher)
+
+
+def test_dont_know_at_the_when_where_question_is_still_not_given():
+    dispatcher = CollectingDispatcher()
+    before = {**ASKED_WHEN_WHERE, "requested_slot": "complaint_when_where"}
+    turn = _turn(before, {"complaint_when_where": "不记得了"}, "不记得了")
+    result = ValidateComplaintForm().validate_complaint_when_where("不记得了", dispatcher, turn, {})
+    assert result["complaint_when_where"] == NOT_GIVEN
 
 
 @pytest.mark.parametrize("answer", ["12月6日上午，大理古城", "大理古城的客栈", "12.5 晚上", "2025-12-05"])
