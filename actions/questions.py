@@ -67,7 +67,25 @@ async def answer_extra_questions(
     for key in extra_policy_keys(tracker, [primary_key]):
         events += await answer_key(dispatcher, tracker, key, extra=True)
     events += await answer_itinerary_clauses(dispatcher, tracker)
+    decline_off_topic_clauses(dispatcher, tracker)
     return events
+
+
+def decline_off_topic_clauses(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """ "今天大理天气怎么样？顺便问下能开发票吗": the invoice answer alone reads as if the first
+    question went unseen. Say, once and briefly, which question is not ours to answer."""
+    if (tracker.latest_message or {}).get("intent", {}).get("name") == "out_of_scope":
+        return  # the whole message is declined by action_out_of_scope
+    asked = [
+        (c.get("text") or "").strip(" ，,。.？?！!")
+        for c in clauses(tracker)
+        if c.get("intent") == "out_of_scope"
+        and (c.get("confidence") or 0) >= MIN_CLAUSE_CONFIDENCE
+        and is_question(c.get("text") or "")
+    ]
+    if asked:
+        quoted = "」「".join(text if len(text) <= 20 else text[:20] + "…" for text in asked)
+        dispatcher.utter_message(text=f"另外，「{quoted}」不在我的服务范围内，这个我没法回答。")
 
 
 async def answer_itinerary_clauses(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
@@ -155,6 +173,7 @@ async def answer_policy_question(dispatcher: CollectingDispatcher, tracker: Trac
     for each in keys:
         events += await answer_key(dispatcher, tracker, each, extra=each != key)
     events += await answer_itinerary_clauses(dispatcher, tracker)
+    decline_off_topic_clauses(dispatcher, tracker)
     message_id = (tracker.latest_message or {}).get("message_id")
     # A form this answer starts (FollowupAction) must not answer the same message again.
     return events + ([SlotSet("answered_message_id", message_id)] if message_id else [])
