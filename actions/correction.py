@@ -233,6 +233,15 @@ class ActionCorrectComplaint(Action):
             # Only the booking number comes before the description; anything else the
             # traveller writes here is the description, kept whole, even if it reads like a correction.
             field, value = requested, text
+        elif (
+            requested == "complaint_request"
+            and field is None
+            and not request_code(value)
+            and tracker.get_slot("complaint_description")
+        ):
+            # "不对 我说错了 是三个小时" while the request is asked: no request in it, so it
+            # corrects the story told before (kept beside it below), not the request.
+            field = "complaint_description"
         elif requested in FREE_TEXT_SLOTS and field is None and value:
             field = requested  # no field named: it answers the question just asked ("不对，我叫王芳")
         if field is None:

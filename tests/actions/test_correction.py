@@ -139,3 +139,29 @@ async def test_correcting_the_description_keeps_the_first_words():
     t.active_loop = {"name": "complaint_form"}
     events = await ActionCorrectComplaint().run(CollectingDispatcher(), t, {})
     assert SlotSet("complaint_description", f"房间很脏，床单有污渍\n更正：{text}") in events
+
+
+async def test_a_correction_while_the_request_is_asked_is_not_taken_as_the_request():
+    # "不对 我说错了 是三个小时" names no field and is no request: it corrects the story told before.
+    text = "不对 我说错了 是三个小时"
+    before = {**SLOTS, "complaint_request": None, "requested_slot": "complaint_request"}
+    t = tracker(before, text=text, intent="correct")
+    t.active_loop = {"name": "complaint_form"}
+    dispatcher = CollectingDispatcher()
+    events = await ActionCorrectComplaint().run(dispatcher, t, {})
+    assert SlotSet("complaint_description", f"房间很脏，床单有污渍\n更正：{text}") in events
+    assert not [e for e in events if e.get("name") == "complaint_request" and e.get("value")]
+    assert [m["field"] for m in dispatcher.messages if m["response"] == "utter_correction_done"] == [
+        "情况描述"
+    ]
+
+
+async def test_a_new_request_in_a_correction_while_the_request_is_asked_is_still_the_request():
+    t = tracker(
+        {**SLOTS, "complaint_request": None, "requested_slot": "complaint_request"},
+        text="不对，我要的是退款",
+        intent="correct",
+    )
+    t.active_loop = {"name": "complaint_form"}
+    events = await ActionCorrectComplaint().run(CollectingDispatcher(), t, {})
+    assert SlotSet("complaint_request", "refund") in events
