@@ -21,7 +21,7 @@ from actions.complaint import show_summary
 from actions.fields import FREE_TEXT_SLOTS, MAX_DESCRIPTION_CHARS
 from actions.fields import LABELS as FIELD_LABELS
 from actions.forms.base import latest_entities, latest_text, previous_slot_value
-from actions.forms.complaint_checks import CHECKS
+from actions.forms.complaint_checks import CHECKS, kept_as_before
 from actions.utils.parsing import BOOKING_REF, MOBILE, canonical, to_simplified
 from actions.utils.reading import WHEN, request_code
 
@@ -187,7 +187,7 @@ def correct_field(
     field, value = parse_correction(text, tracker.slots)
     if field == asked:
         return CHECKS[asked](value, dispatcher, tracker, domain) if value and value != text else None
-    kept: Dict[str, Any] = {asked: previous_slot_value(tracker, asked), "form_failures": 0.0}
+    kept: Dict[str, Any] = {**kept_as_before(asked, tracker), "form_failures": 0.0}
     if field is None or field not in CHECKS:
         # No field named and no value of a field's shape: it corrects the story told before,
         # kept whole with the correction beside it (as a correction at the summary is).

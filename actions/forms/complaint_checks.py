@@ -134,7 +134,16 @@ def _refuse(
     failures = int(tracker.get_slot("form_failures") or 0) + 1
     if failures >= 2:
         dispatcher.utter_message(response="utter_offer_human")
-    return {slot: previous_slot_value(tracker, slot), "form_failures": float(failures)}
+    return {**kept_as_before(slot, tracker), "form_failures": float(failures)}
+
+
+def kept_as_before(slot: Text, tracker: Tracker) -> Dict[Text, Any]:
+    """`slot` as it was before this message (the request's words with it): what the message
+    put there is not an answer to it."""
+    kept = {slot: previous_slot_value(tracker, slot)}
+    if slot == "complaint_request":
+        kept[REQUEST_TEXT_SLOT] = previous_slot_value(tracker, REQUEST_TEXT_SLOT)
+    return kept
 
 
 def request_only(text: str) -> Optional[Tuple[str, str]]:

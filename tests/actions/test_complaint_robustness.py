@@ -89,9 +89,12 @@ def test_when_where_still_takes_a_time_or_a_place(answer):
 @pytest.mark.parametrize("answer", ["6781", "今天", "同意"])
 def test_request_refuses_digits_times_and_consent_words(answer):
     dispatcher = CollectingDispatcher()
-    turn = _turn({**ASKED_REQUEST, "requested_slot": "complaint_request"}, {}, answer)
+    # The reader put the answer in the request's words too: neither is kept.
+    turn = _turn(
+        {**ASKED_REQUEST, "requested_slot": "complaint_request"}, {REQUEST_TEXT_SLOT: answer}, answer
+    )
     result = ValidateComplaintForm().validate_complaint_request(answer, dispatcher, turn, {})
-    assert result["complaint_request"] is None
+    assert result["complaint_request"] is None and result[REQUEST_TEXT_SLOT] is None
     assert "诉求" in _texts(dispatcher)
 
 
