@@ -71,11 +71,10 @@ async def answer_extra_questions(
     return events
 
 
-def decline_off_topic_clauses(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+def decline_off_topic_clauses(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
     """ "今天大理天气怎么样？顺便问下能开发票吗": the invoice answer alone reads as if the first
-    question went unseen. Say, once and briefly, which question is not ours to answer."""
-    if (tracker.latest_message or {}).get("intent", {}).get("name") == "out_of_scope":
-        return  # the whole message is declined by action_out_of_scope
+    question went unseen. Say, once and briefly, which question is not ours to answer; True
+    when it was said."""
     asked = [
         (c.get("text") or "").strip(" ，,。.？?！!")
         for c in clauses(tracker)
@@ -86,6 +85,20 @@ def decline_off_topic_clauses(dispatcher: CollectingDispatcher, tracker: Tracker
     if asked:
         quoted = "」「".join(text if len(text) <= 20 else text[:20] + "…" for text in asked)
         dispatcher.utter_message(text=f"另外，「{quoted}」不在我的服务范围内，这个我没法回答。")
+    return bool(asked)
+
+
+async def answer_beside_off_topic(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """A message read as off-topic as a whole that still asks one of our policy questions in a
+    clause: that question is answered, and the rest declined by name. False when it asks none."""
+    keys = extra_policy_keys(tracker, [])
+    if not keys:
+        return False
+    for key in keys:
+        await answer_key(dispatcher, tracker, key, extra=True)
+    if not decline_off_topic_clauses(dispatcher, tracker):
+        dispatcher.utter_message(text="您消息里的其他问题不在我的服务范围内，这部分我没法回答。")
+    return True
 
 
 async def answer_itinerary_clauses(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:

@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.forms.base import latest_text
+from actions.questions import answer_beside_off_topic
 from actions.settings import get_settings
 from actions.utils.parsing import to_simplified
 
@@ -72,6 +73,8 @@ class ActionOutOfScope(Action):
             )
         elif (followup := _own_business(tracker)) is not None:
             return followup
+        elif await answer_beside_off_topic(dispatcher, tracker):
+            pass  # "今天大理天气怎么样？顺便问下能开发票吗": our question answered, the rest declined
         else:
             dispatcher.utter_message(response="utter_out_of_scope")
         if misunderstood_in_a_row(tracker) >= 2 and not tracker.active_loop:

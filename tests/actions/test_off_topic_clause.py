@@ -56,3 +56,19 @@ async def test_a_statement_or_an_unsure_clause_is_not_declined():
         dispatcher = CollectingDispatcher()
         await answer_policy_question(dispatcher, tracker("…", "policy", "policy/invoice", [other, INVOICE]))
         assert [m.get("response") for m in dispatcher.messages] == ["utter_policy/invoice"]
+
+
+async def test_a_message_read_as_off_topic_still_gets_its_policy_question_answered():
+    from actions.scope import ActionOutOfScope
+
+    text = "今天大理天气怎么样？顺便问下你们能开发票吗"
+    dispatcher = CollectingDispatcher()
+    await ActionOutOfScope().run(dispatcher, tracker(text, "out_of_scope", None, [WEATHER, INVOICE]), {})
+    said = [m.get("response") or m.get("text") for m in dispatcher.messages]
+    assert said[0] == "utter_policy/invoice" and "今天大理天气怎么样" in said[1], said
+    assert "utter_out_of_scope" not in said
+
+    # Without a question of ours in it, the whole message is declined as before.
+    dispatcher = CollectingDispatcher()
+    await ActionOutOfScope().run(dispatcher, tracker("今天大理天气怎么样？", "out_of_scope", None, []), {})
+    assert [m.get("response") for m in dispatcher.messages] == ["utter_out_of_scope"]
