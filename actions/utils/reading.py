@@ -109,6 +109,12 @@ _PHONE_SPAN = re.compile(
     r"(?:我的)?(?:联系电话|手机号?码?|电话号?码?|联系方式|号码|phone|tel|mobile)?\s*(?:是|为|[:：])?\s*(?:\+?86[\s\-]?)?1[3-9]\d(?:[\s\-]?\d){8}"
 )
 _LAST4_SPAN = re.compile(r"(?:手机|电话)?(?:号码)?" + _LAST4_MARKED.pattern)
+# "TR20260001 5678", "C20261120001，4321": four digits right after the number they verify are its
+# phone digits, as travellers often write them; not a year, an amount or a time ("2026年", "5678元").
+_LAST4_BESIDE = re.compile(
+    r"(?:TR[\s\-]*\d(?:[\s\-]*\d){7}|C\d{11,14})[\s,，、;；/]+(?P<d>\d{4})(?![\d年月日号点时分:：元块人个次天楼层房室]|\.\d)",
+    re.I,
+)
 _LEFTOVER = re.compile(r"^[\s，,。.！!？?；;：:、]+|[\s，,。.！!？?；;：:、]+$")
 _QUESTION = QUESTION
 
@@ -159,7 +165,9 @@ class Reading:
     booking_ref: Optional[str] = None
     ticket_no: Optional[str] = None
     phone: Optional[str] = None
-    phone_last4: Optional[str] = None  # only when marked ("尾号5678") or from a whole phone number
+    # Only when marked ("尾号5678"), from a whole phone number, or right after the booking or
+    # ticket number ("TR20260001 5678").
+    phone_last4: Optional[str] = None
     name: Optional[str] = None
     when: Optional[str] = None  # the traveller's own words for the date/time
     where: Optional[str] = None
@@ -247,10 +255,13 @@ def read(text: Optional[str]) -> Reading:
     reading.ticket_no = parse_ticket_no(half)
     reading.phone = parse_phone(half)
     marked = _LAST4_MARKED.search(simple)
+    beside = None
     if marked:
         reading.phone_last4 = canonical(marked.group("d"))
     elif reading.phone:
         reading.phone_last4 = reading.phone[-4:]
+    elif beside := _LAST4_BESIDE.search(simple):
+        reading.phone_last4 = beside.group("d")
     # What is left once the numbers (and their labels) are taken out: the story, a place...
     # Spans are found in the simplified text and cut from the traveller's own characters
     # (one to one unless OpenCC changed the length).
@@ -260,6 +271,8 @@ def read(text: Optional[str]) -> Reading:
         for span in (_BOOKING_SPAN, _TICKET_SPAN, _PHONE_SPAN, _LAST4_SPAN)
         for m in span.finditer(simple)
     ]
+    if beside and reading.phone_last4 == beside.group("d"):
+        cuts.append(beside.span("d"))
     reading.name = _name(simple)
     if reading.name:
         cuts += [m.span() for m in re.finditer(f"(?:{_NAME_PREFIX})?" + re.escape(reading.name), simple)]

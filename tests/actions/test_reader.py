@@ -281,3 +281,27 @@ def test_the_day_of_the_trip_in_any_form(text, day):
 def test_which_questions_are_questions(text):
     # "哪家" once read as a story: "第5天的酒店是哪家" after an itinerary opened a complaint.
     assert is_question(text)
+
+
+@pytest.mark.parametrize(
+    "text, number, digits",
+    [
+        ("TR20260001 5678", "TR20260001", "5678"),
+        ("TR20260001，5678 明天几点集合", "TR20260001", "5678"),
+        ("行李能带多重？还有我们第二天几点集合 TR20260004 5678", "TR20260004", "5678"),
+        ("C20261120001 4321 投诉进度怎么样", "C20261120001", "4321"),
+        # A year, an amount, a time or a decimal after the number are not phone digits.
+        ("TR20260001 2026年12月5日在大理", "TR20260001", None),
+        ("TR20260001 1200元的自费项目", "TR20260001", None),
+        ("TR20260001 1930:00集合", "TR20260001", None),
+        ("TR20260001 5678.5", "TR20260001", None),
+    ],
+)
+def test_four_digits_right_after_the_number_are_its_phone_digits(text, number, digits):
+    from actions.utils.reading import read
+
+    reading = read(text)
+    assert (reading.booking_ref or reading.ticket_no) == number
+    assert reading.phone_last4 == digits
+    if digits:
+        assert digits not in reading.rest
