@@ -4,10 +4,10 @@ dropped after the traveller confirms once; other forms stop at once."""
 
 from __future__ import annotations
 
-from typing import List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -71,6 +71,47 @@ class ActionAskDropComplaint(Action):
         dispatcher.utter_message(response="utter_confirm_drop_complaint")
         # The form is paused, not dropped: "继续" resumes it where it stopped.
         return [ActiveLoop(None), SlotSet("complaint_confirming", None), SlotSet("cancel_pending", True)]
+
+
+# At "确定放弃这次投诉吗？": what each reading of the answer means.
+_KEEP = {"deny", "complain", "inform", "correct"}
+_DROP = {"affirm", "cancel"}
+
+
+def drop_answer(ranking: List[Dict[str, Any]]) -> Optional[str]:
+    """ "keep", "drop" or None for an answer the NLU found ambiguous (nlu_fallback): "不，我还是要
+    投诉" sits between deny and complain, and both mean "go on". Decided only when the two best
+    readings agree, or the best is sure enough and nothing says the opposite."""
+    real = [r for r in ranking if r.get("name") not in (None, "nlu_fallback")]
+    if len(real) < 2:
+        return None
+    (first, p1), (second, p2) = [(r["name"], float(r.get("confidence") or 0)) for r in real[:2]]
+    for meaning, names, other in (("keep", _KEEP, _DROP), ("drop", _DROP, _KEEP)):
+        opposite = sum(float(r.get("confidence") or 0) for r in real if r["name"] in other)
+        if first in names and (second in names or (p1 >= 0.5 and opposite < 0.1)):
+            return meaning
+    return None
+
+
+class ActionResolveDrop(Action):
+    """Not understood at "确定放弃这次投诉吗？": decided by the readings when they agree, else
+    asked again (the buttons answer it in one tap), so nothing given is lost on a guess."""
+
+    def name(self) -> Text:
+        return "action_resolve_drop"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        meaning = drop_answer((tracker.latest_message or {}).get("intent_ranking") or [])
+        if meaning == "keep":
+            dispatcher.utter_message(response="utter_complaint_resumed")
+            return [SlotSet("cancel_pending", None), FollowupAction("complaint_form")]
+        if meaning == "drop":
+            dispatcher.utter_message(response="utter_complaint_cancelled")
+            return stop_form() + reset_complaint()
+        dispatcher.utter_message(response="utter_confirm_drop_complaint")
+        return []
 
 
 class ActionDropComplaint(Action):
