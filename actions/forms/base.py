@@ -36,11 +36,17 @@ def reject(
     **template_values: Any,
 ) -> Dict[Text, Any]:
     """Re-ask with a specific message; from the second failure offer a human."""
-    failures = int(tracker.get_slot("form_failures") or 0) + 1
     dispatcher.utter_message(response=response, **template_values)
+    return {slot: None, "form_failures": count_failure(dispatcher, tracker)}
+
+
+def count_failure(dispatcher: CollectingDispatcher, tracker: Tracker) -> float:
+    """One more answer that did not fit (said to the traveller already); from the second in a
+    row a human is offered. Returns the new count for the `form_failures` slot."""
+    failures = int(tracker.get_slot("form_failures") or 0) + 1
     if failures >= MAX_FAILURES:
         dispatcher.utter_message(response="utter_offer_human")
-    return {slot: None, "form_failures": float(failures)}
+    return float(failures)
 
 
 # Checks of a value given for one slot, shaped like rasa-sdk's validators: (value, dispatcher,

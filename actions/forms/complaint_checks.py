@@ -24,7 +24,14 @@ from actions.fields import (
     REQUEST_LABELS,
     REQUEST_TEXT_SLOT,
 )
-from actions.forms.base import accept, check_booking_ref, latest_text, previous_slot_value, reject
+from actions.forms.base import (
+    accept,
+    check_booking_ref,
+    count_failure,
+    latest_text,
+    previous_slot_value,
+    reject,
+)
 from actions.utils.parsing import parse_phone
 from actions.utils.reading import YES_NO, looks_like_when_where, read, request_code
 
@@ -131,10 +138,7 @@ def _refuse(
     """Says what the question expects; the form asks it again (with its buttons) and, from the
     second failure, a human is offered."""
     dispatcher.utter_message(text=expected.format(given=given[:20]))
-    failures = int(tracker.get_slot("form_failures") or 0) + 1
-    if failures >= 2:
-        dispatcher.utter_message(response="utter_offer_human")
-    return {**kept_as_before(slot, tracker), "form_failures": float(failures)}
+    return {**kept_as_before(slot, tracker), "form_failures": count_failure(dispatcher, tracker)}
 
 
 def kept_as_before(slot: Text, tracker: Tracker) -> Dict[Text, Any]:
