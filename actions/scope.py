@@ -15,11 +15,20 @@ from actions.questions import answer_beside_off_topic
 from actions.settings import get_settings
 from actions.utils.parsing import to_simplified
 
-# A new trip is the sales team's: "帮我订去三亚的机票", "有没有去日本的团".
+# A new trip is the sales team's: a booking verb before a travel object in the same clause
+# ("能订机票吗", "帮我买张火车票", "想报名新的旅游团", "book me a hotel"). Not the verb's past or
+# possessive ("我订的酒店", "买了的票"): that is the traveller's own booking; nor 订单.
+_BOOK_VERB = r"(?:预订|预定|预约|订购|购买|订|买|报名|报(?=个|一|团))(?![的了过单])"
+_TRAVEL_OBJECT = (
+    r"(?:飞机票|机票|航班|酒店|宾馆|民宿|客栈|住宿|房间|火车票|高铁|动车|车票|船票|门票|签证"
+    r"|旅游团|旅行团|团|线路|路线|行程|自由行|度假|票)"
+)
 _NEW_BOOKING = re.compile(
-    r"(?<!订单)(?<!订单号)(?:新订|想订|要订|帮我订|订个|订一|订张|订票|预订|预定)"
-    r"|book (?:a|an|the)? ?(?:new )?(?:tour|trip|ticket|flight|hotel)"
-    r"|报名|报个团|报团|买.{0,6}票|推荐.{0,8}(团|线路|路线|行程)|有没有.{0,10}(团|线路)|想去.{0,8}(玩|旅游|旅行)|报价"
+    rf"{_BOOK_VERB}[^，。！？；,.!?;]{{0,10}}?{_TRAVEL_OBJECT}"
+    r"|(?:新订|想订|要订|帮我订|想预订|报名)(?![的了过单])"
+    r"|\b(?:book|reserve|buy)\b[^.?!]{0,20}?\b(?:flights?|hotels?|rooms?|tickets?|tours?|trips?)\b"
+    r"|推荐.{0,8}(团|线路|路线|行程)|有没有.{0,10}(团|线路)|想去.{0,8}(玩|旅游|旅行)|报价",
+    re.I,
 )
 MISUNDERSTOOD = {"nlu_fallback", "out_of_scope"}
 
