@@ -10,6 +10,7 @@ number is kept, and the second miss offers a human before the API's lock (5).
 from __future__ import annotations
 
 import logging
+import re
 import time
 from abc import ABC
 from typing import Any, Dict, List, Optional, Text
@@ -20,15 +21,55 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.clients.ticketing import Locked, Mismatch, NotFound, TicketingError, Unavailable, get_client
-from actions.forms.base import CountingFormValidation, latest_intent
+from actions.forms.base import CountingFormValidation, count_failure, latest_intent, latest_text
 from actions.handoff import open_handoff
 from actions.itinerary import answer_itinerary
 from actions.questions import answer_side_questions
 from actions.refunds import record_cancellation, refund_text
+from actions.utils.parsing import FULLWIDTH, parse_booking_ref, parse_ticket_no
 
 logger = logging.getLogger(__name__)
 
 PURPOSES = {"query_itinerary": "itinerary", "request_cancellation": "cancellation"}
+
+# A number with a digit too few or too many ("TR2026001") matches no pattern, so the form only
+# asked for the number again and the traveller could not see what was wrong. DESIGN §4 formats:
+# TR + 8 digits; C + 8-digit date + a sequence of at least 3 (no upper bound: only "short").
+# Hyphens group digits; a space inside is not taken: what follows it may be the phone digits.
+_NEAR_NUMBERS = {
+    "booking": re.compile(r"(?<![A-Z0-9])TR[\s-]?(\d+(?:-\d+)*)(?![\d-])"),
+    "ticket": re.compile(r"(?<![A-Z0-9])C[\s-]?(\d+(?:-\d+)*)(?![\d-])"),
+}
+_PARSERS = {"booking": parse_booking_ref, "ticket": parse_ticket_no}
+# (fewest digits taken as an attempt at the number, digits expected, most, its name, its rule)
+_SHAPES = {
+    "booking": (4, 8, 8, "订单号", "订单号应为TR加8位数字"),
+    # Fewer than 8 digits after a C is more likely something else ("C919").
+    "ticket": (8, 11, None, "投诉单号", "投诉单号应为C加8位日期和至少3位序号（共至少11位数字）"),
+}
+_HOW_MANY = dict(enumerate("零一两三四五六七八九十"))
+
+
+def number_slip(what: str, text: Optional[str]) -> Optional[str]:
+    """ "订单号应为TR加8位数字，您输入的TR2026001少了一位，请核对。" for a number that is the
+    right kind but has digits too few or too many; None when the message has a right number
+    (or no attempt at one)."""
+    if not text or _PARSERS[what](text):
+        return None
+    half = text.translate(FULLWIDTH).upper()
+    fewest, expected, longest, _, rule = _SHAPES[what]
+    for match in _NEAR_NUMBERS[what].finditer(half):
+        digits = len(match.group(1).replace("-", ""))
+        if digits < fewest:
+            continue
+        if digits < expected:
+            off = f"少了{_HOW_MANY.get(expected - digits, expected - digits)}位"
+        elif longest is not None and digits > longest:
+            off = f"多了{_HOW_MANY.get(digits - longest, digits - longest)}位"
+        else:
+            continue
+        return f"{rule}，您输入的{match.group(0).strip()}{off}，请核对。"
+    return None
 
 
 def grant_valid(grant: Optional[str], now: Optional[float] = None) -> bool:
@@ -63,6 +104,24 @@ class DigitsCheckingValidation(CountingFormValidation, ABC):
 
     what: str  # "booking" or "ticket"
     number_slot: str
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        slip = number_slip(self.what, latest_text(tracker))
+        if not slip:
+            return await super().run(dispatcher, tracker, domain)
+        # The traveller meant a number other than any held before: the digits of this message
+        # must not be checked against that one; they wait for the corrected number.
+        tracker.slots[self.number_slot] = None
+        events = await super().run(dispatcher, tracker, domain)
+        tracker.slots.update({e["name"]: e["value"] for e in events if e.get("event") == "slot"})
+        noted = any(m.get("response") == "utter_noted" for m in dispatcher.messages)
+        if tracker.get_slot("phone_last4") and not noted:
+            slip += f"您提供的手机尾号已记下，只需重新发送正确的{_SHAPES[self.what][3]}即可。"
+        dispatcher.utter_message(text=slip)
+        failures = count_failure(dispatcher, tracker)
+        return events + [SlotSet(self.number_slot, None), SlotSet("form_failures", failures)]
 
     def answers_side_questions_later(self, tracker: Tracker) -> bool:
         # "TR… 尾号… 集合时间是几点？还有退团扣多少": the digits are checked in this turn, so the
