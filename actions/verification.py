@@ -43,7 +43,8 @@ _NEAR_NUMBERS = {
 _PARSERS = {"booking": parse_booking_ref, "ticket": parse_ticket_no}
 # (fewest digits taken as an attempt at the number, digits expected, most, its name, its rule)
 _SHAPES = {
-    "booking": (4, 8, 8, "订单号", "订单号应为TR加8位数字"),
+    # Four digits alone ("TR2026") are read as the phone digits: not called a short number.
+    "booking": (5, 8, 8, "订单号", "订单号应为TR加8位数字"),
     # Fewer than 8 digits after a C is more likely something else ("C919").
     "ticket": (8, 11, None, "投诉单号", "投诉单号应为C加8位日期和至少3位序号（共至少11位数字）"),
 }
