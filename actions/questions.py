@@ -158,6 +158,22 @@ async def answer_side_questions(
     ]
 
 
+def _in_place(tracker: Tracker, key: str, asked: List[str]) -> List[str]:
+    """The whole message's answer among the sure clauses' answers, where its question was asked:
+    at its own clause when one was read as it (below the clause threshold), else at the first
+    question clause no sure answer covers ("签证要多久？行李能带多重" read as baggage as a whole,
+    its baggage clause unsure: visa, then baggage)."""
+    questions = [c for c in clauses(tracker) if c.get("intent") == "policy" and is_question(c.get("text") or "")]
+    place = next((i for i, c in enumerate(questions) if c.get("response_key") == key), None)
+    if place is None:
+        place = next((i for i, c in enumerate(questions) if c.get("response_key") not in asked), None)
+    if place is None:
+        return [key] + asked
+    before = {c.get("response_key") for c in questions[:place]}
+    cut = sum(1 for k in asked if k in before)
+    return asked[:cut] + [key] + asked[cut:]
+
+
 def _is_followup(event: EventType) -> bool:
     return event.get("event") == "followup"
 
@@ -181,7 +197,7 @@ async def answer_policy_question(dispatcher: CollectingDispatcher, tracker: Trac
         return []
     # In the order asked: "能开发票吗？另外行李限重多少" gets the invoice answer first.
     asked = extra_policy_keys(tracker, [])
-    keys = asked if key in asked else [key] + asked
+    keys = asked if key in asked else _in_place(tracker, key, asked)
     events: List[EventType] = []
     for each in keys:
         events += await answer_key(dispatcher, tracker, each, extra=each != key)
