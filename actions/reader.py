@@ -84,6 +84,9 @@ _FLIGHTS = {"return_flight", "outbound_flight", "flight"}
 # Answers that change with the day (the overview, None, too): a day said earlier in the
 # message carries on to them ("第三天住哪，几点集合").
 _DAY_ITEMS = {"meeting", "hotel", None}
+# Items that keep a day said in their own question ("明天的航班"); unlike the items above, a
+# flight takes no day carried from another question ("明天几点集合？另外航班是几点的": all of them).
+_DATED_ITEMS = _DAY_ITEMS | {"flight"}
 # Where one question of a message ends ("今天住哪个酒店 导游叫什么", "…？另外回程航班…").
 _CLAUSE_BREAK = re.compile(r"[\s，,。.？?！!；;、]+|另外|还有|顺便|以及|再问")
 # What is left of "那后天呢？" without its day: nothing of its own, so it asks again what was
@@ -160,9 +163,9 @@ def itinerary_queries(text: str) -> List[Query]:
         if asked:
             for item in asked:
                 queries.append([item, day or (carried if item in _DAY_ITEMS else None)])
-        elif queries and queries[-1][0] in _DAY_ITEMS and queries[-1][1] is None:
+        elif queries and queries[-1][0] in _DATED_ITEMS and queries[-1][1] is None:
             queries[-1][1] = day  # "住哪，第三天"
-        elif queries and queries[-1][0] in _DAY_ITEMS:
+        elif queries and queries[-1][0] in _DATED_ITEMS:
             queries.append([queries[-1][0], day])  # "第三天住哪，第四天呢"
         elif not queries:
             queries.append([None, day])  # "后天呢": what was asked before, or that day's plan
@@ -170,7 +173,7 @@ def itinerary_queries(text: str) -> List[Query]:
     if any(item for item, _ in queries):
         queries = [q for q in queries if q[0]]  # "后天，住哪": the day went on to the item
     # Items that do not change with the day take none ("第三天住哪 导游电话多少").
-    result = [(item, day if item in _DAY_ITEMS else None) for item, day in queries]
+    result = [(item, day if item in _DATED_ITEMS else None) for item, day in queries]
     return list(dict.fromkeys(result))
 
 
@@ -182,7 +185,7 @@ def itinerary_slots(text: str) -> Tuple[Optional[str], Optional[str]]:
     item ("住哪，第三天几点集合" -> "hotel,meeting", ",3")."""
     queries = itinerary_queries(text)
     items = [item for item, _ in queries if item]
-    days = [day for item, day in queries if item in _DAY_ITEMS]
+    days = [day for item, day in queries if item in _DATED_ITEMS]
     if len(set(days)) > 1:
         return ",".join(items), ",".join(day or "" for _, day in queries)
     return (",".join(items) or None), next(iter(days), None)

@@ -37,7 +37,10 @@ _RELATIVE = (
     ("昨天", re.compile(r"昨天|昨日|昨晚|(?<![a-z])yesterday(?![a-z])", re.I)),
 )
 # Answers that do not change with the day: a relative day asked with them needs no explaining.
-DAY_FREE_ITEMS = {"guide", "flight", "return_flight", "outbound_flight", "included"}
+DAY_FREE_ITEMS = {"guide", "return_flight", "outbound_flight", "included"}
+# Asked with no day during the trip, these mean today's (the overview, None, too); flights
+# without a day stay the whole list (outbound and return).
+_TODAYS_ITEMS = {"meeting", "hotel", None}
 # A day of the trip (3) or a day relative to today ("明天").
 DayRef = Union[int, str, None]
 
@@ -76,12 +79,7 @@ def locate_day(booking: Booking, word: str, today: date) -> TripDay:
     """'明天' in China on `today` -> day 4, '您的行程12月5日出发，明天（12月8日）是第4天。'; a day
     outside the trip says so ("…还没有开始行程", "…已于10月18日结束")."""
     when = today + timedelta(days=RELATIVE_DAYS[word])
-    start = date.fromisoformat(str(booking["departure_date"])[:10])
-    end = (
-        date.fromisoformat(str(booking["return_date"])[:10])
-        if booking.get("return_date")
-        else start + timedelta(days=max(len(_days(booking)), 1) - 1)
-    )
+    start, end = _trip_dates(booking)
     number = (when - start).days + 1
     said = f"{word}（{_date_label(when, today)}）"
     if when < start:
@@ -89,6 +87,16 @@ def locate_day(booking: Booking, word: str, today: date) -> TripDay:
     if when > end:
         return TripDay(number, False, f"您这个行程已于{_date_label(end, today)}结束，{said}没有行程安排了。")
     return TripDay(number, True, f"您的行程{_date_label(start, today)}出发，{said}是第{number}天。")
+
+
+def _trip_dates(booking: Booking) -> Tuple[date, date]:
+    start = date.fromisoformat(str(booking["departure_date"])[:10])
+    end = (
+        date.fromisoformat(str(booking["return_date"])[:10])
+        if booking.get("return_date")
+        else start + timedelta(days=max(len(_days(booking)), 1) - 1)
+    )
+    return start, end
 
 
 def _days(booking: Booking) -> List[ItineraryDay]:
@@ -156,17 +164,22 @@ def itinerary_answers(
     return messages
 
 
+def _china_today() -> date:
+    from actions.utils.refund import china_today  # refund imports this module
+
+    return china_today()
+
+
 def _answer(booking: Booking, item: Optional[str], day: DayRef, today: Optional[date]) -> List[str]:
-    """The note on a relative day ('' if none), then the answer's lines."""
+    """The note on the day ('' if none), then the answer's lines."""
     if isinstance(day, str):
         day = day_ref(day)
+    if day is None and item in _TODAYS_ITEMS:
+        return _answer_undated(booking, item, today or _china_today())
     if isinstance(day, str):  # a relative day
         if item in DAY_FREE_ITEMS:
             return _answer(booking, item, None, today)
-        if today is None:
-            from actions.utils.refund import china_today  # refund imports this module
-
-            today = china_today()
+        today = today or _china_today()
         located = locate_day(booking, day, today)
         if located.within:
             return [located.note] + _answer(booking, item, located.number, today)[1:]
@@ -174,9 +187,27 @@ def _answer(booking: Booking, item: Optional[str], day: DayRef, today: Optional[
         if item == "meeting" and located.number < 1 and days and _meeting(days[0]):
             # Before departure, where and when to be on the first day is what they need.
             return [located.note, f"出发当天（{_day_label(days[0])}）：{_meeting(days[0])}"]
+        if item == "flight" and located.number < 1:
+            return [located.note] + _answer_day(booking, "outbound_flight", None).split("\n")
         # Outside the trip no day is given: an ended trip never shows day 1's meeting point.
         return [located.note]
     return [""] + _answer_day(booking, item, day).split("\n")
+
+
+def _answer_undated(booking: Booking, item: Optional[str], today: date) -> List[str]:
+    """ "几点集合" with no day: during the trip it is today's (day 1 would send them back to the
+    airport); before departure day 1's; after the trip, only a record (no meeting point)."""
+    start, end = _trip_dates(booking)
+    if today < start:
+        return [""] + _answer_day(booking, item, None).split("\n")
+    if today > end:
+        ended = f"您这个行程已于{_date_label(end, today)}结束。"
+        if item == "meeting":
+            return [ended.rstrip("。") + "，没有集合安排了。"]
+        return [ended] + _answer_day(booking, item, None).split("\n")
+    number = (today - start).days + 1
+    note = f"今天（{_date_label(today, today)}）是行程第{number}天。"
+    return [note] + _answer_day(booking, item, number).split("\n")
 
 
 def _answer_day(booking: Booking, item: Optional[str], day: Optional[int]) -> str:
@@ -198,6 +229,8 @@ def _answer_day(booking: Booking, item: Optional[str], day: Optional[int]) -> st
         legs = days[-1:] if item == "return_flight" else days[:1]
         lines = [_format_flight(f) for d in legs for f in (d.get("flights") or [])]
         return _lines([f"订单 {ref} 的{label}航班："] + (lines or [f"本行程不含{label}机票。"]))
+    if item == "flight" and day is not None:
+        return _day_flights(ref, days, chosen[0])
     if item == "flight":
         lines = [_format_flight(f) for f in _flights(booking)]
         return _lines([f"订单 {ref} 的航班信息："] + (lines or ["本行程不含机票。"]))
@@ -225,6 +258,20 @@ def _answer_day(booking: Booking, item: Optional[str], day: Optional[int]) -> st
     if day is None:
         lines.append("想了解某一天的酒店、航班或导游联系方式，直接问我就可以，例如“第二天住哪里”。")
     return _lines(lines)
+
+
+def _day_flights(ref: str, days: List[ItineraryDay], chosen: ItineraryDay) -> str:
+    """The flights of one day; on a day without one, the next flight of the trip."""
+    own = chosen.get("flights") or []
+    if own:
+        return _lines([f"订单 {ref} {_day_label(chosen)}的航班："] + [_format_flight(f) for f in own])
+    later = next((d for d in days if d["day"] > chosen["day"] and d.get("flights")), None)
+    lines = [f"抱歉，{_day_label(chosen)}没有航班安排。"]
+    if later is None:
+        return _lines(lines + ["之后的行程也没有航班了。"])
+    kind = "回程航班" if later is days[-1] else "航班"
+    lines.append(f"您接下来的{kind}在{_day_label(later)}：")
+    return _lines(lines + [_format_flight(f) for f in later["flights"]])
 
 
 def _moment(value: Any) -> datetime:

@@ -220,3 +220,109 @@ async def test_an_itinerary_clause_beside_a_policy_question_gets_its_day(client,
     said = "\n".join(m.get("text") or "" for m in dispatcher.messages)
     assert day(ONGOING, 4)["meeting"]["place"] in said and ONGOING["guide_phone"] in said
     assert day(ONGOING, 1)["meeting"]["place"] not in said
+
+
+# --- no day named: today's trip day while the trip is under way ---------------------------------
+
+
+def test_a_meeting_asked_without_a_day_during_the_trip_is_todays():
+    answer = format_itinerary_answer(ONGOING, "meeting", None, today=TODAY)
+    assert "今天" in answer and "第3天" in answer
+    assert day(ONGOING, 3)["meeting"]["time"] in answer
+    assert day(ONGOING, 1)["meeting"]["place"] not in answer
+
+
+def test_a_hotel_asked_without_a_day_during_the_trip_is_tonights():
+    answer = format_itinerary_answer(ONGOING, "hotel", None, today=TODAY)
+    assert day(ONGOING, 3)["hotel"] in answer and "第3天" in answer
+    assert not any(hotel in answer for hotel in other_hotels(ONGOING, 3))
+
+
+def test_the_overview_during_the_trip_shows_today():
+    answer = format_itinerary_answer(ONGOING, None, None, today=TODAY)
+    assert day(ONGOING, 3)["title"] in answer and "第3天" in answer
+    assert day(ONGOING, 1)["title"] not in answer
+
+
+def test_before_departure_a_meeting_without_a_day_is_still_day_ones():
+    answer = format_itinerary_answer(FUTURE, "meeting", None, today=TODAY)
+    assert day(FUTURE, 1)["meeting"]["place"] in answer and "今天" not in answer
+
+
+def test_after_the_trip_a_meeting_without_a_day_says_it_has_ended():
+    answer = format_itinerary_answer(ENDED, "meeting", None, today=TODAY)
+    assert "已于10月18日结束" in answer
+    assert not any(d["meeting"]["place"] in answer for d in ENDED["itinerary"])
+
+
+def test_an_explicit_day_is_kept_during_the_trip():
+    answer = format_itinerary_answer(ONGOING, "meeting", 5, today=TODAY)
+    assert day(ONGOING, 5)["meeting"]["place"] in answer and "第5天" in answer and "今天" not in answer
+
+
+async def test_where_to_meet_during_the_trip_is_todays_meeting(client, china_today):
+    said = "\n".join(await ask("在哪集合", ONGOING))
+    assert "第3天" in said and day(ONGOING, 3)["meeting"]["time"] in said
+    assert day(ONGOING, 1)["meeting"]["place"] not in said
+
+
+# --- flights of a day ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, queries",
+    [
+        ("明天的航班", [("flight", "明天")]),
+        ("今天坐哪个航班", [("flight", "今天")]),
+        ("第6天的航班几点起飞", [("flight", "6")]),
+        ("航班信息", [("flight", None)]),
+        # A day said for another item does not carry on to the flights.
+        ("明天几点集合？另外航班是几点的", [("meeting", "明天"), ("flight", None)]),
+    ],
+)
+def test_a_day_said_with_the_flight_is_kept(text, queries):
+    from actions.reader import itinerary_queries
+
+    assert itinerary_queries(text) == queries
+
+
+def test_the_flight_of_a_day_with_one():
+    answer = format_itinerary_answer(ONGOING, "flight", "今天", today=date(2026, 12, 10))
+    assert "MU5876" in answer and "MU5715" not in answer
+
+
+def test_a_day_without_a_flight_says_so_and_gives_the_next_one():
+    answer = format_itinerary_answer(ONGOING, "flight", "明天", today=TODAY)
+    assert "第4天" in answer and "没有航班" in answer
+    assert "MU5876" in answer and "回程" in answer and "MU5715" not in answer
+
+
+def test_an_explicit_day_without_a_flight_gives_the_next_one():
+    answer = format_itinerary_answer(ONGOING, "flight", 2, today=TODAY)
+    assert "没有航班" in answer and "MU5876" in answer and "MU5715" not in answer
+
+
+def test_tomorrows_flight_before_departure_is_the_outbound_flight():
+    answer = format_itinerary_answer(FUTURE, "flight", "明天", today=TODAY)
+    assert "还没有开始" in answer and day(FUTURE, 1)["flights"][0]["number"] in answer
+
+
+def test_without_a_day_every_flight_is_still_listed():
+    answer = format_itinerary_answer(ONGOING, "flight", None, today=TODAY)
+    assert "MU5715" in answer and "MU5876" in answer
+
+
+async def test_tomorrows_flight_through_the_action(client, china_today):
+    said = "\n".join(await ask("明天的航班", ONGOING))
+    assert "没有航班" in said and "MU5876" in said and "MU5715" not in said
+
+
+async def test_the_day_after_a_flight_question_asks_for_that_days_flight(client, china_today):
+    before = [
+        {"event": "user", "text": "明天的航班"},
+        {"event": "slot", "name": "itinerary_item", "value": "flight"},
+        {"event": "slot", "name": "day_number", "value": "明天"},
+        {"event": "slot", "name": "itinerary_item", "value": None},
+    ]
+    said = "\n".join(await ask("那后天呢", ONGOING, before))
+    assert "第5天" in said and "没有航班" in said and "MU5876" in said

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 
@@ -25,9 +26,10 @@ def test_hotel_on_a_given_day():
     assert not any(h in answer for h in others)
 
 
-def test_meeting_defaults_to_the_first_day():
+def test_meeting_before_departure_is_the_first_days():
+    # During the trip it is today's (tests/actions/test_itinerary_followups.py): the date is given.
     meeting = BOOKING["itinerary"][0]["meeting"]
-    answer = format_itinerary_answer(BOOKING, "meeting", None)
+    answer = format_itinerary_answer(BOOKING, "meeting", None, today=date(2026, 12, 1))
     assert meeting["time"] in answer and meeting["place"] in answer
 
 
