@@ -1,6 +1,7 @@
 // Chat widget for Rasa's socket.io channel (events user_uttered / bot_uttered, session persistence).
-// Every piece of text is inserted with textContent: nothing a traveller, the bot or an agent
-// writes is ever parsed as HTML.
+// Every piece of text is inserted with textContent or as text nodes: nothing a traveller, the bot
+// or an agent writes is ever parsed as HTML. Phone numbers in the bot's and agents' messages are
+// <a href="tel:…"> elements built here, kept on one line (appendWithPhones).
 //
 // Conversation identity (bot/channels/socketio.py): the server issues the session id, a signed
 // token, in session_confirm; the widget never makes one up. The token is kept in sessionStorage
@@ -135,6 +136,56 @@
 
   function scroll() { log.scrollTop = log.scrollHeight; }
 
+  // Phone numbers in the service's messages (bot and agents) become tel: links kept on one line:
+  // a traveller in an emergency must read 400-820-1190 whole and be able to tap it. A number is
+  // a run of digits, "+" first if any, in groups joined by one space or hyphen, with 5 to 15
+  // digits (an "00" prefix not counted): 400-820-1190, +66 2 123 4567, 12308, 13800138000,
+  // 0086-10-12308. Not numbers: a run glued to letters or to another number (TR20260001,
+  // C20261120001, CA1234, 1,200, 12.50, 08:00, host:8080, a URL's path), after a Latin word and
+  // a space ("TR 2026-0001"), a date (2026-12-07, 2026-12, 07-12-2026) or a year range, or a
+  // quantity (12000元, 10000 人次, ¥12000). A last short group that counts something belongs to
+  // the count: "12308 24 小时" links 12308. Lookbehind is avoided (older Safari cannot parse it).
+  const PHONE_RUN = /\+?\d+(?:[ -]\d+)*/g;
+  const NOT_BEFORE = /(?:[A-Za-z0-9_.,\/\\¥￥$€£#@&=+\-]|[A-Za-z0-9]:|[A-Za-z] )$/; // "电话:" and "电话：" are fine
+  const NOT_AFTER = /^(?:[A-Za-z0-9_@]|[.,:：]\d|[元块万亿%％年月日号])/;
+  const COUNT_AFTER = /^ ?(?:小时|分钟|天|周|个|人(?!工)|位|名|次|年|岁|晚|元|块|件|张|公里|米)/;
+  const DATE_LIKE = /^(?:(?:19|20)\d\d-(?:0?[1-9]|1[0-2])(?:-(?:0?[1-9]|[12]\d|3[01]))?(?: |$)|\d{1,2}-\d{1,2}-(?:19|20)\d\d$|(?:19|20)\d\d-(?:19|20)\d\d$)/;
+
+  function phoneAt(text, start, run) {
+    const before = text.slice(Math.max(0, start - 2), start);
+    if (NOT_BEFORE.test(before) || DATE_LIKE.test(run)) return null;
+    let number = run;
+    for (;;) {
+      const after = text.slice(start + number.length);
+      if (NOT_AFTER.test(after)) return null;
+      if (COUNT_AFTER.test(after)) {
+        if (!/ \d{1,3}$/.test(number)) return null; // 10000 人次: a quantity
+        number = number.replace(/ \d{1,3}$/, ""); // "12308 24 小时": the 24 counts hours
+        continue;
+      }
+      const digits = number.replace(/\D/g, "").replace(/^00/, "");
+      return digits.length >= 5 && digits.length <= 15 ? number : null;
+    }
+  }
+
+  // The text into `parent` as text nodes, each phone number an <a href="tel:…"> (digits and "+").
+  function appendWithPhones(parent, text) {
+    let from = 0;
+    PHONE_RUN.lastIndex = 0;
+    for (let m; (m = PHONE_RUN.exec(text));) {
+      const number = phoneAt(text, m.index, m[0]);
+      if (!number) continue;
+      if (m.index > from) parent.appendChild(document.createTextNode(text.slice(from, m.index)));
+      const link = document.createElement("a");
+      link.className = "tel";
+      link.href = "tel:" + number.replace(/[^\d+]/g, "");
+      link.textContent = number;
+      parent.appendChild(link);
+      from = m.index + number.length;
+    }
+    if (from < text.length) parent.appendChild(document.createTextNode(text.slice(from)));
+  }
+
   function render(entry) {
     const row = document.createElement("div");
     row.className = `msg ${entry.from}`;
@@ -148,7 +199,8 @@
     if (entry.text) {
       const bubble = document.createElement("div");
       bubble.className = "bubble";
-      bubble.textContent = entry.text;
+      if (entry.from === "bot" || entry.from === "agent") appendWithPhones(bubble, entry.text);
+      else bubble.textContent = entry.text;
       row.appendChild(bubble);
     }
     if (entry.image) {
