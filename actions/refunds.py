@@ -3,7 +3,8 @@ booking, and the cancellation request (退团) that follows from it.
 
 The cancellation request is recorded as a handoff (reason `cancellation_request`):
 cancelling a trip needs a person to confirm the amount and the way back of the money,
-and the agent sees the booking and the deduction the traveller was told.
+and the agent sees the booking, the deduction the traveller was told and the trip's stage
+(`trip_stage`: pre_trip or in_trip; a trip under way has its day noted).
 """
 
 from __future__ import annotations
@@ -126,17 +127,53 @@ async def answer_refund_question(
     return []
 
 
+# A trip under way: the agent needs the guide's word on the days travelled and the costs
+# incurred, and the traveller is still with the group until that is settled.
+IN_TRIP_NEXT = (
+    "您的行程正在进行中（今天是第{day}天，共{days}天）。接下来客服会与您和随团导游{guide}联系，"
+    "核实已游览的天数和已发生的费用，核算出扣款金额后告诉您，并确认退款方式。"
+    "在此之前行程照常进行；如果您需要提前离团，请先告知导游，并注意人身和财物安全。"
+)
+NOT_RECORDED = "抱歉，退团申请暂时没能登记，您的订单没有任何变动，请稍后再说一次“我要退团”。"
+
+
 async def record_cancellation(
-    dispatcher: CollectingDispatcher, tracker: Tracker, booking: Booking
+    dispatcher: CollectingDispatcher, tracker: Tracker, booking: Booking, today: Optional[date] = None
 ) -> List[EventType]:
-    """States the deduction for this booking and queues the request for an agent."""
-    text = refund_text(booking)
+    """States the deduction for this booking and queues the request for an agent, before
+    departure and during the trip alike (the stage noted for the agent); a trip already over
+    has nothing left to cancel."""
+    today = today or china_today()
+    text = refund_text(booking, today)
     dispatcher.utter_message(text=text)
+    departure = date.fromisoformat(booking["departure_date"][:10])
     end = date.fromisoformat(booking["return_date"][:10])
-    if china_today() > end:
-        return []  # nothing left to cancel
-    dispatcher.utter_message(response="utter_cancellation_recorded")
-    events = await open_handoff(
-        tracker, dispatcher, "cancellation_request", extra_summary={"cancellation": text[:500]}
-    )
+    if today > end:
+        return []  # refund_text says it is over and how to complain about a missed service
+    note = {"trip_stage": "pre_trip", "cancellation": text[:500]}
+    under_way, guide = None, ""
+    if today >= departure:
+        day, days = (today - departure).days + 1, (end - departure).days + 1
+        note["trip_stage"] = "in_trip"
+        note["cancellation_note"] = (
+            f"行程进行中：{format_time(departure.isoformat())} 出发，"
+            f"今天是第{day}天（共{days}天），游客要求中途退团"
+        )
+        guide = booking.get("guide_name") or ""
+        if guide and booking.get("guide_phone"):
+            guide += f"（{booking['guide_phone']}）"
+        under_way = IN_TRIP_NEXT.format(day=day, days=days, guide=guide)
+    # The queue's own message comes last, and "已为您登记" only once the API has the request:
+    # with the API down it would be untrue.
+    queued = CollectingDispatcher()
+    events = await open_handoff(tracker, queued, "cancellation_request", extra_summary=note)
+    if events:
+        dispatcher.utter_message(response="utter_cancellation_recorded")
+        if under_way:
+            dispatcher.utter_message(text=under_way)
+    else:
+        # During the trip the guide is the one person who can act at once.
+        on_trip = f"行程中如需马上处理，请先联系随团导游{guide}。" if under_way else ""
+        dispatcher.utter_message(text=NOT_RECORDED + on_trip)
+    dispatcher.messages.extend(queued.messages)
     return events
