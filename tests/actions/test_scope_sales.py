@@ -56,6 +56,9 @@ async def test_booking_something_new_gets_the_sales_line(text):
         "今天天气怎么样",
         "机票改签要多少钱",
         "Booking TR20260001 hotel name?",
+        "帮我改订明天的机票",  # a change: the change policy
+        "我想退订那家酒店",
+        "导游说已经订好酒店了",
     ],
 )
 def test_their_own_booking_or_other_questions_are_not_a_new_booking(text):
