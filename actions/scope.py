@@ -18,14 +18,15 @@ from actions.utils.parsing import to_simplified
 # A new trip is the sales team's: a booking verb before a travel object in the same clause
 # ("能订机票吗", "帮我买张火车票", "想报名新的旅游团", "book me a hotel"). Not the verb's past or
 # possessive or done ("我订的酒店", "买了的票", "订好了"): that is the traveller's own booking;
-# nor 订单, nor changing or cancelling one (改订, 退订, 取消预订: the change and refund policies).
+# nor 订单, nor changing or cancelling one (改订, 退订, 取消预订: the change and refund policies),
+# nor a story of what was not booked ("导游没订接机").
 _BOOK_VERB = (
-    r"(?<!取消)(?<![改退])(?:预订|预定|预约|订购|购买|订|买|报名|报(?=个|一|团))"
+    r"(?<!取消)(?<![改退没未])(?:预订|预定|预约|订购|购买|订|买|报名|报(?=个|一|团))"
     r"(?![的了过单好到上完错])"
 )
 _TRAVEL_OBJECT = (
     r"(?:飞机票|机票|航班|酒店|宾馆|民宿|客栈|住宿|房间|火车票|高铁|动车|车票|船票|门票|签证"
-    r"|旅游团|旅行团|团|线路|路线|行程|自由行|度假|票)"
+    r"|旅游团|旅行团|团|线路|路线|行程|自由行|度假|票|接机|送机|包车|租车|专车|商务车)"
 )
 _NEW_BOOKING = re.compile(
     rf"{_BOOK_VERB}[^，。！？；,.!?;]{{0,10}}?{_TRAVEL_OBJECT}"

@@ -35,6 +35,7 @@ def tracker(text: str) -> Tracker:
         "有办法订下周去成都的航班吗",
         "Can you book me a hotel room?",
         "能帮我购买动车票吗",
+        "可以帮忙订辆商务车吗",
     ],
 )
 async def test_booking_something_new_gets_the_sales_line(text):
@@ -59,6 +60,7 @@ async def test_booking_something_new_gets_the_sales_line(text):
         "帮我改订明天的机票",  # a change: the change policy
         "我想退订那家酒店",
         "导游说已经订好酒店了",
+        "导游没订接机，我们自己打车",
     ],
 )
 def test_their_own_booking_or_other_questions_are_not_a_new_booking(text):
