@@ -110,7 +110,9 @@ class DigitsCheckingValidation(CountingFormValidation, ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         slip = number_slip(self.what, latest_text(tracker))
-        if not slip:
+        asking = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        if not slip or not asking:
+            # Nothing to ask (verified already, locked): the flow goes on as before.
             return await super().run(dispatcher, tracker, domain)
         # The traveller meant a number other than any held before: the digits of this message
         # must not be checked against that one; they wait for the corrected number.

@@ -139,3 +139,16 @@ async def test_a_right_number_gets_no_hint(dead_api):
         DOMAIN,
     )
     assert not any("少了" in s or "多了" in s for s in texts(dispatcher))
+
+
+async def test_a_verified_traveller_is_not_asked_again_over_a_stray_number(dead_api):
+    # Verified for TR20260001 in this conversation: the form has nothing to ask, so no re-ask.
+    from time import time
+
+    held = {"verified_booking": "TR20260001", "verify_grant": f"TR20260001.{int(time()) + 600}.sig"}
+    dispatcher = CollectingDispatcher()
+    events = await ValidateVerifyForm().run(
+        dispatcher, turn("我要退团 TR2026001", {}, held, intent="request_cancellation"), DOMAIN
+    )
+    assert not any("少了" in s for s in texts(dispatcher))
+    assert "booking_ref" not in slots(events) and "verified_booking" not in slots(events)
