@@ -23,7 +23,6 @@ from actions.fields import (
     MAX_DESCRIPTION_CHARS,
     MAX_REQUEST_TEXT_CHARS,
     MAX_WHEN_WHERE_CHARS,
-    NOT_GIVEN,
     REQUEST_LABELS,
     REQUEST_TEXT_SLOT,
 )
@@ -356,10 +355,12 @@ def _complaint_slots(
         return slots
     yes_no = bool(YES_NO.match(rest))  # "好的", "可以，同意" answer no free-text question
     if requested == "complaint_when_where" and (yes_no or intent in ("affirm", "deny")):
-        # "确认" to the question that offered the story's time or place as a button takes it;
-        # with nothing to offer, it was asked once: not given.
+        # "确认" to the question that offered the story's time or place as a button takes it.
+        # Anything else ("同意", "好的" with nothing offered, "不") is no time and place, nor
+        # "不记得": the field stays empty and the form asks again.
         guess = read(tracker.get_slot("complaint_description") or "").when_where
-        slots["complaint_when_where"] = guess if guess and consent_in(text, intent) else NOT_GIVEN
+        if guess and consent_in(text, intent):
+            slots["complaint_when_where"] = guess
         return slots
     if (
         requested in ("complaint_description", "complaint_when_where")
@@ -377,13 +378,19 @@ def _complaint_slots(
     if requested in FREE_TEXT_SLOTS and rest and not yes_no:
         slots.update(_answer(requested, reading))
     description = tracker.get_slot("complaint_description")
+    # What happened, without what they ask for ("要求退钱并道歉" is the request, not the story).
+    told = _without_request(rest, reading.request_text)
+    held_out = False  # a request that would have gone into the story goes to the request only
     if "complaint_description" not in slots and is_descriptive(rest) and not yes_no:
         if not (requested == "complaint_when_where" or looks_like_when_where(rest)):
-            if not description:
-                slots["complaint_description"] = rest
-            elif rest not in description and requested not in FREE_TEXT_SLOTS:
+            held_out = told != rest
+            if not is_descriptive(told):
+                pass  # a request and little else
+            elif not description:
+                slots["complaint_description"] = rest  # the first story is kept whole, in their words
+            elif told not in description and requested not in FREE_TEXT_SLOTS:
                 # More of the story while something else was asked: added, nothing lost.
-                slots["complaint_description"] = f"{description}\n{rest}"[:MAX_DESCRIPTION_CHARS]
+                slots["complaint_description"] = f"{description}\n{told}"[:MAX_DESCRIPTION_CHARS]
     if "complaint_description" in slots:
         # A full story may also say what they want ("要求退款并道歉"): kept in their words.
         story = read(slots["complaint_description"])
@@ -404,14 +411,25 @@ def _complaint_slots(
     ):
         # "11月26日 鼓浪屿" while another question was asked: it is the time and place.
         slots["complaint_when_where"] = rest
-    if (
-        reading.request_text
-        and not tracker.get_slot("complaint_request")
-        and "complaint_request" not in slots
-    ):
-        slots["complaint_request"] = reading.request_label or "other"
-        slots[REQUEST_TEXT_SLOT] = reading.request_text[:MAX_REQUEST_TEXT_CHARS]
+    if reading.request_text and "complaint_request" not in slots:
+        given, words = tracker.get_slot("complaint_request"), tracker.get_slot(REQUEST_TEXT_SLOT)
+        if not given:
+            slots["complaint_request"] = reading.request_label or "other"
+            slots[REQUEST_TEXT_SLOT] = reading.request_text[:MAX_REQUEST_TEXT_CHARS]
+        elif held_out and words and reading.request_text not in words:
+            # A second request beside the first, in their words; the first one's label stays
+            # unless it was only "other".
+            slots["complaint_request"] = (reading.request_label or "other") if given == "other" else given
+            slots[REQUEST_TEXT_SLOT] = f"{words}；{reading.request_text}"[:MAX_REQUEST_TEXT_CHARS]
     return slots
+
+
+def _without_request(text: str, request: Optional[str]) -> str:
+    """`text` without the clause that says what they want ("…三个购物店，希望退还半天费用")."""
+    if not request or request not in text:
+        return text
+    head, _, tail = text.partition(request)
+    return re.sub(r"^[\s，,。.！!；;]+|[\s，,。.！!；;]+$", "", f"{head.rstrip()}{tail}")
 
 
 def complaint_slots_of(tracker: Tracker, text: Optional[str] = None) -> Dict[str, Any]:

@@ -59,15 +59,16 @@ def test_when_where_refuses_consent_words_and_bare_digits(answer):
     assert "时间" in _texts(dispatcher) and "地点" in _texts(dispatcher)
 
 
-@pytest.mark.parametrize("answer", ["同意", "不同意"])
-def test_consent_words_at_the_when_where_question_are_not_read_as_not_given(answer):
-    # The reader takes a yes/no to this question as "未说明" when no date was offered: a consent
-    # word is no answer to it, so the question is asked again.
-    dispatcher = CollectingDispatcher()
+@pytest.mark.parametrize("answer, intent", [("同意", "affirm"), ("不同意", "deny"), ("好的", "affirm")])
+def test_consent_words_at_the_when_where_question_are_not_read_as_not_given(answer, intent):
+    # A consent word is no answer to this question (no date was offered to say yes to): the
+    # reader sets nothing, so the form asks it again; "未说明" never reaches the check.
+    from actions.reader import read_slots
+
     before = {**ASKED_WHEN_WHERE, "requested_slot": "complaint_when_where"}
-    turn = _turn(before, {"complaint_when_where": NOT_GIVEN}, answer)
-    result = ValidateComplaintForm().validate_complaint_when_where(NOT_GIVEN, dispatcher, turn, {})
-    assert result["complaint_when_where"] is None and "时间" in _texts(dispatcher)
+    turn = _turn(before, {}, answer, intent=intent)
+    turn.active_loop = {"name": "complaint_form"}
+    assert "complaint_when_where" not in read_slots(turn)
 
 
 def test_dont_know_at_the_when_where_question_is_still_not_given():
@@ -129,7 +130,8 @@ def test_a_time_correction_given_for_the_place_question_takes_the_new_time():
 
 
 def test_a_request_added_to_the_story_at_another_question_is_the_request():
-    # Asked for consent, "要求退钱并道歉" was added to the story (actions/reader.py): it is the request.
+    # "要求退钱并道歉" added to the story (the reader no longer does it; an addition made as a
+    # correction does, see below): it is the request.
     before = {**ASKED_REQUEST, "requested_slot": "complaint_consent"}
     added = f"{STORY}\n要求退钱并道歉"
     dispatcher = CollectingDispatcher()
@@ -147,6 +149,33 @@ def test_a_request_given_as_the_name_is_the_request():
     result = ValidateComplaintForm().validate_complainant_name("要求退钱并道歉", dispatcher, turn, {})
     assert result["complainant_name"] is None
     assert (result["complaint_request"], result[REQUEST_TEXT_SLOT]) == ("refund", "要求退钱并道歉")
+
+
+async def test_a_request_added_as_a_correction_is_the_request():
+    from actions.correction import ActionCorrectComplaint
+
+    before = {**ASKED_REQUEST, "complaint_consent": True, "requested_slot": "complainant_name"}
+    turn = _turn(before, {}, "描述补充一下：要求退钱并道歉", intent="correct")
+    events = await ActionCorrectComplaint().run(CollectingDispatcher(), turn, COMPLAINT_DOMAIN)
+    final = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    assert final.get("complaint_description", STORY) == STORY
+    assert (final["complaint_request"], final[REQUEST_TEXT_SLOT]) == ("refund", "要求退钱并道歉")
+
+
+async def test_a_request_read_at_the_consent_question_stays_out_of_the_story():
+    # The reader and the form's checks together: the request goes to its field only.
+    from actions.reader import read_slots
+
+    before = {**ASKED_REQUEST, "requested_slot": "complaint_consent", "form_failures": 0.0}
+    asked = _turn(before, {}, "要求退钱并道歉")
+    asked.active_loop = {"name": "complaint_form"}
+    read = read_slots(asked)
+    assert "complaint_description" not in read
+    turn = _turn(before, read, "要求退钱并道歉")
+    events = await ValidateComplaintForm().run(CollectingDispatcher(), turn, COMPLAINT_DOMAIN)
+    final = {**before, **read, **{e["name"]: e["value"] for e in events if e.get("event") == "slot"}}
+    assert final["complaint_description"] == STORY
+    assert final[REQUEST_TEXT_SLOT] == "要求退钱并道歉"
 
 
 async def test_the_whole_form_turn_keeps_the_request_out_of_the_story():

@@ -305,3 +305,57 @@ def test_four_digits_right_after_the_number_are_its_phone_digits(text, number, d
     assert reading.phone_last4 == digits
     if digits:
         assert digits not in reading.rest
+
+
+# --- yes/no and requests inside the complaint form ---------------------------------------------
+
+STORY = "航班延误了两个小时，地接没有任何人来安排"
+
+
+@pytest.mark.parametrize(
+    "answer, intent", [("同意", "affirm"), ("好的", "affirm"), ("可以", "inform"), ("不同意", "deny")]
+)
+def test_a_yes_or_no_to_the_time_and_place_question_fills_nothing(answer, intent):
+    # No time or place was offered to say yes to: the field stays empty and the form asks again
+    # ("未说明" is for "不记得", not for a consent word).
+    slots = in_complaint(answer, "complaint_when_where", intent=intent, complaint_description=STORY)
+    assert "complaint_when_where" not in slots
+
+
+def test_a_yes_to_the_offered_time_and_place_takes_it():
+    story = "昨天晚上在丽江的酒店里空调坏了"
+    slots = in_complaint("好的", "complaint_when_where", intent="affirm", complaint_description=story)
+    assert slots["complaint_when_where"] == "昨天晚上，丽江的酒店"
+
+
+@pytest.mark.parametrize("text", ["要求退钱并道歉", "希望退还半天费用"])
+def test_a_request_at_another_question_goes_to_the_request_only(text):
+    slots = in_complaint(text, "complaint_consent", complaint_description=STORY)
+    assert "complaint_description" not in slots
+    assert slots["complaint_request_text"] == text and slots["complaint_request"] == "refund"
+
+
+def test_a_request_alone_before_the_story_is_no_story():
+    slots = in_complaint("要求退钱并道歉", "booking_ref", intent="complain")
+    assert "complaint_description" not in slots
+    assert slots["complaint_request_text"] == "要求退钱并道歉"
+
+
+def test_a_second_request_is_added_to_the_first_not_to_the_story():
+    slots = in_complaint(
+        "希望退还半天费用",
+        "complaint_consent",
+        complaint_description=STORY,
+        complaint_request="apology",
+        complaint_request_text="要求道歉",
+    )
+    assert "complaint_description" not in slots
+    assert slots["complaint_request_text"] == "要求道歉；希望退还半天费用"
+    assert slots.get("complaint_request", "apology") == "apology"  # unchanged: not set again
+
+
+def test_more_of_the_story_with_a_request_adds_only_the_story():
+    text = "导游后来还一直骂人，希望退还半天费用"
+    slots = in_complaint(text, "complaint_consent", complaint_description=STORY)
+    assert slots["complaint_description"] == f"{STORY}\n导游后来还一直骂人"
+    assert slots["complaint_request_text"] == "希望退还半天费用"
