@@ -46,8 +46,6 @@ _DIGIT_DATE = re.compile(r"^\s*\d{1,4}[./\-]\d{1,2}(?:[./\-]\d{1,2})?")
 _CORRECTION = re.compile(
     r"说错了|写错了|填错了|打错了|输错了|记错了|搞错了|弄错了|^\s*(?:不对|错了|更正|纠正)|(?:更正|纠正|改)一下"
 )
-# Words that answer the consent question and nothing else.
-_CONSENT_WORD = re.compile(r"^(?:我)?(?:不|不太)?(?:同意|愿意)[\s，,。.!！~～]*$")
 # What each question expects, said when an answer does not fit it (the form then asks again,
 # with its buttons).
 WHEN_WHERE_EXPECTED = (
@@ -68,7 +66,8 @@ def check_complaint_description(
     added = text[len(before) :].strip() if before and text.startswith(before) else text
     said = request_only(added) if added else None
     if said:
-        # "要求退钱并道歉" is what they ask for, not more of what happened.
+        # "要求退钱并道歉" is what they ask for, not more of what happened (the reader keeps it
+        # out of the story; an addition made as a correction, "描述补充一下：要求…", comes here).
         return {
             "complaint_description": before,
             "form_failures": 0.0,
@@ -84,11 +83,6 @@ def check_complaint_when_where(
     value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
 ) -> Dict[Text, Any]:
     text = str(value or "").strip()
-    said = latest_text(tracker).strip()
-    if _CONSENT_WORD.match(said) and text in (said, NOT_GIVEN):
-        # "同意" answers the consent question only: here it is neither a time and place nor
-        # "不记得" (a date offered as a button is taken with a yes, not with this).
-        return _refuse("complaint_when_where", WHEN_WHERE_EXPECTED, said, dispatcher, tracker)
     if _DONT_KNOW.match(text):
         return accept("complaint_when_where", NOT_GIVEN)
     moved = _elsewhere("complaint_when_where", text, dispatcher, tracker, domain)
