@@ -163,7 +163,9 @@ def _in_place(tracker: Tracker, key: str, asked: List[str]) -> List[str]:
     at its own clause when one was read as it (below the clause threshold), else at the first
     question clause no sure answer covers ("签证要多久？行李能带多重" read as baggage as a whole,
     its baggage clause unsure: visa, then baggage)."""
-    questions = [c for c in clauses(tracker) if c.get("intent") == "policy" and is_question(c.get("text") or "")]
+    questions = [
+        c for c in clauses(tracker) if c.get("intent") == "policy" and is_question(c.get("text") or "")
+    ]
     place = next((i for i, c in enumerate(questions) if c.get("response_key") == key), None)
     if place is None:
         place = next((i for i, c in enumerate(questions) if c.get("response_key") not in asked), None)

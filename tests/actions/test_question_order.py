@@ -61,7 +61,10 @@ async def test_an_unsure_clause_read_otherwise_still_keeps_its_place():
 
 
 async def test_when_the_whole_message_answer_is_a_sure_clause_the_order_is_the_clauses():
-    clauses = [clause("能开发票吗？", "policy/invoice", 0.95), clause("另外行李限重多少", "policy/baggage", 0.9)]
+    clauses = [
+        clause("能开发票吗？", "policy/invoice", 0.95),
+        clause("另外行李限重多少", "policy/baggage", 0.9),
+    ]
     assert await said("能开发票吗？另外行李限重多少", "policy/baggage", clauses) == [
         "utter_policy/invoice",
         "utter_policy/baggage",
