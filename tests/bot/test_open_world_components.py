@@ -34,6 +34,10 @@ LEXICON = Lexicon(yaml.safe_load((ROOT / "data" / "emergency" / "lexicon.yml").r
         ("在清迈被警察带走了，说我们签证有问题", "crime", True),
         ("台风把酒店窗户吹倒了，我们被困在房间里", "disaster", False),
         ("一个陌生男人从夜市一直跟着我们到民宿，现在在外面踹房门", "crime", False),
+        # an insurance question beside an injury happening now stays an emergency
+        ("我爸摔伤了动不了，保险管不管？快派人来", "medical", False),
+        ("我妈刚才摔断了腿，意外险能不能报，怎么办", "medical", False),
+        ("旅游车没等我们就开走了，我们还在服务区", "stranded", False),
     ],
 )
 def test_emergencies_are_recognised_with_their_kind(text, kind, abroad):
@@ -61,6 +65,13 @@ def test_emergencies_are_recognised_with_their_kind(text, kind, abroad):
         "酒店的落水管一直漏水，要求换房",
         "游泳馆的水太凉了，想退票",
         "上周浮潜的时候钱包被偷了，能赔吗",  # over: a complaint
+        # what the insurance covers: a policy question, not an injury now
+        "徒步的时候摔伤了，这种保险能不能报",
+        "骨折住院的医疗费，旅游险包不包",
+        "在景区被狗咬了，打疫苗的钱意外险管不管",
+        "滑雪摔断手臂能走保险吗",
+        "大巴几点从酒店门口开走",  # when the coach leaves: the itinerary
+        "明天旅游车什么时候开走",
     ],
 )
 def test_ordinary_complaints_and_questions_are_not_emergencies(text):
