@@ -38,6 +38,8 @@ LEXICON = Lexicon(yaml.safe_load((ROOT / "data" / "emergency" / "lexicon.yml").r
         ("我爸摔伤了动不了，保险管不管？快派人来", "medical", False),
         ("我妈刚才摔断了腿，意外险能不能报，怎么办", "medical", False),
         ("旅游车没等我们就开走了，我们还在服务区", "stranded", False),
+        ("夜市出来被几个人拦住，逼我们掏钱", "crime", False),
+        ("在开罗街头被一伙人围着要钱，不给不让走", "crime", True),
     ],
 )
 def test_emergencies_are_recognised_with_their_kind(text, kind, abroad):
@@ -72,6 +74,7 @@ def test_emergencies_are_recognised_with_their_kind(text, kind, abroad):
         "滑雪摔断手臂能走保险吗",
         "大巴几点从酒店门口开走",  # when the coach leaves: the itinerary
         "明天旅游车什么时候开走",
+        "购物店里一群店员围着我们不买不让走",  # forced shopping with detention: a major complaint
     ],
 )
 def test_ordinary_complaints_and_questions_are_not_emergencies(text):
