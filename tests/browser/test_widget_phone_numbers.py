@@ -3,7 +3,9 @@
 A traveller in an emergency must read and tap the 24-hour line: 400-820-1190 used to break
 across two lines at a hyphen. Each phone number in a bot's or agent's message is now one
 <a href="tel:…"> (digits and "+" only) that never wraps; dates, times, booking and ticket
-numbers and amounts stay plain text, and the text is still never parsed as HTML.
+numbers and amounts stay plain text, and the text is still never parsed as HTML. Known
+emergency numbers shorter than 5 digits (110, 120, 911, 1155…, every one the bot's emergency
+reply sends) are links too, where one stands on its own ("120元", "第119天" stay text).
 
 No trained model needed: the real page from the real API (api_url), with a stand-in for the
 socket.io client (the request for /static/vendor/socket.io.min.js is answered with FAKE_IO),
@@ -14,6 +16,7 @@ its own code (widget.js, widget.css).
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -63,6 +66,8 @@ EMERGENCY = (
     "您的订单 TR20260001 于 2026-12-07 08:00 出发，投诉单 C20261120001，已付 1,200元。"
 )
 EMERGENCY_LINKS = [
+    ("191", "tel:191"),
+    ("1669", "tel:1669"),
     ("0086-10-12308", "tel:00861012308"),
     ("12308", "tel:12308"),
     ("400-820-1190", "tel:4008201190"),
@@ -87,7 +92,42 @@ CASES = [
     ("团费 12000元，押金 ¥20000，退款 1,200.50 元，共 10000 人次", []),
     ("航班 CA1234 于 08:00-10:30 起飞", []),
     ("详见 https://example.com/trips/123456", []),
-    ("报警 110，急救 120", []),
+    ("报警 110，急救 120", ["110", "120"]),
+]
+
+# Emergency and service numbers shorter than 5 digits (widget.js SHORT_NUMBERS) are links where
+# one stands on its own: what a message says -> its links, [text, href].
+SHORT_LINKS = [
+    ("请立即拨打120急救电话", [["120", "tel:120"]]),
+    ("报警请打110", [["110", "tel:110"]]),
+    ("火警119", [["119", "tel:119"]]),
+    ("泰国报警191，旅游警察1155", [["191", "tel:191"], ["1155", "tel:1155"]]),
+    ("日本急救119", [["119", "tel:119"]]),
+    ("欧洲通用112", [["112", "tel:112"]]),
+    ("美国911", [["911", "tel:911"]]),
+    ("泰国急救 1669，火警 199。", [["1669", "tel:1669"], ["199", "tel:199"]]),
+    ("国内交通事故请拨打122；韩国旅游咨询热线 1330（中文服务）", [["122", "tel:122"], ["1330", "tel:1330"]]),
+    (
+        "新加坡报警 999、急救 995；澳大利亚 000；新西兰 111",
+        [["999", "tel:999"], ["995", "tel:995"], ["000", "tel:000"], ["111", "tel:111"]],
+    ),
+    ("拨打 110 和 120，或 12308", [["110", "tel:110"], ["120", "tel:120"], ["12308", "tel:12308"]]),
+    ("报警电话：110！急救电话:120。", [["110", "tel:110"], ["120", "tel:120"]]),
+    ("请立即拨打 191（旅游警察 1155）报警", [["191", "tel:191"], ["1155", "tel:1155"]]),
+    ("请拨打 110 120 或 12308 24 小时热线", [["110", "tel:110"], ["120", "tel:120"], ["12308", "tel:12308"]]),
+]
+# The same numbers counting, dating or naming something stay text; so do other short numbers.
+SHORT_TEXT = [
+    "团费 120元，押金 999块，手续费 110%，涨幅 120％",
+    "等了110分钟，行李 110公斤，共 911人，已办 1155 次",
+    "出发日期 2026-01-10，返程 2026-01-20，集合时间 11:20，21:10 返回，11：20 起飞",
+    "今天是第119天，您是第 120 位游客，排名第 110",
+    "中山路110号，乘坐 110路公交到 119房，120平米",
+    "约 120 公里，110多人，120余人，999+",
+    "血压 120/80，心率 110~120 或 110-120，房价 110-120元，1110、1120、0110、1100",
+    "车次 K1155，航班 CA911，Room 110，订单 TR1330，No.112",
+    "手机尾号 1155，工号：1330，验证码 1669，分机 119",
+    "请拨打 1234 或 888 咨询",
 ]
 
 
@@ -142,7 +182,7 @@ def test_phone_numbers_are_tel_links_on_one_line(browser, api_url, screenshots):
         assert [tuple(x) for x in links(bubble)] == EMERGENCY_LINKS
         # Every word still there, in order; the date, booking, ticket and amount are plain text.
         assert bubble.inner_text() == EMERGENCY
-        for plain in ("TR20260001", "2026-12-07", "08:00", "C20261120001", "1,200元", "191", "1669"):
+        for plain in ("TR20260001", "2026-12-07", "08:00", "C20261120001", "1,200元"):
             assert bubble.locator("a", has_text=plain).count() == 0, plain
         for number in NUMBERS:
             link = bubble.get_by_role("link", name=number, exact=True)
@@ -187,6 +227,53 @@ def test_what_is_and_is_not_a_phone_number(browser, api_url):
             bot_says(page, text)
             bubble = page.locator("#chat-log .msg.bot .bubble").last
             assert [t for t, _ in links(bubble)] == expected, text
+            assert bubble.inner_text() == text
+    finally:
+        context.close()
+
+
+def test_emergency_numbers_are_links_where_they_stand_alone(browser, api_url):
+    context, page = fake_page(browser)
+    try:
+        open_widget(page, api_url)
+        for text, expected in SHORT_LINKS:
+            bot_says(page, text)
+            bubble = page.locator("#chat-log .msg.bot .bubble").last
+            assert links(bubble) == expected, text
+            assert bubble.inner_text() == text
+        for text in SHORT_TEXT:
+            bot_says(page, text)
+            bubble = page.locator("#chat-log .msg.bot .bubble").last
+            assert links(bubble) == [], text
+            assert bubble.inner_text() == text
+    finally:
+        context.close()
+
+
+KINDS = ("police", "ambulance", "fire", "rescue")  # the numbers' fields in data/emergency/numbers.yml
+CONSULAR = {"+86-10-12308", "+86-10-65612308"}  # the consular hotline, in the advice abroad
+
+
+def test_every_number_the_emergency_reply_sends_is_a_link(browser, api_url):
+    # The bot's own emergency advice (actions/emergency.py) for every place in
+    # data/emergency/numbers.yml, every kind of emergency: each number in it can be tapped.
+    from actions.emergency import ADVICE, advice_text, country_numbers
+
+    raw = country_numbers()
+    guide = {"name": "王芳", "phone": "13800138000"}
+    places = [(False, None, raw["home"])] + [(True, name, entry) for name, entry in raw["countries"].items()]
+    context, page = fake_page(browser)
+    try:
+        open_widget(page, api_url)
+        for abroad, country, entry in places:
+            text = advice_text(list(ADVICE), abroad, "400-820-1190", guide, country)
+            sent = {number for key in KINDS for number in re.findall(r"\d+", entry[key])}
+            bot_says(page, text)
+            bubble = page.locator("#chat-log .msg.bot .bubble").last
+            shown = links(bubble)
+            sent |= {"400-820-1190", "13800138000"} | (CONSULAR if abroad else set())
+            assert {t for t, _ in shown} == sent, country  # each of them, and nothing else
+            assert all(href == "tel:" + re.sub(r"[^\d+]", "", t) for t, href in shown), shown
             assert bubble.inner_text() == text
     finally:
         context.close()

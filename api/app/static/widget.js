@@ -144,12 +144,40 @@
   // C20261120001, CA1234, 1,200, 12.50, 08:00, host:8080, a URL's path), after a Latin word and
   // a space ("TR 2026-0001"), a date (2026-12-07, 2026-12, 07-12-2026) or a year range, or a
   // quantity (12000元, 10000 人次, ¥12000). A last short group that counts something belongs to
-  // the count: "12308 24 小时" links 12308. Lookbehind is avoided (older Safari cannot parse it).
+  // the count: "12308 24 小时" links 12308. A shorter number is a link only when it is a known
+  // emergency or service number (SHORT_NUMBERS) standing on its own: "拨打120急救电话", "美国911",
+  // "旅游警察1155"; not "120元", "等了110分钟", "第119天", "110路", "120/80", "尾号 1155".
+  // Lookbehind is avoided (older Safari cannot parse it).
   const PHONE_RUN = /\+?\d+(?:[ -]\d+)*/g;
   const NOT_BEFORE = /(?:[A-Za-z0-9_.,\/\\¥￥$€£#@&=+\-]|[A-Za-z0-9]:|[A-Za-z] )$/; // "电话:" and "电话：" are fine
   const NOT_AFTER = /^(?:[A-Za-z0-9_@]|[.,:：]\d|[元块万亿%％年月日号])/;
   const COUNT_AFTER = /^ ?(?:小时|分钟|天|周|个|人(?!工)|位|名|次|年|岁|晚|元|块|件|张|公里|米)/;
   const DATE_LIKE = /^(?:(?:19|20)\d\d-(?:0?[1-9]|1[0-2])(?:-(?:0?[1-9]|[12]\d|3[01]))?(?: |$)|\d{1,2}-\d{1,2}-(?:19|20)\d\d$|(?:19|20)\d\d-(?:19|20)\d\d$)/;
+
+  // Emergency and service numbers of 3 or 4 digits, at least every one the bot's emergency reply
+  // sends (data/emergency/numbers.yml: a number added there must be added here too, the browser
+  // test tests/browser/test_widget_phone_numbers.py checks it). Mainland China: 110 police,
+  // 119 fire, 120 ambulance, 122 traffic accidents; 999 Hong Kong, Macau, Singapore, Malaysia,
+  // United Kingdom; 995 Singapore ambulance and fire; 112 Europe and Korea; 911 United States
+  // and Canada; 000 Australia; 111 New Zealand; Thailand 191 police, 1155 tourist police,
+  // 1669 ambulance, 199 fire; 1330 Korea's tourist hotline. (12308 and the like have 5 digits.)
+  const SHORT_NUMBERS = new Set([
+    "110", "119", "120", "122", "999", "995", "112", "911", "000", "111", "191", "199", "1155", "1669", "1330",
+  ]);
+  // Before a short number: an ordinal or an estimate (第, 约, 共…), the other end of a range, a
+  // time ("11：20"), or a word that makes it a code, tail digits or an extension (尾号, 工号,
+  // 验证码, 分机…), with or without a colon and a space.
+  const SHORT_NOT_BEFORE = /(?:[第约共计近逾满每号]|\d ?[-–~～至到]|\d[：.]|验证码|取件码|密码|分机|房间|车次|航班)[ :：]*$/;
+  // After it: a unit, an estimate or a range (120平米, 110多人, 110~120, 120/80, 999+), on top of
+  // the units every number checks (NOT_AFTER, COUNT_AFTER). "120来了" and "120多久到" are fine.
+  const SHORT_NOT_AFTER = /^ ?(?:[-–~～至到] ?\d|[\/×*+＋℃°]|多(?!久)|来(?!了)|[余几千百斤克度秒分份条层楼间室路栋排座页届期级折倍遍辆台套双只朵瓶升房平]|公[斤里顷]|以[上下内外]|左右)/;
+
+  // A 3 or 4 digit run is a phone number when it is a known emergency number on its own.
+  function emergencyAt(text, start, number) {
+    if (!SHORT_NUMBERS.has(number)) return false;
+    const before = text.slice(Math.max(0, start - 6), start);
+    return !SHORT_NOT_BEFORE.test(before) && !SHORT_NOT_AFTER.test(text.slice(start + number.length));
+  }
 
   function phoneAt(text, start, run) {
     const before = text.slice(Math.max(0, start - 2), start);
@@ -163,8 +191,14 @@
         number = number.replace(/ \d{1,3}$/, ""); // "12308 24 小时": the 24 counts hours
         continue;
       }
+      const groups = number.split(/[ -]/);
+      if (groups.length > 1 && groups.every((group) => SHORT_NUMBERS.has(group))) {
+        // "110 120" is two numbers (the next one is read after this), "110-120" a range
+        return !number.includes("-") && emergencyAt(text, start, groups[0]) ? groups[0] : null;
+      }
       const digits = number.replace(/\D/g, "").replace(/^00/, "");
-      return digits.length >= 5 && digits.length <= 15 ? number : null;
+      if (digits.length >= 5 && digits.length <= 15) return number;
+      return emergencyAt(text, start, number) ? number : null;
     }
   }
 
@@ -182,6 +216,7 @@
       link.textContent = number;
       parent.appendChild(link);
       from = m.index + number.length;
+      PHONE_RUN.lastIndex = from; // the rest of a run that was not all one number is read again
     }
     if (from < text.length) parent.appendChild(document.createTextNode(text.slice(from)));
   }
