@@ -39,6 +39,9 @@ LEXICON = Lexicon(yaml.safe_load((ROOT / "data" / "emergency" / "lexicon.yml").r
         ("我妈刚才摔断了腿，意外险能不能报，怎么办", "medical", False),
         ("旅游车没等我们就开走了，我们还在服务区", "stranded", False),
         ("夜市出来被几个人拦住，逼我们掏钱", "crime", False),
+        ("有人掉湖里了 快来人", "water", False),
+        ("人还在水里！！", "water", False),
+        ("投诉！司机把我们十几个人扔在服务区自己开走了，现在走不了", "stranded", False),
         ("在开罗街头被一伙人围着要钱，不给不让走", "crime", True),
     ],
 )
