@@ -66,6 +66,8 @@ def refund_text(booking: Booking, today: Optional[date] = None) -> str:
             f"您的订单 {ref} 的行程已经开始（{format_time(departure.isoformat())} 出发）。"
             "行程中退团按合同第十五条第2款："
             "扣除出发当日比例的费用后，按已游览天数折算，具体金额需由客服核算。"
+            # The traveller asking mid-trip usually wants to leave: say how (request_cancellation).
+            "如果您决定提前离团，回复“我要退团”，我帮您登记退团申请，客服核算金额后联系您。"
         )
     price = int(booking["price_cny"])
     deduction = compute_deduction(booking["tour_type"], price, (departure - today).days)
