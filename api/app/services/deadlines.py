@@ -44,6 +44,9 @@ FIRST_RESPONSE = "first_response"
 RESOLUTION = "resolution"
 ALTERNATIVE_PLAN = "alternative_plan"
 PROCESS_STEPS = tuple(name for name, _ in PROCESS_WORKING_DAYS)
+# The steps that make up "resolved" (investigate, plan, carry out): they fit inside a clock-hour
+# resolution target. The follow-up (回访) comes after the plan is carried out (DESIGN §3 step 5).
+STEPS_WITHIN_RESOLUTION = PROCESS_STEPS[: PROCESS_STEPS.index("resolved") + 1]
 DEADLINE_NAMES = (FIRST_RESPONSE, *PROCESS_STEPS, RESOLUTION, ALTERNATIVE_PLAN)
 # What travellers, agents and reports read for each step (DESIGN §3 names the steps). One
 # table: GET /labels, every deadline the API returns (`DeadlineOut.label`) and the alerts.
@@ -100,14 +103,21 @@ def plan_deadlines(received_at: datetime, severity: str, category: str, stage: s
     due: dict[str, datetime] = {
         FIRST_RESPONSE: received_at + (rule.first_response or IMMEDIATE_RESPONSE_WITHIN)
     }
+    # Urgent and major complaints have a clock-hour target for the plan to be carried out
+    # (DESIGN §3: resolved within 24 h / 48 h); general ones follow the working-day process.
+    # The clock-hour target is a hard limit, so every step up to `resolved` falls due at the
+    # earlier of its working-day deadline and the target: nothing is due after the case is to
+    # be resolved. The follow-up comes one working day after the (possibly earlier) `resolved`.
+    limit = received_at + rule.resolution if rule.resolution else None
     fallback = False
     previous = received_at
     for name, working_days in PROCESS_WORKING_DAYS:
         previous, fell_back = add_working_days(previous, working_days)
         fallback |= fell_back
+        if limit is not None and name in STEPS_WITHIN_RESOLUTION:
+            previous = min(previous, limit)
         due[name] = previous
-    # Urgent and major complaints have a clock-hour target; general ones follow the process.
-    due[RESOLUTION] = received_at + rule.resolution if rule.resolution else due["resolved"]
+    due[RESOLUTION] = limit if limit is not None else due["resolved"]
     if stage == Stage.IN_TRIP and Category(category) in IN_TRIP_DISRUPTION_CATEGORIES:
         due[ALTERNATIVE_PLAN] = received_at + ALTERNATIVE_PLAN_WITHIN
     return DeadlinePlan(

@@ -68,6 +68,26 @@ def test_urgent_complaint_gets_level_1_and_short_deadlines(client, service, cloc
     assert due["first_response"] - received <= timedelta(minutes=15)
 
 
+def test_a_major_ticket_lists_its_deadlines_in_order_within_48_hours(client, service, supervisor, clock):
+    clock.set(datetime(2026, 12, 7, 12, 26, tzinfo=CHINA_TZ))  # a Monday, Beijing time
+    ticket = create_ticket(client, service, category="shopping", severity="major")
+    read = client.get(f"/tickets/{ticket['ticket_no']}", headers=supervisor).json()
+    for listed in (ticket["deadlines"], read["deadlines"]):
+        names = [d["name"] for d in listed]
+        assert names == [
+            "first_response",
+            "investigated",
+            "plan_made",
+            "resolved",
+            "resolution",
+            "followed_up",
+        ]
+        due = {d["name"]: datetime.fromisoformat(d["due_at"]).astimezone(CHINA_TZ) for d in listed}
+        assert due["resolution"] == datetime(2026, 12, 9, 12, 26, tzinfo=CHINA_TZ)
+        assert due["plan_made"] <= due["resolution"] and due["resolved"] <= due["resolution"]
+        assert [d["due_at"] for d in listed] == sorted(d["due_at"] for d in listed)
+
+
 @pytest.fixture
 def los_angeles(monkeypatch):
     """The API process in another time zone: nothing it decides may follow the server's clock zone."""
@@ -136,10 +156,12 @@ def test_deadlines_come_in_time_order_and_working_days_end_at_18_00(
     ):
         due = [datetime.fromisoformat(d["due_at"]) for d in deadlines]
         assert due == sorted(due), [d["name"] for d in deadlines]
+        resolution = next(datetime.fromisoformat(d["due_at"]) for d in deadlines if d["name"] == "resolution")
         for d in deadlines:
             local = datetime.fromisoformat(d["due_at"]).astimezone(CHINA_TZ)
             if d["name"] in ("investigated", "plan_made", "resolved", "followed_up"):
-                assert (local.hour, local.minute) == (18, 0), d
+                # Or, for urgent and major, the clock-hour resolution target when that comes first.
+                assert (local.hour, local.minute) == (18, 0) or local == resolution, d
     by_name = {d["name"]: datetime.fromisoformat(d["due_at"]) for d in ticket["deadlines"]}
     if "alternative_plan" in by_name:
         assert by_name["alternative_plan"] == received + timedelta(hours=1)

@@ -114,7 +114,63 @@ def test_urgent_and_major_have_clock_hour_targets(severity, first_response, reso
     plan = dl.plan_deadlines(received, severity, "safety", "in_trip")
     assert plan.due["first_response"] == received + first_response
     assert plan.due["resolution"] == received + resolution
-    assert local(plan.due["investigated"]) == cn(2025, 10, 9, 18, 0)  # process steps still apply
+    # Received on a holiday: the working-day steps would fall after the clock-hour target, so the
+    # steps up to "resolved" fall due with it; the follow-up is the next working day after that.
+    for name in ("investigated", "plan_made", "resolved"):
+        assert plan.due[name] == plan.due["resolution"], name
+    assert local(plan.due["followed_up"]) == cn(2025, 10, 9, 18, 0)
+
+
+def test_a_major_complaint_is_not_resolved_before_its_plan_is_made():
+    # The stranger test: major, Monday 2026-12-07 12:26 Beijing time. It listed "办结 12月9日 12:26"
+    # before "制定处理方案 12月10日" and "落实 12月15日".
+    received = cn(2026, 12, 7, 12, 26)
+    plan = dl.plan_deadlines(received, "major", "shopping", "in_trip")
+    due = {name: local(at) for name, at in plan.due.items()}
+    assert due["resolution"] == cn(2026, 12, 9, 12, 26)  # 48 hours
+    assert due["first_response"] == cn(2026, 12, 8, 12, 26)
+    assert due["investigated"] == cn(2026, 12, 8, 18, 0)  # 1 working day: within the 48 hours
+    assert due["plan_made"] == cn(2026, 12, 9, 12, 26)  # 2 more working days would be the 10th
+    assert due["resolved"] == cn(2026, 12, 9, 12, 26)  # the 15th by the working-day process
+    assert due["followed_up"] == cn(2026, 12, 10, 18, 0)  # 1 working day after it is carried out
+    in_time_order = sorted(plan.due, key=lambda n: (plan.due[n], dl.DEADLINE_NAMES.index(n)))
+    assert in_time_order == [
+        "first_response",
+        "investigated",
+        "plan_made",
+        "resolved",
+        "resolution",
+        "followed_up",
+    ]
+
+
+def _received_times():
+    """Every few hours over a year with holidays, adjusted working days and an unpublished year."""
+    start = cn(2025, 9, 20, 0, 5)
+    return [start + timedelta(hours=7 * i + (i % 5) * 11) for i in range(0, 1400, 3)]
+
+
+@pytest.mark.parametrize("severity", ["urgent", "major", "general"])
+@pytest.mark.parametrize(("category", "stage"), [("transport", "in_trip"), ("billing", "post_trip")])
+def test_deadlines_of_every_severity_follow_the_process_order(severity, category, stage):
+    rule_hours = {"urgent": 24, "major": 48, "general": None}[severity]
+    for received in _received_times():
+        due = dl.plan_deadlines(received, severity, category, stage).due
+        order = ["investigated", "plan_made", "resolved", "followed_up"]
+        assert all(due[a] <= due[b] for a, b in zip(order, order[1:])), (received, due)
+        assert due["resolved"] < due["followed_up"], received
+        # The close target: nothing but the follow-up falls due after it, and it is never earlier
+        # than the plan being carried out.
+        for name in ("first_response", "investigated", "plan_made", "resolved", "alternative_plan"):
+            if name in due:
+                assert due[name] <= due["resolution"], (severity, received, name)
+        if rule_hours is None:
+            assert due["resolution"] == due["resolved"]
+        else:
+            assert due["resolution"] == received + timedelta(hours=rule_hours)
+            # 6 working days never fit in 48 hours: carrying out the plan is due with the target.
+            assert due["resolved"] == due["resolution"]
+        assert all(at > received for at in due.values())
 
 
 @pytest.mark.parametrize(
