@@ -15,6 +15,21 @@ from actions.fields import COMPLAINT_STATE_SLOTS
 from actions.forms.base import latest_intent
 
 
+# What stopping says, by what the form was for: a cancellation request is no "查询".
+_STOPPED_BY_PURPOSE = {
+    "cancellation": "utter_cancellation_stopped",
+    "refund": "utter_refund_check_stopped",
+    "itinerary": "utter_request_stopped",
+}
+
+
+def stopped_reply(tracker: Tracker) -> str:
+    """The response that says the request stopped, fitting what it was for."""
+    if (tracker.active_loop or {}).get("name") == "ticket_form":
+        return "utter_ticket_lookup_stopped"
+    return _STOPPED_BY_PURPOSE.get(tracker.get_slot("verify_purpose") or "", "utter_request_stopped")
+
+
 def reset_complaint() -> List[EventType]:
     return [SlotSet(slot, None) for slot in COMPLAINT_STATE_SLOTS] + [SlotSet("form_failures", 0.0)]
 
@@ -55,7 +70,7 @@ class ActionCancelForm(Action):
         elif complaint_in_progress(tracker) or tracker.get_slot("cancel_pending"):
             dispatcher.utter_message(response="utter_complaint_cancelled")
         else:
-            dispatcher.utter_message(response="utter_request_stopped")
+            dispatcher.utter_message(response=stopped_reply(tracker))
         return stop_form() + reset_complaint()
 
 

@@ -6,14 +6,21 @@ import re
 from typing import List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.fields import (
+    MAX_DESCRIPTION_CHARS,
+    MAX_REQUEST_TEXT_CHARS,
+    MAX_WHEN_WHERE_CHARS,
+    REQUEST_TEXT_SLOT,
+)
 from actions.forms.base import latest_text
 from actions.questions import answer_beside_off_topic
 from actions.settings import get_settings
 from actions.utils.parsing import to_simplified
+from actions.utils.reading import is_question, read, request_code
 
 # A new trip is the sales team's: a booking verb before a travel object in the same clause
 # ("能订机票吗", "帮我买张火车票", "想报名新的旅游团", "book me a hotel"). Not the verb's past or
@@ -67,6 +74,48 @@ def misunderstood_in_a_row(tracker: Tracker) -> int:
     return count
 
 
+# The complaint questions answered in the traveller's own words: whatever they say there reads
+# "off-topic" to the NLU often ("就这两个月 每天好几个电话", "查清楚是谁泄露的，给我个说法").
+_STORY_SLOTS = {
+    "complaint_description": MAX_DESCRIPTION_CHARS,
+    "complaint_when_where": MAX_WHEN_WHERE_CHARS,
+    "complaint_request": MAX_REQUEST_TEXT_CHARS,
+}
+# Question words that ask us nothing: an indefinite number ("好几个电话", "十几天", "几百块") and
+# what the traveller wants found out ("查清楚是谁泄露的", "不知道是谁拿的"). The shared QUESTION
+# pattern (servicekit) reads both as questions.
+_NOT_ASKING = re.compile(
+    r"好几|十几|几十|几百|几千|几万"
+    r"|(?:(?:查|问|弄|搞|说|讲)(?:清楚|明白)|查明|追查|调查|核实|不知道|不清楚|不晓得)(?:一下)?(?:到底)?是?"
+    r"(?:谁|什么|哪)"
+)
+
+
+def asks_a_question(text: str) -> bool:
+    """The message asks something (is_question), not counting the question words above."""
+    return is_question(_NOT_ASKING.sub("，", to_simplified(text or "")))
+
+
+def story_answer(tracker: Tracker) -> List[EventType]:
+    """The message as the answer to the complaint question asked, when that question is
+    answered in free words and the message asks nothing. Set after this action, the values are
+    what the complaint form, which runs next, validates (its checks see the trailing slot
+    events), so a refused answer is said and asked again like any other. [] otherwise."""
+    requested = tracker.get_slot("requested_slot")
+    if (tracker.active_loop or {}).get("name") != "complaint_form" or requested not in _STORY_SLOTS:
+        return []
+    text = latest_text(tracker)
+    rest = read(text).rest
+    if not rest or asks_a_question(text) or is_new_booking(text):
+        return []
+    if requested == "complaint_request":
+        return [
+            SlotSet("complaint_request", request_code(rest) or "other"),
+            SlotSet(REQUEST_TEXT_SLOT, rest[: _STORY_SLOTS[requested]]),
+        ]
+    return [SlotSet(requested, rest[: _STORY_SLOTS[requested]])]
+
+
 def _own_business(tracker: Tracker) -> Optional[List[EventType]]:
     # Imported here: actions.itinerary -> reader -> handoff -> scope would be a cycle.
     from actions.itinerary import own_business
@@ -81,6 +130,9 @@ class ActionOutOfScope(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        answer = story_answer(tracker)
+        if answer:
+            return answer  # nothing said: the complaint form takes it as the answer and goes on
         if is_new_booking(latest_text(tracker)):
             dispatcher.utter_message(
                 response="utter_out_of_scope_booking", sales_line=get_settings().sales_line

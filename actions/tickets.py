@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -13,7 +14,7 @@ from actions.cancel import complaint_in_progress
 from actions.clients.ticketing import TicketingError, get_client
 from actions.forms.base import latest_text
 from actions.handoff import open_handoff
-from actions.utils.parsing import parse_ticket_no
+from actions.utils.parsing import parse_ticket_no, to_simplified
 from actions.utils.text import format_ticket_progress
 from actions.verification import DigitsCheckingValidation
 
@@ -31,6 +32,25 @@ SUBMIT_ACTION = "action_submit_complaint"
 # Named here, not only in data/rules/tickets.yml: a lookup that ends as it starts (a complaint
 # still pending, the ticket just opened) goes to it straight away.
 CHECK_ACTION = "action_check_ticket"
+
+
+# "不记得号码了", "单号找不到了", "没有投诉单号": asking for the number again only loops.
+_NO_NUMBER = re.compile(
+    r"不记得|记不(?:得|清|住|起)|忘了|忘记|找不(?:到|着)|没(?:有)?(?:投诉)?(?:单号|编号|号码)"
+    r"|不知道(?:投诉)?(?:单号|编号|号码)|(?:单号|编号|号码).{0,4}(?:丢|删|没了|没存|没记)|没收到"
+)
+# ...unless it is the phone digits they forgot ("尾号忘了"): that is the next question's business.
+_PHONE_FORGOTTEN = re.compile(r"(?:尾号|后四位|后4位|手机|电话).{0,4}(?:不记得|记不|忘|找不)")
+# verify_blocked while the traveller has no ticket number: the form ends (required_slots).
+NO_TICKET_NO = "no_ticket_no"
+
+
+def has_no_ticket_number(tracker: Tracker) -> bool:
+    """The traveller says they do not have or remember the ticket number, while it is missing."""
+    text = to_simplified(latest_text(tracker))
+    if tracker.get_slot("ticket_no") or parse_ticket_no(text) or _PHONE_FORGOTTEN.search(text):
+        return False
+    return bool(_NO_NUMBER.search(text))
 
 
 def ticket_created_here(tracker: Tracker) -> Optional[str]:
@@ -83,6 +103,12 @@ class ValidateTicketForm(DigitsCheckingValidation):
             # no number yet. The lookup ends here; action_check_ticket asks the pending step again.
             dispatcher.utter_message(text=NOT_SUBMITTED)
             return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction(CHECK_ACTION)]
+        if not _own_new_ticket(tracker) and has_no_ticket_number(tracker):
+            # Where the number is, and a person who can find the ticket without it; the form ends
+            # (action_check_ticket follows and, nothing verified, says nothing more).
+            dispatcher.utter_message(response="utter_ticket_no_where")
+            dispatcher.utter_message(response="utter_offer_human")
+            return [SlotSet("verify_blocked", NO_TICKET_NO), SlotSet("requested_slot", None)]
         events = await super().run(dispatcher, tracker, domain)
         if _own_new_ticket(tracker):
             # Ends at once (required_slots): the progress follows now, whichever rule matches.

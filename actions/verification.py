@@ -21,7 +21,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.clients.ticketing import Locked, Mismatch, NotFound, TicketingError, Unavailable, get_client
-from actions.forms.base import CountingFormValidation, count_failure, latest_intent, latest_text
+from actions.forms.base import (
+    MAX_FAILURES,
+    CountingFormValidation,
+    count_failure,
+    latest_intent,
+    latest_text,
+)
 from actions.handoff import open_handoff
 from actions.itinerary import answer_itinerary
 from actions.questions import answer_side_questions
@@ -49,6 +55,18 @@ _SHAPES = {
     "ticket": (8, 11, None, "投诉单号", "投诉单号应为C加8位日期和至少3位序号（共至少11位数字）"),
 }
 _HOW_MANY = dict(enumerate("零一两三四五六七八九十"))
+# verify_blocked after a failure that followed the offer of a human: the form ends.
+STOPPED = "failures"
+# What a failed answer says to invite another try, and the offer of a human: not said again
+# when the verification stops instead (utter_verify_stopped says both).
+_RETRY_REPLIES = {
+    "utter_offer_human",
+    "utter_verify_failed_retry",
+    "utter_ticket_verify_failed_retry",
+    "utter_invalid_booking_ref",
+    "utter_invalid_ticket_no",
+    "utter_invalid_phone_last4",
+}
 
 
 def number_slip(what: str, text: Optional[str]) -> Optional[str]:
@@ -110,6 +128,7 @@ class DigitsCheckingValidation(CountingFormValidation, ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         slip = number_slip(self.what, latest_text(tracker))
+        offered = _offered_already(tracker)
         asking = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
         if not slip or not asking:
             # Nothing to ask (verified already, locked): the flow goes on as before.
@@ -123,8 +142,50 @@ class DigitsCheckingValidation(CountingFormValidation, ABC):
         if tracker.get_slot("phone_last4") and not noted:
             slip += f"您提供的手机尾号已记下，只需重新发送正确的{_SHAPES[self.what][3]}即可。"
         dispatcher.utter_message(text=slip)
+        if _blocked(events):
+            return events + [SlotSet(self.number_slot, None)]
+        if offered:
+            stop = self._stop(dispatcher, len(dispatcher.messages))
+            return events + [SlotSet(self.number_slot, None)] + stop
         failures = count_failure(dispatcher, tracker)
         return events + [SlotSet(self.number_slot, None), SlotSet("form_failures", failures)]
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """The validators' events; a failure after a human was offered ends the verification
+        (the offer is made once: repeating it, and the question, only loops, and the API locks
+        the number after five misses). Before the next question is chosen: required_slots sees
+        the stop."""
+        offered, said = _offered_already(tracker), len(dispatcher.messages)
+        before = _failures(tracker)
+        events = await super().get_validation_events(dispatcher, tracker, domain)
+        counted = [
+            e["value"] for e in events if e.get("event") == "slot" and e.get("name") == "form_failures"
+        ]
+        failures = counted[-1] if counted else None
+        if not offered or _blocked(events) or failures is None or failures <= before:
+            return events
+        stop = self._stop(dispatcher, said)
+        tracker.slots.update({e["name"]: e["value"] for e in stop})
+        return events + stop
+
+    @staticmethod
+    def _stop(dispatcher: CollectingDispatcher, said: int) -> List[EventType]:
+        """Ends the verification politely with a human offered, instead of asking again; the
+        re-ask and offer of this turn (from message `said` on) are dropped."""
+        dispatcher.messages[said:] = [
+            m for m in dispatcher.messages[said:] if m.get("response") not in _RETRY_REPLIES
+        ]
+        dispatcher.utter_message(response="utter_verify_stopped")
+        return [
+            SlotSet("phone_last4", None),
+            # The count was this attempt's: a new lookup (the ticket form starts without a reset)
+            # must not stop at its first slip.
+            SlotSet("form_failures", 0.0),
+            SlotSet("verify_blocked", STOPPED),
+            SlotSet("requested_slot", None),
+        ]
 
     def answers_side_questions_later(self, tracker: Tracker) -> bool:
         # "TR… 尾号… 集合时间是几点？还有退团扣多少": the digits are checked in this turn, so the
@@ -155,6 +216,21 @@ class DigitsCheckingValidation(CountingFormValidation, ABC):
         if not number or not digits or "phone_last4" in tracker.slots_to_validate():
             return shaped  # digits of this message are checked by validate_phone_last4
         return {**shaped, **await check_digits(self, dispatcher, tracker, self.what, number, digits)}
+
+
+def _failures(tracker: Tracker) -> int:
+    return int(tracker.get_slot("form_failures") or 0)
+
+
+def _offered_already(tracker: Tracker) -> bool:
+    """A human was offered for this form's failures (count_failure: from the MAX_FAILURES-th on)."""
+    return _failures(tracker) >= MAX_FAILURES
+
+
+def _blocked(events: List[EventType]) -> bool:
+    return any(
+        e.get("event") == "slot" and e.get("name") == "verify_blocked" and e.get("value") for e in events
+    )
 
 
 class ValidateVerifyForm(DigitsCheckingValidation):
