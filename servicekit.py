@@ -252,7 +252,7 @@ def chinese_number(text: str) -> Optional[int]:
 # is answered only if the actions also read it as one. 哪 at the end of a clause: "第三天住哪".
 QUESTION = re.compile(
     r"[?？]|吗|呢|么$|怎么|怎样|如何|多少|多久|多长时间|能否|可以不|是否"
-    r"|几[天个点号次岁件公斤时月晚位人钱块成]|什么|啥|咋|哪[里儿个些天家位趟班间]|哪(?![\u4e00-\u9fff])|为什么|谁"
+    r"|(?<![好十])几[天个点号次岁件公斤时月晚位人钱块成]|什么|啥|咋|哪[里儿个些天家位趟班间]|哪(?![\u4e00-\u9fff])|为什么|谁"
     r"|(?<=[\u4e00-\u9fff])不[\s。.!！~～]*$"  # a clause ending in 不 asks: 要加钱不, 能退不
     r"|([\u4e00-\u9fff])[不没]\1"  # A-not-A: 能不能, 冷不冷, 管不管, 有没有
     r"|(?<![很许好太更挺差不])多[重大远贵]"  # 行李能带多重, 箱子多大 (not 很多大家, 差不多大)
