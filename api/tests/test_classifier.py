@@ -185,6 +185,7 @@ RULE_CASES = [
     ("昨晚吃完团餐后食物中毒", "safety", "food_poisoning", "major"),
     ("同桌的五个人吃完饭都开始腹泻", "safety", "several_ill", "major"),
     ("导游把大巴车门锁了，逼着我们在店里买东西", "shopping", "detention", "major"),
+    ("司机跟我们吵起来，还动手打了我老公", "service_attitude", "assault", "major"),
     ("回程航班取消了，航空公司没有任何安排", "transport", "cancelled_without_plan", "major"),
     ("你们把我的身份证号泄露给了推销公司", "privacy", "data_leak", "major"),
     ("再不退钱我就去法院起诉你们", "billing", "media_or_legal_threat", "major"),
@@ -287,6 +288,83 @@ ORDINARY_COMPLAINTS = [
     "行程少了一个景点，要求退钱",
     "飞机延误了三个小时，也没人通知",
 ]
+
+
+# DESIGN §3 major: forced shopping with detention. Kept in a shop, not allowed to leave, a price
+# for leaving: major, whatever words say it (the stranger test's sentence is the first).
+DETENTION = [
+    "10月16号导游陈海带我们进了个珠宝店关了两个小时不让出来，我要求退一半团费并且书面道歉",
+    "在玉器店被关了三个多小时",
+    "导游不让我们离开购物店，一直拖到天黑",
+    "店里几个人堵着门不让我们出去",
+    "导游放话说不买就别想走",
+    "乳胶店的保安守在门口，谁都不许出去",
+    "他们把我们锁在茶叶店里快两个钟头",
+    "导游把车开走了，把我们留在购物店里，说不买就不回来接",
+    "导游锁了车门，说凑够业绩再走",
+    "購物店把門鎖上，不讓我們離開",
+    "The guide locked us in a jade shop and wouldn't let us leave",
+]
+
+
+@pytest.mark.parametrize("text", DETENTION)
+def test_detention_in_a_shop_is_major(clf, text):
+    result = clf.classify(text)
+    assert result.severity == "major", result
+    assert any(r.startswith("detention:") for r in result.reasons), result.reasons
+
+
+# Doors, shops, hours and "不让" in ordinary complaints: no detention.
+NOT_DETENTION = [
+    ("导游带我们去购物店，逛了两个小时，太浪费时间了", "shopping"),
+    ("购物店待的时间太长了，合同上只写了一个购物点", "shopping"),
+    ("在店里等导游集合等了两个小时", "shopping"),
+    ("空调关了两个小时，热得睡不着", "accommodation"),
+    ("房卡消磁了，被关在门外半个小时", "accommodation"),
+    ("房间门反锁了，叫了前台才打开", "accommodation"),
+    ("酒店半夜不开门，我们在外面等了十分钟", "accommodation"),
+    ("司机把车门锁了，我们在外面淋雨等了半小时", "transport"),
+    ("景区保安拦着不让我们进", "itinerary"),
+    ("阳台的门锁坏了，锁不上门", "accommodation"),
+    ("导游不让我们走近路，绕了好远", "service_attitude"),
+    ("导游晚上不让我们出去玩，说不安全", "service_attitude"),
+    ("领队不让我们离开座位太久，说要赶时间", "service_attitude"),
+    ("酒店不让我们提前入住", "accommodation"),
+    ("导游说不买东西的话就别怪他不客气", "service_attitude"),
+    ("电视机锁在柜子里，要押金才给钥匙", "accommodation"),
+]
+
+
+@pytest.mark.parametrize(("text", "category"), NOT_DETENTION)
+def test_ordinary_complaints_with_door_and_shop_words_are_general(text, category):
+    severity, reasons = assess(normalise(text), category)
+    assert severity == "general", reasons
+
+
+# More of the major row (DESIGN §3): theft, documents or medicine withheld, data sold, assault, the
+# authorities; each beside an everyday sentence with the same words that stays general.
+@pytest.mark.parametrize(
+    ("text", "category", "expected"),
+    [
+        ("在夜市手机被人顺走了", "safety", "major"),
+        ("房间保险箱里的现金少了两千", "accommodation", "major"),
+        ("退款少了两千，要求补上", "billing", "general"),
+        ("导游扣着我们的护照，不交自费项目的钱就不还", "shopping", "major"),
+        ("导游收走护照办入住，第二天就还了", "service_attitude", "general"),
+        ("孩子的哮喘药在安检被扣下了，一直没还", "baggage", "major"),
+        ("医药费被扣了200元", "billing", "general"),
+        ("报名第二天就接到推销电话，肯定是你们把我信息卖了", "privacy", "major"),
+        ("司机一言不合就推搡我父亲", "service_attitude", "major"),
+        ("导游打了我三次电话催集合", "service_attitude", "general"),
+        ("买了被打折的机票坑了，说好的直飞变成转机", "transport", "general"),
+        ("再不处理我就向文旅部门投诉", "service_attitude", "major"),
+        ("酒店说被我碰坏的镜子要赔315元", "accommodation", "general"),
+        ("我要举报这个导游，态度太恶劣", "service_attitude", "general"),
+    ],
+)
+def test_more_serious_harm_is_major_and_its_lookalikes_are_not(text, category, expected):
+    severity, reasons = assess(normalise(text), category)
+    assert severity == expected, reasons
 
 
 @pytest.mark.parametrize(("text", "categories"), ONGOING_THREATS)

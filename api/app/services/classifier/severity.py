@@ -55,6 +55,7 @@ class Rule:
     unless_before: re.Pattern | None = None  # skip a match whose clause so far matches this
     not_if_past: bool = False  # skip when the text tells of the past and not of anything going on
     unless_text: re.Pattern | None = None  # skip when the text matches this anywhere
+    needs_text: re.Pattern | None = None  # fire only when the text matches this somewhere
 
     def find(self, text: str, category: Category) -> str | None:
         """The first un-negated match, or None."""
@@ -65,6 +66,8 @@ class Rule:
         if self.not_if_past and PAST.search(text) and not _ongoing(text):
             return None
         if self.unless_text is not None and self.unless_text.search(text):
+            return None
+        if self.needs_text is not None and not self.needs_text.search(text):
             return None
         for m in self.pattern.finditer(text):
             if _negated(text, m.start()):
@@ -158,6 +161,57 @@ def _cn_number(s: str) -> int:
         tens, _, ones = s.partition("十")
         return digits.get(tens, 1) * 10 + digits.get(ones, 0) if tens else 10 + digits.get(ones, 0)
     return digits.get(s[-1:], 0) if s else 0
+
+
+# --- detention (forced shopping with detention) ---------------------------------------------
+_DURATION = r"[\d" + _CN_NUM + r"半]+(个)?(多)?(小时|钟头|钟|hours?)"
+# Who is kept: travellers, never a thing ("空调被关了", "门被锁了").
+_KEPT = r"(我们|我|大家|游客|团员|团友|旅客|客人|全团|全车人|一车人|一家人|全家|老人|孩子|所有人|人)"
+# Where: a shop, factory or showroom of a shopping stop.
+_SHOP = (
+    r"((?<![酒饭旅客])店|商场|商店|购物点|购物中心|卖场|工厂|厂里|展厅|展馆|展销|门市|商城|市场|"
+    r"玉器|珠宝|乳胶|茶叶)"
+)
+# Leaving: "走" only as going away ("不让我们走近路" is a route, "不让走VIP通道" a lane).
+_LEAVE = (
+    r"(走(?=$|[了啊呀吧呢啦人，,。!?！？\s])|离开(?!座位|位子|座|队伍|视线)|"
+    r"出(来|去|门|店|厂)(?![^，,。!?！？]{0,1}(玩|逛|吃|买|转|拍|活动|散步|走走|看看))|回酒店|回车上|上车走)"
+)
+_DETENTION = _r(
+    # not allowed to leave: "不让我们出来", "谁都不许出去", "别想走", "不放我们走"
+    r"((不让|不准|不许|不给|不放|别想|休想|不肯放)" + _KEPT + r"?(都)?" + _LEAVE + "|"
+    r"出不去|走不了(?=[^。!?！？]{0,12}(店|买|消费))|不放人|不放我们|软禁|扣留|扣押|"
+    # kept inside: "被关在玉器店里", "把我们锁在乳胶店里", "被关了两个小时", "珠宝店关了两个小时"
+    r"关在(?!门外|外面|外边|屋外|房间外)|(关|锁|困)(在|进)[^，,。!?！？]{0,6}" + _SHOP + "|"
+    r"把"
+    + _KEPT
+    + r"(都|全)?(关|锁|困|扣|留)(在|进|起来|了|着)(?!门外|外面|外边)|"
+    + _KEPT
+    + r"(都|也|又|就|全)?被[^，,。!?！？]{0,6}(关|困)(了|着|起来|住)(?!门外|在门外|外面)|"
+    r"被(关|锁|困)(了|着)?"
+    + _DURATION
+    + "|"
+    + _SHOP
+    + r"(?:(?!空调|灯|电|水|网|门)[^。!?！？]){0,12}(关|锁|困)(了|着)?(我们|大家)?"
+    + _DURATION
+    + "|"
+    r"(关|锁)(着|住)(我们|大家|游客|团员|人)|堵(着|住|在)(门|门口|出口|大门)|"
+    # a price for leaving: "不买就不让走", "不消费不准离开", "不买够五千块不让上车", "不买就别想走"
+    r"(不买|买不够|不消费|没买|不够[\d一二两三四五六七八九十百千万]+|不买够)[^，,。!?！？]{0,10}"
+    r"(不让|不准|不许|别想|休想|不开车|不发车|不放|走不了|不回来接|不让上车)|"
+    r"(凑够|凑齐|买够|买到|消费满|完成)[^，,。!?！？]{0,8}(再走|才(让|能|可以|准|放)[^，,。!?！？]{0,3}(走|离开|出))|"
+    r"locked (us|me|them|everyone) in|"
+    r"(wouldn'?t|would not|did ?n[o']t|refused to) let (us|me|them) (leave|go|out)|"
+    r"not allowed to leave|kept (us|me|them) (in|inside)|held (us|me|them) (in|inside|there))"
+)
+# Doors locked or blocked, for detention only where the text is about buying.
+_LOCKED = _r(
+    r"(锁(了|上|住)?[^，,。不没]{0,3}门|(车|店|大|铁|卷帘)门锁(了|上|住)|把[^，,。]{0,4}(?<!房)门(锁|关)(?!好)|反锁|不开门|"
+    r"拦着不让(?!进)|拦(着|住)(我们|大家|门|出口)|守(着|在)(门口|出口|大门))"
+)
+_SHOPPING_CONTEXT = _r(
+    r"(购物|买东西|不买|没买|消费|推销|业绩|进店|(?<![酒饭旅客])店(里|内|员|家)|商场|售货|珠宝|玉器|乳胶|茶叶|shop)"
+)
 
 
 RULES: tuple[Rule, ...] = (
@@ -285,7 +339,9 @@ RULES: tuple[Rule, ...] = (
         Severity.MAJOR,
         _r(
             r"(被偷|被盗|偷走|偷了|被扒|被小偷|小偷偷|被扒手|被抢|抢劫|抢走|不翼而飞|被人拿走|回来就没了|"
-            r"抢[^，,。!?！？]{0,2}(手机|包|钱|相机)|盗刷|stolen|robbed|theft)"
+            r"抢[^，,。!?！？]{0,2}(手机|包|钱|相机)|盗刷|被[^，,。!?！？]{0,3}顺走|"
+            r"(保险箱|保险柜|行李箱|箱子|包里|房间里)[^。!?！？]{0,8}(现金|钱|首饰|项链|手表|金|戒指)"
+            r"[^。!?！？]{0,4}(少了|不见了|没了)|stolen|robbed|theft)"
         ),
     ),
     Rule(
@@ -295,7 +351,12 @@ RULES: tuple[Rule, ...] = (
             r"((护照|证件|身份证|签证|港澳通行证|passport)[^。!?！？]{0,10}"
             + _NOT
             + r"(丢|遗失|不见|找不到|被偷|被抢|lost)|"
-            r"(丢|遗失|不见|找不到|lost)[^。!?！？]{0,8}(护照|证件|passport))"
+            r"(丢|遗失|不见|找不到|lost)[^。!?！？]{0,8}(护照|证件|passport)|"
+            # withheld: guides collect passports for check-in; keeping them is the harm
+            r"(护照|证件|身份证|passport)[^。!?！？]{0,10}(收走|扣|拿走|没收|押)[^。!?！？]{0,8}"
+            r"(不还|没还|不给|不肯还|不退|还不回来)|"
+            r"(扣|收走|拿走|没收|押)(着|了|下)?[^。!?！？]{0,6}(护照|证件|身份证|passport)[^。!?！？]{0,16}"
+            r"(不还|没还|不给|不肯还|还不回来))"
         ),
     ),
     Rule(
@@ -303,7 +364,10 @@ RULES: tuple[Rule, ...] = (
         Severity.MAJOR,
         _r(
             r"((药|胰岛素|medicine)[^。!?！？]{0,12}" + _NOT + r"(丢|遗失|不见|找不到)|"
-            r"(丢|遗失|不见|找不到)[^。!?！？]{0,12}(药|胰岛素|medicine))"
+            r"(丢|遗失|不见|找不到)[^。!?！？]{0,12}(药|胰岛素|medicine)|"
+            # taken away and not given back (a fee or a pharmacy is no medicine)
+            r"(药|胰岛素|medicine)(?!费|钱|店|房)[^。!?！？]{0,8}(被扣|扣下|没收|收走|拿走)[^。!?！？]{0,8}"
+            r"(不还|没还|不给|还不回来|没拿回来))"
         ),
     ),
     Rule("food_poisoning", Severity.MAJOR, _r(r"(食物中毒|集体中毒|food poisoning)")),
@@ -312,12 +376,20 @@ RULES: tuple[Rule, ...] = (
         Severity.MAJOR,
         _r(_GROUP + r"[^。!?！？]{0,16}" + _ILLNESS + "|" + _ILLNESS + r"[^。!?！？]{0,12}" + _GROUP),
     ),
+    # Forced shopping with detention (DESIGN §3 major): people kept somewhere they may not leave.
+    Rule("detention", Severity.MAJOR, _DETENTION),
+    # Locked doors and people in the way are detention only where the text is about buying
+    # ("把大巴车门锁了，逼着我们在店里买东西"); otherwise they are as often being locked out
+    # ("房间门反锁了", "酒店半夜不开门") or refused entry ("保安拦着不让我们进").
+    Rule("detention", Severity.MAJOR, _LOCKED, needs_text=_SHOPPING_CONTEXT),
+    # Staff or others laying hands on a traveller: harm done, whether or not a wound is named.
     Rule(
-        "detention",
+        "assault",
         Severity.MAJOR,
         _r(
-            r"(不让走|不让离开|不准走|不准离开|不许走|不让出去|出不去|不开门|不放人|不放我们|拦着不让|拦着|关在|扣留|扣押|软禁|"
-            r"锁了?[^，,。]{0,3}门|(车|店|大)门锁(了|上)|把[^，,。]{0,4}门锁|反锁|(不买|买不够|不消费)[^，,。!?！？]{0,8}(不让|不准|不许|不开车|不发车|不放))"
+            r"(动手打|动手推|出手打|殴打|打伤|推搡|拳打脚踢|扇[^，,。!?！？]{0,3}耳光|挨打|被打了|"
+            r"挨了?[\d一两几]?(拳|巴掌|耳光)|被[^，,。!?！？]{0,4}(踹|踢)了|"
+            r"(hit|punched|slapped|pushed|assaulted) (me|us|him|her|my))"
         ),
     ),
     Rule(
@@ -334,6 +406,7 @@ RULES: tuple[Rule, ...] = (
         # "被黑了" alone is slang for "ripped off", "被卖" can be a tour group sold on, "leak" a roof.
         _r(
             r"(泄露|泄漏|外泄|(信息|资料|号码|电话|数据)[^，,。]{0,4}(被卖|倒卖)|倒卖[^，,。]{0,4}(信息|资料)|"
+            r"把[^，,。]{0,4}(信息|资料|号码|电话|数据)[^，,。]{0,3}(卖|给了?(别人|第三方|推销))|"
             r"冒用|盗用|(网站|系统|账号|账户|数据库)被黑|被黑客|公开贴|公开的(网盘|群)|谁都能(看|下载)|"
             r"data leak|leaked)"
         ),
@@ -344,6 +417,7 @@ RULES: tuple[Rule, ...] = (
         _r(
             r"(曝光|媒体|记者|电视台|报社|热搜|起诉|律师|法院|打官司|诉讼|仲裁|12315|12345|消协|消费者协会|旅游局|文旅局|"
             r"质监|市场监管|工商局|民航局|报警(?!器)|lawyer|sue|court|police|"
+            r"(向|到|找|去|给)[^，,。!?！？]{0,4}(文旅|旅游)(主管)?(部门|厅|部)|黑猫投诉|(打|去|向|到)315(?!\d)|"
             r"(要|会|准备|就)[^，,。]{0,4}(发到网上|发微博|发抖音|发小红书|网上曝光))"
         ),
     ),
@@ -381,7 +455,7 @@ def category_override(text: str, category: Category | str) -> tuple[Category, st
     return None
 
 
-_PERSON_HARM = {"injury", "several_ill", "food_poisoning", "detention"}
+_PERSON_HARM = {"injury", "several_ill", "food_poisoning", "detention", "assault"}
 
 
 def assess(text: str, category: Category | str) -> tuple[Severity, list[str]]:
