@@ -67,8 +67,9 @@ class ActionAskComplaintWhenWhere(Action):
     ) -> List[EventType]:
         story = read(tracker.get_slot("complaint_description") or "")
         # Only a date is worth offering ("车上" alone is no answer), and never right after
-        # the traveller said the time and place were wrong.
-        guess = story.when_where if story.when and latest_intent(tracker) != "correct" else None
+        # the traveller said the time and place (or the guess) were wrong; after correcting
+        # another field ("名字写错了，是李思") the question is asked again as it was.
+        guess = story.when_where if story.when and not _doubts_when_where(tracker) else None
         if not guess:
             dispatcher.utter_message(response="utter_ask_complaint_when_where")
             return []
@@ -80,6 +81,30 @@ class ActionAskComplaintWhenWhere(Action):
             buttons=[{"title": f"是的，{guess}", "payload": payload}],
         )
         return []
+
+
+def _doubts_when_where(tracker: Tracker) -> bool:
+    """The latest message says the time and place, or the offered guess, is wrong."""
+    intent = latest_intent(tracker)
+    if intent == "deny":
+        # "不是" to the guess; not "不" to "确定放弃吗？", after which the question is asked again.
+        return not _resumed(tracker)
+    if intent != "correct":
+        return False
+    from actions.correction import parse_correction  # correction -> complaint: no cycle
+
+    field, _ = parse_correction(latest_text(tracker), tracker.slots)
+    return field in (None, "complaint_when_where")
+
+
+def _resumed(tracker: Tracker) -> bool:
+    """The complaint was resumed after the latest message (the traveller kept it)."""
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "action" and event.get("name") == "action_resume_complaint":
+            return True
+    return False
 
 
 class ActionAskComplaintConsent(Action):
@@ -95,7 +120,10 @@ class ActionAskComplaintConsent(Action):
     ) -> List[EventType]:
         # The form sets requested_slot after this action: still "complaint_consent" means the
         # notice was shown the turn before.
-        again = tracker.get_slot("requested_slot") == "complaint_consent"
+        # After a correction ("名字写错了…") the question is asked again as it was.
+        again = (
+            tracker.get_slot("requested_slot") == "complaint_consent" and latest_intent(tracker) != "correct"
+        )
         dispatcher.utter_message(
             response="utter_ask_complaint_consent_again" if again else "utter_ask_complaint_consent"
         )

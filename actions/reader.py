@@ -20,9 +20,11 @@ from rasa_sdk.types import DomainDict
 
 from actions.fields import (
     FREE_TEXT_SLOTS,
+    MIN_DESCRIPTION_CHARS,
     MAX_DESCRIPTION_CHARS,
     MAX_REQUEST_TEXT_CHARS,
     MAX_WHEN_WHERE_CHARS,
+    NOT_GIVEN,
     REQUEST_LABELS,
     REQUEST_TEXT_SLOT,
 )
@@ -34,6 +36,7 @@ from actions.utils.reading import (
     BARE_NAME,
     YES_NO,
     Reading,
+    confirmed_guess,
     consent_in,
     is_descriptive,
     is_question,
@@ -277,8 +280,12 @@ def read_slots(tracker: Tracker) -> Dict[str, Any]:
         # "11月19号晚上，张家界的酒店" before saying what it is about: only a complaint asks
         # for a time and place, so it is kept for one.
         slots["complaint_when_where"] = reading.rest
-    # Only what changes: a slot set to its own value would count as an answer to the form.
-    return {k: v for k, v in slots.items() if tracker.get_slot(k) != v}
+    # Only what changes: a slot set to its own value would count as an answer to the form. The
+    # request's label stays set when only its words changed ("要求道歉" + "赔偿损失"): the form
+    # validates the request and does not take the message for no answer at all.
+    words = slots.get(REQUEST_TEXT_SLOT)
+    keep = {"complaint_request"} if words and words != tracker.get_slot(REQUEST_TEXT_SLOT) else set()
+    return {k: v for k, v in slots.items() if tracker.get_slot(k) != v or k in keep}
 
 
 def _interrupts(intent: Optional[str], text: str, requested: Optional[str] = None) -> bool:
@@ -322,6 +329,14 @@ def _complaint_slots(
         slots["complaint_request"] = reading.request_label or "other"
         slots[REQUEST_TEXT_SLOT] = reading.request_text[:MAX_REQUEST_TEXT_CHARS]
         return slots
+    said = _bare_request(reading)
+    if said and requested in AFTER_REQUEST and intent not in HARD_INTERRUPTIONS | {"correct"}:
+        # "赔偿损失" while consent, the name or the phone is asked: it updates the request (their
+        # words, the label beside them); the question asked stays open unless it is answered too
+        # ("同意，赔偿损失").
+        slots.update(_updated_request(tracker, said))
+        if consent_in(text, None) is None or requested != "complaint_consent":
+            return slots
     if requested == "complaint_consent" or (
         not tracker.get_slot("complaint_consent") and (reading.name or reading.phone) and "同意" in text
     ):
@@ -354,6 +369,13 @@ def _complaint_slots(
         slots["complainant_name"] = rest  # "李娜" given before it was asked for
         return slots
     yes_no = bool(YES_NO.match(rest))  # "好的", "可以，同意" answer no free-text question
+    if requested == "complaint_when_where" and not yes_no and intent not in HARD_INTERRUPTIONS:
+        confirmed = confirmed_guess(rest, tracker.get_slot("complaint_description"))
+        if confirmed:
+            # "是的，10月16号" typed instead of pressing "是的，10月16号，三亚珠宝店": the guess,
+            # whole, without the yes-word (or their words without it, when they differ).
+            slots["complaint_when_where"] = confirmed[:MAX_WHEN_WHERE_CHARS]
+            return slots
     if requested == "complaint_when_where" and (yes_no or intent in ("affirm", "deny")):
         # "确认" to the question that offered the story's time or place as a button takes it.
         # Anything else ("同意", "好的" with nothing offered, "不") is no time and place, nor
@@ -375,6 +397,20 @@ def _complaint_slots(
             if requested == "complaint_when_where" and reading.when_where_clause:
                 slots["complaint_when_where"] = reading.when_where_clause[:MAX_WHEN_WHERE_CHARS]
             return slots
+    if (
+        requested == "complaint_request"
+        and not reading.request_text
+        and not request_code(rest)
+        and looks_like_when_where(rest)
+    ):
+        # "昨天晚上 芭提雅步行街" where the request was asked: a time and place, not a request. It
+        # fills the time and place when that is empty or only what the story let us guess;
+        # else the request's check says what it expects.
+        if _when_where_open(tracker, rest):
+            slots["complaint_when_where"] = rest[:MAX_WHEN_WHERE_CHARS]
+        else:
+            slots["complaint_request"], slots[REQUEST_TEXT_SLOT] = rest, rest
+        return slots
     if requested in FREE_TEXT_SLOTS and rest and not yes_no:
         slots.update(_answer(requested, reading))
     description = tracker.get_slot("complaint_description")
@@ -422,6 +458,53 @@ def _complaint_slots(
             slots["complaint_request"] = (reading.request_label or "other") if given == "other" else given
             slots[REQUEST_TEXT_SLOT] = f"{words}；{reading.request_text}"[:MAX_REQUEST_TEXT_CHARS]
     return slots
+
+
+# Questions the form asks after the request: a request said there updates it.
+AFTER_REQUEST = ("complaint_consent", "complainant_name", "phone")
+# A request and nothing else, without "要求/希望" ("赔偿损失", "退款", "我要赔偿"): short.
+_MAX_BARE_REQUEST = 12
+_CONSENT_LEAD = re.compile(
+    r"^(?:不同意|同意|可以|好的?|行|没问题|ok|okay|嗯+|是的|确认)[\s，,。.!！~～、]+", re.I
+)
+
+
+def _when_where_open(tracker: Tracker, said: str) -> bool:
+    """The time and place is still empty, "不记得", only the guess the story offered, or less
+    than what is said now ("昨天" before "昨天晚上 芭提雅步行街")."""
+    given = tracker.get_slot("complaint_when_where")
+    if not given or given == NOT_GIVEN or given in said:
+        return True
+    return given == read(tracker.get_slot("complaint_description") or "").when_where
+
+
+def _bare_request(reading: Reading) -> Optional[str]:
+    """The request a message that is only a request says, in the traveller's words: a marked
+    clause ("要求赔偿") or, short, unmarked ("赔偿损失")."""
+    rest = reading.rest
+    if reading.request_text:
+        # More of the story with it ("导游后来还骂人，希望退还半天费用") is read below.
+        return reading.request_text if len(rest) - len(reading.request_text) < MIN_DESCRIPTION_CHARS else None
+    rest = _CONSENT_LEAD.sub("", rest)  # "同意，赔偿损失": the consent is read on its own
+    if rest and len(rest) <= _MAX_BARE_REQUEST and request_code(rest) and not YES_NO.match(rest):
+        return rest
+    return None
+
+
+def _updated_request(tracker: Tracker, words: str) -> Dict[str, Any]:
+    """The request updated with `words`: a second request goes beside the first; words that
+    were no request (a place taken for one) are replaced."""
+    label = request_code(words) or "other"
+    given, before = tracker.get_slot("complaint_request"), tracker.get_slot(REQUEST_TEXT_SLOT)
+    changed = list(CHANGE_OF_MIND.finditer(words))
+    if changed:  # "不要退款了，赔偿损失": replaces the request, labelled by what follows
+        label = request_code(words[changed[-1].end() :]) or "other"
+    elif given and before and request_code(before) and words not in before:
+        label = given if given != "other" else label
+        words = f"{before}；{words}"
+    elif given and before and words in before:
+        return {}
+    return {"complaint_request": label, REQUEST_TEXT_SLOT: words[:MAX_REQUEST_TEXT_CHARS]}
 
 
 def _without_request(text: str, request: Optional[str]) -> str:

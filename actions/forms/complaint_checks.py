@@ -33,7 +33,7 @@ from actions.forms.base import (
     reject,
 )
 from actions.utils.parsing import parse_phone
-from actions.utils.reading import YES_NO, looks_like_when_where, read, request_code
+from actions.utils.reading import YES_NO, confirmed_guess, looks_like_when_where, read, request_code
 
 Check = Callable[[Any, CollectingDispatcher, Tracker, DomainDict], Dict[Text, Any]]
 
@@ -85,6 +85,8 @@ def check_complaint_when_where(
     text = str(value or "").strip()
     if _DONT_KNOW.match(text):
         return accept("complaint_when_where", NOT_GIVEN)
+    # "是的，10月16号": the offered guess confirmed in words; the yes-word is no part of it.
+    text = confirmed_guess(text, tracker.get_slot("complaint_description")) or text
     moved = _elsewhere("complaint_when_where", text, dispatcher, tracker, domain)
     if moved is not None:
         return moved

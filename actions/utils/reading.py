@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import List, Optional, Tuple
 
 from servicekit import QUESTION
@@ -32,7 +34,7 @@ from actions.utils.parsing import (
 _NUM = r"[0-9一二两三四五六七八九十〇零]"
 _DATE = (
     rf"(?:{_NUM}{{1,4}}年)?{_NUM}{{1,2}}月(?:{_NUM}{{1,3}}[日号]?|底|初|中旬|上旬|下旬)?"
-    rf"|(?<![0-9第]){_NUM}{{1,2}}[日号](?![0-9元块])"
+    rf"|(?<![0-9第]){_NUM}{{1,2}}[日号](?![0-9元块游])"  # "5日游" is a five-day tour
     r"|大前天|前天|昨天|昨晚|今天|今晚|今早|昨早|前晚|当天|那天|上周[一二三四五六日天末]?|这周[一二三四五六日天末]"
     r"|(?:周|星期|礼拜)[一二三四五六日天]"
     rf"|第{_NUM}{{1,2}}天|(?:出发|入住|到达|回程|返程)(?:当天|第{_NUM}{{1,2}}天|那天)"
@@ -97,8 +99,17 @@ NAME_AFTER_WOSHI = re.compile(rf"我是(?P<name>[{_SURNAMES}][\u4e00-\u9fff]{{1,
 BARE_NAME = re.compile(rf"^[{_SURNAMES}][\u4e00-\u9fff]{{1,2}}$")
 _NOT_NAME = re.compile(r"(先生|女士|小姐)$|^(来|想|要|在|说|不|没|被|第|游客|客人|团员|家长|妈妈|爸爸)")
 
+# Cues for the last four digits of a phone, in Chinese or English ("尾号5678", "后四位数字是5678",
+# "phone last 4 digits 6781", "my phone ends with 6781", "ending in 6781", "tail number 6781").
+_LAST4_CUE = (
+    r"(?:尾号|尾数|(?:最后|末尾|后|末)(?:四|4)位(?:数字|数|号码|号)?"
+    r"|last\s*(?:4|four)(?:\s*digits?)?(?:\s*of\s*(?:my\s*)?(?:phone|mobile|cell)(?:\s*(?:number|no\.?))?)?"
+    r"|(?:ends?|ending)\s*(?:with|in)|tail\s*(?:number|digits?|no\.?))"
+)
 _LAST4_MARKED = re.compile(
-    r"(?:尾号|后四位|后4位|末四位|末4位|尾数|最后四位|最后4位)\s*(?:是|为|[:：])?\s*(?P<d>[0-9一二两三四五六七八九零〇幺]{4})(?![0-9])"
+    _LAST4_CUE
+    + r"\s*(?:是|为|is|are|[:：=])?\s*(?P<d>[0-9一二两三四五六七八九零〇幺]{4})(?![0-9年月日号点时分元块])",
+    re.I,
 )
 _BOOKING_SPAN = re.compile(
     r"(?:我的|我们的)?(?:订单号?码?|预订号|单号|booking(?:\s*(?:no|number|ref))?)?\s*(?:是|为|[:：])?\s*TR[\s\-]*\d(?:[\s\-]*\d){7}",
@@ -108,7 +119,11 @@ _TICKET_SPAN = re.compile(r"(?:投诉)?(?:单号|编号)?\s*(?:是|为|[:：])?\
 _PHONE_SPAN = re.compile(
     r"(?:我的)?(?:联系电话|手机号?码?|电话号?码?|联系方式|号码|phone|tel|mobile)?\s*(?:是|为|[:：])?\s*(?:\+?86[\s\-]?)?1[3-9]\d(?:[\s\-]?\d){8}"
 )
-_LAST4_SPAN = re.compile(r"(?:手机|电话)?(?:号码)?" + _LAST4_MARKED.pattern)
+_LAST4_SPAN = re.compile(
+    r"(?:(?:my\s*)?(?:phone|mobile|cell)(?:\s*(?:number|no\.?))?(?:'s)?\s*)?(?:手机|电话)?(?:号码?)?"
+    + _LAST4_MARKED.pattern,
+    re.I,
+)
 # "TR20260001 5678", "C20261120001，4321": four digits right after the number they verify are its
 # phone digits, as travellers often write them; not a year, an amount or a time ("2026年", "5678元").
 _LAST4_BESIDE = re.compile(
@@ -170,7 +185,10 @@ class Reading:
     phone_last4: Optional[str] = None
     name: Optional[str] = None
     when: Optional[str] = None  # the traveller's own words for the date/time
-    where: Optional[str] = None
+    where: Optional[str] = None  # a place said with "在…" that reads as a place
+    # A place only guessed: "在…" that ran on ("芭提雅钱包" -> "芭提雅"), a known place name or a
+    # venue the story names ("三亚", "珠宝店"). Offered to confirm, never taken for granted.
+    place_guess: Optional[str] = None
     request_text: Optional[str] = None  # what they ask for, in their words
     rest: str = ""  # the message without the values of fixed shape
 
@@ -180,7 +198,7 @@ class Reading:
     def when_where(self) -> Optional[str]:
         if self.when_where_clause:
             return self.when_where_clause
-        parts = [p for p in (self.when, self.where) if p]
+        parts = [p for p in (self.when, self.where or self.place_guess) if p]
         return "，".join(parts) or None
 
     @property
@@ -188,7 +206,7 @@ class Reading:
         """Said, not guessed: a date-and-place clause, or a date with "在…"."""
         if self.when_where_clause:
             return self.when_where_clause
-        return self.when_where if self.when and self.where else None
+        return "，".join((self.when, self.where)) if self.when and self.where else None
 
     @property
     def request_label(self) -> Optional[str]:
@@ -204,13 +222,75 @@ def _when(text: str) -> Optional[str]:
     return strong[0].group(0).strip()
 
 
-def _where(text: str) -> Optional[str]:
+# How a place's name ends ("大理古城", "丽江的酒店", "珠宝店", "步行街"): what "在…" caught is a place.
+_PLACE_END = re.compile(
+    r"(?:市|省|县|区|镇|乡|村|岛|湾|滩|街|路|巷|寺|庙|山|峰|湖|海|江|河|溪|谷|洞|池|泉|瀑布|店|馆|厅|宫|塔|桥|城|楼"
+    r"|宾馆|民宿|客栈|旅馆|机场|站|码头|港|景区|景点|公园|乐园|古镇|广场|餐厅|食堂|商场|市场|超市|商城|中心"
+    r"|大堂|前台|房间|门口|车|船|飞机|航班|厕所|洗手间|停车场|服务区|度假村|营地|寨|园|场|所)$"
+)
+# What travellers lose or have taken, which "在芭提雅钱包被偷了" runs on into.
+_BELONGING = re.compile(
+    r"(?:钱包|手机|护照|证件|身份证|签证|行李箱?|箱子|背包|书包|包包?|相机|现金|钱|东西|首饰|项链|戒指|手表|电脑"
+    r"|平板|耳机|充电宝|孩子|小孩|老人|父母|老公|老婆|朋友|同事|家人)$"
+)
+# A venue the story says they were taken to ("带我们进了个珠宝店", "去了一家购物店"): a guess only.
+_VENUE = re.compile(
+    r"(?:进|去|到|在|拉到|带到)了?(?:一?[个家间座处])?"
+    r"(?P<venue>(?![的了个家间])[\u4e00-\u9fff]{0,4}?(?:店|酒店|宾馆|民宿|客栈|餐厅|饭馆|商场|景区|景点|机场|码头|车站|市场|工厂|厂))"
+)
+_KNOWN_PLACES_FILE = Path(__file__).resolve().parents[2] / "data" / "dict" / "travel.txt"
+
+
+@lru_cache(maxsize=1)
+def known_places() -> Tuple[str, ...]:
+    """The place names (tag `ns`) of the dictionary trainers edit (data/dict/), longest first."""
+    try:
+        lines = _KNOWN_PLACES_FILE.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return ()
+    entries = (line.split() for line in lines)
+    names = {e[0] for e in entries if len(e) >= 3 and e[2] == "ns" and len(e[0]) >= 2}
+    return tuple(sorted(names, key=len, reverse=True))
+
+
+def _known_place_in(text: str) -> Optional[str]:
+    found = [(text.find(name), -len(name), name) for name in known_places() if name in text]
+    return min(found)[2] if found else None
+
+
+def plausible_place(place: str) -> bool:
+    """A name that reads as a place: one the dictionary knows, or one ending like a place."""
+    return place in known_places() or bool(_PLACE_END.search(place))
+
+
+def _where(text: str) -> Tuple[Optional[str], bool]:
+    """The place "在…" names and whether it surely is one; "在芭提雅钱包被偷了" ran on into what
+    was stolen: "芭提雅", offered to confirm rather than taken."""
     for match in WHERE.finditer(text):
         place = match.group("place").strip()
         if _NOT_PLACE.match(place) or WHEN.fullmatch(place) or re.search(r"\d{4,}", place):
             continue
-        return place
-    return None
+        if plausible_place(place):
+            return place, True
+        known = next((name for name in known_places() if place.startswith(name)), None)
+        trimmed = _BELONGING.sub("", place)
+        if known:
+            return known, False
+        if len(trimmed) >= 2 and trimmed != place:
+            return trimmed, False
+        return place, False
+    return None, False
+
+
+def _place_guess(text: str) -> Optional[str]:
+    """A place a story names without "在…" ("三亚…导游带我们进了个珠宝店" -> "三亚珠宝店"): a guess."""
+    known = _known_place_in(text)
+    venue = next(
+        (m.group("venue") for m in _VENUE.finditer(text) if not _NOT_PLACE.match(m.group("venue"))), None
+    )
+    if known and venue and known not in venue:
+        return known + venue
+    return venue or known
 
 
 # "唐亮 13912345678", "韩梅，手机139…": a surname-led name right before the phone number.
@@ -291,11 +371,46 @@ def read(text: Optional[str]) -> Reading:
         None,
     )
     reading.when = _when(simple_rest)
-    reading.where = _where(simple_rest)
+    place, sure = _where(simple_rest)
+    if sure and place in known_places():
+        # "在三亚跟团…导游带我们进了个珠宝店": the town said, the venue in the story.
+        venue = _place_guess(simple_rest[simple_rest.find(place) + len(place) :])
+        if venue and venue not in known_places():
+            place, sure = place + venue, False
+    reading.where = place if sure else None
+    reading.place_guess = None if sure else place or _place_guess(simple_rest)
     clause = REQUEST_CLAUSE.search(rest) or REQUEST_CLAUSE.search(simple_rest)
     if clause:
         reading.request_text = clause.group(0).strip()
     return reading
+
+
+# A yes-word before a typed copy of the offered guess ("是的，10月16号", "对 昨天中午").
+_YES_LEAD = re.compile(
+    r"^\s*(?:(?:是的|对的|没错|正确|确认|嗯+|对|好的?|是|yes|ok|okay)[\s，,。.!！~～、:：]+|是的|对的|没错)(?P<rest>\S.*)$",
+    re.I | re.S,
+)
+_PUNCT = re.compile(r"[\s，,。.！!？?、：:；;~～]")
+_FILLER = re.compile(r"(?:就是|是|的|吧|呀|啊|呢|没错|对|发生)*")
+
+
+def confirmed_guess(text: str, description: Optional[str]) -> Optional[str]:
+    """What "是的，<the offered guess>" typed as words confirms: the guess the story gave, whole,
+    when the words are part of it; else the words without the yes-word. None when the message
+    does not start with a yes-word followed by a time or place."""
+    lead = _YES_LEAD.match(to_simplified(text or ""))
+    if not lead:
+        return None
+    words = (text or "").strip()[-len(lead.group("rest").strip()) :].strip()
+    if YES_NO.match(words) or read(words).request_text:
+        return None
+    guess = read(description or "").when_where
+    said, offered = _PUNCT.sub("", to_simplified(words)), _PUNCT.sub("", to_simplified(guess or ""))
+    if offered and said and (said in offered or offered in said):
+        # "对，就是昨天中午": the guess with filler words is still the guess.
+        extra = said.replace(offered, "", 1)
+        return guess if said in offered or _FILLER.fullmatch(extra) else words
+    return words if looks_like_when_where(words) else None
 
 
 # Words that tell what happened, not where or when.
