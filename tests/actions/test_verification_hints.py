@@ -3,55 +3,18 @@ message gave (the phone digits) is kept."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import List
 
 import pytest
-from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.tickets import ValidateTicketForm
 from actions.verification import ValidateVerifyForm, number_slip
-
-DOMAIN = {
-    "forms": {
-        "verify_form": {"required_slots": ["booking_ref", "phone_last4"]},
-        "ticket_form": {"required_slots": ["ticket_no", "phone_last4"]},
-    }
-}
-
-
-def turn(
-    text: str,
-    given: Dict[str, Any],
-    held: Optional[Dict[str, Any]] = None,
-    asked_by: Optional[str] = "verify_form",
-    intent: str = "inform",
-) -> Tracker:
-    """What a form's validation sees: `given` read from the message, as trailing slot events."""
-    asked = [{"event": "action", "name": asked_by}] if asked_by else []
-    events: List[Dict[str, Any]] = (
-        asked
-        + [{"event": "action", "name": "action_listen"}, {"event": "user", "text": text}]
-        + [{"event": "slot", "name": name, "value": value} for name, value in given.items()]
-    )
-    return Tracker(
-        sender_id="unit-test",
-        slots={"form_failures": 0.0, **(held or {}), **given},
-        latest_message={"text": text, "intent": {"name": intent}, "entities": []},
-        events=events,
-        paused=False,
-        followup_action=None,
-        active_loop={"name": asked_by} if asked_by else {},
-        latest_action_name="action_listen",
-    )
+from tests.actions.form_turns import DOMAIN, slots, turn
 
 
 def texts(dispatcher: CollectingDispatcher) -> List[str]:
     return [m.get("text") or m.get("response") or "" for m in dispatcher.messages]
-
-
-def slots(events: List[Dict[str, Any]]) -> Dict[str, Any]:
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
 @pytest.mark.parametrize(
@@ -96,7 +59,7 @@ async def test_the_digits_given_beside_a_wrong_number_are_kept_and_said_so(dead_
     text = "查行程 TR202600011 尾号5678"
     dispatcher = CollectingDispatcher()
     events = await ValidateVerifyForm().run(
-        dispatcher, turn(text, {"phone_last4": "5678"}, asked_by=None, intent="query_itinerary"), DOMAIN
+        dispatcher, turn(text, {"phone_last4": "5678"}, form=None, intent="query_itinerary"), DOMAIN
     )
     said = texts(dispatcher)
     hint = next(s for s in said if "多了一位" in s)

@@ -15,13 +15,8 @@ from actions.clients import ticketing
 from actions.clients.ticketing import Mismatch
 from actions.tickets import ActionCheckTicket, ValidateTicketForm
 from actions.verification import ActionVerified, ValidateVerifyForm
-
-DOMAIN = {
-    "forms": {
-        "verify_form": {"required_slots": ["booking_ref", "phone_last4"]},
-        "ticket_form": {"required_slots": ["ticket_no", "phone_last4"]},
-    }
-}
+from tests.actions import form_turns
+from tests.actions.form_turns import DOMAIN, slots
 
 
 def turn(
@@ -31,31 +26,12 @@ def turn(
     form: Optional[str] = "ticket_form",
     intent: str = "inform",
 ) -> Tracker:
-    """What a form's validation sees: `given` read from the message, as trailing slot events."""
-    asked = [{"event": "action", "name": form}] if form else []
-    events: List[Dict[str, Any]] = (
-        asked
-        + [{"event": "action", "name": "action_listen"}, {"event": "user", "text": text}]
-        + [{"event": "slot", "name": name, "value": value} for name, value in given.items()]
-    )
-    return Tracker(
-        sender_id="unit-test",
-        slots={"form_failures": 0.0, **(held or {}), **given},
-        latest_message={"text": text, "intent": {"name": intent}, "entities": []},
-        events=events,
-        paused=False,
-        followup_action=None,
-        active_loop={"name": form} if form else {},
-        latest_action_name="action_listen",
-    )
+    # Here the ticket form is the one asking unless a test says otherwise.
+    return form_turns.turn(text, given, held, form, intent)
 
 
 def said(dispatcher: CollectingDispatcher) -> List[str]:
     return [m.get("response") or m.get("text") or "" for m in dispatcher.messages]
-
-
-def slots(events: List[Dict[str, Any]]) -> Dict[str, Any]:
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
 # --- no ticket number -------------------------------------------------------------------
