@@ -116,6 +116,18 @@ async def answer_refund_question(
             dispatcher.utter_message(response="utter_refund_after_verify")
             return [SlotSet("refund_after_verify", True)]
         return []  # a cancellation request states the deduction for the booking itself
+    if not extra and not tracker.active_loop and _itinerary_beside(tracker):
+        # "退团怎么扣费顺便问下导游电话多少" read as a policy question: one verification serves
+        # both, the itinerary item first and then this booking's amount (action_verified).
+        dispatcher.utter_message(response="utter_policy/refund")
+        dispatcher.utter_message(response="utter_refund_after_verify")
+        return [
+            SlotSet("refund_after_verify", True),
+            SlotSet("verify_purpose", "itinerary"),
+            SlotSet("verify_blocked", None),
+            SlotSet("form_failures", 0.0),
+            FollowupAction("verify_form"),
+        ]
     asks_own = bool(ref) or (_OWN.search(text) and _AMOUNT.search(text))
     if asks_own and not extra and not tracker.active_loop:
         # Their own booking: verify it in this conversation, then compute (action_verified).
@@ -127,6 +139,14 @@ async def answer_refund_question(
         # message starts): two requests for the booking number in one reply confuse.
         dispatcher.utter_message(response="utter_refund_offer_compute")
     return []
+
+
+def _itinerary_beside(tracker: Tracker) -> bool:
+    """An itinerary question in another clause of the message, for a traveller not yet verified."""
+    return not tracker.get_slot("verified_booking") and any(
+        c.get("intent") == "query_itinerary" and (c.get("confidence") or 0) >= 0.6
+        for c in (tracker.latest_message or {}).get("clauses") or []
+    )
 
 
 # A trip under way: the agent needs the guide's word on the days travelled and the costs

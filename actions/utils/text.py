@@ -196,14 +196,17 @@ def _answer(booking: Booking, item: Optional[str], day: DayRef, today: Optional[
 
 def _answer_undated(booking: Booking, item: Optional[str], today: date) -> List[str]:
     """ "几点集合" with no day: during the trip it is today's (day 1 would send them back to the
-    airport); before departure day 1's; after the trip, only a record (no meeting point)."""
+    airport); before departure day 1's; after the trip, the record, said to be one."""
     start, end = _trip_dates(booking)
     if today < start:
         return [""] + _answer_day(booking, item, None).split("\n")
     if today > end:
         ended = f"您这个行程已于{_date_label(end, today)}结束。"
         if item == "meeting":
-            return [ended.rstrip("。") + "，没有集合安排了。"]
+            # Kept as a record, like the hotels: "集合地点在哪" after the trip is often for a claim.
+            return [ended.rstrip("。") + "，以下是当时的集合安排，供您参考："] + _answer_day(
+                booking, item, None
+            ).split("\n")
         return [ended] + _answer_day(booking, item, None).split("\n")
     number = (today - start).days + 1
     note = f"今天（{_date_label(today, today)}）是行程第{number}天。"

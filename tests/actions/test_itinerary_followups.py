@@ -249,10 +249,11 @@ def test_before_departure_a_meeting_without_a_day_is_still_day_ones():
     assert day(FUTURE, 1)["meeting"]["place"] in answer and "今天" not in answer
 
 
-def test_after_the_trip_a_meeting_without_a_day_says_it_has_ended():
+def test_after_the_trip_a_meeting_without_a_day_says_it_has_ended_and_gives_the_record():
     answer = format_itinerary_answer(ENDED, "meeting", None, today=TODAY)
-    assert "已于10月18日结束" in answer
-    assert not any(d["meeting"]["place"] in answer for d in ENDED["itinerary"])
+    assert "已于10月18日结束" in answer and "当时的集合安排" in answer
+    # The record comes after the word that the trip is over, never as if it were still ahead.
+    assert answer.index("结束") < answer.index(ENDED["itinerary"][0]["meeting"]["place"])
 
 
 def test_an_explicit_day_is_kept_during_the_trip():

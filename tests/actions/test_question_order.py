@@ -69,3 +69,20 @@ async def test_when_the_whole_message_answer_is_a_sure_clause_the_order_is_the_c
         "utter_policy/invoice",
         "utter_policy/baggage",
     ]
+
+
+async def test_a_refund_question_beside_an_itinerary_question_verifies_once_for_both():
+    # "退团怎么扣费顺便问下导游电话多少" read as a policy question as a whole.
+    clauses = [
+        clause("我想问下退团怎么扣费", "policy/refund", 1.0),
+        {"text": "导游电话多少", "intent": "query_itinerary", "confidence": 1.0, "response_key": None},
+    ]
+    dispatcher = CollectingDispatcher()
+    events = await answer_policy_question(
+        dispatcher, tracker("我想问下退团怎么扣费顺便问下导游电话多少", "policy/refund", clauses)
+    )
+    said = [m.get("response") or m.get("text") for m in dispatcher.messages]
+    assert said == ["utter_policy/refund", "utter_refund_after_verify"], said
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    assert slots["verify_purpose"] == "itinerary" and slots["refund_after_verify"] is True
+    assert any(e.get("event") == "followup" and e.get("name") == "verify_form" for e in events)
