@@ -8,17 +8,26 @@ traveller's messages without answering until the API resumes it (RASA-NOTES, "Ha
 from __future__ import annotations
 
 import logging
+import re
 import time
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused, EventType, UserUtteranceReverted
+from rasa_sdk.events import (
+    ActiveLoop,
+    ConversationPaused,
+    EventType,
+    FollowupAction,
+    SlotSet,
+    UserUtteranceReverted,
+)
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.clients.rasa import say_to_paused
 from actions.clients.ticketing import Rejected, TicketingError, Unavailable, get_client
+from actions.forms.base import latest_text
 from actions.scope import misunderstood_in_a_row
 from actions.settings import get_settings
 from actions.utils.text import CHINA_TZ
@@ -304,8 +313,17 @@ class ActionFallback(Action):
             routed = route(dispatcher, tracker)
             if routed is not None:
                 return routed
+        loop = (tracker.active_loop or {}).get("name")
+        if loop in ("verify_form", "ticket_form") and _LEAVING.search(latest_text(tracker)):
+            # "算了 谢谢啊 拜拜" while it asks for a number: the NLU hesitates between cancel,
+            # thank and goodbye, but the traveller is leaving. Say goodbye, don't ask again.
+            dispatcher.utter_message(response="utter_goodbye")
+            return [ActiveLoop(None), SlotSet("requested_slot", None), FollowupAction("action_listen")]
         if misunderstood_in_a_row(tracker) >= 2:
             dispatcher.utter_message(response="utter_offer_human")
         else:
             dispatcher.utter_message(response="utter_default")
         return []
+
+
+_LEAVING = re.compile(r"拜拜|再见|再會|再会|bye|回头再说|改天再说|下次再说|先这样吧?$", re.I)
