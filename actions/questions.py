@@ -75,12 +75,19 @@ def decline_off_topic_clauses(dispatcher: CollectingDispatcher, tracker: Tracker
     """ "今天大理天气怎么样？顺便问下能开发票吗": the invoice answer alone reads as if the first
     question went unseen. Say, once and briefly, which question is not ours to answer; True
     when it was said."""
+    from actions.reader import itinerary_queries  # reader -> questions: imported when needed
+
+    # "导游叫什么，电话多少": a short fragment beside a question about the trip is part of it.
+    about_the_trip = any(
+        item for item, _ in itinerary_queries((tracker.latest_message or {}).get("text") or "")
+    )
     asked = [
         (c.get("text") or "").strip(" ，,。.？?！!")
         for c in clauses(tracker)
         if c.get("intent") == "out_of_scope"
         and (c.get("confidence") or 0) >= MIN_CLAUSE_CONFIDENCE
         and is_question(c.get("text") or "")
+        and not (about_the_trip and len((c.get("text") or "").strip(" ，,。.？?！!")) <= 6)
     ]
     if asked:
         quoted = "」「".join(text if len(text) <= 20 else text[:20] + "…" for text in asked)

@@ -147,12 +147,23 @@ def itinerary_queries(text: str) -> List[Query]:
     days, items = _day_spans(simple), _item_spans(simple)
     # A break inside a day ("第 3 天", "day 3") or an item splits nothing.
     inside = [(start, end) for start, end, _ in days + items]
-    breaks = [
-        m.start() for m in _CLAUSE_BREAK.finditer(simple) if not any(s <= m.start() < e for s, e in inside)
+    spans = [
+        (m.start(), m.end())
+        for m in _CLAUSE_BREAK.finditer(simple)
+        if not any(s <= m.start() < e for s, e in inside)
     ]
+    breaks = [start for start, _ in spans]
 
     def clause(position: int) -> int:
         return sum(1 for b in breaks if b < position)
+
+    def asks_for_a_day(number: int) -> bool:
+        # "第四天呢", "第三天": a day said alone asks; "今天午饭太差了我要投诉" is a story.
+        begin = spans[number - 1][1] if number else 0
+        text = simple[begin : spans[number][0] if number < len(spans) else None]
+        for start, end, _ in _day_spans(text):
+            text = text[:start] + " " * (end - start) + text[end:]
+        return is_question(text) or not _ELLIPSIS.sub("", text).strip()
 
     queries: List[List[Optional[str]]] = []
     carried: Optional[str] = None
@@ -165,6 +176,8 @@ def itinerary_queries(text: str) -> List[Query]:
         if asked:
             for item in asked:
                 queries.append([item, day or (carried if item in _DAY_ITEMS else None)])
+        elif queries and not asks_for_a_day(number):
+            continue  # a day in a story beside the question is no question about that day
         elif queries and queries[-1][0] in _DATED_ITEMS and queries[-1][1] is None:
             queries[-1][1] = day  # "住哪，第三天"
         elif queries and queries[-1][0] in _DATED_ITEMS:

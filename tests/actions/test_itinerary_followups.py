@@ -327,3 +327,20 @@ async def test_the_day_after_a_flight_question_asks_for_that_days_flight(client,
     ]
     said = "\n".join(await ask("那后天呢", ONGOING, before))
     assert "第5天" in said and "没有航班" in said and "MU5876" in said
+
+
+@pytest.mark.parametrize(
+    "text, queries",
+    [
+        # A day in a complaint beside the question asks nothing about that day.
+        ("明天几点集合？另外今天午饭太差了我要投诉", [("meeting", "明天")]),
+        # A day said alone, or asked, still asks again for the item before it.
+        ("第三天住哪，第四天呢", [("hotel", "3"), ("hotel", "4")]),
+        ("住哪，第三天", [("hotel", "3")]),
+        ("明天几点集合 后天呢", [("meeting", "明天"), ("meeting", "后天")]),
+    ],
+)
+def test_a_day_in_a_story_beside_the_question_is_not_asked_about(text, queries):
+    from actions.reader import itinerary_queries
+
+    assert itinerary_queries(text) == queries

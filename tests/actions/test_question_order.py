@@ -86,3 +86,23 @@ async def test_a_refund_question_beside_an_itinerary_question_verifies_once_for_
     slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
     assert slots["verify_purpose"] == "itinerary" and slots["refund_after_verify"] is True
     assert any(e.get("event") == "followup" and e.get("name") == "verify_form" for e in events)
+
+
+async def test_a_fragment_about_the_trip_is_not_declined_as_off_topic():
+    from actions.questions import decline_off_topic_clauses
+
+    phone = {"text": "电话多少", "intent": "out_of_scope", "confidence": 0.9, "response_key": None}
+    weather = {
+        "text": "明天大理天气怎么样",
+        "intent": "out_of_scope",
+        "confidence": 0.9,
+        "response_key": None,
+    }
+    dispatcher = CollectingDispatcher()
+    assert not decline_off_topic_clauses(dispatcher, tracker("导游叫什么，电话多少", "policy/x", [phone]))
+    both = "明天大理天气怎么样，导游叫什么，电话多少"
+    assert decline_off_topic_clauses(dispatcher, tracker(both, "policy/x", [weather, phone]))
+    assert (
+        "明天大理天气怎么样" in dispatcher.messages[0]["text"]
+        and "电话" not in dispatcher.messages[0]["text"]
+    )
