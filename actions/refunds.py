@@ -20,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clients.contract import Booking
 from actions.forms.base import latest_intent, latest_text
+from actions.questions import MIN_CLAUSE_CONFIDENCE, clauses
 from actions.handoff import open_handoff
 from actions.utils.parsing import to_simplified
 from actions.utils.refund import bracket_line, china_today, compute_deduction, format_deduction
@@ -144,8 +145,8 @@ async def answer_refund_question(
 def _itinerary_beside(tracker: Tracker) -> bool:
     """An itinerary question in another clause of the message, for a traveller not yet verified."""
     return not tracker.get_slot("verified_booking") and any(
-        c.get("intent") == "query_itinerary" and (c.get("confidence") or 0) >= 0.6
-        for c in (tracker.latest_message or {}).get("clauses") or []
+        c.get("intent") == "query_itinerary" and (c.get("confidence") or 0) >= MIN_CLAUSE_CONFIDENCE
+        for c in clauses(tracker)
     )
 
 
