@@ -23,6 +23,7 @@ PROJECT_PARTS = [
     "data",
     "tests/nlu_holdout.yml",
     "tests/nlu_dev.yml",
+    "tests/nlu_dev2.yml",
     "scripts",
     "trainer",
     "bot",
