@@ -36,23 +36,29 @@ from tests.conversations.runner import (
     load,
     summarise,
 )
-from tests.services import ROOT, Service, action_service, api_service, rasa_service
+from tests.services import ROOT, Service, action_service, api_service, free_port, rasa_service
 
 RASA_TOKEN = "eval-rasa-token"
 
 
 def start_services(model: Path, workdir: Path) -> List[Service]:
+    # Rasa's port is chosen first, as in tests/conftest.py: the API and the action server send
+    # messages for a paused conversation (agents' replies, "please wait" notices) through it.
+    rasa_port = free_port()
+    rasa_env = {"RASA_URL": f"http://127.0.0.1:{rasa_port}", "RASA_JWT_SECRET": RASA_TOKEN}
     api = api_service(workdir / "api", f"sqlite:///{workdir / 'api' / 'tickets.db'}")
+    api.env.update(rasa_env)
     (workdir / "api").mkdir(parents=True, exist_ok=True)
     started: List[Service] = []
     try:
         started.append(api.start())
         api_url = api.health_url.rsplit("/", 1)[0]
-        actions = action_service(workdir / "actions", api_url).start()
-        started.append(actions)
+        actions = action_service(workdir / "actions", api_url)
+        actions.env.update(rasa_env)
+        started.append(actions.start())
         action_url = actions.health_url.replace("/health", "/webhook")
         (workdir / "rasa").mkdir(parents=True, exist_ok=True)
-        started.append(rasa_service(workdir / "rasa", model, action_url, RASA_TOKEN).start())
+        started.append(rasa_service(workdir / "rasa", model, action_url, RASA_TOKEN, rasa_port).start())
     except BaseException:
         stop(started)
         raise
