@@ -32,7 +32,7 @@ from actions.handoff import open_handoff
 from actions.itinerary import answer_itinerary
 from actions.questions import answer_side_questions
 from actions.refunds import record_cancellation, refund_text
-from actions.utils.parsing import FULLWIDTH, parse_booking_ref, parse_ticket_no
+from actions.utils.parsing import FULLWIDTH, parse_booking_ref, parse_labelled_last4, parse_ticket_no
 
 logger = logging.getLogger(__name__)
 
@@ -320,6 +320,12 @@ class ActionStartVerification(Action):
             SlotSet("verify_blocked", None),
             SlotSet("form_failures", 0.0),
         ]
+        labelled = None if tracker.get_slot("phone_last4") else parse_labelled_last4(latest_text(tracker))
+        if labelled:
+            # "cancel my booking TR20260006, phone 6789": the digits were given; the form checks
+            # them on starting (it validates slots set since the message) instead of asking.
+            events.append(SlotSet("phone_last4", labelled))
+            tracker.slots["phone_last4"] = labelled
         if gives_number_and_digits(tracker):
             return events  # the questions beside wait for the check (validate_verify_form)
         return events + await answer_side_questions(dispatcher, tracker, primary=False)

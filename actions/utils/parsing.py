@@ -20,6 +20,11 @@ BOOKING_REF = re.compile(r"(?<![A-Z0-9])TR\d{8}(?!\d)")
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 TICKET_NO = re.compile(r"(?<![A-Z0-9])C\d{11,14}(?!\d)")
 FOUR_DIGITS = re.compile(r"(?<!\d)\d{4}(?!\d)")
+# "tr2026 0005", "TR 2026 0005", "TR-20260005": the number with spaces or hyphens inside, read where
+# it stands. Folding separators away first ran a word before it into it ("my booking tr2026 0005"
+# became "BOOKINGTR…", "尾号9876 TR 2026 0005" became "9876TR…") and the number was lost. Exactly
+# eight digits: "TR2026001 5678" (a digit short, then the phone digits) is no number.
+_SPACED_BOOKING_REF = re.compile(r"(?<![A-Z0-9])TR[\s\-_.·]*\d(?:[\s\-_.·]?\d){7}(?!\d)")
 
 
 def to_simplified(text: str) -> str:
@@ -45,7 +50,11 @@ def _find(pattern: re.Pattern, text: Optional[str]) -> Optional[str]:
 
 
 def parse_booking_ref(text: Optional[str]) -> Optional[str]:
-    return _find(BOOKING_REF, text)
+    found = _find(BOOKING_REF, text)
+    if found or not text:
+        return found
+    spaced = _SPACED_BOOKING_REF.search(text.translate(FULLWIDTH).upper().translate(_CN_DIGITS))
+    return re.sub(r"[^A-Z0-9]", "", spaced.group(0)) if spaced else None
 
 
 def parse_phone(text: Optional[str]) -> Optional[str]:
@@ -59,11 +68,28 @@ def parse_phone_last4(text: Optional[str]) -> Optional[str]:
     phone = parse_phone(text)
     if phone:
         return phone[-4:]
-    text = canonical(text)
-    if BOOKING_REF.search(text) or TICKET_NO.search(text):
+    if parse_booking_ref(text) or parse_ticket_no(text):
         return None
+    text = canonical(text)
     matches = FOUR_DIGITS.findall(text)
     return matches[-1] if len(matches) == 1 else None
+
+
+# "phone 6789", "电话：6789", "手机号 6789": four digits named as the phone are its last four (a
+# whole number has eleven); not a year, a date, a time or an amount.
+_LABELLED_LAST4 = re.compile(
+    r"(?:phone|mobile|cell|tel|联系电话|电话|手机)\s*(?:number|no\.?|号码|号)?\s*(?:是|为|is|[:：=])?\s*"
+    r"(?P<d>\d{4})(?![\d年月日号点时分元块:：])",
+    re.I,
+)
+
+
+def parse_labelled_last4(text: Optional[str]) -> Optional[str]:
+    """Four digits the traveller labels as their phone ("phone 6789", "电话6789"), None otherwise."""
+    if not text:
+        return None
+    match = _LABELLED_LAST4.search(to_simplified(text.translate(FULLWIDTH)))
+    return match.group("d") if match else None
 
 
 def parse_ticket_no(text: Optional[str]) -> Optional[str]:
