@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import date
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -92,6 +92,15 @@ async def answer_refund_question(
             )
         except TicketingError:
             logger.info("booking unavailable for the refund answer")
+    if not booking and _number_and_digits_given(tracker):
+        # "TR20260013 8901 我退团扣多少？行李能带几件？": the number and digits are in the message;
+        # checked here, whichever question of the message was read first, so the amount comes now
+        # and neither is asked for again.
+        booking, verified_events = await _check_given(dispatcher, tracker)
+        if not booking:
+            return verified_events
+    else:
+        verified_events = []
     days = days_asked(text)
     if days is not None:
         # "出发前7天退团扣多少": the line that applies, for their tour type if known.
@@ -104,10 +113,10 @@ async def answer_refund_question(
         else:
             types = ["domestic", "outbound"]
         dispatcher.utter_message(text="\n".join(bracket_line(t, days) for t in types))
-        return []
+        return verified_events
     if booking:
         dispatcher.utter_message(text=refund_text(booking))
-        return []
+        return verified_events
     intent = latest_intent(tracker)
     if extra and intent in _VERIFYING and not tracker.active_loop:
         # "退团怎么扣费顺便问下导游电话多少": the verification this message starts asks for the
@@ -140,6 +149,64 @@ async def answer_refund_question(
         # message starts): two requests for the booking number in one reply confuse.
         dispatcher.utter_message(response="utter_refund_offer_compute")
     return []
+
+
+def _number_and_digits_given(tracker: Tracker) -> bool:
+    """The booking number and phone digits are known, not yet checked, and no form will check
+    them this turn (a form asking, or the flow of an itinerary or cancellation request, does)."""
+    return bool(
+        tracker.get_slot("booking_ref")
+        and tracker.get_slot("phone_last4")
+        and not tracker.active_loop
+        and latest_intent(tracker) not in _VERIFYING
+        and not tracker.get_slot("verify_blocked")
+    )
+
+
+async def _check_given(
+    dispatcher: CollectingDispatcher, tracker: Tracker
+) -> Tuple[Optional[Booking], List[EventType]]:
+    """The booking and the verification's slots when the given digits match; else no booking,
+    the general answer and why, and the events to return."""
+    from actions.clients.ticketing import Locked, Mismatch, NotFound, TicketingError, get_client
+
+    ref = tracker.get_slot("booking_ref")
+    try:
+        checked = await get_client().verify_booking(
+            ref,
+            tracker.get_slot("phone_last4"),
+            tracker.sender_id,
+            tracker.get_latest_input_channel() or "rest",
+        )
+    except (NotFound, Mismatch):
+        dispatcher.utter_message(response="utter_policy/refund")
+        dispatcher.utter_message(response="utter_verify_failed_retry", number=ref)
+        return None, _ask_digits_again()
+    except Locked as locked:
+        dispatcher.utter_message(response="utter_policy/refund")
+        dispatcher.utter_message(response="utter_verify_locked", minutes=locked.minutes)
+        return None, [SlotSet("phone_last4", None)]
+    except TicketingError:
+        logger.info("verification unavailable for the refund answer")
+        dispatcher.utter_message(response="utter_policy/refund")
+        return None, []
+    return checked["booking"], [
+        SlotSet("verified_booking", ref),
+        SlotSet("verify_grant", checked.get("grant")),
+        SlotSet("phone_last4", None),
+    ]
+
+
+def _ask_digits_again() -> List[EventType]:
+    """After digits that did not match: the verification asks for them again (the number is
+    kept), and computes the amount once they match (action_verified)."""
+    return [
+        SlotSet("phone_last4", None),
+        SlotSet("verify_purpose", "refund"),
+        SlotSet("verify_blocked", None),
+        SlotSet("form_failures", 1.0),
+        FollowupAction("verify_form"),
+    ]
 
 
 def _itinerary_beside(tracker: Tracker) -> bool:
