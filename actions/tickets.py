@@ -14,7 +14,7 @@ from actions.cancel import complaint_in_progress
 from actions.clients.ticketing import TicketingError, get_client
 from actions.forms.base import latest_text
 from actions.handoff import open_handoff
-from actions.utils.parsing import parse_ticket_no, to_simplified
+from actions.utils.parsing import parse_booking_ref, parse_ticket_no, to_simplified
 from actions.utils.text import format_ticket_progress
 from actions.verification import DigitsCheckingValidation
 
@@ -22,6 +22,18 @@ from actions.verification import DigitsCheckingValidation
 NOT_SUBMITTED = (
     "您的投诉还没有提交，提交后才会生成投诉单号，之后就可以用它查询处理进度。我们先把这条投诉填完并提交吧。"
 )
+UNANSWERED_HANDOVER = (
+    "很抱歉让您等了这么久。没有投诉单号也没关系：我已把订单 {ref} 和“投诉后一直没人回复”的情况"
+    "一起转给人工客服，客服会按订单查到您的投诉，优先跟进并告诉您处理进度。"
+)
+BY_BOOKING_OFFER = (
+    "没有投诉单号也没关系。我这里不能按订单号查投诉，人工客服可以：订单 {ref} 已记下，转接后不用再提供。"
+    "需要为您转接人工客服吗？"
+)
+HUMAN_BUTTONS = [
+    {"title": "转人工", "payload": "/request_human"},
+    {"title": "继续和机器人聊", "payload": "/deny"},
+]
 CONFIRM_AGAIN = "请确认上面的投诉信息：确认无误请点“确认提交”，需要修改请直接告诉我要改的内容。"
 CONFIRM_BUTTONS = [
     {"title": "确认提交", "payload": "/affirm"},
@@ -43,6 +55,14 @@ _NO_NUMBER = re.compile(
 _PHONE_FORGOTTEN = re.compile(r"(?:尾号|后四位|后4位|手机|电话).{0,4}(?:不记得|记不|忘|找不)")
 # verify_blocked while the traveller has no ticket number: the form ends (required_slots).
 NO_TICKET_NO = "no_ticket_no"
+# verify_blocked when a booking number came instead of the ticket number: the API reads no
+# tickets by booking for the bot, an agent can; action_check_ticket hands over with it.
+BY_BOOKING = "by_booking"
+# "我投诉了好几天都没人理我": an earlier complaint left unanswered is escalated to a person at once.
+_UNANSWERED = re.compile(
+    r"没(?:有)?人(?:理|管|回|联系|处理|跟进|答复|搭理)|(?:不|没)(?:理|回复|答复|搭理)我"
+    r"|没(?:有)?(?:回音|回复|答复|下文|动静|消息|结果)|石沉大海|一直没.{0,4}(?:处理|回复|联系|结果)"
+)
 
 
 def has_no_ticket_number(tracker: Tracker) -> bool:
@@ -51,6 +71,16 @@ def has_no_ticket_number(tracker: Tracker) -> bool:
     if tracker.get_slot("ticket_no") or parse_ticket_no(text) or _PHONE_FORGOTTEN.search(text):
         return False
     return bool(_NO_NUMBER.search(text))
+
+
+def booking_instead(tracker: Tracker) -> Optional[str]:
+    """The booking number a traveller gives for their complaint without its ticket number: in
+    the same message ("没人理我！订单TR20260007"), or known when they say they have no number."""
+    text = latest_text(tracker)
+    ref = tracker.get_slot("booking_ref")
+    if not ref or tracker.get_slot("ticket_no") or parse_ticket_no(text):
+        return None
+    return ref if parse_booking_ref(text) == ref or has_no_ticket_number(tracker) else None
 
 
 def ticket_created_here(tracker: Tracker) -> Optional[str]:
@@ -103,6 +133,10 @@ class ValidateTicketForm(DigitsCheckingValidation):
             # no number yet. The lookup ends here; action_check_ticket asks the pending step again.
             dispatcher.utter_message(text=NOT_SUBMITTED)
             return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction(CHECK_ACTION)]
+        if not _own_new_ticket(tracker) and booking_instead(tracker):
+            # Asking for a ticket number they did not give (or do not have) only loops; the
+            # booking number finds their complaints through an agent (action_check_ticket).
+            return [SlotSet("verify_blocked", BY_BOOKING), SlotSet("requested_slot", None)]
         if not _own_new_ticket(tracker) and has_no_ticket_number(tracker):
             # Where the number is, and a person who can find the ticket without it; the form ends
             # (action_check_ticket follows and, nothing verified, says nothing more).
@@ -169,6 +203,8 @@ class ActionCheckTicket(Action):
         if own:
             # The ticket opened in this conversation: the phone given for it proves it.
             return await self._show(dispatcher, tracker, own, str(tracker.get_slot("phone"))[-4:], reset)
+        if tracker.get_slot("verify_blocked") == BY_BOOKING:
+            return reset + await self._by_booking(dispatcher, tracker)
         if tracker.get_slot("verify_blocked") == "locked":
             # Locked by misses: a person can still help, so queue one now.
             return reset + await open_handoff(
@@ -185,6 +221,31 @@ class ActionCheckTicket(Action):
         ):
             return reset  # not verified: already said why
         return await self._show(dispatcher, tracker, number, tracker.get_slot("phone_last4"), reset)
+
+    @staticmethod
+    async def _by_booking(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+        """No ticket number, a booking number: an agent finds the complaints of the booking (the
+        bot cannot). Left unanswered for days, it is handed over now; else a person is offered."""
+        ref = tracker.get_slot("booking_ref")
+        digits, verified = tracker.get_slot("phone_last4"), False
+        if digits:
+            try:  # checked when given, so the agent knows whether the caller proved the booking
+                await get_client().verify_booking(
+                    ref, digits, tracker.sender_id, tracker.get_latest_input_channel() or "rest"
+                )
+                verified = True
+            except TicketingError:
+                verified = False
+        if _UNANSWERED.search(to_simplified(latest_text(tracker))):
+            dispatcher.utter_message(text=UNANSWERED_HANDOVER.format(ref=ref))
+            note = {
+                "ticket_lookup_by_booking": ref,
+                "booking_verified": verified,
+                "complaint_unanswered": True,
+            }
+            return await open_handoff(tracker, dispatcher, "request_human", extra_summary=note)
+        dispatcher.utter_message(text=BY_BOOKING_OFFER.format(ref=ref), buttons=HUMAN_BUTTONS)
+        return []
 
     @staticmethod
     async def _show(
