@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any, Dict, List, Optional
 
@@ -13,7 +14,10 @@ from actions.forms.base import latest_text
 from actions.reader import is_elliptical, itinerary_slots, queries_from_slots
 from actions.utils.reading import read
 from actions.utils.refund import china_today
-from actions.utils.text import DAY_FREE_ITEMS, itinerary_answers
+from actions.utils.text import DAY_FREE_ITEMS, LAST_DAY, itinerary_answers
+
+# A day's plan asked without an item of ours ("12月9号去哪里玩", "最后一天干什么").
+_PLAN = re.compile(r"去哪|玩什么|玩啥|干什么|干嘛|做什么|安排|行程|景点|活动|去什么地方")
 
 
 def answer_itinerary(
@@ -39,7 +43,10 @@ def _same_item_again(tracker: Tracker, queries: List[Any]) -> List[Any]:
     if not is_elliptical(latest_text(tracker)):
         return queries  # "后天的安排" asks for that day's plan
     previous = _previous_items(tracker)
-    again = [(item, queries[0][1]) for item, _ in previous if item and item not in DAY_FREE_ITEMS]
+    day = queries[0][1]
+    again = [(item, day) for item, _ in previous if item and item not in DAY_FREE_ITEMS]
+    if again and day == LAST_DAY and not any(item == "flight" for item, _ in again):
+        again.append(("flight", day))  # "那回程呢" after "第一天几点集合": that day's flight too
     return again or queries
 
 
@@ -65,8 +72,9 @@ def own_business(tracker: Tracker) -> Optional[List[EventType]]:
     if reading.ticket_no:
         return [SlotSet("form_failures", 0.0), FollowupAction("ticket_form")]
     item, day = itinerary_slots(text)
-    if day and not item and not day.isdigit() and not is_elliptical(text):
-        day = None  # "明天会下雨吗" is the weather; "明天呢" asks the itinerary again
+    if day and not item and not day.isdigit() and not (is_elliptical(text) or _PLAN.search(text)):
+        # "明天会下雨吗" is the weather; "明天呢", "12月9号去哪里玩" ask the itinerary
+        day = None
     if not (reading.booking_ref or (tracker.get_slot("verified_booking") and (item or day))):
         return None
     events: List[EventType] = [

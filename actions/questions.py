@@ -12,7 +12,7 @@ import re
 from typing import Any, Dict, Iterable, List, Optional, Text
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.utils.reading import is_question
@@ -42,6 +42,13 @@ def clauses(tracker: Tracker) -> List[Dict[str, Any]]:
     return list((tracker.latest_message or {}).get("clauses") or [])
 
 
+def asks_the_record(text: str) -> bool:
+    """ "我订了几个人", "付了多少钱": a question the booking record answers, not a policy."""
+    from actions.reader import RECORD_ITEMS, itinerary_queries  # reader -> questions
+
+    return any(item in RECORD_ITEMS for item, _ in itinerary_queries(text))
+
+
 def extra_policy_keys(tracker: Tracker, answered: Iterable[Optional[str]]) -> List[str]:
     """Policy questions in the other clauses of the message, in the order asked."""
     seen = {key for key in answered if key}
@@ -54,6 +61,7 @@ def extra_policy_keys(tracker: Tracker, answered: Iterable[Optional[str]]) -> Li
             and key not in seen
             and (clause.get("confidence") or 0) >= MIN_CLAUSE_CONFIDENCE
             and is_question(clause.get("text") or "")
+            and not asks_the_record(clause.get("text") or "")
         ):
             seen.add(key)
             keys.append(key)
@@ -79,7 +87,8 @@ def decline_off_topic_clauses(dispatcher: CollectingDispatcher, tracker: Tracker
 
     # "导游叫什么，电话多少": a short fragment beside a question about the trip is part of it.
     about_the_trip = any(
-        item for item, _ in itinerary_queries((tracker.latest_message or {}).get("text") or "")
+        item and item != "recommend"
+        for item, _ in itinerary_queries((tracker.latest_message or {}).get("text") or "")
     )
     asked = [
         (c.get("text") or "").strip(" ，,。.？?！!")
@@ -88,11 +97,51 @@ def decline_off_topic_clauses(dispatcher: CollectingDispatcher, tracker: Tracker
         and (c.get("confidence") or 0) >= MIN_CLAUSE_CONFIDENCE
         and is_question(c.get("text") or "")
         and not (about_the_trip and len((c.get("text") or "").strip(" ，,。.？?！!")) <= 6)
+        and not _answered_from_booking(dispatcher, c.get("text") or "")
     ]
     if asked:
         quoted = "」「".join(text if len(text) <= 20 else text[:20] + "…" for text in asked)
         dispatcher.utter_message(text=f"另外，「{quoted}」不在我的服务范围内，这个我没法回答。")
     return bool(asked)
+
+
+def _answered_from_booking(dispatcher: CollectingDispatcher, text: str) -> bool:
+    """Every item of `text` ("付了多少钱") was already answered from the booking in this turn."""
+    from actions.reader import itinerary_queries
+    from actions.utils.text import ANSWER_MARKS
+
+    said = "\n".join(m.get("text") or "" for m in dispatcher.messages)
+    items = {item for item, _ in itinerary_queries(text) if item}
+    return bool(items) and all(item in ANSWER_MARKS and ANSWER_MARKS[item] in said for item in items)
+
+
+def to_the_record(tracker: Tracker) -> Optional[List[EventType]]:
+    """ "TR20260010 6781 我订了几个人，付了多少钱" read as a policy question: no policy asked
+    beside ("改期要交多少钱" is one), so the booking answers it, after verification (the
+    verification form asks for what is missing). None when the message asks no such thing."""
+    from actions.reader import itinerary_slots
+
+    text = (tracker.latest_message or {}).get("text") or ""
+    if tracker.active_loop or not asks_the_record(text):
+        return None
+    own_policy = any(
+        c.get("intent") == "policy"
+        and (c.get("confidence") or 0) >= MIN_CLAUSE_CONFIDENCE
+        and is_question(c.get("text") or "")
+        and not asks_the_record(c.get("text") or "")
+        for c in clauses(tracker)
+    )
+    if own_policy:
+        return None
+    item, day = itinerary_slots(text)
+    return [
+        SlotSet("verify_purpose", "itinerary"),
+        SlotSet("verify_blocked", None),
+        SlotSet("form_failures", 0.0),
+        SlotSet("itinerary_item", item),
+        SlotSet("day_number", day),
+        FollowupAction("verify_form"),
+    ]
 
 
 async def answer_beside_off_topic(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
@@ -134,6 +183,8 @@ async def answer_itinerary_clauses(dispatcher: CollectingDispatcher, tracker: Tr
         return []
     for clause in wanted:
         # Every item of the clause, its relative days ("明天几点集合") by China's date.
+        if _answered_from_booking(dispatcher, clause.get("text") or ""):
+            continue  # the flow that verified answered it already
         queries = itinerary_queries(clause.get("text") or "")
         for text in itinerary_answers(booking, queries, china_today()):
             dispatcher.utter_message(text=text)
@@ -200,6 +251,9 @@ async def answer_key(
 
 async def answer_policy_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
     """The question the message is about, then any other policy question in it."""
+    record = to_the_record(tracker)
+    if record is not None:
+        return record
     key = retrieval_key(tracker)
     if not key:
         dispatcher.utter_message(response="utter_default")

@@ -44,7 +44,7 @@ from actions.utils.reading import (
     read,
     request_code,
 )
-from actions.utils.text import day_ref, parse_day_number, relative_day_span
+from actions.utils.text import date_span, day_ref, last_day_span, parse_day_number, relative_day_span
 
 # Never an answer to a form's question.
 HARD_INTERRUPTIONS = {"cancel", "request_human", "emergency"}
@@ -74,15 +74,39 @@ _ITEMS = (
         ),
     ),
     ("outbound_flight", re.compile(r"(去程|出发|去的).{0,6}(航班|飞机|机票|班机)")),
+    # "最后一天几点去机场": when they leave for the airport (the meeting) and the flight.
+    ("airport", re.compile(r"(?:去|到|赶|送我们?去)机场|送机|送站")),
     ("meeting", re.compile(r"集合|碰头|在哪.{0,2}上车|接机|接站")),
     # "几点出发" beside a flight is the flight's time ("去程航班几点出发"): a meeting only alone.
     ("meeting?", re.compile(r"几点出发|在哪.{0,2}出发")),
-    ("hotel", re.compile(r"住哪|住在|住的|住宿|酒店|宾馆|民宿|入住|hotel", re.I)),
+    # "酒店附近有什么好吃的": the hotel is where, not what is asked.
+    ("hotel", re.compile(r"住哪|住在|住的|住宿|(?:酒店|宾馆|民宿|hotel)(?!附近|周边|旁边|周围)|入住", re.I)),
     ("flight", re.compile(r"航班|飞机|机票|起飞|班机|flight", re.I)),
     ("guide", re.compile(r"导游|领队|guide", re.I)),
     ("included", re.compile(r"包含|包括|含不含|包不包|费用包|自费|不含")),
+    # What the booking record says: how many travel, what was paid ("十几个人" is a story).
+    ("travellers", re.compile(r"(?<![十几多])几个人|几位|多少(?:个)?人|几个大人|几个小孩|人数")),
+    (
+        "price",
+        re.compile(
+            r"(?:付|交|花|支付|缴)(?:了|过)多少|(?:订单|团费)总?(?:金额|价格?)|总价|(?<!退)团费(?:是|一共)?多少"
+            r"|(?:一共|总共)(?:付|交|花)?了?多少钱|价格是?多少|多少钱买的"
+        ),
+    ),
+    # Restaurants, sights, shopping near them: not ours to recommend (answered so, not silently).
+    # "导游推荐的购物店…" tells a story: only asking for a recommendation counts.
+    (
+        "recommend",
+        re.compile(
+            r"(?:有什么|有啥|哪些|哪里|哪儿|哪家)(?:好吃|好玩|美食|特产|餐厅|饭店|小吃|值得)"
+            r"|推荐(?:一下|个|几|些|点|下)|(?:求|能|可以|帮我|给我)推荐|有(?:什么|没有|啥)推荐"
+            r"|(?:附近|周边)有(?:什么|啥|没有)"
+        ),
+    ),
 )
 _FLIGHTS = {"return_flight", "outbound_flight", "flight"}
+# Questions about the booking record, not the trip's days: no policy answers them.
+RECORD_ITEMS = {"travellers", "price"}
 # Answers that change with the day (the overview, None, too): a day said earlier in the
 # message carries on to them ("第三天住哪，几点集合").
 _DAY_ITEMS = {"meeting", "hotel", None}
@@ -117,13 +141,16 @@ def _day_spans(simple: str) -> List[Tuple[int, int, str]]:
     """Days a (simplified) message names, as the slot holds them: "3" or "明天"."""
     spans = [(m.start(), m.end(), str(parse_day_number(m.group(0)))) for m in _DAY.finditer(simple)]
     rest = simple
-    while True:  # every relative day, not only the first ("今天住哪，明天几点集合")
-        found = relative_day_span(rest)
-        if not found:
-            break
-        word, start, end = found
-        spans.append((start, end, word))
-        rest = rest[:start] + " " * (end - start) + rest[end:]
+    # Every day said, not only the first ("今天住哪，明天几点集合"): relative days, the last day
+    # ("回程", "最后一天"), calendar dates ("12月9号").
+    for find in (relative_day_span, last_day_span, date_span):
+        while True:
+            found = find(rest)
+            if not found:
+                break
+            word, start, end = found
+            spans.append((start, end, word))
+            rest = rest[:start] + " " * (end - start) + rest[end:]
     return sorted(spans)
 
 
@@ -145,6 +172,9 @@ def itinerary_queries(text: str) -> List[Query]:
     ("第三天住哪，第四天呢") or completes it ("住哪，第三天")."""
     simple = to_simplified(text or "")
     days, items = _day_spans(simple), _item_spans(simple)
+    # "回程航班" names the flight, not a day for the other items.
+    flights = [(s, e) for s, e, i in items if i == "return_flight"]
+    days = [d for d in days if not any(d[0] < e and s < d[1] for s, e in flights)]
     # A break inside a day ("第 3 天", "day 3") or an item splits nothing.
     inside = [(start, end) for start, end, _ in days + items]
     spans = [
@@ -173,6 +203,10 @@ def itinerary_queries(text: str) -> List[Query]:
         if any(i in _FLIGHTS for i in asked):
             asked = [i for i in asked if i != "meeting?"]
         asked = list(dict.fromkeys("meeting" if i == "meeting?" else i for i in asked))
+        # "几点去机场": the time they leave (the meeting) and the flight they leave for.
+        if "airport" in asked:
+            at = asked.index("airport")
+            asked = list(dict.fromkeys(asked[:at] + ["meeting", "flight"] + asked[at + 1 :]))
         if asked:
             for item in asked:
                 queries.append([item, day or (carried if item in _DAY_ITEMS else None)])

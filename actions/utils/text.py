@@ -37,10 +37,13 @@ _RELATIVE = (
     ("昨天", re.compile(r"昨天|昨日|昨晚|(?<![a-z])yesterday(?![a-z])", re.I)),
 )
 # Answers that do not change with the day: a relative day asked with them needs no explaining.
-DAY_FREE_ITEMS = {"guide", "return_flight", "outbound_flight", "included"}
+DAY_FREE_ITEMS = {"guide", "return_flight", "outbound_flight", "included", "travellers", "price", "recommend"}
 # Asked with no day during the trip, these mean today's (the overview, None, too); flights
 # without a day stay the whole list (outbound and return).
 _TODAYS_ITEMS = {"meeting", "hotel", None}
+# Words only the answer to these items holds: a second answer to the same question (a clause
+# of the message read on its own) is not given, nor declined, once one was said.
+ANSWER_MARKS = {"travellers": "出行人数", "price": "订单总金额", "recommend": "我没法为您推荐"}
 # A day of the trip (3) or a day relative to today ("明天").
 DayRef = Union[int, str, None]
 
@@ -60,8 +63,44 @@ def relative_day(text: Optional[str]) -> Optional[str]:
     return span[0] if span else None
 
 
+# The trip's last day, the day of the journey home ("那回程呢", "回来那天几点集合", "最后一天").
+LAST_DAY = "最后一天"
+_LAST_DAY = re.compile(
+    r"最后一天|最后那天|最后1天|最后的?一天|(?:回程|返程|回来|回去|回国|返回|走)的?那天|回程日|返程日"
+    r"|(?:回程|返程)(?!.{0,6}(?:航班|飞机|机票|班机))"
+)
+# A calendar date ("12月9号", "12/9", "9号"): "6日游", "2号门", "4号柜台" are no dates.
+_NUM = r"[0-9]{1,2}|[一二三四五六七八九十]{1,3}"
+_DATE = re.compile(
+    rf"(?<![0-9A-Za-z./\-第])(?:(?P<m>{_NUM})\s*月\s*(?P<d>{_NUM})\s*(?:日|号)?"
+    r"|(?P<m2>[0-9]{1,2})\s*[/／]\s*(?P<d2>[0-9]{1,2})(?![0-9/])"
+    r"|(?P<d3>[0-9]{1,2})\s*(?:日|号))(?![0-9]|游|团|线|门|柜|台|楼|车|座|房|口|厅|馆|位|航站|人)"
+)
+_DATE_VALUE = re.compile(r"^(?:(\d{1,2})月)?(\d{1,2})日$")
+
+
+def date_span(text: str) -> Optional[Tuple[str, int, int]]:
+    """The first calendar date in simplified `text`, as the slot holds it: ('12月9日', start, end);
+    a day of the month alone is '9日'. Impossible dates are none."""
+    for m in _DATE.finditer(text):
+        said_month = m.group("m") or m.group("m2")
+        month = chinese_number(said_month) if said_month else None
+        day = chinese_number(m.group("d") or m.group("d2") or m.group("d3") or "")
+        if day and 1 <= day <= 31 and (month is None or 1 <= month <= 12):
+            return (f"{month}月" if month else "") + f"{day}日", m.start(), m.end()
+    return None
+
+
+def last_day_span(text: str) -> Optional[Tuple[str, int, int]]:
+    found = _LAST_DAY.search(text)
+    return (LAST_DAY, found.start(), found.end()) if found else None
+
+
 def day_ref(value: Optional[str]) -> DayRef:
-    """A day_number slot value -> 3 for '3' / '第三天', '明天' for a relative day."""
+    """A day_number slot value -> 3 for '3' / '第三天', '明天' for a relative day, '最后一天' for
+    the last day and '12月9日' for a calendar date (both read against the booking)."""
+    if value and (value == LAST_DAY or _DATE_VALUE.match(value)):
+        return value
     return relative_day(value) or parse_day_number(value)
 
 
@@ -87,6 +126,29 @@ def locate_day(booking: Booking, word: str, today: date) -> TripDay:
     if when > end:
         return TripDay(number, False, f"您这个行程已于{_date_label(end, today)}结束，{said}没有行程安排了。")
     return TripDay(number, True, f"您的行程{_date_label(start, today)}出发，{said}是第{number}天。")
+
+
+def resolve_day(booking: Booking, ref: str, today: date) -> TripDay:
+    """Any day said in words (relative, the last day, a calendar date) as a day of this trip."""
+    if ref in RELATIVE_DAYS:
+        return locate_day(booking, ref, today)
+    start, end = _trip_dates(booking)
+    total = (end - start).days + 1
+    if ref == LAST_DAY:
+        return TripDay(total, True, f"您行程的最后一天（返程日）是第{total}天（{_date_label(end, today)}）。")
+    said = _DATE_VALUE.match(ref)
+    month, day = (int(said.group(1)) if said and said.group(1) else None), (int(said.group(2)) if said else 0)
+    dates = [start + timedelta(days=i) for i in range(total)]
+    match = next((d for d in dates if d.day == day and (month is None or d.month == month)), None)
+    if match is None:
+        return TripDay(
+            0,
+            False,
+            f"{ref}不在您这次行程的日期内（{_date_label(start, today)}出发，{_date_label(end, today)}返回），"
+            "没有这一天的安排。",
+        )
+    number = (match - start).days + 1
+    return TripDay(number, True, f"{_date_label(match, today)}是您行程的第{number}天。")
 
 
 def _trip_dates(booking: Booking) -> Tuple[date, date]:
@@ -176,6 +238,13 @@ def _answer(booking: Booking, item: Optional[str], day: DayRef, today: Optional[
         day = day_ref(day)
     if day is None and item in _TODAYS_ITEMS:
         return _answer_undated(booking, item, today or _china_today())
+    if isinstance(day, str) and day not in RELATIVE_DAYS:  # the last day, a calendar date
+        if item in DAY_FREE_ITEMS:
+            return _answer(booking, item, None, today)
+        located = resolve_day(booking, day, today or _china_today())
+        if not located.within:
+            return [located.note]
+        return [located.note] + _answer(booking, item, located.number, today)[1:]
     if isinstance(day, str):  # a relative day
         if item in DAY_FREE_ITEMS:
             return _answer(booking, item, None, today)
@@ -239,6 +308,24 @@ def _answer_day(booking: Booking, item: Optional[str], day: Optional[int]) -> st
         return _lines([f"订单 {ref} 的航班信息："] + (lines or ["本行程不含机票。"]))
     if item == "guide":
         return _guide(booking) or "导游信息将在出发前一天通过短信发送给您。"
+    if item == "travellers":
+        count = booking.get("travellers")
+        if not count:
+            return f"订单 {ref} 的记录里没有出行人数，请以合同或下单确认单为准，也可以转人工客服帮您核实。"
+        return f"订单 {ref} 登记的出行人数：{count} 人。"
+    if item == "price":
+        price = booking.get("price_cny")
+        if price is None:
+            return f"订单 {ref} 的记录里没有订单总金额，请以合同或付款凭证为准，也可以转人工客服帮您核实。"
+        return f"订单 {ref} 的订单总金额：{price} 元（实际付款以合同和付款凭证为准）。"
+    if item == "recommend":
+        guide = _guide(booking)
+        return _lines(
+            [
+                "抱歉，附近的餐厅、景点、购物等推荐不在我的服务范围内，我没法为您推荐。",
+                f"当地吃住玩的建议可以问问您的导游（{guide.replace('导游/领队：', '')}）。" if guide else "",
+            ]
+        )
     if item == "included":
         included = "、".join(booking.get("included") or []) or "以合同为准"
         excluded = "、".join(booking.get("excluded") or []) or "以合同为准"
@@ -254,6 +341,8 @@ def _answer_day(booking: Booking, item: Optional[str], day: Optional[int]) -> st
             lines.append(f"集合：{_meeting(d)}")
         if d.get("hotel"):
             lines.append(f"酒店：{d['hotel']}")
+        if day is not None:  # the return day's plan is mostly its flight
+            lines.extend(f"航班：{_format_flight(f)}" for f in d.get("flights") or [])
     flights = _flights(booking)
     if day is None and flights:
         lines.append(f"去程航班：{_format_flight(flights[0])}")
