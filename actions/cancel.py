@@ -11,8 +11,10 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.fields import COMPLAINT_STATE_SLOTS
-from actions.forms.base import latest_intent
+from actions.fields import COMPLAINT_STATE_SLOTS, NOT_GIVEN
+from actions.fields import LABELS as FIELD_LABELS
+from actions.forms.base import latest_intent, latest_text
+from actions.utils.reading import DONT_KNOW, drop_reply
 
 
 # What stopping says, by what the form was for: a cancellation request is no "查询".
@@ -83,6 +85,15 @@ class ActionAskDropComplaint(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        in_form = (tracker.active_loop or {}).get("name") == "complaint_form"
+        if (
+            in_form
+            and tracker.get_slot("requested_slot") == "complaint_when_where"
+            and DONT_KNOW.match(latest_text(tracker).strip())
+        ):
+            # "不记得了"/"忘了" (often read as `cancel`) answers the question: the time and place
+            # is not given, and the form goes on; nothing is dropped.
+            return [SlotSet("complaint_when_where", NOT_GIVEN), FollowupAction("complaint_form")]
         dispatcher.utter_message(response="utter_confirm_drop_complaint")
         # The form is paused, not dropped: "继续" resumes it where it stopped.
         return [ActiveLoop(None), SlotSet("complaint_confirming", None), SlotSet("cancel_pending", True)]
@@ -93,19 +104,46 @@ _KEEP = {"deny", "complain", "inform", "correct"}
 _DROP = {"affirm", "cancel"}
 
 
+# Two weak readings that agree are no answer ("退款": affirm 0.17, cancel 0.17).
+_MIN_AGREEING = 0.5
+
+
 def drop_answer(ranking: List[Dict[str, Any]]) -> Optional[str]:
     """ "keep", "drop" or None for an answer the NLU found ambiguous (nlu_fallback): "不，我还是要
     投诉" sits between deny and complain, and both mean "go on". Decided only when the two best
-    readings agree, or the best is sure enough and nothing says the opposite."""
+    readings agree and together are sure enough, or the best is sure enough and nothing says
+    the opposite."""
     real = [r for r in ranking if r.get("name") not in (None, "nlu_fallback")]
     if len(real) < 2:
         return None
     (first, p1), (second, p2) = [(r["name"], float(r.get("confidence") or 0)) for r in real[:2]]
     for meaning, names, other in (("keep", _KEEP, _DROP), ("drop", _DROP, _KEEP)):
         opposite = sum(float(r.get("confidence") or 0) for r in real if r["name"] in other)
-        if first in names and (second in names or (p1 >= 0.5 and opposite < 0.1)):
+        agree = second in names and p1 + p2 >= _MIN_AGREEING
+        if first in names and (agree or (p1 >= 0.5 and opposite < 0.1)):
             return meaning
     return None
+
+
+def gave_a_field(tracker: Tracker) -> bool:
+    """The answer carried a complaint value (the reader set it since the message): "退款" at
+    "确定放弃吗？" is the request, so the traveller is still complaining."""
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "slot" and event.get("name") in FIELD_LABELS and event.get("value"):
+            return True
+    return False
+
+
+def _resume(dispatcher: CollectingDispatcher) -> List[EventType]:
+    dispatcher.utter_message(response="utter_complaint_resumed")
+    return [SlotSet("cancel_pending", None), FollowupAction("complaint_form")]
+
+
+def _drop(dispatcher: CollectingDispatcher) -> List[EventType]:
+    dispatcher.utter_message(response="utter_complaint_cancelled")
+    return stop_form() + reset_complaint()
 
 
 class ActionResolveDrop(Action):
@@ -118,19 +156,22 @@ class ActionResolveDrop(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        meaning = drop_answer((tracker.latest_message or {}).get("intent_ranking") or [])
-        if meaning == "keep":
-            dispatcher.utter_message(response="utter_complaint_resumed")
-            return [SlotSet("cancel_pending", None), FollowupAction("complaint_form")]
+        # The words decide first ("不，继续吧"), then the NLU's readings; an answer that is
+        # neither yes nor no but gives a value ("退款") keeps the complaint; else asked again.
+        meaning = drop_reply(latest_text(tracker)) or drop_answer(
+            (tracker.latest_message or {}).get("intent_ranking") or []
+        )
+        if meaning == "keep" or (meaning is None and gave_a_field(tracker)):
+            return _resume(dispatcher)
         if meaning == "drop":
-            dispatcher.utter_message(response="utter_complaint_cancelled")
-            return stop_form() + reset_complaint()
+            return _drop(dispatcher)
         dispatcher.utter_message(response="utter_confirm_drop_complaint")
         return []
 
 
 class ActionDropComplaint(Action):
-    """The traveller confirmed: nothing is submitted."""
+    """The traveller confirmed: nothing is submitted. Unless their words say to go on: "不了，
+    还是继续投诉" reads as `cancel`, "好的，继续" as `affirm`."""
 
     def name(self) -> Text:
         return "action_drop_complaint"
@@ -138,8 +179,9 @@ class ActionDropComplaint(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        dispatcher.utter_message(response="utter_complaint_cancelled")
-        return stop_form() + reset_complaint()
+        if drop_reply(latest_text(tracker)) == "keep":
+            return _resume(dispatcher)
+        return _drop(dispatcher)
 
 
 class ActionResumeComplaint(Action):
@@ -151,5 +193,8 @@ class ActionResumeComplaint(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        if drop_reply(latest_text(tracker)) == "drop":
+            # "不，不想继续了" reads as `deny`, but says to drop it; nothing more is asked.
+            return _drop(dispatcher) + [FollowupAction("action_listen")]
         dispatcher.utter_message(response="utter_complaint_resumed")
         return [SlotSet("cancel_pending", None)]

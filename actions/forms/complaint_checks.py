@@ -33,11 +33,20 @@ from actions.forms.base import (
     reject,
 )
 from actions.utils.parsing import parse_phone
-from actions.utils.reading import YES_NO, confirmed_guess, looks_like_when_where, read, request_code
+from actions.utils.reading import (
+    DONT_KNOW,
+    WHEN,
+    YES_NO,
+    confirmed_guess,
+    looks_like_when_where,
+    read,
+    request_code,
+)
 
 Check = Callable[[Any, CollectingDispatcher, Tracker, DomainDict], Dict[Text, Any]]
 
-_DONT_KNOW = re.compile(r"^(不记得|不清楚|忘了|不知道|记不清|没注意)")
+# A request and nothing else, without "要求/希望" ("退款", "赔偿损失"): short.
+_MAX_BARE_REQUEST = 12
 # Chinese characters or Latin letters: an answer in words, not only digits and signs ("1234").
 _WORDS = re.compile(r"[\u4e00-\u9fffA-Za-z]")
 # A date written in digits only ("12.5", "2025-12-05", "12/5") is a time.
@@ -83,7 +92,7 @@ def check_complaint_when_where(
     value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
 ) -> Dict[Text, Any]:
     text = str(value or "").strip()
-    if _DONT_KNOW.match(text):
+    if DONT_KNOW.match(text):
         return accept("complaint_when_where", NOT_GIVEN)
     # "是的，10月16号": the offered guess confirmed in words; the yes-word is no part of it.
     text = confirmed_guess(text, tracker.get_slot("complaint_description")) or text
@@ -155,6 +164,15 @@ def request_only(text: str) -> Optional[Tuple[str, str]]:
     return reading.request_label or request_code(said) or "other", said
 
 
+def _bare_request(text: str) -> Optional[Tuple[str, str]]:
+    """(label, words) for a short request without a marker ("退款", "赔偿损失"): given for the time
+    and place (or at "确定放弃吗？" while that was asked) it is the request, not a place."""
+    code = request_code(text)
+    if not code or len(text) > _MAX_BARE_REQUEST or WHEN.search(text) or looks_like_when_where(text):
+        return None
+    return code, text
+
+
 def _request_slots(tracker: Tracker, label: str, words: str) -> Dict[Text, Any]:
     """The request in the traveller's words; added to one given before, never lost."""
     before = previous_slot_value(tracker, REQUEST_TEXT_SLOT)
@@ -174,7 +192,7 @@ def _elsewhere(
     answer to `slot`: it goes where it belongs, `slot` keeps what it had (and is asked again
     when empty). None when the text is an answer for `slot` after all."""
     if slot != "complaint_request":
-        said = request_only(text)
+        said = request_only(text) or _bare_request(text)
         if said:
             return {slot: previous_slot_value(tracker, slot), **_request_slots(tracker, *said)}
     if not _CORRECTION.search(text):

@@ -147,6 +147,42 @@ CONSENT_NO = re.compile(r"不同意|不行|不可以|不愿意|拒绝|不想给|
 _YES_FIRST = re.compile(r"^\s*(?:同意|可以|好的?|行|没问题|ok|okay|yes|嗯+|是的|确认)", re.I)
 
 
+# "不记得了", "忘了", "记不清楚", "想不起来": the traveller cannot say (an answer, not a cancel).
+DONT_KNOW = re.compile(
+    r"^(?:我|这个|具体|真的|实在|已经|都|也|时间|地点|和|几号|哪天|在哪|是|的)*"
+    r"(?:不记得|记不得|记不清|记不太清|不太记得|忘了|忘记了|给忘了|想不起来|"
+    r"不清楚|不太清楚|说不清|说不上来|不知道|没注意|没留意|没印象)"
+    r"[了啦的楚呢呀啊]*(?:时间|地点|具体|几号|哪天|在哪|当时|那天)?[了啦的呢呀啊]*[\s，,。.!！~～]*$"
+)
+# At "确定放弃这次投诉吗？": words that say go on ("不，继续吧", "还是要投诉") or drop ("放弃吧").
+_GO_ON = re.compile(
+    r"(?<![不别没])(?<!不想)(?<!不要)(?<!不用)(?:继续|接着)|还是要?投诉|要投诉|不放弃|别放弃|不要放弃|不取消|别取消|不要取消"
+    r"|保留|留着"
+)
+_GIVE_UP = re.compile(
+    r"(?<![不别])放弃|不投诉了|不想投诉|不要投诉|不继续|别继续|不想继续|不用继续|不要了|算了|取消吧|撤销"
+)
+_BARE_NO = re.compile(r"^\s*(?:不(?![用要想必需])|没有|别|否|no\b|nope)", re.I)
+_BARE_YES = re.compile(r"^\s*(?:确定|确认|是的?|对的?|好的?|嗯+|可以|行|ok|okay|yes)[\s，,。.!！~～]*$", re.I)
+
+
+def drop_reply(text: str) -> Optional[str]:
+    """ "keep", "drop" or None: what the words answer to "确定放弃这次投诉吗？", whatever the NLU
+    read ("不了，还是继续投诉" reads as `cancel`, "不，继续吧" as nothing sure)."""
+    simple = to_simplified(text or "").strip()
+    if not simple or simple.startswith("/"):
+        return None  # a button: its intent decides
+    if _GO_ON.search(simple):
+        return "keep"
+    if _GIVE_UP.search(simple):
+        return "drop"
+    if _BARE_NO.match(simple):
+        return "keep"  # no to "give it up?"
+    if _BARE_YES.match(simple):
+        return "drop"
+    return None
+
+
 def consent_in(text: str, intent: Optional[str]) -> Optional[bool]:
     """Yes or no to the personal-data question, if the message says either."""
     if CONSENT_NO.search(text or ""):
