@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.complaint import show_summary
-from actions.fields import FREE_TEXT_SLOTS, MAX_DESCRIPTION_CHARS
+from actions.fields import FREE_TEXT_SLOTS, MAX_DESCRIPTION_CHARS, NOT_GIVEN
 from actions.fields import LABELS as FIELD_LABELS
 from actions.forms.base import latest_entities, latest_text, previous_slot_value
 from actions.forms.complaint_checks import CHECKS, kept_as_before
@@ -109,6 +109,35 @@ def _field_by_shape(value: str) -> Optional[str]:
     return None
 
 
+_TIME_WORDS = re.compile(r"时间|日期|几号|哪天|几点|\btime\b|\bdate\b", re.I)
+_PLACE_WORDS = re.compile(r"地点|地方|位置|\bplace\b|\bwhere\b", re.I)
+_NOT_PLACE_LEFT = re.compile(r"[\W\d_]|在|于|是|的|大概|左右|前后|那天|当天")
+
+
+def _without_time(text: str) -> str:
+    """`text` without its times and dates ("前天晚上，在昆明滇池温德姆酒店" -> "在昆明滇池温德姆酒店")."""
+    return re.sub(r"^[\s，,。.、；;]+|[\s，,。.、；;]+$", "", WHEN.sub("", text))
+
+
+def when_where_corrected(text: str, value: str, old: Optional[str]) -> str:
+    """The time and place after a correction that names one part of it: "时间是12月5日晚上" changes
+    the time and keeps the place given before; "地点不对，是XX酒店" keeps the time. A new value
+    with both (or nothing given before) replaces the whole."""
+    if not old or old == NOT_GIVEN or not value:
+        return value
+    simple = to_simplified(text)
+    has_place = bool(_NOT_PLACE_LEFT.sub("", WHEN.sub("", to_simplified(value))))
+    has_time = bool(WHEN.search(to_simplified(value)))
+    names_time, names_place = bool(_TIME_WORDS.search(simple)), bool(_PLACE_WORDS.search(simple))
+    if has_time and not has_place and not names_place:
+        place = _without_time(old)
+        return f"{value}，{place}" if place and place not in value else value
+    if has_place and not has_time and not names_time:
+        time = "".join(m.group(0) for m in WHEN.finditer(old)).strip()
+        return f"{time}，{value}" if time else value
+    return value
+
+
 def parse_correction(
     text: str, slots: Dict[str, Any], field_hint: Optional[str] = None
 ) -> Tuple[Optional[str], str]:
@@ -185,6 +214,8 @@ def correct_field(
     the request was asked): the corrected field changes, `asked` keeps what it had (and is asked
     again when empty). None when it corrects nothing known: the caller checks it as an answer."""
     field, value = parse_correction(text, tracker.slots)
+    if field == "complaint_when_where":
+        value = when_where_corrected(text, value, previous_slot_value(tracker, field))
     if field == asked:
         return CHECKS[asked](value, dispatcher, tracker, domain) if value and value != text else None
     kept: Dict[str, Any] = {**kept_as_before(asked, tracker), "form_failures": 0.0}
@@ -261,6 +292,9 @@ class ActionCorrectComplaint(Action):
         if not value and not tracker.get_slot(field) and in_form:
             return []  # nothing given yet for that field: the form asks for it in its turn
         updates: Dict[str, Any] = {field: None}
+        if value and field == "complaint_when_where" and field != requested:
+            # "不对，时间是12月5日晚上": the time changes, the place given before stays.
+            value = when_where_corrected(text, value, previous_slot_value(tracker, field))
         if value:
             updates = CHECKS[field](value, dispatcher, tracker, domain)
         events: List[EventType] = [SlotSet(name, val) for name, val in updates.items()]
