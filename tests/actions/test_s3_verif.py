@@ -130,7 +130,8 @@ def test_the_policy_answers_of_the_message_are_rendered_without_the_ask():
     responses = {"utter_policy/change": [{"text": "换人说明。\n请提供订单号，我帮你记录需求。"}]}
     dispatcher = CollectingDispatcher()
     dispatcher.utter_message(response="utter_policy/change")
-    tracker = _tracker({"booking_ref": "TR20251234"}, "我想把同行人换成我妈，可以吗？订单TR20251234", "policy")
+    text = "我想把同行人换成我妈，可以吗？订单TR20251234"
+    tracker = _tracker({"booking_ref": "TR20251234"}, text, "policy")
     fill_in_given(dispatcher, tracker, {"responses": responses}, 0)
     message = dispatcher.messages[0]
     assert message["response"] is None and "请提供订单号" not in message["text"]
