@@ -134,7 +134,10 @@ def to_the_record(tracker: Tracker) -> Optional[List[EventType]]:
     if own_policy:
         return None
     item, day = itinerary_slots(text)
-    return [
+    message_id = (tracker.latest_message or {}).get("message_id")
+    # The verification form answers side questions of the message it runs on: none here.
+    answered = [SlotSet("answered_message_id", message_id)] if message_id else []
+    return answered + [
         SlotSet("verify_purpose", "itinerary"),
         SlotSet("verify_blocked", None),
         SlotSet("form_failures", 0.0),

@@ -36,6 +36,7 @@ def last(booking):
         ("回国那天住哪", [("hotel", "最后一天")]),
         ("最后一天几点去机场", [("meeting", "最后一天"), ("flight", "最后一天")]),
         ("最后一天的航班几点起飞", [("flight", "最后一天")]),
+        ("我们回国是哪天的飞机", [("return_flight", None)]),
         # The return flight named as such is no day for the other items.
         ("回程航班几点，住哪", [("return_flight", None), ("hotel", None)]),
         ("12月9号去哪里玩", [(None, "12月9日")]),
@@ -164,7 +165,7 @@ RECORD_CLAUSES = [
 ]
 
 
-def _policy_message(text, clauses, slots=None):
+def _policy_message(text, clauses, slots=None, key="policy/change"):
     from tests.actions.test_itinerary_followups import tracker
 
     message = tracker(text, slots)
@@ -172,7 +173,7 @@ def _policy_message(text, clauses, slots=None):
         intent={"name": "policy"},
         clauses=clauses,
         message_id="m1",
-        response_selector={"policy": {"response": {"intent_response_key": clauses[0]["response_key"]}}},
+        response_selector={"policy": {"response": {"intent_response_key": key}}},
     )
     return message
 
@@ -191,6 +192,24 @@ async def test_a_question_about_the_record_goes_to_the_booking_not_the_change_po
         {k: e.get(k) for k in ("event", "name")} for e in events
     ]
     assert any(e.get("name") == "itinerary_item" and e.get("value") == "travellers,price" for e in events)
+    # The verification form that runs next must not answer the same message as a policy question.
+    assert any(e.get("name") == "answered_message_id" and e.get("value") == "m1" for e in events)
+
+
+async def test_the_verification_form_then_says_no_policy_for_that_message():
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.questions import answer_policy_question, answer_side_questions
+
+    message = _policy_message("订单上是几位出行", [])
+    events = await answer_policy_question(CollectingDispatcher(), message)
+    for event in events:
+        if event.get("event") == "slot":
+            message.slots[event["name"]] = event["value"]
+    message.active_loop = {"name": "verify_form"}
+    dispatcher = CollectingDispatcher()
+    await answer_side_questions(dispatcher, message, primary=True)
+    assert dispatcher.messages == []
 
 
 async def test_a_change_fee_question_is_still_the_change_policy():
