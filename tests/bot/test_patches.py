@@ -36,6 +36,46 @@ def test_the_schema_is_checked_once_not_per_response(monkeypatch):
     assert calls == []  # stock Rasa 3.6 re-checks the schema on every response
 
 
+@pytest.mark.parametrize(
+    "response, valid",
+    [
+        (VALID, True),
+        ({"events": [], "responses": []}, True),
+        ({"events": [{"event": "user", "text": "你好", "parse_data": {"intent": {"name": "greet"}}}]}, True),
+        ({"events": [{"event": "active_loop", "name": None}, {"event": "followup", "name": "x"}]}, True),
+        ({"events": "not a list"}, False),
+        ({"events": [{"name": "phone"}]}, False),  # no event type
+        ({"events": [{"event": "slot", "name": 3}]}, False),
+        ({"events": [{"event": "no_such_event"}]}, False),
+    ],
+)
+def test_the_compiled_schema_agrees_with_jsonschema(response, valid):
+    from fastjsonschema import JsonSchemaException
+
+    from bot.patches import fast_action_response_check
+
+    assert action_response_validator().is_valid(response) is valid
+    try:
+        fast_action_response_check()(response)
+        fast = True
+    except JsonSchemaException:
+        fast = False
+    assert fast is valid
+
+
+def test_a_response_only_the_compiled_check_refuses_is_still_judged_by_jsonschema(monkeypatch):
+    from fastjsonschema import JsonSchemaException
+
+    def refuse(_response):
+        raise JsonSchemaException("compiled check refused")
+
+    monkeypatch.setattr(patches, "fast_action_response_check", lambda: refuse)
+    action = RemoteAction("action_x", None)
+    assert action._validate_action_result(VALID) is True
+    with pytest.raises(ValidationError):
+        action._validate_action_result({"events": "not a list"})
+
+
 # --- event types by name ---------------------------------------------------------
 
 
