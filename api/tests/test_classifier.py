@@ -493,3 +493,20 @@ def test_get_classifier_loads_once_across_threads(clf, monkeypatch):
         t.join()
     assert len({id(x) for x in found}) == 1
     assert isinstance(found[0].classify("行李箱被摔坏了"), Classification)
+
+
+# A stay's heating, hot water or bedding failing is accommodation wherever the stay is; a vehicle's
+# heating stays transport, a charge for it is no lodging fault, and harm stays safety.
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("雪乡的农家院没有暖气，冻了一晚上", "accommodation"),
+        ("投诉， 雪乡的农家院没有暖气，冻了一晚上", "accommodation"),
+        ("山里的小木屋停电了，电热毯也用不了，冻得睡不着", "accommodation"),
+        ("大巴车上没有暖气，冻死了", "transport"),
+        ("火车上空调太冷", "transport"),
+        ("酒店热水器漏电，孩子被电到了，手都麻了", "safety"),
+    ],
+)
+def test_room_facilities_are_accommodation(clf, text, expected):
+    assert clf.classify(text).category == expected

@@ -442,6 +442,46 @@ CATEGORY_RULES: dict[str, Category] = {
 }
 
 
+# A supplier's failing goes to the supplier's category (DESIGN §3): the room's heating, hot water,
+# bedding or plumbing failing is accommodation, wherever the stay is (a farmhouse, a cabin), which
+# the text categoriser can miss ("雪乡的农家院没有暖气，冻了一晚上" read as transport). Only over
+# categories a lodging complaint is mistaken for; harm rules above win (safety).
+_LODGING = (
+    r"(酒店|宾馆|民宿|客栈|旅馆|旅店|农家院|农家乐|农家|招待所|度假村|木屋|住处|住的地方|房间|客房|房里|屋里|屋子|"
+    r"标间|大床房|套房|住宿|入住|炕|hotel|room)"
+)
+_ROOM_FACILITY = (
+    r"(暖气|供暖|地暖|取暖|热水|空调|冷气|电热毯|被子|被褥|床单|枕头|床垫|马桶|卫生间|淋浴|花洒|洗澡|浴室|"
+    r"门锁|隔音|停水|停电|断电|漏水|发霉|霉味|潮湿|蟑螂|臭虫|wifi|heating|hot water)"
+)
+# A vehicle named keeps its category ("大巴上没有暖气"); a charge for the facility is billing.
+_NOT_LODGING_FAULT = _r(
+    r"(大巴|巴士|车上|车里|车内|车厢|火车|高铁|动车|飞机|航班|机舱|轮船|船上|游轮|缆车|司机|bus|flight|train|"
+    r"多收|加收|乱收|另收|额外收|收费|收了|补交|押金|[暖气水电空调网]费)"
+)
+CATEGORY_ONLY_RULES: tuple[tuple[Rule, Category], ...] = (
+    (
+        Rule(
+            "lodging_facility",
+            Severity.GENERAL,
+            _r(
+                _LODGING
+                + r"[^。!?！？]{0,16}"
+                + _ROOM_FACILITY
+                + "|"
+                + _ROOM_FACILITY
+                + r"[^。!?！？]{0,16}"
+                + _LODGING
+            ),
+            # Not over `other`: an unsure categoriser's answer is left to the agents.
+            only_for=frozenset({Category.TRANSPORT, Category.ITINERARY, Category.MEALS, Category.BAGGAGE}),
+            unless_text=_NOT_LODGING_FAULT,
+        ),
+        Category.ACCOMMODATION,
+    ),
+)
+
+
 def category_override(text: str, category: Category | str) -> tuple[Category, str] | None:
     """The category a fired rule imposes, with the reason, or None."""
     category = Category(category)
@@ -451,6 +491,12 @@ def category_override(text: str, category: Category | str) -> tuple[Category, st
             continue
         hit = rule.find(text, target)
         if hit is not None:
+            return target, f"category_rule: {target.value} ({rule.name}: {hit})"
+    if category in set(CATEGORY_RULES.values()):
+        return None  # a harm or data rule's category stays
+    for rule, target in CATEGORY_ONLY_RULES:
+        hit = rule.find(text, category)
+        if hit is not None and target != category:
             return target, f"category_rule: {target.value} ({rule.name}: {hit})"
     return None
 
