@@ -4,6 +4,7 @@ dropped after the traveller confirms once; other forms stop at once."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -13,7 +14,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.fields import COMPLAINT_STATE_SLOTS, NOT_GIVEN
 from actions.fields import LABELS as FIELD_LABELS
-from actions.forms.base import latest_intent, latest_text
+from actions.forms.base import latest_intent, latest_text, previous_slot_value
 from actions.utils.reading import DONT_KNOW, drop_reply
 
 
@@ -62,11 +63,21 @@ class ActionCancelForm(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         intent = latest_intent(tracker)
-        if intent == "request_cancellation":
+        sent_by_the_form = _sent_by_the_form(tracker)
+        if intent == "request_cancellation" or sent_by_the_form:
             # The trip comes first; what the complaint already holds is kept for later.
-            if complaint_in_progress(tracker):
+            if complaint_in_progress(tracker) or sent_by_the_form:
                 dispatcher.utter_message(response="utter_complaint_kept")
-            return stop_form() + [SlotSet("complaint_confirming", None), SlotSet("cancel_pending", None)]
+            events = stop_form() + [SlotSet("complaint_confirming", None), SlotSet("cancel_pending", None)]
+            if sent_by_the_form:
+                # No rule follows here: start the cancellation as the rule after a message does.
+                from actions.verification import ActionStartVerification  # verification -> cancel
+
+                # Its purpose comes from the intent, which the text made clear.
+                tracker.latest_message.setdefault("intent", {})["name"] = "request_cancellation"
+                events += await ActionStartVerification().run(dispatcher, tracker, domain)
+                events.append(FollowupAction("verify_form"))
+            return events
         if intent in ("request_human", "emergency"):
             pass  # what follows says what happens next; no "cancelled" in between
         elif complaint_in_progress(tracker) or tracker.get_slot("cancel_pending"):
@@ -74,6 +85,17 @@ class ActionCancelForm(Action):
         else:
             dispatcher.utter_message(response=stopped_reply(tracker))
         return stop_form() + reset_complaint()
+
+
+def _sent_by_the_form(tracker: Tracker) -> bool:
+    """Run as the complaint form's follow-up (a trip cancellation read as an answer,
+    ValidateComplaintForm), not by a rule right after the message."""
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "action" and event.get("name") not in (None, "action_listen"):
+            return event.get("name") == "complaint_form"
+    return False
 
 
 class ActionAskDropComplaint(Action):
@@ -136,9 +158,24 @@ def gave_a_field(tracker: Tracker) -> bool:
     return False
 
 
-def _resume(dispatcher: CollectingDispatcher) -> List[EventType]:
+def _bare(text: str) -> str:
+    return re.sub(r"[\s，,。.!！?？~～]", "", text)
+
+
+def _resume(dispatcher: CollectingDispatcher, tracker: Tracker, answered: bool = True) -> List[EventType]:
+    """Back to the form. When the message answered "确定放弃吗？" ("不，继续吧"), the reader's copy
+    of it as the pending question's answer is undone, so the form asks that question again."""
     dispatcher.utter_message(response="utter_complaint_resumed")
-    return [SlotSet("cancel_pending", None), FollowupAction("complaint_form")]
+    undo: List[EventType] = []
+    if answered:
+        text = _bare(latest_text(tracker))
+        for event in reversed(tracker.events or []):
+            if event.get("event") == "user":
+                break
+            if event.get("event") == "slot" and event.get("name") in FIELD_LABELS and text:
+                if _bare(str(event.get("value") or "")) == text:
+                    undo.append(SlotSet(event["name"], previous_slot_value(tracker, event["name"])))
+    return undo + [SlotSet("cancel_pending", None), FollowupAction("complaint_form")]
 
 
 def _drop(dispatcher: CollectingDispatcher) -> List[EventType]:
@@ -162,7 +199,7 @@ class ActionResolveDrop(Action):
             (tracker.latest_message or {}).get("intent_ranking") or []
         )
         if meaning == "keep" or (meaning is None and gave_a_field(tracker)):
-            return _resume(dispatcher)
+            return _resume(dispatcher, tracker, answered=meaning == "keep")
         if meaning == "drop":
             return _drop(dispatcher)
         dispatcher.utter_message(response="utter_confirm_drop_complaint")
@@ -180,7 +217,7 @@ class ActionDropComplaint(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         if drop_reply(latest_text(tracker)) == "keep":
-            return _resume(dispatcher)
+            return _resume(dispatcher, tracker)
         return _drop(dispatcher)
 
 

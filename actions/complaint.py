@@ -9,14 +9,14 @@ import re
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.cancel import reset_complaint
 from actions.clients.ticketing import Rejected, TicketingError, Unavailable, get_client
 from actions.fields import FIELDS, MAX_WHEN_WHERE_CHARS, NOT_GIVEN, REQUEST_LABELS, REQUEST_TEXT_SLOT
-from actions.forms.base import CountingFormValidation, latest_intent, latest_text
+from actions.forms.base import CountingFormValidation, latest_intent, latest_text, previous_slot_value
 from actions.forms.complaint_checks import (
     check_complainant_name,
     check_complaint_description,
@@ -27,7 +27,7 @@ from actions.forms.complaint_checks import (
 from actions.handoff import open_handoff
 from actions.questions import answer_side_questions
 from actions.utils.parsing import mask_phone
-from actions.utils.reading import read
+from actions.utils.reading import read, says_no_booking, trip_cancellation_only
 from actions.utils.text import format_ticket_created
 
 logger = logging.getLogger(__name__)
@@ -121,8 +121,11 @@ class ActionAskComplaintConsent(Action):
         # The form sets requested_slot after this action: still "complaint_consent" means the
         # notice was shown the turn before.
         # After a correction ("名字写错了…") the question is asked again as it was.
+        # Asked before this message, not "requested now": a form with its own required slots
+        # (no booking number) sets requested_slot before this action runs.
         again = (
-            tracker.get_slot("requested_slot") == "complaint_consent" and latest_intent(tracker) != "correct"
+            previous_slot_value(tracker, "requested_slot") == "complaint_consent"
+            and latest_intent(tracker) != "correct"
         )
         dispatcher.utter_message(
             response="utter_ask_complaint_consent_again" if again else "utter_ask_complaint_consent"
@@ -156,7 +159,23 @@ class ValidateComplaintForm(CountingFormValidation):
             if requested:
                 events.append(SlotSet(requested, None))  # "[图片]" must not fill it: ask again
             return events
-        return await super().run(dispatcher, tracker, domain)
+        if cancels_the_trip(tracker):
+            # "算了，这个团我也不想去了，直接退团吧" read as the story: it is no answer. The form
+            # stops with what it holds kept, and the cancellation starts (action_cancel_form).
+            read_now = [s for s in tracker.slots_to_validate() if s != "requested_slot"]
+            return [SlotSet(s, previous_slot_value(tracker, s)) for s in read_now] + [
+                ActiveLoop(None),
+                FollowupAction("action_cancel_form"),
+            ]
+        events = await super().run(dispatcher, tracker, domain)
+        if not tracker.get_slot("booking_ref") and says_no_booking(latest_text(tracker)):
+            if not no_booking_said(tracker, before_latest=True):
+                # A way on instead of the same question again (G04): the name and phone asked
+                # later find the booking; a human can help too.
+                dispatcher.utter_message(text=NO_BOOKING_WAY_ON)
+            # Something set, so the form is not refused for "我没有订单号" alone.
+            events.append(SlotSet("booking_ref", None))
+        return events
 
     async def required_slots(
         self,
@@ -167,7 +186,41 @@ class ValidateComplaintForm(CountingFormValidation):
     ) -> List[Text]:
         if tracker.get_slot("complaint_consent") is False:
             return []  # no consent: stop asking; the summary action explains
+        if not tracker.get_slot("booking_ref") and no_booking_said(tracker):
+            return [slot for slot in domain_slots if slot != "booking_ref"]
         return domain_slots
+
+
+NO_BOOKING_SHOWN = "未提供（客服会按您的姓名和手机号查找订单）"
+NO_BOOKING_WAY_ON = (
+    "没关系，没有订单号也可以登记投诉。稍后请留下您的姓名和手机号，客服会据此帮您查到订单；"
+    "如果之后找到了订单号（以 TR 开头），随时发给我就行，也可以说“转人工”。"
+)
+
+
+def no_booking_said(tracker: Tracker, before_latest: bool = False) -> bool:
+    """Since this complaint started, the traveller said they have no booking number."""
+    seen_latest = False
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "action" and event.get("name") == "action_prefill_complaint":
+            return False
+        if event.get("event") != "user":
+            continue
+        if before_latest and not seen_latest:
+            seen_latest = True
+            continue
+        if says_no_booking(event.get("text") or ""):
+            return True
+    return False
+
+
+def cancels_the_trip(tracker: Tracker) -> bool:
+    """Inside the form, after a question, the message only asks to cancel the trip and was read
+    as an answer (the request question aside: "我不想去了，退团" can be what they want)."""
+    requested = tracker.get_slot("requested_slot")
+    if not requested or requested == "complaint_request" or not tracker.slots_to_validate():
+        return False
+    return trip_cancellation_only(latest_text(tracker))
 
 
 class ActionComplaintSummary(Action):
@@ -209,7 +262,7 @@ async def show_summary(dispatcher: CollectingDispatcher, slots: Dict[Text, Any])
         logger.info("classification unavailable for the summary")
     dispatcher.utter_message(
         response="utter_complaint_summary",
-        booking_ref=slots.get("booking_ref"),
+        booking_ref=slots.get("booking_ref") or NO_BOOKING_SHOWN,
         description=description[:200] + ("……" if len(description) > 200 else ""),
         when_where=slots.get("complaint_when_where") or NOT_GIVEN,
         request=request_display(slots),
@@ -239,7 +292,7 @@ class ActionSubmitComplaint(Action):
         # Same conversation + same content = same key: a retry never opens a second ticket.
         key = hashlib.sha256(
             "|".join(
-                str(payload[k]) for k in ("conversation_id", "booking_ref", "description", "phone")
+                str(payload.get(k) or "") for k in ("conversation_id", "booking_ref", "description", "phone")
             ).encode()
         ).hexdigest()[:40]
         try:

@@ -148,7 +148,13 @@ class CountingFormValidation(FormValidationAction, ABC):
         required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
         if not any(final.get(slot) is None for slot in required):
             return  # nothing left to ask: the form's summary or action says what it has
-        kept = [NOTED_LABELS[slot] for slot in required if slot in offered and final.get(slot) is not None]
+        kept = [
+            NOTED_LABELS[slot]
+            for slot in required
+            if slot in offered
+            and final.get(slot) is not None
+            and final.get(slot) != previous_slot_value(tracker, slot)  # unchanged: nothing new noted
+        ]
         if kept:
             dispatcher.utter_message(response="utter_noted", fields="、".join(kept))
 

@@ -41,6 +41,7 @@ from actions.utils.reading import (
     looks_like_when_where,
     read,
     request_code,
+    without_no_booking,
 )
 
 Check = Callable[[Any, CollectingDispatcher, Tracker, DomainDict], Dict[Text, Any]]
@@ -73,6 +74,14 @@ def check_complaint_description(
     text = str(value or "").strip()
     before = previous_slot_value(tracker, "complaint_description")
     added = text[len(before) :].strip() if before and text.startswith(before) else text
+    story = without_no_booking(added)
+    if story != added:
+        # "我没有订单号，是朋友帮我报的名" is about the booking number, not what happened: it is
+        # left out, and what remains is the story (or the story is asked for, with no failure).
+        if len(story) < MIN_DESCRIPTION_CHARS:
+            return {"complaint_description": before or None}
+        added = story
+        text = f"{before}\n{story}" if before else story
     said = request_only(added) if added else None
     if said:
         # "要求退钱并道歉" is what they ask for, not more of what happened (the reader keeps it

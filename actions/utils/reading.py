@@ -183,6 +183,52 @@ def drop_reply(text: str) -> Optional[str]:
     return None
 
 
+# Cancelling the trip itself ("这个团我不想去了", "直接退团吧", "取消订单"), not the complaint.
+_TRIP_CANCEL = re.compile(
+    r"退团(?!费|的钱|款)|退掉.{0,4}团|不想去了|不去了|去不了了|不跟团了"
+    r"|取消(?![了过])[^，,。]{0,4}(?:团|行程|订单|预订|旅行|旅游)|cancel.{0,12}(?:trip|tour|booking|order)",
+    re.I,
+)
+# What may stand beside it and still say nothing of what happened ("算了", "那就直接…吧").
+_CANCEL_FILLER = re.compile(
+    r"算了|好吧|那就|那|直接|就|吧|了|啊|呀|我们|我|也|还是|这个|整个|团|帮我|给我|麻烦|要|想|请|行|嗯|"
+    r"\b(?:i|want|would|like|to|please|my|the|just)\b|[\s，,。.！!？?；;、~～]",
+    re.I,
+)
+
+
+def trip_cancellation_only(text: str) -> bool:
+    """The message asks to cancel the trip and says nothing else ("算了，这个团我也不想去了，直接退团吧"):
+    no story of what happened ("导游取消了行程"), which a complaint would keep."""
+    simple = to_simplified(text or "")
+    if not _TRIP_CANCEL.search(simple):
+        return False
+    return not _CANCEL_FILLER.sub("", _TRIP_CANCEL.sub("", simple))
+
+
+# "我没有订单号", "订单号找不到了", "是朋友帮我报的名": the traveller cannot give the booking number.
+_NO_BOOKING = re.compile(
+    r"(?:没有|没|不知道|找不到|查不到|忘了|忘记了|不记得|记不得|记不住|不清楚)(?:我的|我们的)?"
+    r"(?:订单号?|订单编号|单号|预订号|booking)"
+    r"|(?:订单号|订单编号|单号|预订号)(?:我)?(?:忘了|忘记了|找不到|不知道|不记得|丢了|没有|没了)"
+    r"|(?:朋友|别人|家人|家里人|亲戚|同事|老公|老婆|孩子|儿子|女儿|爸|妈|公司|单位|领导)"
+    r"(?:帮|替|给)(?:我|我们)?(?:报|订|买|预订)"
+    r"|(?:公司|单位)(?:统一)?(?:报|订)的|不是我(?:本人)?(?:报|订|买)的",
+    re.I,
+)
+
+
+def says_no_booking(text: str) -> bool:
+    return bool(_NO_BOOKING.search(to_simplified(text or "")))
+
+
+def without_no_booking(text: str) -> str:
+    """`text` without its clauses that say the booking number is missing (they are no story)."""
+    clauses = re.split(r"(?<=[，,。.！!？?；;\n])", text or "")
+    kept = "".join(c for c in clauses if not says_no_booking(c))
+    return re.sub(r"^[\s，,。.、；;]+|[\s，,。.、；;]+$", "", kept)
+
+
 def consent_in(text: str, intent: Optional[str]) -> Optional[bool]:
     """Yes or no to the personal-data question, if the message says either."""
     if CONSENT_NO.search(text or ""):

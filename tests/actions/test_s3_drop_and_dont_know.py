@@ -182,3 +182,13 @@ async def test_a_yes_still_drops_and_a_no_that_says_drop_drops():
     turn = _tracker("不，不想继续了", "deny", loop=False)
     events = await ActionResumeComplaint().run(dispatcher, turn, {})
     assert SlotSet("complaint_description", None) in events and FollowupAction("action_listen") in events
+
+
+async def test_no_continue_read_as_the_pending_answer_is_undone():
+    # The reader took "不，继续吧" as the time and place: it answered "give it up?", not that.
+    dispatcher = CollectingDispatcher()
+    read = {"complaint_when_where": "不，继续吧"}
+    turn = _tracker("不，继续吧", "nlu_fallback", FALLBACK_EVEN, loop=False, read=read, cancel_pending=True)
+    events = await ActionResolveDrop().run(dispatcher, turn, {})
+    assert SlotSet("complaint_when_where", None) in events
+    assert FollowupAction("complaint_form") in events
