@@ -10,7 +10,10 @@
   (any booking number, "verified") and read any booking;
 - an action that raises answers 500 with the action's name only: rasa-sdk's own handler
   echoed the whole request (the tracker) in the body, which Rasa then wrote to its log;
-- every log handler masks personal data (servicekit.install_log_masking).
+- every log handler masks personal data (servicekit.install_log_masking);
+- the domain is kept by digest (`restore_domain`): Rasa (bot/patches.py) sends it only until
+  this server has it, then `domain_digest` alone; an unknown digest (a restart, another
+  replica, a new model) answers 449 and Rasa sends the call again with the domain.
 
 rasa-sdk has no authentication of its own; this module builds the app with rasa-sdk's
 public `create_app()` and adds a request middleware and an exception handler with
@@ -24,7 +27,8 @@ import hmac
 import logging
 import os
 import sys
-from typing import List, Optional
+from collections import OrderedDict
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import utils
 from rasa_sdk.constants import APPLICATION_ROOT_LOGGER_NAME
@@ -42,6 +46,9 @@ TOKEN_ENV = "ACTION_SERVER_TOKEN"
 HOST_ENV = "ACTION_HOST"
 DEFAULT_HOST = "127.0.0.1"
 OPEN_PATHS = frozenset({"/health"})
+DOMAIN_DIGEST_KEY = "domain_digest"
+UNKNOWN_DOMAIN_STATUS = 449  # "retry with the domain" (bot/patches.py sends it again)
+KEPT_DOMAINS = 8  # models served at once by the Rasa replicas (a rollout has two)
 
 
 def check_startup(environ: Optional[dict] = None) -> None:
@@ -82,8 +89,60 @@ def _action_name(request: Request) -> str:
     return str(body.get("next_action", "?")) if isinstance(body, dict) else "?"
 
 
+class DomainCache:
+    """The domains Rasa sent, by digest; the least recently used goes first."""
+
+    def __init__(self, size: int = KEPT_DOMAINS) -> None:
+        self.size = size
+        self._domains: "OrderedDict[str, Dict[str, Any]]" = OrderedDict()
+
+    def put(self, digest: str, domain: Dict[str, Any]) -> None:
+        self._domains[digest] = domain
+        self._domains.move_to_end(digest)
+        while len(self._domains) > self.size:
+            self._domains.popitem(last=False)
+
+    def get(self, digest: str) -> Optional[Dict[str, Any]]:
+        domain = self._domains.get(digest)
+        if domain is not None:
+            self._domains.move_to_end(digest)
+        return domain
+
+
+def keep_domains(app: Sanic, cache: Optional[DomainCache] = None) -> Sanic:
+    """A call with a digest and no domain gets the domain last sent under that digest
+    (the SDK reads `request.json`, which Sanic parses once and keeps)."""
+    domains = cache or DomainCache()
+
+    @app.on_request
+    async def restore_domain(request: Request):
+        if request.path != "/webhook" or request.method != "POST":
+            return None
+        if request.headers.get("Content-Encoding"):
+            return None  # compressed calls always carry the domain (bot/patches.py)
+        try:
+            body = request.json
+        except Exception:  # noqa: BLE001 - the SDK answers a body it cannot read
+            return None
+        digest = body.get(DOMAIN_DIGEST_KEY) if isinstance(body, dict) else None
+        if not isinstance(digest, str) or not digest:
+            return None
+        if body.get("domain") is not None:
+            domains.put(digest, body["domain"])
+            return None
+        domain = domains.get(digest)
+        if domain is None:
+            unknown = {"error": "unknown domain", DOMAIN_DIGEST_KEY: digest}
+            return response.json(unknown, status=UNKNOWN_DOMAIN_STATUS)
+        body["domain"] = domain
+        return None
+
+    return app
+
+
 def build_app(actions: str, token: str, cors_origins: Optional[List[str]] = None) -> Sanic:
-    app = secure(create_app(actions, cors_origins=cors_origins or ""), token)
+    # secure() first: Sanic runs request middleware in the order it was added.
+    app = keep_domains(secure(create_app(actions, cors_origins=cors_origins or ""), token))
 
     @app.listener("before_server_start")
     async def mask_logs(_app, _loop) -> None:

@@ -104,3 +104,64 @@ def test_it_refuses_development_secrets_unless_development(tmp_path):
         timeout=120,
     )
     assert refused.returncode != 0 and "unset, i.e. production" in refused.stderr
+
+
+# --- the domain by digest (actions/server.py keep_domains, bot/patches.py) -----------------
+
+
+def test_the_domain_is_sent_until_the_server_has_it_and_again_after_a_restart(action_server):
+    """Rasa's side (patched RemoteAction) against the real server, restarted in between: the
+    session start reads the domain's session_config, so a call the server answered without
+    the domain would carry the slots over."""
+    import asyncio
+
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.channels import CollectingOutputChannel
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import SlotSet
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot import patches
+
+    assert patches.apply()
+    domain = Domain.from_yaml(
+        "version: '3.1'\nslots:\n  complaint_description:\n    type: text\n    mappings:\n"
+        "    - type: custom\nsession_config:\n  session_expiration_time: 60\n"
+        "  carry_over_slots_to_new_session: false\n"
+    )
+    endpoint = EndpointConfig(
+        url=url(action_server, "/webhook"), headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    sent: list = []
+    stock = patches._stock_action_call_format
+
+    def recording(self, tracker, dom):
+        call = patches._action_call_format(self, tracker, dom)
+        sent.append(("domain" in call, call.get(patches.DOMAIN_DIGEST_KEY)))
+        return call
+
+    def session_start():
+        tracker = DialogueStateTracker.from_events("digest", [SlotSet("complaint_description", "房间很脏")])
+        action = RemoteAction("action_session_start", endpoint)
+        nlg = TemplatedNaturalLanguageGenerator(domain.responses)
+        return asyncio.run(action.run(CollectingOutputChannel(), nlg, tracker, domain))
+
+    def carried(events):
+        return [e for e in events if isinstance(e, SlotSet) and e.key == "complaint_description"]
+
+    patches.RemoteAction._action_call_format = recording
+    try:
+        first, second = session_start(), session_start()
+        action_server.stop()
+        action_server.start(timeout=120)  # a new process: it knows no domain
+        third, fourth = session_start(), session_start()
+    finally:
+        patches.RemoteAction._action_call_format = patches._action_call_format
+    assert stock is not patches._action_call_format
+    digest = patches.domain_digest(domain)
+    # with the domain; digest only; digest only -> 449 -> again with the domain; digest only
+    assert sent == [(True, digest), (False, digest), (False, digest), (True, digest), (False, digest)]
+    for events in (first, second, third, fourth):
+        assert not carried(events)  # the domain's session_config was applied every time
