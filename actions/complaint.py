@@ -239,13 +239,20 @@ class ActionComplaintSummary(Action):
         return [SlotSet("complaint_confirming", True)]
 
 
+# Words that only say "I ask for" around a label ("要求赔偿", "我要退款"): the label adds nothing.
+_ASKING = re.compile(r"要求|希望|请求|我们?想?要|想要|请|给我们?|[\s，,。.!！~～、]")
+
+
 def request_display(slots: Dict[Text, Any]) -> str:
-    """The traveller's words, with the label beside them when it adds something."""
+    """The traveller's words, with the label beside them when it adds something: "我其实只想要个
+    道歉（道歉）" shows the choice read from them; "要求赔偿" needs none."""
     label = REQUEST_LABELS.get(slots.get("complaint_request"))
     words = slots.get(REQUEST_TEXT_SLOT)
     if not words:
         return label or NOT_GIVEN
-    return words if not label or label in words or label == "其他" else f"{words}（{label}）"
+    if not label or label == "其他" or _ASKING.sub("", words) in (label, ""):
+        return words
+    return f"{words}（{label}）"
 
 
 async def show_summary(dispatcher: CollectingDispatcher, slots: Dict[Text, Any]) -> None:
