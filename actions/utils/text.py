@@ -299,7 +299,8 @@ def _answer_day(booking: Booking, item: Optional[str], day: Optional[int]) -> st
     if item in ("return_flight", "outbound_flight"):
         label = "回程" if item == "return_flight" else "去程"
         legs = days[-1:] if item == "return_flight" else days[:1]
-        lines = [_format_flight(f) for d in legs for f in (d.get("flights") or [])]
+        # With its day and date: "我们哪天回国" asks the date as much as the flight.
+        lines = [f"{_day_label(d)}：{_format_flight(f)}" for d in legs for f in (d.get("flights") or [])]
         return _lines([f"订单 {ref} 的{label}航班："] + (lines or [f"本行程不含{label}机票。"]))
     if item == "flight" and day is not None:
         return _day_flights(ref, days, chosen[0])

@@ -81,6 +81,11 @@ def test_a_day_of_the_month_alone_is_found_in_the_trip():
     assert day(ONGOING, 5)["hotel"] in answer
 
 
+def test_the_return_flight_says_its_day():
+    answer = format_itinerary_answer(ONGOING, "return_flight", None, today=TODAY)
+    assert "MU5876" in answer and "第6天（2026-12-10）" in answer
+
+
 def test_the_plan_of_one_day_shows_its_flight():
     answer = format_itinerary_answer(ONGOING, None, "最后一天", today=TODAY)
     assert "MU5876" in answer and "MU5715" not in answer
