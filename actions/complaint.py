@@ -27,7 +27,7 @@ from actions.forms.complaint_checks import (
 from actions.handoff import open_handoff
 from actions.questions import answer_side_questions
 from actions.utils.parsing import mask_phone
-from actions.utils.reading import read, says_no_booking, trip_cancellation_only
+from actions.utils.reading import DONT_KNOW, read, says_no_booking, trip_cancellation_only
 from actions.utils.text import format_ticket_created
 
 logger = logging.getLogger(__name__)
@@ -167,6 +167,16 @@ class ValidateComplaintForm(CountingFormValidation):
                 ActiveLoop(None),
                 FollowupAction("action_cancel_form"),
             ]
+        text = latest_text(tracker).strip()
+        if (
+            tracker.get_slot("requested_slot") == "complaint_when_where"
+            and "complaint_when_where" not in tracker.slots_to_validate()
+            and DONT_KNOW.match(text)
+        ):
+            # "想不起来了" read as `deny` or `cancel` is still the answer: checked as if read for
+            # the question (its check records "未说明"), so the form goes on instead of refusing.
+            tracker.events.append({"event": "slot", "name": "complaint_when_where", "value": text})
+            tracker.slots["complaint_when_where"] = text
         events = await super().run(dispatcher, tracker, domain)
         if not tracker.get_slot("booking_ref") and says_no_booking(latest_text(tracker)):
             if not no_booking_said(tracker, before_latest=True):

@@ -192,3 +192,15 @@ async def test_no_continue_read_as_the_pending_answer_is_undone():
     events = await ActionResolveDrop().run(dispatcher, turn, {})
     assert SlotSet("complaint_when_where", None) in events
     assert FollowupAction("complaint_form") in events
+
+
+@pytest.mark.parametrize("intent", ["deny", "cancel", "nlu_fallback"])
+async def test_dont_know_read_as_anything_is_checked_as_the_answer(intent):
+    # The reader sets nothing for "想不起来了" read as `deny`; the form records "未说明" and goes
+    # on instead of being refused (which ended in "抱歉，我没太明白").
+    from tests.actions.test_actions import COMPLAINT_DOMAIN
+
+    dispatcher = CollectingDispatcher()
+    turn = _tracker("想不起来了", intent)
+    events = await ValidateComplaintForm().run(dispatcher, turn, COMPLAINT_DOMAIN)
+    assert SlotSet("complaint_when_where", NOT_GIVEN) in events
