@@ -7,37 +7,52 @@ is known, and opens an urgent handoff. Details are taken afterwards by the agent
 
 The numbers in the advice are those of the place: China's at home, the named country's
 abroad (`data/emergency/numbers.yml`), or "the local police number" when the traveller is
-abroad (a foreign place in the message, an outbound booking) in a country without checked
-numbers. 110 is not the police everywhere.
+abroad (a foreign place in the message, an outbound trip under way) in a country without
+checked numbers. 110 is not the police everywhere. Where the traveller is comes from the
+message's place, else the booking: a domestic trip is at home; an outbound one is abroad
+only between its departure and return dates. Unknown (no booking, an outbound booking not
+under way or without dates): China's numbers and, in one line, what to do abroad.
+
+A complaint about a trip that is over ("我要投诉 TR… 高反严重导游不管", the return date
+passed) is no emergency unless the message says it is happening now: it starts the
+complaint form instead (the lexicon's `now` and `complaint` words, read from the file).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
 import yaml
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.clients.rasa import say_to_paused
 from actions.clients.ticketing import TicketingError, get_client
-from actions.forms.base import latest_entities
+from actions.forms.base import latest_entities, latest_text
 from actions.handoff import open_handoff
 from actions.settings import get_settings
+from actions.utils.refund import china_today
 
 logger = logging.getLogger(__name__)
 
 NUMBERS_FILE = Path(__file__).resolve().parents[1] / "data" / "emergency" / "numbers.yml"
+LEXICON_FILE = NUMBERS_FILE.with_name("lexicon.yml")
 
 # One line per kind, most life-threatening first (the order they are shown in). {police},
 # {ambulance}, {fire} and {rescue} (police and ambulance) are the numbers of the place.
 ADVICE = {
+    # No digits but the number to call: every number in the reply becomes a link in the widget.
+    "cardiac": (
+        "有人没有呼吸：请立刻拨打{ambulance}，按调度员指导做心肺复苏(CPR)：让人平躺在硬地上，"
+        "在胸口正中用力、快速地按压，不要停，直到救护人员接手；附近有AED（自动体外除颤器）请马上取来。"
+    ),
     "fire": "发生火灾：请立即拨打{fire}，用湿毛巾捂住口鼻，沿安全出口撤离，不要乘坐电梯。",
     "water": (
         "有人落水：请立即拨打{rescue}，并呼叫救生员或水上救援；不要下水施救，"
@@ -45,6 +60,14 @@ ADVICE = {
     ),
     "medical": (
         "有人受伤或身体不适：请立即拨打{ambulance}叫救护车，不要随意移动重伤者，尽量让伤者保持清醒和保暖。"
+    ),
+    "poisoning": (
+        "疑似食物中毒：请立即拨打{ambulance}或尽快去最近的医院，症状重的人先送医；"
+        "保留吃剩的食物和餐厅单据，马上告诉导游，同餐的其他人也请留意身体情况。"
+    ),
+    "illness": (
+        "有人突发疾病：请立即拨打{ambulance}，或由同伴陪同尽快去最近的医院急诊；"
+        "带上证件和正在服用的药，并马上告诉导游。"
     ),
     "accident": "发生交通事故：请立即拨打{rescue}，离开车流到安全地带等待救援。",
     "missing": (
@@ -72,6 +95,11 @@ ADVICE = {
 GENERIC = "如有人身危险，请立即拨打{police}报警或拨打{ambulance}叫救护车。"
 ABROAD = (
     "您在境外：请联系中国驻当地使领馆；"
+    "外交部全球领事保护与服务应急热线 +86-10-12308（或 +86-10-65612308），24 小时有人接听。"
+)
+# Where the traveller is, unknown: China's numbers above, and this for abroad.
+MAYBE_ABROAD = (
+    "如果您现在在境外：请改拨当地报警和急救电话，并联系中国驻当地使领馆；"
     "外交部全球领事保护与服务应急热线 +86-10-12308（或 +86-10-65612308），24 小时有人接听。"
 )
 
@@ -124,13 +152,17 @@ def advice_text(
     line: str,
     guide: Optional[Dict[str, Any]],
     country: Optional[str] = None,
+    maybe_abroad: bool = False,
 ) -> str:
+    """`maybe_abroad`: where the traveller is is unknown (China's numbers, and the abroad line)."""
     abroad = abroad or bool(country)
     numbers = numbers_for(abroad, country)
     lines = ["请先确保自身和身边人员的安全！"]
     lines += [_fill(ADVICE[kind], numbers) for kind in kinds] or [_fill(GENERIC, numbers)]
     if abroad:
         lines.append(ABROAD)
+    elif maybe_abroad:
+        lines.append(MAYBE_ABROAD)
     lines.append(f"本公司 24 小时紧急救援电话：{line}")
     if guide and guide.get("phone"):
         lines.append(f"您的导游{guide.get('name') or ''}：{guide['phone']}")
@@ -143,18 +175,92 @@ async def _booking(tracker: Tracker) -> Optional[Dict[str, Any]]:
     if not ref:
         return None
     try:
-        return await get_client().emergency_contact(ref)  # guide and tour type only: no grant needed
+        booking = dict(await get_client().emergency_contact(ref))  # no grant needed
     except TicketingError:
         logger.info("booking not available for the emergency reply")
         return None
+    grant = tracker.get_slot("verify_grant")
+    if not booking.get("return_date") and grant and tracker.get_slot("verified_booking") == ref:
+        # The trip's dates (where the traveller is) from the booking this conversation verified.
+        try:
+            full = await get_client().get_booking(ref, grant, tracker.sender_id)
+            booking.update({key: full.get(key) for key in ("departure_date", "return_date")})
+        except TicketingError:
+            logger.info("booking dates not available for the emergency reply")
+    return booking
 
 
-async def emergency_advice(tracker: Tracker) -> Text:
-    booking = await _booking(tracker)
-    abroad = bool(latest_entities(tracker, "abroad")) or (booking or {}).get("tour_type") == "outbound"
+def trip_stage(booking: Optional[Dict[str, Any]], today: Optional[date] = None) -> Optional[str]:
+    """pre_trip, in_trip or post_trip from the booking's dates (China's today); None without them."""
+    try:
+        start = date.fromisoformat(str((booking or {})["departure_date"])[:10])
+        end = date.fromisoformat(str((booking or {})["return_date"])[:10])
+    except (KeyError, TypeError, ValueError):
+        return None
+    today = today or china_today()
+    return "pre_trip" if today < start else "post_trip" if today > end else "in_trip"
+
+
+def whereabouts(abroad_said: bool, booking: Optional[Dict[str, Any]], today: Optional[date] = None) -> str:
+    """abroad, home or unknown. An outbound traveller is at home before departure and after
+    return; no booking, or no dates, is unknown."""
+    if abroad_said:
+        return "abroad"
+    if not booking:
+        return "unknown"
+    if booking.get("tour_type") == "domestic":
+        return "home"
+    stage = trip_stage(booking, today)
+    return "abroad" if stage == "in_trip" else "home" if stage else "unknown"
+
+
+async def emergency_advice(tracker: Tracker, booking: Optional[Dict[str, Any]] = None) -> Text:
+    booking = booking if booking is not None else await _booking(tracker)
+    text = (tracker.latest_message or {}).get("text") or ""
+    country = country_in(text)
+    where = whereabouts(bool(latest_entities(tracker, "abroad")) or bool(country), booking)
     guide = {"name": booking.get("guide_name"), "phone": booking.get("guide_phone")} if booking else None
-    country = country_in((tracker.latest_message or {}).get("text") or "")
-    return advice_text(emergency_kinds(tracker), abroad, get_settings().emergency_line, guide, country)
+    outbound = (booking or {}).get("tour_type") == "outbound"
+    return advice_text(
+        emergency_kinds(tracker),
+        where == "abroad",
+        get_settings().emergency_line,
+        guide,
+        country,
+        # An outbound traveller at home before departure may be on their way: the abroad line too.
+        maybe_abroad=where == "unknown" or (where == "home" and outbound),
+    )
+
+
+@lru_cache(maxsize=1)
+def _cues(path: Path = LEXICON_FILE) -> Dict[str, "re.Pattern[str]"]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {key: re.compile(raw[key], re.I) for key in ("now", "complaint")}
+
+
+def complaint_about_past_trip(tracker: Tracker, booking: Optional[Dict[str, Any]]) -> bool:
+    """A complaint about a trip that is over, with no word that it is happening now: not an
+    emergency. Someone not breathing is always now; so is anything without a complaint word
+    ("我妈晕倒了" after the trip may be at home today)."""
+    if trip_stage(booking) != "post_trip" or "cardiac" in emergency_kinds(tracker):
+        return False
+    text = latest_text(tracker)
+    cues = _cues()
+    return bool(cues["complaint"].search(text)) and not cues["now"].search(text)
+
+
+async def start_complaint(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+) -> List[EventType]:
+    """The complaint form, with what the message told (the reader keeps nothing of an emergency)."""
+    from actions.complaint import ActionPrefillComplaint  # complaint -> reader -> emergency: no cycle
+    from actions.reader import complaint_slots_of
+
+    events: List[EventType] = []
+    if (tracker.active_loop or {}).get("name") != "complaint_form":
+        events += await ActionPrefillComplaint().run(dispatcher, tracker, domain)
+    events += [SlotSet(name, value) for name, value in complaint_slots_of(tracker).items()]
+    return events + [FollowupAction("complaint_form")]
 
 
 async def emergency_reply(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
@@ -184,7 +290,11 @@ class ActionEmergency(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        await emergency_reply(dispatcher, tracker)
+        booking = await _booking(tracker)
+        loop = (tracker.active_loop or {}).get("name")
+        if loop in (None, "complaint_form") and complaint_about_past_trip(tracker, booking):
+            return await start_complaint(dispatcher, tracker, domain)
+        dispatcher.utter_message(text=await emergency_advice(tracker, booking))
         # Whatever form was open stops: the agent takes the details.
         events: List[EventType] = [
             ActiveLoop(None),

@@ -152,18 +152,34 @@ async def test_a_collapse_in_osaka_gets_japans_ambulance_number():
 
 
 class _OutboundDesk:
+    def __init__(self, **dates):
+        self.dates = dates
+
     async def emergency_contact(self, ref):
-        return {"tour_type": "outbound", "guide_name": "王导", "guide_phone": "13900001111"}
+        return {"tour_type": "outbound", "guide_name": "王导", "guide_phone": "13900001111", **self.dates}
 
 
-async def test_an_outbound_booking_without_a_place_gets_the_local_numbers():
-    ticketing.set_client(_OutboundDesk())
+async def _advice_with(desk, text: str) -> str:
+    ticketing.set_client(desk)
     try:
-        said = await _advice("酒店着火了", {"booking_ref": "TR20260004"})
+        return await _advice(text, {"booking_ref": "TR20260004"})
     finally:
         ticketing.set_client(None)
+
+
+async def test_an_outbound_trip_under_way_without_a_place_gets_the_local_numbers():
+    from actions.utils.refund import china_today
+
+    today = china_today().isoformat()
+    said = await _advice_with(_OutboundDesk(departure_date=today, return_date=today), "酒店着火了")
     assert "当地火警电话" in said and "119" not in _safety(said)
     assert "12308" in said and "13900001111" in said
+
+
+async def test_an_outbound_booking_without_dates_gets_chinas_numbers_and_the_abroad_line():
+    said = await _advice_with(_OutboundDesk(), "酒店着火了")
+    assert "119" in _safety(said) and "如果您现在在境外" in said and "12308" in said
+    assert "13900001111" in said
 
 
 def test_every_country_with_numbers_is_abroad_for_the_lexicon():
