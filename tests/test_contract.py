@@ -184,3 +184,12 @@ def test_the_labels_the_bot_shows_are_in_the_contract() -> None:
     """The bot shows these as sent; dropping them from the contract would bring back a copy."""
     assert typing.get_type_hints(contract.Classification)["category_label"] is str
     assert typing.get_type_hints(contract.Deadline)["label"] is str
+
+
+def test_the_emergency_contact_carries_the_trip_dates() -> None:
+    """actions/emergency.py tells from them, before any verification, whether the traveller is
+    abroad now and whether a complaint is about an ended trip: dropping them from the contract
+    would leave it guessing (the API's side is checked by test_endpoint_matches_the_api)."""
+    hints = typing.get_type_hints(contract.EmergencyContact)
+    assert hints["departure_date"] is str and hints["return_date"] is str
+    assert {"departure_date", "return_date"} <= contract.EmergencyContact.__required_keys__

@@ -72,6 +72,9 @@ class EmergencyContact(TypedDict):
     tour_type: Literal["domestic", "outbound"]
     guide_name: Optional[str]
     guide_phone: Optional[str]
+    # ISO dates: whether the traveller is abroad now, whether a complaint's trip has ended.
+    departure_date: str
+    return_date: str
 
 
 class PhoneCheck(TypedDict):

@@ -84,9 +84,14 @@ class BookingVerified(BaseModel):
 
 
 class EmergencyContact(BaseModel):
-    """What an emergency reply may use before any verification: nothing about the traveller."""
+    """What an emergency reply may use before any verification: nothing about the traveller
+    (the trip's dates are the tour's, shared by everyone on it)."""
 
     ref: str
     tour_type: Literal["domestic", "outbound"]
     guide_name: str | None
     guide_phone: str | None
+    departure_date: date = Field(
+        description="whether an outbound traveller is abroad now, whether a complaint's trip has ended"
+    )
+    return_date: date

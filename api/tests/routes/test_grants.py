@@ -39,4 +39,11 @@ def test_the_grant_reads_the_booking_and_nothing_else(client, service, clock):
 
 def test_emergency_contact_needs_no_grant_and_tells_nothing_personal(client, service):
     body = client.get(f"/bookings/{REF}/emergency-contact", headers=service).json()
-    assert set(body) == {"ref", "tour_type", "guide_name", "guide_phone"}
+    assert set(body) == {"ref", "tour_type", "guide_name", "guide_phone", "departure_date", "return_date"}
+
+
+def test_emergency_contact_tells_the_trip_dates(client, service):
+    """The bot tells from them whether an outbound traveller is abroad now and whether a
+    complaint is about a trip that has ended: ISO dates, the booking's own."""
+    body = client.get(f"/bookings/{REF}/emergency-contact", headers=service).json()
+    assert (body["departure_date"], body["return_date"]) == ("2026-12-05", "2026-12-10")

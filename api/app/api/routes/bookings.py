@@ -62,7 +62,8 @@ def get_booking(
 
 @router.get(
     "/{ref}/emergency-contact",
-    summary="The guide's work phone and the tour type, for an emergency reply before verification",
+    summary="The guide's work phone, the tour type and the trip's dates, for an emergency reply before "
+    "verification",
     response_model=EmergencyContact,
     responses={404: {"description": "unknown booking"}},
 )
@@ -75,6 +76,8 @@ def emergency_contact(ref: RefPath, caller: ServiceOnly, session: SessionDep) ->
         tour_type=booking.tour_type,
         guide_name=booking.guide_name,
         guide_phone=booking.guide_phone,
+        departure_date=booking.departure_date,
+        return_date=booking.return_date,
     )
 
 
