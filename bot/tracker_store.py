@@ -199,6 +199,52 @@ class PooledSQLTrackerStore(SQLTrackerStore):
                 logger.warning(error)
                 time.sleep(5)
 
+    # -- appending only the turn's events ----------------------------------------------------
+
+    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        return self._mark(await super().retrieve(sender_id))
+
+    async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
+        return self._mark(await super().retrieve_full_tracker(conversation_id))
+
+    def _mark(self, tracker: Optional[DialogueStateTracker]) -> Optional[DialogueStateTracker]:
+        """Note how many of the tracker's events are stored (all of them, when handed out)."""
+        if tracker is not None:
+            setattr(tracker, _STORED, len(tracker.events))
+        return tracker
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's save, without counting the stored rows of the session on every turn (a
+        query per message): a tracker this store handed out knows how many of its events
+        are stored, and exactly the ones after them are appended."""
+        stored = getattr(tracker, _STORED, None)
+        if stored is None:  # not handed out by this store (a new conversation): Rasa's way
+            await super().save(tracker)
+            self._mark(tracker)
+            return
+        await self.stream_events(tracker)
+        new_events = list(itertools.islice(tracker.events, stored, None))
+        if not new_events:
+            return
+        with self.session_scope() as session:
+            for event in new_events:
+                session.add(self._row(tracker.sender_id, event, None))
+            session.commit()
+        self._mark(tracker)
+
+    def _row(self, sender_id: Text, event: Event, marker: Optional[Text]) -> Any:
+        """The row Rasa's save writes for an event (`marker`: our intent_name instead)."""
+        data = event.as_dict()
+        intent = data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)
+        return self.SQLEvent(
+            sender_id=sender_id,
+            type_name=event.type_name,
+            timestamp=data.get("timestamp"),
+            intent_name=marker or intent,
+            action_name=data.get("name"),
+            data=json.dumps(data),
+        )
+
     def _create_database_and_update_engine(self, db: Text, engine_url: URL) -> None:
         """Rasa's, with our engine for the database it created (stock: a default engine)."""
         if self.engine.dialect.name != "postgresql":
@@ -287,13 +333,9 @@ class WindowedSQLTrackerStore(PooledSQLTrackerStore):
             tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
         return self._mark(tracker)
 
-    async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
-        return self._mark(await super().retrieve_full_tracker(conversation_id))
-
-    @staticmethod
-    def _mark(tracker: Optional[DialogueStateTracker]) -> Optional[DialogueStateTracker]:
+    def _mark(self, tracker: Optional[DialogueStateTracker]) -> Optional[DialogueStateTracker]:
         if tracker is not None:
-            setattr(tracker, _STORED, len(tracker.events))
+            super()._mark(tracker)
             setattr(tracker, _SETTLED_SLOTS, settled_slots(tracker))
         return tracker
 
@@ -346,15 +388,3 @@ class WindowedSQLTrackerStore(PooledSQLTrackerStore):
         at = new_events[0].timestamp
         ordered = [SESSION_START_METADATA_SLOT] + sorted(n for n in slots if n != SESSION_START_METADATA_SLOT)
         return [SlotSet(name, slots[name], timestamp=at) for name in ordered]
-
-    def _row(self, sender_id: Text, event: Event, marker: Optional[Text]) -> Any:
-        data = event.as_dict()
-        intent = data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)
-        return self.SQLEvent(
-            sender_id=sender_id,
-            type_name=event.type_name,
-            timestamp=data.get("timestamp"),
-            intent_name=marker or intent,
-            action_name=data.get("name"),
-            data=json.dumps(data),
-        )

@@ -258,6 +258,41 @@ async def test_sqlite_file_store_pools_connections_in_wal_mode_and_keeps_every_e
     assert sum(1 for e in again.events if isinstance(e, UserUttered)) == 3
 
 
+async def test_a_handed_out_tracker_appends_its_new_events_without_counting_the_stored_ones(tmp_path):
+    """Stock Rasa counts the session's stored rows on every save; a tracker this store handed
+    out knows how many are stored. Same rows as Rasa's way, across sessions, saved twice."""
+    import sqlalchemy as sa
+    from rasa.shared.core.events import SessionStarted
+
+    domain, db = slot_domain(), str(tmp_path / "tracker.db")
+    store = PooledSQLTrackerStore(domain, dialect="sqlite", db=db)
+    stock = SQLTrackerStore(domain, dialect="sqlite", db=db)
+    statements: List[str] = []
+    sa.event.listen(store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+
+    await store.save(DialogueStateTracker.from_events("t2", [ActionExecuted("action_listen")]))
+    for i in range(3):
+        tracker = await store.retrieve("t2")
+        if i == 2:  # a new session inside the turn: the old session's events stay in the tracker
+            tracker.update(SessionStarted())
+        tracker.update(UserUttered(f"第{i}句", {"name": "greet", "confidence": 1.0}))
+        tracker.update(SlotSet("city", f"城市{i}"))
+        statements.clear()
+        await store.save(tracker)
+        await store.save(tracker)  # nothing new: nothing written
+        assert not any("count(" in s.lower() for s in statements)
+        assert sum(s.lstrip().upper().startswith("INSERT") for s in statements) == 2 + (i == 2)
+    stored = await stock.retrieve_full_tracker("t2")
+    kinds = [type(e).__name__ for e in stored.events]
+    assert kinds == ["ActionExecuted"] + ["UserUttered", "SlotSet"] * 2 + [
+        "SessionStarted",
+        "UserUttered",
+        "SlotSet",
+    ]
+    assert (await stock.retrieve("t2")).get_slot("city") == "城市2"
+    assert [type(e).__name__ for e in (await store.retrieve("t2")).events] == kinds[5:]
+
+
 def test_the_pragmas_stay_on_the_stores_engine(tmp_path):
     """Neither the store nor the server's patches touch the other SQLAlchemy engines."""
     import sqlalchemy as sa
