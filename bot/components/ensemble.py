@@ -21,7 +21,7 @@ from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressi
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-from scipy.sparse import vstack
+from scipy.sparse import csr_matrix, hstack, vstack
 
 CONFIDENCE = "confidence"
 FALLBACK = "nlu_fallback"
@@ -76,11 +76,22 @@ class BlendedIntentClassifier(LogisticRegressionClassifier):
         # A message left empty by the normaliser ("   ") lacks some featurizers' features, so
         # its row is narrower than the model's: the blend has nothing to say about it (an
         # exception here would cost the traveller the reply).
-        rows = [(m, self._create_X([m])) for m in messages if m.get_sparse_features(TEXT)[1] is not None]
+        rows = [(m, row) for m in messages if (row := self._row(m)) is not None]
         usable = [(m, row) for m, row in rows if row.shape[1] == self.clf.n_features_in_]
         if usable:
             self._blend([m for m, _ in usable], vstack([row for _, row in usable]))
         return messages
+
+    @staticmethod
+    def _row(message: Message) -> Any:
+        """`_create_X` of one message, combining its features once (Rasa's combines every
+        featurizer's token rows too, and the check for features did the same again: 3 % of
+        the server's CPU at 20 conversations)."""
+        sparse = message.get_sparse_features(TEXT)[1]
+        if sparse is None:
+            return None
+        dense = message.get_dense_features(TEXT)[1]
+        return hstack([csr_matrix(sparse.features), csr_matrix(dense.features if dense else [])])
 
     def _blend(self, messages: List[Message], features: Any) -> None:
         probabilities = self.clf.predict_proba(features)

@@ -118,9 +118,26 @@ def _with_features(component, *messages):
     from scipy.sparse import csr_matrix
 
     component.clf.n_features_in_ = 1
-    component._create_X = lambda batch: csr_matrix(np.ones((len(batch), 1)))
-    for message in messages:
-        message.get_sparse_features = lambda attribute: (None, object())
+    component._row = lambda message: csr_matrix(np.ones((1, 1)))
+
+
+def test_a_blend_row_is_rasas_feature_row_of_the_message():
+    import numpy as np
+    from rasa.shared.nlu.training_data.features import Features
+    from scipy.sparse import coo_matrix
+
+    from bot.components.ensemble import BlendedIntentClassifier
+
+    component = BlendedIntentClassifier({"diet_weight": 0.3}, "blend", None, None)
+    message = Message(data={TEXT: "退款怎么算"})
+    for origin, width in (("words", 4), ("chars", 6)):
+        rows = np.arange(width * 3).reshape(3, width) % 3
+        message.add_features(Features(coo_matrix(rows), "sequence", TEXT, origin))
+        message.add_features(Features(coo_matrix(rows.sum(0, keepdims=True)), "sentence", TEXT, origin))
+    row = component._row(message)
+    assert row.shape == (1, 10)
+    assert (row != component._create_X([message])).nnz == 0
+    assert component._row(Message(data={TEXT: "   "})) is None  # no features: no row
 
 
 def test_the_blend_decides_only_the_intents_it_is_given():
@@ -207,10 +224,8 @@ def test_a_message_without_the_full_feature_row_is_left_to_diet():
     component = BlendedIntentClassifier({"diet_weight": 0.3}, "blend", None, None)
     component.clf = Linear()
     widths = {"   ": 2, "怎么练出腹肌": 3}
-    component._create_X = lambda messages: csr_matrix(np.ones((1, widths[messages[0].get("text")])))
+    component._row = lambda message: csr_matrix(np.ones((1, widths[message.get("text")])))
     empty, full = _message("   ", [("nlu_fallback", 1.0)]), _message("怎么练出腹肌", [("policy", 1.0)])
-    for message in (empty, full):
-        message.get_sparse_features = lambda attribute: (None, object())
     component.process([empty, full])
     assert empty.get("intent")["name"] == "nlu_fallback"
     assert full.get("intent")["name"] == "out_of_scope"
