@@ -3,13 +3,15 @@
 "TR20260003 我叫王芳 136…，10月16号在三亚南山，导游自己跑去吃饭…要求道歉" carries so many
 values that DIET reads it as `inform` (or `correct`); the story in it says it is a
 complaint. A request to book a new trip that DIET did not understand gets the sales line.
-Otherwise the traveller is asked what they want.
+A correction outside a form that gives another booking number ("哦不对，订单号写错了，是
+TR20260019") means "use this one": that booking is verified and the question asked before is
+answered again for it. Otherwise the traveller is asked what they want.
 """
 
 from __future__ import annotations
 
 import re
-from typing import List, Optional, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -18,13 +20,28 @@ from rasa_sdk.types import DomainDict
 
 from actions.forms.base import latest_intent, latest_text
 from actions.itinerary import own_business
-from actions.reader import complaint_slots_of
+from actions.reader import complaint_slots_of, itinerary_slots
 from actions.scope import is_new_booking
 from actions.settings import get_settings
+from actions.utils.parsing import parse_booking_ref
 from actions.utils.reading import is_descriptive, is_question, read
 
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+# The traveller's own words of correcting what they gave ("写错了", "不是这个单", "wrong number").
+_CORRECTION = re.compile(
+    r"(?:写|打|输|填|搞|弄|记|说|发|看)错|不对|不是(?:这|那)个?单?|应该是|换成|改成|改为|更正|纠正"
+    r"|wrong|typo|mistake|meant|actually|correct(?:ion|ed)?",
+    re.I,
+)
+# What the correction is about, and the little words around it: no story in them (only Chinese
+# characters make a story).
+_ABOUT_NUMBER = re.compile(
+    r"订单号?码?|单号|编号|号码|单子|这单|那单|哦|噢|喔|啊|呀|哎|唉|嗯|抱歉|不好意思|对不起|"
+    r"我的?|是|的|了|刚才|之前|上面|前面|这个|那个"
+)
+# "订单号打错了，应该是20260019": the booking number's digits without its "TR".
+_BOOKING_DIGITS = re.compile(r"(?<!\d)(\d{8})(?!\d)")
 
 
 def tells_a_story(text: str) -> bool:
@@ -46,10 +63,80 @@ def start_complaint(
     ]
 
 
-def route(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
-    """Where a story, a new booking or a question about the traveller's own trip goes; None
-    when the message is none of them."""
+def corrected_booking(tracker: Tracker) -> Optional[str]:
+    """The booking number a correction outside a form gives instead of the one held ("不是这个单，
+    是TR20260019", "sorry wrong number, it's TR20260019"); None when the message is no such
+    correction or also tells what happened (that is a complaint, with this number)."""
+    if (tracker.active_loop or {}).get("name"):
+        return None  # a form's correction is the form's (action_correct_complaint, the reader)
     text = latest_text(tracker)
+    reading = read(text)
+    if not (_CORRECTION.search(reading.rest) or latest_intent(tracker) == "correct"):
+        return None
+    number = reading.booking_ref
+    if not number and tracker.get_slot("booking_ref"):
+        digits = _BOOKING_DIGITS.search(reading.rest)
+        number = parse_booking_ref(f"TR{digits.group(1)}") if digits else None
+    if not number:
+        return None
+    left = _ABOUT_NUMBER.sub("", _CORRECTION.sub("", reading.rest))
+    return None if tells_a_story(left) else number
+
+
+def _last_question(tracker: Tracker) -> Dict[str, Any]:
+    """The itinerary item and day the last question before this message asked (the slots are
+    cleared once it is answered; the tracker's events keep them)."""
+    events = list(tracker.events or [])
+    users = [i for i, e in enumerate(events) if e.get("event") == "user"]
+    end = users[-1] if users else len(events)
+    turn: Dict[str, Any] = {}
+    for event in reversed(events[:end]):
+        if event.get("event") == "user":
+            if turn:
+                return turn
+            continue
+        name = event.get("name")
+        if event.get("event") == "slot" and name in ("itinerary_item", "day_number") and event.get("value"):
+            turn.setdefault(name, event["value"])
+    return turn
+
+
+def _last_purpose(tracker: Tracker) -> str:
+    """What the last verification was for (reset to None once done): a corrected number is
+    verified for the same purpose."""
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "slot" and event.get("name") == "verify_purpose" and event.get("value"):
+            return str(event["value"])
+    return "itinerary"
+
+
+def verify_corrected(dispatcher: CollectingDispatcher, tracker: Tracker, number: str) -> List[EventType]:
+    """The corrected number is verified (its own phone digits are asked unless the message gave
+    them), then the question asked before is answered again for it."""
+    dispatcher.utter_message(text=f"好的，改为订单 {number}。")
+    purpose = _last_purpose(tracker)
+    events: List[EventType] = [
+        SlotSet("booking_ref", number),
+        SlotSet("verify_purpose", purpose),
+        SlotSet("verify_blocked", None),
+        SlotSet("form_failures", 0.0),
+    ]
+    if not read(latest_text(tracker)).phone_last4:
+        events.append(SlotSet("phone_last4", None))  # digits given belong to the old number
+    if purpose == "itinerary":
+        item, day = itinerary_slots(latest_text(tracker))
+        asked = {"itinerary_item": item, "day_number": day} if item or day else _last_question(tracker)
+        events += [SlotSet(name, asked.get(name)) for name in ("itinerary_item", "day_number")]
+    return events + [FollowupAction("verify_form")]
+
+
+def route(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """Where a corrected booking number, a story, a new booking or a question about the
+    traveller's own trip goes; None when the message is none of them."""
+    text = latest_text(tracker)
+    number = corrected_booking(tracker)
+    if number:
+        return verify_corrected(dispatcher, tracker, number)
     if tells_a_story(text):
         return start_complaint(dispatcher, tracker)
     if is_new_booking(text):
