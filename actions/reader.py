@@ -43,6 +43,8 @@ from actions.utils.reading import (
     looks_like_when_where,
     read,
     request_code,
+    trip_cancellation_only,
+    without_no_booking,
 )
 from actions.utils.text import date_span, day_ref, last_day_span, parse_day_number, relative_day_span
 
@@ -61,10 +63,13 @@ INTERRUPTIONS = HARD_INTERRUPTIONS | {
 # Interruptions only when they are questions ("红烧肉怎么做"); a statement is an answer.
 QUESTION_INTERRUPTIONS = {"policy", "out_of_scope", "query_itinerary", "check_ticket"}
 # "把多收的钱退给我们" answers "what do you want": wanting money back is not cancelling the trip here.
+# At the story question only a story is an answer: "算了，直接退团吧" alone cancels the trip.
 ANSWERS_WHEN_ASKED = {
     "complaint_request": {"request_cancellation"},
     "complaint_description": {"request_cancellation"},
 }
+# Questions where the words of a trip cancellation alone are no answer.
+_NO_STORY_IN_CANCELLING = {"complaint_description"}
 # In priority order: where two patterns overlap ("回程航班" is also "航班"), the first one wins.
 _ITEMS = (
     (
@@ -339,7 +344,7 @@ def _interrupts(intent: Optional[str], text: str, requested: Optional[str] = Non
     if intent in HARD_INTERRUPTIONS:
         return True
     if intent in ANSWERS_WHEN_ASKED.get(requested or "", ()) and not is_question(text):
-        return False
+        return requested in _NO_STORY_IN_CANCELLING and trip_cancellation_only(text)
     return intent in INTERRUPTIONS or (intent in QUESTION_INTERRUPTIONS and is_question(text))
 
 
@@ -363,6 +368,9 @@ def _complaint_slots(
             if slot == "complaint_request":
                 slots[REQUEST_TEXT_SLOT] = REQUEST_LABELS.get(value, value)
             return slots
+    if tracker.get_slot("cancel_pending") and not tracker.get_slot("complaint_confirming"):
+        slots.update(_while_drop_asked(tracker, reading))
+        return slots
     given = tracker.get_slot("complaint_request")
     if (
         given
@@ -461,16 +469,18 @@ def _complaint_slots(
     if requested in FREE_TEXT_SLOTS and rest and not yes_no:
         slots.update(_answer(requested, reading))
     description = tracker.get_slot("complaint_description")
+    # "我真的没有订单号" (at the number question) is about the number, not what happened.
+    story = without_no_booking(rest)
     # What happened, without what they ask for ("要求退钱并道歉" is the request, not the story).
-    told = _without_request(rest, reading.request_text)
+    told = _without_request(story, reading.request_text)
     held_out = False  # a request that would have gone into the story goes to the request only
-    if "complaint_description" not in slots and is_descriptive(rest) and not yes_no:
-        if not (requested == "complaint_when_where" or looks_like_when_where(rest)):
-            held_out = told != rest
+    if "complaint_description" not in slots and is_descriptive(story) and not yes_no:
+        if not (requested == "complaint_when_where" or looks_like_when_where(story)):
+            held_out = told != story
             if not is_descriptive(told):
                 pass  # a request and little else
             elif not description:
-                slots["complaint_description"] = rest  # the first story is kept whole, in their words
+                slots["complaint_description"] = story  # the first story is kept whole, in their words
             elif told not in description and requested not in FREE_TEXT_SLOTS:
                 # More of the story while something else was asked: added, nothing lost.
                 slots["complaint_description"] = f"{description}\n{told}"[:MAX_DESCRIPTION_CHARS]
@@ -514,6 +524,22 @@ _MAX_BARE_REQUEST = 12
 _CONSENT_LEAD = re.compile(
     r"^(?:不同意|同意|可以|好的?|行|没问题|ok|okay|嗯+|是的|确认)[\s，,。.!！~～、]+", re.I
 )
+
+
+def _while_drop_asked(tracker: Tracker, reading: Reading) -> Dict[str, Any]:
+    """At "确定放弃这次投诉吗？" the message answers that question, not the one the form asked
+    before ("不，继续吧" is no time and place): only values that say what they are are kept, a
+    request ("退款", "要求赔偿"), a time and place, a name said as one."""
+    slots: Dict[str, Any] = {}
+    rest = reading.rest
+    said = reading.request_text or _bare_request(reading)  # "不，继续投诉，要求赔偿" too
+    if said:
+        slots.update(_updated_request(tracker, said))
+    elif rest and looks_like_when_where(rest) and _when_where_open(tracker, rest):
+        slots["complaint_when_where"] = rest[:MAX_WHEN_WHERE_CHARS]
+    if reading.name and not tracker.get_slot("complainant_name"):
+        slots["complainant_name"] = reading.name
+    return slots
 
 
 def _when_where_open(tracker: Tracker, said: str) -> bool:

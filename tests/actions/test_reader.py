@@ -359,3 +359,60 @@ def test_more_of_the_story_with_a_request_adds_only_the_story():
     slots = in_complaint(text, "complaint_consent", complaint_description=STORY)
     assert slots["complaint_description"] == f"{STORY}\n导游后来还一直骂人"
     assert slots["complaint_request_text"] == "希望退还半天费用"
+
+
+SHOPPING = "导游带我们进了三个购物店，每个店待了两个小时"
+
+
+@pytest.mark.parametrize(
+    "text", ["算了，这个团我也不想去了，直接退团吧", "不想去了，帮我退团", "取消这个行程吧"]
+)
+def test_a_trip_cancellation_alone_is_no_story(text):
+    # Read as request_cancellation at the story question: it interrupts (the rules start the
+    # cancellation with the complaint kept), nothing goes into the story.
+    assert in_complaint(text, "complaint_description", intent="request_cancellation") == {}
+
+
+def test_a_story_read_as_a_cancellation_is_still_the_story():
+    text = "导游一路强迫我们购物，不买就甩脸色，我要退团"
+    slots = in_complaint(text, "complaint_description", intent="request_cancellation")
+    assert slots["complaint_description"] == text
+
+
+@pytest.mark.parametrize(
+    "text, intent", [("不，继续吧", "inform"), ("继续", "nlu_fallback"), ("别取消", "inform")]
+)
+@pytest.mark.parametrize("pending", ["complaint_when_where", "complaint_description", "complaint_request"])
+def test_the_answer_to_give_it_up_is_no_answer_to_the_question_before(text, intent, pending):
+    held = {"requested_slot": pending, "cancel_pending": True}
+    if pending != "complaint_description":
+        held["complaint_description"] = SHOPPING
+    assert read_slots(tracker(text, intent, held)) == {}
+
+
+def test_a_value_at_give_it_up_goes_where_it_belongs():
+    held = {
+        "requested_slot": "complaint_when_where",
+        "cancel_pending": True,
+        "complaint_description": SHOPPING,
+    }
+    assert read_slots(tracker("退款", "nlu_fallback", held)) == {
+        "complaint_request": "refund",
+        "complaint_request_text": "退款",
+    }
+    slots = read_slots(tracker("不了，还是继续投诉，要求赔偿", "inform", held))
+    assert slots == {"complaint_request": "compensation", "complaint_request_text": "要求赔偿"}
+    slots = read_slots(tracker("10月15日中午，蜈支洲岛的餐厅", "inform", held))
+    assert slots == {"complaint_when_where": "10月15日中午，蜈支洲岛的餐厅"}
+
+
+@pytest.mark.parametrize("text", ["我真的没有订单号", "订单号找不到了", "我没有订单号，是朋友帮我报的名"])
+def test_no_booking_number_at_the_number_question_is_no_story(text):
+    assert in_complaint(text, "booking_ref", complaint_description=SHOPPING) == {}
+    assert "complaint_description" not in in_complaint(text, "booking_ref")
+
+
+def test_a_story_beside_no_booking_number_keeps_only_the_story():
+    text = "我没有订单号，导游还在车上骂我们，说不买东西就别下车"
+    slots = in_complaint(text, "booking_ref", intent="complain")
+    assert slots["complaint_description"] == "导游还在车上骂我们，说不买东西就别下车"
