@@ -284,7 +284,9 @@ class ActionRequestHuman(Action):
 
 class ActionDefaultFallback(Action):
     """Rasa's core fallback (no rule or story fits), counted like ours: the second
-    misunderstanding in a row offers a human. Reverts the message like Rasa's own."""
+    misunderstanding in a row offers a human. Reverts the message like Rasa's own. Outside a
+    form the message is first offered to the router, as in action_fallback: a corrected
+    booking number read as `deny` ("不是这个单，是TR…") fits no rule but has somewhere to go."""
 
     def name(self) -> Text:
         return "action_default_fallback"
@@ -292,6 +294,12 @@ class ActionDefaultFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        if not tracker.active_loop:
+            from actions.router import route  # router -> reader -> handoff: imported when needed
+
+            routed = route(dispatcher, tracker)
+            if routed is not None:
+                return routed
         offer = misunderstood_in_a_row(tracker) >= 2 and not tracker.active_loop
         dispatcher.utter_message(response="utter_offer_human" if offer else "utter_default")
         return [UserUtteranceReverted()]

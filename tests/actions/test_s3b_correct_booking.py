@@ -94,3 +94,25 @@ def test_a_correction_without_a_number_is_still_out_of_context():
     dispatcher, events = run("哦不对，写错了", "correct")
     assert events == []
     assert [m["response"] for m in dispatcher.messages] == ["utter_correction_out_of_context"]
+
+
+def test_the_core_fallback_routes_a_corrected_number_too():
+    """'不是这个单，是TR…' read as `deny` fits no rule: Rasa's core fallback runs."""
+    from actions.handoff import ActionDefaultFallback
+
+    text = "不是这个单，是TR20260019"
+    tracker = Tracker(
+        sender_id="s3b",
+        slots={"booking_ref": "TR20260018", "verified_booking": "TR20260018"},
+        latest_message={"text": text, "intent": {"name": "deny"}, "entities": []},
+        events=list(ASKED_BEFORE) + [{"event": "user", "text": text}],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionDefaultFallback().run(dispatcher, tracker, {}))
+    assert events[-1] == {"event": "followup", "name": "verify_form", "timestamp": None}
+    assert slots(events)["booking_ref"] == "TR20260019"
+    assert not any(e.get("event") == "rewind" for e in events)
