@@ -14,7 +14,7 @@ from actions.forms.base import latest_text
 from actions.reader import is_elliptical, itinerary_slots, queries_from_slots
 from actions.utils.reading import read
 from actions.utils.refund import china_today
-from actions.utils.text import DAY_FREE_ITEMS, LAST_DAY, itinerary_answers
+from actions.utils.text import DAY_FREE_ITEMS, LAST_DAY, itinerary_answers, packing_note
 
 # A day's plan asked without an item of ours ("12月9号去哪里玩", "最后一天干什么").
 _PLAN = re.compile(r"去哪|玩什么|玩啥|干什么|干嘛|做什么|安排|行程|景点|活动|去什么地方")
@@ -32,7 +32,29 @@ def answer_itinerary(
     queries = _same_item_again(tracker, queries)
     for text in itinerary_answers(booking, queries, today or china_today()):
         dispatcher.utter_message(text=text)
+    note = packing_note(_asking_texts(tracker))
+    if note:
+        # "明天出发要带什么": the day-1 plan above, and where the list of what to bring is.
+        dispatcher.utter_message(text=note)
     return [SlotSet("itinerary_item", None), SlotSet("day_number", None)]
+
+
+def _asking_texts(tracker: Tracker) -> List[str]:
+    """The traveller's messages of this question: the latest, back to the one that opened the
+    verification form (the question may have been asked before the booking number and digits);
+    only the latest when no opening is in reach (an older question is not this one)."""
+    texts: List[str] = []
+    opened = False
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            texts.append(event.get("text") or "")
+            if opened:
+                return texts
+            if len(texts) > 5:
+                break
+        elif event.get("event") == "active_loop" and event.get("name") == "verify_form":
+            opened = True
+    return [latest_text(tracker)]
 
 
 def _same_item_again(tracker: Tracker, queries: List[Any]) -> List[Any]:

@@ -44,6 +44,26 @@ _TODAYS_ITEMS = {"meeting", "hotel", None}
 # Words only the answer to these items holds: a second answer to the same question (a clause
 # of the message read on its own) is not given, nor declined, once one was said.
 ANSWER_MARKS = {"travellers": "出行人数", "price": "订单总金额", "recommend": "我没法为您推荐"}
+# "出发要带什么", "需要准备哪些证件": the booking holds no packing list; the departure notice
+# (出团通知, sent before departure) does, so the itinerary answer points to it.
+PACKING_QUESTION = re.compile(
+    r"带(?:上|好)?(?:什么|啥|哪些|些什么|点什么|多少现金)|准备(?:好)?(?:什么|啥|哪些|些什么|点什么)"
+    r"|(?:需要|要|得|该|应该|必须|用不用|要不要)(?:携带|准备|带上?)(?!我们|大家|你们|他们|团|队|孩子|小孩|老人|家人|朋友)"
+    r"|证件|身份证|护照|行李清单|物品清单|出团通知"
+    r"|(?<![a-z])(?:what (?:to|should (?:i|we)|do (?:i|we) need to) (?:bring|pack|prepare)|packing)(?![a-z])",
+    re.I,
+)
+PACKING_NOTE = (
+    "要带的证件和物品以出团通知为准：出发前我们会把出团通知发给您，上面列有需要携带的证件、物品和注意事项；"
+    "没收到或有具体问题，可以问导游，或回复“转人工”。"
+)
+
+
+def packing_note(texts: Iterable[str]) -> Optional[str]:
+    """The departure notice's line when one of the traveller's messages asks what to bring."""
+    return PACKING_NOTE if any(PACKING_QUESTION.search(t or "") for t in texts) else None
+
+
 # A day of the trip (3) or a day relative to today ("明天").
 DayRef = Union[int, str, None]
 
