@@ -186,7 +186,8 @@ def drop_reply(text: str) -> Optional[str]:
 # Cancelling the trip itself ("这个团我不想去了", "直接退团吧", "取消订单"), not the complaint.
 _TRIP_CANCEL = re.compile(
     r"退团(?!费|的钱|款)|退掉.{0,4}团|不想去了|不去了|去不了了|不跟团了"
-    r"|取消(?![了过])[^，,。]{0,4}(?:团|行程|订单|预订|旅行|旅游)|cancel.{0,12}(?:trip|tour|booking|order)",
+    r"|取消(?![了过])[^，,。]{0,4}(?:团|行程|订单|预订|旅行|旅游)|cancel.{0,12}(?:trip|tour|booking|order)"
+    r"|(?:把|将)[^，,。]{0,4}(?:团|行程|订单|预订)[^，,。]{0,2}(?:退|取消)(?:掉|了)?",
     re.I,
 )
 # What may stand beside it and still say nothing of what happened ("算了", "那就直接…吧").

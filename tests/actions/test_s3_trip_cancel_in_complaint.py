@@ -65,6 +65,8 @@ def _tracker(text: str, read: Dict[str, Any], intent: str, after=(), loop=True, 
         ("我不想去了，帮我退团", True),
         ("取消订单吧", True),
         ("I want to cancel my trip", True),
+        ("算了算了，这个团我们不去了，帮我把团退掉", True),
+        ("把订单取消了吧", True),
         ("导游太差了，我要退团", False),  # a story beside it: the complaint keeps it
         ("导游取消了行程", False),
         ("退团费还没退给我", False),
