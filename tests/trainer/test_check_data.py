@@ -255,13 +255,14 @@ def test_holdout_example_also_in_training(project: Path, findings) -> None:
     assert f"{PLANTED}:5" in found[0].message
 
 
-def test_development_set_example_also_in_training(project: Path, findings) -> None:
+@pytest.mark.parametrize("dev_set, label", [("nlu_dev.yml", "开发集"), ("nlu_dev2.yml", "开发集二")])
+def test_development_set_example_also_in_training(project: Path, findings, dev_set, label) -> None:
     before = findings(project)
-    line = append(project / "tests/nlu_dev.yml", "- intent: greet\n  examples: |\n    - 客服幾點下班呀\n")
+    line = append(project / "tests" / dev_set, "- intent: greet\n  examples: |\n    - 客服幾點下班呀\n")
     nlu_file(project, {"greet": ["客服几点下班呀"]})
     found = [f for f in new_findings(before, findings(project)) if f.code == "holdout_in_training"]
-    assert len(found) == 1 and found[0].file == "tests/nlu_dev.yml" and found[0].line == line + 2
-    assert "开发集" in found[0].message
+    assert len(found) == 1 and found[0].file == f"tests/{dev_set}" and found[0].line == line + 2
+    assert label in found[0].message
 
 
 def test_cancellation_example_without_a_cancellation_word(project: Path, findings) -> None:
