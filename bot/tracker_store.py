@@ -64,7 +64,7 @@ from collections import OrderedDict
 import logging
 import sqlite3
 import time
-from typing import Any, Dict, List, Optional, Text, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Text, Tuple, Union
 
 import sqlalchemy as sa
 import sqlalchemy.exc
@@ -283,11 +283,17 @@ class PooledSQLTrackerStore(SQLTrackerStore):
         if not new_events:
             return
         with self.session_scope() as session:
-            for event in new_events:
-                session.add(self._row(tracker.sender_id, event, None))
+            for row in self._new_rows(session, tracker, new_events):
+                session.add(row)
             session.commit()
         self._mark(tracker)
         self._keep(tracker)
+
+    def _new_rows(
+        self, session: Any, tracker: DialogueStateTracker, new_events: List[Event]
+    ) -> Iterator[Any]:
+        """The rows a save appends for the turn's events (the windowed store adds a checkpoint)."""
+        return (self._row(tracker.sender_id, event, None) for event in new_events)
 
     def _row(self, sender_id: Text, event: Event, marker: Optional[Text]) -> Any:
         """The row Rasa's save writes for an event (`marker`: our intent_name instead)."""
@@ -401,25 +407,15 @@ class WindowedSQLTrackerStore(PooledSQLTrackerStore):
 
     # -- writing ----------------------------------------------------------------------------
 
-    async def save(self, tracker: DialogueStateTracker) -> None:
-        stored = getattr(tracker, _STORED, None)
-        if stored is None:  # not handed out by this store (a new conversation): Rasa's way
-            await super().save(tracker)
-            self._mark(tracker)
-            return
-        await self.stream_events(tracker)
-        new_events = list(itertools.islice(tracker.events, stored, None))
-        if not new_events:
-            return
-        with self.session_scope() as session:
-            checkpoint = self._checkpoint(session, tracker, new_events)
-            for event, marker in itertools.chain(
-                ((e, CHECKPOINT if i == 0 else CHECKPOINT_REST) for i, e in enumerate(checkpoint)),
-                ((e, None) for e in new_events),
-            ):
-                session.add(self._row(tracker.sender_id, event, marker))
-            session.commit()
-        self._mark(tracker)
+    def _new_rows(
+        self, session: Any, tracker: DialogueStateTracker, new_events: List[Event]
+    ) -> Iterator[Any]:
+        checkpoint = self._checkpoint(session, tracker, new_events)
+        for event, marker in itertools.chain(
+            ((e, CHECKPOINT if i == 0 else CHECKPOINT_REST) for i, e in enumerate(checkpoint)),
+            ((e, None) for e in new_events),
+        ):
+            yield self._row(tracker.sender_id, event, marker)
 
     def _checkpoint(
         self, session: Any, tracker: DialogueStateTracker, new_events: List[Event]
