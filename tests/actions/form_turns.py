@@ -1,4 +1,5 @@
-"""What a form's validation sees in one turn, for the verification and ticket form tests."""
+"""What a form's validation sees in one turn, for the verification and ticket form tests, and the
+complaint form's questions in order (as in domain.yml) for the complaint tests."""
 
 from __future__ import annotations
 
@@ -10,6 +11,22 @@ DOMAIN = {
     "forms": {
         "verify_form": {"required_slots": ["booking_ref", "phone_last4"]},
         "ticket_form": {"required_slots": ["ticket_no", "phone_last4"]},
+    }
+}
+
+COMPLAINT_DOMAIN = {
+    "forms": {
+        "complaint_form": {
+            "required_slots": [
+                "booking_ref",
+                "complaint_description",
+                "complaint_when_where",
+                "complaint_request",
+                "complaint_consent",
+                "complainant_name",
+                "phone",
+            ]
+        }
     }
 }
 

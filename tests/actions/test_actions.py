@@ -18,6 +18,7 @@ from actions.fields import COMPLAINT_STATE_SLOTS, FIELDS
 from actions.handoff import ActionFallback
 from actions.utils.reading import is_descriptive
 from actions.verification import ActionVerified, ValidateVerifyForm
+from tests.actions.form_turns import COMPLAINT_DOMAIN
 
 BOOKING = "TR20260001"
 PHONE = "13812345678"
@@ -308,23 +309,6 @@ async def test_shutdown_closes_the_pooled_client_and_a_later_call_reopens_it(cli
     await ticketing.close_client()  # what the action server's after_server_stop listener runs
     assert pooled.is_closed and api._http is None
     assert (await api.classify("酒店房间有霉味"))["category"]
-
-
-COMPLAINT_DOMAIN = {
-    "forms": {
-        "complaint_form": {
-            "required_slots": [
-                "booking_ref",
-                "complaint_description",
-                "complaint_when_where",
-                "complaint_request",
-                "complaint_consent",
-                "complainant_name",
-                "phone",
-            ]
-        }
-    }
-}
 
 
 def _form_turn(

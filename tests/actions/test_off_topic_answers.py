@@ -13,22 +13,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.complaint import ValidateComplaintForm
 from actions.scope import ActionOutOfScope, asks_a_question
+from tests.actions.form_turns import COMPLAINT_DOMAIN as DOMAIN
 
-DOMAIN = {
-    "forms": {
-        "complaint_form": {
-            "required_slots": [
-                "booking_ref",
-                "complaint_description",
-                "complaint_when_where",
-                "complaint_request",
-                "complaint_consent",
-                "complainant_name",
-                "phone",
-            ]
-        }
-    }
-}
 HELD = {
     "booking_ref": "TR20260001",
     "complaint_description": "你们把我的手机号泄露出去了，一直有推销电话打过来",

@@ -13,22 +13,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.cancel import ActionCancelForm
 from actions.complaint import ValidateComplaintForm
 from actions.utils.reading import trip_cancellation_only
+from tests.actions.form_turns import COMPLAINT_DOMAIN as DOMAIN
 
-DOMAIN = {
-    "forms": {
-        "complaint_form": {
-            "required_slots": [
-                "booking_ref",
-                "complaint_description",
-                "complaint_when_where",
-                "complaint_request",
-                "complaint_consent",
-                "complainant_name",
-                "phone",
-            ]
-        }
-    }
-}
 TEXT = "算了，这个团我也不想去了，直接退团吧"
 
 
