@@ -175,19 +175,11 @@ async def _booking(tracker: Tracker) -> Optional[Dict[str, Any]]:
     if not ref:
         return None
     try:
-        booking = dict(await get_client().emergency_contact(ref))  # no grant needed
+        # Guide, tour type and the trip's dates (where the traveller is); no grant needed.
+        return dict(await get_client().emergency_contact(ref))
     except TicketingError:
         logger.info("booking not available for the emergency reply")
         return None
-    grant = tracker.get_slot("verify_grant")
-    if not booking.get("return_date") and grant and tracker.get_slot("verified_booking") == ref:
-        # The trip's dates (where the traveller is) from the booking this conversation verified.
-        try:
-            full = await get_client().get_booking(ref, grant, tracker.sender_id)
-            booking.update({key: full.get(key) for key in ("departure_date", "return_date")})
-        except TicketingError:
-            logger.info("booking dates not available for the emergency reply")
-    return booking
 
 
 def trip_stage(booking: Optional[Dict[str, Any]], today: Optional[date] = None) -> Optional[str]:
