@@ -19,6 +19,7 @@ fastjsonschema; only one it refuses goes through jsonschema, which gives Rasa's 
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import json
 import logging
@@ -64,8 +65,34 @@ def action_response_validator() -> Validator:
 @lru_cache(maxsize=1)
 def fast_action_response_check() -> Callable[[Any], Any]:
     """The same schema compiled to Python code by fastjsonschema: about 20x faster than
-    jsonschema's interpreter, which was still 6 % of the server's CPU under load."""
-    return fastjsonschema.compile(RemoteAction.action_response_format_spec())
+    jsonschema's interpreter, which was still 6 % of the server's CPU under load.
+
+    An event must match exactly one of ~23 alternatives (`oneOf`), so every event was
+    checked against all of them (7 % of the server's CPU at N=20). Each alternative fixes
+    a different `event` name (checked here, else the plain compiled schema is used), so
+    "exactly one matches" is "the alternative of its name matches": check only that one.
+    """
+    spec = copy.deepcopy(RemoteAction.action_response_format_spec())
+    items = spec["properties"]["events"]["items"]
+    by_name: Dict[str, Callable[[Any], Any]] = {}
+    for alternative in items.get("oneOf") or []:
+        name = alternative.get("properties", {}).get("event", {}).get("const")
+        if not isinstance(name, str) or name in by_name:
+            return fastjsonschema.compile(RemoteAction.action_response_format_spec())
+        by_name[name] = fastjsonschema.compile(alternative)
+    items.pop("oneOf", None)
+    envelope = fastjsonschema.compile(spec)  # the rest, incl. each event's `event` string
+
+    def check(response: Any) -> Any:
+        envelope(response)
+        for event in response.get("events") or ():
+            matches = by_name.get(event["event"])
+            if matches is None:
+                raise fastjsonschema.JsonSchemaException(f"unknown event {event['event']!r}")
+            matches(event)
+        return response
+
+    return check
 
 
 def _validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:

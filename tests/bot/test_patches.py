@@ -36,6 +36,9 @@ def test_the_schema_is_checked_once_not_per_response(monkeypatch):
     assert calls == []  # stock Rasa 3.6 re-checks the schema on every response
 
 
+SELECTOR = {"all_retrieval_intents": ["policy"]}
+
+
 @pytest.mark.parametrize(
     "response, valid",
     [
@@ -47,6 +50,24 @@ def test_the_schema_is_checked_once_not_per_response(monkeypatch):
         ({"events": [{"name": "phone"}]}, False),  # no event type
         ({"events": [{"event": "slot", "name": 3}]}, False),
         ({"events": [{"event": "no_such_event"}]}, False),
+        ({"events": [{"event": "bot", "text": "好的"}, {"event": "slot", "name": "x", "value": 1}]}, True),
+        ({"events": [{"event": "slot", "name": "x"}]}, False),  # the slot alternative needs a value
+        ({"events": [{"event": "entities"}]}, False),
+        ({"events": [{"event": "action", "name": 3}]}, False),
+        ({"events": [{"event": 5}]}, False),
+        ({"events": [{"event": "bot", "timestamp": "today"}]}, False),
+        ({"events": ["slot"]}, False),
+        # both alternatives of the nested oneOf match: refused, as by jsonschema
+        (
+            {"events": [{"event": "user", "parse_data": {"response_selector": {"policy": {}}}}]},
+            False,
+        ),
+        (
+            {"events": [{"event": "user", "parse_data": {"response_selector": SELECTOR}}]},
+            True,
+        ),
+        ({"responses": [{"text": "好"}]}, True),
+        ([], False),
     ],
 )
 def test_the_compiled_schema_agrees_with_jsonschema(response, valid):
