@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
@@ -12,6 +14,7 @@ from bot.patches import action_response_validator
 # As the Rasa server does at start-up (bot/serve.py).
 assert patches.apply()
 
+ROOT = Path(__file__).resolve().parents[2]
 VALID = {"events": [{"event": "slot", "name": "phone", "value": None}], "responses": [{"text": "好的"}]}
 
 
@@ -246,3 +249,94 @@ def test_the_server_closes_the_pooled_sessions_after_it_stops():
         return session.closed
 
     assert asyncio.run(scenario())
+
+
+# --- dialogue states shared by the policies of one prediction -----------------------
+
+
+def _form_conversation():
+    """A verification form interrupted by a question: user turns, a loop, slots, a hidden rule turn."""
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, ActiveLoop, SessionStarted, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = Domain.load(str(ROOT / "domain.yml"))
+
+    def said(intent, text, entities=()):
+        return UserUttered(text, {"name": intent, "confidence": 1.0}, list(entities))
+
+    events = [
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        ActionExecuted("action_listen"),
+        said("query_itinerary", "查行程"),
+        ActionExecuted("verify_form"),
+        ActiveLoop("verify_form"),
+        SlotSet("requested_slot", "booking_ref"),
+        ActionExecuted("action_listen"),
+        said("inform", "TR20260001", [{"entity": "booking_ref", "value": "TR20260001"}]),
+        ActionExecuted("action_read_message", hide_rule_turn=True),
+        SlotSet("booking_ref", "TR20260001"),
+        ActionExecuted("verify_form"),
+        SlotSet("requested_slot", "phone_last4"),
+        ActionExecuted("action_listen"),
+        said("policy", "退款怎么算"),
+    ]
+    return domain, DialogueStateTracker.from_events("states-test", events, domain.slots)
+
+
+@pytest.mark.parametrize("omit_unset_slots", [False, True])
+@pytest.mark.parametrize("ignore_rule_only_turns", [False, True])
+def test_shared_states_are_the_stock_states_and_each_caller_gets_its_own_copy(
+    omit_unset_slots, ignore_rule_only_turns
+):
+    domain, tracker = _form_conversation()
+    rule_only = {"slots": ["requested_slot"], "loops": []}
+    args = (domain, omit_unset_slots, ignore_rule_only_turns, rule_only)
+    stock = patches.stock_past_states(tracker, *args)
+    first = tracker.past_states(*args)
+    assert first == stock
+    del first[-1]["user"]["intent"]  # what a featurizer does to the last state
+    first[-1]["prev_action"]["action_name"] = "action_other"
+    assert tracker.past_states(*args) == stock
+
+
+def test_states_are_computed_once_per_prediction_and_again_when_the_tracker_changes(monkeypatch):
+    from rasa.shared.core.events import ActionExecuted
+
+    calls = []
+    stock = patches.stock_past_states
+    monkeypatch.setattr(patches, "stock_past_states", lambda *a, **k: calls.append(a[2:]) or stock(*a, **k))
+    domain, tracker = _form_conversation()
+    for _ in range(3):  # memoization, rule (text), rule (intent)
+        tracker.past_states(domain, False, True, None)
+        tracker.past_states(domain, False, False, None)
+    assert len(calls) == 2
+    tracker.update(ActionExecuted("action_policy"))  # the next prediction
+    after = tracker.past_states(domain, False, False, None)
+    assert len(calls) == 3
+    assert after == stock(tracker, domain, False, False, None)
+    _, other = _form_conversation()  # another conversation, same length
+    other.past_states(domain, False, False, None)
+    assert len(calls) == 4
+    tracker.past_states(domain, False, False, {"slots": [], "loops": []})  # other arguments
+    assert len(calls) == 5
+
+
+def test_conversations_in_other_tasks_do_not_share_states(monkeypatch):
+    import asyncio
+
+    calls = []
+    stock = patches.stock_past_states
+    monkeypatch.setattr(patches, "stock_past_states", lambda *a, **k: calls.append(1) or stock(*a, **k))
+    domain, tracker = _form_conversation()
+
+    async def predict():
+        tracker.past_states(domain)
+        tracker.past_states(domain)
+
+    async def both():
+        await asyncio.gather(predict(), predict())
+
+    asyncio.run(both())
+    assert len(calls) == 2
