@@ -16,6 +16,8 @@ under way or without dates): China's numbers and, in one line, what to do abroad
 A complaint about a trip that is over ("我要投诉 TR… 高反严重导游不管", the return date
 passed) is no emergency unless the message says it is happening now: it starts the
 complaint form instead (the lexicon's `now` and `complaint` words, read from the file).
+So is a complaint about something dated before today ("12月6号大理…关在玉石店里两个小时…
+我要全额退款") unless a word says it still goes on (the lexicon's `ongoing`).
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ from actions.clients.ticketing import TicketingError, get_client
 from actions.forms.base import latest_entities, latest_text
 from actions.handoff import open_handoff
 from actions.settings import get_settings
+from actions.utils.parsing import to_simplified
 from actions.utils.refund import china_today
+from actions.utils.text import date_span
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +57,19 @@ ADVICE = {
         "有人没有呼吸：请立刻拨打{ambulance}，按调度员指导做心肺复苏(CPR)：让人平躺在硬地上，"
         "在胸口正中用力、快速地按压，不要停，直到救护人员接手；附近有AED（自动体外除颤器）请马上取来。"
     ),
+    # Out of the water and unresponsive: breathing decides between CPR and the recovery position.
+    "rescued": (
+        "人已救上岸但没有反应：请立即拨打{ambulance}。没有呼吸或只是偶尔喘一下，马上做心肺复苏(CPR)："
+        "在胸口正中用力、快速地按压，不要停，直到救护人员接手；有呼吸但叫不醒，让他侧躺（复原卧位），"
+        "清理口鼻里的水和异物，脱掉湿衣服盖上干衣物保暖；不要倒提控水，守在旁边一直观察呼吸。"
+    ),
     "fire": "发生火灾：请立即拨打{fire}，用湿毛巾捂住口鼻，沿安全出口撤离，不要乘坐电梯。",
+    # A spark from a switch, a lighter or a phone can set off the gas.
+    "gas": (
+        "闻到煤气味或有烟：请马上离开房间，出门时不要开关电灯和电器、不要点火，也不要在房间里打电话；"
+        "顺手能开窗就开窗，有烟就弯腰、用湿毛巾捂住口鼻走安全通道，不要乘电梯；到了安全的地方再拨打{fire}，"
+        "并告诉酒店前台；有人头晕、恶心或叫不醒，请拨打{ambulance}。"
+    ),
     "water": (
         "有人落水：请立即拨打{rescue}，并呼叫救生员或水上救援；不要下水施救，"
         "向落水者抛救生圈等能漂浮的东西，盯住最后看到人的位置。"
@@ -81,6 +97,10 @@ ADVICE = {
     "crime": (
         "人身受到威胁：请立即拨打{police}报警，到安全、有人的地方，在房间里就锁好房门，不要与对方正面冲突。"
     ),
+    "robbed": (
+        "遭遇抢劫：人没事就好，请留在安全、有人的地方；尽快拨打{police}报警并开具报案证明（补办证件、"
+        "保险理赔都要用），银行卡和手机卡请立即挂失，记下对方的样貌衣着和逃跑方向。"
+    ),
     "theft": "财物被盗：请拨打{police}报警并开具报案证明（补办证件、理赔都要用），银行卡请立即挂失。",
     "disaster": (
         "遇到自然灾害：请听从当地政府和救援人员的指挥，尽快转移到安全地带，如有人受伤请拨打{ambulance}。"
@@ -89,7 +109,8 @@ ADVICE = {
         "被困或滞留：请留在安全、有人的地方，保持手机畅通并节省电量，我们会尽快为您安排后续行程和住宿。"
     ),
     "documents": (
-        "证件丢失：请尽快到当地警察局报案并开具报案证明，凭它到中国驻当地使领馆补办旅行证件，我们会协助您。"
+        "证件丢失：请拨打{police}或到附近警察局报案并开具报案证明，凭它到中国驻当地使领馆补办旅行证件，"
+        "我们会协助您。"
     ),
 }
 GENERIC = "如有人身危险，请立即拨打{police}报警或拨打{ambulance}叫救护车。"
@@ -227,18 +248,52 @@ async def emergency_advice(tracker: Tracker, booking: Optional[Dict[str, Any]] =
 @lru_cache(maxsize=1)
 def _cues(path: Path = LEXICON_FILE) -> Dict[str, "re.Pattern[str]"]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return {key: re.compile(raw[key], re.I) for key in ("now", "complaint")}
+    return {key: re.compile(raw[key], re.I) for key in ("now", "complaint", "ongoing")}
 
 
-def complaint_about_past_trip(tracker: Tracker, booking: Optional[Dict[str, Any]]) -> bool:
-    """A complaint about a trip that is over, with no word that it is happening now: not an
-    emergency. Someone not breathing is always now; so is anything without a complaint word
-    ("我妈晕倒了" after the trip may be at home today)."""
-    if trip_stage(booking) != "post_trip" or "cardiac" in emergency_kinds(tracker):
+# A day before today named without a date; calendar dates are read by `date_span`.
+_EARLIER_DAY = re.compile(
+    r"昨天|昨晚|昨日|前天|前晚|上周|上星期|上礼拜|上个月|去年"
+    r"|(?<![a-z])(yesterday|last (night|week|month))(?![a-z])",
+    re.I,
+)
+
+
+def dated_before_today(text: str, today: Optional[date] = None) -> bool:
+    """The message dates what happened before today ("12月6号大理", "昨天"); a date is read in
+    this year (a later one is the future, not last year's)."""
+    simple = to_simplified(text)
+    if _EARLIER_DAY.search(simple):
+        return True
+    span = date_span(simple)
+    if not span:
+        return False
+    today = today or china_today()
+    month, _, day = span[0].rstrip("日").rpartition("月")
+    try:
+        said = date(today.year, int(month) if month else today.month, int(day))
+    except ValueError:
+        return False
+    return said < today
+
+
+def complaint_about_past_trip(
+    tracker: Tracker, booking: Optional[Dict[str, Any]], today: Optional[date] = None
+) -> bool:
+    """A complaint about what is over: not an emergency. Over is a trip whose return date has
+    passed, with no word that it is happening now; or something the message dates before today
+    ("12月6号…关在店里两个小时不让走…我要全额退款"), with no word that it still goes on ("现在还被
+    关在店里"): "急" and "！！" are in angry complaints too. Someone not breathing is always now;
+    so is anything without a complaint word ("我妈晕倒了" after the trip may be at home today)."""
+    if "cardiac" in emergency_kinds(tracker):
         return False
     text = latest_text(tracker)
     cues = _cues()
-    return bool(cues["complaint"].search(text)) and not cues["now"].search(text)
+    if not cues["complaint"].search(text):
+        return False
+    if trip_stage(booking, today) == "post_trip" and not cues["now"].search(text):
+        return True
+    return dated_before_today(text, today) and not cues["ongoing"].search(text)
 
 
 async def start_complaint(

@@ -131,7 +131,7 @@ async def test_a_theft_at_home_gets_110_and_a_police_report_not_a_locked_door():
 
 
 async def test_abroad_in_a_country_without_known_numbers_the_local_police_is_named():
-    said = await _advice("在土耳其 钱包刚被偷了")
+    said = await _advice("在摩洛哥 钱包刚被偷了")
     assert "当地报警电话" in said and "报案证明" in said and "12308" in said
     assert "110" not in _safety(said)
 
