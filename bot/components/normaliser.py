@@ -35,13 +35,26 @@ MAX_NLU_CHARS = 500
 SPACE_BREAKS = "space_breaks"
 
 
+# Written Cantonese (Hong Kong and Guangdong travellers: "東京嗰間酒店叫咩名"): characters
+# that only Cantonese uses, each to the Mandarin word of the same length, so offsets stay
+# one-to-one (咩/乜 -> 啥, not 什么; OpenCC writes 嗰 as 𠮶). 係 is left alone: OpenCC has
+# made it 系 by then, a Mandarin word too.
+_CANTONESE = str.maketrans(
+    {
+        "嗰": "那", "𠮶": "那", "咩": "啥", "乜": "啥", "嘅": "的", "唔": "不", "冇": "没", "喺": "在",
+        "佢": "他", "哋": "们", "咗": "了", "嚟": "来", "啲": "些", "睇": "看", "揾": "找", "搵": "找",
+        "畀": "给",
+    }
+)  # fmt: skip
+
+
 def _to_simplified(text: str) -> str:
     converted = to_simplified(text)
-    if len(converted) == len(text):
-        return converted
-    # A phrase rule changed the length; convert character by character so
-    # offsets stay one-to-one (single characters map one-to-one).
-    return "".join(to_simplified(ch) or ch for ch in text)
+    if len(converted) != len(text):
+        # A phrase rule changed the length; convert character by character so
+        # offsets stay one-to-one (single characters map one-to-one).
+        converted = "".join(to_simplified(ch) or ch for ch in text)
+    return converted.translate(_CANTONESE)
 
 
 def _to_halfwidth(ch: str) -> str:

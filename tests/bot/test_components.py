@@ -20,6 +20,11 @@ from bot.components.tokenizer import ChineseJiebaTokenizer
         ("  我想退团 please  ", "我想退团please"),
         ("check in 几点", "check in几点"),  # a space between Latin words is kept
         ("退款，谢谢！", "退款,谢谢!"),
+        # written Cantonese -> Mandarin, one character each
+        ("東京嗰間酒店叫咩名", "东京那间酒店叫啥名"),
+        ("我哋嘅導遊冇嚟", "我们的导游没来"),
+        ("佢喺酒店等咗好耐", "他在酒店等了好耐"),
+        ("你係唔係機器人", "你系不系机器人"),
     ],
 )
 def test_normalise(raw, expected):
