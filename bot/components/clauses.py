@@ -45,6 +45,10 @@ ITINERARY = "query_itinerary"
 # When the numbers make DIET say "inform", the words around them decide (at this confidence).
 MIN_STRIPPED_CONFIDENCE = 0.5
 VALUE_INTENTS = {"inform", "nlu_fallback"}
+# A clause whose answer the ResponseSelector cannot tell apart ("去日本要办签证吗？要准备啥材料":
+# insurance 0.20, visa 0.18) names no topic of its own: it asks more about the message's topic,
+# so it gets no answer key (no second, unasked answer). Clauses that name one score 0.85-1.0.
+MIN_CLAUSE_KEY_CONFIDENCE = 0.5
 MAX_CLAUSES = 4
 # Sentence ends and the words that join a second question ("另外", "顺便问一下").
 _JOINERS = (
@@ -171,12 +175,14 @@ class ClauseCollector(GraphComponent):
                 continue
             intent = message.get(INTENT) or {}
             selector = (message.get("response_selector") or {}).get(intent.get("name") or "", {})
+            answer = selector.get("response") or {}
+            sure = float(answer.get("confidence") or 0.0) >= MIN_CLAUSE_KEY_CONFIDENCE
             found.setdefault(parent, []).append(
                 {
                     "text": message.get(TEXT),
                     "intent": intent.get("name"),
                     "confidence": round(float(intent.get("confidence") or 0.0), 4),
-                    "response_key": (selector.get("response") or {}).get("intent_response_key"),
+                    "response_key": answer.get("intent_response_key") if sure else None,
                 }
             )
         for index, clauses in found.items():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -188,3 +190,43 @@ def test_numbers_for_the_trip_make_the_itinerary_lead(text, clause_intent, leads
     assert out.get("intent")["name"] == leads
     assert out.get("intent_ranking")[0]["name"] == leads
     assert [c["intent"] for c in out.get("clauses")] == [clause_intent, "policy"]
+
+
+@pytest.mark.parametrize(
+    "key_confidence, key",
+    [
+        (0.97, "policy/baggage"),  # "行李限重多少": a topic of its own, a second answer
+        (0.50, "policy/baggage"),
+        (0.20, None),  # "要准备啥材料" beside a visa question: more about the same topic
+    ],
+)
+def test_a_clause_gets_an_answer_key_only_when_the_selector_is_sure(key_confidence, key):
+    from bot.components.clauses import PARENT, ClauseCollector
+
+    original = _clause_message("去日本要办签证吗?要准备啥材料", "policy", 1.0)
+    clause = _clause_message("要准备啥材料", "policy", 1.0)
+    clause.set(PARENT, 0)
+    clause.set(
+        "response_selector",
+        {"policy": {"response": {"intent_response_key": "policy/baggage", "confidence": key_confidence}}},
+    )
+    (out,) = ClauseCollector().process([original, clause])
+    assert out.get("clauses")[0]["response_key"] == key
+
+
+def test_the_policy_answer_is_selected_after_every_component_that_can_change_the_intent():
+    """A "what if" the emergency detector hands back to `policy` ("如果在国外护照丢了怎么办")
+    needs its answer key: the selector runs after every component that sets the intent."""
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[2] / "config.yml").read_text(encoding="utf-8"))
+    names = [step["name"].rsplit(".", 1)[-1] for step in config["pipeline"]]
+    selector = names.index("RetrievalIntentResponseSelector")
+    for changes_the_intent in (
+        "IntentCueGuard",
+        "FallbackClassifier",
+        "BlendedIntentClassifier",
+        "UnknownInputGuard",
+        "EmergencyDetector",
+    ):
+        assert names.index(changes_the_intent) < selector, changes_the_intent
+    assert names.index("ClauseCollector") > selector  # collects the clauses' answer keys
