@@ -12,12 +12,29 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.forms.base import latest_text
 from actions.reader import is_elliptical, itinerary_slots, queries_from_slots
-from actions.utils.reading import read
+from actions.utils.parsing import to_simplified
+from actions.utils.reading import is_question, read
 from actions.utils.refund import china_today
-from actions.utils.text import DAY_FREE_ITEMS, LAST_DAY, itinerary_answers, packing_note
+from actions.utils.text import (
+    DAY_FREE_ITEMS,
+    LAST_DAY,
+    MEAL_QUESTION,
+    day_ref,
+    itinerary_answers,
+    packing_note,
+    with_meals,
+)
 
 # A day's plan asked without an item of ours ("12月9号去哪里玩", "最后一天干什么").
 _PLAN = re.compile(r"去哪|玩什么|玩啥|干什么|干嘛|做什么|安排|行程|景点|活动|去什么地方")
+# "是前一天晚上吗", "当天还是头一天": which date the answer just given falls on, asked without
+# naming it again: the question before, again (its answer says the date).
+_WHICH_DATE = re.compile(r"前一天|前一晚|头一天|头天|前天晚上|提前一天|当天还是|当晚还是|哪一?天晚上")
+# Items whose answer changes with the day: "酒店呢" after "第5天去哪玩" keeps day 5.
+_DAY_ITEMS = {"meeting", "hotel", "flight"}
+# "酒店都住哪些", "每天几点集合": every day, not the one asked before.
+_EVERY_DAY = re.compile(r"都|所有|每天|每晚|全部|各|哪些|哪几")
+_PUNCTUATION = re.compile(r"[\s，,。.？?！!~～、：:]")
 
 
 def answer_itinerary(
@@ -30,6 +47,11 @@ def answer_itinerary(
     # Slots hold what the question asked, even when verification came in between.
     queries = queries_from_slots(tracker.get_slot("itinerary_item"), tracker.get_slot("day_number"))
     queries = _same_item_again(tracker, queries)
+    queries = _same_day_again(tracker, queries)
+    if queries == [(None, None)] and _asks_which_date(latest_text(tracker)):
+        asked = _last_question(tracker)
+        queries = queries_from_slots(asked.get("itinerary_item"), asked.get("day_number"))
+    queries = with_meals(queries, _asking_texts(tracker))
     for text in itinerary_answers(booking, queries, today or china_today()):
         dispatcher.utter_message(text=text)
     note = packing_note(_asking_texts(tracker))
@@ -72,6 +94,32 @@ def _same_item_again(tracker: Tracker, queries: List[Any]) -> List[Any]:
     return again or queries
 
 
+def _same_day_again(tracker: Tracker, queries: List[Any]) -> List[Any]:
+    """ "酒店呢" after "第5天去哪玩": a short follow-up naming only items that change with the
+    day keeps the day asked last (without it, every day's hotel would be listed)."""
+    if not queries or any(item not in _DAY_ITEMS or day is not None for item, day in queries):
+        return queries
+    said = _PUNCTUATION.sub("", to_simplified(latest_text(tracker)))
+    if _EVERY_DAY.search(said) or not (len(said) <= 6 or said.endswith("呢") or said.startswith("那")):
+        return queries
+    day = _last_question(tracker).get("day_number")
+    if not day or "," in str(day):
+        return queries
+    return [(item, day_ref(str(day))) for item, _ in queries]
+
+
+def _asks_which_date(text: str) -> bool:
+    simple = to_simplified(text)
+    # "当天还是前一天" asks by its choice alone.
+    return bool(_WHICH_DATE.search(simple)) and (is_question(simple) or "还是" in simple)
+
+
+def _last_question(tracker: Tracker) -> Dict[str, Any]:
+    from actions.router import _last_question as last  # router imports this module
+
+    return last(tracker)
+
+
 def _previous_items(tracker: Tracker) -> List[Any]:
     events = list(tracker.events or [])
     # Skip the current message: its own reading named no item.
@@ -97,6 +145,13 @@ def own_business(tracker: Tracker) -> Optional[List[EventType]]:
     if day and not item and not day.isdigit() and not (is_elliptical(text) or _PLAN.search(text)):
         # "明天会下雨吗" is the weather; "明天呢", "12月9号去哪里玩" ask the itinerary
         day = None
+    if not item and not day and tracker.get_slot("verified_booking"):
+        if is_question(text) and MEAL_QUESTION.search(to_simplified(text)):
+            item = "meals"  # "晚饭自理吗": what the booking's fee includes says
+        elif _asks_which_date(text):
+            # "是前一天晚上吗" after the meeting: that question again, its answer says the date
+            asked = _last_question(tracker)
+            item, day = asked.get("itinerary_item"), asked.get("day_number")
     if not (reading.booking_ref or (tracker.get_slot("verified_booking") and (item or day))):
         return None
     events: List[EventType] = [

@@ -166,7 +166,7 @@ async def answer_itinerary_clauses(dispatcher: CollectingDispatcher, tracker: Tr
     from actions.clients.ticketing import TicketingError, get_client
     from actions.reader import itinerary_queries
     from actions.utils.refund import china_today
-    from actions.utils.text import itinerary_answers
+    from actions.utils.text import itinerary_answers, with_meals
 
     if (tracker.latest_message or {}).get("intent", {}).get("name") == "query_itinerary":
         return []  # the flow itself answers it
@@ -188,7 +188,7 @@ async def answer_itinerary_clauses(dispatcher: CollectingDispatcher, tracker: Tr
         # Every item of the clause, its relative days ("明天几点集合") by China's date.
         if _answered_from_booking(dispatcher, clause.get("text") or ""):
             continue  # the flow that verified answered it already
-        queries = itinerary_queries(clause.get("text") or "")
+        queries = with_meals(itinerary_queries(clause.get("text") or ""), [clause.get("text") or ""])
         for text in itinerary_answers(booking, queries, china_today()):
             dispatcher.utter_message(text=text)
     return []

@@ -9,6 +9,7 @@ from typing import Any, Iterable, List, NamedTuple, Optional, Sequence, Tuple, U
 import servicekit
 
 from actions.clients.contract import Booking, Deadline, Flight, ItineraryDay, Ticket, TicketProgress
+from actions.utils.parsing import to_simplified
 
 CHINA_TZ = timezone(timedelta(hours=8))
 # '3', '三', '十二', '二十' -> int: the days of a trip, the days before departure.
@@ -37,7 +38,16 @@ _RELATIVE = (
     ("昨天", re.compile(r"昨天|昨日|昨晚|(?<![a-z])yesterday(?![a-z])", re.I)),
 )
 # Answers that do not change with the day: a relative day asked with them needs no explaining.
-DAY_FREE_ITEMS = {"guide", "return_flight", "outbound_flight", "included", "travellers", "price", "recommend"}
+DAY_FREE_ITEMS = {
+    "guide",
+    "return_flight",
+    "outbound_flight",
+    "included",
+    "meals",
+    "travellers",
+    "price",
+    "recommend",
+}
 # Asked with no day during the trip, these mean today's (the overview, None, too); flights
 # without a day stay the whole list (outbound and return).
 _TODAYS_ITEMS = {"meeting", "hotel", None}
@@ -62,6 +72,32 @@ PACKING_NOTE = (
 def packing_note(texts: Iterable[str]) -> Optional[str]:
     """The departure notice's line when one of the traveller's messages asks what to bring."""
     return PACKING_NOTE if any(PACKING_QUESTION.search(t or "") for t in texts) else None
+
+
+# "有早餐吗", "含不含午餐", "晚饭自理吗", "包餐吗", "中午管饭吗": the meals, answered from what the
+# booking's fee includes ("早点集合" is early, not breakfast).
+MEAL_QUESTION = re.compile(
+    r"早餐|早饭|含早|包早|午餐|午饭|中饭|中餐|晚餐|晚饭|正餐|用餐|餐食|餐标|伙食|包餐|含餐|管饭|包吃|吃饭|饭钱|饭费"
+    r"|(?<![a-z])(?:breakfast|lunch|dinner|meals?)(?![a-z])",
+    re.I,
+)
+# "费用包含哪些，有早餐吗" asks the whole list too; "含不含午餐" only the meals.
+_FEES_ASKED = re.compile(r"费用|团费|自费|(?:包含|包括|含)(?:哪些|什么)")
+# What in the booking's included and excluded lists is about meals.
+_MEAL_ITEM = re.compile(r"餐|饭|伙食")
+
+
+def with_meals(
+    queries: Sequence[Tuple[Optional[str], Any]], texts: Iterable[str]
+) -> List[Tuple[Optional[str], Any]]:
+    """The questions read from a message, with the meals when it asks about them: they take the
+    place of the day's overview (no item) and of the fee list read from "含不含" alone."""
+    asked = [t for t in texts if MEAL_QUESTION.search(to_simplified(t or ""))]
+    if not asked:
+        return list(queries)
+    whole_list = any(_FEES_ASKED.search(MEAL_QUESTION.sub("", to_simplified(t))) for t in asked)
+    kept = [(item, day) for item, day in queries if item and (item != "included" or whole_list)]
+    return kept if ("meals", None) in kept else kept + [("meals", None)]
 
 
 # A day of the trip (3) or a day relative to today ("明天").
@@ -197,11 +233,45 @@ def _day_label(day: ItineraryDay) -> str:
     return f"第{day['day']}天" + (f"（{day['date']}）" if day.get("date") else "")
 
 
+def _minutes(clock: Any) -> Optional[int]:
+    found = re.match(r"^\s*(\d{1,2}):(\d{2})", str(clock or ""))
+    return int(found.group(1)) * 60 + int(found.group(2)) if found else None
+
+
+# A meeting after the day's first flight leaves is the evening before ("22:50" for a 01:50 flight);
+# one this long or more before the flight across midnight is no such evening (data at odds).
+_EVE_BEFORE_FLIGHT = 8 * 60
+
+
+def _eve_flight(day: ItineraryDay) -> Optional[Flight]:
+    """The day's first flight when its meeting is on the evening before it, else None."""
+    meeting, flights = day.get("meeting") or {}, day.get("flights") or []
+    met = _minutes(meeting.get("time"))
+    leaves = _minutes(flights[0].get("departure")) if flights else None
+    if met is None or leaves is None or met <= leaves or 24 * 60 - met + leaves > _EVE_BEFORE_FLIGHT:
+        return None
+    return flights[0]
+
+
 def _meeting(day: ItineraryDay) -> Optional[str]:
+    """ "08:30 在 …大堂 集合"; the evening before an early flight is said with its date, or
+    "第1天（2027-04-10）：22:50" reads as meeting after the flight left."""
     meeting = day.get("meeting")
     if not meeting:
         return None
-    return f"{meeting['time']} 在 {meeting['place'] or '待通知'} 集合".strip()
+    said = f"{meeting['time']} 在 {meeting['place'] or '待通知'} 集合".strip()
+    flight = _eve_flight(day)
+    if flight is None:
+        return said
+    eve = "出发前一晚" if day.get("day") == 1 else "前一天晚上"
+    if not day.get("date"):
+        return f"{eve} {said}（航班 {flight['number']} 当天 {flight['departure']} 起飞）"
+    leaves = date.fromisoformat(str(day["date"])[:10])
+    before = leaves - timedelta(days=1)
+    return (
+        f"{before.month}月{before.day}日（{eve}）{said}"
+        f"（航班 {flight['number']} {leaves.month}月{leaves.day}日 {flight['departure']} 起飞）"
+    )
 
 
 def _pick_days(days: List[ItineraryDay], day: Optional[int]) -> List[ItineraryDay]:
@@ -264,7 +334,8 @@ def _answer(booking: Booking, item: Optional[str], day: DayRef, today: Optional[
         located = resolve_day(booking, day, today or _china_today())
         if not located.within:
             return [located.note]
-        return [located.note] + _answer(booking, item, located.number, today)[1:]
+        ended, *body = _answer(booking, item, located.number, today)
+        return ([ended] if ended else []) + [located.note] + body
     if isinstance(day, str):  # a relative day
         if item in DAY_FREE_ITEMS:
             return _answer(booking, item, None, today)
@@ -275,12 +346,20 @@ def _answer(booking: Booking, item: Optional[str], day: DayRef, today: Optional[
         days = _days(booking)
         if item == "meeting" and located.number < 1 and days and _meeting(days[0]):
             # Before departure, where and when to be on the first day is what they need.
-            return [located.note, f"出发当天（{_day_label(days[0])}）：{_meeting(days[0])}"]
+            when = _day_label(days[0]) if _eve_flight(days[0]) else f"出发当天（{_day_label(days[0])}）"
+            return [located.note, f"{when}：{_meeting(days[0])}"]
         if item == "flight" and located.number < 1:
             return [located.note] + _answer_day(booking, "outbound_flight", None).split("\n")
         # Outside the trip no day is given: an ended trip never shows day 1's meeting point.
         return [located.note]
-    return [""] + _answer_day(booking, item, day).split("\n")
+    note = ""
+    if day is not None and item not in DAY_FREE_ITEMS:
+        # "第2天住哪" after the trip: the record, said to be one (as without a day).
+        today = today or _china_today()
+        end = _trip_dates(booking)[1]
+        if today > end:
+            note = f"您这个行程已于{_date_label(end, today)}结束，以下是当时的安排，供您参考："
+    return [note] + _answer_day(booking, item, day).split("\n")
 
 
 def _answer_undated(booking: Booking, item: Optional[str], today: date) -> List[str]:
@@ -347,6 +426,8 @@ def _answer_day(booking: Booking, item: Optional[str], day: Optional[int]) -> st
                 f"当地吃住玩的建议可以问问您的导游（{guide.replace('导游/领队：', '')}）。" if guide else "",
             ]
         )
+    if item == "meals":
+        return _meals(booking)
     if item == "included":
         included = "、".join(booking.get("included") or []) or "以合同为准"
         excluded = "、".join(booking.get("excluded") or []) or "以合同为准"
@@ -371,6 +452,31 @@ def _answer_day(booking: Booking, item: Optional[str], day: Optional[int]) -> st
     if day is None:
         lines.append("想了解某一天的酒店、航班或导游联系方式，直接问我就可以，例如“第二天住哪里”。")
     return _lines(lines)
+
+
+def _meals(booking: Booking) -> str:
+    """The meals, from the fee's included and excluded items: the booking lists no meals per day,
+    so the day's own meals are the itinerary sheet's (出团通知) or the guide's to say."""
+    included = [i for i in booking.get("included") or [] if _MEAL_ITEM.search(i)]
+    excluded = [i for i in booking.get("excluded") or [] if _MEAL_ITEM.search(i)]
+    guide = _guide(booking)
+    ask = f"，也可以问{guide.replace('导游/领队：', '导游')}" if guide else ""
+    lines = [f"订单 {booking['ref']} 的用餐："]
+    if not included and not excluded:
+        return _lines(lines + [f"订单记录的费用包含项目里没有写用餐，是否含餐请以合同和行程单为准{ask}。"])
+    if included:
+        lines.append("团费包含：" + "、".join(included))
+    if excluded:
+        lines.append("团费不含：" + "、".join(excluded))
+    meant = [
+        "早餐包含在团费里" if any(re.search("早餐|早饭", i) for i in included) else "",
+        "午餐、晚餐按行程所列的正餐包含" if any("正餐" in i for i in included) else "",
+    ]
+    if any(meant):
+        lines.append("也就是说：" + "；".join(m for m in meant if m) + "。")
+    return _lines(
+        lines + [f"行程单上没有列出的餐需要自理；某一天具体含哪几餐，以行程单（出团通知）为准{ask}。"]
+    )
 
 
 def _day_flights(ref: str, days: List[ItineraryDay], chosen: ItineraryDay) -> str:
