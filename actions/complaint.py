@@ -16,7 +16,13 @@ from rasa_sdk.types import DomainDict
 from actions.cancel import reset_complaint
 from actions.clients.ticketing import Rejected, TicketingError, Unavailable, get_client
 from actions.fields import FIELDS, MAX_WHEN_WHERE_CHARS, NOT_GIVEN, REQUEST_LABELS, REQUEST_TEXT_SLOT
-from actions.forms.base import CountingFormValidation, latest_intent, latest_text, previous_slot_value
+from actions.forms.base import (
+    CountingFormValidation,
+    count_failure,
+    latest_intent,
+    latest_text,
+    previous_slot_value,
+)
 from actions.forms.complaint_checks import (
     check_complainant_name,
     check_complaint_description,
@@ -167,6 +173,11 @@ class ValidateComplaintForm(CountingFormValidation):
                 ActiveLoop(None),
                 FollowupAction("action_cancel_form"),
             ]
+        if _starting(tracker, self.form_name()):
+            # Checked below like any value read from a message (the form's one rule for each field).
+            for slot, value in story_told_before(tracker).items():
+                tracker.events.append({"event": "slot", "name": slot, "value": value})
+                tracker.slots[slot] = value
         text = latest_text(tracker).strip()
         if (
             tracker.get_slot("requested_slot") == "complaint_when_where"
@@ -185,6 +196,12 @@ class ValidateComplaintForm(CountingFormValidation):
                 dispatcher.utter_message(text=NO_BOOKING_WAY_ON)
             # Something set, so the form is not refused for "我没有订单号" alone.
             events.append(SlotSet("booking_ref", None))
+        elif answered_nothing(tracker, events):
+            # "OK" at the request's buttons, "不同意" before consent was asked, words the NLU
+            # could not place: no rule of this form takes them, so refusing the message here
+            # would end in Rasa's generic "没太明白…想查行程、问政策还是投诉". The form asks
+            # its question again instead (a human offered from the second time in a row).
+            events.append(SlotSet("form_failures", count_failure(dispatcher, tracker)))
         return events
 
     async def required_slots(
@@ -199,6 +216,77 @@ class ValidateComplaintForm(CountingFormValidation):
         if not tracker.get_slot("booking_ref") and no_booking_said(tracker):
             return [slot for slot in domain_slots if slot != "booking_ref"]
         return domain_slots
+
+
+# Messages no rule of the complaint form takes when they answer nothing (data/rules: the form's
+# interruptions take the others: policy, out_of_scope, cancel, correct, goodbye...).
+_NO_RULE_INTENTS = {"affirm", "deny", "nlu_fallback"}
+# What runs between a message and the form's validation of it (a message read, nothing else).
+_READING_ACTIONS = {"action_listen", "action_read_message", "action_extract_slots", "complaint_form"}
+
+
+def answered_nothing(tracker: Tracker, events: List[EventType]) -> bool:
+    """The latest message, a yes, a no or not understood, was read as no value for the question
+    the complaint form asked (and no other action took it first)."""
+    if (tracker.active_loop or {}).get("name") != "complaint_form" or not tracker.get_slot("requested_slot"):
+        return False
+    if latest_intent(tracker) not in _NO_RULE_INTENTS:
+        return False
+    if any(e.get("event") == "slot" and e.get("name") != "requested_slot" for e in events):
+        return False
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            return True
+        if event.get("event") == "action" and event.get("name") not in _READING_ACTIONS:
+            return False  # the form came back after another action (a policy answer, a resume)
+    return False
+
+
+def _starting(tracker: Tracker, form: Text) -> bool:
+    """The form is being activated (Rasa validates what was given before it asks anything)."""
+    return (tracker.active_loop or {}).get("name") != form
+
+
+# Actions that end a complaint: a story told before them belongs to that one.
+_COMPLAINT_ENDS = {"action_submit_complaint", "action_drop_complaint", "action_session_start"}
+
+
+def story_told_before(tracker: Tracker) -> Dict[Text, Any]:
+    """What a story told earlier in the conversation, and answered with a policy then, says for
+    the complaint starting now ("行李丢了…航空公司说找不到" got the baggage rules; "10月14日 三亚
+    凤凰机场" started the complaint): read as the first message of a complaint is read, for the
+    fields the complaint has no value for yet. Empty once the complaint has its description."""
+    if tracker.get_slot("complaint_description"):
+        return {}
+    from actions.reader import complaint_slots_of  # reader -> emergency -> complaint: no cycle
+    from actions.router import tells_a_story
+
+    stories: List[str] = []
+    answered_by_policy = False
+    latest = True
+    for event in reversed(tracker.events or []):
+        kind, name = event.get("event"), event.get("name")
+        if kind == "action" and name in _COMPLAINT_ENDS:
+            break
+        if kind == "action" and name == "action_answer_policy":
+            answered_by_policy = True
+        elif kind == "user":
+            story = _without_questions(event)
+            if answered_by_policy and not latest and tells_a_story(story):
+                stories.insert(0, story)
+            answered_by_policy = latest = False
+    if not stories:
+        return {}
+    slots = complaint_slots_of(tracker, "\n".join(stories))
+    return {slot: value for slot, value in slots.items() if tracker.get_slot(slot) in (None, "")}
+
+
+def _without_questions(user_event: Dict[Text, Any]) -> str:
+    """The message without the question clauses the NLU found in it ("…另外延误了能赔吗")."""
+    text = user_event.get("text") or ""
+    for clause in (user_event.get("parse_data") or {}).get("clauses") or []:
+        text = text.replace(clause.get("text") or "\0", " ")
+    return text.strip(" ，,。.；;!！")
 
 
 NO_BOOKING_SHOWN = "未提供（客服会按您的姓名和手机号查找订单）"

@@ -25,6 +25,7 @@ from actions.fields import (
     REQUEST_TEXT_SLOT,
 )
 from actions.forms.base import (
+    NOTED_LABELS,
     accept,
     check_booking_ref,
     count_failure,
@@ -32,9 +33,11 @@ from actions.forms.base import (
     previous_slot_value,
     reject,
 )
-from actions.utils.parsing import parse_phone
+from actions.utils.parsing import parse_phone, to_simplified
 from actions.utils.reading import (
+    BARE_NAME,
     DONT_KNOW,
+    REQUEST_WORDS,
     WHEN,
     YES_NO,
     confirmed_guess,
@@ -50,6 +53,10 @@ Check = Callable[[Any, CollectingDispatcher, Tracker, DomainDict], Dict[Text, An
 _MAX_BARE_REQUEST = 12
 # Chinese characters or Latin letters: an answer in words, not only digits and signs ("1234").
 _WORDS = re.compile(r"[\u4e00-\u9fffA-Za-z]")
+# What tells that something happened (done, not done, done to them): beside a request it is a story.
+_HAPPENED = re.compile(r"了|过|着|被|把|没|不|太|很")
+# "我不同意": the yes or no is the same without who says it.
+_I = re.compile(r"^\s*我们?")
 # A date written in digits only ("12.5", "2025-12-05", "12/5") is a time.
 _DIGIT_DATE = re.compile(r"^\s*\d{1,4}[./\-]\d{1,2}(?:[./\-]\d{1,2})?")
 # "不对 我说错了 是三个小时": the traveller corrects something said before.
@@ -82,7 +89,10 @@ def check_complaint_description(
             return {"complaint_description": before or None}
         added = story
         text = f"{before}\n{story}" if before else story
-    said = request_only(added) if added else None
+    name = _bare_name("complaint_description", added, dispatcher, tracker, domain)
+    if name is not None:
+        return name
+    said = (request_only(added) or _unmarked_request(added)) if added else None
     if said:
         # "要求退钱并道歉" is what they ask for, not more of what happened (the reader keeps it
         # out of the story; an addition made as a correction, "描述补充一下：要求…", comes here).
@@ -117,19 +127,29 @@ def check_complaint_when_where(
 def _fits_when_where(text: str) -> bool:
     if looks_like_when_where(text) or _DIGIT_DATE.match(text):
         return True
-    return bool(_WORDS.search(text)) and not YES_NO.match(text)
+    return bool(_WORDS.search(text)) and not _yes_or_no(text)
+
+
+def _yes_or_no(text: str) -> bool:
+    """ "同意", "好的", "我不同意": a yes or a no (to consent, or to nothing asked)."""
+    return bool(YES_NO.match(_I.sub("", text)))
 
 
 def check_complaint_request(
     value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
 ) -> Dict[Text, Any]:
     code = str(value or "").strip()
+    words = tracker.get_slot(REQUEST_TEXT_SLOT)
+    if code == "other" and words and words != REQUEST_LABELS["other"]:
+        code = words  # their words, read as no label ("王芳", "我不同意"): checked as words
     if code in REQUEST_LABELS:  # a label (a button, or read from their words this turn)
         words = tracker.get_slot(REQUEST_TEXT_SLOT) or REQUEST_LABELS[code]
     elif request_code(code):  # their words: the label is read from them, the words stay
         words, code = code, request_code(code)
     else:
         moved = _elsewhere("complaint_request", code, dispatcher, tracker, domain)
+        if moved is None:
+            moved = _bare_name("complaint_request", code, dispatcher, tracker, domain)
         if moved is not None:
             return moved
         if not _fits_request(code):
@@ -141,7 +161,7 @@ def check_complaint_request(
 def _fits_request(text: str) -> bool:
     """Words that can be a request of their own ("给个说法", "尽快处理"); not digits ("6781"),
     a yes or no ("同意"), or only a time or place ("今天")."""
-    if not _WORDS.search(text) or YES_NO.match(text):
+    if not _WORDS.search(text) or _yes_or_no(text):
         return False
     return not (looks_like_when_where(text) or (read(text).when_where or "") == text)
 
@@ -180,6 +200,36 @@ def _bare_request(text: str) -> Optional[Tuple[str, str]]:
     if not code or len(text) > _MAX_BARE_REQUEST or WHEN.search(text) or looks_like_when_where(text):
         return None
     return code, text
+
+
+def _unmarked_request(text: str) -> Optional[Tuple[str, str]]:
+    """(label, words) for a request said without "要求/希望" that starts with what they want and
+    tells nothing of what happened ("赔偿行李里的东西，大概5000块", "退一半团费，再道个歉");
+    "退款的事一直拖着没人管" is a story."""
+    simple = to_simplified(text).strip()
+    if not any(pattern.match(simple) for _, pattern in REQUEST_WORDS):
+        return None
+    left = simple
+    for _, pattern in REQUEST_WORDS:
+        left = pattern.sub("", left)
+    if _HAPPENED.search(left):
+        return None
+    return request_code(simple) or "other", text.strip()
+
+
+def _bare_name(
+    slot: Text, text: str, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+) -> Optional[Dict[Text, Any]]:
+    """A name and nothing else ("王芳") given for the story or the request: it is the name, kept
+    for when the name is asked (as a phone number given early is), and `slot` is asked again."""
+    if not BARE_NAME.match(text.strip()) or request_code(text):
+        return None
+    named = check_complainant_name(text, dispatcher, tracker, domain)
+    if named.get("complainant_name") is None:
+        return None
+    if named["complainant_name"] != previous_slot_value(tracker, "complainant_name"):
+        dispatcher.utter_message(response="utter_noted", fields=NOTED_LABELS["complainant_name"])
+    return {**kept_as_before(slot, tracker), **named}
 
 
 def _request_slots(tracker: Tracker, label: str, words: str) -> Dict[Text, Any]:
