@@ -31,7 +31,7 @@ from actions.fields import (
 from actions.forms.base import latest_entities, latest_intent, latest_text
 from actions.emergency import raise_waiting_handoff
 from actions.handoff import acknowledge_waiting
-from actions.utils.parsing import parse_phone_last4, to_simplified
+from actions.utils.parsing import FOUR_DIGITS, canonical, parse_phone_last4, to_simplified
 from actions.utils.reading import (
     BARE_NAME,
     YES_NO,
@@ -48,6 +48,8 @@ from actions.utils.reading import (
 )
 from actions.utils.text import date_span, day_ref, last_day_span, parse_day_number, relative_day_span
 
+# Forms that ask for a number and then the phone's last four digits.
+DIGITS_FORMS = {"verify_form", "ticket_form"}
 # Never an answer to a form's question.
 HARD_INTERRUPTIONS = {"cancel", "request_human", "emergency"}
 # Intents that interrupt a form rather than answer it.
@@ -299,13 +301,23 @@ def read_slots(tracker: Tracker) -> Dict[str, Any]:
     if reading.booking_ref:
         slots["booking_ref"] = reading.booking_ref
         previous = tracker.get_slot("booking_ref")
-        if previous and reading.booking_ref != previous and not reading.phone_last4:
+        if (
+            previous
+            and reading.booking_ref != previous
+            and not reading.phone_last4
+            and not _digits_wait_for_number(tracker)
+        ):
             slots["phone_last4"] = None  # digits belong to the number they were given for
     if reading.ticket_no:
         slots["ticket_no"] = reading.ticket_no
     if reading.phone_last4:
         slots["phone_last4"] = reading.phone_last4
-    elif requested == "phone_last4" and intent not in HARD_INTERRUPTIONS:  # "打错了，是1234" too
+    elif intent not in HARD_INTERRUPTIONS and (
+        requested == "phone_last4"  # "打错了，是1234" too
+        # "8899" while the form asks for the number first: no number has four digits, so they
+        # are the phone's, kept for the number to come (validate_verify_form checks them then).
+        or (loop in DIGITS_FORMS and FOUR_DIGITS.fullmatch(canonical(reading.rest)))
+    ):
         digits = parse_phone_last4(text)
         if digits:
             slots["phone_last4"] = digits
@@ -338,6 +350,20 @@ def read_slots(tracker: Tracker) -> Dict[str, Any]:
     words = slots.get(REQUEST_TEXT_SLOT)
     keep = {"complaint_request"} if words and words != tracker.get_slot(REQUEST_TEXT_SLOT) else set()
     return {k: v for k, v in slots.items() if tracker.get_slot(k) != v or k in keep}
+
+
+def _digits_wait_for_number(tracker: Tracker) -> bool:
+    """The phone digits held were given after the booking number held (before a number was
+    asked, "8899" then "TR20260012"): they wait for the number now given, not the old one's."""
+    digits_seen = False
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user" and digits_seen:
+            return True  # no number in the message that gave the digits
+        if event.get("event") == "slot" and event.get("value") is not None:
+            if event.get("name") == "booking_ref":
+                return False  # given with or before the number held
+            digits_seen = digits_seen or event.get("name") == "phone_last4"
+    return digits_seen
 
 
 def _interrupts(intent: Optional[str], text: str, requested: Optional[str] = None) -> bool:
@@ -431,7 +457,9 @@ def _complaint_slots(
             # whole, without the yes-word (or their words without it, when they differ).
             slots["complaint_when_where"] = confirmed[:MAX_WHEN_WHERE_CHARS]
             return slots
-    if requested == "complaint_when_where" and (yes_no or intent in ("affirm", "deny")):
+    if requested == "complaint_when_where" and (
+        yes_no or (intent in ("affirm", "deny") and not looks_like_when_where(rest))
+    ):
         # "确认" to the question that offered the story's time or place as a button takes it.
         # Anything else ("同意", "好的" with nothing offered, "不") is no time and place, nor
         # "不记得": the field stays empty and the form asks again.

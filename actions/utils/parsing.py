@@ -77,7 +77,7 @@ def parse_phone_last4(text: Optional[str]) -> Optional[str]:
 
 # "phone 6789", "电话：6789", "手机号 6789": four digits named as the phone are its last four (a
 # whole number has eleven); not a year, a date, a time or an amount.
-_LABELLED_LAST4 = re.compile(
+LABELLED_LAST4 = re.compile(
     r"(?:phone|mobile|cell|tel|联系电话|电话|手机)\s*(?:number|no\.?|号码|号)?\s*(?:是|为|is|[:：=])?\s*"
     r"(?P<d>\d{4})(?![\d年月日号点时分元块:：])",
     re.I,
@@ -88,7 +88,7 @@ def parse_labelled_last4(text: Optional[str]) -> Optional[str]:
     """Four digits the traveller labels as their phone ("phone 6789", "电话6789"), None otherwise."""
     if not text:
         return None
-    match = _LABELLED_LAST4.search(to_simplified(text.translate(FULLWIDTH)))
+    match = LABELLED_LAST4.search(to_simplified(text.translate(FULLWIDTH)))
     return match.group("d") if match else None
 
 

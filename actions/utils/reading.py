@@ -24,6 +24,7 @@ from servicekit import QUESTION
 
 from actions.utils.parsing import (
     FULLWIDTH,
+    LABELLED_LAST4,
     canonical,
     parse_booking_ref,
     parse_phone,
@@ -36,6 +37,8 @@ _DATE = (
     rf"(?:{_NUM}{{1,4}}年)?{_NUM}{{1,2}}月(?:{_NUM}{{1,3}}[日号]?|底|初|中旬|上旬|下旬)?"
     rf"|(?<![0-9第]){_NUM}{{1,2}}[日号](?![0-9元块游])"  # "5日游" is a five-day tour
     r"|大前天|前天|昨天|昨晚|今天|今晚|今早|昨早|前晚|当天|那天|上周[一二三四五六日天末]?|这周[一二三四五六日天末]"
+    # A vague time is still a time ("就这几天", "就是这周", "前几天", "上个礼拜", "这个月初").
+    r"|(?:这|那|前|最近)(?:几|两)天|(?:这|上|本)个?(?:周|星期|礼拜)[一二三四五六日天末]?|(?:这|上|本)个?月(?:初|底|中)?"
     r"|(?:周|星期|礼拜)[一二三四五六日天]"
     rf"|第{_NUM}{{1,2}}天|(?:出发|入住|到达|回程|返程)(?:当天|第{_NUM}{{1,2}}天|那天)"
 )
@@ -51,6 +54,9 @@ WHERE = re.compile(
     r"(?=的时候|时候|时|期间|里面|里|内|上|中|外|旁边|门口|附近|被|把|让|给|跟|和|有|没|不|就|又|都|也|一直|突然|直接|遇到|发生|看到|出现|"
     r"[，,。.！!？?；;\s]|$)"
 )
+# Where something said or done over a line happened ("在电话里", "微信上", "网上"): a place.
+_CHANNEL = re.compile(r"^(?:电话|微信|网上|线上|网站|短信|热线|客服热线|群)$")
+_CHANNEL_SIDE = re.compile(r"里|上|中")
 _NOT_PLACE = re.compile(
     r"^(这|那|我|你|他|她|我们|你们|他们|哪|什么|一起|一直|路上|中间|这里|那里|现场|当时|此|其)"
 )
@@ -64,9 +70,35 @@ _REQUEST_WORD = (
     r"(?:退款|退钱|退费|退还|退差价|退.{0,6}费用?|钱.{0,4}退|退.{0,2}(?:回来|给)|赔偿|补偿|赔钱|赔付|道.?歉|赔礼|说法|交代|解释"
     r"|整改|处理|解决|换房|换车|换酒店|换导游|换一?[间个家辆]|调换|重新安排|补上|追责|处罚|开除)"
 )
+# The request ends where the traveller goes on to who they are ("…必须道歉 我姓赵").
+_CONTACT_NEXT = r"\s*(?:我姓|我叫|姓名|联系人|联系方式|电话|手机)"
 REQUEST_CLAUSE = re.compile(
-    rf"{_REQUEST_MARKER}[^，,。.！!？?；;\n]{{0,30}}?{_REQUEST_WORD}[^，,。.！!？?；;\n]{{0,30}}"
+    rf"{_REQUEST_MARKER}[^，,。.！!？?；;\n]{{0,30}}?{_REQUEST_WORD}(?:(?!{_CONTACT_NEXT})[^，,。.！!？?；;\n]){{0,30}}"
 )
+# A clause that is a demand and nothing else, without "要求/希望" ("要赔偿", "给个说法", "道歉",
+# "必须全额退款！"): in a story the same words come with who did what ("导游也不道歉").
+_DEMAND = re.compile(
+    r"(?:我|我们)?(?:就|只|还|必须|一定|坚决)?(?:要|得|需要)?(?:你们)?(?:给|给我|给我们)?(?:个|一个)?"
+    rf"(?:全额|全部|马上|立即|立刻|尽快)?{_REQUEST_WORD}(?:损失|费用|团费|差价|一下)?(?:吧|啊|呀)?[!！~～]*"
+)
+_CLAUSE = re.compile(r"[^\s，,。.！!？?；;、\n]+[!！~～]*")
+
+
+def _demand(text: str) -> Optional[str]:
+    """The clauses that are only a demand ("…阳朔到桂林的路上 TR20260007 要赔偿 我姓赵" -> "要赔偿"),
+    the first with those right after it ("退款 道歉")."""
+    found = [m for m in _CLAUSE.finditer(text) if _DEMAND.fullmatch(m.group(0))]
+    if not found:
+        return None
+    last = found[0]
+    for match in found[1:]:
+        following = _CLAUSE.search(text, last.end())
+        if not following or following.start() != match.start():
+            break
+        last = match
+    return text[found[0].start() : last.end()].strip()
+
+
 # Checked in this order: the first that matches is the label.
 REQUEST_WORDS: Tuple[Tuple[str, re.Pattern], ...] = (
     (
@@ -102,7 +134,7 @@ _NOT_NAME = re.compile(r"(先生|女士|小姐)$|^(来|想|要|在|说|不|没|�
 # Cues for the last four digits of a phone, in Chinese or English ("尾号5678", "后四位数字是5678",
 # "phone last 4 digits 6781", "my phone ends with 6781", "ending in 6781", "tail number 6781").
 _LAST4_CUE = (
-    r"(?:尾号|尾数|(?:最后|末尾|后|末)(?:四|4)位(?:数字|数|号码|号)?"
+    r"(?:尾号|尾数|(?:最后|末尾|后|末|尾)(?:四|4)(?:位|码|个)(?:数字|数|号码|号|码)?"
     r"|last\s*(?:4|four)(?:\s*digits?)?(?:\s*of\s*(?:my\s*)?(?:phone|mobile|cell)(?:\s*(?:number|no\.?))?)?"
     r"|(?:ends?|ending)\s*(?:with|in)|tail\s*(?:number|digits?|no\.?))"
 )
@@ -128,6 +160,12 @@ _LAST4_SPAN = re.compile(
 # phone digits, as travellers often write them; not a year, an amount or a time ("2026年", "5678元").
 _LAST4_BESIDE = re.compile(
     r"(?:TR[\s\-]*\d(?:[\s\-]*\d){7}|C\d{11,14})[\s,，、;；/]+(?P<d>\d{4})(?![\d年月日号点时分:：元块人个次天楼层房室]|\.\d)",
+    re.I,
+)
+# "5678 TR20260001", "8901 TR20260013 第一天酒店": the digits right before the number too; not
+# a room, a flight or a date ("房间1203 TR…", "MU5876 TR…").
+_LAST4_BEFORE = re.compile(
+    r"(?<![0-9A-Za-z.:：\-/房间室号楼层第¥￥$])(?P<d>\d{4})[\s,，、;；/]+(?:TR[\s\-]*\d(?:[\s\-]*\d){7}|C\d{11,14})",
     re.I,
 )
 _LEFTOVER = re.compile(r"^[\s，,。.！!？?；;：:、]+|[\s，,。.！!？?；;：:、]+$")
@@ -351,6 +389,9 @@ def _where(text: str) -> Tuple[Optional[str], bool]:
     was stolen: "芭提雅", offered to confirm rather than taken."""
     for match in WHERE.finditer(text):
         place = match.group("place").strip()
+        if _CHANNEL.match(place):
+            side = _CHANNEL_SIDE.match(text, match.end())
+            return place + (side.group(0) if side else ""), True
         if _NOT_PLACE.match(place) or WHEN.fullmatch(place) or re.search(r"\d{4,}", place):
             continue
         if plausible_place(place):
@@ -423,7 +464,9 @@ def read(text: Optional[str]) -> Reading:
         reading.phone_last4 = canonical(marked.group("d"))
     elif reading.phone:
         reading.phone_last4 = reading.phone[-4:]
-    elif beside := _LAST4_BESIDE.search(simple):
+    elif beside := _LAST4_BESIDE.search(simple) or _LAST4_BEFORE.search(simple):
+        reading.phone_last4 = beside.group("d")
+    elif beside := LABELLED_LAST4.search(simple):  # "TR20260014 手机5678"
         reading.phone_last4 = beside.group("d")
     # What is left once the numbers (and their labels) are taken out: the story, a place...
     # Spans are found in the simplified text and cut from the traveller's own characters
@@ -435,7 +478,7 @@ def read(text: Optional[str]) -> Reading:
         for m in span.finditer(simple)
     ]
     if beside and reading.phone_last4 == beside.group("d"):
-        cuts.append(beside.span("d"))
+        cuts.append(beside.span() if beside.re is LABELLED_LAST4 else beside.span("d"))
     reading.name = _name(simple)
     if reading.name:
         cuts += [m.span() for m in re.finditer(f"(?:{_NAME_PREFIX})?" + re.escape(reading.name), simple)]
@@ -465,6 +508,11 @@ def read(text: Optional[str]) -> Reading:
     clause = REQUEST_CLAUSE.search(rest) or REQUEST_CLAUSE.search(simple_rest)
     if clause:
         reading.request_text = clause.group(0).strip()
+    elif (demand := _demand(simple_rest)) and is_descriptive(simple_rest.replace(demand, "", 1)):
+        # A demand beside a story; a short message that is only a request ("不要退款了，赔偿损失")
+        # is read whole where it answers. In their own characters where the lengths agree.
+        at = simple_rest.find(demand)
+        reading.request_text = rest[at : at + len(demand)] if len(rest) == len(simple_rest) else demand
     return reading
 
 
@@ -502,11 +550,15 @@ _STORY = re.compile(
 )
 
 
+# "就是这周", "大概前几天": words that only hedge the time ("是" alone is a story word).
+_HEDGE = re.compile(r"(?:就|应该|大概|大约|差不多|好像|可能)是?|(?:^|(?<=[\s，,]))是")
+
+
 def looks_like_when_where(text: str) -> bool:
     """A short answer that is mostly a date and a place ("11月26日 鼓浪屿", "昨天晚上在酒店");
     a story that mentions "那天" is not."""
     simple = to_simplified(text or "")
     if len(simple) > 40 or not (_when(simple) or WHERE.search(simple)):
         return False
-    left = re.sub(r"[\W\d_]", "", WHEN.sub("", simple))
+    left = re.sub(r"[\W\d_]", "", WHEN.sub("", _HEDGE.sub("", simple)))
     return not _STORY.search(left) and len(left) <= 16
