@@ -22,8 +22,15 @@ from actions.clients.contract import Booking
 from actions.forms.base import latest_intent, latest_text
 from actions.questions import MIN_CLAUSE_CONFIDENCE, clauses
 from actions.handoff import open_handoff
+from actions.reader import itinerary_slots
 from actions.utils.parsing import to_simplified
-from actions.utils.refund import bracket_line, china_today, compute_deduction, format_deduction
+from actions.utils.refund import (
+    bracket_line,
+    china_today,
+    compute_deduction,
+    format_deduction,
+    in_trip_deduction,
+)
 from actions.utils.text import chinese_number, format_time
 
 logger = logging.getLogger(__name__)
@@ -40,6 +47,16 @@ _OUTBOUND = re.compile(r"出境|境外|国外|出国|海外|outbound", re.I)
 _DOMESTIC = re.compile(r"国内|境内")
 # Intents whose flow verifies the booking in this turn (action_start_verification).
 _VERIFYING = {"query_itinerary", "request_cancellation"}
+# What a verification started by the intent is for, unless verification_purpose says otherwise.
+PURPOSES = {"query_itinerary": "itinerary", "request_cancellation": "cancellation"}
+# The traveller's words of asking to leave or cancel ("我要退团", "帮我退掉", "申请离团"): only
+# these register a cancellation ...
+_CLEAR_REQUEST = re.compile(
+    r"(?:我要|我想|帮我|给我|麻烦|申请|办理?|登记|确定|决定|直接)\s*(?:提前)?(?:退团|退掉|退了|退订|离团|取消(?:订单|行程)?)"
+)
+# ... unless they say it is only a question so far ("先算算", "还没决定").
+_JUST_ASKING = re.compile(r"先算|算算|算一下|先问|问问|还没决定|没决定|没想好|考虑一下|再考虑")
+_OFFER = "utter_refund_offer_compute"
 
 
 def days_asked(text: str) -> Optional[int]:
@@ -51,8 +68,48 @@ def days_asked(text: str) -> Optional[int]:
     return chinese_number(match.group("n"))
 
 
-def refund_text(booking: Booking, today: Optional[date] = None) -> str:
-    """What cancelling this booking costs today (China's date), or why it cannot be cancelled."""
+def asks_amount_only(text: str) -> bool:
+    """ "中途不想玩了退多少", "我想退 先算算扣多少": how much, with no clear request to cancel."""
+    simple = to_simplified(text or "")
+    return bool(_AMOUNT.search(simple)) and (
+        bool(_JUST_ASKING.search(simple)) or not _CLEAR_REQUEST.search(simple)
+    )
+
+
+def answers_offer(tracker: Tracker) -> bool:
+    """The bot's turn before this message offered to compute this traveller's amount
+    (utter_refund_offer_compute): the number and digits that follow answer it."""
+    seen_message = False
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            if seen_message:
+                return False
+            seen_message = True
+        elif seen_message and event.get("event") == "bot":
+            if (event.get("metadata") or {}).get("utter_action") == _OFFER:
+                return True
+    return False
+
+
+def verification_purpose(tracker: Tracker) -> str:
+    """What a verification starting at this message is for (verify_purpose). One rule for every
+    start: an amount question is answered with the amount ("中途不想玩了退多少" reads as a
+    cancellation request, but only a clear request registers one); a message that answers the
+    offer to compute with the number or digits and asks nothing else keeps that offer's purpose
+    (the day-1 itinerary answered "TR20260010" after it); else the intent's."""
+    text = latest_text(tracker)
+    purpose = PURPOSES.get(latest_intent(tracker) or "", "itinerary")
+    if purpose == "cancellation":
+        return "refund" if asks_amount_only(text) else purpose
+    if answers_offer(tracker) and not any(itinerary_slots(text)):
+        return "refund"
+    return purpose
+
+
+def refund_text(booking: Booking, today: Optional[date] = None, asking: bool = True) -> str:
+    """What cancelling this booking costs today (China's date), or why it cannot be cancelled.
+    `asking`: the traveller asked how much; a trip under way then ends with the question whether
+    to register leaving early (a request being registered says no such thing)."""
     today = today or china_today()
     ref = booking["ref"]
     departure = date.fromisoformat(booking["departure_date"][:10])
@@ -63,16 +120,40 @@ def refund_text(booking: Booking, today: Optional[date] = None) -> str:
             "如果行程中有约定的服务没有提供，可以告诉我具体情况，我帮您登记投诉，核实后按合同退还相应费用。"
         )
     if today >= departure:
-        return (
-            f"您的订单 {ref} 的行程已经开始（{format_time(departure.isoformat())} 出发）。"
-            "行程中退团按合同第十五条第2款："
-            "扣除出发当日比例的费用后，按已游览天数折算，具体金额需由客服核算。"
-            # The traveller asking mid-trip usually wants to leave: say how (request_cancellation).
-            "如果您决定提前离团，回复“我要退团”，我帮您登记退团申请，客服核算金额后联系您。"
-        )
+        text = in_trip_text(booking, departure, end, today)
+        # Asked, never registered in the same turn: only "我要退团" registers (request_cancellation).
+        return text + (IN_TRIP_ASK if asking else "")
     price = int(booking["price_cny"])
     deduction = compute_deduction(booking["tour_type"], price, (departure - today).days)
     return format_deduction(ref, price, deduction)
+
+
+IN_TRIP_ASK = (
+    "\n需要我帮您登记提前离团（退团）申请吗？需要的话回复“我要退团”；只是问问的话不用回复，不会为您登记。"
+)
+
+
+def in_trip_text(booking: Booking, departure: date, end: date, today: date) -> str:
+    """Clause 15.2 for a trip under way, with the estimate the booking's price and days allow."""
+    head = (
+        f"您的订单 {booking['ref']} 的行程已经开始（{format_time(departure.isoformat())} 出发）。"
+        "行程中退团按合同第十五条第2款：先扣出发当日比例的费用，其余团费再按已游览天数折算扣除。"
+    )
+    try:
+        price = int(booking["price_cny"])
+        d = in_trip_deduction(
+            booking["tour_type"], price, (end - departure).days + 1, (today - departure).days + 1
+        )
+    except (KeyError, TypeError, ValueError):
+        return head + "具体金额需由客服核算。"
+    p = d.first_day_percent
+    return (
+        f"{head}\n按您的订单（{d.tour_type_label}，团费 {price} 元，共{d.tour_days}天，"
+        f"今天是第{d.days_travelled}天，按已游览{d.days_travelled}天计）估算："
+        f"团费×{p}% +（团费−团费×{p}%）÷{d.tour_days}×{d.days_travelled}，"
+        f"约扣 {d.amount} 元，预计可退 {d.refund} 元。"
+        "实际金额由客服核实已游览天数和已发生的费用后确定。"
+    )
 
 
 async def answer_refund_question(
@@ -234,7 +315,7 @@ async def record_cancellation(
     departure and during the trip alike (the stage noted for the agent); a trip already over
     has nothing left to cancel."""
     today = today or china_today()
-    text = refund_text(booking, today)
+    text = refund_text(booking, today, asking=False)
     dispatcher.utter_message(text=text)
     departure = date.fromisoformat(booking["departure_date"][:10])
     end = date.fromisoformat(booking["return_date"][:10])

@@ -3,7 +3,8 @@
 "TR20260003 我叫王芳 136…，10月16号在三亚南山，导游自己跑去吃饭…要求道歉" carries so many
 values that DIET reads it as `inform` (or `correct`); the story in it says it is a
 complaint. A request to book a new trip that DIET did not understand gets the sales line.
-A correction outside a form that gives another booking number ("哦不对，订单号写错了，是
+The booking number given in answer to the offer to compute a refund verifies it for that
+amount. A correction outside a form that gives another booking number ("哦不对，订单号写错了，是
 TR20260019") means "use this one": that booking is verified and the question asked before is
 answered again for it. Otherwise the traveller is asked what they want.
 """
@@ -21,6 +22,7 @@ from rasa_sdk.types import DomainDict
 from actions.forms.base import latest_intent, latest_text
 from actions.itinerary import own_business
 from actions.reader import complaint_slots_of, itinerary_slots
+from actions.refunds import verification_purpose
 from actions.scope import is_new_booking
 from actions.settings import get_settings
 from actions.utils.parsing import parse_booking_ref
@@ -142,7 +144,24 @@ def route(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[E
     if is_new_booking(text):
         dispatcher.utter_message(response="utter_out_of_scope_booking", sales_line=get_settings().sales_line)
         return []
-    return own_business(tracker)
+    return answer_to_refund_offer(tracker) or own_business(tracker)
+
+
+def answer_to_refund_offer(tracker: Tracker) -> Optional[List[EventType]]:
+    """The booking number or phone digits given right after the offer to compute the amount
+    ("如需计算…请告诉我订单号和手机尾号后四位"): the verification they start is for that amount
+    (verification_purpose), not the itinerary a bare number otherwise asks for."""
+    reading = read(latest_text(tracker))
+    if tracker.active_loop or not (reading.booking_ref or reading.phone_last4):
+        return None
+    if verification_purpose(tracker) != "refund":
+        return None
+    return [
+        SlotSet("verify_purpose", "refund"),
+        SlotSet("verify_blocked", None),
+        SlotSet("form_failures", 0.0),
+        FollowupAction("verify_form"),
+    ]
 
 
 class ActionRouteMessage(Action):

@@ -94,3 +94,37 @@ def format_deduction(ref: str, price: int, d: Deduction) -> str:
             "（实际损失更高时按实际损失扣，但不超过团费总额）。"
         )
     return f"{head}\n{body}\n依据：{d.source}，{d.clause}。"
+
+
+@dataclass(frozen=True)
+class InTripDeduction:
+    tour_type_label: str
+    first_day_percent: int  # the day-of-departure percentage the formula starts from
+    tour_days: int
+    days_travelled: int  # today included: the traveller has had today's services
+    amount: int
+    refund: int
+
+
+def in_trip_deduction(
+    tour_type: str,
+    price: int,
+    tour_days: int,
+    days_travelled: int,
+    schedules: Optional[Dict[str, Any]] = None,
+) -> InTripDeduction:
+    """Clause 15.2 (refund_schedule.yml, in_trip_formula): price x day-of-departure percent
+    + (price - that) / tour days x days already travelled."""
+    first = compute_deduction(tour_type, price, 0, schedules)
+    if first.amount is None or first.percent is None or tour_days < 1:
+        raise ValueError(f"no day-of-departure percentage for {tour_type}")
+    days = min(max(days_travelled, 0), tour_days)
+    amount = min(price, round(first.amount + (price - first.amount) * days / tour_days))
+    return InTripDeduction(
+        tour_type_label=first.tour_type_label,
+        first_day_percent=first.percent,
+        tour_days=tour_days,
+        days_travelled=days,
+        amount=amount,
+        refund=price - amount,
+    )
