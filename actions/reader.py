@@ -489,8 +489,9 @@ def _complaint_slots(
         # "昨天晚上 芭提雅步行街" where the request was asked: a time and place, not a request. It
         # fills the time and place when that is empty or only what the story let us guess;
         # else the request's check says what it expects.
-        if _when_where_open(tracker, rest):
-            slots["complaint_when_where"] = rest[:MAX_WHEN_WHERE_CHARS]
+        updated = _when_where_update(tracker, rest)
+        if updated:
+            slots["complaint_when_where"] = updated[:MAX_WHEN_WHERE_CHARS]
         else:
             slots["complaint_request"], slots[REQUEST_TEXT_SLOT] = rest, rest
         return slots
@@ -563,11 +564,24 @@ def _while_drop_asked(tracker: Tracker, reading: Reading) -> Dict[str, Any]:
     said = reading.request_text or _bare_request(reading)  # "不，继续投诉，要求赔偿" too
     if said:
         slots.update(_updated_request(tracker, said))
-    elif rest and looks_like_when_where(rest) and _when_where_open(tracker, rest):
-        slots["complaint_when_where"] = rest[:MAX_WHEN_WHERE_CHARS]
+    elif rest and looks_like_when_where(rest) and _when_where_update(tracker, rest):
+        slots["complaint_when_where"] = _when_where_update(tracker, rest)[:MAX_WHEN_WHERE_CHARS]
     if reading.name and not tracker.get_slot("complainant_name"):
         slots["complainant_name"] = reading.name
     return slots
+
+
+def _when_where_update(tracker: Tracker, said: str) -> Optional[str]:
+    """The time and place once `said` (a time and place given out of turn) is taken: `said` where
+    the field is open; a place added to a time given alone ("就是这周" + "在电话里"); None when
+    `said` adds nothing to what is held."""
+    if _when_where_open(tracker, said):
+        return said
+    given = tracker.get_slot("complaint_when_where") or ""
+    held, new = read(given), read(said)
+    if held.when and not (held.where or held.place_guess) and (new.where or new.place_guess) and not new.when:
+        return f"{given}，{said}"
+    return None
 
 
 def _when_where_open(tracker: Tracker, said: str) -> bool:

@@ -114,3 +114,27 @@ def test_vague_times_are_times(text, when):
 def test_a_phone_call_or_a_chat_is_a_place(text, place):
     assert read(text).where == place
     assert looks_like_when_where(text)
+
+
+@pytest.mark.parametrize(
+    "held, text",
+    [("就是這週", "在電話裡"), ("昨天晚上", "在酒店大堂"), ("上个礼拜", "在鼓浪屿"), ("前几天", "在微信上")],
+)
+def test_a_place_after_a_time_given_alone_completes_the_time_and_place(held, text):
+    before = {
+        "requested_slot": "complaint_request",
+        "complaint_description": "打电话过去一直没人接",
+        "complaint_when_where": held,
+    }
+    slots = read_slots(_tracker(text, "nlu_fallback", before, loop="complaint_form"))
+    assert slots == {"complaint_when_where": f"{held}，{text}"}
+
+
+def test_a_place_after_a_time_and_place_replaces_nothing():
+    before = {
+        "requested_slot": "complaint_request",
+        "complaint_description": "打电话过去一直没人接",
+        "complaint_when_where": "11月26日 鼓浪屿",
+    }
+    slots = read_slots(_tracker("在酒店大堂", "inform", before, loop="complaint_form"))
+    assert "complaint_when_where" not in slots
