@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -47,7 +47,7 @@ def answer_itinerary(
     # Slots hold what the question asked, even when verification came in between.
     queries = queries_from_slots(tracker.get_slot("itinerary_item"), tracker.get_slot("day_number"))
     queries = _same_item_again(tracker, queries)
-    queries = _same_day_again(tracker, queries)
+    queries, kept_day = _same_day_again(tracker, queries)
     if queries == [(None, None)] and _asks_which_date(latest_text(tracker)):
         asked = _last_question(tracker)
         queries = queries_from_slots(asked.get("itinerary_item"), asked.get("day_number"))
@@ -58,7 +58,9 @@ def answer_itinerary(
     if note:
         # "明天出发要带什么": the day-1 plan above, and where the list of what to bring is.
         dispatcher.utter_message(text=note)
-    return [SlotSet("itinerary_item", None), SlotSet("day_number", None)]
+    # The day kept is recorded as asked ("酒店呢", then "那集合呢": still that day), then cleared.
+    kept = [SlotSet("day_number", kept_day)] if kept_day else []
+    return kept + [SlotSet("itinerary_item", None), SlotSet("day_number", None)]
 
 
 def _asking_texts(tracker: Tracker) -> List[str]:
@@ -94,18 +96,19 @@ def _same_item_again(tracker: Tracker, queries: List[Any]) -> List[Any]:
     return again or queries
 
 
-def _same_day_again(tracker: Tracker, queries: List[Any]) -> List[Any]:
+def _same_day_again(tracker: Tracker, queries: List[Any]) -> Tuple[List[Any], Optional[str]]:
     """ "酒店呢" after "第5天去哪玩": a short follow-up naming only items that change with the
-    day keeps the day asked last (without it, every day's hotel would be listed)."""
+    day keeps the day asked last (without it, every day's hotel would be listed); that day's
+    slot value too, None when none is kept."""
     if not queries or any(item not in _DAY_ITEMS or day is not None for item, day in queries):
-        return queries
+        return queries, None
     said = _PUNCTUATION.sub("", to_simplified(latest_text(tracker)))
     if _EVERY_DAY.search(said) or not (len(said) <= 6 or said.endswith("呢") or said.startswith("那")):
-        return queries
+        return queries, None
     day = _last_question(tracker).get("day_number")
     if not day or "," in str(day):
-        return queries
-    return [(item, day_ref(str(day))) for item, _ in queries]
+        return queries, None
+    return [(item, day_ref(str(day))) for item, _ in queries], str(day)
 
 
 def _asks_which_date(text: str) -> bool:

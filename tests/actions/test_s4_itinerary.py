@@ -207,6 +207,32 @@ async def test_other_items_after_a_days_question_keep_the_day_too(client, text, 
 
 
 @pytest.mark.usefixtures("china_today")
+async def test_the_day_kept_carries_on_to_the_next_follow_up(client):
+    # "第5天去哪玩", "酒店呢" (day 5 kept), then "那集合呢": still day 5.
+    from actions.verification import ActionVerified
+    from tests.actions.test_itinerary_followups import read_slots
+
+    before = _turn("第5天去哪玩", day_number="5")
+    from actions.clients.ticketing import get_client
+
+    grant = (await get_client().verify_booking(ONGOING["ref"], ONGOING["phone"][-4:], "unit-test"))["grant"]
+    slots = {
+        **read_slots(tracker("酒店呢", events=before)),
+        "verified_booking": ONGOING["ref"],
+        "verify_grant": grant,
+        "verify_purpose": "itinerary",
+    }
+    events = await ActionVerified().run(CollectingDispatcher(), tracker("酒店呢", slots, before), {})
+    after = before + [
+        {"event": "user", "text": "酒店呢"},
+        {"event": "slot", "name": "itinerary_item", "value": "hotel"},
+    ]
+    after += [e for e in events if e.get("event") == "slot"]
+    said = "\n".join(await ask("那集合呢", ONGOING, after))
+    assert day(ONGOING, 5)["meeting"]["place"] in said and day(ONGOING, 3)["meeting"]["place"] not in said
+
+
+@pytest.mark.usefixtures("china_today")
 async def test_asking_every_nights_hotel_does_not_keep_the_day(client):
     # During the trip a hotel asked without a day is tonight's (test_itinerary_followups).
     said = "\n".join(await ask("酒店都住哪些", ONGOING, _turn("第5天去哪玩", day_number="5")))
