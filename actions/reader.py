@@ -239,12 +239,34 @@ def itinerary_slots(text: str) -> Tuple[Optional[str], Optional[str]]:
     since verification may come between the question and the answer. One day is written once
     and applies to every item that changes with the day; days that differ are written one per
     item ("住哪，第三天几点集合" -> "hotel,meeting", ",3")."""
-    queries = itinerary_queries(text)
+    return _slot_values(itinerary_queries(text))
+
+
+def _slot_values(queries: List[Query]) -> Tuple[Optional[str], Optional[str]]:
     items = [item for item, _ in queries if item]
     days = [day for item, day in queries if item in _DATED_ITEMS]
     if len(set(days)) > 1:
         return ",".join(items), ",".join(day or "" for _, day in queries)
     return (",".join(items) or None), next(iter(days), None)
+
+
+def _queued(tracker: Tracker, text: str) -> Optional[Tuple[Optional[str], Optional[str]]]:
+    """The questions held with those of `text` after them: asked while the verification waits
+    for the digits ("今天住哪儿", then "后天呢", "最后一天的航班几点起飞"), every one is answered
+    once it is done, not only the last. None when nothing is held or `text` asks nothing."""
+    held_items = tracker.get_slot("itinerary_item")
+    new = itinerary_queries(text)
+    if not held_items or not new:
+        return None
+    names = held_items.split(",")
+    said = (tracker.get_slot("day_number") or "").split(",")
+    if len(said) != len(names):
+        said = [said[0]] * len(names)
+    held = [(item, (day or None) if item in _DATED_ITEMS else None) for item, day in zip(names, said)]
+    # "后天呢" asks again what was asked last, for that day.
+    added = [(item or held[-1][0], day) for item, day in new]
+    added = [(item, day if item in _DATED_ITEMS else None) for item, day in added]
+    return _slot_values(list(dict.fromkeys(held + added)))
 
 
 def queries_from_slots(items: Optional[str], days: Optional[str]) -> List[Tuple[Optional[str], Any]]:
@@ -325,7 +347,14 @@ def read_slots(tracker: Tracker) -> Dict[str, Any]:
     item, day = itinerary_slots(text)
     if day and not day.replace(",", "").isdigit() and intent != "query_itinerary" and not is_question(text):
         day = None  # "昨天晚上酒店里…" tells a story: its day asks for no itinerary
-    if item and (
+    queued = (
+        _queued(tracker, text)
+        if loop == "verify_form" and (intent == "query_itinerary" or is_question(text))
+        else None
+    )
+    if queued:
+        slots["itinerary_item"], slots["day_number"] = queued
+    elif item and (
         intent == "query_itinerary" or loop == "verify_form" or tracker.get_slot("verified_booking")
     ):
         slots["itinerary_item"] = item

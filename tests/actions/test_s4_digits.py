@@ -194,3 +194,44 @@ def test_a_labelled_year_amount_or_whole_number_is_not_read_as_four_digits(text)
 def test_the_labelled_digits_fill_the_slot_at_the_number_question():
     given = read_slots(_tracker("TR20260004 手机5678", {"requested_slot": "booking_ref"}))
     assert given == {"booking_ref": "TR20260004", "phone_last4": "5678"}
+
+
+# 5. Questions asked while the verification waits for the digits (s4b3-03): each is answered.
+
+
+@pytest.mark.parametrize(
+    "asked, expected_items, expected_days",
+    [
+        (["后天呢", "最后一天的航班几点起飞"], "hotel,hotel,flight", "今天,后天,最后一天"),
+        (["导游电话多少"], "hotel,guide", "今天"),
+        (["那明天呢？"], "hotel,hotel", "今天,明天"),
+    ],
+)
+def test_questions_asked_while_the_digits_are_awaited_are_all_kept(asked, expected_items, expected_days):
+    held = {
+        "requested_slot": "phone_last4",
+        "booking_ref": "TR20260001",
+        "itinerary_item": "hotel",
+        "day_number": "今天",
+    }
+    for text in asked:
+        held.update(read_slots(_tracker(text, held, intent="query_itinerary")))
+    assert (held["itinerary_item"], held["day_number"]) == (expected_items, expected_days)
+
+
+async def test_every_question_asked_while_waiting_is_answered_after_the_digits(client):
+    from actions.verification import ActionVerified
+
+    held = {"requested_slot": "phone_last4", "booking_ref": "TR20260001"}
+    held.update({"itinerary_item": "hotel", "day_number": "今天"})
+    for text in ("后天呢", "最后一天的航班几点起飞"):
+        held.update(read_slots(_tracker(text, held, intent="query_itinerary")))
+    given = read_slots(_tracker("5678", held))
+    checked = await ValidateVerifyForm().validate_phone_last4(
+        given["phone_last4"], CollectingDispatcher(), _form_turn("5678", given, held), DOMAIN
+    )
+    assert checked.get("verified_booking") == "TR20260001", checked
+    dispatcher = CollectingDispatcher()
+    await ActionVerified().run(dispatcher, _tracker("5678", {**held, **given, **checked}), {})
+    said = "\n".join(m.get("text") or "" for m in dispatcher.messages)
+    assert said.count("酒店") >= 2 and "MU5876" in said, said
