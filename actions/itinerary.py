@@ -49,7 +49,7 @@ def answer_itinerary(
     queries = _same_item_again(tracker, queries)
     queries, kept_day = _same_day_again(tracker, queries)
     if queries == [(None, None)] and _asks_which_date(latest_text(tracker)):
-        asked = _last_question(tracker)
+        asked = last_question(tracker)
         queries = queries_from_slots(asked.get("itinerary_item"), asked.get("day_number"))
     queries = with_meals(queries, _asking_texts(tracker))
     for text in itinerary_answers(booking, queries, today or china_today()):
@@ -105,7 +105,7 @@ def _same_day_again(tracker: Tracker, queries: List[Any]) -> Tuple[List[Any], Op
     said = _PUNCTUATION.sub("", to_simplified(latest_text(tracker)))
     if _EVERY_DAY.search(said) or not (len(said) <= 6 or said.endswith("呢") or said.startswith("那")):
         return queries, None
-    day = _last_question(tracker).get("day_number")
+    day = last_question(tracker).get("day_number")
     if not day or "," in str(day):
         return queries, None
     return [(item, day_ref(str(day))) for item, _ in queries], str(day)
@@ -117,10 +117,22 @@ def _asks_which_date(text: str) -> bool:
     return bool(_WHICH_DATE.search(simple)) and (is_question(simple) or "还是" in simple)
 
 
-def _last_question(tracker: Tracker) -> Dict[str, Any]:
-    from actions.router import _last_question as last  # router imports this module
-
-    return last(tracker)
+def last_question(tracker: Tracker) -> Dict[str, Any]:
+    """The itinerary item and day the last question before this message asked (the slots are
+    cleared once it is answered; the tracker's events keep them)."""
+    events = list(tracker.events or [])
+    users = [i for i, e in enumerate(events) if e.get("event") == "user"]
+    end = users[-1] if users else len(events)
+    turn: Dict[str, Any] = {}
+    for event in reversed(events[:end]):
+        if event.get("event") == "user":
+            if turn:
+                return turn
+            continue
+        name = event.get("name")
+        if event.get("event") == "slot" and name in ("itinerary_item", "day_number") and event.get("value"):
+            turn.setdefault(name, event["value"])
+    return turn
 
 
 def _previous_items(tracker: Tracker) -> List[Any]:
@@ -153,7 +165,7 @@ def own_business(tracker: Tracker) -> Optional[List[EventType]]:
             item = "meals"  # "晚饭自理吗": what the booking's fee includes says
         elif _asks_which_date(text):
             # "是前一天晚上吗" after the meeting: that question again, its answer says the date
-            asked = _last_question(tracker)
+            asked = last_question(tracker)
             item, day = asked.get("itinerary_item"), asked.get("day_number")
     if not (reading.booking_ref or (tracker.get_slot("verified_booking") and (item or day))):
         return None

@@ -12,7 +12,7 @@ answered again for it. Otherwise the traveller is asked what they want.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -20,7 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.forms.base import latest_intent, latest_text
-from actions.itinerary import own_business
+from actions.itinerary import last_question, own_business
 from actions.reader import complaint_slots_of, itinerary_slots
 from actions.refunds import verification_purpose
 from actions.scope import is_new_booking
@@ -85,24 +85,6 @@ def corrected_booking(tracker: Tracker) -> Optional[str]:
     return None if tells_a_story(left) else number
 
 
-def _last_question(tracker: Tracker) -> Dict[str, Any]:
-    """The itinerary item and day the last question before this message asked (the slots are
-    cleared once it is answered; the tracker's events keep them)."""
-    events = list(tracker.events or [])
-    users = [i for i, e in enumerate(events) if e.get("event") == "user"]
-    end = users[-1] if users else len(events)
-    turn: Dict[str, Any] = {}
-    for event in reversed(events[:end]):
-        if event.get("event") == "user":
-            if turn:
-                return turn
-            continue
-        name = event.get("name")
-        if event.get("event") == "slot" and name in ("itinerary_item", "day_number") and event.get("value"):
-            turn.setdefault(name, event["value"])
-    return turn
-
-
 def _last_purpose(tracker: Tracker) -> str:
     """What the last verification was for (reset to None once done): a corrected number is
     verified for the same purpose."""
@@ -127,7 +109,7 @@ def verify_corrected(dispatcher: CollectingDispatcher, tracker: Tracker, number:
         events.append(SlotSet("phone_last4", None))  # digits given belong to the old number
     if purpose == "itinerary":
         item, day = itinerary_slots(latest_text(tracker))
-        asked = {"itinerary_item": item, "day_number": day} if item or day else _last_question(tracker)
+        asked = {"itinerary_item": item, "day_number": day} if item or day else last_question(tracker)
         events += [SlotSet(name, asked.get(name)) for name in ("itinerary_item", "day_number")]
     return events + [FollowupAction("verify_form")]
 

@@ -25,18 +25,16 @@ from actions.forms.base import (
     MAX_FAILURES,
     CountingFormValidation,
     count_failure,
-    latest_intent,
     latest_text,
 )
 from actions.handoff import open_handoff
 from actions.itinerary import answer_itinerary
 from actions.questions import answer_side_questions
-from actions.refunds import record_cancellation, refund_text
+from actions.refunds import record_cancellation, refund_text, verification_purpose
 from actions.utils.parsing import FULLWIDTH, parse_booking_ref, parse_labelled_last4, parse_ticket_no
 
 logger = logging.getLogger(__name__)
 
-PURPOSES = {"query_itinerary": "itinerary", "request_cancellation": "cancellation"}
 
 # A number with a digit too few or too many ("TR2026001") matches no pattern, so the form only
 # asked for the number again and the traveller could not see what was wrong. DESIGN §4 formats:
@@ -312,9 +310,11 @@ class ActionStartVerification(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        purpose = PURPOSES.get(latest_intent(tracker) or "", "itinerary")
+        purpose = verification_purpose(tracker)
         if purpose == "cancellation" and not is_verified(tracker):
             dispatcher.utter_message(response="utter_cancellation_start")
+        elif purpose == "refund" and not is_verified(tracker):
+            dispatcher.utter_message(response="utter_refund_will_compute")
         events: List[EventType] = [
             SlotSet("verify_purpose", purpose),
             SlotSet("verify_blocked", None),

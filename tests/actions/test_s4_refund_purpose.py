@@ -168,11 +168,6 @@ def test_a_clear_request_is_verified_to_register_it(text):
     assert verification_purpose(tracker(text, intent="request_cancellation")) == "cancellation"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="actions/verification.py ActionStartVerification must take its purpose from "
-    "actions.refunds.verification_purpose (asked of its owner); remove this mark then",
-)
 @pytest.mark.parametrize("text", AMOUNT_QUESTIONS[:2])
 async def test_the_verification_started_by_an_amount_question_is_for_the_amount(text):
     dispatcher = CollectingDispatcher()
