@@ -105,6 +105,13 @@ ADVICE = {
     "disaster": (
         "遇到自然灾害：请听从当地政府和救援人员的指挥，尽快转移到安全地带，如有人受伤请拨打{ambulance}。"
     ),
+    # The fire brigade frees people from lifts (119 in China); a forced door or a climb out of
+    # a car stopped between floors is how people get hurt.
+    "lift": (
+        "被困电梯：请按电梯里的警铃或对讲按钮求救，打电话告诉酒店前台，并拨打{fire}求助（消防负责电梯救援），"
+        "说清楚酒店名称和电梯位置；不要强行扒门，也不要从轿厢顶部或门缝往外爬；"
+        "电梯里有通风，不会缺氧，请保持冷静，等救援人员来开门。"
+    ),
     "stranded": (
         "被困或滞留：请留在安全、有人的地方，保持手机畅通并节省电量，我们会尽快为您安排后续行程和住宿。"
     ),
@@ -130,8 +137,17 @@ def country_numbers(path: Path = NUMBERS_FILE) -> Dict[str, Any]:
     """The trainers' numbers file: `home`, `abroad` (country unknown) and `countries`."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     for entry in raw["countries"].values():
-        entry["pattern"] = re.compile(entry["words"], re.I)
+        entry["pattern"] = _place_pattern(entry["words"])
     return raw
+
+
+def _place_pattern(words: str) -> "re.Pattern[str]":
+    """A country's place words; an English one only as a whole word ("Male" is not in "female",
+    "uk" not in "Phuket"), a Chinese one anywhere (Chinese has no spaces between words)."""
+    fenced = [
+        f"(?<![a-z]){word}(?![a-z])" if re.match(r"[a-z]", word, re.I) else word for word in words.split("|")
+    ]
+    return re.compile("|".join(fenced), re.I)
 
 
 def country_in(text: str) -> Optional[str]:
