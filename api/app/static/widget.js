@@ -145,8 +145,8 @@
   // a space ("TR 2026-0001"), a date (2026-12-07, 2026-12, 07-12-2026) or a year range, or a
   // quantity (12000元, 10000 人次, ¥12000). A last short group that counts something belongs to
   // the count: "12308 24 小时" links 12308. A shorter number is a link only when it is a known
-  // emergency or service number (SHORT_NUMBERS) standing on its own: "拨打120急救电话", "美国911",
-  // "旅游警察1155"; not "120元", "等了110分钟", "第119天", "110路", "120/80", "尾号 1155".
+  // emergency or service number (SHORT_NUMBERS), or one the bot's emergency reply dials, standing
+  // on its own: "拨打120急救电话", "美国911", "旅游警察1155"; not "120元", "等了110分钟", "第119天", "110路", "120/80", "尾号 1155".
   // Lookbehind is avoided (older Safari cannot parse it).
   const PHONE_RUN = /\+?\d+(?:[ -]\d+)*/g;
   const NOT_BEFORE = /(?:[A-Za-z0-9_.,\/\\¥￥$€£#@&=+\-]|[A-Za-z0-9]:|[A-Za-z] )$/; // "电话:" and "电话：" are fine
@@ -154,16 +154,36 @@
   const COUNT_AFTER = /^ ?(?:小时|分钟|天|周|个|人(?!工)|位|名|次|年|岁|晚|元|块|件|张|公里|米)/;
   const DATE_LIKE = /^(?:(?:19|20)\d\d-(?:0?[1-9]|1[0-2])(?:-(?:0?[1-9]|[12]\d|3[01]))?(?: |$)|\d{1,2}-\d{1,2}-(?:19|20)\d\d$|(?:19|20)\d\d-(?:19|20)\d\d$)/;
 
-  // Emergency and service numbers of 3 or 4 digits, at least every one the bot's emergency reply
-  // sends (data/emergency/numbers.yml: a number added there must be added here too, the browser
-  // test tests/browser/test_widget_phone_numbers.py checks it). Mainland China: 110 police,
-  // 119 fire, 120 ambulance, 122 traffic accidents; 999 Hong Kong, Macau, Singapore, Malaysia,
-  // United Kingdom; 995 Singapore ambulance and fire; 112 Europe and Korea; 911 United States
-  // and Canada; 000 Australia; 111 New Zealand; Thailand 191 police, 1155 tourist police,
-  // 1669 ambulance, 199 fire; 1330 Korea's tourist hotline. (12308 and the like have 5 digits.)
+  // Well-known emergency and service numbers of 3 or 4 digits, links in any message (an agent's,
+  // a policy answer): mainland China 110 police, 119 fire, 120 ambulance, 122 traffic accidents;
+  // 999 Hong Kong, Macau, Singapore, Malaysia, United Kingdom; 995 Singapore ambulance and fire;
+  // 112 Europe and Korea; 911 United States and Canada; 000 Australia; 111 New Zealand; Thailand
+  // 191 police, 1155 tourist police, 1669 ambulance, 199 fire; 1330 Korea's tourist hotline.
+  // (12308 and the like have 5 digits.) The local numbers of the bot's emergency reply need not
+  // be here: the reply dials them itself (dialledAt), whatever data/emergency/numbers.yml adds.
   const SHORT_NUMBERS = new Set([
     "110", "119", "120", "122", "999", "995", "112", "911", "000", "111", "191", "199", "1155", "1669", "1330",
   ]);
+  // The bot's emergency reply (actions/emergency.py) always gives the 24-hour line (紧急救援电话)
+  // and puts each local number after 拨打, sometimes with a second one: "拨打 17（或欧盟通用 112）报警",
+  // "拨打 122（旅游警察 126）", "拨打 113 和 115". In such a message the 2 to 4 digit numbers dialled
+  // there are emergency numbers; "请拨打 1234 或 888 咨询" elsewhere stays text.
+  const ADVICE_MARK = /紧急救援电话/;
+  const DIALLED = /拨打 ?(\d{2,4})(?!\d)(?:（[^（）\d]{1,8} ?(\d{2,4})(?!\d)）| ?和 ?(\d{2,4})(?!\d))?/g;
+
+  // Where the message dials a short number (the offsets of its digits), in the emergency reply.
+  function dialledAt(text) {
+    const found = new Set();
+    if (!ADVICE_MARK.test(text)) return found;
+    DIALLED.lastIndex = 0;
+    for (let m; (m = DIALLED.exec(text));) {
+      found.add(m.index + m[0].indexOf(m[1]));
+      const second = m[2] || m[3];
+      if (second) found.add(m.index + m[0].lastIndexOf(second));
+    }
+    return found;
+  }
+
   // Before a short number: an ordinal or an estimate (第, 约, 共…), the other end of a range, a
   // time ("11：20"), or a word that makes it a code, tail digits or an extension (尾号, 工号,
   // 验证码, 分机…), with or without a colon and a space.
@@ -172,14 +192,15 @@
   // the units every number checks (NOT_AFTER, COUNT_AFTER). "120来了" and "120多久到" are fine.
   const SHORT_NOT_AFTER = /^ ?(?:[-–~～至到] ?\d|[\/×*+＋℃°]|多(?!久)|来(?!了)|[余几千百斤克度秒分份条层楼间室路栋排座页届期级折倍遍辆台套双只朵瓶升房平]|公[斤里顷]|以[上下内外]|左右)/;
 
-  // A 3 or 4 digit run is a phone number when it is a known emergency number on its own.
-  function emergencyAt(text, start, number) {
-    if (!SHORT_NUMBERS.has(number)) return false;
+  // A short run is a phone number when it is an emergency number on its own: a well-known one,
+  // or one the emergency reply dials right here (`dialled`, offsets).
+  function emergencyAt(text, start, number, dialled) {
+    if (!SHORT_NUMBERS.has(number) && !dialled.has(start)) return false;
     const before = text.slice(Math.max(0, start - 6), start);
     return !SHORT_NOT_BEFORE.test(before) && !SHORT_NOT_AFTER.test(text.slice(start + number.length));
   }
 
-  function phoneAt(text, start, run) {
+  function phoneAt(text, start, run, dialled) {
     const before = text.slice(Math.max(0, start - 2), start);
     if (NOT_BEFORE.test(before) || DATE_LIKE.test(run)) return null;
     let number = run;
@@ -194,20 +215,21 @@
       const groups = number.split(/[ -]/);
       if (groups.length > 1 && groups.every((group) => SHORT_NUMBERS.has(group))) {
         // "110 120" is two numbers (the next one is read after this), "110-120" a range
-        return !number.includes("-") && emergencyAt(text, start, groups[0]) ? groups[0] : null;
+        return !number.includes("-") && emergencyAt(text, start, groups[0], dialled) ? groups[0] : null;
       }
       const digits = number.replace(/\D/g, "").replace(/^00/, "");
       if (digits.length >= 5 && digits.length <= 15) return number;
-      return emergencyAt(text, start, number) ? number : null;
+      return emergencyAt(text, start, number, dialled) ? number : null;
     }
   }
 
   // The text into `parent` as text nodes, each phone number an <a href="tel:…"> (digits and "+").
   function appendWithPhones(parent, text) {
     let from = 0;
+    const dialled = dialledAt(text);
     PHONE_RUN.lastIndex = 0;
     for (let m; (m = PHONE_RUN.exec(text));) {
-      const number = phoneAt(text, m.index, m[0]);
+      const number = phoneAt(text, m.index, m[0], dialled);
       if (!number) continue;
       if (m.index > from) parent.appendChild(document.createTextNode(text.slice(from, m.index)));
       const link = document.createElement("a");
