@@ -34,6 +34,12 @@ HUMAN_BUTTONS = [
     {"title": "转人工", "payload": "/request_human"},
     {"title": "继续和机器人聊", "payload": "/deny"},
 ]
+# The lookup's first message asked for a person too ("我要人工 投诉单C… 一直没人处理"): the
+# progress first (it may already answer), then the handoff they asked for, at normal priority.
+HANDOVER_AFTER_PROGRESS = (
+    "以上是投诉单 {number} 的最新进度。您要求转人工客服，现在为您转接，"
+    "客服能直接看到这张投诉单和上面的进度，不用再重复说明。"
+)
 CONFIRM_AGAIN = "请确认上面的投诉信息：确认无误请点“确认提交”，需要修改请直接告诉我要改的内容。"
 CONFIRM_BUTTONS = [
     {"title": "确认提交", "payload": "/affirm"},
@@ -63,6 +69,38 @@ _UNANSWERED = re.compile(
     r"没(?:有)?人(?:理|管|回|联系|处理|跟进|答复|搭理)|(?:不|没)(?:理|回复|答复|搭理)我"
     r"|没(?:有)?(?:回音|回复|答复|下文|动静|消息|结果)|石沉大海|一直没.{0,4}(?:处理|回复|联系|结果)"
 )
+
+
+# Asking for a person: "我要人工", "转人工", "找真人", "让你们经理…", "talk to a human"; not "不用转人工".
+_HUMAN = re.compile(
+    r"人工|真人|活人|(?:找|叫|让)(?:你们)?(?:的)?(?:经理|主管|负责人|领导)"
+    r"|(?<![a-z])(?:human|real person|live agent|an agent|operator)(?![a-z])",
+    re.I,
+)
+_NO_HUMAN = re.compile(r"(?:不用|不要|不需要|无需|不必|别)(?:再)?(?:转|找)?(?:接)?(?:人工|真人)")
+
+
+def lookup_texts(tracker: Tracker) -> List[str]:
+    """The traveller's messages of the current ticket lookup: the one that opened the ticket form
+    (the last user message before its activation) and every one since."""
+    events = list(tracker.events or [])
+    start = next(
+        (
+            i
+            for i in range(len(events) - 1, -1, -1)
+            if events[i].get("event") == "active_loop" and events[i].get("name") == "ticket_form"
+        ),
+        len(events),
+    )
+    opener = next((i for i in range(start - 1, -1, -1) if events[i].get("event") == "user"), start)
+    texts = [str(e.get("text") or "") for e in events[opener:] if e.get("event") == "user"]
+    return texts or [latest_text(tracker)]
+
+
+def asks_for_human(tracker: Tracker) -> bool:
+    """The lookup's messages ask for a person as well as the ticket's progress."""
+    texts = [to_simplified(text) for text in lookup_texts(tracker)]
+    return any(_HUMAN.search(text) and not _NO_HUMAN.search(text) for text in texts)
 
 
 def has_no_ticket_number(tracker: Tracker) -> bool:
@@ -188,7 +226,7 @@ class ActionCheckTicket(Action):
             # Back to the complaint form, which asks its pending question again.
             pending = await self._progress(dispatcher, tracker, reset, own_ok=False)
             return pending + [ActiveLoop("complaint_form")]
-        return await self._progress(dispatcher, tracker, reset)
+        return await self._progress(dispatcher, tracker, reset, hand_over=True)
 
     @staticmethod
     def _confirm_again(dispatcher: CollectingDispatcher) -> List[EventType]:
@@ -196,13 +234,21 @@ class ActionCheckTicket(Action):
         return []
 
     async def _progress(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, reset: List[EventType], own_ok: bool = True
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        reset: List[EventType],
+        own_ok: bool = True,
+        hand_over: bool = False,
     ) -> List[EventType]:
+        """`hand_over`: no complaint is pending, so a person asked for in the lookup's messages
+        is handed the conversation after the progress."""
         # While another complaint is pending, only a number given is looked up.
         own = _own_new_ticket(tracker) if own_ok else None
         if own:
             # The ticket opened in this conversation: the phone given for it proves it.
-            return await self._show(dispatcher, tracker, own, str(tracker.get_slot("phone"))[-4:], reset)
+            digits = str(tracker.get_slot("phone"))[-4:]
+            return await self._show(dispatcher, tracker, own, digits, reset, hand_over)
         if tracker.get_slot("verify_blocked") == BY_BOOKING:
             return reset + await self._by_booking(dispatcher, tracker)
         if tracker.get_slot("verify_blocked") == "locked":
@@ -220,7 +266,9 @@ class ActionCheckTicket(Action):
             or tracker.get_slot("ticket_no") not in (None, number)
         ):
             return reset  # not verified: already said why
-        return await self._show(dispatcher, tracker, number, tracker.get_slot("phone_last4"), reset)
+        return await self._show(
+            dispatcher, tracker, number, tracker.get_slot("phone_last4"), reset, hand_over
+        )
 
     @staticmethod
     async def _by_booking(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
@@ -249,7 +297,12 @@ class ActionCheckTicket(Action):
 
     @staticmethod
     async def _show(
-        dispatcher: CollectingDispatcher, tracker: Tracker, number: str, digits: str, reset: List[EventType]
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        number: str,
+        digits: str,
+        reset: List[EventType],
+        hand_over: bool = False,
     ) -> List[EventType]:
         try:
             # The traveller's view (progress, nothing personal); the API escalates an overdue ticket here.
@@ -258,4 +311,7 @@ class ActionCheckTicket(Action):
             dispatcher.utter_message(response="utter_service_unavailable")
             return reset
         dispatcher.utter_message(text=format_ticket_progress(ticket))
+        if hand_over and asks_for_human(tracker):
+            dispatcher.utter_message(text=HANDOVER_AFTER_PROGRESS.format(number=number))
+            return reset + await open_handoff(tracker, dispatcher, "request_human", number)
         return reset
