@@ -40,9 +40,13 @@ _DAYS = re.compile(
     r"|(?P<same>出发当天|当天退|出发那天)"
 )
 _OWN = re.compile(r"我|咱|本人|这个团|这个订单|这单|TR\d{8}", re.I)
-_AMOUNT = re.compile(
-    r"扣多少|要扣|扣掉|扣除多少|扣多少钱|多少钱|退多少|能退多少|退回多少|损失多少|扣钱|多少费用|扣费|手续费|能退吗|可以退吗|退得了"
+_HOW_MUCH = (
+    r"扣多少|要扣|扣掉|扣除多少|扣多少钱|多少钱|退多少|能退多少|退回多少|损失多少|扣钱|多少费用|扣费|手续费"
 )
+_CAN_I = r"能退吗|可以退吗|退得了"
+_AMOUNT = re.compile(f"{_HOW_MUCH}|{_CAN_I}")
+# "能退吗" after "我不打算去了" asks to cancel; after "退的话" / "如果…" it asks what would happen.
+_ASKS_WHAT_IF = re.compile(f"(?:{_HOW_MUCH})|(?:的话|如果|要是|假如|万一).*(?:{_CAN_I})")
 _OUTBOUND = re.compile(r"出境|境外|国外|出国|海外|outbound", re.I)
 _DOMESTIC = re.compile(r"国内|境内")
 # Intents whose flow verifies the booking in this turn (action_start_verification).
@@ -69,9 +73,10 @@ def days_asked(text: str) -> Optional[int]:
 
 
 def asks_amount_only(text: str) -> bool:
-    """ "中途不想玩了退多少", "我想退 先算算扣多少": how much, with no clear request to cancel."""
+    """ "中途不想玩了退多少", "我想退 先算算扣多少", "退的话能退吗": how much or what if, with no
+    clear request to cancel ("我不打算去了，能退吗" is one)."""
     simple = to_simplified(text or "")
-    return bool(_AMOUNT.search(simple)) and (
+    return bool(_ASKS_WHAT_IF.search(simple)) and (
         bool(_JUST_ASKING.search(simple)) or not _CLEAR_REQUEST.search(simple)
     )
 

@@ -155,6 +155,9 @@ CLEAR_REQUESTS = [
     "不想玩了，退团",
     "我要提前离团，扣多少都行",
     "帮我取消订单 TR20260001 5678",
+    # a decision, then "can I?": asks to cancel (the suite's cancel-trip-xinjiang-step-by-step)
+    "新疆那个团我不打算去了，能退吗",
+    "家里有事去不了了，可以退吗",
 ]
 
 
