@@ -30,7 +30,11 @@ from actions.emergency import (
     emergency_advice,
 )
 from actions.utils.refund import china_today
-from tests.actions.test_s3_emergencies import _Desk, _intent, _kinds, _safety, _tracker
+from tests.actions.emergency_turns import Desk as _Desk
+from tests.actions.emergency_turns import intent_of as _intent
+from tests.actions.emergency_turns import kinds_of as _kinds
+from tests.actions.emergency_turns import safety_lines as _safety
+from tests.actions.emergency_turns import tracker as _tracker
 from tests.services import ROOT
 
 

@@ -15,7 +15,11 @@ from __future__ import annotations
 import pytest
 
 from actions.emergency import country_in, emergency_advice
-from tests.actions.test_s3_emergencies import LEXICON_RAW, _intent, _kinds, _safety, _tracker
+from tests.actions.emergency_turns import LEXICON_RAW
+from tests.actions.emergency_turns import intent_of as _intent
+from tests.actions.emergency_turns import kinds_of as _kinds
+from tests.actions.emergency_turns import safety_lines as _safety
+from tests.actions.emergency_turns import tracker as _tracker
 from bot.components.emergency import Lexicon
 
 LEXICON = Lexicon(LEXICON_RAW)
