@@ -20,3 +20,15 @@ def dead_api():
     ticketing.set_client(ticketing.TicketingClient("http://127.0.0.1:9", "dev-service-token", 1))
     yield
     ticketing.set_client(None)
+
+
+@pytest.fixture
+def desk():
+    """Installs a stand-in for the API's emergency contact (tests.actions.emergency_turns.Desk)."""
+
+    def use(d):
+        ticketing.set_client(d)
+        return d
+
+    yield use
+    ticketing.set_client(None)

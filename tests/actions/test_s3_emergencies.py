@@ -19,7 +19,6 @@ from datetime import timedelta
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.clients import ticketing
 from actions.emergency import ActionEmergency, emergency_advice, whereabouts
 from actions.utils.refund import china_today
 
@@ -28,16 +27,6 @@ from tests.actions.emergency_turns import intent_of as _intent
 from tests.actions.emergency_turns import kinds_of as _kinds
 from tests.actions.emergency_turns import safety_lines as _safety
 from tests.actions.emergency_turns import tracker as _tracker
-
-
-@pytest.fixture
-def desk():
-    def use(d: _Desk) -> _Desk:
-        ticketing.set_client(d)
-        return d
-
-    yield use
-    ticketing.set_client(None)
 
 
 # --- E12: English and half-English emergencies -------------------------------------------

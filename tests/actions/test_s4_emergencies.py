@@ -21,7 +21,6 @@ from typing import List
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.clients import ticketing
 from actions.emergency import (
     ActionEmergency,
     complaint_about_past_trip,
@@ -36,16 +35,6 @@ from tests.actions.emergency_turns import kinds_of as _kinds
 from tests.actions.emergency_turns import safety_lines as _safety
 from tests.actions.emergency_turns import tracker as _tracker
 from tests.services import ROOT
-
-
-@pytest.fixture
-def desk():
-    def use(d: _Desk) -> _Desk:
-        ticketing.set_client(d)
-        return d
-
-    yield use
-    ticketing.set_client(None)
 
 
 async def _advice(text: str) -> str:
