@@ -17,6 +17,7 @@ from actions.utils.reading import is_question, read
 from actions.utils.refund import china_today
 from actions.utils.text import (
     DAY_FREE_ITEMS,
+    DISCONTENT,
     LAST_DAY,
     MEAL_QUESTION,
     day_ref,
@@ -145,6 +146,13 @@ def _previous_items(tracker: Tracker) -> List[Any]:
     return []
 
 
+def asks_about_meals(text: str) -> bool:
+    """ "包餐吗", "今天的晚餐含在团费里吗": a question about the meals, which the booking's fee
+    answers; not a complaint about the food asked as a question ("晚餐太差了，能退钱吗")."""
+    simple = to_simplified(text or "")
+    return is_question(simple) and bool(MEAL_QUESTION.search(simple)) and not DISCONTENT.search(simple)
+
+
 def own_business(tracker: Tracker) -> Optional[List[EventType]]:
     """A message NLU put out of scope or did not understand that is still about the traveller's
     own trip: it carries one of our ticket or booking numbers ("帮我查一下TR20260002，尾号1111"),
@@ -161,7 +169,7 @@ def own_business(tracker: Tracker) -> Optional[List[EventType]]:
         # "明天会下雨吗" is the weather; "明天呢", "12月9号去哪里玩" ask the itinerary
         day = None
     if not item and not day and tracker.get_slot("verified_booking"):
-        if is_question(text) and MEAL_QUESTION.search(to_simplified(text)):
+        if asks_about_meals(text):
             item = "meals"  # "晚饭自理吗": what the booking's fee includes says
         elif _asks_which_date(text):
             # "是前一天晚上吗" after the meeting: that question again, its answer says the date

@@ -12,7 +12,14 @@ from rasa_sdk.types import DomainDict
 
 import servicekit
 
-from actions.questions import answer_policy_question, clauses, story_beside_questions
+from actions.questions import (
+    REFUND_KEY,
+    answer_policy_question,
+    clauses,
+    retrieval_key,
+    story_beside_questions,
+)
+from actions.refunds import keep_to_the_amount
 from actions.router import start_complaint, tells_a_story
 
 _COMPLAINT = re.compile(r"投诉|投訴|complain|太差|太过分|差劲|要求.{0,10}(赔|退|道歉)")
@@ -72,8 +79,13 @@ class ActionAnswerPolicy(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        amount_only = keep_to_the_amount(dispatcher, tracker)
+        if amount_only is not None and retrieval_key(tracker) in (None, REFUND_KEY):
+            # "我就是问问，退团扣多少" while the cancellation is verified: the amount comes once
+            # verified, the general answer would only come first.
+            return amount_only
         said = len(dispatcher.messages)
-        events = await answer_policy_question(dispatcher, tracker)
+        events = (amount_only or []) + await answer_policy_question(dispatcher, tracker)
         fill_in_given(dispatcher, tracker, domain, said)
         story = story_beside_questions(tracker)
         complaint = (_COMPLAINT.search(story) and tells_a_story(story)) or _WANTS_TO_COMPLAIN.search(story)

@@ -15,16 +15,99 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.utils.parsing import to_simplified
 from actions.utils.reading import is_question
 
 REFUND_KEY = "policy/refund"
 MIN_CLAUSE_CONFIDENCE = 0.6
+
+# A follow-up to the policy answer just given ("要什么材料" after the delay answer, "电子的行不行"
+# after the invoice one) is a short question that names no topic of its own. The NLU reads such
+# fragments as anything (out_of_scope, complain, ask_capabilities, policy with an unsure key), so
+# what decides is the message, not the intent, except where the NLU is sure it is something else.
+FOLLOW_UP_MAX_CHARS = 12
+# Sure of its own reading: a new policy topic ("签证要多久" 0.99; "需要啥证明" after the delay
+# answer reads visa at 0.58), or off-topic ("今天天气怎么样" 0.91; the fragments below 0.5).
+SURE_SELECTOR = 0.8
+SURE_OFF_TOPIC = 0.6
+# Intents that a follow-up fragment is misread as; any other (request_human, emergency, cancel,
+# thank, a booking lookup…) has its own flow.
+_FOLLOW_UP_READS = {"policy", "out_of_scope", "nlu_fallback", "inform", "complain", "ask_capabilities"}
+# Only a message about meals is handed to the itinerary (its own_business decides the rest).
+MEAL_TOPIC = re.compile(r"餐|饭|吃")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def retrieval_key(tracker: Tracker) -> Optional[Text]:
     """'policy/refund' as chosen by the ResponseSelector for the latest message."""
     selector = (tracker.latest_message or {}).get("response_selector", {})
     return selector.get("policy", {}).get("response", {}).get("intent_response_key")
+
+
+def last_policy_key(tracker: Tracker) -> Optional[Text]:
+    """The policy topic of the bot's reply to the message before this one ('policy/delay'); the
+    last one said when it answered several."""
+    seen_message = False
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            if seen_message:
+                return None
+            seen_message = True
+        elif seen_message and event.get("event") == "bot":
+            action = (event.get("metadata") or {}).get("utter_action") or ""
+            if action.startswith("utter_policy/"):
+                return action[len("utter_") :]
+    return None
+
+
+def follow_up_key(tracker: Tracker) -> Optional[Text]:
+    """The topic of the policy answer just given, when this message is a follow-up question to
+    it ("要什么材料", "电子的行不行", "那要多久"); None when it is its own business: a form asks, it
+    gives a number, names a part of the trip, a meal or a new booking, complains, or the NLU is
+    sure it is another topic or off-topic."""
+    from actions.reader import itinerary_queries  # reader -> questions: imported when needed
+    from actions.scope import is_new_booking  # scope -> questions
+    from actions.utils.reading import read
+    from actions.utils.text import DISCONTENT, MEAL_QUESTION
+
+    key = last_policy_key(tracker)
+    if not key or tracker.active_loop:
+        return None
+    latest = tracker.latest_message or {}
+    text = to_simplified(latest.get("text") or "")
+    reading = read(text)
+    if (
+        not is_question(text)
+        or len(_CJK.findall(reading.rest)) > FOLLOW_UP_MAX_CHARS
+        or reading.booking_ref
+        or reading.ticket_no
+        or DISCONTENT.search(text)
+        or MEAL_QUESTION.search(text)
+        or is_new_booking(text)
+        or any(item or day for item, day in itinerary_queries(text))
+    ):
+        return None
+    intent = latest.get("intent") or {}
+    name, confidence = intent.get("name"), intent.get("confidence") or 0
+    if name not in _FOLLOW_UP_READS:
+        return None
+    if name == "out_of_scope" and confidence >= SURE_OFF_TOPIC:
+        return None
+    if name == "policy":
+        selector = latest.get("response_selector", {}).get("policy", {}).get("response", {})
+        if retrieval_key(tracker) not in (None, key) and (selector.get("confidence") or 0) >= SURE_SELECTOR:
+            return None  # "签证要多久" after the invoice answer: a new topic
+    return key
+
+
+def answer_follow_up(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """The answer of the topic a follow-up question is about (follow_up_key), the general one
+    (a follow-up to the refund answer gets no computation); None when the message is none."""
+    key = follow_up_key(tracker)
+    if not key:
+        return None
+    dispatcher.utter_message(response=f"utter_{key}")
+    return []
 
 
 def story_beside_questions(tracker: Tracker) -> str:
@@ -147,6 +230,19 @@ def to_the_record(tracker: Tracker) -> Optional[List[EventType]]:
     ]
 
 
+def to_the_meals(tracker: Tracker) -> Optional[List[EventType]]:
+    """ "餐费包含吗" read as a policy the selector is unsure of (insurance, 0.51), from a verified
+    traveller: the booking's fee answers it (itinerary.own_business). None otherwise ("航班延误
+    了管饭吗" is the delay policy, read sure)."""
+    from actions.itinerary import own_business  # itinerary -> reader -> questions
+
+    latest = tracker.latest_message or {}
+    selector = latest.get("response_selector", {}).get("policy", {}).get("response", {})
+    if (selector.get("confidence") or 0) >= SURE_SELECTOR or not tracker.get_slot("verified_booking"):
+        return None
+    return own_business(tracker) if MEAL_TOPIC.search(to_simplified(latest.get("text") or "")) else None
+
+
 async def answer_beside_off_topic(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
     """A message read as off-topic as a whole that still asks one of our policy questions in a
     clause: that question is answered, and the rest declined by name. False when it asks none."""
@@ -257,7 +353,11 @@ async def answer_policy_question(dispatcher: CollectingDispatcher, tracker: Trac
     record = to_the_record(tracker)
     if record is not None:
         return record
-    key = retrieval_key(tracker)
+    meals = to_the_meals(tracker)
+    if meals is not None:
+        return meals
+    # "那要多久" after the insurance answer, read as an unsure policy key: that topic again.
+    key = follow_up_key(tracker) or retrieval_key(tracker)
     if not key:
         dispatcher.utter_message(response="utter_default")
         return []

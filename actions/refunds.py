@@ -59,7 +59,11 @@ _CLEAR_REQUEST = re.compile(
     r"(?:我要|我想|帮我|给我|麻烦|申请|办理?|登记|确定|决定|直接)\s*(?:提前)?(?:退团|退掉|退了|退订|离团|取消(?:订单|行程)?)"
 )
 # ... unless they say it is only a question so far ("先算算", "还没决定").
-_JUST_ASKING = re.compile(r"先算|算算|算一下|先问|问问|还没决定|没决定|没想好|考虑一下|再考虑")
+_JUST_ASKING = re.compile(
+    r"先算|算算|算一下|先问|问问|只是问|就是问|随便问|先了解|了解一下|还没决定|没决定|没想好|还在考虑|考虑一下|再考虑"
+)
+# Said when a cancellation being verified turns out to be only a question.
+AMOUNT_ONLY = "好的，那就不为您登记退团申请。核对订单后，我只帮您计算按合同需要扣除的费用。"
 _OFFER = "utter_refund_offer_compute"
 
 
@@ -103,12 +107,31 @@ def verification_purpose(tracker: Tracker) -> str:
     offer to compute with the number or digits and asks nothing else keeps that offer's purpose
     (the day-1 itinerary answered "TR20260010" after it); else the intent's."""
     text = latest_text(tracker)
+    if _verifying_cancellation(tracker) and _JUST_ASKING.search(to_simplified(text)):
+        # "其实我就是想问问 还没决定" while the cancellation is verified: whatever the NLU read.
+        return "refund"
     purpose = PURPOSES.get(latest_intent(tracker) or "", "itinerary")
     if purpose == "cancellation":
         return "refund" if asks_amount_only(text) else purpose
     if answers_offer(tracker) and not any(itinerary_slots(text)):
         return "refund"
     return purpose
+
+
+def _verifying_cancellation(tracker: Tracker) -> bool:
+    return (tracker.active_loop or {}).get("name") == "verify_form" and tracker.get_slot(
+        "verify_purpose"
+    ) == "cancellation"
+
+
+def keep_to_the_amount(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """A cancellation being verified that the traveller says is only a question so far ("其实我
+    就是想问问 还没决定"): nothing will be registered, the verification goes on for the amount.
+    None when the message is no such thing (the form asks its question again after it)."""
+    if not _verifying_cancellation(tracker) or verification_purpose(tracker) != "refund":
+        return None
+    dispatcher.utter_message(text=AMOUNT_ONLY)
+    return [SlotSet("verify_purpose", "refund")]
 
 
 def refund_text(booking: Booking, today: Optional[date] = None, asking: bool = True) -> str:

@@ -21,6 +21,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.forms.base import latest_intent, latest_text
 from actions.itinerary import last_question, own_business
+from actions.questions import answer_follow_up
 from actions.reader import complaint_slots_of, itinerary_slots
 from actions.refunds import verification_purpose
 from actions.scope import is_new_booking
@@ -115,8 +116,9 @@ def verify_corrected(dispatcher: CollectingDispatcher, tracker: Tracker, number:
 
 
 def route(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
-    """Where a corrected booking number, a story, a new booking or a question about the
-    traveller's own trip goes; None when the message is none of them."""
+    """Where a corrected booking number, a story, a new booking, a follow-up to the policy answer
+    just given or a question about the traveller's own trip goes; None when the message is none
+    of them."""
     text = latest_text(tracker)
     number = corrected_booking(tracker)
     if number:
@@ -126,6 +128,9 @@ def route(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[E
     if is_new_booking(text):
         dispatcher.utter_message(response="utter_out_of_scope_booking", sales_line=get_settings().sales_line)
         return []
+    followed_up = answer_follow_up(dispatcher, tracker)
+    if followed_up is not None:
+        return followed_up
     return answer_to_refund_offer(tracker) or own_business(tracker)
 
 

@@ -17,7 +17,7 @@ from actions.fields import (
     REQUEST_TEXT_SLOT,
 )
 from actions.forms.base import latest_text
-from actions.questions import answer_beside_off_topic
+from actions.questions import answer_beside_off_topic, answer_follow_up
 from actions.settings import get_settings
 from actions.utils.parsing import to_simplified
 from actions.utils.reading import is_question, read, request_code
@@ -123,6 +123,13 @@ def _own_business(tracker: Tracker) -> Optional[List[EventType]]:
     return own_business(tracker)
 
 
+def _keep_to_the_amount(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    # Imported here: actions.refunds -> handoff -> scope would be a cycle.
+    from actions.refunds import keep_to_the_amount
+
+    return keep_to_the_amount(dispatcher, tracker)
+
+
 class ActionOutOfScope(Action):
     def name(self) -> Text:
         return "action_out_of_scope"
@@ -133,10 +140,15 @@ class ActionOutOfScope(Action):
         answer = story_answer(tracker)
         if answer:
             return answer  # nothing said: the complaint form takes it as the answer and goes on
+        amount_only = _keep_to_the_amount(dispatcher, tracker)
+        if amount_only is not None:
+            return amount_only  # "我只是先了解一下" while a cancellation is verified
         if is_new_booking(latest_text(tracker)):
             dispatcher.utter_message(
                 response="utter_out_of_scope_booking", sales_line=get_settings().sales_line
             )
+        elif (followed_up := answer_follow_up(dispatcher, tracker)) is not None:
+            return followed_up  # "要什么材料" right after the delay answer: that answer's topic
         elif (followup := _own_business(tracker)) is not None:
             return followup
         elif await answer_beside_off_topic(dispatcher, tracker):

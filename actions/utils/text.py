@@ -77,8 +77,15 @@ def packing_note(texts: Iterable[str]) -> Optional[str]:
 # "有早餐吗", "含不含午餐", "晚饭自理吗", "包餐吗", "中午管饭吗": the meals, answered from what the
 # booking's fee includes ("早点集合" is early, not breakfast).
 MEAL_QUESTION = re.compile(
-    r"早餐|早饭|含早|包早|午餐|午饭|中饭|中餐|晚餐|晚饭|正餐|用餐|餐食|餐标|伙食|包餐|含餐|管饭|包吃|吃饭|饭钱|饭费"
+    r"早餐|早饭|含早|包早|餐费|午餐|午饭|中饭|中餐|晚餐|晚饭|正餐|用餐|餐食|餐标|伙食|包餐|含餐|管饭|包吃|吃饭|饭钱|饭费"
     r"|(?<![a-z])(?:breakfast|lunch|dinner|meals?)(?![a-z])",
+    re.I,
+)
+# Discontent, even when phrased as a question ("晚餐太差了，能退钱吗", "怎么这么慢？", "凭什么不赔"):
+# a complaint, not a request for information about the meals or the policy just answered.
+DISCONTENT = re.compile(
+    r"投诉|complain|太差|太慢|太少|太贵|太难吃|难吃|不好吃|吃不饱|不干净|不卫生|太过分|差劲|离谱|坑人|骗|垃圾"
+    r"|凭什么|怎么这么|怎么还|为什么还|不满|气死|恶心|要求.{0,10}(?:赔|退|道歉)|给个说法|退钱",
     re.I,
 )
 # "费用包含哪些，有早餐吗" asks the whole list too; "含不含午餐" only the meals.

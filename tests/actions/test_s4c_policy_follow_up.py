@@ -1,0 +1,161 @@
+"""A short follow-up question right after a policy answer is about that answer's topic
+(stranger 4: s4b8-05 "延误险怎么理赔" then "要什么材料" got the off-topic reply; s4b1-08 "发票怎么开"
+then "电子的行不行" opened a complaint form).
+
+The NLU reads such fragments as anything (the readings below are the model's): the rule is
+questions.follow_up_key, used by every path that takes them (off-topic, policy, the router).
+A new topic, a complaint, an off-topic question the NLU is sure of, still go their own way.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.policy import ActionAnswerPolicy
+from actions.questions import follow_up_key
+from actions.router import route
+from actions.scope import ActionOutOfScope
+
+
+def answered(key: str, question: str) -> List[Dict[str, Any]]:
+    return [
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": question, "parse_data": {"intent": {"name": "policy"}}},
+        {"event": "bot", "text": "…", "metadata": {"utter_action": f"utter_{key}"}},
+    ]
+
+
+DELAY = answered("policy/delay", "延误险怎么理赔")
+INVOICE = answered("policy/invoice", "发票怎么开")
+
+
+def tracker(
+    text: str,
+    intent: str,
+    confidence: float,
+    before: Optional[List[Dict[str, Any]]] = None,
+    key: Optional[str] = None,
+    key_confidence: float = 0.0,
+) -> Tracker:
+    latest: Dict[str, Any] = {
+        "text": text,
+        "intent": {"name": intent, "confidence": confidence},
+        "entities": [],
+        "message_id": "m1",
+    }
+    if key:
+        latest["response_selector"] = {
+            "policy": {"response": {"intent_response_key": key, "confidence": key_confidence}}
+        }
+    return Tracker(
+        sender_id="unit-follow-up",
+        slots={"form_failures": 0.0},
+        latest_message=latest,
+        events=list(before or [])
+        + [{"event": "action", "name": "action_listen"}, {"event": "user", "text": text}],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+def responses(dispatcher: CollectingDispatcher) -> List[str]:
+    return [m.get("response") or m.get("text") or "" for m in dispatcher.messages]
+
+
+async def out_of_scope(t: Tracker) -> List[str]:
+    dispatcher = CollectingDispatcher()
+    await ActionOutOfScope().run(dispatcher, t, {})
+    return responses(dispatcher)
+
+
+async def policy(t: Tracker) -> List[str]:
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerPolicy().run(dispatcher, t, {})
+    return responses(dispatcher)
+
+
+@pytest.mark.parametrize(
+    "before,text,confidence,expected",
+    [
+        (DELAY, "要什么材料", 0.43, "utter_policy/delay"),
+        (DELAY, "多久能到", 0.48, "utter_policy/delay"),
+        (INVOICE, "能补开吗", 0.49, "utter_policy/invoice"),
+        (INVOICE, "怎么申请", 0.25, "utter_policy/invoice"),
+    ],
+)
+async def test_a_follow_up_read_as_off_topic_gets_the_topic_answer(before, text, confidence, expected):
+    assert await out_of_scope(tracker(text, "out_of_scope", confidence, before)) == [expected]
+
+
+@pytest.mark.parametrize(
+    "before,text,intent,expected",
+    [
+        (DELAY, "需要啥证明", "nlu_fallback", "utter_policy/delay"),
+        (INVOICE, "抬头写公司行不行", "inform", "utter_policy/invoice"),
+        (INVOICE, "发到哪个邮箱啊", "nlu_fallback", "utter_policy/invoice"),
+    ],
+)
+def test_a_follow_up_the_router_takes_gets_the_topic_answer(before, text, intent, expected):
+    dispatcher = CollectingDispatcher()
+    assert route(dispatcher, tracker(text, intent, 0.45, before)) == []
+    assert responses(dispatcher) == [expected]
+
+
+@pytest.mark.parametrize("text", ["那要多久", "要准备什么"])
+async def test_a_follow_up_read_as_an_unsure_other_policy_keeps_the_topic(text):
+    t = tracker(text, "policy", 1.0, INVOICE, key="policy/insurance", key_confidence=0.26)
+    assert await policy(t) == ["utter_policy/invoice"]
+
+
+@pytest.mark.parametrize("text", ["电子的行不行", "纸质的可以吗", "个人抬头能开吗"])
+def test_a_follow_up_read_as_a_complaint_is_still_a_follow_up(text):
+    # s4b1-08: "电子的行不行" reads complain 0.95; the complaint start (action_prefill_complaint)
+    # is where it must be asked.
+    assert follow_up_key(tracker(text, "complain", 0.95, INVOICE)) == "policy/invoice"
+
+
+# --- What is not a follow-up ---------------------------------------------------------------
+
+
+async def test_a_new_policy_topic_gets_its_own_answer():
+    t = tracker("签证要多久", "policy", 1.0, INVOICE, key="policy/visa", key_confidence=0.99)
+    assert await policy(t) == ["utter_policy/visa"]
+
+
+async def test_an_off_topic_question_the_nlu_is_sure_of_is_declined():
+    assert await out_of_scope(tracker("今天天气怎么样", "out_of_scope", 0.95, DELAY)) == [
+        "utter_out_of_scope"
+    ]
+
+
+@pytest.mark.parametrize(
+    "text,intent",
+    [
+        ("怎么这么慢？", "complain"),
+        ("凭什么不赔？", "complain"),
+        ("晚餐太差了", "out_of_scope"),
+        ("我要投诉，你们管不管", "complain"),
+        ("TR20260001 要什么材料", "inform"),
+        ("能帮我订机票吗", "out_of_scope"),
+        ("转人工吧？", "request_human"),
+        ("早餐包含吗", "out_of_scope"),
+    ],
+)
+def test_a_complaint_or_its_own_business_is_not_a_follow_up(text, intent):
+    assert follow_up_key(tracker(text, intent, 0.45, DELAY)) is None
+
+
+def test_without_a_policy_answer_just_before_there_is_no_follow_up():
+    earlier = DELAY + [
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "你好"},
+        {"event": "bot", "text": "您好", "metadata": {"utter_action": "utter_greet"}},
+    ]
+    assert follow_up_key(tracker("要什么材料", "out_of_scope", 0.43, earlier)) is None
+    assert follow_up_key(tracker("要什么材料", "out_of_scope", 0.43)) is None
