@@ -67,7 +67,9 @@ def misunderstood_in_a_row(tracker: Tracker) -> int:
         elif event.get("event") == "user":
             intent = (event.get("parse_data") or {}).get("intent", {}).get("name")
             latest = count == 0 and not answered
-            if not (intent in MISUNDERSTOOD or latest or answered & NOT_UNDERSTOOD_REPLIES):
+            # "多久能到" read as off-topic but answered as a follow-up to the policy answer before it.
+            understood = any(str(name or "").startswith("utter_policy/") for name in answered)
+            if understood or not (intent in MISUNDERSTOOD or latest or answered & NOT_UNDERSTOOD_REPLIES):
                 break
             count += 1
             answered = set()

@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.policy import ActionAnswerPolicy
 from actions.questions import follow_up_key
 from actions.router import route
-from actions.scope import ActionOutOfScope
+from actions.scope import ActionOutOfScope, misunderstood_in_a_row
 
 
 def answered(key: str, question: str) -> List[Dict[str, Any]]:
@@ -159,3 +159,15 @@ def test_without_a_policy_answer_just_before_there_is_no_follow_up():
     ]
     assert follow_up_key(tracker("要什么材料", "out_of_scope", 0.43, earlier)) is None
     assert follow_up_key(tracker("要什么材料", "out_of_scope", 0.43)) is None
+
+
+def test_a_follow_up_answered_does_not_count_as_misunderstood():
+    # s4b8-05 replayed: "多久能到" (out_of_scope, answered with the delay answer), then "今天天气怎么样"
+    # was declined with a human offered, as if the bot had failed twice in a row.
+    answered_follow_up = DELAY + [
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "多久能到", "parse_data": {"intent": {"name": "out_of_scope"}}},
+        {"event": "bot", "text": "…", "metadata": {"utter_action": "utter_policy/delay"}},
+    ]
+    t = tracker("今天天气怎么样", "out_of_scope", 0.91, answered_follow_up)
+    assert misunderstood_in_a_row(t) == 1
