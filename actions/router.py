@@ -20,7 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.forms.base import latest_intent, latest_text
-from actions.itinerary import last_question, own_business
+from actions.itinerary import asks_about_meals, last_question, own_business
 from actions.questions import answer_follow_up
 from actions.reader import complaint_slots_of, itinerary_slots
 from actions.refunds import verification_purpose
@@ -132,6 +132,19 @@ def route(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[E
     if followed_up is not None:
         return followed_up
     return answer_to_refund_offer(tracker) or own_business(tracker)
+
+
+def misread_as_complaint(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """A question the NLU read as a complaint that is none: a follow-up to the policy answer just
+    given ("电子的行不行" after the invoice answer: that answer), or a verified traveller's meal
+    question ("今天的晚餐含在团费里吗": the booking's meals). For the complaint's start to call
+    before it opens the form; None for a real complaint ("晚餐太差了", "我要投诉导游")."""
+    followed_up = answer_follow_up(dispatcher, tracker)
+    if followed_up is not None:
+        return followed_up
+    if tracker.get_slot("verified_booking") and asks_about_meals(latest_text(tracker)):
+        return own_business(tracker)
+    return None
 
 
 def answer_to_refund_offer(tracker: Tracker) -> Optional[List[EventType]]:

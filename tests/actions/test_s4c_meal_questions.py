@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.itinerary import asks_about_meals, own_business
 from actions.policy import ActionAnswerPolicy
 from actions.reader import queries_from_slots
-from actions.router import route
+from actions.router import misread_as_complaint, route
 from actions.scope import ActionOutOfScope
 from actions.utils.text import with_meals
 
@@ -92,3 +92,15 @@ async def test_a_food_complaint_read_as_off_topic_gets_no_meal_information(text)
     dispatcher = CollectingDispatcher()
     events = await ActionOutOfScope().run(dispatcher, verified(text, "out_of_scope"), {})
     assert not asks_meals(events, text)
+
+
+@pytest.mark.parametrize("text", ["今天的晚餐含在团费里吗", "包餐吗", "明天中午管饭吗"])
+def test_a_meal_question_read_as_a_complaint_is_not_one(text):
+    assert asks_meals(misread_as_complaint(CollectingDispatcher(), verified(text, "complain")), text)
+
+
+@pytest.mark.parametrize(
+    "text", ["晚餐太差了", "饭菜太难吃了，我要投诉", "TR20260001 导游太差了", "早餐怎么这么少？"]
+)
+def test_a_real_complaint_stays_one(text):
+    assert misread_as_complaint(CollectingDispatcher(), verified(text, "complain")) is None

@@ -17,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.policy import ActionAnswerPolicy
 from actions.questions import follow_up_key
-from actions.router import route
+from actions.router import misread_as_complaint, route
 from actions.scope import ActionOutOfScope, misunderstood_in_a_row
 
 
@@ -171,3 +171,10 @@ def test_a_follow_up_answered_does_not_count_as_misunderstood():
     ]
     t = tracker("今天天气怎么样", "out_of_scope", 0.91, answered_follow_up)
     assert misunderstood_in_a_row(t) == 1
+
+
+@pytest.mark.parametrize("text", ["电子的行不行", "纸质的可以吗"])
+def test_a_follow_up_read_as_a_complaint_gets_the_answer_from_the_complaint_hook(text):
+    dispatcher = CollectingDispatcher()
+    assert misread_as_complaint(dispatcher, tracker(text, "complain", 0.95, INVOICE)) == []
+    assert responses(dispatcher) == ["utter_policy/invoice"]
