@@ -9,7 +9,7 @@ import re
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActionExecutionRejected, ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -30,6 +30,7 @@ from actions.forms.complaint_checks import (
     check_complaint_when_where,
     check_phone,
 )
+from actions.emergency import complaint_about_past_trip
 from actions.handoff import open_handoff
 from actions.questions import answer_side_questions
 from actions.utils.parsing import mask_phone
@@ -165,6 +166,14 @@ class ValidateComplaintForm(CountingFormValidation):
             if requested:
                 events.append(SlotSet(requested, None))  # "[图片]" must not fill it: ask again
             return events
+        if latest_intent(tracker) == "emergency" and _validates_the_message(tracker):
+            if not complaint_about_past_trip(tracker, None):
+                # "TR20260005 我们现在被困在机场了…" at the number question: the number the reader
+                # took from it makes Rasa run the form, and a value extracted means Rasa refuses
+                # nothing, so the rule for an emergency inside the form never fires. The form
+                # refuses the message itself: that rule runs action_emergency (which still goes
+                # back to this form for a complaint about a trip that is over).
+                return [ActionExecutionRejected(self.form_name())]
         if cancels_the_trip(tracker):
             # "算了，这个团我也不想去了，直接退团吧" read as the story: it is no answer. The form
             # stops with what it holds kept, and the cancellation starts (action_cancel_form).
@@ -234,17 +243,36 @@ def answered_nothing(tracker: Tracker, events: List[EventType]) -> bool:
         return False
     if any(e.get("event") == "slot" and e.get("name") != "requested_slot" for e in events):
         return False
+    return _validates_the_message(tracker)
+
+
+def _validates_the_message(tracker: Tracker) -> bool:
+    """The active form validates the latest message, read and nothing else done with it: not
+    the form coming back after another action (a policy answer, a resume, action_emergency),
+    nor the form starting."""
     for event in reversed(tracker.events or []):
         if event.get("event") == "user":
             return True
+        if event.get("event") == "active_loop" and event.get("name"):
+            return False  # activated after the message
         if event.get("event") == "action" and event.get("name") not in _READING_ACTIONS:
-            return False  # the form came back after another action (a policy answer, a resume)
+            return False
     return False
 
 
 def _starting(tracker: Tracker, form: Text) -> bool:
-    """The form is being activated (Rasa validates what was given before it asks anything)."""
-    return (tracker.active_loop or {}).get("name") != form
+    """The form is being activated (Rasa validates what was given before it asks anything).
+    Rasa sends that validation a tracker that already holds the form's activation (its
+    `active_loop` event, then the form's action): the form is starting when it was activated
+    after the latest message, not when no form is active."""
+    if (tracker.active_loop or {}).get("name") != form:
+        return True
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "active_loop" and event.get("name") == form:
+            return True
+    return False
 
 
 # Actions that end a complaint: a story told before them belongs to that one.

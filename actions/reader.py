@@ -29,7 +29,7 @@ from actions.fields import (
     REQUEST_TEXT_SLOT,
 )
 from actions.forms.base import latest_entities, latest_intent, latest_text
-from actions.emergency import raise_waiting_handoff
+from actions.emergency import complaint_about_past_trip, raise_waiting_handoff
 from actions.handoff import acknowledge_waiting
 from actions.utils.parsing import FOUR_DIGITS, canonical, parse_phone_last4, to_simplified
 from actions.utils.reading import (
@@ -363,6 +363,11 @@ def read_slots(tracker: Tracker) -> Dict[str, Any]:
         slots["day_number"] = day
 
     if in_complaint(tracker):
+        if intent == "emergency" and complaint_about_past_trip(tracker, None):
+            # "描述：领队把我们扔在机场自己走了…11月6号 曼谷机场，要求赔偿" (dated before today, a
+            # complaint's words): action_emergency would take it for a complaint and read it so;
+            # read here, its values answer the form, which goes on with them.
+            intent = "complain"
         slots.update(_complaint_slots(tracker, reading, intent, requested))
     elif (
         intent == "inform"

@@ -44,6 +44,7 @@ from actions.utils.reading import (
     looks_like_when_where,
     read,
     request_code,
+    says_nothing,
     without_no_booking,
 )
 
@@ -127,7 +128,8 @@ def check_complaint_when_where(
 def _fits_when_where(text: str) -> bool:
     if looks_like_when_where(text) or _DIGIT_DATE.match(text):
         return True
-    return bool(_WORDS.search(text)) and not _yes_or_no(text)
+    # "我要投诉" at this question (the complaint asked for again) is no time or place.
+    return bool(_WORDS.search(text)) and not _yes_or_no(text) and not says_nothing(text)
 
 
 def _yes_or_no(text: str) -> bool:

@@ -127,9 +127,14 @@ _SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
     "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 )
+# "我姓赵", "免贵姓李" (the surname alone is what they give): not "导游姓王", nor "姓王的导游".
+_SURNAME_PREFIX = r"(?:免贵|我|本人|鄙人)姓"
+SURNAME_ONLY = re.compile(
+    rf"{_SURNAME_PREFIX}(?P<name>欧阳|司马|诸葛|上官|东方|[{_SURNAMES}])(?=$|[，,。.！!？?；;\s、]|电话|手机|联系|号码|订单|尾号|\d)"
+)
 NAME_AFTER_WOSHI = re.compile(rf"我是(?P<name>[{_SURNAMES}][\u4e00-\u9fff]{{1,2}}){_NAME_END}")
 BARE_NAME = re.compile(rf"^[{_SURNAMES}][\u4e00-\u9fff]{{1,2}}$")
-_NOT_NAME = re.compile(r"(先生|女士|小姐)$|^(来|想|要|在|说|不|没|被|第|游客|客人|团员|家长|妈妈|爸爸)")
+_NOT_NAME = re.compile(r"(先生|女士|小姐)$|^(来|想|要|在|说|不|没|被|第|姓|游客|客人|团员|家长|妈妈|爸爸)")
 
 # Cues for the last four digits of a phone, in Chinese or English ("尾号5678", "后四位数字是5678",
 # "phone last 4 digits 6781", "my phone ends with 6781", "ending in 6781", "tail number 6781").
@@ -146,6 +151,10 @@ _LAST4_MARKED = re.compile(
 _BOOKING_SPAN = re.compile(
     r"(?:我的|我们的)?(?:订单号?码?|预订号|单号|booking(?:\s*(?:no|number|ref))?)?\s*(?:是|为|[:：])?\s*TR[\s\-]*\d(?:[\s\-]*\d){7}",
     re.I,
+)
+# "描述：领队把我们扔在机场…": the label of a form they fill in themselves, not their words.
+_STORY_LABEL = re.compile(
+    r"(?:^|(?<=[\s，,。.；;]))(?:问题|投诉)?(?:描述|事情经过|经过|具体情况|详细情况|投诉内容)\s*[:：]"
 )
 _TICKET_SPAN = re.compile(r"(?:投诉)?(?:单号|编号)?\s*(?:是|为|[:：])?\s*C\d{11,14}", re.I)
 _PHONE_SPAN = re.compile(
@@ -174,6 +183,9 @@ _QUESTION = QUESTION
 # Words that say "I want to complain" without saying what happened.
 _GENERIC = re.compile(
     r"投诉|我要|我想|想要|你们|客服|一下|请问|怎么|如何|可以|吗|呢|啊|了|的|帮我|提交|反映|问题|[\s\W\d]"
+    # Hurry ("先说好我很急，马上要登机"): how to be served, not what happened.
+    r"|先说好|我?(?:很|好|特别|非常|比较)?(?:急|赶时间)|没(?:什么|啥)?时间|时间(?:不多|很?紧|有限)"
+    r"|马上要?(?:登机|上飞机|起飞|出发|走|开会)|快点|抓紧"
 )
 
 
@@ -277,6 +289,11 @@ def consent_in(text: str, intent: Optional[str]) -> Optional[bool]:
     if intent == "deny":
         return False
     return None
+
+
+def says_nothing(text: str) -> bool:
+    """Only words that say "I want to complain" (or hurry): "我要投诉", "投诉一下，我很急"."""
+    return not _GENERIC.sub("", text or "")
 
 
 def is_descriptive(text: str) -> bool:
@@ -425,14 +442,17 @@ NAME_BEFORE_PHONE = re.compile(
 
 
 def _name(text: str) -> Optional[str]:
-    for pattern in (NAME, NAME_AFTER_WOSHI, NAME_BEFORE_PHONE):
+    for pattern in (NAME, NAME_AFTER_WOSHI, NAME_BEFORE_PHONE, SURNAME_ONLY):
         match = pattern.search(text)
         if match and not _NOT_NAME.search(match.group("name")):
             return match.group("name")
     return None
 
 
-_NAME_PREFIX = r"(?:我叫|我的名字[是叫]|名字[是叫]|姓名是?[:：]?|联系人是?[:：]?|叫我|本人|称呼我|我是)\s*"
+_NAME_PREFIX = (
+    r"(?:我叫|我的名字[是叫]|名字[是叫]|姓名是?[:：]?|联系人是?[:：]?|叫我|本人|称呼我|我是"
+    rf"|{_SURNAME_PREFIX})\s*"
+)
 
 
 def _cut(text: str, spans: List[Tuple[int, int]]) -> str:
@@ -474,7 +494,7 @@ def read(text: Optional[str]) -> Reading:
     own = original if len(original) == len(simple) else simple
     cuts = [
         m.span()
-        for span in (_BOOKING_SPAN, _TICKET_SPAN, _PHONE_SPAN, _LAST4_SPAN)
+        for span in (_BOOKING_SPAN, _TICKET_SPAN, _PHONE_SPAN, _LAST4_SPAN, _STORY_LABEL)
         for m in span.finditer(simple)
     ]
     if beside and reading.phone_last4 == beside.group("d"):
