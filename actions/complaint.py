@@ -52,6 +52,15 @@ class ActionPrefillComplaint(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        from actions.router import misread_as_complaint  # router -> reader -> complaint
+
+        routed = misread_as_complaint(dispatcher, tracker)
+        if routed is not None:
+            # Answered as what it is (a follow-up to the last answer, a meal question): the
+            # rule's complaint form must not open after it.
+            if not any(e.get("event") == "followup" for e in routed):
+                routed.append(FollowupAction("action_listen"))
+            return routed
         events: List[EventType] = [SlotSet("form_failures", 0.0), SlotSet("cancel_pending", None)]
         if not tracker.get_slot("booking_ref") and tracker.get_slot("verified_booking"):
             events.append(SlotSet("booking_ref", tracker.get_slot("verified_booking")))

@@ -322,6 +322,13 @@ class ActionFallback(Action):
             if routed is not None:
                 return routed
         loop = (tracker.active_loop or {}).get("name")
+        if loop == "verify_form":
+            from actions.refunds import keep_to_the_amount  # refunds -> handoff
+
+            # "其实我就是想问问 还没决定" while a cancellation is verified: only the amount.
+            kept = keep_to_the_amount(dispatcher, tracker)
+            if kept is not None:
+                return kept
         if loop in ("verify_form", "ticket_form") and _LEAVING.search(latest_text(tracker)):
             # "算了 谢谢啊 拜拜" while it asks for a number: the NLU hesitates between cancel,
             # thank and goodbye, but the traveller is leaving. Say goodbye, don't ask again.

@@ -26,6 +26,7 @@ from actions.reader import complaint_slots_of, itinerary_slots
 from actions.refunds import verification_purpose
 from actions.scope import is_new_booking
 from actions.settings import get_settings
+from servicekit import WANTS_TO_COMPLAIN
 from actions.utils.parsing import parse_booking_ref
 from actions.utils.reading import is_descriptive, is_question, read
 
@@ -115,6 +116,14 @@ def verify_corrected(dispatcher: CollectingDispatcher, tracker: Tracker, number:
     return events + [FollowupAction("verify_form")]
 
 
+_NO_COMPLAINT = re.compile(r"不(?:想|要|用|必|打算)(?:投诉|投訴)")
+
+
+def wants_to_complain(text: str) -> bool:
+    """ "我要投诉，我手机号…，我叫陈静": the wish in words, whatever the NLU made of the rest."""
+    return bool(WANTS_TO_COMPLAIN.search(text)) and not _NO_COMPLAINT.search(text)
+
+
 def route(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
     """Where a corrected booking number, a story, a new booking, a follow-up to the policy answer
     just given or a question about the traveller's own trip goes; None when the message is none
@@ -123,7 +132,7 @@ def route(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[E
     number = corrected_booking(tracker)
     if number:
         return verify_corrected(dispatcher, tracker, number)
-    if tells_a_story(text):
+    if tells_a_story(text) or wants_to_complain(text):
         return start_complaint(dispatcher, tracker)
     if is_new_booking(text):
         dispatcher.utter_message(response="utter_out_of_scope_booking", sales_line=get_settings().sales_line)
