@@ -27,7 +27,8 @@ from actions.refunds import verification_purpose
 from actions.scope import is_new_booking
 from actions.settings import get_settings
 from servicekit import WANTS_TO_COMPLAIN
-from actions.utils.parsing import parse_booking_ref
+from actions.utils.parsing import parse_booking_ref, to_simplified
+from actions.utils.text import DISCONTENT
 from actions.utils.reading import is_descriptive, is_question, read
 
 
@@ -145,15 +146,23 @@ def route(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[E
 
 def misread_as_complaint(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
     """A question the NLU read as a complaint that is none: a follow-up to the policy answer just
-    given ("电子的行不行" after the invoice answer: that answer), or a verified traveller's meal
-    question ("今天的晚餐含在团费里吗": the booking's meals). For the complaint's start to call
-    before it opens the form; None for a real complaint ("晚餐太差了", "我要投诉导游")."""
+    given ("电子的行不行" after the invoice answer: that answer), or a verified traveller's question
+    about the trip ("今天的晚餐含在团费里吗": the booking's meals; "东京那间酒店叫啥名"). For the
+    complaint's start to call before it opens the form; None for a real complaint ("晚餐太差了",
+    "我要投诉导游")."""
     followed_up = answer_follow_up(dispatcher, tracker)
     if followed_up is not None:
         return followed_up
-    if tracker.get_slot("verified_booking") and asks_about_meals(latest_text(tracker)):
+    text = latest_text(tracker)
+    if tracker.get_slot("verified_booking") and (asks_about_meals(text) or asks_about_the_trip(text)):
         return own_business(tracker)
     return None
+
+
+def asks_about_the_trip(text: str) -> bool:
+    """ "东京那间酒店叫啥名" from a verified traveller: a question about a part of the trip, not a
+    complaint about it ("酒店太差了吧？" is one)."""
+    return is_question(text) and any(itinerary_slots(text)) and not DISCONTENT.search(to_simplified(text))
 
 
 def answer_to_refund_offer(tracker: Tracker) -> Optional[List[EventType]]:

@@ -76,3 +76,26 @@ def test_the_router_starts_the_complaint_the_nlu_could_not_place():
     assert "utter_complaint_start" in responses(dispatcher) or any(
         e.get("event") == "followup" and "complaint" in (e.get("name") or "") for e in events or []
     )
+
+
+@pytest.mark.parametrize(
+    "text, complaint",
+    [
+        ("东京那间酒店叫啥名", False),  # "東京嗰間酒店叫咩名" after the NLU's normaliser
+        ("明天几点集合啊", False),
+        ("第三天住哪里？", False),
+        ("酒店太差了吧？", True),
+        ("导游怎么这么凶啊？", True),
+    ],
+)
+async def test_a_verified_travellers_trip_question_read_as_a_complaint_is_answered(text, complaint):
+    dispatcher = CollectingDispatcher()
+    t = tracker(text, "complain", 0.95)
+    t.slots["verified_booking"] = "TR20260004"
+    events = await ActionPrefillComplaint().run(dispatcher, t, {})
+    opened = "utter_complaint_start" in responses(dispatcher)
+    assert opened is complaint
+    if not complaint:
+        assert {"event": "followup", "name": "verify_form"} in [
+            {k: e.get(k) for k in ("event", "name")} for e in events
+        ]
