@@ -88,7 +88,7 @@ _ITEMS = (
     ("meeting?", re.compile(r"几点出发|在哪.{0,2}出发")),
     # "酒店附近有什么好吃的": the hotel is where, not what is asked.
     ("hotel", re.compile(r"住哪|住在|住的|住宿|(?:酒店|宾馆|民宿|hotel)(?!附近|周边|旁边|周围)|入住", re.I)),
-    ("flight", re.compile(r"航班|飞机|机票|起飞|班机|flight", re.I)),
+    ("flight", re.compile(r"航班|飞机|机票|起飞|班机|落地|降落|flight|\bland(?:s|ing)?\b", re.I)),
     ("guide", re.compile(r"导游|领队|guide", re.I)),
     ("included", re.compile(r"包含|包括|含不含|包不包|费用包|自费|不含")),
     # What the booking record says: how many travel, what was paid ("十几个人" is a story).

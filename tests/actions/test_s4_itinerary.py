@@ -253,3 +253,18 @@ async def test_a_day_of_an_ended_trip_says_it_has_ended(client, text):
 
 def test_a_day_of_a_trip_under_way_says_nothing_of_ending():
     assert "结束" not in format_itinerary_answer(ONGOING, "hotel", "2", today=TODAY)
+
+
+@pytest.mark.parametrize("text", ["落地是几点", "几点降落", "what time do we land", "landing time?"])
+def test_landing_asks_the_flight(text):
+    # s4b6-05: after the return flight, "落地是几点" got today's overview.
+    from actions.reader import itinerary_slots
+
+    assert itinerary_slots(text)[0] == "flight"
+
+
+@pytest.mark.parametrize("text", ["island tour", "我们在Iceland玩"])
+def test_land_inside_a_word_is_no_flight(text):
+    from actions.reader import itinerary_slots
+
+    assert itinerary_slots(text)[0] is None
