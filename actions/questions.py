@@ -182,10 +182,20 @@ def decline_off_topic_clauses(dispatcher: CollectingDispatcher, tracker: Tracker
         and not (about_the_trip and len((c.get("text") or "").strip(" ，,。.？?！!")) <= 6)
         and not _answered_from_booking(dispatcher, c.get("text") or "")
     ]
+    from actions.scope import is_new_booking  # scope -> questions: imported when needed
+    from actions.settings import get_settings
+
+    bookings = [text for text in asked if is_new_booking(text)]
+    asked = [text for text in asked if not is_new_booking(text)]
     if asked:
         quoted = "」「".join(text if len(text) <= 20 else text[:20] + "…" for text in asked)
         dispatcher.utter_message(text=f"另外，「{quoted}」不在我的服务范围内，这个我没法回答。")
-    return bool(asked)
+    if bookings:
+        # "能帮我订机票吗" beside another question: where to go instead, as when asked alone.
+        line = get_settings().sales_line
+        said = f"另外，预订新的机票、酒店或旅游团请拨打销售热线 {line}，顾问会为您推荐和报价。"
+        dispatcher.utter_message(text=said)
+    return bool(asked or bookings)
 
 
 def _answered_from_booking(dispatcher: CollectingDispatcher, text: str) -> bool:

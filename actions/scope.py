@@ -17,7 +17,7 @@ from actions.fields import (
     REQUEST_TEXT_SLOT,
 )
 from actions.forms.base import latest_text
-from actions.questions import answer_beside_off_topic, answer_follow_up
+from actions.questions import answer_beside_off_topic, answer_extra_questions, answer_follow_up
 from actions.settings import get_settings
 from actions.utils.parsing import to_simplified
 from actions.utils.reading import is_question, read, request_code
@@ -160,3 +160,17 @@ class ActionOutOfScope(Action):
         if misunderstood_in_a_row(tracker) >= 2 and not tracker.active_loop:
             dispatcher.utter_message(response="utter_offer_human")
         return []
+
+
+class ActionCapabilities(Action):
+    """What the assistant can do, then the other questions of the message ("你都有哪些功能？能帮我
+    订机票吗": the sales line too), as after any answer."""
+
+    def name(self) -> Text:
+        return "action_capabilities"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        dispatcher.utter_message(response="utter_capabilities")
+        return await answer_extra_questions(dispatcher, tracker, primary_key=None)
