@@ -48,12 +48,22 @@ _CANTONESE = str.maketrans(
 )  # fmt: skip
 
 
+# Cantonese words of two characters whose characters alone are Mandarin too (边 = side):
+# replaced as words, each by a Mandarin word of the same length ("第二日住边间酒店").
+_CANTONESE_WORDS = re.compile("边度|边个|边间|边位|几多|点样|乜嘢|咩嘢")
+_CANTONESE_WORD = {
+    "边度": "哪里", "边个": "哪个", "边间": "哪间", "边位": "哪位",
+    "几多": "多少", "点样": "怎样", "乜嘢": "什么", "咩嘢": "什么",
+}  # fmt: skip
+
+
 def _to_simplified(text: str) -> str:
     converted = to_simplified(text)
     if len(converted) != len(text):
         # A phrase rule changed the length; convert character by character so
         # offsets stay one-to-one (single characters map one-to-one).
         converted = "".join(to_simplified(ch) or ch for ch in text)
+    converted = _CANTONESE_WORDS.sub(lambda m: _CANTONESE_WORD[m.group(0)], converted)
     return converted.translate(_CANTONESE)
 
 

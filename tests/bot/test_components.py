@@ -25,6 +25,10 @@ from bot.components.tokenizer import ChineseJiebaTokenizer
         ("我哋嘅導遊冇嚟", "我们的导游没来"),
         ("佢喺酒店等咗好耐", "他在酒店等了好耐"),
         ("你係唔係機器人", "你系不系机器人"),
+        ("第二日住邊間酒店", "第二日住哪间酒店"),
+        ("導遊喺邊度等", "导游在哪里等"),
+        ("要畀幾多錢", "要给多少钱"),
+        ("旁边的酒店", "旁边的酒店"),  # 边 alone is Mandarin
     ],
 )
 def test_normalise(raw, expected):
