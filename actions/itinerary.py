@@ -20,7 +20,9 @@ from actions.utils.text import (
     DISCONTENT,
     LAST_DAY,
     MEAL_QUESTION,
+    asks_which_day,
     day_ref,
+    days_with,
     itinerary_answers,
     packing_note,
     with_meals,
@@ -52,6 +54,11 @@ def answer_itinerary(
     if queries == [(None, None)] and _asks_which_date(latest_text(tracker)):
         asked = last_question(tracker)
         queries = queries_from_slots(asked.get("itinerary_item"), asked.get("day_number"))
+    if queries == [(None, None)]:
+        # "熱氣球是哪天": the day whose programme names it (its plan says the date and hotel).
+        thing = asks_which_day(latest_text(tracker))
+        found = days_with(booking, thing) if thing else []
+        queries = [(None, number) for number in found] or queries
     queries = with_meals(queries, _asking_texts(tracker))
     for text in itinerary_answers(booking, queries, today or china_today()):
         dispatcher.utter_message(text=text)
@@ -175,7 +182,13 @@ def own_business(tracker: Tracker) -> Optional[List[EventType]]:
             # "是前一天晚上吗" after the meeting: that question again, its answer says the date
             asked = last_question(tracker)
             item, day = asked.get("itinerary_item"), asked.get("day_number")
-    if not (reading.booking_ref or (tracker.get_slot("verified_booking") and (item or day))):
+    verified = tracker.get_slot("verified_booking")
+    # "我想问问明天去哪里" before any verification: a day of the trip and what happens on it is
+    # our traveller's own trip; verification asks for the booking and keeps the day asked.
+    asks_a_day = bool(day) and bool(
+        _PLAN.search(text) or (item and is_question(to_simplified(text)) and not DISCONTENT.search(text))
+    )
+    if not (reading.booking_ref or ((verified or asks_a_day) and (item or day))):
         return None
     events: List[EventType] = [
         SlotSet("verify_purpose", "itinerary"),

@@ -29,6 +29,44 @@ def parse_day_number(text: Optional[str]) -> Optional[int]:
 # Days said relative to today, by their canonical word (the day_number slot holds that word:
 # the trip day depends on the date the question is answered, in China).
 RELATIVE_DAYS = {"昨天": -1, "今天": 0, "明天": 1, "后天": 2, "大后天": 3}
+# A weekday is relative to today too ("我们周三几点集合": the coming Wednesday, today included;
+# "下周一": Monday of next week; "这周一": this week's, even if past). The slot holds it as said,
+# canonically ("周三", "下周一", "本周一"); the date is worked out when it is answered.
+_WEEKDAY = re.compile(
+    r"(?P<week>下个?|这个?|本)?(?<![一两二三四五六七八九十几每上])(?:周|星期|礼拜)(?P<d>[一二三四五六日天1-7])"
+)
+_WEEKDAY_INDEX = {d: i for i, d in enumerate("一二三四五六日")} | {"天": 6}
+_WEEKDAY_INDEX |= {str(i + 1): i for i in range(7)}
+_WEEKDAY_WORD = re.compile(r"^(下|本)?周([一二三四五六日])$")
+
+
+def _weekday_span(text: str) -> Optional[Tuple[str, int, int]]:
+    m = _WEEKDAY.search(text)
+    if not m:
+        return None
+    week = m.group("week") or ""
+    prefix = "下" if week.startswith("下") else "本" if week else ""
+    return f"{prefix}周{'一二三四五六日'[_WEEKDAY_INDEX[m.group('d')]]}", m.start(), m.end()
+
+
+def is_relative_day(word: Any) -> bool:
+    """A day said relative to today: "明天" or a weekday ("周三")."""
+    return isinstance(word, str) and (word in RELATIVE_DAYS or bool(_WEEKDAY_WORD.match(word)))
+
+
+def day_offset(word: str, today: date) -> int:
+    """Days from `today` to the relative day `word` ("明天" 1; "周三" on a Monday 2)."""
+    if word in RELATIVE_DAYS:
+        return RELATIVE_DAYS[word]
+    m = _WEEKDAY_WORD.match(word)
+    target = _WEEKDAY_INDEX[m.group(2)] if m else today.weekday()
+    if m and m.group(1) == "下":
+        return 7 - today.weekday() + target
+    if m and m.group(1) == "本":
+        return target - today.weekday()
+    return (target - today.weekday()) % 7
+
+
 _RELATIVE = (
     ("大后天", re.compile(r"大后天")),
     # "出发后天气怎么样" is the weather; "以后天天…" is no day.
@@ -114,6 +152,9 @@ DayRef = Union[int, str, None]
 def relative_day_span(text: str) -> Optional[Tuple[str, int, int]]:
     """The first relative day in simplified `text`: ('明天', start, end) for "明早几点集合"."""
     found = [(m.start(), -len(m.group(0)), word, m.end()) for word, p in _RELATIVE for m in p.finditer(text)]
+    weekday = _weekday_span(text)
+    if weekday:
+        found.append((weekday[1], -(weekday[2] - weekday[1]), weekday[0], weekday[2]))
     if not found:
         return None
     start, _, word, end = min(found)
@@ -180,7 +221,7 @@ class TripDay(NamedTuple):
 def locate_day(booking: Booking, word: str, today: date) -> TripDay:
     """'明天' in China on `today` -> day 4, '您的行程12月5日出发，明天（12月8日）是第4天。'; a day
     outside the trip says so ("…还没有开始行程", "…已于10月18日结束")."""
-    when = today + timedelta(days=RELATIVE_DAYS[word])
+    when = today + timedelta(days=day_offset(word, today))
     start, end = _trip_dates(booking)
     number = (when - start).days + 1
     said = f"{word}（{_date_label(when, today)}）"
@@ -193,7 +234,7 @@ def locate_day(booking: Booking, word: str, today: date) -> TripDay:
 
 def resolve_day(booking: Booking, ref: str, today: date) -> TripDay:
     """Any day said in words (relative, the last day, a calendar date) as a day of this trip."""
-    if ref in RELATIVE_DAYS:
+    if is_relative_day(ref):
         return locate_day(booking, ref, today)
     start, end = _trip_dates(booking)
     total = (end - start).days + 1
@@ -212,6 +253,29 @@ def resolve_day(booking: Booking, ref: str, today: date) -> TripDay:
         )
     number = (match - start).days + 1
     return TripDay(number, True, f"{_date_label(match, today)}是您行程的第{number}天。")
+
+
+# "熱氣球是哪天", "什么时候去格雷梅", "哪天坐船游洱海": which day of the trip has something in its
+# programme. The question words go; what is left is looked for in each day's programme.
+_WHICH_DAY = re.compile(r"(?:是|在)?(?:哪一?天|第几天|什么时候|啥时候|几号|哪日|边日|几时)")
+_NOT_THE_THING = re.compile(
+    r"[\s，,。.？?！!~～、：:]|请问|我们|咱们|那个|这个|那天|这天|当天|那|呢|吗|啊|呀|的|去|玩|坐|有|安排|行程|项目|是"
+)
+
+
+def asks_which_day(text: str) -> Optional[str]:
+    """What "熱氣球是哪天" asks the day of ("热气球"); None when it asks no day of a thing."""
+    simple = to_simplified(text or "")
+    if not _WHICH_DAY.search(simple):
+        return None
+    thing = _NOT_THE_THING.sub("", _WHICH_DAY.sub("", simple))
+    return thing if len(thing) >= 2 else None
+
+
+def days_with(booking: Booking, thing: str) -> List[int]:
+    """The days whose programme names `thing` (or, for a long one, its first four characters)."""
+    keys = {thing, thing[:4]} if len(thing) > 4 else {thing}
+    return [d["day"] for d in _days(booking) if any(k in (d.get("title") or "") for k in keys)]
 
 
 def _trip_dates(booking: Booking) -> Tuple[date, date]:
@@ -335,7 +399,7 @@ def _answer(booking: Booking, item: Optional[str], day: DayRef, today: Optional[
         day = day_ref(day)
     if day is None and item in _TODAYS_ITEMS:
         return _answer_undated(booking, item, today or _china_today())
-    if isinstance(day, str) and day not in RELATIVE_DAYS:  # the last day, a calendar date
+    if isinstance(day, str) and not is_relative_day(day):  # the last day, a calendar date
         if item in DAY_FREE_ITEMS:
             return _answer(booking, item, None, today)
         located = resolve_day(booking, day, today or _china_today())
