@@ -23,7 +23,7 @@ from actions.fields import LABELS as FIELD_LABELS
 from actions.forms.base import latest_entities, latest_text, previous_slot_value
 from actions.forms.complaint_checks import CHECKS, kept_as_before
 from actions.utils.parsing import BOOKING_REF, MOBILE, canonical, to_simplified
-from actions.utils.reading import WHEN, request_code
+from actions.utils.reading import WHEN, request_code, without_field_label
 
 # A corrected value that names a place ("是在酒店大堂"): the traveller says it is the place.
 _PLACE_HINT = re.compile(
@@ -119,17 +119,31 @@ def _without_time(text: str) -> str:
     return re.sub(r"^[\s，,。.、；;]+|[\s，,。.、；;]+$", "", WHEN.sub("", text))
 
 
+_DAY_FIRST = re.compile(r"^(?:是|在)?\s*[0-9一二三四五六七八九十]{1,3}[日号]")
+_MONTH = re.compile(r"(?:[0-9一二三四五六七八九十〇零]{1,4}年)?[0-9一二三四五六七八九十]{1,2}月")
+
+
+def _with_month(value: str, old: str) -> str:
+    """ "26号晚上" correcting "11月25号晚上" is the 26th of that month: the month is kept."""
+    month = _MONTH.search(old)
+    if month and _DAY_FIRST.match(value) and not _MONTH.search(value):
+        return month.group(0) + re.sub(r"^(?:是|在)\s*", "", value)
+    return value
+
+
 def when_where_corrected(text: str, value: str, old: Optional[str]) -> str:
     """The time and place after a correction that names one part of it: "时间是12月5日晚上" changes
     the time and keeps the place given before; "地点不对，是XX酒店" keeps the time. A new value
     with both (or nothing given before) replaces the whole."""
     if not old or old == NOT_GIVEN or not value:
         return value
+    old = without_field_label(old)  # "时间是11月25号晚上": the label is neither time nor place
     simple = to_simplified(text)
     has_place = bool(_NOT_PLACE_LEFT.sub("", WHEN.sub("", to_simplified(value))))
     has_time = bool(WHEN.search(to_simplified(value)))
     names_time, names_place = bool(_TIME_WORDS.search(simple)), bool(_PLACE_WORDS.search(simple))
     if has_time and not has_place and not names_place:
+        value = _with_month(value, old)
         place = _without_time(old)
         return f"{value}，{place}" if place and place not in value else value
     if has_place and not has_time and not names_time:

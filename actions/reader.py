@@ -44,6 +44,7 @@ from actions.utils.reading import (
     read,
     request_code,
     trip_cancellation_only,
+    without_field_label,
     without_no_booking,
 )
 from actions.utils.text import date_span, day_ref, last_day_span, parse_day_number, relative_day_span
@@ -677,7 +678,7 @@ def _answer(requested: str, reading: Reading) -> Dict[str, Any]:
     if requested == "complaint_description":
         return {"complaint_description": rest}
     if requested == "complaint_when_where":
-        return {"complaint_when_where": rest}
+        return {"complaint_when_where": without_field_label(rest) or rest}
     if requested == "complaint_request":
         words = rest  # the whole answer is what they ask for, in their words
         return {

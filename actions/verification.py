@@ -31,7 +31,13 @@ from actions.handoff import open_handoff
 from actions.itinerary import answer_itinerary
 from actions.questions import answer_side_questions
 from actions.refunds import record_cancellation, refund_text, verification_purpose
-from actions.utils.parsing import FULLWIDTH, parse_booking_ref, parse_labelled_last4, parse_ticket_no
+from actions.utils.parsing import (
+    FULLWIDTH,
+    parse_booking_ref,
+    parse_booking_refs,
+    parse_labelled_last4,
+    parse_ticket_no,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -320,6 +326,15 @@ class ActionStartVerification(Action):
             SlotSet("verify_blocked", None),
             SlotSet("form_failures", 0.0),
         ]
+        number = tracker.get_slot("booking_ref")
+        others = [ref for ref in parse_booking_refs(latest_text(tracker)) if ref != number]
+        if number and others:
+            # "查一下TR20260001和TR20260013": one booking is checked at a time (each has its own
+            # phone digits); say which, so the other is not silently dropped.
+            dispatcher.utter_message(
+                text=f"您发了{len(others) + 1}个订单号，先为您查 {number}；"
+                f"{'、'.join(others)} 请在查完后再发一次，我再为您核实查询。"
+            )
         labelled = None if tracker.get_slot("phone_last4") else parse_labelled_last4(latest_text(tracker))
         if labelled:
             # "cancel my booking TR20260006, phone 6789": the digits were given; the form checks

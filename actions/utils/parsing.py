@@ -7,7 +7,7 @@ Travellers write "tr 2026-0001", "ＴＲ２０２６０００１", "幺三八一
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import List, Optional
 
 import servicekit
 
@@ -55,6 +55,15 @@ def parse_booking_ref(text: Optional[str]) -> Optional[str]:
         return found
     spaced = _SPACED_BOOKING_REF.search(text.translate(FULLWIDTH).upper().translate(_CN_DIGITS))
     return re.sub(r"[^A-Z0-9]", "", spaced.group(0)) if spaced else None
+
+
+def parse_booking_refs(text: Optional[str]) -> List[str]:
+    """Every distinct booking number in the message, in order ("TR20260001和TR20260013")."""
+    if not text:
+        return []
+    found = BOOKING_REF.findall(text.translate(FULLWIDTH).upper())
+    first = parse_booking_ref(text)
+    return list(dict.fromkeys(([first] if first else []) + found))
 
 
 def parse_phone(text: Optional[str]) -> Optional[str]:

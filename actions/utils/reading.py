@@ -59,6 +59,8 @@ _CHANNEL = re.compile(r"^(?:电话|微信|网上|线上|网站|短信|热线|客
 _CHANNEL_SIDE = re.compile(r"里|上|中")
 _NOT_PLACE = re.compile(
     r"^(这|那|我|你|他|她|我们|你们|他们|哪|什么|一起|一直|路上|中间|这里|那里|现场|当时|此|其)"
+    # A quantity or a duration ("迟到了一个小时", "等到了半天", "到了两点"): no place.
+    r"|^(?:[0-9一二两三四五六七八九十百半几]+|好几|十几|几十)(?:个|天|小时|钟头|分钟|分|秒|点|次|趟|晚|夜|周|星期|月|年|块|元|人|位)"
 )
 
 # "要求退款", "希望你们道歉", "我要你们赔偿", "给个说法": the traveller states what they want.
@@ -72,8 +74,10 @@ _REQUEST_WORD = (
 )
 # The request ends where the traveller goes on to who they are ("…必须道歉 我姓赵").
 _CONTACT_NEXT = r"\s*(?:我姓|我叫|姓名|联系人|联系方式|电话|手机)"
+# "我要投诉…吃坏肚子了要求赔偿" (no comma): "我要投诉" is the wish to complain, not the request; the
+# request starts at "要求" (else the whole story went into the request and the story was asked again).
 REQUEST_CLAUSE = re.compile(
-    rf"{_REQUEST_MARKER}[^，,。.！!？?；;\n]{{0,30}}?{_REQUEST_WORD}(?:(?!{_CONTACT_NEXT})[^，,。.！!？?；;\n]){{0,30}}"
+    rf"{_REQUEST_MARKER}(?!投诉|举报|反映|反馈)[^，,。.！!？?；;\n]{{0,30}}?{_REQUEST_WORD}(?:(?!{_CONTACT_NEXT})[^，,。.！!？?；;\n]){{0,30}}"
 )
 # A clause that is a demand and nothing else, without "要求/希望" ("要赔偿", "给个说法", "道歉",
 # "必须全额退款！"): in a story the same words come with who did what ("导游也不道歉").
@@ -141,7 +145,10 @@ _NOT_NAME = re.compile(r"(先生|女士|小姐)$|^(来|想|要|在|说|不|没|�
 _LAST4_CUE = (
     r"(?:尾号|尾数|(?:最后|末尾|后|末|尾)(?:四|4)(?:位|码|个)(?:数字|数|号码|号|码)?"
     r"|last\s*(?:4|four)(?:\s*digits?)?(?:\s*of\s*(?:my\s*)?(?:phone|mobile|cell)(?:\s*(?:number|no\.?))?)?"
-    r"|(?:ends?|ending)\s*(?:with|in)|tail\s*(?:number|digits?|no\.?))"
+    r"|(?:phone|mobile|cell|number)\s*(?:number|no\.?)?\s*(?:ends?|ending)(?:\s*(?:with|in))?"
+    r"|(?:ends?|ending)\s*(?:with|in)|tail\s*(?:number|digits?|no\.?)"
+    # "手机后面是2233", "电话号码最后几位6789", "手机号结尾是1234": the end of the phone named.
+    r"|(?:手机|电话)(?:号码?)?的?(?:后面|后边|后头|末尾|结尾|最后|后几位)(?:几位|几个)?(?:数字|数|号码|号)?)"
 )
 _LAST4_MARKED = re.compile(
     _LAST4_CUE
@@ -351,6 +358,17 @@ class Reading:
         return request_code(self.request_text) if self.request_text else None
 
 
+# "时间是11月25号晚上", "地点：鼓浪屿的酒店": the name of the field the traveller answers, not its value.
+_FIELD_LABEL = re.compile(
+    r"(?:^|(?<=[\s，,。.；;]))(?:时间和?地点|时间、地点|时间|日期|地点|地方)\s*(?:是|为|[:：])\s*"
+)
+
+
+def without_field_label(text: str) -> str:
+    """`text` without "时间是"/"地点：" before the values (and the commas left around them)."""
+    return re.sub(r"^[\s，,。.；;]+|[\s，,。.；;]+$", "", _FIELD_LABEL.sub("", text))
+
+
 def _when(text: str) -> Optional[str]:
     spans = [m for m in WHEN.finditer(text) if m.group(0).strip()]
     strong = [m for m in spans if _STRONG_WHEN.search(m.group(0))]
@@ -420,7 +438,20 @@ def _where(text: str) -> Tuple[Optional[str], bool]:
         if len(trimmed) >= 2 and trimmed != place:
             return trimmed, False
         return place, False
+    # "在大理的餐厅吃坏肚子了" (nothing after the place that WHERE stops at): the shortest run after
+    # "在" that ends like a place is the place said.
+    for match in _AT_PLACE.finditer(text):
+        place = match.group("place")
+        if not _NOT_PLACE.match(place) and not re.search(r"\d{4,}", place):
+            return place, True
     return None, False
+
+
+_AT_PLACE = re.compile(
+    r"(?<![现正实存还总好自])在(?P<place>(?:(?![了着过时把被让给吃喝住玩买坐等说])[\u4e00-\u9fff]){1,8}?"
+    + _PLACE_END.pattern[:-1]
+    + r")"
+)
 
 
 def _place_guess(text: str) -> Optional[str]:
@@ -463,9 +494,15 @@ def _cut(text: str, spans: List[Tuple[int, int]]) -> str:
             start = position
         if start >= end:
             continue
-        out.append(text[position:start])
-        out.append("，")
+        # "投诉 订单TR… 鼓浪屿…" -> "投诉，鼓浪屿…", "一次说完：TR…" -> "一次说完：": no stray
+        # spaces or doubled marks where a value was cut out (the story is stored in these words).
+        head = text[position:start].rstrip()
+        out.append(head)
+        if not head or not re.search(r"[，,。.！!？?；;：:、]$", head):
+            out.append("，")
         position = end
+        while position < len(text) and text[position].isspace():
+            position += 1
     out.append(text[position:])
     return re.sub(r"(?:\s*[，,]\s*){2,}", "，", "".join(out))
 
