@@ -70,11 +70,22 @@ def follow_up_key(tracker: Tracker) -> Optional[Text]:
     from actions.utils.reading import read
     from actions.utils.text import DISCONTENT, MEAL_QUESTION
 
+    from actions.refunds import days_asked  # refunds -> questions
+
     key = last_policy_key(tracker)
     if not key or tracker.active_loop:
         return None
     latest = tracker.latest_message or {}
     text = to_simplified(latest.get("text") or "")
+    if (
+        key == REFUND_KEY
+        and days_asked(text) is not None
+        and is_question(text)
+        and not read(text).booking_ref
+    ):
+        # "出发前10天呢" after the refund table asks its line, whatever the NLU made of it (a day
+        # of the trip, query_itinerary; not understood).
+        return key
     reading = read(text)
     if (
         not is_question(text)
@@ -103,9 +114,13 @@ def follow_up_key(tracker: Tracker) -> Optional[Text]:
 def answer_follow_up(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
     """The answer of the topic a follow-up question is about (follow_up_key), the general one
     (a follow-up to the refund answer gets no computation); None when the message is none."""
+    from actions.refunds import answer_bracket  # refunds -> questions
+
     key = follow_up_key(tracker)
     if not key:
         return None
+    if key == REFUND_KEY and answer_bracket(dispatcher, tracker):
+        return []  # "出发前10天呢": the line of the table for those days, not the table again
     dispatcher.utter_message(response=f"utter_{key}")
     return []
 

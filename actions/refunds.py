@@ -20,7 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clients.contract import Booking
 from actions.forms.base import latest_intent, latest_text
-from actions.questions import MIN_CLAUSE_CONFIDENCE, clauses
+from actions.questions import MIN_CLAUSE_CONFIDENCE, REFUND_KEY, clauses, follow_up_key
 from actions.handoff import open_handoff
 from actions.reader import itinerary_slots
 from actions.utils.parsing import to_simplified
@@ -184,6 +184,40 @@ def in_trip_text(booking: Booking, departure: date, end: date, today: date) -> s
     )
 
 
+def _tour_types(text: str, booking: Optional[Booking] = None) -> List[str]:
+    """The schedules that apply: the booking's, else the one the message names, else both."""
+    if booking:
+        return [booking["tour_type"]]
+    if _OUTBOUND.search(text):
+        return ["outbound"]
+    if _DOMESTIC.search(text):
+        return ["domestic"]
+    return ["domestic", "outbound"]
+
+
+def answer_bracket(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """ "出发前10天呢" after the refund table: the line for those days (both tour types, the
+    traveller's booking not being checked here), then the offer to compute theirs. False when
+    the message names no number of days."""
+    text = latest_text(tracker)
+    days = days_asked(text)
+    if days is None:
+        return False
+    dispatcher.utter_message(text="\n".join(bracket_line(t, days) for t in _tour_types(text)))
+    if not tracker.get_slot("verified_booking"):
+        dispatcher.utter_message(response=_OFFER)
+    return True
+
+
+def bracket_follow_up(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """For a flow that would otherwise start (the NLU reads "出发前10天呢" as an itinerary day):
+    the refund line for those days when the message follows the refund table, and nothing more
+    this turn; None otherwise."""
+    if follow_up_key(tracker) == REFUND_KEY and answer_bracket(dispatcher, tracker):
+        return [FollowupAction("action_listen")]
+    return None
+
+
 async def answer_refund_question(
     dispatcher: CollectingDispatcher, tracker: Tracker, extra: bool = False
 ) -> List[EventType]:
@@ -213,14 +247,7 @@ async def answer_refund_question(
     days = days_asked(text)
     if days is not None:
         # "出发前7天退团扣多少": the line that applies, for their tour type if known.
-        if booking:
-            types = [booking["tour_type"]]
-        elif _OUTBOUND.search(text):
-            types = ["outbound"]
-        elif _DOMESTIC.search(text):
-            types = ["domestic"]
-        else:
-            types = ["domestic", "outbound"]
+        types = _tour_types(text, booking)
         dispatcher.utter_message(text="\n".join(bracket_line(t, days) for t in types))
         return verified_events
     if booking:
