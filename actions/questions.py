@@ -195,6 +195,7 @@ def decline_off_topic_clauses(dispatcher: CollectingDispatcher, tracker: Tracker
         and (c.get("confidence") or 0) >= MIN_CLAUSE_CONFIDENCE
         and is_question(c.get("text") or "")
         and not (about_the_trip and len((c.get("text") or "").strip(" ，,。.？?！!")) <= 6)
+        and not _part_of_the_answer(dispatcher, c)
         and not _answered_from_booking(dispatcher, c.get("text") or "")
     ]
     from actions.scope import is_new_booking  # scope -> questions: imported when needed
@@ -211,6 +212,14 @@ def decline_off_topic_clauses(dispatcher: CollectingDispatcher, tracker: Tracker
         said = f"另外，预订新的机票、酒店或旅游团请拨打销售热线 {line}，顾问会为您推荐和报价。"
         dispatcher.utter_message(text=said)
     return bool(asked or bookings)
+
+
+def _part_of_the_answer(dispatcher: CollectingDispatcher, clause: Dict[str, Any]) -> bool:
+    """ "意外险怎么理赔 需要什么材料": a short fragment the NLU is unsure of, beside a policy answer
+    given in this turn, asks more of that answer (it lists the materials), not something else."""
+    answered = any(str(m.get("response") or "").startswith("utter_policy/") for m in dispatcher.messages)
+    short = len(_CJK.findall(clause.get("text") or "")) <= FOLLOW_UP_MAX_CHARS - 4
+    return answered and short and (clause.get("confidence") or 0) < SURE_SELECTOR
 
 
 def _answered_from_booking(dispatcher: CollectingDispatcher, text: str) -> bool:

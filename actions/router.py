@@ -24,7 +24,7 @@ from actions.itinerary import asks_about_meals, last_question, own_business
 from actions.questions import answer_follow_up
 from actions.reader import complaint_slots_of, itinerary_slots
 from actions.refunds import verification_purpose
-from actions.scope import is_new_booking
+from actions.scope import answer_our_line, is_new_booking
 from actions.settings import get_settings
 from servicekit import WANTS_TO_COMPLAIN
 from actions.utils.parsing import parse_booking_ref, to_simplified
@@ -137,6 +137,8 @@ def route(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[E
         return start_complaint(dispatcher, tracker)
     if is_new_booking(text):
         dispatcher.utter_message(response="utter_out_of_scope_booking", sales_line=get_settings().sales_line)
+        return []
+    if answer_our_line(dispatcher, text):
         return []
     followed_up = answer_follow_up(dispatcher, tracker)
     if followed_up is not None:

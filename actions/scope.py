@@ -43,6 +43,27 @@ _NEW_BOOKING = re.compile(
     re.I,
 )
 MISUNDERSTOOD = {"nlu_fallback", "out_of_scope"}
+# "你们公司电话多少", "客服热线是几号", "怎么联系你们": our own service line is asked, not the
+# number of someone on the trip (the guide's is in the booking).
+_OUR_LINE = re.compile(
+    r"(?:你们|贵公司|公司|客服|旅行社|官方|售后|人工|总部|门店)\S{0,6}?(?:电话|热线|号码|联系方式|座机)"
+    r"|(?:怎么|如何|怎样)(?:联系|找到?)(?:你们|客服|人工|旅行社)"
+)
+_SOMEONE_ELSE = re.compile(r"导游|领队|司机|酒店|航空|使馆|领事馆|警察|医院|地接")
+
+
+def answer_our_line(dispatcher: CollectingDispatcher, text: str) -> bool:
+    """Our service and sales lines, when the message asks for them; False when it does not."""
+    simple = to_simplified(text or "")
+    if not (_OUR_LINE.search(simple) and is_question(simple)) or _SOMEONE_ELSE.search(simple):
+        return False
+    settings = get_settings()
+    dispatcher.utter_message(
+        text=f"我们的24小时客服热线是 {settings.emergency_line}（行程中遇到紧急情况也打这个电话）；"
+        f"咨询或预订新的行程请拨销售热线 {settings.sales_line}。"
+        "也可以直接在这里回复“转人工”，由人工客服为您处理。"
+    )
+    return True
 
 
 def is_new_booking(text: str) -> bool:
@@ -149,6 +170,8 @@ class ActionOutOfScope(Action):
             dispatcher.utter_message(
                 response="utter_out_of_scope_booking", sales_line=get_settings().sales_line
             )
+        elif answer_our_line(dispatcher, latest_text(tracker)):
+            pass  # "你们公司电话多少": ours to answer
         elif (followed_up := answer_follow_up(dispatcher, tracker)) is not None:
             return followed_up  # "要什么材料" right after the delay answer: that answer's topic
         elif (followup := _own_business(tracker)) is not None:

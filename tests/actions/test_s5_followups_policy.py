@@ -65,3 +65,87 @@ def test_an_outbound_tour_named_gets_the_outbound_line_only():
 )
 def test_anything_else_is_no_bracket_question(key, text):
     assert bracket_follow_up(CollectingDispatcher(), _after(key, text, "query_itinerary")) is None
+
+
+# --- s5b7-10: a fragment asking more of the policy answer is not declined ---------------------
+
+
+def _two_clauses(first: str, key: str, second: str, confidence: float) -> Tracker:
+    text = f"{first} {second}"
+    latest = {
+        "text": text,
+        "intent": {"name": "policy", "confidence": 1.0},
+        "message_id": "m1",
+        "clauses": [
+            {"text": first, "intent": "policy", "response_key": key, "confidence": 1.0},
+            {"text": second, "intent": "out_of_scope", "response_key": None, "confidence": confidence},
+        ],
+        "response_selector": {"policy": {"response": {"intent_response_key": key, "confidence": 1.0}}},
+    }
+    events = [{"event": "user", "text": text}]
+    return Tracker("s5c", {}, latest, events, False, None, {}, "action_listen")
+
+
+@pytest.mark.parametrize(
+    "first, key, second",
+    [
+        ("意外险怎么理赔", "policy/insurance", "需要什么材料"),
+        ("航班延误能赔吗", "policy/delay", "要什么证明？"),
+        ("发票怎么开", "policy/invoice", "多久能收到"),
+        ("签证怎么办", "policy/visa", "流程是啥"),
+    ],
+)
+async def test_a_fragment_beside_a_policy_answer_is_part_of_it(first, key, second):
+    from actions.questions import answer_policy_question
+
+    dispatcher = CollectingDispatcher()
+    await answer_policy_question(dispatcher, _two_clauses(first, key, second, 0.67))
+    said = _said(dispatcher)
+    assert said[0] == f"utter_{key}" and not any("不在我的服务范围" in (m or "") for m in said)
+
+
+async def test_a_question_of_its_own_beside_a_policy_answer_is_still_declined():
+    from actions.questions import answer_policy_question
+
+    dispatcher = CollectingDispatcher()
+    await answer_policy_question(
+        dispatcher, _two_clauses("能开发票吗", "policy/invoice", "今天天气怎么样", 0.93)
+    )
+    assert any("不在我的服务范围" in (m or "") for m in _said(dispatcher))
+
+
+# --- s5b5-11: our own phone number is ours to give --------------------------------------------
+
+
+def _out_of_scope(text: str, intent: str = "out_of_scope") -> Tracker:
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
+    return Tracker("s5d", {}, latest, [{"event": "user", "text": text}], False, None, {}, "action_listen")
+
+
+@pytest.mark.parametrize(
+    "text, action",
+    [
+        ("你们公司电话多少", "action_out_of_scope"),
+        ("客服电话是多少", "action_out_of_scope"),
+        ("你們的客服熱線是幾號", "action_out_of_scope"),
+        ("怎么联系你们？", "action_route_message"),
+        ("旅行社的联系方式有吗", "action_route_message"),
+    ],
+)
+async def test_our_service_line_is_given_not_refused(text, action):
+    from actions.router import ActionRouteMessage
+    from actions.scope import ActionOutOfScope
+    from actions.settings import get_settings
+
+    run = ActionOutOfScope() if action == "action_out_of_scope" else ActionRouteMessage()
+    dispatcher = CollectingDispatcher()
+    await run.run(dispatcher, _out_of_scope(text, "nlu_fallback"), {})
+    said = "\n".join(m or "" for m in _said(dispatcher))
+    assert get_settings().emergency_line in said and "utter_out_of_scope" not in said
+
+
+@pytest.mark.parametrize("text", ["导游电话多少", "你们公司在哪", "我的电话号码是多少", "大使馆电话多少"])
+def test_someone_elses_number_is_not_our_line(text):
+    from actions.scope import answer_our_line
+
+    assert not answer_our_line(CollectingDispatcher(), text)
