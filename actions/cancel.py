@@ -15,7 +15,8 @@ from rasa_sdk.types import DomainDict
 from actions.fields import COMPLAINT_STATE_SLOTS, NOT_GIVEN
 from actions.fields import LABELS as FIELD_LABELS
 from actions.forms.base import latest_intent, latest_text, previous_slot_value
-from actions.utils.reading import DONT_KNOW, drop_reply
+from actions.forms.change_of_mind import other_question, take_up
+from actions.utils.reading import DONT_KNOW, drop_reply, trip_cancellation_only
 
 
 # What stopping says, by what the form was for: a cancellation request is no "查询".
@@ -64,6 +65,11 @@ class ActionCancelForm(Action):
     ) -> List[EventType]:
         intent = latest_intent(tracker)
         sent_by_the_form = _sent_by_the_form(tracker)
+        if sent_by_the_form and not trip_cancellation_only(latest_text(tracker)):
+            question = other_question(latest_text(tracker))
+            if question is not None:
+                # "算了我先查下行程" inside the complaint (ValidateComplaintForm): set aside, not dropped.
+                return await set_aside_for(dispatcher, tracker, question)
         if intent == "request_cancellation" or sent_by_the_form:
             # The trip comes first; what the complaint already holds is kept for later.
             if complaint_in_progress(tracker) or sent_by_the_form:
@@ -87,6 +93,14 @@ class ActionCancelForm(Action):
         return stop_form() + reset_complaint()
 
 
+async def set_aside_for(dispatcher: CollectingDispatcher, tracker: Tracker, question: str) -> List[EventType]:
+    """The complaint is set aside with what it holds ("继续投诉" takes it up again) for the
+    question the traveller turned to, which is taken up at once."""
+    dispatcher.utter_message(response="utter_complaint_kept")
+    events = stop_form() + [SlotSet("complaint_confirming", None), SlotSet("cancel_pending", None)]
+    return events + await take_up(dispatcher, tracker, question)
+
+
 def _sent_by_the_form(tracker: Tracker) -> bool:
     """Run as the complaint form's follow-up (a trip cancellation read as an answer,
     ValidateComplaintForm), not by a rule right after the message."""
@@ -108,6 +122,11 @@ class ActionAskDropComplaint(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         in_form = (tracker.active_loop or {}).get("name") == "complaint_form"
+        question = other_question(latest_text(tracker))
+        if question is not None:
+            # "先不投诉了，我想问下酒店叫什么" (read as `cancel`): no need to ask whether to drop it,
+            # the traveller turned to a question; the complaint waits with what it holds.
+            return await set_aside_for(dispatcher, tracker, question)
         if (
             in_form
             and tracker.get_slot("requested_slot") == "complaint_when_where"

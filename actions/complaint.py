@@ -13,7 +13,7 @@ from rasa_sdk.events import ActionExecutionRejected, ActiveLoop, EventType, Foll
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.cancel import reset_complaint
+from actions.cancel import reset_complaint, stop_form
 from actions.clients.ticketing import Rejected, TicketingError, Unavailable, get_client
 from actions.fields import FIELDS, MAX_WHEN_WHERE_CHARS, NOT_GIVEN, REQUEST_LABELS, REQUEST_TEXT_SLOT
 from actions.forms.base import (
@@ -23,6 +23,7 @@ from actions.forms.base import (
     latest_text,
     previous_slot_value,
 )
+from actions.forms.change_of_mind import other_question, take_up
 from actions.forms.complaint_checks import (
     check_complainant_name,
     check_complaint_description,
@@ -54,6 +55,11 @@ class ActionPrefillComplaint(Action):
     ) -> List[EventType]:
         from actions.router import misread_as_complaint  # router -> reader -> complaint
 
+        question = other_question(latest_text(tracker))
+        if question is not None:
+            # "我要投诉 不对 我是想问下 导游电话": taken back at once; the question is what they want,
+            # and nothing read from the message is a complaint's value.
+            return undo_read_now(tracker) + await take_up(dispatcher, tracker, question)
         routed = misread_as_complaint(dispatcher, tracker)
         if routed is not None:
             # Answered as what it is (a follow-up to the last answer, a meal question): the
@@ -69,6 +75,22 @@ class ActionPrefillComplaint(Action):
             events.append(SlotSet("complaint_evidence", urls[:20]))
         dispatcher.utter_message(response="utter_complaint_start")
         return events + await answer_side_questions(dispatcher, tracker, primary=False)
+
+
+def undo_read_now(tracker: Tracker) -> List[EventType]:
+    """The complaint's values read from the latest message, set back to what they were."""
+    read_now: List[Text] = []
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            break
+        name = event.get("name")
+        if event.get("event") == "slot" and name in FIELD_SLOTS and name not in read_now:
+            read_now.append(name)
+    return [SlotSet(slot, previous_slot_value(tracker, slot)) for slot in read_now]
+
+
+# The booking number is the traveller's whatever they ask: verification uses it too.
+FIELD_SLOTS = {f.slot for f in FIELDS if f.slot != "booking_ref"} | {REQUEST_TEXT_SLOT}
 
 
 class ActionAskComplaintWhenWhere(Action):
@@ -183,9 +205,10 @@ class ValidateComplaintForm(CountingFormValidation):
                 # refuses the message itself: that rule runs action_emergency (which still goes
                 # back to this form for a complaint about a trip that is over).
                 return [ActionExecutionRejected(self.form_name())]
-        if cancels_the_trip(tracker):
-            # "算了，这个团我也不想去了，直接退团吧" read as the story: it is no answer. The form
-            # stops with what it holds kept, and the cancellation starts (action_cancel_form).
+        if cancels_the_trip(tracker) or turns_to_another_question(tracker):
+            # "算了，这个团我也不想去了，直接退团吧" or "算了我先查下行程" read as the story: it is no
+            # answer. The form stops with what it holds kept, and the cancellation or the question
+            # is taken up (action_cancel_form).
             read_now = [s for s in tracker.slots_to_validate() if s != "requested_slot"]
             return [SlotSet(s, previous_slot_value(tracker, s)) for s in read_now] + [
                 ActiveLoop(None),
@@ -221,6 +244,18 @@ class ValidateComplaintForm(CountingFormValidation):
             # its question again instead (a human offered from the second time in a row).
             events.append(SlotSet("form_failures", count_failure(dispatcher, tracker)))
         return events
+
+    def leave_for_another_question(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> List[EventType]:
+        # The question was answered; the complaint is not dropped on a change of mind, only set
+        # aside ("继续投诉" takes it up again).
+        dispatcher.utter_message(response="utter_complaint_kept")
+        return stop_form() + [
+            SlotSet("complaint_confirming", None),
+            SlotSet("cancel_pending", None),
+            FollowupAction("action_listen"),
+        ]
 
     async def required_slots(
         self,
@@ -347,6 +382,14 @@ def no_booking_said(tracker: Tracker, before_latest: bool = False) -> bool:
         if says_no_booking(event.get("text") or ""):
             return True
     return False
+
+
+def turns_to_another_question(tracker: Tracker) -> bool:
+    """Inside the form, right after a question, the message takes back the complaint and asks
+    something else ("算了我先查下行程", "等等，我先问下导游电话"), whatever was read from it."""
+    if not tracker.get_slot("requested_slot") or not _validates_the_message(tracker):
+        return False
+    return other_question(latest_text(tracker)) is not None
 
 
 def cancels_the_trip(tracker: Tracker) -> bool:

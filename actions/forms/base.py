@@ -7,11 +7,12 @@ from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.fields import BY_SLOT
+from actions.forms.change_of_mind import answered_then_back, other_question
 from actions.utils.parsing import parse_booking_ref, parse_phone_last4
 
 MAX_FAILURES = 2
@@ -103,6 +104,10 @@ class CountingFormValidation(FormValidationAction, ABC):
             answer_side_questions,
         )  # questions -> refunds -> forms: no cycle at import
 
+        if answered_then_back(tracker) and other_question(latest_text(tracker)) is not None:
+            # "算了 还是先问问延误怎么赔" while a cancellation is verified: the rule answered the
+            # question; what the form was for is dropped, so it must not ask its question again.
+            return self.leave_for_another_question(dispatcher, tracker)
         later = self.answers_side_questions_later(tracker)
         side = [] if later else await answer_side_questions(dispatcher, tracker, primary=True)
         if side:
@@ -121,6 +126,16 @@ class CountingFormValidation(FormValidationAction, ABC):
             events += await answer_side_questions(dispatcher, tracker, primary=True)
         await self._note_out_of_turn(offered, events, dispatcher, tracker, domain)
         return events
+
+    def leave_for_another_question(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> List[EventType]:
+        """The form stops for the question the traveller turned to (answered already): what stopped
+        is said, as when they say "不要了"."""
+        from actions.cancel import stop_form, stopped_reply  # cancel -> forms.base: no cycle
+
+        dispatcher.utter_message(response=stopped_reply(tracker))
+        return stop_form() + [FollowupAction("action_listen")]
 
     def answers_side_questions_later(self, tracker: Tracker) -> bool:
         """True when the questions beside the form's answer wait for the form to end this turn
