@@ -367,6 +367,32 @@ def _in_place(tracker: Tracker, key: str, asked: List[str]) -> List[str]:
     return asked[:cut] + [key] + asked[cut:]
 
 
+def _itinerary_outside_clauses(tracker: Tracker) -> List[EventType]:
+    """ "明天集合时间 顺便问下能开发票吗": the words no clause took ask about the trip; after the
+    policy answer, the verification asks for the booking (or, verified, answers) with that item
+    and day kept. [] when the clauses took the whole message or the rest asks no such thing."""
+    from actions.reader import itinerary_slots  # reader -> questions
+
+    if tracker.active_loop or not clauses(tracker):
+        return []
+    from actions.utils.text import DISCONTENT
+
+    rest = to_simplified(story_beside_questions(tracker))
+    # "明天集合时间" asks; "我们的航班延误了" tells what happened beside the question.
+    asks = is_question(rest) or (len(_CJK.findall(rest)) <= 8 and "了" not in rest)
+    item, day = itinerary_slots(rest)
+    if not item or not asks or DISCONTENT.search(rest):
+        return []
+    return [
+        SlotSet("verify_purpose", "itinerary"),
+        SlotSet("verify_blocked", None),
+        SlotSet("form_failures", 0.0),
+        SlotSet("itinerary_item", item),
+        SlotSet("day_number", day),
+        FollowupAction("verify_form"),
+    ]
+
+
 def _is_followup(event: EventType) -> bool:
     return event.get("event") == "followup"
 
@@ -403,6 +429,8 @@ async def answer_policy_question(dispatcher: CollectingDispatcher, tracker: Trac
         events += await answer_key(dispatcher, tracker, each, extra=each != key)
     events += await answer_itinerary_clauses(dispatcher, tracker)
     decline_off_topic_clauses(dispatcher, tracker)
+    if not any(_is_followup(e) for e in events):
+        events += _itinerary_outside_clauses(tracker)
     message_id = (tracker.latest_message or {}).get("message_id")
     # A form this answer starts (FollowupAction) must not answer the same message again.
     return events + ([SlotSet("answered_message_id", message_id)] if message_id else [])

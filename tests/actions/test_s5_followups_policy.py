@@ -149,3 +149,52 @@ def test_someone_elses_number_is_not_our_line(text):
     from actions.scope import answer_our_line
 
     assert not answer_our_line(CollectingDispatcher(), text)
+
+
+# --- s5b6-09: the itinerary words no clause took are not dropped ------------------------------
+
+
+def _one_clause(text: str, clause: str, key: str) -> Tracker:
+    latest = {
+        "text": text,
+        "intent": {"name": "policy", "confidence": 1.0},
+        "message_id": "m2",
+        "clauses": [{"text": clause, "intent": "policy", "response_key": key, "confidence": 1.0}],
+        "response_selector": {"policy": {"response": {"intent_response_key": key, "confidence": 1.0}}},
+    }
+    return Tracker("s5e", {}, latest, [{"event": "user", "text": text}], False, None, {}, "action_listen")
+
+
+@pytest.mark.parametrize(
+    "text, clause, key, item, day",
+    [
+        ("明天集合时间 顺便问下能开发票吗", "能开发票吗", "policy/invoice", "meeting", "明天"),
+        ("第三天住哪 另外行李限重多少", "行李限重多少", "policy/baggage", "hotel", "3"),
+        ("后天几点集合，还有签证要多久", "签证要多久", "policy/visa", "meeting", "后天"),
+    ],
+)
+async def test_a_trip_question_beside_a_policy_one_is_asked_for(text, clause, key, item, day):
+    from actions.questions import answer_policy_question
+
+    dispatcher = CollectingDispatcher()
+    events = await answer_policy_question(dispatcher, _one_clause(text, clause, key))
+    assert _said(dispatcher)[0] == f"utter_{key}"
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["verify_form"]
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert (slots["itinerary_item"], slots["day_number"]) == (item, day)
+
+
+@pytest.mark.parametrize(
+    "text, clause, key",
+    [
+        ("能开发票吗", "能开发票吗", "policy/invoice"),  # the clause is the whole message
+        ("我们家老人多 签证要多久", "签证要多久", "policy/visa"),  # the rest asks nothing of the trip
+        ("我们的航班延误了 能赔吗", "能赔吗", "policy/delay"),  # what happened, beside the question
+        ("酒店太差了 能退钱吗", "能退钱吗", "policy/complaint"),
+    ],
+)
+async def test_nothing_else_starts_a_verification(text, clause, key):
+    from actions.questions import answer_policy_question
+
+    events = await answer_policy_question(CollectingDispatcher(), _one_clause(text, clause, key))
+    assert not [e for e in events if e["event"] == "followup"]
