@@ -201,5 +201,13 @@ class ActionRouteMessage(Action):
             # asks its question again next; asking "what do you want" here contradicted it.
             dispatcher.utter_message(response="utter_not_needed_here")
         else:
-            dispatcher.utter_message(response="utter_ask_what_for")
+            from actions.verification import number_slip  # verification -> ... -> router
+
+            text = latest_text(tracker)
+            # "TR2026001": a booking number one digit short is named so, not "what do you want?"
+            slip = number_slip("booking", text) or number_slip("ticket", text)
+            if slip:
+                dispatcher.utter_message(text=slip)
+            else:
+                dispatcher.utter_message(response="utter_ask_what_for")
         return []

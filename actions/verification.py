@@ -30,7 +30,7 @@ from actions.forms.base import (
 from actions.handoff import open_handoff
 from actions.itinerary import answer_itinerary
 from actions.questions import answer_side_questions
-from actions.refunds import record_cancellation, refund_text, verification_purpose
+from actions.refunds import bracket_follow_up, record_cancellation, refund_text, verification_purpose
 from actions.utils.parsing import (
     FULLWIDTH,
     parse_booking_ref,
@@ -316,6 +316,10 @@ class ActionStartVerification(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        # "出发前10天呢" right after the refund table (read as an itinerary day): that line, no form.
+        answered = bracket_follow_up(dispatcher, tracker)
+        if answered is not None:
+            return answered
         purpose = verification_purpose(tracker)
         if purpose == "cancellation" and not is_verified(tracker):
             dispatcher.utter_message(response="utter_cancellation_start")

@@ -1,0 +1,55 @@
+"""Where two of stranger test 5's rules are called from: the verification's start answers
+"出发前10天呢" after the refund table with its line (s5b1-05, read as an itinerary day), and a
+message no flow claims that carries a booking number one digit short is told so (s5b5-04)."""
+
+from __future__ import annotations
+
+from typing import List
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.router import ActionRouteMessage
+from actions.utils.refund import bracket_line
+from actions.verification import ActionStartVerification
+from tests.actions.test_s5_followups_policy import _after, _said
+
+
+async def test_the_verification_start_answers_a_days_question_after_the_refund_table():
+    dispatcher = CollectingDispatcher()
+    events = await ActionStartVerification().run(
+        dispatcher, _after("policy/refund", "出发前10天呢", "query_itinerary"), {}
+    )
+    assert _said(dispatcher)[0] == bracket_line("domestic", 10) + "\n" + bracket_line("outbound", 10)
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["action_listen"]
+
+
+async def test_the_verification_start_is_unchanged_otherwise():
+    dispatcher = CollectingDispatcher()
+    events = await ActionStartVerification().run(
+        dispatcher, _after("policy/visa", "第二天住哪", "query_itinerary"), {}
+    )
+    assert any(e.get("name") == "verify_purpose" for e in events)
+
+
+def _routed(text: str) -> Tracker:
+    latest = {"text": text, "intent": {"name": "inform", "confidence": 0.9}, "entities": []}
+    events = [{"event": "action", "name": "action_listen"}, {"event": "user", "text": text}]
+    return Tracker("s5-route", {}, latest, events, False, None, {}, "action_listen")
+
+
+async def _said_to(text: str) -> List[str]:
+    dispatcher = CollectingDispatcher()
+    await ActionRouteMessage().run(dispatcher, _routed(text), {})
+    return [m.get("text") or m.get("response") for m in dispatcher.messages]
+
+
+@pytest.mark.parametrize("text", ["TR2026001", "我的单号是TR2026001"])
+async def test_a_booking_number_one_digit_short_is_named(text):
+    said = await _said_to(text)
+    assert len(said) == 1 and "少了一位" in said[0], said
+
+
+async def test_a_message_with_no_number_still_gets_the_question():
+    assert await _said_to("嗯") == ["utter_ask_what_for"]
