@@ -104,12 +104,16 @@ class CountingFormValidation(FormValidationAction, ABC):
             answer_side_questions,
         )  # questions -> refunds -> forms: no cycle at import
 
-        if answered_then_back(tracker) and other_question(latest_text(tracker)) is not None:
+        turned = other_question(latest_text(tracker)) is not None
+        if turned and answered_then_back(tracker):
             # "算了 还是先问问延误怎么赔" while a cancellation is verified: the rule answered the
             # question; what the form was for is dropped, so it must not ask its question again.
             return self.leave_for_another_question(dispatcher, tracker)
         later = self.answers_side_questions_later(tracker)
         side = [] if later else await answer_side_questions(dispatcher, tracker, primary=True)
+        if turned and side:
+            # The same, when the form itself answered the question (it ran on the message).
+            return side + self.leave_for_another_question(dispatcher, tracker)
         if side:
             # Later validators must see that the message was answered.
             tracker.slots.update({e["name"]: e["value"] for e in side if e.get("event") == "slot"})

@@ -213,3 +213,17 @@ async def test_a_complaint_set_aside_after_the_answer_is_kept():
     assert [m.get("response") for m in dispatcher.messages] == ["utter_complaint_kept"]
     assert ActiveLoop(None) in events
     assert "complaint_description" not in slots(events)
+
+
+@pytest.mark.parametrize("text", ["算了 还是先问问延误怎么赔", "等等，先问下签证要多久？"])
+async def test_a_cancellation_dropped_for_a_question_the_form_answers_stops_too(text):
+    # The form ran on the message itself and answered its policy question beside the number.
+    dispatcher = CollectingDispatcher()
+    held = {"verify_purpose": "cancellation", "requested_slot": "booking_ref"}
+    selector = {"intent_response_key": "policy/delay", "confidence": 0.99}
+    turn = _tracker(text, {}, "policy", "verify_form", held, selector=selector)
+    turn.latest_message["message_id"] = "m-1"
+    events = await ValidateVerifyForm().run(dispatcher, turn, DOMAIN)
+    responses = [m.get("response") for m in dispatcher.messages]
+    assert responses == ["utter_policy/delay", "utter_cancellation_stopped"]
+    assert ActiveLoop(None) in events and events[-1] == FollowupAction("action_listen")
