@@ -95,7 +95,14 @@ ADVICE = {
         "节省手机电量，注意保暖，大家不要分开。"
     ),
     "crime": (
-        "人身受到威胁：请立即拨打{police}报警，到安全、有人的地方，在房间里就锁好房门，不要与对方正面冲突。"
+        "人身受到威胁：请立即拨打{police}报警，到安全、有人的地方，在房间里就锁好房门，不要与对方正面冲突；"
+        "有人受伤请拨打{ambulance}。"
+    ),
+    # Kept in a shop or on a coach now: the police, no fight with the staff, the guide reached by us.
+    "detained": (
+        "被限制离开：请保持冷静，不要与店员或导游发生肢体冲突；拨打{police}报警，说清楚店名或所在位置，"
+        "以及门被锁、不让离开的情况；把位置发给家人，保留录音、照片和付款记录；我们会马上联系导游和地接社，"
+        "让您尽快离开。"
     ),
     "robbed": (
         "遭遇抢劫：人没事就好，请留在安全、有人的地方；尽快拨打{police}报警并开具报案证明（补办证件、"
@@ -119,24 +126,41 @@ ADVICE = {
         "证件丢失：请拨打{police}或到附近警察局报案并开具报案证明，凭它到中国驻当地使领馆补办旅行证件，"
         "我们会协助您。"
     ),
+    # A cry for help and nothing else: every number, then what happened.
+    "help": (
+        "有人身危险请立即拨打{police}报警，有人受伤或突发疾病请拨打{ambulance}，遇到火情请拨打{fire}。"
+        "方便的话，请告诉我们发生了什么、您现在在哪里。"
+    ),
+}
+# Hong Kong and Macau (numbers.yml's `regions`) have no Chinese consulate: a lost 通行证 is
+# reported to their police, and the exit-entry authorities replace it.
+IN_REGION = {
+    "documents": (
+        "证件丢失：请拨打{police}或到附近警察局报案并开具报案证明（补办证件、返回内地都要用），"
+        "我们会协助您联系出入境管理部门。"
+    ),
 }
 GENERIC = "如有人身危险，请立即拨打{police}报警或拨打{ambulance}叫救护车。"
 ABROAD = (
     "您在境外：请联系中国驻当地使领馆；"
     "外交部全球领事保护与服务应急热线 +86-10-12308（或 +86-10-65612308），24 小时有人接听。"
 )
-# Where the traveller is, unknown: China's numbers above, and this for abroad.
+# Where the traveller is, unknown: China's numbers above, and this for abroad. Hong Kong and
+# Macau (our tours go there) are not abroad for the consulate, and 110 is not their police.
 MAYBE_ABROAD = (
     "如果您现在在境外：请改拨当地报警和急救电话，并联系中国驻当地使领馆；"
     "外交部全球领事保护与服务应急热线 +86-10-12308（或 +86-10-65612308），24 小时有人接听。"
+    "在香港、澳门请拨打 999。"
 )
 
 
 @lru_cache(maxsize=1)
 def country_numbers(path: Path = NUMBERS_FILE) -> Dict[str, Any]:
-    """The trainers' numbers file: `home`, `abroad` (country unknown) and `countries`."""
+    """The trainers' numbers file: `home`, `abroad` (country unknown), `countries` and `regions`
+    (Hong Kong, Macau: their own numbers, no consulate line)."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    for entry in raw["countries"].values():
+    raw.setdefault("regions", {})
+    for entry in [*raw["countries"].values(), *raw["regions"].values()]:
         entry["pattern"] = _place_pattern(entry["words"])
     return raw
 
@@ -151,10 +175,11 @@ def _place_pattern(words: str) -> "re.Pattern[str]":
 
 
 def country_in(text: str) -> Optional[str]:
-    """The country a message names (the one named first), if its numbers are known."""
+    """The country (or region) a message names (the one named first), if its numbers are known."""
+    raw = country_numbers()
     found = [
         (match.start(), name)
-        for name, entry in country_numbers()["countries"].items()
+        for name, entry in [*raw["countries"].items(), *raw["regions"].items()]
         for match in [entry["pattern"].search(text or "")]
         if match
     ]
@@ -164,7 +189,7 @@ def country_in(text: str) -> Optional[str]:
 def numbers_for(abroad: bool, country: Optional[str]) -> Dict[str, str]:
     raw = country_numbers()
     if country:
-        return raw["countries"][country]
+        return raw["regions"].get(country) or raw["countries"][country]
     return raw["abroad"] if abroad else raw["home"]
 
 
@@ -194,9 +219,13 @@ def advice_text(
     """`maybe_abroad`: where the traveller is is unknown (China's numbers, and the abroad line)."""
     abroad = abroad or bool(country)
     numbers = numbers_for(abroad, country)
+    region = country in country_numbers()["regions"]
+    advice = {**ADVICE, **IN_REGION} if region else ADVICE
     lines = ["请先确保自身和身边人员的安全！"]
-    lines += [_fill(ADVICE[kind], numbers) for kind in kinds] or [_fill(GENERIC, numbers)]
-    if abroad:
+    lines += [_fill(advice[kind], numbers) for kind in kinds] or [_fill(GENERIC, numbers)]
+    if region:
+        pass  # Hong Kong and Macau: their own numbers above, no Chinese consulate to call
+    elif abroad:
         lines.append(ABROAD)
     elif maybe_abroad:
         lines.append(MAYBE_ABROAD)

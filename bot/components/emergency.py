@@ -10,8 +10,9 @@ the past or a "what if". It also tells the action which kind it is and whether
 the traveller is abroad (entities `emergency_kind`, `abroad`), so the advice fits.
 
 A DIET `emergency` without a lexicon match stands only at `min_confidence` (0.9) of DIET's
-own confidence (before the blend, `DIET_INTENT`) and when it is not a "what if"; otherwise
-the next intent: an ordinary complaint must not jump the queue.
+own confidence (before the blend, `DIET_INTENT`), when it is not a "what if" and when the
+lexicon did not rule the kind out (`not_when`: news of a quake read at home); otherwise the next
+intent: an ordinary complaint must not jump the queue.
 """
 
 from __future__ import annotations
@@ -55,10 +56,13 @@ class Lexicon:
         self.abroad = re.compile(raw["abroad"], re.I)
 
     def read(self, text: str) -> Dict[str, Any]:
-        """{'kinds': [...], 'abroad': bool}; no kinds when it is not an emergency now."""
+        """{'kinds': [...], 'abroad': bool, 'ruled_out': bool}; no kinds when it is not an emergency
+        now. `ruled_out`: a kind matched but its `not_when` said it is not one (news of a quake
+        read at home): DIET alone must not call it an emergency either."""
         abroad = bool(self.abroad.search(text))
         now = bool(self.now.search(text))
         kinds = []
+        ruled_out = False
         for kind, pattern in self.kinds.items():
             if not pattern.search(text):
                 continue
@@ -67,6 +71,7 @@ class Lexicon:
             if kind in self.abroad_only and not abroad:
                 continue
             if kind in self.not_when and self.not_when[kind].search(text):
+                ruled_out = True
                 continue
             kinds.append(kind)
         if kinds and (self.hypothetical.search(text) or (self.past.search(text) and not now)):
@@ -74,7 +79,8 @@ class Lexicon:
         # Someone in the water is not also a missing person: the water advice covers it.
         # A theft stays a theft (its own advice: a police report, no "lock the door").
         dropped = {other for kind in kinds for other in self.replaces.get(kind, ())}
-        return {"kinds": [kind for kind in kinds if kind not in dropped], "abroad": abroad}
+        kinds = [kind for kind in kinds if kind not in dropped]
+        return {"kinds": kinds, "abroad": abroad, "ruled_out": ruled_out and not kinds}
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -154,7 +160,7 @@ class EmergencyDetector(GraphComponent):
         ranking = message.get(INTENT_RANKING_KEY) or []
         # DIET's own verdict, before the logistic regression's second opinion was blended in.
         diet = message.get(DIET_INTENT) or intent
-        sure = diet.get("name") == EMERGENCY and self._diet_is_sure(text, diet)
+        sure = diet.get("name") == EMERGENCY and not found.get("ruled_out") and self._diet_is_sure(text, diet)
         if found["kinds"]:
             self._set_intent(message, EMERGENCY, 1.0, ranking)
         elif sure:
