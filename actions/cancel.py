@@ -16,6 +16,7 @@ from actions.fields import COMPLAINT_STATE_SLOTS, NOT_GIVEN
 from actions.fields import LABELS as FIELD_LABELS
 from actions.forms.base import latest_intent, latest_text, previous_slot_value
 from actions.forms.change_of_mind import other_question, take_up
+from actions.utils.parsing import to_simplified
 from actions.utils.reading import DONT_KNOW, drop_reply, trip_cancellation_only
 
 
@@ -70,6 +71,9 @@ class ActionCancelForm(Action):
             if question is not None:
                 # "算了我先查下行程" inside the complaint (ValidateComplaintForm): set aside, not dropped.
                 return await set_aside_for(dispatcher, tracker, question)
+        if _takes_up_the_kept_complaint(tracker):
+            # "继续投诉" (read as `cancel`) after a complaint was set aside: what it promised.
+            return _resume(dispatcher, tracker, answered=False)
         if intent == "request_cancellation" or sent_by_the_form:
             # The trip comes first; what the complaint already holds is kept for later.
             if complaint_in_progress(tracker) or sent_by_the_form:
@@ -99,6 +103,14 @@ async def set_aside_for(dispatcher: CollectingDispatcher, tracker: Tracker, ques
     dispatcher.utter_message(response="utter_complaint_kept")
     events = stop_form() + [SlotSet("complaint_confirming", None), SlotSet("cancel_pending", None)]
     return events + await take_up(dispatcher, tracker, question)
+
+
+def _takes_up_the_kept_complaint(tracker: Tracker) -> bool:
+    """No form asks and nothing waits for a yes or no: "继续投诉" goes back to the complaint."""
+    if tracker.active_loop or tracker.get_slot("cancel_pending") or tracker.get_slot("complaint_confirming"):
+        return False
+    text = latest_text(tracker)
+    return "投诉" in to_simplified(text) and drop_reply(text) == "keep"
 
 
 def _sent_by_the_form(tracker: Tracker) -> bool:

@@ -227,3 +227,22 @@ async def test_a_cancellation_dropped_for_a_question_the_form_answers_stops_too(
     responses = [m.get("response") for m in dispatcher.messages]
     assert responses == ["utter_policy/delay", "utter_cancellation_stopped"]
     assert ActiveLoop(None) in events and events[-1] == FollowupAction("action_listen")
+
+
+@pytest.mark.parametrize("text", ["继续投诉", "我还是要投诉", "接着投诉吧"])
+async def test_the_complaint_set_aside_is_taken_up_again(text):
+    # utter_complaint_kept promises "继续投诉"; read as `cancel` it must not stop anything.
+    dispatcher = CollectingDispatcher()
+    held = {"booking_ref": "TR20260019", "complaint_description": "导游把我们丢在景区"}
+    turn = _tracker(text, {}, "cancel", None, held)
+    events = await ActionCancelForm().run(dispatcher, turn, COMPLAINT_DOMAIN)
+    assert [m.get("response") for m in dispatcher.messages] == ["utter_complaint_resumed"]
+    assert events[-1] == FollowupAction("complaint_form")
+    assert "complaint_description" not in slots(events)
+
+
+async def test_a_cancel_with_no_form_still_says_what_stopped():
+    dispatcher = CollectingDispatcher()
+    turn = _tracker("不用了", {}, "cancel", None, {})
+    await ActionCancelForm().run(dispatcher, turn, COMPLAINT_DOMAIN)
+    assert [m.get("response") for m in dispatcher.messages] == ["utter_request_stopped"]
