@@ -29,7 +29,7 @@ from actions.utils.text import (
 )
 
 # A day's plan asked without an item of ours ("12月9号去哪里玩", "最后一天干什么").
-_PLAN = re.compile(r"去哪|玩什么|玩啥|干什么|干嘛|做什么|安排|行程|景点|活动|去什么地方")
+PLAN_WORDS = re.compile(r"去哪|玩什么|玩啥|干什么|干嘛|做什么|安排|行程|景点|活动|去什么地方")
 # "是前一天晚上吗", "当天还是头一天": which date the answer just given falls on, asked without
 # naming it again: the question before, again (its answer says the date).
 _WHICH_DATE = re.compile(r"前一天|前一晚|头一天|头天|前天晚上|提前一天|当天还是|当晚还是|哪一?天晚上")
@@ -172,7 +172,7 @@ def own_business(tracker: Tracker) -> Optional[List[EventType]]:
     if reading.ticket_no:
         return [SlotSet("form_failures", 0.0), FollowupAction("ticket_form")]
     item, day = itinerary_slots(text)
-    if day and not item and not day.isdigit() and not (is_elliptical(text) or _PLAN.search(text)):
+    if day and not item and not day.isdigit() and not (is_elliptical(text) or PLAN_WORDS.search(text)):
         # "明天会下雨吗" is the weather; "明天呢", "12月9号去哪里玩" ask the itinerary
         day = None
     if not item and not day and tracker.get_slot("verified_booking"):
@@ -186,7 +186,7 @@ def own_business(tracker: Tracker) -> Optional[List[EventType]]:
     # "我想问问明天去哪里" before any verification: a day of the trip and what happens on it is
     # our traveller's own trip; verification asks for the booking and keeps the day asked.
     asks_a_day = bool(day) and bool(
-        _PLAN.search(text) or (item and is_question(to_simplified(text)) and not DISCONTENT.search(text))
+        PLAN_WORDS.search(text) or (item and is_question(to_simplified(text)) and not DISCONTENT.search(text))
     )
     if not (reading.booking_ref or ((verified or asks_a_day) and (item or day))):
         return None

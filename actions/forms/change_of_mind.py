@@ -51,12 +51,12 @@ async def take_up(dispatcher: CollectingDispatcher, tracker: Tracker, question: 
     """The question a change of mind turned to, once the form stopped: the traveller's own trip
     goes to the verification (it answers for the booking), a policy question is answered, else
     the traveller is asked what they want. Ends with the action that follows."""
-    from actions.itinerary import _PLAN  # itinerary -> forms: no cycle at import
+    from actions.itinerary import PLAN_WORDS  # itinerary -> forms: no cycle at import
     from actions.questions import SURE_SELECTOR, answer_key
     from actions.reader import itinerary_slots
 
     item, day = itinerary_slots(question)
-    if item or day or _PLAN.search(question):
+    if item or day or PLAN_WORDS.search(question):
         events: List[EventType] = [
             SlotSet("verify_purpose", "itinerary"),
             SlotSet("verify_blocked", None),

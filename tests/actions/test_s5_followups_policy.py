@@ -14,7 +14,7 @@ from actions.refunds import bracket_follow_up
 from actions.utils.refund import bracket_line
 
 
-def _after(key: str, text: str, intent: str, slots: Optional[Dict[str, Any]] = None) -> Tracker:
+def after_policy_answer(key: str, text: str, intent: str, slots: Optional[Dict[str, Any]] = None) -> Tracker:
     events: List[Dict[str, Any]] = [
         {"event": "user", "text": "退团要扣多少钱啊"},
         {"event": "bot", "text": "…", "metadata": {"utter_action": f"utter_{key}"}},
@@ -24,7 +24,7 @@ def _after(key: str, text: str, intent: str, slots: Optional[Dict[str, Any]] = N
     return Tracker("s5p", dict(slots or {}), latest, events, False, None, {}, "action_listen")
 
 
-def _said(dispatcher: CollectingDispatcher) -> List[str]:
+def said_texts(dispatcher: CollectingDispatcher) -> List[str]:
     return [m.get("text") or m.get("response") for m in dispatcher.messages]
 
 
@@ -40,19 +40,21 @@ def _said(dispatcher: CollectingDispatcher) -> List[str]:
 )
 def test_a_number_of_days_after_the_refund_table_gets_its_line(text, intent, days):
     dispatcher = CollectingDispatcher()
-    assert bracket_follow_up(dispatcher, _after("policy/refund", text, intent)) is not None
-    said = _said(dispatcher)
+    assert bracket_follow_up(dispatcher, after_policy_answer("policy/refund", text, intent)) is not None
+    said = said_texts(dispatcher)
     assert said[0] == bracket_line("domestic", days) + "\n" + bracket_line("outbound", days)
     assert "utter_policy/refund" not in said  # not the whole table again
     dispatcher = CollectingDispatcher()
-    answer_follow_up(dispatcher, _after("policy/refund", text, intent))
-    assert _said(dispatcher)[0] == said[0]
+    answer_follow_up(dispatcher, after_policy_answer("policy/refund", text, intent))
+    assert said_texts(dispatcher)[0] == said[0]
 
 
 def test_an_outbound_tour_named_gets_the_outbound_line_only():
     dispatcher = CollectingDispatcher()
-    bracket_follow_up(dispatcher, _after("policy/refund", "出境团出发前10天呢", "query_itinerary"))
-    assert _said(dispatcher)[0] == bracket_line("outbound", 10)
+    bracket_follow_up(
+        dispatcher, after_policy_answer("policy/refund", "出境团出发前10天呢", "query_itinerary")
+    )
+    assert said_texts(dispatcher)[0] == bracket_line("outbound", 10)
 
 
 @pytest.mark.parametrize(
@@ -64,7 +66,9 @@ def test_an_outbound_tour_named_gets_the_outbound_line_only():
     ],
 )
 def test_anything_else_is_no_bracket_question(key, text):
-    assert bracket_follow_up(CollectingDispatcher(), _after(key, text, "query_itinerary")) is None
+    assert (
+        bracket_follow_up(CollectingDispatcher(), after_policy_answer(key, text, "query_itinerary")) is None
+    )
 
 
 # --- s5b7-10: a fragment asking more of the policy answer is not declined ---------------------
@@ -100,7 +104,7 @@ async def test_a_fragment_beside_a_policy_answer_is_part_of_it(first, key, secon
 
     dispatcher = CollectingDispatcher()
     await answer_policy_question(dispatcher, _two_clauses(first, key, second, 0.67))
-    said = _said(dispatcher)
+    said = said_texts(dispatcher)
     assert said[0] == f"utter_{key}" and not any("不在我的服务范围" in (m or "") for m in said)
 
 
@@ -111,7 +115,7 @@ async def test_a_question_of_its_own_beside_a_policy_answer_is_still_declined():
     await answer_policy_question(
         dispatcher, _two_clauses("能开发票吗", "policy/invoice", "今天天气怎么样", 0.93)
     )
-    assert any("不在我的服务范围" in (m or "") for m in _said(dispatcher))
+    assert any("不在我的服务范围" in (m or "") for m in said_texts(dispatcher))
 
 
 # --- s5b5-11: our own phone number is ours to give --------------------------------------------
@@ -140,7 +144,7 @@ async def test_our_service_line_is_given_not_refused(text, action):
     run = ActionOutOfScope() if action == "action_out_of_scope" else ActionRouteMessage()
     dispatcher = CollectingDispatcher()
     await run.run(dispatcher, _out_of_scope(text, "nlu_fallback"), {})
-    said = "\n".join(m or "" for m in _said(dispatcher))
+    said = "\n".join(m or "" for m in said_texts(dispatcher))
     assert get_settings().emergency_line in said and "utter_out_of_scope" not in said
 
 
@@ -178,7 +182,7 @@ async def test_a_trip_question_beside_a_policy_one_is_asked_for(text, clause, ke
 
     dispatcher = CollectingDispatcher()
     events = await answer_policy_question(dispatcher, _one_clause(text, clause, key))
-    assert _said(dispatcher)[0] == f"utter_{key}"
+    assert said_texts(dispatcher)[0] == f"utter_{key}"
     assert [e["name"] for e in events if e["event"] == "followup"] == ["verify_form"]
     slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
     assert (slots["itinerary_item"], slots["day_number"]) == (item, day)

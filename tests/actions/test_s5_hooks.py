@@ -13,22 +13,22 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.router import ActionRouteMessage
 from actions.utils.refund import bracket_line
 from actions.verification import ActionStartVerification
-from tests.actions.test_s5_followups_policy import _after, _said
+from tests.actions.test_s5_followups_policy import after_policy_answer, said_texts
 
 
 async def test_the_verification_start_answers_a_days_question_after_the_refund_table():
     dispatcher = CollectingDispatcher()
     events = await ActionStartVerification().run(
-        dispatcher, _after("policy/refund", "出发前10天呢", "query_itinerary"), {}
+        dispatcher, after_policy_answer("policy/refund", "出发前10天呢", "query_itinerary"), {}
     )
-    assert _said(dispatcher)[0] == bracket_line("domestic", 10) + "\n" + bracket_line("outbound", 10)
+    assert said_texts(dispatcher)[0] == bracket_line("domestic", 10) + "\n" + bracket_line("outbound", 10)
     assert [e.get("name") for e in events if e.get("event") == "followup"] == ["action_listen"]
 
 
 async def test_the_verification_start_is_unchanged_otherwise():
     dispatcher = CollectingDispatcher()
     events = await ActionStartVerification().run(
-        dispatcher, _after("policy/visa", "第二天住哪", "query_itinerary"), {}
+        dispatcher, after_policy_answer("policy/visa", "第二天住哪", "query_itinerary"), {}
     )
     assert any(e.get("name") == "verify_purpose" for e in events)
 
