@@ -47,17 +47,10 @@ def retrieval_key(tracker: Tracker) -> Optional[Text]:
 def last_policy_key(tracker: Tracker) -> Optional[Text]:
     """The policy topic of the bot's reply to the message before this one ('policy/delay'); the
     last one said when it answered several."""
-    seen_message = False
-    for event in reversed(tracker.events or []):
-        if event.get("event") == "user":
-            if seen_message:
-                return None
-            seen_message = True
-        elif seen_message and event.get("event") == "bot":
-            action = (event.get("metadata") or {}).get("utter_action") or ""
-            if action.startswith("utter_policy/"):
-                return action[len("utter_") :]
-    return None
+    from actions.forms.base import previous_reply_actions
+
+    keys = [a[len("utter_") :] for a in previous_reply_actions(tracker) if a.startswith("utter_policy/")]
+    return keys[-1] if keys else None
 
 
 def follow_up_key(tracker: Tracker) -> Optional[Text]:
@@ -134,6 +127,18 @@ def story_beside_questions(tracker: Tracker) -> str:
     return re.sub(
         r"(?:另外|还有|顺便问一下|顺便问下|顺便|再问一下|以及)\s*$", "", text.strip(" ，,。.；;!！")
     ).strip(" ，,。.；;!！")
+
+
+def verify_for_itinerary(item: Optional[str], day: Optional[str]) -> List[EventType]:
+    """The verification form, started for an itinerary question (its item and day kept)."""
+    return [
+        SlotSet("verify_purpose", "itinerary"),
+        SlotSet("verify_blocked", None),
+        SlotSet("form_failures", 0.0),
+        SlotSet("itinerary_item", item),
+        SlotSet("day_number", day),
+        FollowupAction("verify_form"),
+    ]
 
 
 def clauses(tracker: Tracker) -> List[Dict[str, Any]]:
@@ -254,14 +259,7 @@ def to_the_record(tracker: Tracker) -> Optional[List[EventType]]:
     message_id = (tracker.latest_message or {}).get("message_id")
     # The verification form answers side questions of the message it runs on: none here.
     answered = [SlotSet("answered_message_id", message_id)] if message_id else []
-    return answered + [
-        SlotSet("verify_purpose", "itinerary"),
-        SlotSet("verify_blocked", None),
-        SlotSet("form_failures", 0.0),
-        SlotSet("itinerary_item", item),
-        SlotSet("day_number", day),
-        FollowupAction("verify_form"),
-    ]
+    return answered + verify_for_itinerary(item, day)
 
 
 def to_the_meals(tracker: Tracker) -> Optional[List[EventType]]:
@@ -383,14 +381,7 @@ def _itinerary_outside_clauses(tracker: Tracker) -> List[EventType]:
     item, day = itinerary_slots(rest)
     if not item or not asks or DISCONTENT.search(rest):
         return []
-    return [
-        SlotSet("verify_purpose", "itinerary"),
-        SlotSet("verify_blocked", None),
-        SlotSet("form_failures", 0.0),
-        SlotSet("itinerary_item", item),
-        SlotSet("day_number", day),
-        FollowupAction("verify_form"),
-    ]
+    return verify_for_itinerary(item, day)
 
 
 def _is_followup(event: EventType) -> bool:

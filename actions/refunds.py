@@ -19,7 +19,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clients.contract import Booking
-from actions.forms.base import latest_intent, latest_text
+from actions.forms.base import latest_intent, latest_text, previous_reply_actions
 from actions.questions import MIN_CLAUSE_CONFIDENCE, REFUND_KEY, clauses, follow_up_key
 from actions.handoff import open_handoff
 from actions.reader import itinerary_slots
@@ -88,16 +88,7 @@ def asks_amount_only(text: str) -> bool:
 def answers_offer(tracker: Tracker) -> bool:
     """The bot's turn before this message offered to compute this traveller's amount
     (utter_refund_offer_compute): the number and digits that follow answer it."""
-    seen_message = False
-    for event in reversed(tracker.events or []):
-        if event.get("event") == "user":
-            if seen_message:
-                return False
-            seen_message = True
-        elif seen_message and event.get("event") == "bot":
-            if (event.get("metadata") or {}).get("utter_action") == _OFFER:
-                return True
-    return False
+    return _OFFER in previous_reply_actions(tracker)
 
 
 def verification_purpose(tracker: Tracker) -> str:

@@ -223,3 +223,18 @@ def previous_slot_value(tracker: Tracker, slot: Text) -> Any:
                 return event.get("value")
             set_after = True
     return None if set_after else tracker.get_slot(slot)
+
+
+def previous_reply_actions(tracker: Tracker) -> List[Text]:
+    """The responses ("utter_policy/delay", "utter_refund_offer_compute") of the bot's reply to
+    the message before this one, in the order said."""
+    said: List[Text] = []
+    seen_message = False
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            if seen_message:
+                break
+            seen_message = True
+        elif seen_message and event.get("event") == "bot":
+            said.append((event.get("metadata") or {}).get("utter_action") or "")
+    return list(reversed(said))
