@@ -125,6 +125,23 @@ def wants_to_complain(text: str) -> bool:
     return bool(WANTS_TO_COMPLAIN.search(text)) and not _NO_COMPLAINT.search(text)
 
 
+# A topic named alone ("退款", "发票？"), which the NLU may not place: its policy answer. Not "退团"
+# (a trip cancellation) and not inside a form (it may be an answer there).
+_BARE_TOPICS = {
+    "退款": "policy/refund", "退钱": "policy/refund", "改期": "policy/change", "改签": "policy/change",
+    "换人": "policy/change", "行李": "policy/baggage", "托运": "policy/baggage", "签证": "policy/visa",
+    "保险": "policy/insurance", "发票": "policy/invoice", "开发票": "policy/invoice",
+    "延误": "policy/delay", "航班延误": "policy/delay", "投诉流程": "policy/complaint_process",
+}  # fmt: skip
+_FILLER = re.compile(r"[\W_]+|[呢啊吧呀吗嘛哦]|请问|问下|问一下|咨询")
+
+
+def bare_topic(tracker: Tracker) -> Optional[str]:
+    if tracker.active_loop:
+        return None
+    return _BARE_TOPICS.get(_FILLER.sub("", to_simplified(latest_text(tracker))))
+
+
 def route(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
     """Where a corrected booking number, a story, a new booking, a follow-up to the policy answer
     just given or a question about the traveller's own trip goes; None when the message is none
@@ -133,6 +150,12 @@ def route(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[E
     number = corrected_booking(tracker)
     if number:
         return verify_corrected(dispatcher, tracker, number)
+    topic = bare_topic(tracker)
+    if topic:
+        dispatcher.utter_message(response=f"utter_{topic}")
+        if topic == "policy/refund":
+            dispatcher.utter_message(response="utter_refund_offer_compute")
+        return []
     if tells_a_story(text) or wants_to_complain(text):
         return start_complaint(dispatcher, tracker)
     if is_new_booking(text):

@@ -53,3 +53,23 @@ async def test_a_booking_number_one_digit_short_is_named(text):
 
 async def test_a_message_with_no_number_still_gets_the_question():
     assert await _said_to("嗯") == ["utter_ask_what_for"]
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("退款", "policy/refund"),
+        ("发票？", "policy/invoice"),
+        ("请问签证", "policy/visa"),
+        ("行李呢", "policy/baggage"),
+    ],
+)
+async def test_a_topic_named_alone_gets_its_policy_answer(text, key):
+    # s5b2-03: "退款" alone was "not understood".
+    said = await _said_to(text)
+    assert said[0] == f"utter_{key}", said
+
+
+@pytest.mark.parametrize("text", ["退团", "我要退款投诉导游", "导游"])
+async def test_other_words_are_no_bare_topic(text):
+    assert not any((s or "").startswith("utter_policy/") for s in await _said_to(text))
