@@ -399,6 +399,35 @@ async def answer_key(
     return []
 
 
+# Questions no policy of ours answers, which the NLU reads as the nearest one (单房差 as the change
+# policy, leaving luggage as the baggage allowance, an infant's ticket as the invoice): they depend
+# on the product, so a person confirms.
+_NOT_COVERED = re.compile(
+    r"单房差|单人房差|补房差|寄存行李|寄放行李|行李寄存|存放行李|单独安排.{0,3}车|单独派车|加床"
+    r"|婴儿|宝宝.{0,4}(?:票|价|费)|儿童价|小孩.{0,4}(?:票|价)|宠物|轮椅"
+)
+
+
+def not_covered(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """Said so, with where to ask, when the message asks only what no policy of ours answers."""
+    from actions.settings import get_settings
+
+    text = to_simplified((tracker.latest_message or {}).get("text") or "")
+    if not _NOT_COVERED.search(text):
+        return False
+    if any(
+        c.get("intent") == "policy" and c.get("response_key") and not _NOT_COVERED.search(c.get("text") or "")
+        for c in clauses(tracker)
+    ):
+        return False  # a question we do answer beside it: the usual answers
+
+    dispatcher.utter_message(
+        text="这个要看您报名的具体产品和行程安排，我这里没有统一的规定可以答复。请回复“转人工”，由人工客服为您确认；"
+        f"还没报名的也可以拨打销售热线 {get_settings().sales_line} 咨询。"
+    )
+    return True
+
+
 async def answer_policy_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
     """The question the message is about, then any other policy question in it."""
     record = to_the_record(tracker)
@@ -407,6 +436,8 @@ async def answer_policy_question(dispatcher: CollectingDispatcher, tracker: Trac
     meals = to_the_meals(tracker)
     if meals is not None:
         return meals
+    if not_covered(dispatcher, tracker):
+        return []
     # "那要多久" after the insurance answer, read as an unsure policy key: that topic again.
     key = follow_up_key(tracker) or retrieval_key(tracker)
     if not key:
