@@ -11,7 +11,7 @@ import re
 from typing import List, Optional
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.utils.parsing import to_simplified
@@ -52,19 +52,12 @@ async def take_up(dispatcher: CollectingDispatcher, tracker: Tracker, question: 
     goes to the verification (it answers for the booking), a policy question is answered, else
     the traveller is asked what they want. Ends with the action that follows."""
     from actions.itinerary import PLAN_WORDS  # itinerary -> forms: no cycle at import
-    from actions.questions import SURE_SELECTOR, answer_key
+    from actions.questions import SURE_SELECTOR, answer_key, verify_for_itinerary
     from actions.reader import itinerary_slots
 
     item, day = itinerary_slots(question)
     if item or day or PLAN_WORDS.search(question):
-        events: List[EventType] = [
-            SlotSet("verify_purpose", "itinerary"),
-            SlotSet("verify_blocked", None),
-            SlotSet("form_failures", 0.0),
-            SlotSet("itinerary_item", item),
-            SlotSet("day_number", day),
-        ]
-        return events + [FollowupAction("verify_form")]
+        return verify_for_itinerary(item, day)
     selected = ((tracker.latest_message or {}).get("response_selector") or {}).get("policy", {}).get(
         "response"
     ) or {}
