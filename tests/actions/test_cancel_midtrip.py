@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.clients import ticketing
 from actions.refunds import record_cancellation
 from actions.utils.refund import china_today
+from tests.actions.form_turns import user_turn
 
 
 class SpyingClient(ticketing.TicketingClient):
@@ -51,15 +52,12 @@ def booking(departure: date, back: date) -> Dict[str, Any]:
 
 
 def tracker() -> Tracker:
-    return Tracker(
-        sender_id=f"unit-{uuid.uuid4().hex[:12]}",
+    return user_turn(
+        "不想玩了，退团",
+        "request_cancellation",
+        history=[],
         slots={"verified_booking": "TR20260001", "booking_ref": "TR20260001"},
-        latest_message={"text": "不想玩了，退团", "intent": {"name": "request_cancellation"}, "entities": []},
-        events=[],
-        paused=False,
-        followup_action=None,
-        active_loop={},
-        latest_action_name="action_listen",
+        sender=f"unit-{uuid.uuid4().hex[:12]}",
     )
 
 

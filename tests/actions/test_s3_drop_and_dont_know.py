@@ -20,6 +20,7 @@ from actions.cancel import (
 from actions.complaint import ValidateComplaintForm
 from actions.fields import NOT_GIVEN, REQUEST_TEXT_SLOT
 from actions.utils.reading import drop_reply
+from tests.actions.form_turns import user_turn
 
 HELD = {
     "booking_ref": "TR20260011",
@@ -36,24 +37,13 @@ def _tracker(
     read: Dict[str, Any] | None = None,
     **slots: Any,
 ) -> Tracker:
-    events: List[Dict[str, Any]] = [
-        {"event": "action", "name": "action_listen"},
-        {"event": "user", "text": text},
-    ] + [{"event": "slot", "name": k, "value": v} for k, v in (read or {}).items()]
-    return Tracker(
-        sender_id="unit-test",
-        slots={**HELD, **slots, **(read or {})},
-        latest_message={
-            "text": text,
-            "intent": {"name": intent},
-            "intent_ranking": ranking or [{"name": intent, "confidence": 0.9}],
-            "entities": [],
-        },
-        events=events,
-        paused=False,
-        followup_action=None,
-        active_loop={"name": "complaint_form"} if loop else {},
-        latest_action_name="action_listen",
+    return user_turn(
+        text,
+        intent,
+        intent_ranking=ranking or [{"name": intent, "confidence": 0.9}],
+        read=read,
+        slots={**HELD, **slots},
+        loop="complaint_form" if loop else None,
     )
 
 

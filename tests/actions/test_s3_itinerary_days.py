@@ -12,6 +12,7 @@ import pytest
 
 from actions.reader import itinerary_queries
 from actions.utils.text import format_itinerary_answer
+from tests.actions.form_turns import user_turn
 from tests.actions.test_itinerary_followups import BOOKINGS, ONGOING, TODAY, ask, day
 
 OSAKA, DANANG, LHASA = BOOKINGS["TR20260004"], BOOKINGS["TR20260013"], BOOKINGS["TR20260002"]
@@ -171,16 +172,7 @@ RECORD_CLAUSES = [
 
 
 def _policy_message(text, clauses, slots=None, key="policy/change"):
-    from tests.actions.test_itinerary_followups import tracker
-
-    message = tracker(text, slots)
-    message.latest_message.update(
-        intent={"name": "policy"},
-        clauses=clauses,
-        message_id="m1",
-        response_selector={"policy": {"response": {"intent_response_key": key}}},
-    )
-    return message
+    return user_turn(text, "policy", clauses=clauses, key=key, message_id="m1", slots=slots, listen=False)
 
 
 async def test_a_question_about_the_record_goes_to_the_booking_not_the_change_policy():

@@ -12,31 +12,16 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.complaint import NO_BOOKING_SHOWN, ValidateComplaintForm, show_summary
 from actions.utils.reading import says_no_booking
-from tests.actions.test_actions import COMPLAINT_DOMAIN
+from tests.actions.form_turns import COMPLAINT_DOMAIN, action, user_turn
 
 
 def _tracker(history: List[str], given: Dict[str, Any], held: Dict[str, Any]) -> Tracker:
-    events: List[Dict[str, Any]] = [{"event": "action", "name": "action_prefill_complaint"}]
+    before: List[Dict[str, Any]] = [action("action_prefill_complaint")]
     for text in history[:-1]:
-        events += [
-            {"event": "action", "name": "complaint_form"},
-            {"event": "action", "name": "action_listen"},
-            {"event": "user", "text": text},
-        ]
-    events += [
-        {"event": "action", "name": "complaint_form"},
-        {"event": "action", "name": "action_listen"},
-        {"event": "user", "text": history[-1]},
-    ] + [{"event": "slot", "name": k, "value": v} for k, v in given.items()]
-    return Tracker(
-        sender_id="unit-test",
-        slots={"form_failures": 0.0, **held, **given},
-        latest_message={"text": history[-1], "intent": {"name": "inform"}, "entities": []},
-        events=events,
-        paused=False,
-        followup_action=None,
-        active_loop={"name": "complaint_form"},
-        latest_action_name="action_listen",
+        before += [action("complaint_form"), action("action_listen"), {"event": "user", "text": text}]
+    before.append(action("complaint_form"))
+    return user_turn(
+        history[-1], before=before, read=given, slots={"form_failures": 0.0, **held}, loop="complaint_form"
     )
 
 

@@ -11,6 +11,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.correction import ActionCorrectComplaint, correct_field, when_where_corrected
+from tests.actions.form_turns import action, slot_events, user_turn
 
 OLD = "前天晚上，在昆明滇池温德姆酒店"
 HELD: Dict[str, Any] = {
@@ -22,21 +23,8 @@ HELD: Dict[str, Any] = {
 
 
 def _tracker(text: str, intent: str = "correct") -> Tracker:
-    return Tracker(
-        sender_id="unit-test",
-        slots=dict(HELD),
-        latest_message={"text": text, "intent": {"name": intent}, "entities": []},
-        events=[{"event": "slot", "name": k, "value": v} for k, v in HELD.items()]
-        + [
-            {"event": "action", "name": "complaint_form"},
-            {"event": "action", "name": "action_listen"},
-            {"event": "user", "text": text},
-        ],
-        paused=False,
-        followup_action=None,
-        active_loop={"name": "complaint_form"},
-        latest_action_name="action_listen",
-    )
+    before = [*slot_events(HELD), action("complaint_form")]
+    return user_turn(text, intent, before=before, slots=HELD, loop="complaint_form")
 
 
 @pytest.mark.parametrize(

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import pytest
-from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.complaint import request_display
 from actions.correction import ActionCorrectComplaint
 from actions.fields import REQUEST_TEXT_SLOT
+from tests.actions.form_turns import user_turn
 
 
 @pytest.mark.parametrize(
@@ -38,16 +38,7 @@ async def test_a_change_of_mind_at_the_consent_question_gets_the_apology_label()
         REQUEST_TEXT_SLOT: "要求赔偿",
         "requested_slot": "complaint_consent",
     }
-    tracker = Tracker(
-        sender_id="unit-test",
-        slots=slots,
-        latest_message={"text": text, "intent": {"name": "correct"}, "entities": []},
-        events=[{"event": "action", "name": "action_listen"}, {"event": "user", "text": text}],
-        paused=False,
-        followup_action=None,
-        active_loop={"name": "complaint_form"},
-        latest_action_name="action_listen",
-    )
+    tracker = user_turn(text, "correct", slots=slots, loop="complaint_form")
     events = await ActionCorrectComplaint().run(CollectingDispatcher(), tracker, {})
     assert SlotSet("complaint_request", "apology") in events
     assert SlotSet(REQUEST_TEXT_SLOT, "我其实只想要个道歉") in events

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 import pytest
 from rasa_sdk import Tracker
@@ -14,33 +14,20 @@ from actions.cancel import ActionCancelForm
 from actions.complaint import ValidateComplaintForm
 from actions.utils.reading import trip_cancellation_only
 from tests.actions.form_turns import COMPLAINT_DOMAIN as DOMAIN
+from tests.actions.form_turns import action, slot_events, user_turn
 
 TEXT = "算了，这个团我也不想去了，直接退团吧"
 
 
-def _events(text: str, read: Dict[str, Any], after: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    return (
-        [
-            {"event": "slot", "name": "booking_ref", "value": "TR20260006"},
-            {"event": "action", "name": "complaint_form"},
-            {"event": "action", "name": "action_listen"},
-            {"event": "user", "text": text},
-        ]
-        + [{"event": "slot", "name": k, "value": v} for k, v in read.items()]
-        + after
-    )
-
-
 def _tracker(text: str, read: Dict[str, Any], intent: str, after=(), loop=True, **slots: Any) -> Tracker:
-    return Tracker(
-        sender_id="unit-test",
-        slots={"booking_ref": "TR20260006", "form_failures": 0.0, **slots, **read},
-        latest_message={"text": text, "intent": {"name": intent}, "entities": []},
-        events=_events(text, read, list(after)),
-        paused=False,
-        followup_action=None,
-        active_loop={"name": "complaint_form"} if loop else {},
-        latest_action_name="action_listen",
+    return user_turn(
+        text,
+        intent,
+        before=[*slot_events({"booking_ref": "TR20260006"}), action("complaint_form")],
+        read=read,
+        after=after,
+        slots={"booking_ref": "TR20260006", "form_failures": 0.0, **slots},
+        loop="complaint_form" if loop else None,
     )
 
 

@@ -16,7 +16,7 @@ from actions.tickets import BY_BOOKING, ActionCheckTicket, ValidateTicketForm
 from actions.utils.parsing import parse_booking_ref, parse_labelled_last4, parse_phone_last4
 from actions.utils.reading import read
 from actions.verification import ActionStartVerification
-from tests.actions.form_turns import DOMAIN, slots, turn
+from tests.actions.form_turns import DOMAIN, slots, turn, user_turn
 
 BOOKING = "TR20260001"
 PHONE = "13812345678"
@@ -25,16 +25,7 @@ PHONE = "13812345678"
 def _tracker(
     given: Dict[str, Any], text: str, intent: str, events: Optional[List[Dict[str, Any]]] = None
 ) -> Tracker:
-    return Tracker(
-        sender_id="unit-test-s3",
-        slots=given,
-        latest_message={"text": text, "intent": {"name": intent}, "entities": [], "message_id": "m1"},
-        events=events or [],
-        paused=False,
-        followup_action=None,
-        active_loop={},
-        latest_action_name="action_listen",
-    )
+    return user_turn(text, intent, message_id="m1", history=events or [], slots=given, sender="unit-test-s3")
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.itinerary import answer_itinerary
 from actions.utils.text import PACKING_NOTE, packing_note
+from tests.actions.form_turns import user_turn
 from tests.actions.test_itinerary_followups import FUTURE, day
 
 DEPARTURE = date.fromisoformat(FUTURE["departure_date"])
@@ -45,16 +46,7 @@ def test_other_itinerary_questions_do_not(text):
 
 def _tracker(events: List[Dict[str, Any]], slots: Optional[Dict[str, Any]] = None) -> Tracker:
     last = next(e["text"] for e in reversed(events) if e["event"] == "user")
-    return Tracker(
-        "s3b2-packing",
-        dict(slots or {}),
-        {"text": last, "intent": {"name": "query_itinerary"}, "entities": []},
-        events,
-        False,
-        None,
-        {},
-        "action_listen",
-    )
+    return user_turn(last, "query_itinerary", history=events, slots=slots, sender="s3b2-packing")
 
 
 def _said(events: List[Dict[str, Any]], slots: Dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.router import ActionRouteMessage
+from tests.actions.form_turns import user_turn
 
 ASKED_BEFORE: List[Dict[str, Any]] = [
     {"event": "user", "text": "第三天住哪，订单TR20260018，尾号7788"},
@@ -26,17 +27,14 @@ ASKED_BEFORE: List[Dict[str, Any]] = [
 ]
 
 
+def _asked(text: str, intent: str, history: List[Dict[str, Any]], loop: Optional[str] = None) -> Tracker:
+    """`text` after `history`, with booking TR20260018 verified."""
+    slots = {"booking_ref": "TR20260018", "verified_booking": "TR20260018"}
+    return user_turn(text, intent, before=history, listen=False, slots=slots, loop=loop, sender="s3b")
+
+
 def run(text: str, intent: str = "correct", loop: Optional[str] = None, history=None):
-    tracker = Tracker(
-        sender_id="s3b",
-        slots={"booking_ref": "TR20260018", "verified_booking": "TR20260018"},
-        latest_message={"text": text, "intent": {"name": intent}, "entities": []},
-        events=list(ASKED_BEFORE if history is None else history) + [{"event": "user", "text": text}],
-        paused=False,
-        followup_action=None,
-        active_loop={"name": loop} if loop else {},
-        latest_action_name="action_listen",
-    )
+    tracker = _asked(text, intent, ASKED_BEFORE if history is None else history, loop)
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ActionRouteMessage().run(dispatcher, tracker, {}))
     return dispatcher, events
@@ -101,16 +99,7 @@ def test_the_core_fallback_routes_a_corrected_number_too():
     from actions.handoff import ActionDefaultFallback
 
     text = "不是这个单，是TR20260019"
-    tracker = Tracker(
-        sender_id="s3b",
-        slots={"booking_ref": "TR20260018", "verified_booking": "TR20260018"},
-        latest_message={"text": text, "intent": {"name": "deny"}, "entities": []},
-        events=list(ASKED_BEFORE) + [{"event": "user", "text": text}],
-        paused=False,
-        followup_action=None,
-        active_loop={},
-        latest_action_name="action_listen",
-    )
+    tracker = _asked(text, "deny", ASKED_BEFORE)
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ActionDefaultFallback().run(dispatcher, tracker, {}))
     assert events[-1] == {"event": "followup", "name": "verify_form", "timestamp": None}

@@ -24,6 +24,7 @@ from actions.complaint import ValidateComplaintForm
 from actions.fields import REQUEST_TEXT_SLOT
 from actions.reader import read_slots
 from tests.actions.form_turns import COMPLAINT_DOMAIN as DOMAIN
+from tests.actions.form_turns import action, slot_events, turn, user_turn
 
 
 def _user(text: str, intent: str = "inform", clauses: Optional[List[Dict[str, Any]]] = None) -> Dict:
@@ -43,25 +44,22 @@ def _validation(
 ) -> Tracker:
     """The tracker Rasa sends to validate_complaint_form for the latest message: the
     conversation, the message, the actions after it, then the form and the slot candidates."""
-    events = [
-        *past,
-        {"event": "action", "name": "action_listen"},
-        _user(text, intent),
-        {"event": "action", "name": "action_read_message"},
-        *[{"event": "action", "name": name} for name in between or []],
-        {"event": "slot", "name": "requested_slot", "value": requested},
-        {"event": "action", "name": "complaint_form"},
-        *[{"event": "slot", "name": k, "value": v} for k, v in candidates.items()],
+    after = [
+        action("action_read_message"),
+        *[action(name) for name in between or []],
+        *slot_events({"requested_slot": requested}),
+        action("complaint_form"),
+        *slot_events(candidates),
     ]
-    return Tracker(
-        sender_id="unit-test",
+    return user_turn(
+        text,
+        intent,
+        before=past,
+        parsed=True,
+        after=after,
         slots={"form_failures": 0.0, **held, **candidates, "requested_slot": requested},
-        latest_message={"text": text, "intent": {"name": intent}, "entities": []},
-        events=events,
-        paused=False,
-        followup_action=None,
-        active_loop={"name": "complaint_form"} if active else {},
-        latest_action_name="complaint_form",
+        loop="complaint_form" if active else None,
+        latest_action="complaint_form",
     )
 
 
@@ -156,20 +154,7 @@ async def test_no_story_is_taken_from_elsewhere(past, held):
 
 def _whole_turn(text: str, requested: str, held: Dict[str, Any], intent: str = "inform") -> Tracker:
     """The reader's reading of `text` at `requested`, then the form's validation of it."""
-    asked = Tracker(
-        sender_id="unit-test",
-        slots={"form_failures": 0.0, **held, "requested_slot": requested},
-        latest_message={"text": text, "intent": {"name": intent}, "entities": []},
-        events=[
-            {"event": "action", "name": "complaint_form"},
-            {"event": "action", "name": "action_listen"},
-            _user(text, intent),
-        ],
-        paused=False,
-        followup_action=None,
-        active_loop={"name": "complaint_form"},
-        latest_action_name="action_listen",
-    )
+    asked = turn(text, {}, {**held, "requested_slot": requested}, "complaint_form", intent, parsed=True)
     read = read_slots(asked)
     read.pop("read_message_id", None)
     return _validation([{"event": "action", "name": "complaint_form"}], text, read, held, intent, requested)

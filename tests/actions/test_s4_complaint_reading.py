@@ -7,25 +7,18 @@ from __future__ import annotations
 from typing import Any, Dict, Optional
 
 import pytest
-from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.fields import REQUEST_TEXT_SLOT
 from actions.forms.complaint_checks import check_complaint_when_where
 from actions.reader import read_slots
 from actions.utils.reading import looks_like_when_where, read
+from tests.actions.form_turns import user_turn
 
 
 def _tracker(text: str, intent: str, slots: Optional[Dict[str, Any]] = None, loop: Optional[str] = None):
-    return Tracker(
-        sender_id="s4-complaint",
-        slots=dict(slots or {}),
-        latest_message={"text": text, "intent": {"name": intent}, "entities": [], "message_id": "m1"},
-        events=[{"event": "user", "text": text}],
-        paused=False,
-        followup_action=None,
-        active_loop={"name": loop} if loop else {},
-        latest_action_name="action_listen",
+    return user_turn(
+        text, intent, message_id="m1", listen=False, slots=slots, loop=loop, sender="s4-complaint"
     )
 
 

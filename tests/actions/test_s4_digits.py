@@ -13,45 +13,33 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.reader import read_slots
 from actions.utils.reading import read
 from actions.verification import ValidateVerifyForm
-from tests.actions.form_turns import DOMAIN, slots
+from tests.actions.form_turns import DOMAIN, slots, turn, user_turn
 
 
-def _tracker(
+def reader_turn(
     text: str,
     held: Optional[Dict[str, Any]] = None,
     loop: Optional[str] = "verify_form",
     intent: str = "inform",
     events: Optional[List[Dict[str, Any]]] = None,
+    sender: str = "s4-digits",
 ) -> Tracker:
-    return Tracker(
-        sender_id="s4-digits",
+    """The message the reader reads (its id the text), after `events`."""
+    return user_turn(
+        text,
+        intent,
+        message_id=text,
+        before=events or [],
+        listen=False,
         slots={"form_failures": 0.0, **(held or {})},
-        latest_message={"text": text, "intent": {"name": intent}, "entities": [], "message_id": text},
-        events=(events or []) + [{"event": "user", "text": text}],
-        paused=False,
-        followup_action=None,
-        active_loop={"name": loop} if loop else {},
-        latest_action_name="action_listen",
+        loop=loop,
+        sender=sender,
     )
 
 
 def _form_turn(text: str, given: Dict[str, Any], held: Dict[str, Any]) -> Tracker:
     """The form's turn after the reader set `given` (as trailing slot events)."""
-    return Tracker(
-        sender_id="s4-digits",
-        slots={"form_failures": 0.0, **held, **given},
-        latest_message={"text": text, "intent": {"name": "inform"}, "entities": [], "message_id": text},
-        events=[
-            {"event": "action", "name": "verify_form"},
-            {"event": "action", "name": "action_listen"},
-            {"event": "user", "text": text},
-        ]
-        + [{"event": "slot", "name": k, "value": v} for k, v in given.items()],
-        paused=False,
-        followup_action=None,
-        active_loop={"name": "verify_form"},
-        latest_action_name="action_listen",
-    )
+    return turn(text, given, held, message_id=text, sender="s4-digits")
 
 
 # 1. Bare digits while the booking number is asked (s4b2-03).
@@ -60,8 +48,8 @@ def _form_turn(text: str, given: Dict[str, Any], held: Dict[str, Any]) -> Tracke
 @pytest.mark.parametrize("text, digits", [("8899", "8899"), ("8899。", "8899"), ("八八九九", "8899")])
 def test_bare_digits_at_the_number_question_are_the_phone_digits(text, digits):
     held = {"requested_slot": "booking_ref"}
-    assert read_slots(_tracker(text, held)) == {"phone_last4": digits}
-    assert read_slots(_tracker(text, {"requested_slot": "ticket_no"}, loop="ticket_form")) == {
+    assert read_slots(reader_turn(text, held)) == {"phone_last4": digits}
+    assert read_slots(reader_turn(text, {"requested_slot": "ticket_no"}, loop="ticket_form")) == {
         "phone_last4": digits
     }
 
@@ -70,7 +58,7 @@ def test_bare_digits_at_the_number_question_are_the_phone_digits(text, digits):
 def test_digits_at_the_complaint_number_question_are_no_phone_digits(text):
     # The complaint form asks no phone digits: four digits there are nothing of the kind.
     assert "phone_last4" not in read_slots(
-        _tracker(text, {"requested_slot": "booking_ref"}, "complaint_form")
+        reader_turn(text, {"requested_slot": "booking_ref"}, "complaint_form")
     )
 
 
@@ -83,7 +71,7 @@ def test_digits_given_first_are_kept_when_a_new_number_comes():
         {"event": "slot", "name": "phone_last4", "value": "8899"},
     ]
     held = {"booking_ref": "TR20260001", "phone_last4": "8899", "requested_slot": "booking_ref"}
-    assert read_slots(_tracker("TR20260012", held, events=events)) == {"booking_ref": "TR20260012"}
+    assert read_slots(reader_turn("TR20260012", held, events=events)) == {"booking_ref": "TR20260012"}
     # Digits given with the old number belong to it: dropped for the new one.
     together = [
         {"event": "user", "text": "TR20260001 5678"},
@@ -91,12 +79,12 @@ def test_digits_given_first_are_kept_when_a_new_number_comes():
         {"event": "slot", "name": "phone_last4", "value": "5678"},
     ]
     held = {"booking_ref": "TR20260001", "phone_last4": "5678", "requested_slot": "phone_last4"}
-    assert read_slots(_tracker("TR20260012", held, events=together))["phone_last4"] is None
+    assert read_slots(reader_turn("TR20260012", held, events=together))["phone_last4"] is None
 
 
 async def test_digits_given_before_the_number_verify_it_when_it_comes(client):
     held = {"requested_slot": "booking_ref"}
-    given = read_slots(_tracker("8899", held))
+    given = read_slots(reader_turn("8899", held))
     dispatcher = CollectingDispatcher()
     events = await ValidateVerifyForm().run(dispatcher, _form_turn("8899", given, held), DOMAIN)
     assert slots(events).get("phone_last4") == "8899"
@@ -105,7 +93,7 @@ async def test_digits_given_before_the_number_verify_it_when_it_comes(client):
     assert "utter_not_needed_here" not in said and "utter_invalid_booking_ref" not in said, said
 
     held = {**held, "phone_last4": "8899"}
-    given = read_slots(_tracker("TR20260012", held))
+    given = read_slots(reader_turn("TR20260012", held))
     assert given == {"booking_ref": "TR20260012"}
     dispatcher = CollectingDispatcher()
     events = await ValidateVerifyForm().run(dispatcher, _form_turn("TR20260012", given, held), DOMAIN)
@@ -139,7 +127,7 @@ def test_a_room_or_flight_number_before_the_number_is_no_phone_digits(text):
 
 async def test_digits_before_the_number_verify_it_in_one_turn(client):
     held = {"requested_slot": "booking_ref"}
-    given = read_slots(_tracker("5678 TR20260001", held))
+    given = read_slots(reader_turn("5678 TR20260001", held))
     assert given == {"booking_ref": "TR20260001", "phone_last4": "5678"}
     dispatcher = CollectingDispatcher()
     events = await ValidateVerifyForm().run(dispatcher, _form_turn("5678 TR20260001", given, held), DOMAIN)
@@ -192,7 +180,7 @@ def test_a_labelled_year_amount_or_whole_number_is_not_read_as_four_digits(text)
 
 
 def test_the_labelled_digits_fill_the_slot_at_the_number_question():
-    given = read_slots(_tracker("TR20260004 手机5678", {"requested_slot": "booking_ref"}))
+    given = read_slots(reader_turn("TR20260004 手机5678", {"requested_slot": "booking_ref"}))
     assert given == {"booking_ref": "TR20260004", "phone_last4": "5678"}
 
 
@@ -215,7 +203,7 @@ def test_questions_asked_while_the_digits_are_awaited_are_all_kept(asked, expect
         "day_number": "今天",
     }
     for text in asked:
-        held.update(read_slots(_tracker(text, held, intent="query_itinerary")))
+        held.update(read_slots(reader_turn(text, held, intent="query_itinerary")))
     assert (held["itinerary_item"], held["day_number"]) == (expected_items, expected_days)
 
 
@@ -225,13 +213,13 @@ async def test_every_question_asked_while_waiting_is_answered_after_the_digits(c
     held = {"requested_slot": "phone_last4", "booking_ref": "TR20260001"}
     held.update({"itinerary_item": "hotel", "day_number": "今天"})
     for text in ("后天呢", "最后一天的航班几点起飞"):
-        held.update(read_slots(_tracker(text, held, intent="query_itinerary")))
-    given = read_slots(_tracker("5678", held))
+        held.update(read_slots(reader_turn(text, held, intent="query_itinerary")))
+    given = read_slots(reader_turn("5678", held))
     checked = await ValidateVerifyForm().validate_phone_last4(
         given["phone_last4"], CollectingDispatcher(), _form_turn("5678", given, held), DOMAIN
     )
     assert checked.get("verified_booking") == "TR20260001", checked
     dispatcher = CollectingDispatcher()
-    await ActionVerified().run(dispatcher, _tracker("5678", {**held, **given, **checked}), {})
+    await ActionVerified().run(dispatcher, reader_turn("5678", {**held, **given, **checked}), {})
     said = "\n".join(m.get("text") or "" for m in dispatcher.messages)
     assert said.count("酒店") >= 2 and "MU5876" in said, said

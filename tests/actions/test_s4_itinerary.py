@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.itinerary import own_business
 from actions.questions import answer_itinerary_clauses
 from actions.utils.text import format_itinerary_answer, with_meals
+from tests.actions.form_turns import user_turn
 from tests.actions.test_itinerary_followups import (  # noqa: F401  (china_today is a fixture)
     BOOKINGS,
     ONGOING,
@@ -170,10 +171,12 @@ async def test_a_meal_clause_beside_a_policy_question(client, monkeypatch):
 
     monkeypatch.setattr("actions.utils.refund.china_today", lambda: TODAY)
     grant = (await get_client().verify_booking(ONGOING["ref"], ONGOING["phone"][-4:], "unit-test"))["grant"]
-    message = tracker("行李限重多少？有早餐吗", {"verified_booking": ONGOING["ref"], "verify_grant": grant})
-    message.latest_message.update(
-        intent={"name": "policy"},
+    message = user_turn(
+        "行李限重多少？有早餐吗",
+        "policy",
         clauses=[{"intent": "query_itinerary", "confidence": 0.9, "text": "有早餐吗"}],
+        slots={"verified_booking": ONGOING["ref"], "verify_grant": grant},
+        listen=False,
     )
     dispatcher = CollectingDispatcher()
     await answer_itinerary_clauses(dispatcher, message)

@@ -25,6 +25,9 @@ from actions.refunds import IN_TRIP_ASK, record_cancellation, refund_text, verif
 from actions.router import route
 from actions.utils.refund import china_today, in_trip_deduction
 from actions.verification import ActionStartVerification, ActionVerified, ValidateVerifyForm
+from tests.actions.form_turns import user_turn
+from tests.actions.test_cancel_midtrip import booking as trip
+from tests.actions.test_cancel_midtrip import spy
 
 OFFER_TURN = [
     {"event": "action", "name": "action_listen"},
@@ -51,16 +54,12 @@ def tracker(
     sender: Optional[str] = None,
 ) -> Tracker:
     """The traveller's message after the turns `before`, with the slots the reader set from it."""
-    return Tracker(
-        sender_id=sender or f"unit-{uuid.uuid4().hex[:12]}",
+    return user_turn(
+        text,
+        intent,
+        before=before or [],
         slots={"form_failures": 0.0, **(slots or {})},
-        latest_message={"text": text, "intent": {"name": intent}, "entities": []},
-        events=list(before or [])
-        + [{"event": "action", "name": "action_listen"}, {"event": "user", "text": text}],
-        paused=False,
-        followup_action=None,
-        active_loop={},
-        latest_action_name="action_listen",
+        sender=sender or f"unit-{uuid.uuid4().hex[:12]}",
     )
 
 
@@ -180,21 +179,10 @@ async def test_the_verification_started_by_an_amount_question_is_for_the_amount(
 
 
 def in_trip(price: int = 8560, tour_type: str = "domestic", day: int = 3, days: int = 6) -> Dict[str, Any]:
-    today = china_today()
-    departure = today - timedelta(days=day - 1)
-    return {
-        "ref": "TR20260001",
-        "product": "云南昆明大理丽江6日游",
-        "tour_type": tour_type,
-        "departure_date": departure.isoformat(),
-        "return_date": (departure + timedelta(days=days - 1)).isoformat(),
-        "price_cny": price,
-        "guide_name": "杨丽",
-        "guide_phone": "13987011223",
-        "itinerary": [],
-        "included": [],
-        "excluded": [],
-    }
+    """A booking under way: today is its `day` of `days`."""
+    departure = china_today() - timedelta(days=day - 1)
+    under_way = trip(departure, departure + timedelta(days=days - 1))
+    return {**under_way, "tour_type": tour_type, "price_cny": price}
 
 
 def test_the_in_trip_formula_of_clause_15_2():
@@ -230,20 +218,9 @@ async def test_how_much_during_the_trip_registers_nothing(client):
     assert "utter_cancellation_recorded" not in text and "已为您登记" not in text, text
 
 
-class SpyingClient(ticketing.TicketingClient):
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.handoffs: List[Dict[str, Any]] = []
-
-    async def open_handoff(self, payload):
-        self.handoffs.append(payload)
-        return await super().open_handoff(payload)
-
-
 @pytest.mark.parametrize("text", CLEAR_REQUESTS[:3])
 async def test_a_clear_request_during_the_trip_registers_without_asking_to_register(api_url, text):
-    spy = SpyingClient(api_url, "dev-service-token", 5)
-    ticketing.set_client(spy)
+    spying = spy(api_url)
     try:
         dispatcher = CollectingDispatcher()
         booking = in_trip()
@@ -251,7 +228,7 @@ async def test_a_clear_request_during_the_trip_registers_without_asking_to_regis
     finally:
         ticketing.set_client(None)
     text_said = said(dispatcher)
-    assert [h["reason"] for h in spy.handoffs] == ["cancellation_request"]
+    assert [h["reason"] for h in spying.handoffs] == ["cancellation_request"]
     assert "utter_cancellation_recorded" in text_said
     expected = in_trip_deduction("domestic", 8560, 6, 3)
     assert f"预计可退 {expected.refund} 元" in text_said  # the estimate, for the traveller too

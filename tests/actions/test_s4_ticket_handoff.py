@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.complaint import ActionSubmitComplaint
 from actions import tickets
 from actions.tickets import ActionCheckTicket
+from tests.actions.form_turns import action, user_turn
 
 BOOKING = "TR20260001"
 PHONE = "13812345678"
@@ -31,44 +32,32 @@ async def _new_ticket() -> str:
         "phone": PHONE,
         "complaint_confirming": True,
     }
-    tracker = Tracker(
-        "s4-ticket-opener", slots, {"text": "确认", "intent": {"name": "affirm"}}, [], False, None, {}, ""
-    )
+    tracker = user_turn("确认", "affirm", history=[], slots=slots, sender="s4-ticket-opener")
     dispatcher = CollectingDispatcher()
     await ActionSubmitComplaint().run(dispatcher, tracker, {})
     return re.search(r"C\d{11,}", dispatcher.messages[0]["text"]).group(0)
 
 
 def _lookup(opening: str, *later: str, number: str) -> Tracker:
-    """The ticket form opened by `opening`, verified by the last message: as Rasa records it."""
+    """The ticket form opened by `opening`, verified by the last of `later`: as Rasa records it."""
     events: List[Dict[str, Any]] = [
-        {"event": "action", "name": "action_listen"},
+        action("action_listen"),
         {"event": "user", "text": "你好"},
         {"event": "bot", "text": "您好"},
-        {"event": "action", "name": "action_listen"},
+        action("action_listen"),
         {"event": "user", "text": opening, "parse_data": {"intent": {"name": "check_ticket"}}},
-        {"event": "action", "name": "ticket_form"},
+        action("ticket_form"),
         {"event": "active_loop", "name": "ticket_form"},
         {"event": "slot", "name": "ticket_no", "value": number},
     ]
-    for text in later:
-        events += [
-            {"event": "action", "name": "action_listen"},
-            {"event": "user", "text": text},
-            {"event": "action", "name": "ticket_form"},
-        ]
-    events += [{"event": "active_loop", "name": None}, {"event": "action", "name": "action_check_ticket"}]
-    slots = {"ticket_no": number, "verified_ticket": number, "phone_last4": PHONE[-4:]}
-    latest = later[-1] if later else opening
-    return Tracker(
-        f"s4-ticket-{uuid.uuid4().hex[:8]}",
-        slots,
-        {"text": latest, "intent": {"name": "inform"}, "entities": []},
-        events,
-        False,
-        None,
-        {},
-        "action_listen",
+    for text in later[:-1]:
+        events += [action("action_listen"), {"event": "user", "text": text}, action("ticket_form")]
+    return user_turn(
+        later[-1],
+        before=events,
+        after=[action("ticket_form"), {"event": "active_loop", "name": None}, action("action_check_ticket")],
+        slots={"ticket_no": number, "verified_ticket": number, "phone_last4": PHONE[-4:]},
+        sender=f"s4-ticket-{uuid.uuid4().hex[:8]}",
     )
 
 

@@ -27,6 +27,7 @@ from actions.reader import read_slots
 from actions.utils.reading import is_descriptive, read
 from actions.utils.refund import china_today
 from tests.actions.form_turns import COMPLAINT_DOMAIN as DOMAIN
+from tests.actions.form_turns import action, slot_events, user_turn
 
 # 1. The story told before the complaint: the activation's real event sequence.
 
@@ -39,39 +40,39 @@ def _user(text: str, intent: str, message_id: str) -> Dict[str, Any]:
 def _activation(told: str, started_by: str, candidates: Dict[str, Any]) -> Tracker:
     """What validate_complaint_form receives when "10月14日 三亚凤凰机场" starts the form (events
     as in the tracker of the replayed conversation, GET /conversations/<id>/tracker)."""
-    events: List[Dict[str, Any]] = [
-        {"event": "action", "name": "action_session_start"},
+    before: List[Dict[str, Any]] = [
+        action("action_session_start"),
         {"event": "session_started"},
-        {"event": "action", "name": "action_listen"},
+        action("action_listen"),
         _user(told, "policy", "m1"),
-        {"event": "slot", "name": "read_message_id", "value": "m1"},
+        *slot_events({"read_message_id": "m1"}),
         {"event": "user_featurization", "use_text_for_featurization": False},
-        {"event": "action", "name": "action_answer_policy"},
+        action("action_answer_policy"),
         {"event": "bot", "text": "行李规定（以出票航空公司为准，行程单上有写）：…"},
-        {"event": "slot", "name": "answered_message_id", "value": "m1"},
-        {"event": "action", "name": "action_listen"},
-        _user(started_by, "inform", "m2"),
-        {"event": "slot", "name": "read_message_id", "value": "m2"},
+        *slot_events({"answered_message_id": "m1"}),
+    ]
+    after: List[Dict[str, Any]] = [
+        *slot_events({"read_message_id": "m2"}),
         {"event": "user_featurization", "use_text_for_featurization": False},
-        {"event": "action", "name": "action_route_message"},
+        action("action_route_message"),
         {"event": "bot", "text": "非常抱歉给您带来不好的体验，我来帮您登记投诉。"},
-        {"event": "slot", "name": "form_failures", "value": 0.0},
+        *slot_events({"form_failures": 0.0}),
         {"event": "followup", "name": "complaint_form"},
         {"event": "active_loop", "name": "complaint_form"},
-        {"event": "slot", "name": "read_message_id", "value": "m2"},
-        {"event": "slot", "name": "requested_slot", "value": None},
-        {"event": "action", "name": "complaint_form"},
-        *[{"event": "slot", "name": k, "value": v} for k, v in candidates.items()],
+        *slot_events({"read_message_id": "m2", "requested_slot": None}),
+        action("complaint_form"),
+        *slot_events(candidates),
     ]
-    return Tracker(
-        sender_id="s4b-start",
+    return user_turn(
+        started_by,
+        message_id="m2",
+        before=before,
+        parsed=True,
+        after=after,
         slots={"form_failures": 0.0, "requested_slot": None, **candidates},
-        latest_message=events[10]["parse_data"],
-        events=events,
-        paused=False,
-        followup_action=None,
-        active_loop={"name": "complaint_form", "is_interrupted": False, "rejected": False},
-        latest_action_name="complaint_form",
+        loop="complaint_form",
+        sender="s4b-start",
+        latest_action="complaint_form",
     )
 
 
@@ -131,15 +132,15 @@ async def test_a_form_started_on_an_earlier_message_takes_no_story_from_before()
 
 
 def _in_form(text: str, intent: str, requested: str, held: Optional[Dict[str, Any]] = None) -> Tracker:
-    return Tracker(
-        sender_id="s4b-emergency",
-        slots={"requested_slot": requested, **(held or {})},
-        latest_message={"text": text, "intent": {"name": intent}, "entities": [], "message_id": "m9"},
-        events=[{"event": "user", "text": text}],
-        paused=False,
-        followup_action=None,
-        active_loop={"name": "complaint_form"},
-        latest_action_name="action_listen",
+    slots = {"requested_slot": requested, **(held or {})}
+    return user_turn(
+        text,
+        intent,
+        message_id="m9",
+        listen=False,
+        slots=slots,
+        loop="complaint_form",
+        sender="s4b-emergency",
     )
 
 
@@ -245,24 +246,20 @@ def test_a_surname_beside_a_complaint_is_the_name():
 
 def _form_turn(text: str, intent: str, requested: str, candidates: Dict[str, Any]) -> Tracker:
     """validate_complaint_form for a message answering the form's question (events as replayed)."""
-    events = [
-        {"event": "active_loop", "name": "complaint_form"},
-        {"event": "slot", "name": "requested_slot", "value": requested},
-        {"event": "action", "name": "action_listen"},
-        _user(text, intent, "m5"),
-        {"event": "slot", "name": "read_message_id", "value": "m5"},
-        {"event": "action", "name": "complaint_form"},
-        *[{"event": "slot", "name": k, "value": v} for k, v in candidates.items()],
-    ]
-    return Tracker(
-        sender_id="s4b-form",
+    return user_turn(
+        text,
+        intent,
+        message_id="m5",
+        before=[
+            {"event": "active_loop", "name": "complaint_form"},
+            *slot_events({"requested_slot": requested}),
+        ],
+        parsed=True,
+        after=[*slot_events({"read_message_id": "m5"}), action("complaint_form"), *slot_events(candidates)],
         slots={"form_failures": 0.0, "requested_slot": requested, **candidates},
-        latest_message=events[3]["parse_data"],
-        events=events,
-        paused=False,
-        followup_action=None,
-        active_loop={"name": "complaint_form"},
-        latest_action_name="complaint_form",
+        loop="complaint_form",
+        sender="s4b-form",
+        latest_action="complaint_form",
     )
 
 

@@ -11,25 +11,18 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.scope import ActionCapabilities
 from actions.settings import get_settings
+from tests.actions.form_turns import user_turn
 
 
 def _tracker(text: str, clauses: List[Dict[str, Any]]) -> Tracker:
-    latest = {
-        "text": text,
-        "intent": {"name": "ask_capabilities", "confidence": 0.99},
-        "entities": [],
-        "clauses": clauses,
-        "message_id": "m1",
-    }
-    return Tracker(
-        "unit-capabilities",
-        {"form_failures": 0.0},
-        latest,
-        [{"event": "action", "name": "action_listen"}, {"event": "user", "text": text}],
-        False,
-        None,
-        {},
-        "action_listen",
+    return user_turn(
+        text,
+        "ask_capabilities",
+        confidence=0.99,
+        clauses=clauses,
+        message_id="m1",
+        slots={"form_failures": 0.0},
+        sender="unit-capabilities",
     )
 
 

@@ -15,28 +15,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.policy import ActionAnswerPolicy
 from actions.refunds import AMOUNT_ONLY, keep_to_the_amount, verification_purpose
 from actions.scope import ActionOutOfScope
+from tests.actions.form_turns import turn
 
 
 def verifying(text: str, intent: str, purpose: str = "cancellation", key: str = "") -> Tracker:
-    latest: Dict[str, Any] = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
-    if key:
-        latest["response_selector"] = {
-            "policy": {"response": {"intent_response_key": key, "confidence": 0.9}}
-        }
-    return Tracker(
-        sender_id="unit-just-asking",
-        slots={"form_failures": 0.0, "booking_ref": "TR20260004", "verify_purpose": purpose},
-        latest_message=latest,
-        events=[
-            {"event": "action", "name": "verify_form"},
-            {"event": "action", "name": "action_listen"},
-            {"event": "user", "text": text},
-        ],
-        paused=False,
-        followup_action=None,
-        active_loop={"name": "verify_form"},
-        latest_action_name="action_listen",
-    )
+    held = {"booking_ref": "TR20260004", "verify_purpose": purpose}
+    return turn(text, {}, held, intent=intent, confidence=0.9, key=key, sender="unit-just-asking")
 
 
 def purposes(events: List[Dict[str, Any]]) -> List[Any]:

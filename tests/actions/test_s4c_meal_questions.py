@@ -19,23 +19,18 @@ from actions.reader import queries_from_slots
 from actions.router import misread_as_complaint, route
 from actions.scope import ActionOutOfScope
 from actions.utils.text import with_meals
+from tests.actions.form_turns import user_turn
 
 
 def verified(text: str, intent: str, key: Optional[str] = None, key_confidence: float = 0.0) -> Tracker:
-    latest: Dict[str, Any] = {"text": text, "intent": {"name": intent, "confidence": 0.5}, "entities": []}
-    if key:
-        latest["response_selector"] = {
-            "policy": {"response": {"intent_response_key": key, "confidence": key_confidence}}
-        }
-    return Tracker(
-        sender_id="unit-meals",
+    return user_turn(
+        text,
+        intent,
+        confidence=0.5,
+        key=key,
+        key_confidence=key_confidence,
         slots={"form_failures": 0.0, "verified_booking": "TR20260001", "booking_ref": "TR20260001"},
-        latest_message=latest,
-        events=[{"event": "action", "name": "action_listen"}, {"event": "user", "text": text}],
-        paused=False,
-        followup_action=None,
-        active_loop={},
-        latest_action_name="action_listen",
+        sender="unit-meals",
     )
 
 

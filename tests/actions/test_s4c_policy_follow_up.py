@@ -19,6 +19,7 @@ from actions.policy import ActionAnswerPolicy
 from actions.questions import follow_up_key
 from actions.router import misread_as_complaint, route
 from actions.scope import ActionOutOfScope, misunderstood_in_a_row
+from tests.actions.form_turns import user_turn
 
 
 def answered(key: str, question: str) -> List[Dict[str, Any]]:
@@ -41,26 +42,16 @@ def tracker(
     key: Optional[str] = None,
     key_confidence: float = 0.0,
 ) -> Tracker:
-    latest: Dict[str, Any] = {
-        "text": text,
-        "intent": {"name": intent, "confidence": confidence},
-        "entities": [],
-        "message_id": "m1",
-    }
-    if key:
-        latest["response_selector"] = {
-            "policy": {"response": {"intent_response_key": key, "confidence": key_confidence}}
-        }
-    return Tracker(
-        sender_id="unit-follow-up",
+    return user_turn(
+        text,
+        intent,
+        confidence=confidence,
+        key=key,
+        key_confidence=key_confidence,
+        message_id="m1",
+        before=before or [],
         slots={"form_failures": 0.0},
-        latest_message=latest,
-        events=list(before or [])
-        + [{"event": "action", "name": "action_listen"}, {"event": "user", "text": text}],
-        paused=False,
-        followup_action=None,
-        active_loop={},
-        latest_action_name="action_listen",
+        sender="unit-follow-up",
     )
 
 

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 import pytest
 from rasa_sdk import Tracker
@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.itinerary import answer_itinerary, own_business
 from actions.reader import itinerary_slots
 from actions.utils.text import day_offset
+from tests.actions.form_turns import user_turn
 from tests.actions.test_itinerary_followups import BOOKINGS, ONGOING, TODAY  # TODAY: Mon 12-07, day 3
 from tests.actions.test_own_business import followup, slot
 from tests.actions.test_own_business import tracker as out_of_scope
@@ -21,9 +22,7 @@ TURKEY = BOOKINGS["TR20260022"]
 
 
 def _tracker(text: str, slots: Dict[str, Any]) -> Tracker:
-    events: List[Dict[str, Any]] = [{"event": "user", "text": text}]
-    latest = {"text": text, "intent": {"name": "query_itinerary"}}
-    return Tracker("s5", slots, latest, events, False, None, {}, "")
+    return user_turn(text, "query_itinerary", listen=False, slots=slots, sender="s5")
 
 
 def _said(text: str, slots: Dict[str, Any], booking: Dict[str, Any] = ONGOING) -> str:

@@ -12,16 +12,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.questions import answer_follow_up
 from actions.refunds import bracket_follow_up
 from actions.utils.refund import bracket_line
+from tests.actions.form_turns import user_turn
 
 
 def after_policy_answer(key: str, text: str, intent: str, slots: Optional[Dict[str, Any]] = None) -> Tracker:
-    events: List[Dict[str, Any]] = [
+    before = [
         {"event": "user", "text": "退团要扣多少钱啊"},
         {"event": "bot", "text": "…", "metadata": {"utter_action": f"utter_{key}"}},
-        {"event": "user", "text": text},
     ]
-    latest = {"text": text, "intent": {"name": intent, "confidence": 0.6}, "entities": []}
-    return Tracker("s5p", dict(slots or {}), latest, events, False, None, {}, "action_listen")
+    return user_turn(text, intent, confidence=0.6, before=before, listen=False, slots=slots, sender="s5p")
 
 
 def said_texts(dispatcher: CollectingDispatcher) -> List[str]:
@@ -71,23 +70,29 @@ def test_anything_else_is_no_bracket_question(key, text):
     )
 
 
+def _policy(text: str, clauses: List[Dict[str, Any]], key: str, message_id: str, sender: str) -> Tracker:
+    """A policy question the NLU is sure of, read as `clauses`."""
+    return user_turn(
+        text,
+        "policy",
+        confidence=1.0,
+        key=key,
+        clauses=clauses,
+        message_id=message_id,
+        listen=False,
+        sender=sender,
+    )
+
+
 # --- s5b7-10: a fragment asking more of the policy answer is not declined ---------------------
 
 
 def _two_clauses(first: str, key: str, second: str, confidence: float) -> Tracker:
-    text = f"{first} {second}"
-    latest = {
-        "text": text,
-        "intent": {"name": "policy", "confidence": 1.0},
-        "message_id": "m1",
-        "clauses": [
-            {"text": first, "intent": "policy", "response_key": key, "confidence": 1.0},
-            {"text": second, "intent": "out_of_scope", "response_key": None, "confidence": confidence},
-        ],
-        "response_selector": {"policy": {"response": {"intent_response_key": key, "confidence": 1.0}}},
-    }
-    events = [{"event": "user", "text": text}]
-    return Tracker("s5c", {}, latest, events, False, None, {}, "action_listen")
+    clauses = [
+        {"text": first, "intent": "policy", "response_key": key, "confidence": 1.0},
+        {"text": second, "intent": "out_of_scope", "response_key": None, "confidence": confidence},
+    ]
+    return _policy(f"{first} {second}", clauses, key, "m1", "s5c")
 
 
 @pytest.mark.parametrize(
@@ -122,8 +127,7 @@ async def test_a_question_of_its_own_beside_a_policy_answer_is_still_declined():
 
 
 def _out_of_scope(text: str, intent: str = "out_of_scope") -> Tracker:
-    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
-    return Tracker("s5d", {}, latest, [{"event": "user", "text": text}], False, None, {}, "action_listen")
+    return user_turn(text, intent, confidence=0.9, listen=False, sender="s5d")
 
 
 @pytest.mark.parametrize(
@@ -159,14 +163,8 @@ def test_someone_elses_number_is_not_our_line(text):
 
 
 def _one_clause(text: str, clause: str, key: str) -> Tracker:
-    latest = {
-        "text": text,
-        "intent": {"name": "policy", "confidence": 1.0},
-        "message_id": "m2",
-        "clauses": [{"text": clause, "intent": "policy", "response_key": key, "confidence": 1.0}],
-        "response_selector": {"policy": {"response": {"intent_response_key": key, "confidence": 1.0}}},
-    }
-    return Tracker("s5e", {}, latest, [{"event": "user", "text": text}], False, None, {}, "action_listen")
+    clauses = [{"text": clause, "intent": "policy", "response_key": key, "confidence": 1.0}]
+    return _policy(text, clauses, key, "m2", "s5e")
 
 
 @pytest.mark.parametrize(

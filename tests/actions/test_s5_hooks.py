@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.router import ActionRouteMessage
 from actions.utils.refund import bracket_line
 from actions.verification import ActionStartVerification
+from tests.actions.form_turns import user_turn
 from tests.actions.test_s5_followups_policy import after_policy_answer, said_texts
 
 
@@ -34,9 +35,7 @@ async def test_the_verification_start_is_unchanged_otherwise():
 
 
 def _routed(text: str) -> Tracker:
-    latest = {"text": text, "intent": {"name": "inform", "confidence": 0.9}, "entities": []}
-    events = [{"event": "action", "name": "action_listen"}, {"event": "user", "text": text}]
-    return Tracker("s5-route", {}, latest, events, False, None, {}, "action_listen")
+    return user_turn(text, confidence=0.9, sender="s5-route")
 
 
 async def _said_to(text: str) -> List[str]:

@@ -17,6 +17,7 @@ from actions.complaint import ActionPrefillComplaint, ValidateComplaintForm
 from actions.forms.change_of_mind import other_question
 from actions.verification import ValidateVerifyForm
 from tests.actions.form_turns import COMPLAINT_DOMAIN, DOMAIN, slots
+from tests.actions.form_turns import turn as form_turn
 
 
 @pytest.mark.parametrize(
@@ -54,27 +55,10 @@ def _tracker(
     form: Optional[str],
     held: Dict[str, Any],
     after: List[Dict[str, Any]] = (),
-    selector: Optional[Dict[str, Any]] = None,
+    **message: Any,
 ) -> Tracker:
-    events = (
-        ([{"event": "action", "name": form}] if form else [])
-        + [{"event": "action", "name": "action_listen"}, {"event": "user", "text": text}]
-        + [{"event": "slot", "name": k, "value": v} for k, v in read.items()]
-        + list(after)
-    )
-    message: Dict[str, Any] = {"text": text, "intent": {"name": intent}, "entities": []}
-    if selector:
-        message["response_selector"] = {"policy": {"response": selector}}
-    return Tracker(
-        sender_id="unit-test",
-        slots={"form_failures": 0.0, **held, **read},
-        latest_message=message,
-        events=events,
-        paused=False,
-        followup_action=None,
-        active_loop={"name": form} if form else {},
-        latest_action_name="action_listen",
-    )
+    """`message`: more of user_turn's keywords (key and key_confidence, the selector's answer)."""
+    return form_turn(text, read, held, form, intent, after=after, **message)
 
 
 @pytest.mark.parametrize(
@@ -157,8 +141,7 @@ async def test_turning_away_read_as_cancel_sets_the_complaint_aside_and_answers(
     dispatcher = CollectingDispatcher()
     text = "先不投诉了，我想问问延误怎么赔"
     held = {"booking_ref": "TR20260019", "requested_slot": "complaint_description"}
-    selector = {"intent_response_key": "policy/delay", "confidence": 0.97}
-    turn = _tracker(text, {}, "cancel", "complaint_form", held, selector=selector)
+    turn = _tracker(text, {}, "cancel", "complaint_form", held, key="policy/delay", key_confidence=0.97)
     events = await ActionAskDropComplaint().run(dispatcher, turn, COMPLAINT_DOMAIN)
     assert [m.get("response") for m in dispatcher.messages] == ["utter_complaint_kept", "utter_policy/delay"]
     assert ActiveLoop(None) in events and events[-1] == FollowupAction("action_listen")
@@ -220,9 +203,9 @@ async def test_a_cancellation_dropped_for_a_question_the_form_answers_stops_too(
     # The form ran on the message itself and answered its policy question beside the number.
     dispatcher = CollectingDispatcher()
     held = {"verify_purpose": "cancellation", "requested_slot": "booking_ref"}
-    selector = {"intent_response_key": "policy/delay", "confidence": 0.99}
-    turn = _tracker(text, {}, "policy", "verify_form", held, selector=selector)
-    turn.latest_message["message_id"] = "m-1"
+    turn = _tracker(
+        text, {}, "policy", "verify_form", held, key="policy/delay", key_confidence=0.99, message_id="m-1"
+    )
     events = await ValidateVerifyForm().run(dispatcher, turn, DOMAIN)
     responses = [m.get("response") for m in dispatcher.messages]
     assert responses == ["utter_policy/delay", "utter_cancellation_stopped"]

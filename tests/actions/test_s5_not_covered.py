@@ -11,19 +11,19 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.questions import answer_policy_question
+from tests.actions.form_turns import user_turn
 
 
 def _tracker(text: str, key: str, clauses: List[Dict[str, Any]] = ()) -> Tracker:
-    latest = {
-        "text": text,
-        "intent": {"name": "policy", "confidence": 0.99},
-        "entities": [],
-        "response_selector": {"policy": {"response": {"intent_response_key": key, "confidence": 0.99}}},
-        "clauses": list(clauses),
-        "message_id": "m1",
-    }
-    events = [{"event": "action", "name": "action_listen"}, {"event": "user", "text": text}]
-    return Tracker("s5-not-covered", {}, latest, events, False, None, {}, "action_listen")
+    return user_turn(
+        text,
+        "policy",
+        confidence=0.99,
+        key=key,
+        clauses=list(clauses),
+        message_id="m1",
+        sender="s5-not-covered",
+    )
 
 
 async def _said(t: Tracker) -> List[str]:

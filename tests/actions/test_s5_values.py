@@ -5,10 +5,9 @@ complaint told in one message without commas (s5b4-12); a correction of the day 
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from functools import partial
 
 import pytest
-from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.correction import ActionCorrectComplaint, when_where_corrected
@@ -17,25 +16,11 @@ from actions.utils.parsing import parse_booking_refs
 from actions.utils.reading import read
 from actions.verification import ActionStartVerification
 from tests.actions.form_turns import slots
+from tests.actions.test_s4_digits import reader_turn
 
 
-def _tracker(
-    text: str,
-    held: Optional[Dict[str, Any]] = None,
-    intent: str = "inform",
-    loop: Optional[str] = None,
-    events: Optional[list] = None,
-) -> Tracker:
-    return Tracker(
-        sender_id="s5-values",
-        slots={"form_failures": 0.0, **(held or {})},
-        latest_message={"text": text, "intent": {"name": intent}, "entities": [], "message_id": text},
-        events=(events or []) + [{"event": "user", "text": text}],
-        paused=False,
-        followup_action=None,
-        active_loop={"name": loop} if loop else {},
-        latest_action_name="action_listen",
-    )
+# The message the reader reads, as in test_s4_digits, outside any form unless `loop` is given.
+_tracker = partial(reader_turn, loop=None, sender="s5-values")
 
 
 # 1. The end of the phone number named in words (s5b1-13, s5b6-01).
