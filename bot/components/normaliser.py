@@ -43,18 +43,22 @@ _CANTONESE = str.maketrans(
     {
         "嗰": "那", "𠮶": "那", "咩": "啥", "乜": "啥", "嘅": "的", "唔": "不", "冇": "没", "喺": "在",
         "佢": "他", "哋": "们", "咗": "了", "嚟": "来", "啲": "些", "睇": "看", "揾": "找", "搵": "找",
-        "畀": "给",
+        "畀": "给", "俾": "给", "攞": "拿",
     }
 )  # fmt: skip
 
 
 # Cantonese words of two characters whose characters alone are Mandarin too (边 = side):
 # replaced as words, each by a Mandarin word of the same length ("第二日住边间酒店").
-_CANTONESE_WORDS = re.compile("边度|边个|边间|边位|几多|点样|乜嘢|咩嘢")
+# Also words whose single-character reading would mislead: 唔该 is "thank you", not "不该";
+# 系唔系 (OpenCC's 系 for 係) is "是不是"; 同人讲 is "talk to a person", not fan fiction.
 _CANTONESE_WORD = {
     "边度": "哪里", "边个": "哪个", "边间": "哪间", "边位": "哪位",
     "几多": "多少", "点样": "怎样", "乜嘢": "什么", "咩嘢": "什么",
+    "唔该": "谢谢", "唔明": "不懂", "系唔系": "是不是", "系咪": "是不", "同人讲": "跟人讲",
+    "点解": "为何", "得闲": "有空",
 }  # fmt: skip
+_CANTONESE_WORDS = re.compile("|".join(sorted(_CANTONESE_WORD, key=len, reverse=True)))
 
 
 def _to_simplified(text: str) -> str:
