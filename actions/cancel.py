@@ -17,7 +17,7 @@ from actions.fields import LABELS as FIELD_LABELS
 from actions.forms.base import latest_intent, latest_text, previous_slot_value
 from actions.forms.change_of_mind import other_question, take_up
 from actions.utils.parsing import to_simplified
-from actions.utils.reading import DONT_KNOW, drop_reply, trip_cancellation_only
+from actions.utils.reading import DONT_KNOW, drop_reply, read, trip_cancellation_only
 
 
 # What stopping says, by what the form was for: a cancellation request is no "查询".
@@ -74,12 +74,18 @@ class ActionCancelForm(Action):
         if _takes_up_the_kept_complaint(tracker):
             # "继续投诉" (read as `cancel`) after a complaint was set aside: what it promised.
             return _resume(dispatcher, tracker, answered=False)
-        if intent == "request_cancellation" or sent_by_the_form:
+        # "取消订单TR20260010 手机尾号6781" (read as `cancel`): the trip, not a request to stop; no
+        # rule follows `cancel` to start it.
+        misread = intent != "request_cancellation" and cancels_the_order(tracker)
+        if intent == "request_cancellation" or sent_by_the_form or misread:
             # The trip comes first; what the complaint already holds is kept for later.
             if complaint_in_progress(tracker) or sent_by_the_form:
                 dispatcher.utter_message(response="utter_complaint_kept")
             events = stop_form() + [SlotSet("complaint_confirming", None), SlotSet("cancel_pending", None)]
-            if sent_by_the_form:
+            given = read(latest_text(tracker)).phone_last4 if misread else None
+            if given:
+                events.append(SlotSet("phone_last4", given))  # this message's digits, not the form's
+            if sent_by_the_form or misread:
                 # No rule follows here: start the cancellation as the rule after a message does.
                 from actions.verification import ActionStartVerification  # verification -> cancel
 
@@ -103,6 +109,24 @@ async def set_aside_for(dispatcher: CollectingDispatcher, tracker: Tracker, ques
     dispatcher.utter_message(response="utter_complaint_kept")
     events = stop_form() + [SlotSet("complaint_confirming", None), SlotSet("cancel_pending", None)]
     return events + await take_up(dispatcher, tracker, question)
+
+
+def cancels_the_order(tracker: Tracker) -> bool:
+    """The message asks to cancel the booking itself and says nothing else ("取消订单TR20260010
+    手机尾号6781", "帮我把这个团退了"): not the form asking now (its own "取消"), nor a complaint."""
+    if (tracker.active_loop or {}).get("name") == "complaint_form" or tracker.get_slot(
+        "complaint_confirming"
+    ):
+        return False  # the complaint asks first (action_ask_drop_complaint)
+    return trip_cancellation_only(_NUMBERS.sub(" ", to_simplified(latest_text(tracker))))
+
+
+# The booking number and phone digits beside the request ("取消订单TR20260010 手机尾号6781"): the
+# word 订单 stays (it says what is cancelled).
+_NUMBERS = re.compile(
+    r"TR[\s-]*\d(?:[\s-]*\d){7}|(?:手机|电话)?(?:号码?)?(?:尾号|后四位|后4位|末四位)?\s*(?:是|:|：)?\s*(?<!\d)\d{4,11}(?!\d)",
+    re.I,
+)
 
 
 def _takes_up_the_kept_complaint(tracker: Tracker) -> bool:
