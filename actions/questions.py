@@ -400,31 +400,91 @@ async def answer_key(
 
 
 # Questions no policy of ours answers, which the NLU reads as the nearest one (单房差 as the change
-# policy, leaving luggage as the baggage allowance, an infant's ticket as the invoice): they depend
-# on the product, so a person confirms.
+# policy, leaving luggage as the baggage allowance, an infant's ticket as the invoice, a hotel upgrade
+# as the change policy): they depend on the product, so a person confirms (and quotes).
 _NOT_COVERED = re.compile(
     r"单房差|单人房差|补房差|寄存行李|寄放行李|行李寄存|存放行李|单独安排.{0,3}车|单独派车|加床"
     r"|婴儿|宝宝.{0,4}(?:票|价|费)|儿童价|小孩.{0,4}(?:票|价)|宠物|轮椅"
+    r"|(?:酒店|房间?|房型|舱位?|座位?|套餐|住宿|标准).{0,6}升级|升级.{0,6}(?:酒店|房|舱|座|套餐|住宿|标准)"
+    r"|升舱|换(?:个|成)?(?:好点|更好|高级|豪华)的?(?:酒店|房)"
 )
+# A room to change on the spot ("隔壁太吵 能换个房间吗", "老公打呼噜 想换房"): the guide or the
+# hotel's front desk arranges that now; we only record a complaint or hand over if it fails.
+_ROOM_CHANGE = re.compile(
+    r"换(?:个|一个|一间|间|到别的|别的)?(?:房|屋)|调(?:个|一下|一个)?房|分(?:开|两个)?房间?|换(?:个|张)?床"
+)
+_ROOM_BOOKED = re.compile(r"订|预订|预定|买")  # "能订房间吗" is a new booking, not this
+# Whether a sight's ticket is paid ("丽江古城门票要钱吗", "景区门票含不含", "进景点要另外买票吗"):
+# the contract's itinerary says so; not a refund of an unused one (that is the refund policy).
+_TICKET = re.compile(r"门票|(?:景点|景区|古城|园区|公园|博物馆).{0,6}(?:买票|收费|要钱|付费|免费)")
+_TICKET_COST = re.compile(
+    r"要钱|收费|付费|免费|自费|自理|另付|另外|额外|包含|包括|含不含|含吗|含了|多少钱|几块|贵|买票|要买|交钱"
+)
+_TICKET_REFUND = re.compile(r"退|没去|未去|没用|未用")
+
+
+def _not_covered_answer(text: str) -> Optional[str]:
+    """What we say to a question no policy of ours answers; None when `text` asks none."""
+    from actions.settings import get_settings
+
+    if _ROOM_CHANGE.search(text) and not _ROOM_BOOKED.search(text):
+        return (
+            "换房要看酒店当晚有没有空房，最快的办法是直接联系随团导游/领队或酒店前台，请他们现场协调"
+            "（换成其他房型可能需要补差价）。如果协调不了、问题一直没解决，可以告诉我，我帮您登记投诉；"
+            "也可以回复“转人工”，由人工客服帮您联系。"
+        )
+    # Asked, not bought ("我想买两张门票" is a new booking): a question, or "自理还是含在团费里".
+    asked = is_question(text) or "还是" in text
+    if _TICKET.search(text) and _TICKET_COST.search(text) and asked and not _TICKET_REFUND.search(text):
+        return (
+            "行程单上列明的景点，首道门票已经含在团费里（以您的合同和行程单为准）；行程以外的景点、"
+            "园中园和自费项目需要自理。想确认某个景点是否包含，可以发订单号和手机尾号后四位，我帮您查行程；"
+            "也可以回复“转人工”，由人工客服为您确认。"
+        )
+    if _NOT_COVERED.search(text):
+        return (
+            "这个要看您报名的具体产品和行程安排，我这里没有统一的规定可以答复。请回复“转人工”，由人工客服为您确认"
+            f"（需要加钱的会给您报价）；还没报名的也可以拨打销售热线 {get_settings().sales_line} 咨询。"
+        )
+    return None
+
+
+def answer_not_covered(dispatcher: CollectingDispatcher, text: Optional[str]) -> bool:
+    """Said so, with where to ask, when `text` asks something no policy of ours answers (a room
+    change on the spot, whether a sight's ticket is paid, an upgrade, 单房差…); False otherwise.
+    For any reading of the message: the NLU places these anywhere (policy, inform, off-topic,
+    not understood)."""
+    from actions.utils.text import DISCONTENT
+
+    simple = to_simplified(text or "")
+    said = _not_covered_answer(simple)
+    if said is None or DISCONTENT.search(simple) or not (is_question(simple) or _asks_for(simple)):
+        return False  # "门票多收了200 太坑了" is a complaint
+    dispatcher.utter_message(text=said)
+    return True
+
+
+# "帮我换个房", "想换房": a request without a question mark.
+_ASKS_FOR = re.compile(r"帮我|帮忙|给我|想|能不能|可以|可不可以|行不行|能否|还是")
+
+
+def _asks_for(text: Optional[str]) -> bool:
+    return bool(_ASKS_FOR.search(to_simplified(text or "")))
 
 
 def not_covered(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
     """Said so, with where to ask, when the message asks only what no policy of ours answers."""
-    from actions.settings import get_settings
-
     text = to_simplified((tracker.latest_message or {}).get("text") or "")
-    if not _NOT_COVERED.search(text):
+    if _not_covered_answer(text) is None:
         return False
     if any(
-        c.get("intent") == "policy" and c.get("response_key") and not _NOT_COVERED.search(c.get("text") or "")
+        c.get("intent") == "policy"
+        and c.get("response_key")
+        and _not_covered_answer(to_simplified(c.get("text") or "")) is None
         for c in clauses(tracker)
     ):
         return False  # a question we do answer beside it: the usual answers
-
-    dispatcher.utter_message(
-        text="这个要看您报名的具体产品和行程安排，我这里没有统一的规定可以答复。请回复“转人工”，由人工客服为您确认；"
-        f"还没报名的也可以拨打销售热线 {get_settings().sales_line} 咨询。"
-    )
+    dispatcher.utter_message(text=_not_covered_answer(text))
     return True
 
 

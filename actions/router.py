@@ -21,7 +21,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.forms.base import latest_intent, latest_text
 from actions.itinerary import asks_about_meals, last_question, own_business
-from actions.questions import answer_follow_up
+from actions.questions import answer_follow_up, answer_not_covered
 from actions.reader import complaint_slots_of, itinerary_slots
 from actions.refunds import verification_purpose
 from actions.scope import answer_our_line, is_new_booking
@@ -156,12 +156,15 @@ def route(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[E
         if topic == "policy/refund":
             dispatcher.utter_message(response="utter_refund_offer_compute")
         return []
-    if tells_a_story(text) or wants_to_complain(text):
+    if wants_to_complain(text):
+        return start_complaint(dispatcher, tracker)
+    # "空调坏了 想换一间房", "景区门票包含吗": answered where it is settled.
+    if answer_our_line(dispatcher, text) or answer_not_covered(dispatcher, text):
+        return []
+    if tells_a_story(text):
         return start_complaint(dispatcher, tracker)
     if is_new_booking(text):
         dispatcher.utter_message(response="utter_out_of_scope_booking", sales_line=get_settings().sales_line)
-        return []
-    if answer_our_line(dispatcher, text):
         return []
     followed_up = answer_follow_up(dispatcher, tracker)
     if followed_up is not None:

@@ -17,7 +17,12 @@ from actions.fields import (
     REQUEST_TEXT_SLOT,
 )
 from actions.forms.base import latest_text
-from actions.questions import answer_beside_off_topic, answer_extra_questions, answer_follow_up
+from actions.questions import (
+    answer_beside_off_topic,
+    answer_extra_questions,
+    answer_follow_up,
+    answer_not_covered,
+)
 from actions.settings import get_settings
 from actions.utils.parsing import to_simplified
 from actions.utils.reading import is_question, read, request_code
@@ -49,13 +54,22 @@ _OUR_LINE = re.compile(
     r"(?:你们|贵公司|公司|客服|旅行社|官方|售后|人工|总部|门店)\S{0,6}?(?:电话|热线|号码|联系方式|座机)"
     r"|(?:怎么|如何|怎样)(?:联系|找到?)(?:你们|客服|人工|旅行社)"
 )
+# "给我个客服电话 我自己打": asked for without a question mark.
+_WANTS_LINE = re.compile(r"给我|发我|告诉我|留个|直接打|自己打|打过去|打给")
+# "客服电话一直打不通": a complaint about the line, not a request for it.
+_LINE_FAILED = re.compile(r"打不通|没人接|不接|占线|投诉")
 _SOMEONE_ELSE = re.compile(r"导游|领队|司机|酒店|航空|使馆|领事馆|警察|医院|地接")
 
 
 def answer_our_line(dispatcher: CollectingDispatcher, text: str) -> bool:
     """Our service and sales lines, when the message asks for them; False when it does not."""
     simple = to_simplified(text or "")
-    if not (_OUR_LINE.search(simple) and is_question(simple)) or _SOMEONE_ELSE.search(simple):
+    asked = is_question(simple) or _WANTS_LINE.search(simple)
+    if (
+        not (_OUR_LINE.search(simple) and asked)
+        or _SOMEONE_ELSE.search(simple)
+        or _LINE_FAILED.search(simple)
+    ):
         return False
     settings = get_settings()
     dispatcher.utter_message(
@@ -166,7 +180,11 @@ class ActionOutOfScope(Action):
         amount_only = _keep_to_the_amount(dispatcher, tracker)
         if amount_only is not None:
             return amount_only  # "我只是先了解一下" while a cancellation is verified
-        if is_new_booking(latest_text(tracker)):
+        if answer_not_covered(dispatcher, latest_text(tracker)):
+            # "隔壁太吵 能换个房吗", "进景点要另外买票吗" (not a ticket to sell): where it is settled,
+            # or what the contract says.
+            pass
+        elif is_new_booking(latest_text(tracker)):
             dispatcher.utter_message(
                 response="utter_out_of_scope_booking", sales_line=get_settings().sales_line
             )
