@@ -488,8 +488,28 @@ def not_covered(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
     return True
 
 
+def complaint_told(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """ "我是要投诉！航班改时间没提前通知" (read as the complaint process, sure): no question asked,
+    the traveller complains, so the complaint starts with what the message said. None otherwise
+    ("投诉流程是怎样的", "我要投诉，怎么处理的？" get the process)."""
+    from actions.router import start_complaint, wants_to_complain  # router -> questions
+
+    text = (tracker.latest_message or {}).get("text") or ""
+    if (
+        tracker.active_loop
+        or clauses(tracker)
+        or is_question(to_simplified(text))
+        or not wants_to_complain(text)
+    ):
+        return None
+    return start_complaint(dispatcher, tracker)
+
+
 async def answer_policy_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
     """The question the message is about, then any other policy question in it."""
+    told = complaint_told(dispatcher, tracker)
+    if told is not None:
+        return told
     record = to_the_record(tracker)
     if record is not None:
         return record

@@ -12,7 +12,7 @@ answered again for it. Otherwise the traveller is asked what they want.
 from __future__ import annotations
 
 import re
-from typing import List, Optional, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -117,12 +117,123 @@ def verify_corrected(dispatcher: CollectingDispatcher, tracker: Tracker, number:
     return events + [FollowupAction("verify_form")]
 
 
-_NO_COMPLAINT = re.compile(r"不(?:想|要|用|必|打算)(?:投诉|投訴)")
+# "不想投诉", "我不是投诉啊", "没要投诉", "并不是要投诉": the word names what the traveller is NOT doing.
+NOT_COMPLAINING = re.compile(
+    r"(?:不(?:想|要|用|必|打算)|(?:并|也)?不是(?:要|想|来|在)?|没(?:有)?(?:要|想|在)?)(?:投诉|投訴)"
+)
+# "投诉 订单TR…", "投诉：导游…", "我投诉导游": the word leads the message; not "投诉进度", "投诉单号",
+# "投诉流程", "投诉了三天没人理" (the progress of one made), "投诉怎么处理" (the process).
+_LEADING_COMPLAINT = re.compile(
+    r"^[\s，,。.！!]*(?:我|我们)?(?:投诉|投訴)(?![进单流程了过的电话热线怎多号结处有])"
+)
 
 
 def wants_to_complain(text: str) -> bool:
-    """ "我要投诉，我手机号…，我叫陈静": the wish in words, whatever the NLU made of the rest."""
-    return bool(WANTS_TO_COMPLAIN.search(text)) and not _NO_COMPLAINT.search(text)
+    """ "我要投诉，我手机号…，我叫陈静", "投诉 订单TR…": the wish in words, whatever the NLU made of
+    the rest."""
+    simple = to_simplified(text or "")
+    said = WANTS_TO_COMPLAIN.search(simple) or _LEADING_COMPLAINT.search(simple)
+    return bool(said) and not NOT_COMPLAINING.search(simple)
+
+
+# Asking to see the trip: "想查行程", "查一下明天住哪", "我要看看行程安排", "把行程发我".
+_ASKS_TO_SEE = re.compile(
+    r"(?:查|看|了解|知道|告诉我|发|问)[^，,。.！!？?]{0,8}?"
+    r"(?:行程|安排|航班|酒店|住|集合|导游|领队|几点|哪|什么)"
+)
+
+
+def asks_for_the_trip(text: str) -> bool:
+    """ "我的订单号TR2026004 想查行程", "我要查行程 手机号就是138…", "我不是投诉 就想看看行程":
+    the traveller's own trip is asked, and nothing is complained of ("我不是投诉" is no complaint;
+    "行程安排太差了" is one)."""
+    from actions.itinerary import PLAN_WORDS  # itinerary -> reader -> router
+
+    simple = to_simplified(text or "")
+    if wants_to_complain(simple) or DISCONTENT.search(NOT_COMPLAINING.sub("", simple)):
+        return False
+    rest = read(simple).rest
+    if not (PLAN_WORDS.search(rest) or any(itinerary_slots(rest))):
+        return False
+    return bool(_ASKS_TO_SEE.search(rest)) or is_question(rest)
+
+
+def complaint_in(message: Optional[Dict[str, Any]]) -> Optional[str]:
+    """The complaint a message about the trip makes beside its questions ("投诉 订单TR… 航班改了
+    时间…要求补偿", "我要投诉导游态度差，另外想问下明天几点集合？"): the message without its
+    question clauses, to start the complaint with; None when it makes none."""
+    text = (message or {}).get("text") or ""
+    story = text
+    for clause in (message or {}).get("clauses") or []:
+        story = story.replace(clause.get("text") or "\0", " ")
+    story = re.sub(
+        r"(?:另外|还有|顺便问一下|顺便问下|顺便|再问一下|以及)[\s，,。.；;!！]*$", "", story.strip()
+    )
+    story = story.strip(" ，,。.；;!！")
+    simple = to_simplified(story)
+    if wants_to_complain(simple):
+        return story
+    if DISCONTENT.search(NOT_COMPLAINING.sub("", simple)) and tells_a_story(simple):
+        return story
+    return None
+
+
+def asks_the_trip(message: Optional[Dict[str, Any]]) -> bool:
+    """The message asks about the trip in a question ("明天几点集合？"), beside anything else."""
+    text = (message or {}).get("text") or ""
+    questions = [
+        c.get("text") or "" for c in (message or {}).get("clauses") or [] if is_question(c.get("text") or "")
+    ]
+    if not questions and is_question(read(text).rest):
+        questions = [text]
+    return any(any(itinerary_slots(q)) for q in questions)
+
+
+_LEAD_WORDS = re.compile(r"^[\s，,。.！!~～、…啊呀吧哦嘛呢的了]+|^(?:我|我们)?(?:只是|就是|其实|是)?")
+
+
+def not_complaining_but(text: str) -> Optional[str]:
+    """ "我不是投诉啊 我要查行程", "没想投诉，就问问退款怎么算": inside a complaint, what the
+    traveller says they want instead; None when the message says no such thing."""
+    simple = to_simplified(text or "")
+    said = NOT_COMPLAINING.search(simple)
+    if not said:
+        return None
+    rest = simple[said.end() :]
+    for _ in range(3):
+        rest = _LEAD_WORDS.sub("", rest, count=1).strip()
+    return rest or None
+
+
+async def leave_the_complaint(
+    dispatcher: CollectingDispatcher, tracker: Tracker
+) -> Optional[List[EventType]]:
+    """A complaint form asking while the traveller says it is no complaint and asks something
+    else: the complaint is set aside (kept: "继续投诉" takes it up) and the question taken up.
+    None when the form is not asking or the message says no such thing."""
+    from actions.cancel import set_aside_for  # cancel -> verification -> ... -> router
+
+    if (tracker.active_loop or {}).get("name") != "complaint_form":
+        return None
+    question = not_complaining_but(latest_text(tracker))
+    if question is None:
+        return None
+    return await set_aside_for(dispatcher, tracker, question)
+
+
+def trip_instead(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    """The verification for the itinerary a message asked for: a booking number one digit short
+    is named so first ("TR2026004少了一位"); the complaint values read from it are set back."""
+    from actions.complaint import undo_read_now  # complaint -> router: imported when needed
+    from actions.questions import verify_for_itinerary
+    from actions.verification import number_slip  # verification -> ... -> router
+
+    text = latest_text(tracker)
+    slip = number_slip("booking", text)
+    if slip:
+        dispatcher.utter_message(text=slip)
+    item, day = itinerary_slots(read(text).rest)
+    return undo_read_now(tracker) + verify_for_itinerary(item, day)
 
 
 # A topic named alone ("退款", "发票？"), which the NLU may not place: its policy answer. Not "退团"
@@ -161,6 +272,11 @@ def route(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[E
     # "空调坏了 想换一间房", "景区门票包含吗": answered where it is settled.
     if answer_our_line(dispatcher, text) or answer_not_covered(dispatcher, text):
         return []
+    if not tracker.active_loop and asks_for_the_trip(text):
+        # "我的订单号TR2026004 想查行程" reads as a story (six characters, no question mark): the
+        # trip is asked, never a complaint.
+        own = own_business(tracker)
+        return own if own is not None else trip_instead(dispatcher, tracker)
     if tells_a_story(text):
         return start_complaint(dispatcher, tracker)
     if is_new_booking(text):
@@ -184,6 +300,9 @@ def misread_as_complaint(dispatcher: CollectingDispatcher, tracker: Tracker) -> 
     text = latest_text(tracker)
     if tracker.get_slot("verified_booking") and (asks_about_meals(text) or asks_about_the_trip(text)):
         return own_business(tracker)
+    if asks_for_the_trip(text):
+        # "我的订单号TR2026004 想查行程", "我要查行程 手机号…名字张伟": the trip, not a complaint.
+        return trip_instead(dispatcher, tracker)
     return None
 
 

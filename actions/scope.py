@@ -145,6 +145,10 @@ def story_answer(tracker: Tracker) -> List[EventType]:
     rest = read(text).rest
     if not rest or asks_a_question(text) or is_new_booking(text):
         return []
+    from actions.router import not_complaining_but  # router -> scope
+
+    if not_complaining_but(text) is not None:
+        return []  # "我不是投诉啊 我要查行程" answers nothing the complaint asked
     if requested == "complaint_request":
         return [
             SlotSet("complaint_request", request_code(rest) or "other"),
@@ -174,6 +178,11 @@ class ActionOutOfScope(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        from actions.router import leave_the_complaint  # router -> scope
+
+        left = await leave_the_complaint(dispatcher, tracker)
+        if left is not None:
+            return left  # "我不是投诉啊 我要查行程": not an answer to the complaint's question
         answer = story_answer(tracker)
         if answer:
             return answer  # nothing said: the complaint form takes it as the answer and goes on

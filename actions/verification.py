@@ -321,6 +321,14 @@ class ActionStartVerification(Action):
         if answered is not None:
             return answered
         purpose = verification_purpose(tracker)
+        if purpose == "itinerary":
+            from actions.router import asks_the_trip, complaint_in, start_complaint  # router -> ... -> here
+
+            if complaint_in(tracker.latest_message) is not None and not asks_the_trip(tracker.latest_message):
+                # "投诉 订单TR… 航班改了时间…要求补偿" (read as a flight question): a complaint; the
+                # form takes the booking number and the story from the message.
+                reset = [SlotSet("itinerary_item", None), SlotSet("day_number", None)]
+                return reset + start_complaint(dispatcher, tracker)
         if purpose == "cancellation" and not is_verified(tracker):
             dispatcher.utter_message(response="utter_cancellation_start")
         elif purpose == "refund" and not is_verified(tracker):
@@ -402,4 +410,27 @@ class ActionVerified(Action):
                 # The refund question asked beside the itinerary one (actions/refunds.py).
                 dispatcher.utter_message(text=refund_text(booking))
         # Questions the verifying message asked beside (once per message: no repeat).
-        return reset + events + await answer_side_questions(dispatcher, tracker, primary=False)
+        events = reset + events + await answer_side_questions(dispatcher, tracker, primary=False)
+        if purpose == "itinerary":
+            from actions.router import complaint_in, start_complaint  # router -> ... -> here
+
+            story = complaint_in(starting_message(tracker))
+            if story is not None:
+                # "我要投诉导游态度差，另外想问下明天几点集合？": the question answered, the complaint
+                # it also made is started with what it said (nothing asked twice).
+                events = [e for e in events if e.get("event") != "followup"]
+                events += start_complaint(dispatcher, tracker, story)
+        return events
+
+
+def starting_message(tracker: Tracker) -> Dict[str, Any]:
+    """The traveller's message that started the verification now ending (its text and parse)."""
+    started = False
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "action" and event.get("name") == "action_verified":
+            return {}  # an earlier verification's end: this one started otherwise (a follow-up)
+        if event.get("event") == "action" and event.get("name") == "action_start_verification":
+            started = True
+        elif started and event.get("event") == "user":
+            return {**(event.get("parse_data") or {}), "text": event.get("text") or ""}
+    return {}
