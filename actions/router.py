@@ -267,6 +267,9 @@ def route(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[E
         if topic == "policy/refund":
             dispatcher.utter_message(response="utter_refund_offer_compute")
         return []
+    person = for_a_person(dispatcher, tracker)
+    if person is not None:
+        return person
     if wants_to_complain(text):
         return start_complaint(dispatcher, tracker)
     # "空调坏了 想换一间房", "景区门票包含吗": answered where it is settled.
@@ -285,7 +288,52 @@ def route(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[E
     followed_up = answer_follow_up(dispatcher, tracker)
     if followed_up is not None:
         return followed_up
-    return answer_to_refund_offer(tracker) or own_business(tracker)
+    routed = answer_to_refund_offer(tracker) or own_business(tracker)
+    if routed is None and not tracker.active_loop and ACKNOWLEDGED.match(to_simplified(text)):
+        # "好的" right after the greeting (or any answer): nothing to do yet, so what they want.
+        dispatcher.utter_message(response="utter_ask_what_for")
+        return []
+    return routed
+
+
+# "好的", "嗯嗯", "ok", "知道了": an acknowledgement that asks nothing.
+ACKNOWLEDGED = re.compile(
+    r"^\s*(?:好的?|好吧|好嘞|好滴|嗯+|哦+|噢+|喔+|行|行吧|可以|ok|okay|收到|知道了|明白了?|了解了?)"
+    r"(?:的|啊|呀|哈|嗯)*[\s，,。.!！~～]*$",
+    re.I,
+)
+
+# Policy answers that end in a request a person carries out (the invoice is issued by our finance
+# staff, a change of date or traveller is confirmed and priced by a specialist): what the
+# traveller still has to give, said when the booking number comes right after them.
+_PERSON_JOBS = {
+    "policy/invoice": (
+        "开发票",
+        "还需要：发票抬头、纳税人识别号（单位抬头必填）和接收发票的邮箱，请直接发在这里",
+    ),
+    "policy/change": ("改期/换人", "请在这里补充想改到的日期或新旅客的姓名，费用由专员确认后告诉您"),
+}
+
+
+def for_a_person(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """The booking number given right after the invoice (or change) answer, which asks for it to
+    apply: it is for that request, not an itinerary to show. The assistant cannot issue an
+    invoice or price a change, so the request goes to a person (the queue keeps the conversation
+    and what the traveller adds); None when the message is no such answer."""
+    from actions.questions import last_policy_key
+
+    reading = read(latest_text(tracker))
+    if tracker.active_loop or not reading.booking_ref:
+        return None
+    job = _PERSON_JOBS.get(last_policy_key(tracker) or "")
+    if job is None or is_question(reading.rest) or tells_a_story(reading.rest):
+        return None
+    what, still = job
+    dispatcher.utter_message(
+        text=f"收到，订单 {reading.booking_ref} 的{what}申请需要人工客服办理，我这就为您转接。"
+        f"{still}，客服都能看到。"
+    )
+    return [SlotSet("booking_ref", reading.booking_ref), FollowupAction("action_request_human")]
 
 
 def misread_as_complaint(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
