@@ -18,13 +18,20 @@ from actions.utils.refund import china_today
 from actions.utils.text import (
     DAY_FREE_ITEMS,
     DISCONTENT,
+    FREE_TIME,
     LAST_DAY,
     MEAL_QUESTION,
+    WHOLE_ITINERARY,
+    arrival_note,
+    asks_arrival_time,
+    asks_when_to_arrive,
     asks_which_day,
     day_ref,
     days_with,
+    free_time_answer,
     itinerary_answers,
     packing_note,
+    whole_itinerary,
     with_meals,
 )
 
@@ -38,6 +45,15 @@ _DAY_ITEMS = {"meeting", "hotel", "flight"}
 # "酒店都住哪些", "每天几点集合": every day, not the one asked before.
 _EVERY_DAY = re.compile(r"都|所有|每天|每晚|全部|各|哪些|哪几")
 _PUNCTUATION = re.compile(r"[\s，,。.？?！!~～、：:]")
+_CLAUSE_BREAK = re.compile(r"[\s，,。.？?！!；;~～]+")
+
+
+def follow_up_clause(text: str) -> str:
+    """ "那后天呢" of "哦今天已经过了 那后天呢": the last clause when it is a short follow-up on its own
+    (what comes before only comments on the answer), else the whole message."""
+    parts = [p for p in _CLAUSE_BREAK.split(text or "") if p]
+    last = parts[-1] if parts else ""
+    return last if len(parts) > 1 and is_elliptical(last) else text or ""
 
 
 def answer_itinerary(
@@ -59,13 +75,27 @@ def answer_itinerary(
         thing = asks_which_day(latest_text(tracker))
         found = days_with(booking, thing) if thing else []
         queries = [(None, number) for number in found] or queries
-    queries = with_meals(queries, _asking_texts(tracker))
-    for text in itinerary_answers(booking, queries, today or china_today()):
-        dispatcher.utter_message(text=text)
-    note = packing_note(_asking_texts(tracker))
-    if note:
-        # "明天出发要带什么": the day-1 plan above, and where the list of what to bring is.
-        dispatcher.utter_message(text=note)
+    texts = _asking_texts(tracker)
+    simple = [to_simplified(t) for t in texts]
+    if queries == [(None, None)] and any(asks_when_to_arrive(t) for t in texts):
+        queries = [("meeting", None)]  # "要提前多久到": the meeting, and the margin below
+    elif queries == [(None, None)] and asks_arrival_time(latest_text(tracker)):
+        queries = [(asks_arrival_time(latest_text(tracker)), None)]  # "几点到北京": the landing
+    queries = with_meals(queries, texts)
+    if queries == [(None, None)] and any(FREE_TIME.search(t) for t in simple):
+        # "行程里有没有自由活动时间": the days with free time, not day 1's overview.
+        dispatcher.utter_message(text=free_time_answer(booking))
+    elif queries == [(None, None)] and any(WHOLE_ITINERARY.search(t) for t in simple):
+        # "我的行程单发我一份": every day, not day 1's overview.
+        dispatcher.utter_message(text=whole_itinerary(booking))
+    else:
+        for text in itinerary_answers(booking, queries, today or china_today()):
+            dispatcher.utter_message(text=text)
+    for note in (packing_note(texts), arrival_note(texts, booking)):
+        if note:
+            # "明天出发要带什么": the plan above, and where the list of what to bring is;
+            # "要提前多久到": the meeting above, and the margin to keep.
+            dispatcher.utter_message(text=note)
     # The day kept is recorded as asked ("酒店呢", then "那集合呢": still that day), then cleared.
     kept = [SlotSet("day_number", kept_day)] if kept_day else []
     return kept + [SlotSet("itinerary_item", None), SlotSet("day_number", None)]
@@ -94,7 +124,7 @@ def _same_item_again(tracker: Tracker, queries: List[Any]) -> List[Any]:
     the day named now (the slots were cleared after that answer: the tracker's events keep it)."""
     if len(queries) != 1 or queries[0][0] or queries[0][1] is None:
         return queries
-    if not is_elliptical(latest_text(tracker)):
+    if not is_elliptical(follow_up_clause(latest_text(tracker))):
         return queries  # "后天的安排" asks for that day's plan
     previous = _previous_items(tracker)
     day = queries[0][1]
@@ -167,10 +197,12 @@ def own_business(tracker: Tracker) -> Optional[List[EventType]]:
     handles it takes over (verification happens there if it has not yet). None otherwise."""
     if tracker.active_loop:
         return None  # a form is asking: the reader gives it what the message holds
-    text = latest_text(tracker)
-    reading = read(text)
+    said = latest_text(tracker)
+    reading = read(said)
     if reading.ticket_no:
         return [SlotSet("form_failures", 0.0), FollowupAction("ticket_form")]
+    # "哦今天已经过了 那后天呢": the follow-up at its end is what is asked.
+    text = follow_up_clause(said)
     item, day = itinerary_slots(text)
     if day and not item and not day.isdigit() and not (is_elliptical(text) or PLAN_WORDS.search(text)):
         # "明天会下雨吗" is the weather; "明天呢", "12月9号去哪里玩" ask the itinerary
@@ -182,6 +214,11 @@ def own_business(tracker: Tracker) -> Optional[List[EventType]]:
             # "是前一天晚上吗" after the meeting: that question again, its answer says the date
             asked = last_question(tracker)
             item, day = asked.get("itinerary_item"), asked.get("day_number")
+        elif asks_when_to_arrive(text):
+            # "要提前多久到" after the meeting point: the meeting (its answer adds the margin)
+            item, day = "meeting", last_question(tracker).get("day_number")
+        elif asks_arrival_time(text):
+            item = asks_arrival_time(text)  # "几点到北京" after the itinerary: the flight lands
     verified = tracker.get_slot("verified_booking")
     # "我想问问明天去哪里" before any verification: a day of the trip and what happens on it is
     # our traveller's own trip; verification asks for the booking and keeps the day asked.

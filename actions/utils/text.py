@@ -112,6 +112,87 @@ def packing_note(texts: Iterable[str]) -> Optional[str]:
     return PACKING_NOTE if any(PACKING_QUESTION.search(t or "") for t in texts) else None
 
 
+# "要提前多久到", "需要早点到吗", "几点到机场合适": when to be there, which the meeting time says
+# (with the usual margin); asked after the meeting point it is no refund question ("提前").
+ARRIVE_EARLY = re.compile(
+    r"提前(?:多久|多长时间|多少时间|多少分钟|几个?(?:小时|钟头|钟|分钟)|几点)"
+    r"|(?:要|需要|得|该|应该|用不用|要不要|需不需要|是不是要|最好)(?:提前|早点|早些|早一点|早一些)"
+    r"(?:到(?!机场.{0,3}退)|去|出门|过去|出发|吗|嘛|么|呢|$)"
+    r"|(?:几点|什么时候|啥时候)(?:到|去|出门)(?:机场|集合|车站|高铁站|火车站|码头)"
+    r"|几点出门"
+)
+ARRIVE_EARLY_NOTE = "请按上面的集合时间到达集合地点，建议提前 15–30 分钟到，方便找到领队、办理手续。"
+ARRIVE_EARLY_FLYING = (
+    "如果不参加集合、自行去机场，国内航班请至少提前 2 小时、国际航班至少提前 3 小时到达机场。"
+)
+# "几点到北京", "什么时候落地", "几点能到": when the flight lands (not "几点到机场": the meeting).
+ARRIVAL_TIME = re.compile(
+    r"(?:几点|什么时候|啥时候|几时|多久)(?:能|可以|才|会|就)?回?(?:到|落地|降落|抵达|到达)"
+    r"(?!机场|集合|车站|码头|酒店|景区|景点|账|帐)"
+    r"|(?:落地|到达|抵达|降落)(?:时间|是几点|几点)"
+)
+_RETURNING = re.compile(r"回|返|到家")
+
+
+def asks_arrival_time(text: str) -> Optional[str]:
+    """The flight item a question about landing asks ("几点到北京": outbound_flight, "几点回到
+    广州": return_flight); None when it asks none, or when to be at the meeting ("要提前多久到")."""
+    simple = to_simplified(text or "")
+    if ARRIVE_EARLY.search(simple) or not ARRIVAL_TIME.search(simple):
+        return None
+    return "return_flight" if _RETURNING.search(simple) else "outbound_flight"
+
+
+def asks_when_to_arrive(text: str) -> bool:
+    return bool(ARRIVE_EARLY.search(to_simplified(text or "")))
+
+
+def arrival_note(texts: Iterable[str], booking: Booking) -> Optional[str]:
+    """The margin to keep before the meeting when one of the traveller's messages asks it (and
+    before a flight, for a trip that flies)."""
+    if not any(asks_when_to_arrive(t) for t in texts):
+        return None
+    return ARRIVE_EARLY_NOTE + (ARRIVE_EARLY_FLYING if _flights(booking) else "")
+
+
+# "我的行程单发我一份", "完整行程给我看看", "每天的安排": every day of the trip, not day 1's overview.
+WHOLE_ITINERARY = re.compile(
+    r"行程单|行程表|日程表|完整(?:的)?(?:行程|安排)|全部(?:的)?(?:行程|安排)|整个(?:的)?(?:行程|安排)"
+    r"|所有(?:的)?(?:行程|安排)|详细(?:的)?(?:行程|安排)|全程(?:的)?(?:行程|安排)|每(?:一)?天(?:的)?(?:行程|安排)"
+    r"|几天(?:都|分别)(?:去|干|玩)"
+)
+# "有没有自由活动时间", "哪天可以自己逛": the days whose programme names free time.
+FREE_TIME = re.compile(r"自由活动|自由时间|自由行动|自由购物|自由安排|自己逛|自由行")
+FREE_TIME_THING = "自由"
+
+
+def free_time_answer(booking: Booking) -> str:
+    """The days whose programme has free time, or that none is written in it."""
+    days = [d for d in _days(booking) if FREE_TIME_THING in (d.get("title") or "")]
+    if not days:
+        return (
+            f"订单 {booking['ref']} 的行程里没有单独写明自由活动时间，"
+            "每天的具体安排以出团通知为准，也可以问导游。"
+        )
+    lines = [f"订单 {booking['ref']} 的行程中安排了自由活动的日子："]
+    lines += [f"{_day_label(d)}：{d['title']}" for d in days]
+    return _lines(lines)
+
+
+def whole_itinerary(booking: Booking) -> str:
+    """Every day of the trip, one line each (its programme and hotel), under the booking's line."""
+    lines = [
+        f"订单 {booking['ref']}：{booking['product']}，{booking['departure_date']} 出发，"
+        f"{booking['return_date']} 返回。每天的安排："
+    ]
+    for d in _days(booking):
+        hotel = f"；住 {d['hotel']}" if d.get("hotel") else ""
+        lines.append(f"{_day_label(d)}：{d['title']}{hotel}")
+    lines.append(_guide(booking) or "")
+    lines.append("想了解某一天的集合、航班等细节，直接问我就可以，例如“第二天几点集合”。")
+    return _lines(lines)
+
+
 # "有早餐吗", "含不含午餐", "晚饭自理吗", "包餐吗", "中午管饭吗": the meals, answered from what the
 # booking's fee includes ("早点集合" is early, not breakfast).
 MEAL_QUESTION = re.compile(
