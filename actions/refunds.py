@@ -47,7 +47,12 @@ _CAN_I = r"能退吗|可以退吗|退得了"
 _AMOUNT = re.compile(f"{_HOW_MUCH}|{_CAN_I}")
 # "能退吗" after "我不打算去了" asks to cancel; after "退的话" / "如果…" it asks what would happen.
 _ASKS_WHAT_IF = re.compile(f"(?:{_HOW_MUCH})|(?:的话|如果|要是|假如|万一).*(?:{_CAN_I})")
-_OUTBOUND = re.compile(r"出境|境外|国外|出国|海外|outbound", re.I)
+# Trips abroad, Hong Kong, Macao and Taiwan included, are under the outbound contract (GF-2014-2402).
+_OUTBOUND = re.compile(
+    r"出境|境外|国外|出国|海外|outbound|日本|韩国|泰国|越南|新加坡|马来|印尼|巴厘岛|菲律宾|柬埔寨|老挝|缅甸"
+    r"|欧洲|美国|加拿大|澳洲|澳大利亚|新西兰|迪拜|土耳其|埃及|俄罗斯|马尔代夫|港澳|香港|澳门|台湾",
+    re.I,
+)
 _DOMESTIC = re.compile(r"国内|境内")
 # Intents whose flow verifies the booking in this turn (action_start_verification).
 _VERIFYING = {"query_itinerary", "request_cancellation"}
@@ -65,6 +70,27 @@ _JUST_ASKING = re.compile(
 # Said when a cancellation being verified turns out to be only a question.
 AMOUNT_ONLY = "好的，那就不为您登记退团申请。核对订单后，我只帮您计算按合同需要扣除的费用。"
 _OFFER = "utter_refund_offer_compute"
+# A line of the refund table said as text is recorded as the refund answer (the bot event's
+# utter_action), so the follow-up mechanism (questions.follow_up_key) knows what "那出境呢" follows.
+REFUND_ANSWER = "utter_" + REFUND_KEY
+# "钱退到哪里", "多久到账", "能退回微信吗": how the money comes back, not how much.
+_REFUND_WAY = re.compile(
+    r"退(?:到|回|给|去)(?:哪|什么|啥|原|我的|微信|支付宝|银行卡|卡|账户)|(?:钱|款|退款)(?:会|能)?(?:打|退|返)?到哪"
+    r"|(?:多久|多长时间|几天|什么时候|啥时候|何时)(?:能|可以|才|会)?(?:到账|到帐|退回|退到|收到|退款)"
+    r"|到账|到帐|原路|退款方式|怎么退(?:给|回)"
+)
+REFUND_WAY = (
+    "退款在审核通过后 7 个工作日内原路退回（付款时用的微信、支付宝或银行卡）；"
+    "信用卡到账时间以发卡行为准。已提交退团申请的，客服确认扣款金额后即为您办理。"
+)
+# Words of a refund question; a message with none of them that the selector only guessed to be
+# one ("要提前多久到" after the meeting point, 0.26) is not computed for the booking.
+_REFUND_WORDS = re.compile(
+    r"退|扣|取消|损失|违约|手续费|费|钱|款|到账|到帐|不去|不玩|不想去|走不了|去不了|refund|cancel", re.I
+)
+SURE_REFUND = 0.8
+# The fee asked beside the way back ("退团怎么收费，多久到账"): the whole answer, which says both.
+_FEE_ASKED = re.compile(f"{_HOW_MUCH}|{_CAN_I}|扣|收费|费用|规定|政策|标准|怎么算")
 
 
 def days_asked(text: str) -> Optional[int]:
@@ -186,18 +212,54 @@ def _tour_types(text: str, booking: Optional[Booking] = None) -> List[str]:
     return ["domestic", "outbound"]
 
 
+def names_tour_type(text: str) -> bool:
+    """ "那出境呢", "跟团去日本的", "国内的": the message names the kind of trip."""
+    simple = to_simplified(text or "")
+    return bool(_OUTBOUND.search(simple) or _DOMESTIC.search(simple))
+
+
+def _days_asked_before(tracker: Tracker) -> Optional[int]:
+    """The days before departure the traveller's message before this one asked about."""
+    users = [e for e in tracker.events or [] if e.get("event") == "user"]
+    for event in reversed(users[-3:-1]):
+        days = days_asked(event.get("text") or "")
+        if days is not None:
+            return days
+    return None
+
+
 def answer_bracket(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
     """ "出发前10天呢" after the refund table: the line for those days (both tour types, the
-    traveller's booking not being checked here), then the offer to compute theirs. False when
-    the message names no number of days."""
+    traveller's booking not being checked here), then the offer to compute theirs; "那出境呢",
+    "跟团去日本的" after such a line: the line of that kind of trip for the same days. False when
+    the message names no number of days (nor a kind of trip after one)."""
     text = latest_text(tracker)
     days = days_asked(text)
+    if days is None and names_tour_type(text):
+        days = _days_asked_before(tracker)
     if days is None:
         return False
-    dispatcher.utter_message(text="\n".join(bracket_line(t, days) for t in _tour_types(text)))
+    say_bracket(dispatcher, _tour_types(text), days)
     if not tracker.get_slot("verified_booking"):
         dispatcher.utter_message(response=_OFFER)
     return True
+
+
+def say_bracket(dispatcher: CollectingDispatcher, tour_types: List[str], days: int) -> None:
+    """The refund table's line for those days, recorded as the refund answer (REFUND_ANSWER)."""
+    text = "\n".join(bracket_line(t, days) for t in tour_types)
+    dispatcher.utter_message(text=text, utter_action=REFUND_ANSWER)
+
+
+def asks_refund_way(text: str) -> bool:
+    return bool(_REFUND_WAY.search(to_simplified(text or "")))
+
+
+def _not_a_refund_question(tracker: Tracker) -> bool:
+    """The selector's unsure refund pick for a message without a word of refunds."""
+    selector = (tracker.latest_message or {}).get("response_selector", {}).get("policy", {})
+    sure = (selector.get("response") or {}).get("confidence") or 0
+    return sure < SURE_REFUND and not _REFUND_WORDS.search(to_simplified(latest_text(tracker)))
 
 
 def bracket_follow_up(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
@@ -215,6 +277,20 @@ async def answer_refund_question(
     from actions.clients.ticketing import TicketingError, get_client
 
     text = latest_text(tracker)
+    if asks_refund_way(text) and days_asked(text) is None and not _FEE_ASKED.search(to_simplified(text)):
+        # "钱退到哪里" after the deduction: where and when, not the amount again.
+        dispatcher.utter_message(text=REFUND_WAY, utter_action=REFUND_ANSWER)
+        return []
+    if not extra and _not_a_refund_question(tracker):
+        from actions.itinerary import own_business  # itinerary -> reader -> handoff -> refunds
+
+        # "要提前多久到" after the meeting point: never this booking's deduction; the trip's
+        # answer when it asks about the trip, else the general answer.
+        routed = own_business(tracker)
+        if routed is not None:
+            return routed
+        dispatcher.utter_message(response="utter_policy/refund")
+        return []
     verified = tracker.get_slot("verified_booking")
     ref = tracker.get_slot("booking_ref")
     own_booking = verified if verified and ref in (None, verified) else None
@@ -238,8 +314,7 @@ async def answer_refund_question(
     days = days_asked(text)
     if days is not None:
         # "出发前7天退团扣多少": the line that applies, for their tour type if known.
-        types = _tour_types(text, booking)
-        dispatcher.utter_message(text="\n".join(bracket_line(t, days) for t in types))
+        say_bracket(dispatcher, _tour_types(text, booking), days)
         return verified_events
     if booking:
         dispatcher.utter_message(text=refund_text(booking))
