@@ -476,13 +476,25 @@ def _name(text: str) -> Optional[str]:
     for pattern in (NAME, NAME_AFTER_WOSHI, NAME_BEFORE_PHONE, SURNAME_ONLY):
         match = pattern.search(text)
         if match and not _NOT_NAME.search(match.group("name")):
+            if pattern is SURNAME_ONLY:
+                return _full_name_after(text, match) or match.group("name")
             return match.group("name")
     return None
 
 
+def _full_name_after(text: str, surname: re.Match) -> Optional[str]:
+    """ "我姓唐 叫唐亮", "免贵姓李，名字叫李雪", "我姓王 王芳": the full name said after the surname."""
+    family = surname.group("name")
+    after = re.match(
+        rf"[\s，,、。.]*(?:(?:我?叫|名字[是叫]?|全名[是叫]?|姓名[是:：]?)\s*)?(?P<name>{family}[\u4e00-\u9fff]{{1,2}}){_NAME_END}",
+        text[surname.end() :],
+    )
+    return after.group("name") if after and not _NOT_NAME.search(after.group("name")) else None
+
+
 _NAME_PREFIX = (
     r"(?:我叫|我的名字[是叫]|名字[是叫]|姓名是?[:：]?|联系人是?[:：]?|叫我|本人|称呼我|我是"
-    rf"|{_SURNAME_PREFIX})\s*"
+    rf"|{_SURNAME_PREFIX}[{_SURNAMES}]?[\s，,、]*(?:我?叫|名字[是叫]?|全名[是叫]?)?|{_SURNAME_PREFIX})\s*"
 )
 
 
