@@ -69,8 +69,10 @@ _REQUEST_MARKER = (
     r"|应该|需要你们|让你们|给我们|给我)"
 )
 _REQUEST_WORD = (
-    r"(?:退款|退钱|退费|退还|退差价|退.{0,6}费用?|钱.{0,4}退|退.{0,2}(?:回来|给)|赔偿|补偿|赔钱|赔付|道.?歉|赔礼|说法|交代|解释"
-    r"|整改|处理|解决|换房|换车|换酒店|换导游|换一?[间个家辆]|调换|重新安排|补上|追责|处罚|开除)"
+    r"(?:退款|退钱|退费|退还|退差价|退.{0,6}费用?|退.{0,8}钱|钱.{0,4}退|退.{0,2}(?:回来|给)|赔偿|补偿|赔钱|赔.{0,6}钱|赔付"
+    r"|道.?歉|赔礼|说法|交代|解释"
+    # "希望以后改进", "希望加强导游培训": a wish that the company does better is a request too.
+    r"|整改|处理|解决|改进|改善|提高|提升|加强|培训|换房|换车|换酒店|换导游|换一?[间个家辆]|调换|重新安排|补上|追责|处罚|开除)"
 )
 # The request ends where the traveller goes on to who they are ("…必须道歉 我姓赵").
 _CONTACT_NEXT = r"\s*(?:我姓|我叫|姓名|联系人|联系方式|电话|手机)"
@@ -108,15 +110,19 @@ REQUEST_WORDS: Tuple[Tuple[str, re.Pattern], ...] = (
     (
         "refund",
         re.compile(
-            r"退款|退钱|退费|退团费|退差价|退还|退.{0,6}费|钱.{0,4}退|退.{0,2}(?:回来|给)|refund", re.I
+            # "退布达拉宫门票钱", "退我们一半的钱": money back, whatever else is asked beside it.
+            r"退款|退钱|退费|退团费|退差价|退还|退.{0,6}费|退.{0,8}钱|钱.{0,4}退|退.{0,2}(?:回来|给)"
+            r"|refund|money back",
+            re.I,
         ),
     ),
-    ("compensation", re.compile(r"赔偿|补偿|赔钱|赔付|compensat", re.I)),
+    ("compensation", re.compile(r"赔偿|补偿|赔钱|赔.{0,6}钱|赔付|compensat", re.I)),
     ("apology", re.compile(r"道.?歉|赔礼|说法|交代|sorry|apolog", re.I)),
     (
         "fix",
         re.compile(
-            r"整改|解决|处理好|换房|换车|换酒店|换导游|换一?[间个家辆]|调换|重新安排|改进|补上|fix", re.I
+            r"整改|解决|处理好|换房|换车|换酒店|换导游|换一?[间个家辆]|调换|重新安排|改进|改善|提高|提升|加强|培训|补上|fix",
+            re.I,
         ),
     ),
 )
@@ -557,10 +563,20 @@ def read(text: Optional[str]) -> Reading:
         previous, rest = rest, _LEFTOVER.sub("", rest)
     reading.rest = rest
     simple_rest = to_simplified(rest)
+    clause = REQUEST_CLAUSE.search(rest) or REQUEST_CLAUSE.search(simple_rest)
+    if clause:
+        reading.request_text = clause.group(0).strip()
+    elif (demand := _demand(simple_rest)) and is_descriptive(simple_rest.replace(demand, "", 1)):
+        # A demand beside a story; a short message that is only a request ("不要退款了，赔偿损失")
+        # is read whole where it answers. In their own characters where the lengths agree.
+        at = simple_rest.find(demand)
+        reading.request_text = rest[at : at + len(demand)] if len(rest) == len(simple_rest) else demand
+    # "11月27号 土楼 希望以后改进": the request said right after a time and place is no part of it.
+    dated = rest.replace(reading.request_text, "，", 1) if reading.request_text else rest
     reading.when_where_clause = next(
         (
             c.strip()
-            for c in re.split(r"[，,。.！!？?；;：:\n]", rest)
+            for c in re.split(r"[，,。.！!？?；;：:\n]", dated)
             if _when(to_simplified(c)) and looks_like_when_where(c)
         ),
         None,
@@ -574,14 +590,6 @@ def read(text: Optional[str]) -> Reading:
             place, sure = place + venue, False
     reading.where = place if sure else None
     reading.place_guess = None if sure else place or _place_guess(simple_rest)
-    clause = REQUEST_CLAUSE.search(rest) or REQUEST_CLAUSE.search(simple_rest)
-    if clause:
-        reading.request_text = clause.group(0).strip()
-    elif (demand := _demand(simple_rest)) and is_descriptive(simple_rest.replace(demand, "", 1)):
-        # A demand beside a story; a short message that is only a request ("不要退款了，赔偿损失")
-        # is read whole where it answers. In their own characters where the lengths agree.
-        at = simple_rest.find(demand)
-        reading.request_text = rest[at : at + len(demand)] if len(rest) == len(simple_rest) else demand
     return reading
 
 
