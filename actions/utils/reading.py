@@ -427,7 +427,9 @@ def plausible_place(place: str) -> bool:
 
 def _where(text: str) -> Tuple[Optional[str], bool]:
     """The place "在…" names and whether it surely is one; "在芭提雅钱包被偷了" ran on into what
-    was stolen: "芭提雅", offered to confirm rather than taken."""
+    was stolen: "芭提雅", offered to confirm rather than taken. A place said surely wins over a
+    guess said before it ("导游在车上抽烟 12月6号在去大理的路上": the road, not "车上抽烟")."""
+    guess: Optional[str] = None
     for match in WHERE.finditer(text):
         place = match.group("place").strip()
         if _CHANNEL.match(place):
@@ -436,14 +438,13 @@ def _where(text: str) -> Tuple[Optional[str], bool]:
         if _NOT_PLACE.match(place) or WHEN.fullmatch(place) or re.search(r"\d{4,}", place):
             continue
         if plausible_place(place):
-            return place, True
-        known = next((name for name in known_places() if place.startswith(name)), None)
-        trimmed = _BELONGING.sub("", place)
-        if known:
-            return known, False
-        if len(trimmed) >= 2 and trimmed != place:
-            return trimmed, False
-        return place, False
+            # "在去大理的路上": the way there is said with its "上".
+            side = "上" if place.endswith("路") and text.startswith("上", match.end()) else ""
+            return place + side, True
+        if guess is None:
+            guess = _guessed_place(place)
+    if guess is not None:
+        return guess, False
     # "在大理的餐厅吃坏肚子了" (nothing after the place that WHERE stops at): the shortest run after
     # "在" that ends like a place is the place said.
     for match in _AT_PLACE.finditer(text):
@@ -451,6 +452,21 @@ def _where(text: str) -> Tuple[Optional[str], bool]:
         if not _NOT_PLACE.match(place) and not re.search(r"\d{4,}", place):
             return place, True
     return None, False
+
+
+def _guessed_place(place: str) -> str:
+    """What "在…" caught that is no sure place, made shorter: the town before what was stolen
+    ("芭提雅钱包" -> "芭提雅"), the vehicle before what was done in it ("车上抽烟" -> "车上")."""
+    known = next((name for name in known_places() if place.startswith(name)), None)
+    if known:
+        return known
+    trimmed = _BELONGING.sub("", place)
+    if len(trimmed) >= 2 and trimmed != place:
+        return trimmed
+    inside = re.match(r"^(?P<p>[\u4e00-\u9fff]{1,6}?)(?P<side>[上里内])(?=[\u4e00-\u9fff])", place)
+    if inside and _PLACE_END.search(inside.group("p")):
+        return inside.group("p") + inside.group("side")
+    return place
 
 
 _AT_PLACE = re.compile(
