@@ -421,6 +421,16 @@ def _complaint_slots(
         "deny",
     ):
         return slots  # "是的"/"不" answer the pending question, not a field
+    if (
+        requested == "complaint_request"
+        and intent == "request_human"
+        and request_code(reading.rest)
+        and not ASKS_FOR_A_PERSON.search(text)
+    ):
+        # "apology pls", "我要道歉" at the request question (DIET heard "a person, please"): what
+        # they want done, not a wish for an agent ("转人工", "找人工客服解决" still hand over).
+        slots.update(_answer(requested, reading))
+        return slots
     # Buttons carry the value itself: /inform{"complaint_request": "refund"}.
     for slot in ("complaint_request", "complaint_when_where"):
         value = next(iter(latest_entities(tracker, slot)), None)
@@ -446,6 +456,17 @@ def _complaint_slots(
         slots[REQUEST_TEXT_SLOT] = reading.request_text[:MAX_REQUEST_TEXT_CHARS]
         return slots
     said = _bare_request(reading)
+    if (
+        said
+        and requested == "booking_ref"
+        and not given
+        and intent not in HARD_INTERRUPTIONS | {"correct"}
+        and not reading.booking_ref
+    ):
+        # "退钱！！！" while the booking number is asked: what they want, kept for the request
+        # question (not asked again later); the number is asked again.
+        slots.update(_updated_request(tracker, said))
+        return slots
     if said and requested in AFTER_REQUEST and intent not in HARD_INTERRUPTIONS | {"correct"}:
         # "赔偿损失" while consent, the name or the phone is asked: it updates the request (their
         # words, the label beside them); the question asked stays open unless it is answered too
@@ -581,6 +602,10 @@ def _complaint_slots(
     return slots
 
 
+# Words asking for a person ("转人工", "找人工客服", "real person"): no request, whatever else is said.
+ASKS_FOR_A_PERSON = re.compile(
+    r"人工|真人|转人|找客服|客服人员|接客服|经理|主管|human|agent|person|operator|staff", re.I
+)
 # Questions the form asks after the request: a request said there updates it.
 AFTER_REQUEST = ("complaint_consent", "complainant_name", "phone")
 # A request and nothing else, without "要求/希望" ("赔偿损失", "退款", "我要赔偿"): short.
