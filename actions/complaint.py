@@ -15,7 +15,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.cancel import reset_complaint, stop_form
 from actions.clients.ticketing import Rejected, TicketingError, Unavailable, get_client
-from actions.fields import FIELDS, MAX_WHEN_WHERE_CHARS, NOT_GIVEN, REQUEST_LABELS, REQUEST_TEXT_SLOT
+from actions.fields import FIELDS, NOT_GIVEN, REQUEST_LABELS, REQUEST_TEXT_SLOT
 from actions.forms.base import (
     CountingFormValidation,
     count_failure,
@@ -30,17 +30,23 @@ from actions.forms.complaint_checks import (
     check_complaint_request,
     check_complaint_when_where,
     check_phone,
+    offered_when_where,
 )
 from actions.emergency import complaint_about_past_trip
 from actions.handoff import open_handoff
 from actions.questions import answer_side_questions
 from actions.utils.parsing import mask_phone
-from actions.utils.reading import DONT_KNOW, read, says_no_booking, trip_cancellation_only
+from actions.utils.reading import DONT_KNOW, consent_in, says_no_booking, trip_cancellation_only
 from actions.utils.text import format_ticket_created
 
 logger = logging.getLogger(__name__)
 
 _URL = re.compile(r"https?://\S+")
+# Said instead of the consent question right after a first refusal: what is kept and how to go on.
+CONSENT_KEPT = (
+    "理解您的顾虑。没有联系方式我们无法跟进投诉，已填写的内容先为您保留："
+    "愿意登记的话回复“同意”就可以接着填；不想登记了请回复“取消”，也可以回复“转人工”由客服为您处理。"
+)
 
 
 class ActionPrefillComplaint(Action):
@@ -103,15 +109,13 @@ class ActionAskComplaintWhenWhere(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        story = read(tracker.get_slot("complaint_description") or "")
         # Only a date is worth offering ("车上" alone is no answer), and never right after
         # the traveller said the time and place (or the guess) were wrong; after correcting
         # another field ("名字写错了，是李思") the question is asked again as it was.
-        guess = story.when_where if story.when and not _doubts_when_where(tracker) else None
+        guess = offered_when_where(tracker) if not _doubts_when_where(tracker) else None
         if not guess:
             dispatcher.utter_message(response="utter_ask_complaint_when_where")
             return []
-        guess = guess[:MAX_WHEN_WHERE_CHARS]
         payload = "/inform" + json.dumps({"complaint_when_where": guess}, ensure_ascii=False)
         dispatcher.utter_message(
             response="utter_ask_complaint_when_where_guess",

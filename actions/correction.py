@@ -21,7 +21,7 @@ from actions.complaint import show_summary
 from actions.fields import FREE_TEXT_SLOTS, MAX_DESCRIPTION_CHARS, NOT_GIVEN
 from actions.fields import LABELS as FIELD_LABELS
 from actions.forms.base import latest_entities, latest_text, previous_slot_value
-from actions.forms.complaint_checks import CHECKS, kept_as_before
+from actions.forms.complaint_checks import CHECKS, guess_of, kept_as_before, offered_when_where
 from actions.utils.parsing import BOOKING_REF, MOBILE, canonical, to_simplified
 from actions.utils.reading import WHEN, request_code, without_field_label
 
@@ -170,18 +170,12 @@ def parse_correction(
     return field, value
 
 
+# Where an old value quoted is looked for: the story last, since it holds every value said in it
+# ("不是双廊，是大理古城" corrects the place the story let the form guess, not the story).
+_QUOTED_ORDER = sorted(FIELD_LABELS, key=lambda field: field == "complaint_description")
+
+
 def _parse(text: str, slots: Dict[str, Any]) -> Tuple[Optional[str], str]:
-    for pattern in (_NOT_X_BUT_Y, _Y_NOT_X):
-        quoted = pattern.search(text)
-        if not quoted:
-            continue
-        old, new = _clean(quoted.group("old")), quoted.group("new")
-        marker = _VALUE_MARKER.search(new)  # "我的名字是王芳不是李娜"
-        new = _clean(new[marker.end() :] if marker else new)
-        for field in FIELD_LABELS:
-            current = str(slots.get(field) or "")
-            if old and current and (old in current or current in old):
-                return field, new
     # The field named first wins ("补充一点，司机在打电话" is about the description).
     named = [
         (m.start(), order, field, m)
@@ -189,6 +183,22 @@ def _parse(text: str, slots: Dict[str, Any]) -> Tuple[Optional[str], str]:
         for m in [pattern.search(text)]
         if m
     ]
+    for pattern in (_NOT_X_BUT_Y, _Y_NOT_X):
+        quoted = pattern.search(text)
+        if not quoted:
+            continue
+        old, new = _clean(quoted.group("old")), quoted.group("new")
+        marker = _VALUE_MARKER.search(new)  # "我的名字是王芳不是李娜"
+        new = _clean(new[marker.end() :] if marker else new)
+        field_named = min(named, key=lambda item: item[:2])[2] if named else None
+        if new and field_named not in (None, "complaint_description"):
+            return field_named, new  # "不对 地点写错了 是大理古城 不是双廊"
+        for field in _QUOTED_ORDER:
+            current = str(slots.get(field) or "")
+            if field == "complaint_when_where" and not current:
+                current = guess_of(slots.get("complaint_description")) or ""
+            if old and current and (old in current or current in old):
+                return field, new
     if named:
         _, _, field, keyword = min(named, key=lambda item: item[:2])
         rest = text[keyword.end() :]
@@ -229,7 +239,8 @@ def correct_field(
     again when empty). None when it corrects nothing known: the caller checks it as an answer."""
     field, value = parse_correction(text, tracker.slots)
     if field == "complaint_when_where":
-        value = when_where_corrected(text, value, previous_slot_value(tracker, field))
+        old = previous_slot_value(tracker, field) or (offered_when_where(tracker) if asked == field else None)
+        value = when_where_corrected(text, value, old)
     if field == asked:
         return CHECKS[asked](value, dispatcher, tracker, domain) if value and value != text else None
     kept: Dict[str, Any] = {**kept_as_before(asked, tracker), "form_failures": 0.0}
@@ -306,9 +317,14 @@ class ActionCorrectComplaint(Action):
         if not value and not tracker.get_slot(field) and in_form:
             return []  # nothing given yet for that field: the form asks for it in its turn
         updates: Dict[str, Any] = {field: None}
-        if value and field == "complaint_when_where" and field != requested:
-            # "不对，时间是12月5日晚上": the time changes, the place given before stays.
-            value = when_where_corrected(text, value, previous_slot_value(tracker, field))
+        if value and field == "complaint_when_where":
+            # "不对，时间是12月5日晚上": the time changes, the place given before stays; at the
+            # question that offered the story's guess, the rest of the guess stays
+            # ("地点写错了 是大理古城" to "今天，双廊").
+            old = previous_slot_value(tracker, field)
+            if not old and field == requested:
+                old = offered_when_where(tracker)
+            value = when_where_corrected(text, value, old)
         if value:
             updates = CHECKS[field](value, dispatcher, tracker, domain)
         events: List[EventType] = [SlotSet(name, val) for name, val in updates.items()]

@@ -34,6 +34,7 @@ from actions.handoff import acknowledge_waiting
 from actions.utils.parsing import FOUR_DIGITS, canonical, parse_phone_last4, to_simplified
 from actions.utils.reading import (
     BARE_NAME,
+    NO_THEN_VALUE,
     YES_NO,
     Reading,
     confirmed_guess,
@@ -513,8 +514,9 @@ def _complaint_slots(
             # whole, without the yes-word (or their words without it, when they differ).
             slots["complaint_when_where"] = confirmed[:MAX_WHEN_WHERE_CHARS]
             return slots
+    corrects_guess = bool(NO_THEN_VALUE.match(rest)) and bool(NO_THEN_VALUE.sub("", rest, count=1).strip())
     if requested == "complaint_when_where" and (
-        yes_no or (intent in ("affirm", "deny") and not looks_like_when_where(rest))
+        yes_no or (intent in ("affirm", "deny") and not looks_like_when_where(rest) and not corrects_guess)
     ):
         # "确认" to the question that offered the story's time or place as a button takes it.
         # Anything else ("同意", "好的" with nothing offered, "不") is no time and place, nor

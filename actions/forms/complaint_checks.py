@@ -37,6 +37,7 @@ from actions.utils.parsing import parse_phone, to_simplified
 from actions.utils.reading import (
     BARE_NAME,
     DONT_KNOW,
+    NO_THEN_VALUE,
     REQUEST_WORDS,
     WHEN,
     YES_NO,
@@ -64,6 +65,8 @@ _DIGIT_DATE = re.compile(r"^\s*\d{1,4}[./\-]\d{1,2}(?:[./\-]\d{1,2})?")
 _CORRECTION = re.compile(
     r"说错了|写错了|填错了|打错了|输错了|记错了|搞错了|弄错了|^\s*(?:不对|错了|更正|纠正)|(?:更正|纠正|改)一下"
 )
+# "不是 地点是去大理的路上": after a no, a field named with its new value corrects that field.
+_FIELD_SAID = re.compile(r"(?:时间|日期|地点|地方|名字|姓名|手机号?|电话|订单号?)\s*(?:是|为|应该是|[:：])")
 # What each question expects, said when an answer does not fit it (the form then asks again,
 # with its buttons).
 WHEN_WHERE_EXPECTED = (
@@ -114,6 +117,14 @@ def check_complaint_when_where(
     text = str(value or "").strip()
     if DONT_KNOW.match(text):
         return accept("complaint_when_where", NOT_GIVEN)
+    guess = offered_when_where(tracker)
+    no = NO_THEN_VALUE.match(text)
+    if guess and no and text[no.end() :].strip() and not previous_slot_value(tracker, "complaint_when_where"):
+        # "不是 地点是去大理的路上 大巴车上" to "这件事是12月6号，车上发生的吗？": the part they name
+        # changes, the rest of the guess (the date) stays.
+        from actions.correction import when_where_corrected  # correction -> checks: no cycle
+
+        text = when_where_corrected(latest_text(tracker) or text, text[no.end() :].strip(), guess)
     # "是的，10月16号": the offered guess confirmed in words; the yes-word is no part of it.
     text = confirmed_guess(text, tracker.get_slot("complaint_description")) or text
     moved = _elsewhere("complaint_when_where", text, dispatcher, tracker, domain)
@@ -123,6 +134,18 @@ def check_complaint_when_where(
         # "同意", "1234": consent words belong to the consent question, digits to no question here.
         return _refuse("complaint_when_where", WHEN_WHERE_EXPECTED, text, dispatcher, tracker)
     return accept("complaint_when_where", text[:MAX_WHEN_WHERE_CHARS])
+
+
+def guess_of(description: Optional[str]) -> Optional[str]:
+    """The time and place a story lets the form offer as a button: only with a date in it
+    ("车上" alone is no answer)."""
+    story = read(description or "")
+    return story.when_where[:MAX_WHEN_WHERE_CHARS] if story.when and story.when_where else None
+
+
+def offered_when_where(tracker: Tracker) -> Optional[str]:
+    """The guess the time and place question offers for this complaint's story."""
+    return guess_of(tracker.get_slot("complaint_description"))
 
 
 def _fits_when_where(text: str) -> bool:
@@ -256,7 +279,7 @@ def _elsewhere(
         said = request_only(text) or _bare_request(text)
         if said:
             return {slot: previous_slot_value(tracker, slot), **_request_slots(tracker, *said)}
-    if not _CORRECTION.search(text):
+    if not (_CORRECTION.search(text) or (NO_THEN_VALUE.match(text) and _FIELD_SAID.search(text))):
         return None
     from actions.correction import correct_field  # correction -> complaint -> checks: no cycle
 

@@ -637,6 +637,13 @@ def confirmed_guess(text: str, description: Optional[str]) -> Optional[str]:
     return words if looks_like_when_where(words) else None
 
 
+# "不是 地点是去大理的路上", "不对，是在大巴车上", "不是的 是12月7号": a no to the time and place
+# offered, then the right one (not "不是很清楚"); what follows the match is the new value.
+NO_THEN_VALUE = re.compile(
+    r"^\s*(?:不是的?|不对|错了|都不是)(?:[\s，,。.！!~～]+(?:而是|应该是|其实是|是)?|而是|应该是|其实是)\s*"
+)
+
+
 # Words that tell what happened, not where or when.
 _STORY = re.compile(
     r"了|着|过|被|把|很|太|都|没|不|是|有|发现|看到|遇到|碰到|出现|骂|打|抽|吵|坏|差|脏|等|说|让|要|想|给|偷|丢|吃|住|收|退|赔"
