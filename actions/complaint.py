@@ -169,6 +169,11 @@ class ActionAskComplaintConsent(Action):
             previous_slot_value(tracker, "requested_slot") == "complaint_consent"
             and latest_intent(tracker) != "correct"
         )
+        if again and consent_in(latest_text(tracker), latest_intent(tracker)) is False:
+            # Refused a first time (validate_complaint_consent kept the form here): what happens
+            # without consent, that nothing is lost, and how to go on or stop, in one message.
+            dispatcher.utter_message(text=CONSENT_KEPT, buttons=CONSENT_KEPT_BUTTONS)
+            return []
         dispatcher.utter_message(
             response="utter_ask_complaint_consent_again" if again else "utter_ask_complaint_consent"
         )
@@ -183,6 +188,16 @@ class ValidateComplaintForm(CountingFormValidation):
     validate_complaint_request = staticmethod(check_complaint_request)
     validate_complainant_name = staticmethod(check_complainant_name)
     validate_phone = staticmethod(check_phone)
+
+    def validate_complaint_consent(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if value is False and not consent_refused_before(tracker):
+            # A first "不同意" does not end the complaint: the form stays at this question with
+            # everything kept, so "那好吧 我同意" later goes on (any words the reader takes as a
+            # yes); a second refusal ends it (action_complaint_summary says so).
+            return {"complaint_consent": None}
+        return {"complaint_consent": value}
 
     def name(self) -> Text:
         return "validate_complaint_form"
@@ -268,8 +283,8 @@ class ValidateComplaintForm(CountingFormValidation):
         tracker: Tracker,
         domain: DomainDict,
     ) -> List[Text]:
-        if tracker.get_slot("complaint_consent") is False:
-            return []  # no consent: stop asking; the summary action explains
+        if tracker.get_slot("complaint_consent") is False and consent_refused_before(tracker):
+            return []  # refused twice: stop asking; the summary action explains
         if not tracker.get_slot("booking_ref") and no_booking_said(tracker):
             return [slot for slot in domain_slots if slot != "booking_ref"]
         return domain_slots
@@ -403,6 +418,28 @@ def cancels_the_trip(tracker: Tracker) -> bool:
     if not requested or requested == "complaint_request" or not tracker.slots_to_validate():
         return False
     return trip_cancellation_only(latest_text(tracker))
+
+
+CONSENT_KEPT_BUTTONS = [
+    {"title": "同意", "payload": "/affirm"},
+    {"title": "不同意", "payload": "/deny"},
+    {"title": "转人工", "payload": "/request_human"},
+]
+
+
+def consent_refused_before(tracker: Tracker) -> bool:
+    """This complaint already told the traveller what a refusal means (CONSENT_KEPT): refused
+    before the latest message."""
+    seen_user = False
+    for event in reversed(tracker.events or []):
+        kind = event.get("event")
+        if kind == "user":
+            seen_user = True
+        elif kind == "action" and event.get("name") in ("action_prefill_complaint", *_COMPLAINT_ENDS):
+            return False
+        elif kind == "bot" and seen_user and event.get("text") == CONSENT_KEPT:
+            return True
+    return False
 
 
 class ActionComplaintSummary(Action):

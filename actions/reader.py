@@ -561,7 +561,9 @@ def _complaint_slots(
     # What happened, without what they ask for ("要求退钱并道歉" is the request, not the story).
     told = _without_request(story, reading.request_text)
     held_out = False  # a request that would have gone into the story goes to the request only
-    if "complaint_description" not in slots and is_descriptive(story) and not yes_no:
+    # "那好吧 我同意 赶紧给我登记" answers the consent question: no more of the story.
+    consented_now = requested == "complaint_consent" and "complaint_consent" in slots
+    if "complaint_description" not in slots and is_descriptive(story) and not yes_no and not consented_now:
         if not (requested == "complaint_when_where" or looks_like_when_where(story)):
             held_out = told != story
             if not is_descriptive(told):
