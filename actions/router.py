@@ -180,13 +180,18 @@ def complaint_in(message: Optional[Dict[str, Any]]) -> Optional[str]:
 
 def asks_the_trip(message: Optional[Dict[str, Any]]) -> bool:
     """The message asks about the trip in a question ("明天几点集合？"), beside anything else."""
+    return any(any(itinerary_slots(q)) for q in trip_questions(message))
+
+
+def trip_questions(message: Optional[Dict[str, Any]]) -> List[str]:
+    """The questions of a message (its question clauses, or itself when it is one)."""
     text = (message or {}).get("text") or ""
     questions = [
         c.get("text") or "" for c in (message or {}).get("clauses") or [] if is_question(c.get("text") or "")
     ]
     if not questions and is_question(read(text).rest):
         questions = [text]
-    return any(any(itinerary_slots(q)) for q in questions)
+    return questions
 
 
 _LEAD_WORDS = re.compile(r"^[\s，,。.！!~～、…啊呀吧哦嘛呢的了]+|^(?:我|我们)?(?:只是|就是|其实|是)?")
@@ -222,17 +227,12 @@ async def leave_the_complaint(
 
 
 def trip_instead(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
-    """The verification for the itinerary a message asked for: a booking number one digit short
-    is named so first ("TR2026004少了一位"); the complaint values read from it are set back."""
+    """The verification for the itinerary a message asked for (the form names a booking number
+    one digit short: "TR2026004少了一位"); the complaint values read from it are set back."""
     from actions.complaint import undo_read_now  # complaint -> router: imported when needed
     from actions.questions import verify_for_itinerary
-    from actions.verification import number_slip  # verification -> ... -> router
 
-    text = latest_text(tracker)
-    slip = number_slip("booking", text)
-    if slip:
-        dispatcher.utter_message(text=slip)
-    item, day = itinerary_slots(read(text).rest)
+    item, day = itinerary_slots(read(latest_text(tracker)).rest)
     return undo_read_now(tracker) + verify_for_itinerary(item, day)
 
 
@@ -274,7 +274,7 @@ def route(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[E
         return start_complaint(dispatcher, tracker)
     # "空调坏了 想换一间房", "景区门票包含吗": answered where it is settled.
     if answer_our_line(dispatcher, text) or answer_not_covered(dispatcher, text):
-        return []
+        return [FollowupAction("action_listen")]
     if not tracker.active_loop and asks_for_the_trip(text):
         # "我的订单号TR2026004 想查行程" reads as a story (six characters, no question mark): the
         # trip is asked, never a complaint.
@@ -292,7 +292,8 @@ def route(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[E
     if routed is None and not tracker.active_loop and ACKNOWLEDGED.match(to_simplified(text)):
         # "好的" right after the greeting (or any answer): nothing to do yet, so what they want.
         dispatcher.utter_message(response="utter_ask_what_for")
-        return []
+        # Read as `affirm`, no rule follows (action_default_fallback): wait for the traveller.
+        return [FollowupAction("action_listen")]
     return routed
 
 

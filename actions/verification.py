@@ -321,19 +321,27 @@ class ActionStartVerification(Action):
         if answered is not None:
             return answered
         purpose = verification_purpose(tracker)
+        asked: List[EventType] = []
         if purpose == "itinerary":
-            from actions.router import asks_the_trip, complaint_in, start_complaint  # router -> ... -> here
+            from actions.reader import itinerary_slots
+            from actions.router import asks_the_trip, complaint_in, start_complaint, trip_questions
 
-            if complaint_in(tracker.latest_message) is not None and not asks_the_trip(tracker.latest_message):
-                # "投诉 订单TR… 航班改了时间…要求补偿" (read as a flight question): a complaint; the
-                # form takes the booking number and the story from the message.
-                reset = [SlotSet("itinerary_item", None), SlotSet("day_number", None)]
-                return reset + start_complaint(dispatcher, tracker)
+            if complaint_in(tracker.latest_message) is not None:
+                if not asks_the_trip(tracker.latest_message):
+                    # "投诉 订单TR… 航班改了时间…要求补偿" (read as a flight question): a complaint;
+                    # the form takes the booking number and the story from the message.
+                    reset = [SlotSet("itinerary_item", None), SlotSet("day_number", None)]
+                    return reset + start_complaint(dispatcher, tracker)
+                # "我要投诉导游态度差，另外想问下明天几点集合？": only the question asks (the guide
+                # complained of is no item asked for); the complaint starts once it is answered.
+                item, day = itinerary_slots(",".join(trip_questions(tracker.latest_message)))
+                tracker.slots.update(itinerary_item=item, day_number=day)
+                asked = [SlotSet("itinerary_item", item), SlotSet("day_number", day)]
         if purpose == "cancellation" and not is_verified(tracker):
             dispatcher.utter_message(response="utter_cancellation_start")
         elif purpose == "refund" and not is_verified(tracker):
             dispatcher.utter_message(response="utter_refund_will_compute")
-        events: List[EventType] = [
+        events: List[EventType] = asked + [
             SlotSet("verify_purpose", purpose),
             SlotSet("verify_blocked", None),
             SlotSet("form_failures", 0.0),

@@ -57,4 +57,6 @@ async def test_an_acknowledgement_is_asked_what_for_not_misunderstood(text):
     before = [action("action_listen"), {"event": "user", "text": "你好"}, action("utter_greet")]
     dispatcher = CollectingDispatcher()
     routed = route(dispatcher, user_turn(text, "affirm", before=before))
-    assert routed == [] and _said(dispatcher) == ["utter_ask_what_for"]
+    assert _said(dispatcher) == ["utter_ask_what_for"]
+    # Read as `affirm`, no rule follows: without a listen the fallback ran again and again.
+    assert _followups(routed) == ["action_listen"], routed
