@@ -219,13 +219,18 @@ def own_business(tracker: Tracker) -> Optional[List[EventType]]:
             item, day = "meeting", last_question(tracker).get("day_number")
         elif asks_arrival_time(text):
             item = asks_arrival_time(text)  # "几点到北京" after the itinerary: the flight lands
+    simple = to_simplified(text)
+    # "行程单发我一份", "有没有自由活动": the whole trip (answer_itinerary reads which part).
+    whole_trip = bool(tracker.get_slot("verified_booking")) and bool(
+        WHOLE_ITINERARY.search(simple) or FREE_TIME.search(simple)
+    )
     verified = tracker.get_slot("verified_booking")
     # "我想问问明天去哪里" before any verification: a day of the trip and what happens on it is
     # our traveller's own trip; verification asks for the booking and keeps the day asked.
     asks_a_day = bool(day) and bool(
         PLAN_WORDS.search(text) or (item and is_question(to_simplified(text)) and not DISCONTENT.search(text))
     )
-    if not (reading.booking_ref or ((verified or asks_a_day) and (item or day))):
+    if not (reading.booking_ref or whole_trip or ((verified or asks_a_day) and (item or day))):
         return None
     events: List[EventType] = [
         SlotSet("verify_purpose", "itinerary"),

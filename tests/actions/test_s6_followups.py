@@ -61,7 +61,9 @@ def answered(tracker: Tracker, booking: Dict[str, Any]) -> str:
 # --- I08: when the flight lands ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["几点到北京", "什么时候能落地", "几点能到", "到达时间是几点"])
+@pytest.mark.parametrize(
+    "text", ["几点到北京", "什么时候能落地", "几点能到", "到达时间是几点", "到了北京几点"]
+)
 def test_when_it_lands_after_the_itinerary_is_the_outbound_flight(text):
     events = own_business(after_itinerary(text, confidence=0.67, slots=verified("TR20260012")))
     assert slots(events or [])["itinerary_item"] in ("outbound_flight", "flight")
@@ -136,10 +138,26 @@ async def test_a_refund_question_with_early_in_it_still_gets_the_amount_path():
 # --- I10, I19: the whole trip, the free time ----------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["我的行程单发我一份", "把完整行程给我看看", "每天的行程安排是什么"])
+WHOLE = [
+    "我的行程单发我一份",
+    "把完整行程给我看看",
+    "每天的行程安排是什么",
+    "每天都去哪些地方",
+    "我的行程发我看看",
+]
+
+
+@pytest.mark.parametrize("text", WHOLE)
 def test_the_itinerary_sheet_is_every_day(text):
     said = answered(after_itinerary(text, "query_itinerary"), HUANGSHAN)
     assert all(d["title"] in said for d in HUANGSHAN["itinerary"])
+
+
+@pytest.mark.parametrize("text", WHOLE + ["有自由活动时间吗"])
+def test_the_whole_trip_asked_off_topic_by_a_verified_traveller_is_theirs(text):
+    events = own_business(after_itinerary(text, confidence=0.7, slots=verified("TR20251234")))
+    assert any(e.get("name") == "verify_form" for e in events or [] if e.get("event") == "followup")
+    assert own_business(after_itinerary(text, confidence=0.7)) is None  # not verified: not ours to read
 
 
 @pytest.mark.parametrize("text", ["行程里有没有自由活动时间", "哪天可以自由活动", "有自由时间吗"])
