@@ -86,7 +86,9 @@ REFUND_WAY = (
 # Words of a refund question; a message with none of them that the selector only guessed to be
 # one ("要提前多久到" after the meeting point, 0.26) is not computed for the booking.
 _REFUND_WORDS = re.compile(
-    r"退|扣|取消|损失|违约|手续费|费|钱|款|到账|到帐|不去|不玩|不想去|走不了|去不了|refund|cancel", re.I
+    r"退|扣|取消|损失|违约|手续费|费|钱|款|到账|到帐|不去|不玩|不想去|走不了|去不了|去不成|不能去|没法去|参加不了"
+    r"|refund|cancel",
+    re.I,
 )
 SURE_REFUND = 0.8
 # The fee asked beside the way back ("退团怎么收费，多久到账"): the whole answer, which says both.
@@ -290,6 +292,8 @@ async def answer_refund_question(
         if routed is not None:
             return routed
         dispatcher.utter_message(response="utter_policy/refund")
+        if not tracker.get_slot("verified_booking") and not tracker.active_loop:
+            dispatcher.utter_message(response=_OFFER)
         return []
     verified = tracker.get_slot("verified_booking")
     ref = tracker.get_slot("booking_ref")

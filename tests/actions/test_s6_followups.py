@@ -102,7 +102,9 @@ def test_a_day_after_a_comment_asks_the_same_item_for_that_day(text, day):
 # --- I18: how early to be there -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["要提前多久到", "需要提前到吗", "要早点到吗", "提前几个小时到比较好"])
+@pytest.mark.parametrize(
+    "text", ["要提前多久到", "需要提前到吗", "要早点到吗", "提前几个小时到比较好", "几点到比较好", "要早到吗"]
+)
 async def test_how_early_after_the_meeting_point_is_never_the_refund(text):
     tracker = after_itinerary(
         text, "policy", key="policy/refund", key_confidence=0.26, confidence=1.0,
@@ -223,3 +225,16 @@ async def test_the_line_is_recorded_as_the_refund_answer():
     await answer_refund_question(dispatcher, tracker)
     assert dispatcher.messages[0]["text"] == bracket_line("domestic", 2)
     assert dispatcher.messages[0]["utter_action"] == "utter_policy/refund"
+
+
+async def test_an_unsure_refund_pick_without_refund_words_is_never_computed():
+    # Verified, nothing of the trip asked: the general answer, not the booking's deduction (and
+    # no offer to compute it: the booking is known).
+    tracker = user_turn(
+        "那个怎么弄", "policy", key="policy/refund", key_confidence=0.3, confidence=1.0,
+        slots=verified("TR20260013"),
+    )  # fmt: skip
+    dispatcher = CollectingDispatcher()
+    events = await answer_refund_question(dispatcher, tracker)
+    assert texts(dispatcher) == ["utter_policy/refund"]
+    assert not any(e.get("event") == "followup" for e in events)
