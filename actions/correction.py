@@ -238,6 +238,8 @@ def correct_field(
     the request was asked): the corrected field changes, `asked` keeps what it had (and is asked
     again when empty). None when it corrects nothing known: the caller checks it as an answer."""
     field, value = parse_correction(text, tracker.slots)
+    if field is None and value and asked == "complaint_when_where":
+        field = asked  # "双廊不对 是喜洲" at the time and place question: its new value
     if field == "complaint_when_where":
         old = previous_slot_value(tracker, field) or (offered_when_where(tracker) if asked == field else None)
         value = when_where_corrected(text, value, old)

@@ -64,6 +64,9 @@ _DIGIT_DATE = re.compile(r"^\s*\d{1,4}[./\-]\d{1,2}(?:[./\-]\d{1,2})?")
 # "不对 我说错了 是三个小时": the traveller corrects something said before.
 _CORRECTION = re.compile(
     r"说错了|写错了|填错了|打错了|输错了|记错了|搞错了|弄错了|^\s*(?:不对|错了|更正|纠正)|(?:更正|纠正|改)一下"
+    # "不是双廊，是大理古城", "是大理古城 不是双廊", "双廊不对 是大理古城": the old value and the new.
+    r"|不是[^，,。；;\s]{1,12}[，,。；;\s]*(?:而|应该|其实)?是\S|\S[，,；;\s]*(?:而)?不是[^，,。；;\s]{1,12}$"
+    r"|(?:不对|错了)[，,；;\s]*(?:应该|其实)?是\S"
 )
 # "不是 地点是去大理的路上": after a no, a field named with its new value corrects that field.
 _FIELD_SAID = re.compile(r"(?:时间|日期|地点|地方|名字|姓名|手机号?|电话|订单号?)\s*(?:是|为|应该是|[:：])")

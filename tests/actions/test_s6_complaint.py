@@ -289,3 +289,29 @@ def test_a_no_naming_the_place_at_the_request_question_corrects_the_place(text, 
     checked = check_complaint_request(text, CollectingDispatcher(), tracker, DOMAIN)
     assert checked["complaint_when_where"] == expected
     assert checked["complaint_request"] is None
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("不是双廊，是大理古城", "今天，大理古城"),
+        ("是大理古城 不是双廊", "今天，大理古城"),
+        ("双廊不对 是大理古城", "今天，大理古城"),
+        ("不是今天 是昨天", "昨天，双廊"),
+    ],
+)
+def test_the_guess_corrected_in_plain_words_at_its_question_keeps_the_rest(text, expected):
+    held = {"complaint_description": STORY, "requested_slot": "complaint_when_where", "form_failures": 0.0}
+    tracker = user_turn(text, "inform", slots=held, loop="complaint_form", message_id="m6c")
+    value = read_slots(tracker)["complaint_when_where"]
+    checked = check_complaint_when_where(value, CollectingDispatcher(), tracker, DOMAIN)
+    assert checked["complaint_when_where"] == expected
+
+
+def test_a_place_of_no_known_shape_corrected_at_its_question_is_the_place():
+    held = {"complaint_description": STORY, "requested_slot": "complaint_when_where", "form_failures": 0.0}
+    text = "双廊不对 是喜洲"
+    tracker = user_turn(text, "inform", slots=held, loop="complaint_form", message_id="m6d")
+    checked = check_complaint_when_where(text, CollectingDispatcher(), tracker, DOMAIN)
+    assert checked["complaint_when_where"] == "今天，喜洲"
+    assert checked.get("complaint_description", STORY) == STORY
