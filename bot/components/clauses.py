@@ -63,6 +63,55 @@ _JOINER_AT_END = re.compile(_JOINERS + "$")
 # ("能开专票吗行李超重怎么收费"). They split only between two questions: "航班延误了，怎么办"
 # stays one clause, "航班延误了怎么办，保险能赔吗" becomes two.
 _SOFT = re.compile(r"[,，、]+|(?<=吗)(?=[\u4e00-\u9fff])")
+# "我想问下退团的事 另外发票怎么开": a question announced, not asked, is a question clause too
+# (the topic plus 的事/的问题/的规定…, after or before the asking verb). "请问一下" alone names none.
+# DIET reads the announcement by its topic word ("退团的事": request_cancellation 0.91, "关于改期的
+# 事想问一下": out_of_scope), so the clause is classified as the plain question about its topic
+# ("退团有什么规定": policy/refund), and reported with the traveller's words.
+_TOPIC_END = r"的?(?:事情?|问题|情况|规定|政策|流程|手续|说法)"
+ASKS_ABOUT = re.compile(
+    r"(?:问|咨询|了解|请教)(?:一下|下|问)?(?:关于|有关)?(?P<topic>[\u4e00-\u9fff\w]{1,10}?)"
+    + _TOPIC_END
+    + r"|(?:关于|有关)?(?P<topic_first>[\u4e00-\u9fff\w]{1,10}?)的(?:事情?|问题|情况|规定|政策|流程|手续)"
+    r"(?:想|要)?(?:问|咨询|了解|请教)"
+)
+READ_AS = "clause_read_as"
+ANNOUNCED_KEY = "announced"
+ANNOUNCED = "{}有什么规定"
+# "我想退掉日本团 但是签证已经办好了 签证费能退吗": a wish of its own (to cancel, to complain, to
+# change) before a question is not the question's context, as "航班延误了，怎么办" is: it stays apart,
+# so the question is read alone. Wishing to ask ("我想问下…", "我想知道…") is the question itself.
+_WISH = re.compile(
+    r"^(?:你好|您好)?[,，]?(?:我|我们|本人|咱们?)?(?:就是|现在|还是)?"
+    r"(?:想|要|想要|打算|准备|决定|申请|帮我|麻烦)(?!问|咨询|了解|知道|请教|确认一下|多久|多少|几)"
+)
+MIN_WISH_CHARS = 4
+# ... but only a question that names its own topic ("签证费能退吗"); "我想退团，怎么办", "我想改期
+# 要加钱吗" ask about the wish itself and stay one clause with it.
+_OWN_TOPIC_CHARS = 5
+_ABOUT_THE_WISH = re.compile(
+    r"^(?:那|那么|请问|就是)?(?:要|能|可以|会|需要|得|该|怎么|怎样|如何|多少|多久|几|还|是不是|是否|有没有"
+    r"|可不可以|能不能|会不会|要不要|大概|一般|具体|然后|这样|这个|那个|的话)"
+)
+
+
+def _chars(text: str) -> int:
+    return len(re.sub(r"\W", "", text))
+
+
+def _asks(text: str) -> bool:
+    return bool(_QUESTION.search(text) or ASKS_ABOUT.search(text))
+
+
+def _is_wish(text: str) -> bool:
+    """ "我想退掉日本团", "帮我取消订单": a request of its own that asks nothing."""
+    words = text.strip(" ,，、")
+    return _chars(words) >= MIN_WISH_CHARS and bool(_WISH.search(words)) and not _asks(words)
+
+
+def _asks_on_its_own(part: str) -> bool:
+    words = part.strip(" ,，、")
+    return _asks(words) and _chars(words) >= _OWN_TOPIC_CHARS and not _ABOUT_THE_WISH.search(words)
 
 
 def _cut(text: str, ends: Sequence[int]) -> List[str]:
@@ -82,16 +131,21 @@ def _soft_split(piece: str, breaks: Sequence[int]) -> List[str]:
     merged: List[str] = []
     pending = ""
     for part in _cut(piece, ends):
-        if merged and not pending and WANTS_TO_COMPLAIN.search(part) and not _QUESTION.search(part):
+        if merged and not pending and WANTS_TO_COMPLAIN.search(part) and not _asks(part):
             # "投诉流程是啥，我要投诉导游": the wish to complain is not part of the question before it.
             merged.append(part)
             continue
+        if _is_wish(pending) and _asks_on_its_own(part):
+            merged.append(pending)  # "我想退团 签证费能退吗": the wish apart, the question alone
+            pending = ""
         pending += part
-        if _QUESTION.search(pending) and len(re.sub(r"\W", "", pending)) >= 3:
+        if _asks(pending) and _chars(pending) >= 3:
             merged.append(pending)
             pending = ""
     if pending:
-        if merged:
+        # Numbers after the last question ("… 签证费能退吗 TR20260004 5678") are for the flow, not
+        # part of the question: they would make it read as "inform".
+        if merged and _VALUES.sub("", _BOOKING.sub("", pending)).strip(" ,，、"):
             merged[-1] += pending
         else:
             merged.append(pending)
@@ -108,10 +162,20 @@ def question_clauses(text: str, breaks: Sequence[int] = ()) -> List[str]:
         pieces.extend(_soft_split(hard, inside))
         start += len(hard)
     pieces = [_JOINER_AT_END.sub("", p.strip(" ,，、")).strip(" ,，、") for p in pieces]
-    pieces = [p for p in pieces if len(re.sub(r"\W", "", p)) >= 3]
+    pieces = [p for p in pieces if _chars(p) >= 3]
     if len(pieces) < 2:
         return []
-    return [p for p in pieces if _QUESTION.search(p)][:MAX_CLAUSES]
+    return [p for p in pieces if _asks(p)][:MAX_CLAUSES]
+
+
+def announced_question(clause: str) -> str:
+    """ "我想问下退团的事" -> "退团有什么规定": the question a clause announces without asking it;
+    empty when it asks one itself ("我想问下发票能开吗") or announces none."""
+    if _QUESTION.search(clause):
+        return ""
+    match = ASKS_ABOUT.search(clause)
+    topic = match and (match.group("topic") or match.group("topic_first"))
+    return ANNOUNCED.format(topic) if topic and _chars(topic) >= 2 else ""
 
 
 def stripped(text: str) -> str:
@@ -144,7 +208,11 @@ class ClauseSplitter(GraphComponent):
         for index, message in enumerate(messages):
             text = message.get(TEXT) or ""
             for clause in question_clauses(text, message.get(SPACE_BREAKS) or ()):
-                extra.append(Message(data={TEXT: clause, PARENT: index}))
+                read_as = announced_question(clause)
+                if read_as:
+                    extra.append(Message(data={TEXT: read_as, PARENT: index, READ_AS: clause}))
+                else:
+                    extra.append(Message(data={TEXT: clause, PARENT: index}))
             words = stripped(text)
             if words:
                 extra.append(Message(data={TEXT: words, PARENT: index, STRIPPED: True}))
@@ -177,9 +245,12 @@ class ClauseCollector(GraphComponent):
             selector = (message.get("response_selector") or {}).get(intent.get("name") or "", {})
             answer = selector.get("response") or {}
             sure = float(answer.get("confidence") or 0.0) >= MIN_CLAUSE_KEY_CONFIDENCE
+            # "announced": the clause asks by announcing ("我想问下退团的事"), with no question word.
+            announced = {ANNOUNCED_KEY: True} if message.get(READ_AS) else {}
             found.setdefault(parent, []).append(
                 {
-                    "text": message.get(TEXT),
+                    **announced,
+                    "text": message.get(READ_AS) or message.get(TEXT),
                     "intent": intent.get("name"),
                     "confidence": round(float(intent.get("confidence") or 0.0), 4),
                     "response_key": answer.get("intent_response_key") if sure else None,
