@@ -195,3 +195,20 @@ async def test_a_complaint_beside_a_question_is_started_after_the_answer(client)
     assert "utter_complaint_start" in said and _followups(events) == ["complaint_form"], events
     assert "讲解敷衍" in (slots(events).get("complaint_description") or ""), slots(events)
     assert "集合" not in slots(events)["complaint_description"]  # the question is no part of it
+
+
+@pytest.mark.parametrize(
+    "text, asks",
+    [
+        ("我想反映个问题 导游讲解很敷衍 基本不讲 就让我们自己逛", False),  # s6 C21: 问题 is no asking
+        ("反映一下情况，酒店房间有霉味", False),
+        ("我想问导游电话多少", True),
+        ("想查行程", True),
+    ],
+)
+def test_reporting_a_problem_is_a_complaint_not_a_question_about_the_trip(text, asks):
+    from actions.router import asks_for_the_trip, wants_to_complain
+
+    assert asks_for_the_trip(text) is asks
+    if not asks:
+        assert wants_to_complain(text)
