@@ -85,6 +85,13 @@ ADVICE = {
         "有人突发疾病：请立即拨打{ambulance}，或由同伴陪同尽快去最近的医院急诊；"
         "带上证件和正在服用的药，并马上告诉导游。"
     ),
+    # Mild altitude sickness asked about: advice only (`advice_only` in the lexicon), the ambulance
+    # when it gets worse; severe signs are `medical` or `illness` too, and those hand over.
+    "altitude": (
+        "高原反应：请马上停下来休息，不要再往高处走，也不要剧烈活动、洗澡或喝酒；多喝温水，可以吸氧"
+        "（酒店前台、药店和旅游车上一般都有氧气），并告诉导游。休息后一般会慢慢缓解；如果头痛越来越重、"
+        "呕吐不止、呼吸困难、嘴唇发紫或意识模糊，请立即拨打{ambulance}，并尽快转到海拔低的地方就医。"
+    ),
     "accident": "发生交通事故：请立即拨打{rescue}，离开车流到安全地带等待救援。",
     "missing": (
         "有人走失：请立即拨打{police}报警，说明走失者的外貌衣着和最后出现的地点，"
@@ -208,6 +215,11 @@ def emergency_kinds(tracker: Tracker) -> List[str]:
     return [kind for kind in ADVICE if kind in kinds]
 
 
+# After advice that opens no handoff: how to reach a person (already waiting for one: that).
+ADVICE_ONLY_CLOSING = "需要人工客服帮忙的话，请回复“转人工”。"
+WAITING = "您已在等待人工客服，客服会在这里直接回复您。"
+
+
 def advice_text(
     kinds: List[str],
     abroad: bool,
@@ -216,23 +228,34 @@ def advice_text(
     country: Optional[str] = None,
     maybe_abroad: bool = False,
 ) -> str:
-    """`maybe_abroad`: where the traveller is is unknown (China's numbers, and the abroad line)."""
+    """`maybe_abroad`: where the traveller is is unknown (China's numbers, and the abroad line).
+    Advice that opens no handoff (mild altitude sickness) has no alarm line first, no lines for
+    abroad unless the traveller is known to be there, and says how to reach a person."""
     abroad = abroad or bool(country)
     numbers = numbers_for(abroad, country)
     region = country in country_numbers()["regions"]
     advice = {**ADVICE, **IN_REGION} if region else ADVICE
-    lines = ["请先确保自身和身边人员的安全！"]
+    only = advice_only(kinds)
+    lines = [] if only else ["请先确保自身和身边人员的安全！"]
     lines += [_fill(advice[kind], numbers) for kind in kinds] or [_fill(GENERIC, numbers)]
     if region:
         pass  # Hong Kong and Macau: their own numbers above, no Chinese consulate to call
     elif abroad:
         lines.append(ABROAD)
-    elif maybe_abroad:
+    elif maybe_abroad and not only:
         lines.append(MAYBE_ABROAD)
     lines.append(f"本公司 24 小时紧急救援电话：{line}")
     if guide and guide.get("phone"):
         lines.append(f"您的导游{guide.get('name') or ''}：{guide['phone']}")
+    if only:
+        lines.append(ADVICE_ONLY_CLOSING)
     return "\n".join(lines)
+
+
+def advice_only(kinds: List[str]) -> bool:
+    """Every kind is one whose advice opens no urgent handoff (the lexicon's `advice_only`): nobody
+    is in danger yet (DESIGN §5: urgent is health or safety in danger now)."""
+    return bool(kinds) and set(kinds) <= set(_lexicon_raw().get("advice_only") or [])
 
 
 async def _booking(tracker: Tracker) -> Optional[Dict[str, Any]]:
@@ -291,8 +314,13 @@ async def emergency_advice(tracker: Tracker, booking: Optional[Dict[str, Any]] =
 
 
 @lru_cache(maxsize=1)
-def _cues(path: Path = LEXICON_FILE) -> Dict[str, "re.Pattern[str]"]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+def _lexicon_raw(path: Path = LEXICON_FILE) -> Dict[str, Any]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _cues() -> Dict[str, "re.Pattern[str]"]:
+    raw = _lexicon_raw()
     return {key: re.compile(raw[key], re.I) for key in ("now", "complaint", "ongoing")}
 
 
@@ -365,10 +393,14 @@ async def raise_waiting_handoff(tracker: Tracker) -> None:
     If the API is down the advice still goes out, straight through Rasa, with the duty line
     in place of the queue (the agent may already be in the chat: the wording fits both)."""
     advice = await emergency_advice(tracker)
+    channel = tracker.get_latest_input_channel() or "rest"
+    if advice_only(emergency_kinds(tracker)):
+        # Nobody in danger yet (mild altitude sickness): the advice, the queue stays as it is.
+        say_to_paused(tracker.sender_id, channel, advice.replace(ADVICE_ONLY_CLOSING, WAITING))
+        return
     notice = advice + "\n已通知人工客服优先处理您的会话，请留在这里，客服会在这里直接回复您。"
     if await open_handoff(tracker, CollectingDispatcher(), "emergency", notice=notice):
         return
-    channel = tracker.get_latest_input_channel() or "rest"
     fallback = (
         advice + "\n在线客服系统暂时连接不上，请直接拨打上面的24小时紧急电话，我们的值班人员会立即处理。"
     )
@@ -387,6 +419,8 @@ class ActionEmergency(Action):
         if loop in (None, "complaint_form") and complaint_about_past_trip(tracker, booking):
             return await start_complaint(dispatcher, tracker, domain)
         dispatcher.utter_message(text=await emergency_advice(tracker, booking))
+        if loop is None and advice_only(emergency_kinds(tracker)):
+            return [ActiveLoop(None), SlotSet("requested_slot", None)]  # nobody in danger yet: no handoff
         # Whatever form was open stops: the agent takes the details.
         events: List[EventType] = [
             ActiveLoop(None),
