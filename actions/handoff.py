@@ -279,6 +279,13 @@ class ActionRequestHuman(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        if not tracker.active_loop:
+            from actions.tickets import answer_ticket_follow_up  # tickets -> handoff
+
+            # "负责人是谁" (read as request_human) right after the ticket's progress: its owner.
+            answered = await answer_ticket_follow_up(dispatcher, tracker)
+            if answered is not None:
+                return answered
         return await open_handoff(tracker, dispatcher, handoff_reason(tracker), tracker.get_slot("ticket_no"))
 
 
@@ -329,6 +336,14 @@ class ActionFallback(Action):
             kept = keep_to_the_amount(dispatcher, tracker)
             if kept is not None:
                 return kept
+        if loop == "verify_form" and tracker.get_slot("requested_slot") == "booking_ref":
+            from actions.tickets import booking_number_missing, tell_where_the_booking_number_is
+
+            if booking_number_missing(tracker):
+                # "订单号找不到了" (not understood) while the booking number is asked: asking it
+                # again only loops. Where it is, and a person who finds the booking without it.
+                tell_where_the_booking_number_is(dispatcher)
+                return [ActiveLoop(None), SlotSet("requested_slot", None), FollowupAction("action_listen")]
         if loop in ("verify_form", "ticket_form") and _LEAVING.search(latest_text(tracker)):
             # "算了 谢谢啊 拜拜" while it asks for a number: the NLU hesitates between cancel,
             # thank and goodbye, but the traveller is leaving. Say goodbye, don't ask again.

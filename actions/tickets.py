@@ -14,8 +14,16 @@ from actions.cancel import complaint_in_progress
 from actions.clients.ticketing import TicketingError, get_client
 from actions.forms.base import latest_text
 from actions.handoff import open_handoff
-from actions.utils.parsing import parse_booking_ref, parse_ticket_no, to_simplified
-from actions.utils.text import format_ticket_progress
+from actions.utils.parsing import (
+    FULLWIDTH,
+    parse_booking_ref,
+    parse_phone,
+    parse_phone_last4,
+    parse_ticket_no,
+    to_simplified,
+)
+from actions.utils.reading import says_no_booking
+from actions.utils.text import format_ticket_progress, format_time
 from actions.verification import DigitsCheckingValidation
 
 
@@ -155,6 +163,176 @@ def complaint_form_was_active(tracker: Tracker) -> bool:
     return False
 
 
+# --- A lookup verified in this conversation (s6 T01, T06) -------------------------------------
+# "什么时候能处理完", "谁负责我的投诉" right after the progress: the ticket was proved with its
+# digits a moment ago; asking them again reads as if the bot forgot. The digits are not kept in
+# phone_last4 (action_check_ticket clears it: a booking check may ask for another phone's), so
+# they are found where the check set them, beside verified_ticket.
+_ASKS_WHEN = re.compile(r"什么时候|何时|多久|多长时间|几天|哪天|预计|期限|时限|截止|要等")
+_ASKS_WHO = re.compile(r"谁(?:在)?(?:负责|处理|跟进|管)|负责人|经办人|跟进人|处理人|对接人")
+
+
+def verified_ticket_digits(tracker: Tracker) -> Optional[str]:
+    """The phone digits that proved `verified_ticket` in this conversation, if any."""
+    number = tracker.get_slot("verified_ticket")
+    if not number:
+        return None
+    found: Optional[str] = None
+    batch: Dict[str, Any] = {}
+    for event in list(tracker.events or []) + [{"event": "user"}]:
+        if event.get("event") == "user":
+            if batch.get("verified_ticket") == number and batch.get("phone_last4"):
+                found = str(batch["phone_last4"])
+            batch = {}
+        elif event.get("event") == "session_started":
+            found, batch = None, {}
+        elif event.get("event") == "slot" and event.get("value"):
+            batch[event.get("name")] = event.get("value")
+    return found
+
+
+def follows_up_verified(tracker: Tracker) -> Optional[str]:
+    """The digits to reuse when this lookup asks again about the ticket verified in this
+    conversation (no other ticket number given); None otherwise."""
+    number = tracker.get_slot("verified_ticket")
+    given = parse_ticket_no(latest_text(tracker))
+    if not number or given not in (None, number) or tracker.get_slot("ticket_no") not in (None, number):
+        return None
+    return verified_ticket_digits(tracker)
+
+
+def focused_progress(ticket: Dict[str, Any], text: str) -> Optional[str]:
+    """The one line of the progress a follow-up asks for ("什么时候能处理完": the expected
+    completion; "谁负责": the owner); None when it asks for the whole of it."""
+    progress = ticket.get("progress") or {}
+    simple = to_simplified(text or "")
+    lines: List[str] = []
+    if _ASKS_WHEN.search(simple) and progress.get("expected_completion"):
+        lines.append(f"预计完成时间：{format_time(progress['expected_completion'])}")
+        if progress.get("delay_reason"):
+            lines.append(f"未能按期完成的原因：{progress['delay_reason']}")
+    if _ASKS_WHO.search(simple) and progress.get("responsible_person"):
+        lines.append(f"负责人：{progress['responsible_person']}，从受理到结案都由这位负责人跟进")
+    if not lines:
+        return None
+    head = f"投诉单 {ticket['ticket_no']}（当前状态：{progress.get('status_label') or '处理中'}）"
+    return head + "\n" + "。\n".join(lines) + "。"
+
+
+# --- Phone digits given bare beside the ticket number (s6 T08) --------------------------------
+# "C20261207007 我的投诉进度 3344 另外…": four digits standing alone next to a ticket number are
+# the phone's last four (no other number is asked in a lookup); not a year, an amount, a count.
+_BARE_FOUR = re.compile(r"(?<![\dA-Za-z])(\d{4})(?!\d|\s*(?:年|元|块|米|人|号|次|分|点|月|日|天|个|位|%|％))")
+
+
+_TICKET_LIKE = re.compile(r"[Cc][\s-]?\d[\d-]{7,}")
+
+
+def bare_digits_beside_number(text: str) -> Optional[str]:
+    """The four digits of a message that gives a ticket number and exactly one lone group of
+    four digits besides it."""
+    half = text or ""
+    number = parse_ticket_no(half)
+    if not number or parse_phone(half):
+        return None
+    rest = _TICKET_LIKE.sub(" ", half.translate(FULLWIDTH))
+    groups = _BARE_FOUR.findall(rest)
+    return groups[0] if len(groups) == 1 else None
+
+
+# --- Personal information asked beside the lookup (s6 T08) -------------------------------------
+_ASKS_PRIVACY = re.compile(
+    r"(?:删|删除|注销|清除|泄露|泄漏|保护|怎么用|用来|卖).{0,6}(?:我的)?(?:个人)?(?:信息|资料|数据|隐私|手机号|电话)"
+    r"|(?:个人信息|隐私|我的(?:信息|资料|数据)).{0,6}(?:删|删除|注销|清除|泄露|泄漏|安全|保护|怎么处理|会不会)"
+)
+PRIVACY_NOTE = (
+    "关于您的个人信息：投诉时登记的姓名和手机号仅用于处理这次投诉和回访，加密保存，只有处理您投诉的"
+    "工作人员可以查看，不会用于其他用途。如需查询或删除这些信息，可以说“转人工”，由人工客服为您办理。"
+)
+
+
+def asks_about_personal_data(tracker: Tracker) -> bool:
+    """A message of this lookup asks what became of their personal information."""
+    return any(_ASKS_PRIVACY.search(to_simplified(text)) for text in lookup_texts(tracker))
+
+
+# --- No booking number while a booking is asked for (s6 I15) -----------------------------------
+# "我没有订单号 忘了" (read as check_ticket) while the itinerary verification asks for the
+# booking number: where the booking number is and a person who can find it, not the ticket's.
+_BOOKING_WORDS = re.compile(r"订单|预订号|预定号|booking|行程单", re.I)
+_TICKET_WORDS = re.compile(r"投诉|C\d|单号.{0,2}以\s*C", re.I)
+BOOKING_NO_WHERE = (
+    "订单号是预订成功后发给您的编号，以 TR 开头加 8 位数字（例如 TR20260001），可以在预订确认信息"
+    "或订单详情里找到。实在找不到也没关系，人工客服可以按您的姓名和手机号帮您查到订单。"
+    "需要为您转接人工客服吗？"
+)
+
+
+def booking_number_missing(tracker: Tracker) -> bool:
+    """The traveller says they have no booking number (not the ticket number)."""
+    text = to_simplified(latest_text(tracker))
+    if _TICKET_WORDS.search(text) or parse_ticket_no(text) or _PHONE_FORGOTTEN.search(text):
+        return False
+    if says_no_booking(text) and (_BOOKING_WORDS.search(text) or "单号" not in text):
+        return True  # "我没有订单号", "是朋友帮我报的名"
+    return bool(_BOOKING_WORDS.search(text) and _NO_NUMBER.search(text))
+
+
+def tell_where_the_booking_number_is(dispatcher: CollectingDispatcher) -> None:
+    dispatcher.utter_message(text=BOOKING_NO_WHERE, buttons=HUMAN_BUTTONS)
+
+
+# --- A full phone number after "no number" (s6 T07) ---------------------------------------------
+PHONE_HANDOVER = (
+    "收到，手机号 {masked} 已记下。我这里不能按手机号查询，已为您转给人工客服："
+    "客服会按这个手机号查到您的{what}，核实身份后告诉您结果，您不用再重复提供。"
+)
+
+
+def _previous_reply(tracker: Tracker) -> List[Dict[str, Any]]:
+    """The bot events of the reply to the message before the latest one."""
+    said: List[Dict[str, Any]] = []
+    seen_message = False
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            if seen_message:
+                break
+            seen_message = True
+        elif seen_message and event.get("event") == "bot":
+            said.append(event)
+    return said
+
+
+def number_missing_answered(tracker: Tracker) -> Optional[str]:
+    """ "ticket" or "booking" when the bot's previous reply said where that number is and
+    offered a person (the traveller had none)."""
+    for event in _previous_reply(tracker):
+        if (event.get("metadata") or {}).get("utter_action") == "utter_ticket_no_where":
+            return "ticket"
+        text = event.get("text") or ""
+        if text.startswith("投诉单号是您提交投诉时"):
+            return "ticket"
+        if text == BOOKING_NO_WHERE:
+            return "booking"
+    return None
+
+
+async def hand_over_by_phone(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """A full phone number sent right after the traveller was told a person can look them up
+    without the number ("投诉单号忘了" … "我手机13698765432"): handed over with it; None when
+    the message is no such answer. For action_route_message (actions/router.py)."""
+    phone = parse_phone(latest_text(tracker))
+    what = number_missing_answered(tracker) if phone else None
+    if not phone or not what or parse_ticket_no(latest_text(tracker)):
+        return None
+    thing = "投诉和处理进度" if what == "ticket" else "订单"
+    dispatcher.utter_message(text=PHONE_HANDOVER.format(masked=f"{phone[:3]}****{phone[-4:]}", what=thing))
+    note = {f"{what}_lookup_by_phone": phone}
+    return [SlotSet("phone", phone)] + await open_handoff(
+        tracker, dispatcher, "request_human", extra_summary=note
+    )
+
+
 class ValidateTicketForm(DigitsCheckingValidation):
     what = "ticket"
     number_slot = "ticket_no"
@@ -175,12 +353,30 @@ class ValidateTicketForm(DigitsCheckingValidation):
             # Asking for a ticket number they did not give (or do not have) only loops; the
             # booking number finds their complaints through an agent (action_check_ticket).
             return [SlotSet("verify_blocked", BY_BOOKING), SlotSet("requested_slot", None)]
+        if not _own_new_ticket(tracker) and booking_number_missing(tracker):
+            # "我没有订单号 忘了" (read as a ticket question) while a booking was asked for: where
+            # the booking number is and a person who finds the booking without it; form ends.
+            tell_where_the_booking_number_is(dispatcher)
+            return [SlotSet("verify_blocked", NO_TICKET_NO), SlotSet("requested_slot", None)]
         if not _own_new_ticket(tracker) and has_no_ticket_number(tracker):
             # Where the number is, and a person who can find the ticket without it; the form ends
             # (action_check_ticket follows and, nothing verified, says nothing more).
             dispatcher.utter_message(response="utter_ticket_no_where")
             dispatcher.utter_message(response="utter_offer_human")
             return [SlotSet("verify_blocked", NO_TICKET_NO), SlotSet("requested_slot", None)]
+        again = None if _own_new_ticket(tracker) else follows_up_verified(tracker)
+        if again:
+            # A follow-up on the ticket verified a moment ago: its digits again, nothing asked.
+            return [
+                SlotSet("phone_last4", again),
+                SlotSet("requested_slot", None),
+                FollowupAction(CHECK_ACTION),
+            ]
+        bare = None if tracker.get_slot("phone_last4") else bare_digits_beside_number(latest_text(tracker))
+        if bare and "phone_last4" not in tracker.slots_to_validate():
+            # "C20261207007 我的投诉进度 3344": the lone four digits are the phone's; checked now.
+            tracker.events.append({"event": "slot", "name": "phone_last4", "value": bare})
+            tracker.slots["phone_last4"] = bare
         events = await super().run(dispatcher, tracker, domain)
         if _own_new_ticket(tracker):
             # Ends at once (required_slots): the progress follows now, whichever rule matches.
@@ -198,6 +394,8 @@ class ValidateTicketForm(DigitsCheckingValidation):
             return []  # locked or the API is down: action_check_ticket says what next
         if _own_new_ticket(tracker):
             return []  # the ticket just opened here: its number and phone are known
+        if follows_up_verified(tracker):
+            return []  # verified in this conversation: the digits are known
         return domain_slots
 
     async def validate_ticket_no(
@@ -310,8 +508,68 @@ class ActionCheckTicket(Action):
         except TicketingError:
             dispatcher.utter_message(response="utter_service_unavailable")
             return reset
-        dispatcher.utter_message(text=format_ticket_progress(ticket))
+        focused = focused_progress(ticket, latest_text(tracker)) if _shown_before(tracker, number) else None
+        dispatcher.utter_message(text=focused or format_ticket_progress(ticket))
+        if asks_about_personal_data(tracker) and not _privacy_said(tracker):
+            dispatcher.utter_message(text=PRIVACY_NOTE)
         if hand_over and asks_for_human(tracker):
             dispatcher.utter_message(text=HANDOVER_AFTER_PROGRESS.format(number=number))
             return reset + await open_handoff(tracker, dispatcher, "request_human", number)
         return reset
+
+
+def _shown_before(tracker: Tracker, number: str) -> bool:
+    """The progress of ticket `number` was shown earlier in this conversation."""
+    return any(
+        e.get("event") == "bot" and (e.get("text") or "").startswith(f"投诉单 {number} ")
+        for e in tracker.events or []
+    )
+
+
+def _privacy_said(tracker: Tracker) -> bool:
+    return any(e.get("event") == "bot" and e.get("text") == PRIVACY_NOTE for e in tracker.events or [])
+
+
+# "负责人电话多少", "怎么联系负责人": a way to reach someone, which a person gives.
+_ASKS_CONTACT = re.compile(r"电话|手机|联系|微信|号码")
+
+
+async def answer_ticket_follow_up(
+    dispatcher: CollectingDispatcher, tracker: Tracker
+) -> Optional[List[EventType]]:
+    """ "负责人是谁", "那预计什么时候完成" after the progress of the ticket verified in this
+    conversation, whatever the NLU read (request_human, out_of_scope, a policy question): that
+    line of the progress, nothing asked again. None when the message is no such follow-up."""
+    text = latest_text(tracker)
+    digits = follows_up_verified(tracker)
+    number = tracker.get_slot("verified_ticket")
+    simple = to_simplified(text)
+    if not digits or not _shown_before(tracker, number) or _ASKS_CONTACT.search(simple):
+        return None
+    if not (_ASKS_WHEN.search(simple) or _ASKS_WHO.search(simple)):
+        return None
+    if _HUMAN.search(simple) and not _NO_HUMAN.search(simple):
+        return None  # "负责人是谁 我要找人工": the person they asked for
+    try:
+        ticket = await get_client().verify_ticket(number, digits, tracker.sender_id)
+    except TicketingError:
+        return None
+    dispatcher.utter_message(text=focused_progress(ticket, text) or format_ticket_progress(ticket))
+    return []
+
+
+# "5678 我刚才说了", "我不是说了吗 5678": the digits, with a complaint that they were given already;
+# read as cancel or deny. Not when the words stop the lookup ("5678 算了不查了").
+_STOPS = re.compile(r"算了|取消|不查|不用|不要|别查|不想|停|结束|退出|不需要")
+
+
+def digits_not_a_cancel(tracker: Tracker) -> Optional[str]:
+    """The phone digits of a message read as `cancel` (or `deny`) while a verification asks for
+    them; None when it is no such answer. For action_cancel_form (actions/cancel.py)."""
+    loop = (tracker.active_loop or {}).get("name")
+    if loop not in ("ticket_form", "verify_form") or tracker.get_slot("requested_slot") != "phone_last4":
+        return None
+    text = to_simplified(latest_text(tracker))
+    if _STOPS.search(text):
+        return None
+    return parse_phone_last4(text)
