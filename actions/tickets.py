@@ -573,3 +573,24 @@ def digits_not_a_cancel(tracker: Tracker) -> Optional[str]:
     if _STOPS.search(text):
         return None
     return parse_phone_last4(text)
+
+
+async def digits_instead_of_cancel(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+) -> Optional[List[EventType]]:
+    """ "3344 我刚才说了" read as `cancel` while the ticket (or booking) verification asks the
+    digits: they are checked as the form would (the form validates nothing after another
+    action), then the form goes on: done, it ends and its rule shows the progress; a mismatch
+    was said and it asks again. None when the message is no such answer.
+    For action_cancel_form (actions/cancel.py), before anything is stopped."""
+    digits = digits_not_a_cancel(tracker)
+    if not digits:
+        return None
+    loop = (tracker.active_loop or {}).get("name")
+    from actions.verification import ValidateVerifyForm  # tickets already imports verification
+
+    form = ValidateTicketForm() if loop == "ticket_form" else ValidateVerifyForm()
+    tracker.events.append({"event": "slot", "name": "phone_last4", "value": digits})
+    tracker.slots["phone_last4"] = digits
+    events = await form.run(dispatcher, tracker, domain)
+    return [SlotSet("phone_last4", digits)] + events + [FollowupAction(loop)]

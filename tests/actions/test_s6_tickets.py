@@ -326,3 +326,20 @@ async def test_no_booking_number_not_understood_in_the_verification_is_told_wher
 def test_digits_read_as_cancel_are_the_digits(text, loop, expected):
     tracker = user_turn(text, "cancel", slots={"requested_slot": "phone_last4"}, loop=loop)
     assert tickets.digits_not_a_cancel(tracker) == expected
+
+
+@pytest.mark.parametrize("reply", ["{d} 我刚才说了", "我不是说了吗 {d}", "{d} 上面发过了"])
+async def test_digits_read_as_cancel_are_checked_and_the_lookup_goes_on(client, reply):
+    number = await _new_ticket()
+    tracker = user_turn(
+        reply.format(d=DIGITS),
+        "cancel",
+        before=[action("ticket_form")],
+        slots={"ticket_no": number, "requested_slot": "phone_last4", "form_failures": 0.0},
+        loop="ticket_form",
+        sender=f"s6-ticket-{uuid.uuid4().hex[:8]}",
+    )
+    dispatcher = CollectingDispatcher()
+    events = await tickets.digits_instead_of_cancel(dispatcher, tracker, DOMAIN)
+    assert events is not None and slots(events).get("verified_ticket") == number, events
+    assert events[-1].get("event") == "followup" and events[-1].get("name") == "ticket_form", events
