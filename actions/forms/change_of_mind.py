@@ -36,6 +36,8 @@ _LEAD_FILLER = re.compile(r"^[哦噢喔啊呃额嗯诶哎唉]+")
 def other_question(text: Optional[str]) -> Optional[str]:
     """The question a message turns to after taking back what it asked or was doing; None when
     the message does not (a story, an answer, a correction of a value: "不对，是第二天下午")."""
+    from actions.router import not_complaining_but  # router -> forms: imported here, no cycle
+
     simple = to_simplified(text or "").strip()
     for match in _TAKE_BACK.finditer(simple):
         lead = re.sub(r"[\s，,。.！!~～、]", "", _LEAD_FILLER.sub("", simple[: match.start()]))
@@ -44,6 +46,10 @@ def other_question(text: Optional[str]) -> Optional[str]:
         rest = _EDGES.sub("", simple[match.end() :])
         if rest and (_ASKS.match(rest) or is_question(rest)) and not DISCONTENT.search(rest):
             return rest
+    # "我不是投诉啊 我要查行程": saying what it is not is taking the complaint back too (s6 I14).
+    instead = not_complaining_but(simple)
+    if instead and (_ASKS.match(instead) or is_question(instead)) and not DISCONTENT.search(instead):
+        return instead
     return None
 
 

@@ -212,3 +212,17 @@ def test_reporting_a_problem_is_a_complaint_not_a_question_about_the_trip(text, 
     assert asks_for_the_trip(text) is asks
     if not asks:
         assert wants_to_complain(text)
+
+
+@pytest.mark.parametrize(
+    "text, question",
+    [
+        ("我不是投诉啊 我要查行程", "要查行程"),  # s6 I14, inside the complaint form
+        ("不是投诉 是想问退款怎么算", "是想问退款怎么算"),
+        ("我不是投诉，导游太差了", None),  # still a complaint
+    ],
+)
+def test_not_complaining_inside_the_form_turns_to_the_question(text, question):
+    from actions.forms.change_of_mind import other_question
+
+    assert other_question(text) == question
