@@ -79,9 +79,13 @@ def follow_up_key(tracker: Tracker) -> Optional[Text]:
         # "出发前10天呢" after the refund table asks its line, whatever the NLU made of it (a day
         # of the trip, query_itinerary; not understood).
         return key
+    from actions.policy import specific_follow_up  # policy -> questions
+
+    # "日本的" after the visa answer, "要什么材料" after the delay one: a part of that topic.
+    specific = specific_follow_up(key, text)
     reading = read(text)
     if (
-        not is_question(text)
+        not (is_question(text) or specific)
         or len(_CJK.findall(reading.rest)) > FOLLOW_UP_MAX_CHARS
         or reading.booking_ref
         or reading.ticket_no
@@ -95,7 +99,7 @@ def follow_up_key(tracker: Tracker) -> Optional[Text]:
     name, confidence = intent.get("name"), intent.get("confidence") or 0
     if name not in _FOLLOW_UP_READS:
         return None
-    if name == "out_of_scope" and confidence >= SURE_OFF_TOPIC:
+    if name == "out_of_scope" and confidence >= SURE_OFF_TOPIC and not specific:
         return None
     if name == "policy":
         selector = latest.get("response_selector", {}).get("policy", {}).get("response", {})
@@ -109,9 +113,13 @@ def answer_follow_up(dispatcher: CollectingDispatcher, tracker: Tracker) -> Opti
     (a follow-up to the refund answer gets no computation); None when the message is none."""
     from actions.refunds import answer_bracket  # refunds -> questions
 
+    from actions.policy import answer_specific_follow_up  # policy -> questions
+
     key = follow_up_key(tracker)
     if not key:
         return None
+    if answer_specific_follow_up(dispatcher, tracker, key):
+        return []  # "要什么材料" after the delay answer: the materials, not the answer again
     if key == REFUND_KEY and answer_bracket(dispatcher, tracker):
         return []  # "出发前10天呢": the line of the table for those days, not the table again
     dispatcher.utter_message(response=f"utter_{key}")

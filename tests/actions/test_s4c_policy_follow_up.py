@@ -15,7 +15,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.policy import ActionAnswerPolicy
+from actions.policy import DELAY_MATERIALS, ActionAnswerPolicy
 from actions.questions import follow_up_key
 from actions.router import misread_as_complaint, route
 from actions.scope import ActionOutOfScope, misunderstood_in_a_row
@@ -74,7 +74,7 @@ async def policy(t: Tracker) -> List[str]:
 @pytest.mark.parametrize(
     "before,text,confidence,expected",
     [
-        (DELAY, "要什么材料", 0.43, "utter_policy/delay"),
+        (DELAY, "要什么材料", 0.43, DELAY_MATERIALS),  # s6 P16: the materials, not the answer again
         (DELAY, "多久能到", 0.48, "utter_policy/delay"),
         (INVOICE, "能补开吗", 0.49, "utter_policy/invoice"),
         (INVOICE, "怎么申请", 0.25, "utter_policy/invoice"),
@@ -87,7 +87,7 @@ async def test_a_follow_up_read_as_off_topic_gets_the_topic_answer(before, text,
 @pytest.mark.parametrize(
     "before,text,intent,expected",
     [
-        (DELAY, "需要啥证明", "nlu_fallback", "utter_policy/delay"),
+        (DELAY, "需要啥证明", "nlu_fallback", DELAY_MATERIALS),
         (INVOICE, "抬头写公司行不行", "inform", "utter_policy/invoice"),
         (INVOICE, "发到哪个邮箱啊", "nlu_fallback", "utter_policy/invoice"),
     ],
@@ -169,3 +169,26 @@ def test_a_follow_up_read_as_a_complaint_gets_the_answer_from_the_complaint_hook
     dispatcher = CollectingDispatcher()
     assert misread_as_complaint(dispatcher, tracker(text, "complain", 0.95, INVOICE)) == []
     assert responses(dispatcher) == ["utter_policy/invoice"]
+
+
+VISA = answered("policy/visa", "签证需要什么材料")
+
+
+@pytest.mark.parametrize(
+    "before,text,intent,confidence,expected",
+    [
+        (DELAY, "要什么材料", "out_of_scope", 0.73, "延误证明"),  # s6 P16: the NLU sure it is off-topic
+        (VISA, "日本的", "inform", 0.9, "护照"),  # the lead's probe: a destination after the visa answer
+    ],
+)
+async def test_a_part_of_the_topic_gets_its_own_answer_whatever_the_nlu_made_of_it(
+    before, text, intent, confidence, expected
+):
+    dispatcher = CollectingDispatcher()
+    if intent == "out_of_scope":
+        await ActionOutOfScope().run(dispatcher, tracker(text, intent, confidence, before), {})
+    else:
+        route(dispatcher, tracker(text, intent, confidence, before))
+    said = " ".join(responses(dispatcher))
+    assert expected in said, said
+    assert "不在我的服务范围" not in said
