@@ -72,6 +72,10 @@ class ActionCancelForm(Action):
                 # "算了我先查下行程" inside the complaint (ValidateComplaintForm): set aside, not dropped.
                 return await set_aside_for(dispatcher, tracker, question)
         if _takes_up_the_kept_complaint(tracker):
+            if not any(tracker.get_slot(name) for name in _STORY_SLOTS):
+                # Nothing of a complaint is kept (dropped or submitted): a new one, not "都还在".
+                dispatcher.utter_message(response="utter_complaint_start")
+                return [FollowupAction("complaint_form")]
             # "继续投诉" (read as `cancel`) after a complaint was set aside: what it promised.
             return _resume(dispatcher, tracker, answered=False)
         # "取消订单TR20260010 手机尾号6781" (read as `cancel`): the trip, not a request to stop; no
@@ -127,6 +131,10 @@ _NUMBERS = re.compile(
     r"TR[\s-]*\d(?:[\s-]*\d){7}|(?:手机|电话)?(?:号码?)?(?:尾号|后四位|后4位|末四位)?\s*(?:是|:|：)?\s*(?<!\d)\d{4,11}(?!\d)",
     re.I,
 )
+
+
+# What only a complaint holds (the booking number may come from a verification).
+_STORY_SLOTS = ("complaint_description", "complaint_when_where", "complaint_request")
 
 
 def _takes_up_the_kept_complaint(tracker: Tracker) -> bool:

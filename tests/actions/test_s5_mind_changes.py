@@ -229,3 +229,13 @@ async def test_a_cancel_with_no_form_still_says_what_stopped():
     turn = _tracker("不用了", {}, "cancel", None, {})
     await ActionCancelForm().run(dispatcher, turn, COMPLAINT_DOMAIN)
     assert [m.get("response") for m in dispatcher.messages] == ["utter_request_stopped"]
+
+
+async def test_taking_up_a_complaint_when_nothing_of_one_is_kept_starts_a_new_one():
+    # s6 C03 tail: after a complaint was submitted or dropped, "我要继续刚才的投诉" must not promise
+    # "已填写的内容都还在" and then ask for everything again.
+    dispatcher = CollectingDispatcher()
+    turn = _tracker("我要继续刚才的投诉", {}, "cancel", None, {"booking_ref": "TR20260019"})
+    events = await ActionCancelForm().run(dispatcher, turn, COMPLAINT_DOMAIN)
+    assert [m.get("response") for m in dispatcher.messages] == ["utter_complaint_start"]
+    assert events[-1] == FollowupAction("complaint_form")
