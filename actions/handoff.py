@@ -336,14 +336,14 @@ class ActionFallback(Action):
             kept = keep_to_the_amount(dispatcher, tracker)
             if kept is not None:
                 return kept
-        if loop == "verify_form" and tracker.get_slot("requested_slot") == "booking_ref":
-            from actions.tickets import booking_number_missing, tell_where_the_booking_number_is
+        if loop == "verify_form":
+            from actions.tickets import no_booking_number_in_verification  # tickets -> handoff
 
-            if booking_number_missing(tracker):
-                # "订单号找不到了" (not understood) while the booking number is asked: asking it
-                # again only loops. Where it is, and a person who finds the booking without it.
-                tell_where_the_booking_number_is(dispatcher)
-                return [ActiveLoop(None), SlotSet("requested_slot", None), FollowupAction("action_listen")]
+            # "订单号找不到了" (not understood) while the booking number is asked: asking it
+            # again only loops. Where it is, and a person who finds the booking without it.
+            helped = no_booking_number_in_verification(dispatcher, tracker)
+            if helped is not None:
+                return helped
         if loop in ("verify_form", "ticket_form") and _LEAVING.search(latest_text(tracker)):
             # "算了 谢谢啊 拜拜" while it asks for a number: the NLU hesitates between cancel,
             # thank and goodbye, but the traveller is leaving. Say goodbye, don't ask again.

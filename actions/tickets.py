@@ -594,3 +594,20 @@ async def digits_instead_of_cancel(
     tracker.slots["phone_last4"] = digits
     events = await form.run(dispatcher, tracker, domain)
     return [SlotSet("phone_last4", digits)] + events + [FollowupAction(loop)]
+
+
+def no_booking_number_in_verification(
+    dispatcher: CollectingDispatcher, tracker: Tracker
+) -> Optional[List[EventType]]:
+    """ "我没有订单号" (read as deny, cancel, out_of_scope or not understood) while the booking
+    verification asks the booking number: asking again only loops, and "the lookup stopped"
+    leaves them nowhere. Where the number is and a person who finds the booking without it; the
+    verification ends. None when the message is no such answer. For action_fallback, and the
+    hooks in action_cancel_form (actions/cancel.py) and action_out_of_scope (actions/scope.py)."""
+    asking = (tracker.active_loop or {}).get("name") == "verify_form" and tracker.get_slot(
+        "requested_slot"
+    ) in (None, "booking_ref")
+    if not asking or tracker.get_slot("booking_ref") or not booking_number_missing(tracker):
+        return None
+    tell_where_the_booking_number_is(dispatcher)
+    return [ActiveLoop(None), SlotSet("requested_slot", None), FollowupAction("action_listen")]

@@ -343,3 +343,24 @@ async def test_digits_read_as_cancel_are_checked_and_the_lookup_goes_on(client, 
     events = await tickets.digits_instead_of_cancel(dispatcher, tracker, DOMAIN)
     assert events is not None and slots(events).get("verified_ticket") == number, events
     assert events[-1].get("event") == "followup" and events[-1].get("name") == "ticket_form", events
+
+
+@pytest.mark.parametrize("intent", ["deny", "cancel", "out_of_scope"])
+@pytest.mark.parametrize("text", ["我没有订单号", "是朋友帮我报的名 我没有订单号", "订单号找不到了"])
+def test_no_booking_number_read_otherwise_is_told_where_it_is(text, intent):
+    tracker = user_turn(
+        text,
+        intent,
+        before=[action("verify_form")],
+        slots={"requested_slot": "booking_ref"},
+        loop="verify_form",
+    )
+    dispatcher = CollectingDispatcher()
+    events = tickets.no_booking_number_in_verification(dispatcher, tracker)
+    assert events is not None and [m.get("text") for m in dispatcher.messages] == [tickets.BOOKING_NO_WHERE]
+
+
+@pytest.mark.parametrize("text", ["TR20260001", "不查了", "投诉单号忘了"])
+def test_other_answers_to_the_booking_question_are_left_alone(text):
+    tracker = user_turn(text, "deny", slots={"requested_slot": "booking_ref"}, loop="verify_form")
+    assert tickets.no_booking_number_in_verification(CollectingDispatcher(), tracker) is None
