@@ -64,6 +64,14 @@ class ActionCancelForm(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        from actions.tickets import digits_instead_of_cancel, no_booking_number_in_verification
+
+        digits = await digits_instead_of_cancel(dispatcher, tracker, domain)
+        if digits is not None:
+            return digits  # "3344 我刚才说了" while the digits are asked: the answer, not a stop
+        helped = no_booking_number_in_verification(dispatcher, tracker)
+        if helped is not None:
+            return helped  # "我没有订单号" (read as deny/cancel): where it is, and a person
         intent = latest_intent(tracker)
         sent_by_the_form = _sent_by_the_form(tracker)
         if sent_by_the_form and not trip_cancellation_only(latest_text(tracker)):

@@ -385,6 +385,11 @@ class ActionRouteMessage(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        from actions.tickets import hand_over_by_phone  # tickets -> ... -> router
+
+        handed = await hand_over_by_phone(dispatcher, tracker)
+        if handed is not None:
+            return handed  # a full phone number after "no number? a person can find it"
         routed = route(dispatcher, tracker)
         if routed is not None:
             return routed

@@ -179,7 +179,14 @@ class ActionOutOfScope(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         from actions.router import leave_the_complaint  # router -> scope
+        from actions.tickets import answer_ticket_follow_up, no_booking_number_in_verification
 
+        followed = await answer_ticket_follow_up(dispatcher, tracker)
+        if followed is not None:
+            return followed  # "那预计什么时候完成" right after the ticket's progress
+        helped = no_booking_number_in_verification(dispatcher, tracker)
+        if helped is not None:
+            return helped  # "是朋友帮我报的名 我没有订单号" while the booking number is asked
         left = await leave_the_complaint(dispatcher, tracker)
         if left is not None:
             return left  # "我不是投诉啊 我要查行程": not an answer to the complaint's question

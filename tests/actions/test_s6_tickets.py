@@ -364,3 +364,48 @@ def test_no_booking_number_read_otherwise_is_told_where_it_is(text, intent):
 def test_other_answers_to_the_booking_question_are_left_alone(text):
     tracker = user_turn(text, "deny", slots={"requested_slot": "booking_ref"}, loop="verify_form")
     assert tickets.no_booking_number_in_verification(CollectingDispatcher(), tracker) is None
+
+
+# The hooks, through the actions Rasa runs (cancel, route, out of scope).
+
+
+async def test_digits_read_as_cancel_go_through_the_cancel_action(client):
+    from actions.cancel import ActionCancelForm
+
+    number = await _new_ticket()
+    tracker = user_turn(
+        f"{DIGITS} 我刚才说了",
+        "cancel",
+        before=[action("ticket_form")],
+        slots={"ticket_no": number, "requested_slot": "phone_last4", "form_failures": 0.0},
+        loop="ticket_form",
+        sender=f"s6-ticket-{uuid.uuid4().hex[:8]}",
+    )
+    dispatcher = CollectingDispatcher()
+    events = await ActionCancelForm().run(dispatcher, tracker, DOMAIN)
+    assert slots(events).get("verified_ticket") == number, events
+    assert not any("先不查了" in (m.get("text") or "") for m in dispatcher.messages)
+
+
+async def test_a_phone_number_after_no_number_goes_through_the_router(client):
+    from actions.router import ActionRouteMessage
+
+    dispatcher = CollectingDispatcher()
+    events = await ActionRouteMessage().run(dispatcher, _no_number_answered("13698765432", TICKET_WHERE), {})
+    assert any(e.get("event") == "pause" for e in events), events
+
+
+@pytest.mark.parametrize("text", ["是朋友帮我报的名 我没有订单号", "我没有订单号"])
+async def test_no_booking_number_read_as_off_topic_goes_through_the_scope_action(text):
+    from actions.scope import ActionOutOfScope
+
+    tracker = user_turn(
+        text,
+        "out_of_scope",
+        before=[action("verify_form")],
+        slots={"requested_slot": "booking_ref", "verify_purpose": "itinerary", "form_failures": 0.0},
+        loop="verify_form",
+    )
+    dispatcher = CollectingDispatcher()
+    await ActionOutOfScope().run(dispatcher, tracker, {})
+    assert tickets.BOOKING_NO_WHERE in [m.get("text") for m in dispatcher.messages], dispatcher.messages
