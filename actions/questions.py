@@ -153,6 +153,11 @@ def clauses(tracker: Tracker) -> List[Dict[str, Any]]:
     return list((tracker.latest_message or {}).get("clauses") or [])
 
 
+def asks(clause: Dict[str, Any]) -> bool:
+    """A question clause: a question word, or announced ("我想问下退团的事": the NLU marks it)."""
+    return bool(clause.get("announced")) or is_question(clause.get("text") or "")
+
+
 def asks_the_record(text: str) -> bool:
     """ "我订了几个人", "付了多少钱": a question the booking record answers, not a policy."""
     from actions.reader import RECORD_ITEMS, itinerary_queries  # reader -> questions
@@ -171,7 +176,8 @@ def extra_policy_keys(tracker: Tracker, answered: Iterable[Optional[str]]) -> Li
             and key
             and key not in seen
             and (clause.get("confidence") or 0) >= MIN_CLAUSE_CONFIDENCE
-            and is_question(clause.get("text") or "")
+            and asks(clause)
+            and not _NOT_COVERED.search(to_simplified(clause.get("text") or ""))
             and not asks_the_record(clause.get("text") or "")
         ):
             seen.add(key)
@@ -360,9 +366,7 @@ def _in_place(tracker: Tracker, key: str, asked: List[str]) -> List[str]:
     at its own clause when one was read as it (below the clause threshold), else at the first
     question clause no sure answer covers ("签证要多久？行李能带多重" read as baggage as a whole,
     its baggage clause unsure: visa, then baggage)."""
-    questions = [
-        c for c in clauses(tracker) if c.get("intent") == "policy" and is_question(c.get("text") or "")
-    ]
+    questions = [c for c in clauses(tracker) if c.get("intent") == "policy" and asks(c)]
     place = next((i for i, c in enumerate(questions) if c.get("response_key") == key), None)
     if place is None:
         place = next((i for i, c in enumerate(questions) if c.get("response_key") not in asked), None)
@@ -415,7 +419,32 @@ _NOT_COVERED = re.compile(
     r"|婴儿|宝宝.{0,4}(?:票|价|费)|儿童价|小孩.{0,4}(?:票|价)|宠物|轮椅"
     r"|(?:酒店|房间?|房型|舱位?|座位?|套餐|住宿|标准).{0,6}升级|升级.{0,6}(?:酒店|房|舱|座|套餐|住宿|标准)"
     r"|升舱|换(?:个|成)?(?:好点|更好|高级|豪华)的?(?:酒店|房)"
+    # how old may a traveller be: the product's terms and a health declaration decide
+    r"|(?:岁|老人|老年人|高龄|年纪大|年龄|岁数).{0,8}(?:参团|报名|跟团|参加|能去|可以去|能不能去)"
+    r"|(?:参团|报名|跟团).{0,6}(?:年龄|岁数)"
 )
+NOT_COVERED_TEXT = (
+    "这个要看您报名的具体产品和行程安排，我这里没有统一的规定可以答复。请回复“转人工”，由人工客服为您确认；"
+    "还没报名的也可以拨打销售热线 {line} 咨询。"
+)
+
+
+def not_covered_beside(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """ "老人家80岁可以参团吗 需要买什么保险": the insurance answer given, the clause no policy
+    answers (read as the nearest policy or as none) is said so by name."""
+    from actions.settings import get_settings
+
+    asked = [
+        (c.get("text") or "").strip(" ，,。.？?！!")
+        for c in clauses(tracker)
+        if _NOT_COVERED.search(to_simplified(c.get("text") or ""))
+    ]
+    if asked:
+        quoted = "」「".join(t if len(t) <= 20 else t[:20] + "…" for t in asked)
+        text = NOT_COVERED_TEXT.format(line=get_settings().sales_line)
+        dispatcher.utter_message(text=f"另外，「{quoted}」{text}")
+
+
 # A room to change on the spot ("隔壁太吵 能换个房间吗", "老公打呼噜 想换房"): the guide or the
 # hotel's front desk arranges that now; we only record a complaint or hand over if it fails.
 _ROOM_CHANGE = re.compile(
@@ -539,6 +568,7 @@ async def answer_policy_question(dispatcher: CollectingDispatcher, tracker: Trac
         events += await answer_key(dispatcher, tracker, each, extra=each != key)
     events += await answer_itinerary_clauses(dispatcher, tracker)
     decline_off_topic_clauses(dispatcher, tracker)
+    not_covered_beside(dispatcher, tracker)
     if not any(_is_followup(e) for e in events):
         events += _itinerary_outside_clauses(tracker)
     message_id = (tracker.latest_message or {}).get("message_id")

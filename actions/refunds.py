@@ -207,11 +207,9 @@ def _tour_types(text: str, booking: Optional[Booking] = None) -> List[str]:
     """The schedules that apply: the booking's, else the one the message names, else both."""
     if booking:
         return [booking["tour_type"]]
-    if _OUTBOUND.search(text):
-        return ["outbound"]
-    if _DOMESTIC.search(text):
-        return ["domestic"]
-    return ["domestic", "outbound"]
+    # "国内游出发前5天退团扣多少 那出境呢": both named, both lines.
+    named = [t for t, words in (("domestic", _DOMESTIC), ("outbound", _OUTBOUND)) if words.search(text)]
+    return named or ["domestic", "outbound"]
 
 
 def names_tour_type(text: str) -> bool:

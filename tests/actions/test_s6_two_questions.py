@@ -37,10 +37,6 @@ def _clause(text: str, key: Any, intent: str = "policy", **extra: Any) -> Dict[s
     return {"text": text, "intent": intent, "confidence": 1.0, "response_key": key, **extra}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hook: actions/questions.py accepts a clause marked 'announced' as a question (s6 P17)",
-)
 @pytest.mark.parametrize(
     "text, key, clauses, answers",
     [
@@ -69,11 +65,6 @@ async def test_an_announced_question_is_answered_too(text, key, clauses, answers
     assert [s for s in said if s.startswith("utter_policy/")] == answers, said
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hook: actions/questions.py says 'depends on the product' for an uncovered clause (age) "
-    "beside a question it answers (s6 P11)",
-)
 @pytest.mark.parametrize(
     "text, clauses",
     [
@@ -98,10 +89,6 @@ async def test_a_question_no_policy_answers_is_said_so_beside_the_other(text, cl
     assert any("具体产品" in s and "转人工" in s for s in said), said
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hook: actions/refunds.py _tour_types gives both lines when both tour types are named (s6 P25)",
-)
 @pytest.mark.parametrize(
     "text",
     [
@@ -116,11 +103,6 @@ async def test_both_tour_types_named_get_both_lines(text):
     assert "境内旅游：出发前5天" in said and "出境旅游：出发前5天" in said, said
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hook: data/nlu/policy.yml utter_policy/complaint_process says what to do when not "
-    "satisfied with the result (s6 P24)",
-)
 def test_the_complaint_process_answer_says_what_if_the_result_does_not_satisfy():
     # "投诉了多久能有结果 不满意可以再投诉吗": both clauses are the complaint process (sure), so its
     # one answer must answer both.
