@@ -52,6 +52,10 @@ POLICY_KEY_HINT = "policy_key_hint"
 _FILE = "lexicon.json"
 # Readings that say nothing of what a question asks: one about the emergency area is a policy question.
 _NO_READING = {"inform", NOT_UNDERSTOOD, "out_of_scope", "affirm", "deny"}
+# Readings that act, which a question about a disaster at the destination never asks for: "海啸了
+# 我们的团会取消吗" asks whether the trip goes, it cancels nothing (a question about the trip read
+# as one, query_itinerary, stands).
+_NOT_ASKED = {"request_cancellation"}
 # A question, not a statement: what an emergency given up for it becomes (a policy question).
 _QUESTION = re.compile(
     r"[?？]|吗|么|呢|嘛|怎么|如何|咋|要不要|能不能|可不可以|可以不|行不行|会不会|是不是|有没有|是否|多少|几"
@@ -254,8 +258,8 @@ class EmergencyDetector(GraphComponent):
         self, message: Message, text: str, ranking: List[Dict[str, Any]], given_up: bool, ruled_out: bool
     ) -> None:
         """A question about the emergency area (the lexicon's `questions`) gets that policy's answer:
-        when it was an emergency given up, or one the lexicon ruled out (news of a quake and "还能去吗",
-        whatever DIET read, a trip cancellation too: "海啸了 我们的团会取消吗" asks, it does not cancel),
+        when it was an emergency given up, or one the lexicon ruled out (news of a quake and "还能去吗")
+        read as a trip cancellation ("海啸了 我们的团会取消吗" asks, it does not cancel),
         a "what if" read as a policy question (the ResponseSelector read "如果在国外生病了怎么办 要准备
         什么" as the baggage rules), or a question read as a bare answer or not understood
         ("护照还剩5个月就过期了 下个月去韩国可以吗" as `inform`)."""
@@ -264,7 +268,7 @@ class EmergencyDetector(GraphComponent):
             return
         name = (message.get(INTENT) or {}).get("name")
         asks = bool(self._lexicon.hypothetical.search(text) or _QUESTION.search(text))
-        if asks and (name in _NO_READING or (ruled_out and name != POLICY)):
+        if asks and (name in _NO_READING or (ruled_out and name in _NOT_ASKED)):
             self._set_intent(message, POLICY, 1.0, ranking)
         elif not (name == POLICY and (given_up or ruled_out or self._lexicon.hypothetical.search(text))):
             return
