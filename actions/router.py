@@ -136,6 +136,9 @@ def wants_to_complain(text: str) -> bool:
     return bool(said) and not NOT_COMPLAINING.search(simple)
 
 
+# The NLU's confidence above which a complaint is taken as one unless the words ask to see the trip.
+SURE_COMPLAINT = 0.9
+
 # Asking to see the trip: "想查行程", "查一下明天住哪", "我要看看行程安排", "把行程发我".
 _ASKS_TO_SEE = re.compile(
     r"(?:查|看|了解|知道|告诉我|发|问(?!题))[^，,。.！!？?]{0,8}?"
@@ -349,7 +352,11 @@ def misread_as_complaint(dispatcher: CollectingDispatcher, tracker: Tracker) -> 
     text = latest_text(tracker)
     if tracker.get_slot("verified_booking") and (asks_about_meals(text) or asks_about_the_trip(text)):
         return own_business(tracker)
-    if asks_for_the_trip(text):
+    intent = (tracker.latest_message or {}).get("intent") or {}
+    sure = intent.get("name") == "complain" and (intent.get("confidence") or 0) >= SURE_COMPLAINT
+    # A sure complaint asks about the trip only in words that ask to see it: "你们这是什么破团啊！！
+    # 说好的洱海骑行直接取消了" has a question word and a part of the trip, and asks nothing.
+    if asks_for_the_trip(text) and not (sure and not _ASKS_TO_SEE.search(to_simplified(text))):
         # "我的订单号TR2026004 想查行程", "我要查行程 手机号…名字张伟": the trip, not a complaint.
         return trip_instead(dispatcher, tracker)
     return None

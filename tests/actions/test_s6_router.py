@@ -226,3 +226,19 @@ def test_not_complaining_inside_the_form_turns_to_the_question(text, question):
     from actions.forms.change_of_mind import other_question
 
     assert other_question(text) == question
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # suite oc-skipped-cycling-angry: a rhetorical "什么" and a part of the trip ask nothing
+        "你们这是什么破团啊！！说好的洱海骑行直接取消了，导游说时间不够，我们就是冲这个才报的名",
+        "这算什么行程？景点一个没去成，全在车上",
+    ],
+)
+async def test_a_sure_complaint_with_a_rhetorical_question_opens_the_form(text):
+    dispatcher = CollectingDispatcher()
+    turn = user_turn(text, "complain", confidence=0.99)
+    events = await ActionPrefillComplaint().run(dispatcher, turn, COMPLAINT_DOMAIN)
+    assert "verify_form" not in _followups(events), events
+    assert "utter_complaint_start" in _said(dispatcher)
