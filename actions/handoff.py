@@ -279,6 +279,10 @@ class ActionRequestHuman(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        from actions.scope import answer_our_line  # scope -> handoff
+
+        if answer_our_line(dispatcher, latest_text(tracker)):
+            return []  # "你们有没有客服电话？我要直接打电话": the line; its text offers "转人工" (s6 H03)
         if not tracker.active_loop:
             from actions.tickets import answer_ticket_follow_up  # tickets -> handoff
 

@@ -16,6 +16,8 @@ from rasa.nlu.selectors.response_selector import ResponseSelector
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.components.emergency import POLICY_KEY_HINT, force_policy_key
+
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class RetrievalIntentResponseSelector(ResponseSelector):
@@ -23,4 +25,8 @@ class RetrievalIntentResponseSelector(ResponseSelector):
         wanted = [m for m in messages if (m.get(INTENT) or {}).get(INTENT_NAME_KEY) == self.retrieval_intent]
         if wanted:
             super().process(wanted)  # annotates the messages in place
+            for message in wanted:
+                # The EmergencyDetector knew the answer ("如果在国外生病了怎么办 要准备什么": insurance).
+                if message.get(POLICY_KEY_HINT):
+                    force_policy_key(message, message.get(POLICY_KEY_HINT))
         return messages

@@ -83,3 +83,23 @@ def test_a_complaint_about_the_line_is_no_request_for_it():
     from actions.scope import answer_our_line
 
     assert not answer_our_line(CollectingDispatcher(), "客服电话一直打不通 我要投诉")
+
+
+@pytest.mark.parametrize("text", ["你们有没有客服电话？我要直接打电话", "给我个客服电话 我自己打"])
+async def test_the_line_asked_for_as_a_request_for_a_person_is_given(text):
+    # s6 H03: read as request_human, the traveller was queued without the number they asked for.
+    from actions.handoff import ActionRequestHuman
+
+    dispatcher = CollectingDispatcher()
+    events = await ActionRequestHuman().run(dispatcher, user_turn(text, "request_human"), {})
+    said = " ".join(m.get("text") or "" for m in dispatcher.messages)
+    assert "400-820-1190" in said, said
+    assert not any(e.get("event") == "pause" for e in events), events
+
+
+async def test_a_plain_request_for_a_person_is_still_handed_over(client):
+    from actions.handoff import ActionRequestHuman
+
+    dispatcher = CollectingDispatcher()
+    events = await ActionRequestHuman().run(dispatcher, user_turn("转人工", "request_human"), {})
+    assert any(e.get("event") == "pause" for e in events), events
