@@ -229,3 +229,21 @@ def test_the_policy_key_the_detector_knew_replaces_the_selectors():
     assert chosen["intent_response_key"] == "policy/insurance"
     assert chosen["utter_action"] == "utter_policy/insurance" and chosen["confidence"] == 1.0
     assert message.get("response_selector")["all_retrieval_intents"] == ["policy"]
+
+
+def test_every_emergency_example_is_one_the_detector_lets_stand():
+    # The trainers' guide says so: an `emergency` training sentence that no lexicon kind matches
+    # must name a danger, else DIET alone saying "emergency" for it is overruled.
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    from bot.components.normaliser import normalise
+
+    data = load_data(str(ROOT / "data" / "nlu"))
+    examples = [ex.get(TEXT) for ex in data.intent_examples if ex.get(INTENT) == "emergency"]
+    assert len(examples) > 50
+    missed = []
+    for text in examples:
+        simple = normalise(text)[0]
+        if not LEXICON.read(simple)["kinds"] and not LEXICON.names_danger(simple):
+            missed.append(text)
+    assert not missed, missed
