@@ -235,8 +235,13 @@ def trip_instead(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Eve
     from actions.complaint import undo_read_now  # complaint -> router: imported when needed
     from actions.questions import verify_for_itinerary
 
+    from actions.questions import clauses
+
     item, day = itinerary_slots(read(latest_text(tracker)).rest)
-    return undo_read_now(tracker) + verify_for_itinerary(item, day)
+    # "我想问下退团怎么扣费顺便问下导游电话多少": the same verification gives this booking's amount.
+    refund = any(c.get("response_key") == "policy/refund" for c in clauses(tracker))
+    after = [SlotSet("refund_after_verify", True)] if refund else []
+    return undo_read_now(tracker) + after + verify_for_itinerary(item, day)
 
 
 # A topic named alone ("退款", "发票？"), which the NLU may not place: its policy answer. Not "退团"
