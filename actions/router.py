@@ -355,6 +355,8 @@ def misread_as_complaint(dispatcher: CollectingDispatcher, tracker: Tracker) -> 
     if followed_up is not None:
         return followed_up
     text = latest_text(tracker)
+    if answer_our_line(dispatcher, text):
+        return []  # "你们有没有客服电话？我要直接打电话" read as a complaint: the line (s6 H03 replay)
     if tracker.get_slot("verified_booking") and (asks_about_meals(text) or asks_about_the_trip(text)):
         return own_business(tracker)
     intent = (tracker.latest_message or {}).get("intent") or {}

@@ -103,3 +103,15 @@ async def test_a_plain_request_for_a_person_is_still_handed_over(client):
     dispatcher = CollectingDispatcher()
     events = await ActionRequestHuman().run(dispatcher, user_turn("转人工", "request_human"), {})
     assert any(e.get("event") == "pause" for e in events), events
+
+
+async def test_the_line_asked_for_read_as_a_complaint_is_given():
+    # Replay of s6 H03 on the retrained model: read as complain, it opened the complaint form.
+    from actions.complaint import ActionPrefillComplaint
+
+    dispatcher = CollectingDispatcher()
+    text = "你们有没有客服电话？我要直接打电话"
+    events = await ActionPrefillComplaint().run(dispatcher, user_turn(text, "complain"), {})
+    said = " ".join(m.get("text") or m.get("response") or "" for m in dispatcher.messages)
+    assert "400-820-1190" in said and "utter_complaint_start" not in said, said
+    assert not any(e.get("event") == "followup" and e.get("name") == "complaint_form" for e in events)
