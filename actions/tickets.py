@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.cancel import complaint_in_progress
 from actions.clients.ticketing import TicketingError, get_client
-from actions.forms.base import latest_text
+from actions.forms.base import latest_text, previous_reply
 from actions.handoff import open_handoff
 from actions.utils.parsing import (
     FULLWIDTH,
@@ -289,24 +289,10 @@ PHONE_HANDOVER = (
 )
 
 
-def _previous_reply(tracker: Tracker) -> List[Dict[str, Any]]:
-    """The bot events of the reply to the message before the latest one."""
-    said: List[Dict[str, Any]] = []
-    seen_message = False
-    for event in reversed(tracker.events or []):
-        if event.get("event") == "user":
-            if seen_message:
-                break
-            seen_message = True
-        elif seen_message and event.get("event") == "bot":
-            said.append(event)
-    return said
-
-
 def number_missing_answered(tracker: Tracker) -> Optional[str]:
     """ "ticket" or "booking" when the bot's previous reply said where that number is and
     offered a person (the traveller had none)."""
-    for event in _previous_reply(tracker):
+    for event in previous_reply(tracker):
         if (event.get("metadata") or {}).get("utter_action") == "utter_ticket_no_where":
             return "ticket"
         text = event.get("text") or ""

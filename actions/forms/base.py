@@ -225,10 +225,9 @@ def previous_slot_value(tracker: Tracker, slot: Text) -> Any:
     return None if set_after else tracker.get_slot(slot)
 
 
-def previous_reply_actions(tracker: Tracker) -> List[Text]:
-    """The responses ("utter_policy/delay", "utter_refund_offer_compute") of the bot's reply to
-    the message before this one, in the order said."""
-    said: List[Text] = []
+def previous_reply(tracker: Tracker) -> List[Dict[str, Any]]:
+    """The bot events of the reply to the message before this one, in the order said."""
+    said: List[Dict[str, Any]] = []
     seen_message = False
     for event in reversed(tracker.events or []):
         if event.get("event") == "user":
@@ -236,5 +235,11 @@ def previous_reply_actions(tracker: Tracker) -> List[Text]:
                 break
             seen_message = True
         elif seen_message and event.get("event") == "bot":
-            said.append((event.get("metadata") or {}).get("utter_action") or "")
+            said.append(event)
     return list(reversed(said))
+
+
+def previous_reply_actions(tracker: Tracker) -> List[Text]:
+    """The responses ("utter_policy/delay", "utter_refund_offer_compute") of the bot's reply to
+    the message before this one, in the order said."""
+    return [(event.get("metadata") or {}).get("utter_action") or "" for event in previous_reply(tracker)]
