@@ -105,8 +105,11 @@ def test_everything_by_keyboard_with_visible_focus(browser, console_api, rasa_ur
         wait_for_bubble(page, "bot", "订单号")
         page.keyboard.type("TR20260001")
         page.keyboard.press("Enter")
-        choice = page.locator("#chat-log .buttons button", has_text="不同意").last
-        choice.wait_for(timeout=TIMEOUT)
+        choices = page.locator("#chat-log .buttons button", has_text="不同意")
+        choices.last.wait_for(timeout=TIMEOUT)
+        # Pinned by position: a refusal re-asks consent with new buttons, and `.last` would then
+        # point at those (enabled) instead of the one that was answered.
+        choice = choices.nth(choices.count() - 1)
         # Shift+Tab from the input reaches the offered choices (the last one first).
         for _ in range(4):
             page.keyboard.press("Shift+Tab")

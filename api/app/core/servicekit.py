@@ -210,6 +210,8 @@ def to_simplified(text: str) -> str:
 # from a question beside it ("投诉流程是啥，我要投诉导游"), the actions start the complaint.
 WANTS_TO_COMPLAIN = re.compile(
     r"(?:要|想|想要|必须|得|我们要)(?:投诉|投訴)|(?:投诉|投訴)(?:你们|一下|导游|酒店|司机|领队)"
+    # "我想反映个问题 导游讲解很敷衍…": reporting a problem is a complaint in politer words.
+    r"|反映(?:个|一个|一下)?(?:问题|情况)"
 )
 
 
