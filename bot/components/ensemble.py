@@ -5,10 +5,10 @@ DIET is often certain (confidence 1.0) about text unlike anything it was trained
 never had a chance to ask. A linear model over the same word and character n-gram
 counts is less certain where the words are new. This component blends the two
 rankings (`diet_weight` × DIET + the rest × logistic regression) and, when the blend's
-first intent is one it `decides` (here only `out_of_scope`) and DIET's is not one it
-`protects`, puts the blend in the message; otherwise DIET's ranking stands. It runs after
-the FallbackClassifier, so an off-topic message the blend is unsure of still gets the
-off-topic answer. Rasa's own LogisticRegressionClassifier does the training and the
+first intent is one it `decides` and DIET's is not one it `protects`, puts the blend in the
+message (`overrules`); otherwise DIET's ranking stands. It runs after the
+FallbackClassifier, so an off-topic message the blend is unsure of still gets the off-topic
+answer, and a message DIET was unsure of can still be read by the blend. Rasa's own LogisticRegressionClassifier does the training and the
 storage; this class only changes what `process` does with its probabilities.
 """
 
@@ -63,6 +63,10 @@ class BlendedIntentClassifier(LogisticRegressionClassifier):
             # DIET's intents the blend never overrules, however unsure DIET is: a traveller in
             # danger or asking for a person must not be told "that is not my job".
             "protects": [],
+            # Where the blend and DIET name the same first intent, DIET's ranking stays (the
+            # thresholds downstream were set on DIET's scale); a message the FallbackClassifier
+            # gave up on still takes the blend's.
+            "keeps_agreeing_diet": False,
         }
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
@@ -97,16 +101,33 @@ class BlendedIntentClassifier(LogisticRegressionClassifier):
         probabilities = self.clf.predict_proba(features)
         weight = float(self.config["diet_weight"])
         length = int(self.config.get("ranking_length") or 10)
-        decides = set(self.config.get("decides") or [])
-        protects = set(self.config.get("protects") or [])
         for message, row in zip(messages, probabilities):
             linear = dict(zip(self.clf.classes_, (float(p) for p in row)))
             if message.get(INTENT):
                 message.set(DIET_INTENT, dict(message.get(INTENT)))
-            ranking = blend(message.get(INTENT_RANKING_KEY) or [], linear, weight)[:length]
-            if decides and ranking[0][INTENT_NAME_KEY] not in decides:
-                continue
-            if _first_intent(message.get(INTENT_RANKING_KEY) or []) in protects:
-                continue
-            message.set(INTENT, dict(ranking[0]), add_to_output=True)
-            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+            before = message.get(INTENT_RANKING_KEY) or []
+            ranking = blend(before, linear, weight)[:length]
+            given_up = (message.get(INTENT) or {}).get(INTENT_NAME_KEY) == FALLBACK
+            if overrules(before, ranking, given_up, self.config):
+                message.set(INTENT, dict(ranking[0]), add_to_output=True)
+                message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+
+
+def overrules(diet: List[Dict[str, Any]], blended: List[Dict[str, Any]], given_up: bool, config: Dict) -> bool:
+    """Does the blend's ranking replace DIET's?
+
+    `decides`: the intents the blend may choose (empty: any). `protects`: DIET's first intents
+    it never overrules (a traveller in danger, asking for a person, answering a form's yes/no
+    question, or off-topic by DIET's own reading) for another one. `keeps_agreeing_diet`: where both name the
+    same first intent DIET's ranking stays, unless the FallbackClassifier gave up on DIET.
+    """
+    if not blended:
+        return False
+    first = blended[0][INTENT_NAME_KEY]
+    diet_first = _first_intent(diet)
+    decides = set(config.get("decides") or [])
+    if decides and first not in decides:
+        return False
+    if diet_first in set(config.get("protects") or []) and first != diet_first:
+        return False
+    return not (config.get("keeps_agreeing_diet") and not given_up and first == diet_first)
