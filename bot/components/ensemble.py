@@ -8,8 +8,9 @@ rankings (`diet_weight` × DIET + the rest × logistic regression) and, when the
 first intent is one it `decides` and DIET's is not one it `protects`, puts the blend in the
 message (`overrules`); otherwise DIET's ranking stands. It runs after the
 FallbackClassifier, so an off-topic message the blend is unsure of still gets the off-topic
-answer, and a message DIET was unsure of can still be read by the blend. Rasa's own LogisticRegressionClassifier does the training and the
-storage; this class only changes what `process` does with its probabilities.
+answer, and a message DIET was unsure of can still be read by the blend. Rasa's own
+LogisticRegressionClassifier does the training and the storage; this class only changes
+what `process` does with its probabilities.
 """
 
 from __future__ import annotations
@@ -113,7 +114,9 @@ class BlendedIntentClassifier(LogisticRegressionClassifier):
                 message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
 
 
-def overrules(diet: List[Dict[str, Any]], blended: List[Dict[str, Any]], given_up: bool, config: Dict) -> bool:
+def overrules(
+    diet: List[Dict[str, Any]], blended: List[Dict[str, Any]], given_up: bool, config: Dict
+) -> bool:
     """Does the blend's ranking replace DIET's?
 
     `decides`: the intents the blend may choose (empty: any). `protects`: DIET's first intents
