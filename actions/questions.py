@@ -35,6 +35,8 @@ SURE_OFF_TOPIC = 0.6
 _FOLLOW_UP_READS = {"policy", "out_of_scope", "nlu_fallback", "inform", "complain", "ask_capabilities"}
 # Only a message about meals is handed to the itinerary (its own_business decides the rest).
 MEAL_TOPIC = re.compile(r"餐|饭|吃")
+# A flight or train late or cancelled: when it arrives is the delay policy's question.
+_DISRUPTED = re.compile(r"延误|晚点|取消|停飞|停运|改签")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -276,17 +278,25 @@ def to_the_record(tracker: Tracker) -> Optional[List[EventType]]:
     return answered + verify_for_itinerary(item, day)
 
 
-def to_the_meals(tracker: Tracker) -> Optional[List[EventType]]:
-    """ "餐费包含吗" read as a policy the selector is unsure of (insurance, 0.51), from a verified
-    traveller: the booking's fee answers it (itinerary.own_business). None otherwise ("航班延误
-    了管饭吗" is the delay policy, read sure)."""
+def to_the_trip(tracker: Tracker) -> Optional[List[EventType]]:
+    """A question about the verified trip read as a policy or as "what can you do": the booking
+    answers it (itinerary.own_business). "要提前多久到" after the meeting point (read as the
+    invoice rules, sure), "什么时候能落地" (read as the capabilities); "餐费包含吗" read as a policy
+    the selector is unsure of (insurance, 0.51). None otherwise: "航班延误了管饭吗" is the delay
+    policy, read sure, and "航班延误了什么时候能到" asks the delay policy, not the timetable."""
     from actions.itinerary import own_business  # itinerary -> reader -> questions
+    from actions.utils.text import asks_arrival_time, asks_when_to_arrive
 
-    latest = tracker.latest_message or {}
-    selector = latest.get("response_selector", {}).get("policy", {}).get("response", {})
-    if (selector.get("confidence") or 0) >= SURE_SELECTOR or not tracker.get_slot("verified_booking"):
+    if not tracker.get_slot("verified_booking"):
         return None
-    return own_business(tracker) if MEAL_TOPIC.search(to_simplified(latest.get("text") or "")) else None
+    latest = tracker.latest_message or {}
+    text = to_simplified(latest.get("text") or "")
+    if (asks_when_to_arrive(text) or asks_arrival_time(text)) and not _DISRUPTED.search(text):
+        return own_business(tracker)
+    selector = latest.get("response_selector", {}).get("policy", {}).get("response", {})
+    if (selector.get("confidence") or 0) >= SURE_SELECTOR:
+        return None
+    return own_business(tracker) if MEAL_TOPIC.search(text) else None
 
 
 async def answer_beside_off_topic(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
@@ -550,9 +560,9 @@ async def answer_policy_question(dispatcher: CollectingDispatcher, tracker: Trac
     record = to_the_record(tracker)
     if record is not None:
         return record
-    meals = to_the_meals(tracker)
-    if meals is not None:
-        return meals
+    trip = to_the_trip(tracker)
+    if trip is not None:
+        return trip
     if not_covered(dispatcher, tracker):
         return []
     # "那要多久" after the insurance answer, read as an unsure policy key: that topic again.

@@ -22,6 +22,7 @@ from actions.questions import (
     answer_extra_questions,
     answer_follow_up,
     answer_not_covered,
+    to_the_trip,
 )
 from actions.settings import get_settings
 from actions.utils.parsing import to_simplified
@@ -229,5 +230,9 @@ class ActionCapabilities(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        # "什么时候能落地" from a verified traveller, read as "what can you do": their flight.
+        trip = to_the_trip(tracker)
+        if trip is not None:
+            return trip
         dispatcher.utter_message(response="utter_capabilities")
         return await answer_extra_questions(dispatcher, tracker, primary_key=None)
