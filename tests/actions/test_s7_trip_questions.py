@@ -41,9 +41,7 @@ async def test_when_to_be_there_read_as_the_invoice_rules_is_the_meeting(text):
     assert dispatcher.messages == []  # no invoice rules first
 
 
-@pytest.mark.parametrize(
-    "text, item", [("什么时候能落地", "flight"), ("几点能回到广州", "return_flight")]
-)
+@pytest.mark.parametrize("text, item", [("什么时候能落地", "flight"), ("几点能回到广州", "return_flight")])
 async def test_landing_read_as_what_can_you_do_is_the_flight(text, item):
     dispatcher = CollectingDispatcher()
     events = await ActionCapabilities().run(dispatcher, turn(text, "ask_capabilities"), {})
