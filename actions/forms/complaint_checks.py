@@ -99,6 +99,15 @@ def check_complaint_description(
     name = _bare_name("complaint_description", added, dispatcher, tracker, domain)
     if name is not None:
         return name
+    if not before and looks_like_when_where(added):
+        # "12月8日在广州" when asked what happened: the time and place (the reader noted them), not
+        # the story, which is still asked for; taken as the story, the real one told next was
+        # read as the request and lost (stranger 7).
+        return {
+            "complaint_description": None,
+            "complaint_when_where": tracker.get_slot("complaint_when_where") or added[:MAX_WHEN_WHERE_CHARS],
+            "form_failures": 0.0,
+        }
     said = (request_only(added) or _unmarked_request(added)) if added else None
     if said:
         # "要求退钱并道歉" is what they ask for, not more of what happened (the reader keeps it
