@@ -266,7 +266,9 @@ async def test_progress_with_no_ticket_and_no_complaint_still_asks_for_the_numbe
     assert ActiveLoop(None) not in events and "还没有提交" not in _texts(dispatcher)
 
 
-@pytest.mark.parametrize("answer", ["12月8日在广州", "12月7日大理", "12月5日昆明酒店", "12月10日广州白云机场"])
+@pytest.mark.parametrize(
+    "answer", ["12月8日在广州", "12月7日大理", "12月5日昆明酒店", "12月10日广州白云机场"]
+)
 def test_a_time_and_place_given_for_the_story_is_no_story(answer):
     # Stranger 7: taken as the story, the real one told next became the request and was lost.
     before = {"booking_ref": BOOKING, "requested_slot": "complaint_description"}
