@@ -427,6 +427,8 @@ async def answer_key(
 _NOT_COVERED = re.compile(
     r"单房差|单人房差|补房差|寄存行李|寄放行李|行李寄存|存放行李|单独安排.{0,3}车|单独派车|加床"
     r"|婴儿|宝宝.{0,4}(?:票|价|费)|儿童价|小孩.{0,4}(?:票|价)|宠物|轮椅"
+    # what a child or an extra bed costs is the product's price list ("小孩不占床怎么收费", s7)
+    r"|占床|(?:小孩|儿童|孩子).{0,6}(?:怎么收费|收费标准|多少钱|半价)"
     r"|(?:酒店|房间?|房型|舱位?|座位?|套餐|住宿|标准).{0,6}升级|升级.{0,6}(?:酒店|房|舱|座|套餐|住宿|标准)"
     r"|升舱|换(?:个|成)?(?:好点|更好|高级|豪华)的?(?:酒店|房)"
     # how old may a traveller be: the product's terms and a health declaration decide

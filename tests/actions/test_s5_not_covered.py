@@ -40,6 +40,9 @@ async def _said(t: Tracker) -> List[str]:
         ("請問可以寄放行李嗎", "policy/baggage"),
         ("婴儿要买票吗", "policy/invoice"),
         ("可以带宠物吗", "policy/baggage"),
+        # stranger 7: a child's price got the refund deductions
+        ("小孩不占床怎么收费", "policy/refund"),
+        ("儿童多少钱 6岁", "policy/refund"),
     ],
 )
 async def test_what_no_policy_answers_is_said_so(text, key):
