@@ -4,27 +4,16 @@ I'm scared, I'm in Ha Long Bay" went into the complaint form); told afterwards i
 from __future__ import annotations
 
 import pytest
-import yaml
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.components.emergency import EmergencyDetector, Lexicon
-from tests.services import ROOT
-
-LEXICON = Lexicon(yaml.safe_load((ROOT / "data" / "emergency" / "lexicon.yml").read_text(encoding="utf-8")))
-DETECTOR = EmergencyDetector(EmergencyDetector.get_default_config(), None, None, LEXICON)
+from tests.bot.test_s6_emergency import _kinds as kinds
+from tests.bot.test_s6_emergency import _read
 
 
 def read_as_complaint(text: str) -> Message:
     """What DIET gave such messages: a complaint, sure."""
-    rows = [{"name": "complain", "confidence": 0.97}, {"name": "emergency", "confidence": 0.02}]
-    message = Message(data={TEXT: text, INTENT: dict(rows[0]), INTENT_RANKING_KEY: rows})
-    DETECTOR.process([message])
-    return message
-
-
-def kinds(message: Message):
-    return [e["value"] for e in message.get(ENTITIES) or [] if e["entity"] == "emergency_kind"]
+    return _read(text, [("complain", 0.97), ("emergency", 0.02)])
 
 
 @pytest.mark.parametrize(
