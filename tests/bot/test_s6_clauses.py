@@ -107,7 +107,10 @@ def test_the_announced_clause_is_classified_as_its_question_and_reported_in_the_
 # The trained model, in-process: the clause components are this code (they are not trained).
 # Readings of the trained model: the one of 16:03 (assistant-b2450e4e02e1) reads the X09 family
 # differently (no sure visa key, not a cancellation); s6 X09 is left open in issue 13.
-RETRAINED = "the retrained DIET reads this message differently (s6 X09, open)"
+# Not strict: another retraining may read these right again.
+RETRAINED = pytest.mark.xfail(
+    strict=False, reason="the retrained DIET reads this message differently (s6 X09, open)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -130,18 +133,12 @@ def parse(agent: Agent, text: str) -> Dict[str, Any]:
         pytest.param(
             "我想退掉日本团 但是签证已经办好了 签证费能退吗 TR20260004 5678",
             ["policy/visa"],
-            marks=pytest.mark.xfail(
-                strict=False,
-                reason=RETRAINED,
-            ),
+            marks=RETRAINED,
         ),
         pytest.param(
             "我想取消订单，签证已经办了，签证费可以退吗",
             ["policy/visa"],
-            marks=pytest.mark.xfail(
-                strict=False,
-                reason=RETRAINED,
-            ),
+            marks=RETRAINED,
         ),
         ("帮我取消订单 已经交的签证费退不退", ["policy/visa"]),
     ],
@@ -151,10 +148,7 @@ def test_every_question_gets_its_policy_key(agent: Agent, text, keys):
     assert [c["response_key"] for c in clauses if c["intent"] == "policy"] == keys
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=RETRAINED,
-)
+@RETRAINED
 def test_the_cancellation_stays_the_message_intent(agent: Agent):
     parsed = parse(agent, "我想退掉日本团 但是签证已经办好了 签证费能退吗 TR20260004 5678")
     assert parsed["intent"]["name"] == "request_cancellation"
