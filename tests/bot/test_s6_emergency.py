@@ -32,7 +32,9 @@ LEXICON = Lexicon(yaml.safe_load((ROOT / "data" / "emergency" / "lexicon.yml").r
 DETECTOR = EmergencyDetector(EmergencyDetector.get_default_config(), None, None, LEXICON)
 
 
-def _read(text: str, ranking: List[Tuple[str, float]], diet: Optional[Tuple[str, float]] = None) -> Message:
+def read_message(
+    text: str, ranking: List[Tuple[str, float]], diet: Optional[Tuple[str, float]] = None
+) -> Message:
     rows = [{"name": name, "confidence": confidence} for name, confidence in ranking]
     data: Dict[str, Any] = {TEXT: text, INTENT: dict(rows[0]), INTENT_RANKING_KEY: rows}
     if diet:
@@ -42,13 +44,13 @@ def _read(text: str, ranking: List[Tuple[str, float]], diet: Optional[Tuple[str,
     return message
 
 
-def _kinds(message: Message) -> List[str]:
+def kinds(message: Message) -> List[str]:
     return [e["value"] for e in message.get(ENTITIES) or [] if e["entity"] == "emergency_kind"]
 
 
 def _sure_emergency(text: str, runner_up: str = "inform", confidence: float = 0.95) -> Message:
     """DIET alone sure it is an emergency; the runner-up weak (as for P22 and O13)."""
-    return _read(text, [("emergency", confidence), (runner_up, 0.02)], ("emergency", confidence))
+    return read_message(text, [("emergency", confidence), (runner_up, 0.02)], ("emergency", confidence))
 
 
 @pytest.mark.parametrize(
@@ -74,7 +76,7 @@ def test_a_passport_about_to_expire_is_the_visa_question_not_an_emergency(text):
     ],
 )
 def test_the_passport_question_read_as_a_bare_answer_is_the_visa_question(text):
-    message = _read(text, [("inform", 0.92), ("emergency", 0.02)], ("inform", 0.92))
+    message = read_message(text, [("inform", 0.92), ("emergency", 0.02)], ("inform", 0.92))
     assert message.get(INTENT)["name"] == "policy"
     assert message.get(POLICY_KEY_HINT) == "policy/visa"
 
@@ -128,9 +130,9 @@ def test_a_real_emergency_diet_alone_recognises_still_stands(text):
     ],
 )
 def test_left_behind_at_nightfall_is_stranded_from_the_first_message(text):
-    message = _read(text, [("complain", 0.56), ("emergency", 0.3)], ("complain", 0.56))
+    message = read_message(text, [("complain", 0.56), ("emergency", 0.3)], ("complain", 0.56))
     assert message.get(INTENT)["name"] == "emergency"
-    assert "stranded" in _kinds(message)
+    assert "stranded" in kinds(message)
 
 
 @pytest.mark.parametrize(
@@ -144,14 +146,14 @@ def test_left_behind_at_nightfall_is_stranded_from_the_first_message(text):
     ],
 )
 def test_altitude_sickness_asked_about_is_the_altitude_kind(text):
-    message = _read(text, [("nlu_fallback", 0.45), ("emergency", 0.35)], ("query_itinerary", 0.4))
+    message = read_message(text, [("nlu_fallback", 0.45), ("emergency", 0.35)], ("query_itinerary", 0.4))
     assert message.get(INTENT)["name"] == "emergency"
-    assert _kinds(message) == ["altitude"]
+    assert kinds(message) == ["altitude"]
 
 
 def test_severe_altitude_sickness_is_also_a_medical_emergency():
-    message = _read("我妈高原反应很严重 喘不上气", [("emergency", 0.9)], ("emergency", 0.9))
-    assert {"medical", "altitude"} <= set(_kinds(message))
+    message = read_message("我妈高原反应很严重 喘不上气", [("emergency", 0.9)], ("emergency", 0.9))
+    assert {"medical", "altitude"} <= set(kinds(message))
 
 
 @pytest.mark.parametrize(
@@ -162,7 +164,7 @@ def test_severe_altitude_sickness_is_also_a_medical_emergency():
     ],
 )
 def test_a_complaint_about_altitude_sickness_is_no_altitude_emergency(text):
-    assert "altitude" not in _kinds(_read(text, [("complain", 0.9)], ("complain", 0.9)))
+    assert "altitude" not in kinds(read_message(text, [("complain", 0.9)], ("complain", 0.9)))
 
 
 @pytest.mark.parametrize(
@@ -175,7 +177,7 @@ def test_a_complaint_about_altitude_sickness_is_no_altitude_emergency(text):
     ],
 )
 def test_a_what_if_about_falling_ill_or_hurt_on_the_trip_gets_the_insurance_answer(text, ranking):
-    message = _read(text, ranking, ranking[0])
+    message = read_message(text, ranking, ranking[0])
     assert message.get(INTENT)["name"] == "policy"
     assert message.get(POLICY_KEY_HINT) == "policy/insurance"
 
@@ -191,25 +193,27 @@ def test_a_what_if_about_falling_ill_or_hurt_on_the_trip_gets_the_insurance_answ
     ],
 )
 def test_a_disaster_at_the_destination_asked_about_is_the_change_policy(text, ranking):
-    message = _read(text, ranking, ranking[0])
+    message = read_message(text, ranking, ranking[0])
     assert message.get(INTENT)["name"] == "policy"
     assert message.get(POLICY_KEY_HINT) == "policy/change"
 
 
 def test_a_disaster_where_the_traveller_is_stays_an_emergency():
-    message = _read("地震了！酒店在晃，我们该往哪跑", [("emergency", 0.99)], ("emergency", 0.99))
-    assert message.get(INTENT)["name"] == "emergency" and "disaster" in _kinds(message)
+    message = read_message("地震了！酒店在晃，我们该往哪跑", [("emergency", 0.99)], ("emergency", 0.99))
+    assert message.get(INTENT)["name"] == "emergency" and "disaster" in kinds(message)
 
 
 @pytest.mark.parametrize("text", ["感冒了吃什么药", "去人民医院怎么走", "小孩发烧三十八度要不要去医院"])
 def test_a_health_question_that_is_no_trip_question_stays_off_topic(text):
-    message = _read(text, [("out_of_scope", 0.8)], ("out_of_scope", 0.8))
+    message = read_message(text, [("out_of_scope", 0.8)], ("out_of_scope", 0.8))
     assert message.get(INTENT)["name"] == "out_of_scope"
     assert message.get(POLICY_KEY_HINT) is None
 
 
 def test_a_what_if_with_a_confident_runner_up_keeps_it():
-    message = _read("如果护照丢了 签证费能退吗", [("emergency", 0.5), ("policy", 0.45)], ("emergency", 0.5))
+    message = read_message(
+        "如果护照丢了 签证费能退吗", [("emergency", 0.5), ("policy", 0.45)], ("emergency", 0.5)
+    )
     assert message.get(INTENT)["name"] == "policy"
 
 

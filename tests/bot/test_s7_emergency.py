@@ -7,13 +7,12 @@ import pytest
 from rasa.shared.nlu.constants import INTENT
 from rasa.shared.nlu.training_data.message import Message
 
-from tests.bot.test_s6_emergency import _kinds as kinds
-from tests.bot.test_s6_emergency import _read
+from tests.bot.test_s6_emergency import kinds, read_message
 
 
 def read_as_complaint(text: str) -> Message:
     """What DIET gave such messages: a complaint, sure."""
-    return _read(text, [("complain", 0.97), ("emergency", 0.02)])
+    return read_message(text, [("complain", 0.97), ("emergency", 0.02)])
 
 
 @pytest.mark.parametrize(
