@@ -51,7 +51,9 @@ _STRONG_WHEN = re.compile(_DATE)  # a time of day alone ("晚上") is not enough
 # "在大理古城的酒店里被偷了" -> 大理古城的酒店; stops before what happened there.
 WHERE = re.compile(
     r"(?:在|于|到了|去了|位于)(?P<place>[^，,。.！!？?；;\s]{2,10}?)"
+    # ... or before who did it ("在丽江导游逼我们购物" -> 丽江).
     r"(?=的时候|时候|时|期间|里面|里|内|上|中|外|旁边|门口|附近|被|把|让|给|跟|和|有|没|不|就|又|都|也|一直|突然|直接|遇到|发生|看到|出现|"
+    r"导游|领队|司机|地接|我们|我|他们|大家|"
     r"[，,。.！!？?；;\s]|$)"
 )
 # Where something said or done over a line happened ("在电话里", "微信上", "网上"): a place.

@@ -133,3 +133,17 @@ def test_a_place_after_a_time_and_place_replaces_nothing():
     }
     slots = read_slots(_tracker("在酒店大堂", "inform", before, loop="complaint_form"))
     assert "complaint_when_where" not in slots
+
+
+@pytest.mark.parametrize(
+    "text, when_where",
+    [
+        # the widget at phone size, 2026-12-07: the place ran on into the story
+        ("昨天在丽江导游逼我们购物 还凶人 要投诉", "昨天，丽江"),
+        ("12月6日在大理古城我的包被偷了", "12月6日，大理古城"),
+        ("在机场我们等了三个小时", "机场"),
+        ("昨天在丽江的酒店房间里发现蟑螂", "昨天，丽江的酒店房间"),
+    ],
+)
+def test_the_place_stops_before_who_did_it(text, when_where):
+    assert read(text).when_where == when_where
