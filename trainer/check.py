@@ -436,6 +436,7 @@ UNSEEN_SETS = (
     ("nlu_holdout.yml", "测试集（留出集）"),
     ("nlu_dev.yml", "开发集"),
     ("nlu_dev2.yml", "开发集二"),
+    ("nlu_dev3.yml", "开发集三"),
 )
 
 

@@ -24,6 +24,7 @@ PROJECT_PARTS = [
     "tests/nlu_holdout.yml",
     "tests/nlu_dev.yml",
     "tests/nlu_dev2.yml",
+    "tests/nlu_dev3.yml",
     "scripts",
     "trainer",
     "bot",
