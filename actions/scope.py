@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.fields import (
+    BY_SLOT,
     MAX_DESCRIPTION_CHARS,
     MAX_REQUEST_TEXT_CHARS,
     MAX_WHEN_WHERE_CHARS,
@@ -18,10 +19,12 @@ from actions.fields import (
 )
 from actions.forms.base import latest_text
 from actions.questions import (
+    MIN_CLAUSE_CONFIDENCE,
     answer_beside_off_topic,
     answer_extra_questions,
     answer_follow_up,
     answer_not_covered,
+    clauses,
     to_the_trip,
 )
 from actions.settings import get_settings
@@ -158,6 +161,21 @@ def story_answer(tracker: Tracker) -> List[EventType]:
     return [SlotSet(requested, rest[: _STORY_SLOTS[requested]])]
 
 
+# What the reader may take from a message while a form asks: a field, the digits, a ticket number.
+_VALUE_SLOTS = frozenset(BY_SLOT) | {"phone_last4", "ticket_no"}
+
+
+def values_taken(tracker: Tracker) -> List[str]:
+    """The value slots the reader filled from the latest message (its events follow it)."""
+    taken: List[str] = []
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            break
+        if event.get("event") == "slot" and event.get("name") in _VALUE_SLOTS and event.get("value"):
+            taken.append(event["name"])
+    return taken
+
+
 def _own_business(tracker: Tracker) -> Optional[List[EventType]]:
     # Imported here: actions.itinerary -> reader -> handoff -> scope would be a cycle.
     from actions.itinerary import own_business
@@ -194,6 +212,8 @@ class ActionOutOfScope(Action):
         answer = story_answer(tracker)
         if answer:
             return answer  # nothing said: the complaint form takes it as the answer and goes on
+        if tracker.active_loop and values_taken(tracker) and not asks_a_question(latest_text(tracker)):
+            return []  # "陳大文" while the booking number is asked: the name is kept, the form asks on
         amount_only = _keep_to_the_amount(dispatcher, tracker)
         if amount_only is not None:
             return amount_only  # "我只是先了解一下" while a cancellation is verified
@@ -236,3 +256,63 @@ class ActionCapabilities(Action):
             return trip
         dispatcher.utter_message(response="utter_capabilities")
         return await answer_extra_questions(dispatcher, tracker, primary_key=None)
+
+
+# "你好笨啊", "什么破机器人": said to the bot, it deserves an apology before anything else.
+_INSULT = re.compile(
+    r"笨|蠢|傻|垃圾|废物|没用|智障|弱智|脑残|听不懂|答非所问|破机器人|什么玩意|stupid|useless", re.I
+)
+# "你能干嘛" beside "你是机器人吗": the clause reader may leave a short message whole.
+_ASKS_CAPABILITIES = re.compile(
+    r"能干(?:嘛|啥|什么)|能做(?:些)?(?:什么|啥)|会(?:干)?(?:什么|啥|嘛)|有(?:什么|哪些)功能"
+    r"|能帮(?:我|忙)?(?:做|干)?(?:什么|啥)"
+)
+
+
+class ActionBotChallenge(Action):
+    """ "你是机器人吗": yes, and what else the message holds. "你是机器人吗？你能干嘛" gets the
+    services too; "你好笨啊" an apology and a person; "酒店叫什么名字" from a verified traveller,
+    read as "what is your name", is their hotel."""
+
+    def name(self) -> Text:
+        return "action_bot_challenge"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        trip = _own_business(tracker)
+        if trip is not None:
+            return trip
+        text = to_simplified(latest_text(tracker))
+        if _INSULT.search(text):
+            dispatcher.utter_message(
+                text="抱歉，没能理解好您的意思，让您着急了。我是旅行社的智能客服助手（机器人），您可以换个说法再说一次，也可以直接找人工客服。"
+            )
+            dispatcher.utter_message(response="utter_offer_human")
+            return []
+        dispatcher.utter_message(response="utter_iamabot")
+        asks = _ASKS_CAPABILITIES.search(text) or any(
+            c.get("intent") == "ask_capabilities" and (c.get("confidence") or 0) >= MIN_CLAUSE_CONFIDENCE
+            for c in clauses(tracker)
+        )
+        if asks:
+            dispatcher.utter_message(response="utter_capabilities")
+        return await answer_extra_questions(dispatcher, tracker, primary_key=None)
+
+
+class ActionGoodbye(Action):
+    """Goodbye, unless the message is a follow-up question read as one ("那出境呢" after the
+    refund answer): that topic's answer."""
+
+    def name(self) -> Text:
+        return "action_goodbye"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        if is_question(to_simplified(latest_text(tracker))):
+            followed = answer_follow_up(dispatcher, tracker)
+            if followed is not None:
+                return followed
+        dispatcher.utter_message(response="utter_goodbye")
+        return []

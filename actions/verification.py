@@ -37,6 +37,7 @@ from actions.utils.parsing import (
     parse_booking_refs,
     parse_labelled_last4,
     parse_ticket_no,
+    to_simplified,
 )
 
 logger = logging.getLogger(__name__)
@@ -307,6 +308,30 @@ def gives_number_and_digits(tracker: Tracker) -> bool:
     return bool(tracker.get_slot("booking_ref") and tracker.get_slot("phone_last4"))
 
 
+# "5678" or "尾号5678" alone, before anything asked for it.
+_BARE_DIGITS = re.compile(r"^(?:手机|电话)?(?:号码?)?(?:尾号|后四位|后4位)?(?:是)?[:：]?\s*(\d{4})[。.!！]?$")
+# What a message no flow claimed gets ("收到。请问您是想…"): the digits in it were not used.
+_UNCLAIMED = {"action_route_message", "action_read_message"}
+
+
+def digits_said_before(tracker: Tracker) -> Optional[str]:
+    """ "5678", then "TR20260004 能退团吗": the phone's last four digits the traveller sent alone
+    in the message just before, which nothing took. None otherwise."""
+    said: List[str] = []
+    actions: List[str] = []
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            said.append(event.get("text") or "")
+            if len(said) == 2:
+                break
+        elif event.get("event") == "action" and len(said) == 1 and event.get("name") != "action_listen":
+            actions.append(event.get("name") or "")
+    if len(said) < 2 or not actions or set(actions) - _UNCLAIMED:
+        return None
+    match = _BARE_DIGITS.match(to_simplified(said[1].translate(FULLWIDTH)).strip())
+    return match.group(1) if match else None
+
+
 class ActionStartVerification(Action):
     """Notes what the verification is for, before the form asks anything."""
 
@@ -355,7 +380,11 @@ class ActionStartVerification(Action):
                 text=f"您发了{len(others) + 1}个订单号，先为您查 {number}；"
                 f"{'、'.join(others)} 请在查完后再发一次，我再为您核实查询。"
             )
-        labelled = None if tracker.get_slot("phone_last4") else parse_labelled_last4(latest_text(tracker))
+        labelled = (
+            None
+            if tracker.get_slot("phone_last4")
+            else parse_labelled_last4(latest_text(tracker)) or digits_said_before(tracker)
+        )
         if labelled:
             # "cancel my booking TR20260006, phone 6789": the digits were given; the form checks
             # them on starting (it validates slots set since the message) instead of asking.
