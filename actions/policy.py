@@ -22,7 +22,14 @@ from actions.questions import (
     retrieval_key,
     story_beside_questions,
 )
-from actions.refunds import REFUND_WAY, answer_bracket, asks_refund_way, keep_to_the_amount, names_tour_type
+from actions.refunds import (
+    REFUND_WAY,
+    answer_bracket,
+    answer_schedule,
+    asks_refund_way,
+    keep_to_the_amount,
+    names_tour_type,
+)
 from actions.utils.parsing import to_simplified
 from actions.router import start_complaint, tells_a_story
 
@@ -142,7 +149,7 @@ def answer_specific_follow_up(dispatcher: CollectingDispatcher, tracker: Tracker
         return False
     if key == REFUND_KEY:
         if not asks_refund_way(text):
-            return answer_bracket(dispatcher, tracker)
+            return answer_bracket(dispatcher, tracker) or answer_schedule(dispatcher, tracker)
         answer = REFUND_WAY
     elif key == DELAY_KEY:
         answer = DELAY_MATERIALS

@@ -33,7 +33,15 @@ SURE_OFF_TOPIC = 0.6
 # Intents that a follow-up fragment is misread as; any other (request_human, emergency, cancel,
 # thank, a booking lookup…) has its own flow.
 # goodbye: "那出境呢" after the refund answer was read as one (actions/scope.py ActionGoodbye).
-_FOLLOW_UP_READS = {"policy", "out_of_scope", "nlu_fallback", "inform", "complain", "ask_capabilities", "goodbye"}
+_FOLLOW_UP_READS = {
+    "policy",
+    "out_of_scope",
+    "nlu_fallback",
+    "inform",
+    "complain",
+    "ask_capabilities",
+    "goodbye",
+}
 # Only a message about meals is handed to the itinerary (its own_business decides the rest).
 MEAL_TOPIC = re.compile(r"餐|饭|吃")
 # A flight or train late or cancelled: when it arrives is the delay policy's question.

@@ -30,6 +30,7 @@ from actions.utils.refund import (
     compute_deduction,
     format_deduction,
     in_trip_deduction,
+    schedule_line,
 )
 from actions.utils.text import chinese_number, format_time
 
@@ -175,6 +176,19 @@ def refund_text(booking: Booking, today: Optional[date] = None, asking: bool = T
     return format_deduction(ref, price, deduction)
 
 
+# Said after the amount to a traveller who said they will not go ("我不去了…能退多少"), where an
+# amount question alone registers nothing.
+REGISTER_ASK = "\n需要我帮您登记退团申请吗？需要的话回复“我要退团”；只是问问的话不用回复，不会为您登记。"
+
+
+def wished_to_cancel(tracker: Tracker) -> bool:
+    """One of the traveller's last three messages was read as cancelling the trip."""
+    users = [e for e in tracker.events or [] if e.get("event") == "user"][-3:]
+    return any(
+        ((e.get("parse_data") or {}).get("intent") or {}).get("name") == "request_cancellation" for e in users
+    )
+
+
 IN_TRIP_ASK = (
     "\n需要我帮您登记提前离团（退团）申请吗？需要的话回复“我要退团”；只是问问的话不用回复，不会为您登记。"
 )
@@ -240,6 +254,19 @@ def answer_bracket(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
     if days is None:
         return False
     say_bracket(dispatcher, _tour_types(text), days)
+    if not tracker.get_slot("verified_booking"):
+        dispatcher.utter_message(response=_OFFER)
+    return True
+
+
+def answer_schedule(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """ "那出境呢" after the whole refund table: the schedule of the kind of trip named, not the
+    table again. False when the message names no kind of trip."""
+    text = latest_text(tracker)
+    if not names_tour_type(text):
+        return False
+    lines = [schedule_line(t) for t in _tour_types(to_simplified(text))]
+    dispatcher.utter_message(text="\n".join(lines), utter_action=REFUND_ANSWER)
     if not tracker.get_slot("verified_booking"):
         dispatcher.utter_message(response=_OFFER)
     return True

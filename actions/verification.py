@@ -30,7 +30,14 @@ from actions.forms.base import (
 from actions.handoff import open_handoff
 from actions.itinerary import answer_itinerary
 from actions.questions import answer_side_questions
-from actions.refunds import bracket_follow_up, record_cancellation, refund_text, verification_purpose
+from actions.refunds import (
+    REGISTER_ASK,
+    bracket_follow_up,
+    record_cancellation,
+    refund_text,
+    verification_purpose,
+    wished_to_cancel,
+)
 from actions.utils.parsing import (
     FULLWIDTH,
     parse_booking_ref,
@@ -216,8 +223,10 @@ class DigitsCheckingValidation(CountingFormValidation, ABC):
         self, shaped: Dict[Text, Any], dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> Dict[Text, Any]:
         """Digits given before the number ("手机后四位5678，帮我查下行程", then the number) are
-        checked as soon as the number comes."""
-        number, digits = shaped.get(self.number_slot), tracker.get_slot("phone_last4")
+        checked as soon as the number comes; so are digits sent alone just before, which no flow
+        took ("5678", then "TR20260004 能退团吗")."""
+        number = shaped.get(self.number_slot)
+        digits = tracker.get_slot("phone_last4") or digits_said_before(tracker)
         if not number or not digits or "phone_last4" in tracker.slots_to_validate():
             return shaped  # digits of this message are checked by validate_phone_last4
         return {**shaped, **await check_digits(self, dispatcher, tracker, self.what, number, digits)}
@@ -380,11 +389,7 @@ class ActionStartVerification(Action):
                 text=f"您发了{len(others) + 1}个订单号，先为您查 {number}；"
                 f"{'、'.join(others)} 请在查完后再发一次，我再为您核实查询。"
             )
-        labelled = (
-            None
-            if tracker.get_slot("phone_last4")
-            else parse_labelled_last4(latest_text(tracker)) or digits_said_before(tracker)
-        )
+        labelled = None if tracker.get_slot("phone_last4") else parse_labelled_last4(latest_text(tracker))
         if labelled:
             # "cancel my booking TR20260006, phone 6789": the digits were given; the form checks
             # them on starting (it validates slots set since the message) instead of asking.
@@ -438,7 +443,10 @@ class ActionVerified(Action):
             return reset
         events: List[EventType] = []
         if purpose == "refund":
-            dispatcher.utter_message(text=refund_text(booking))
+            text = refund_text(booking)
+            if wished_to_cancel(tracker) and "需要我帮您登记" not in text:
+                text += REGISTER_ASK  # "我不去了 TR… 尾号… 能退多少": not registered unasked, offered
+            dispatcher.utter_message(text=text)
         elif purpose == "cancellation":
             events = await record_cancellation(dispatcher, tracker, booking)
         else:

@@ -84,6 +84,18 @@ def bracket_line(tour_type: str, days_before: int, schedules: Optional[Dict[str,
     )
 
 
+def schedule_line(tour_type: str, schedules: Optional[Dict[str, Any]] = None) -> str:
+    """The whole schedule of one kind of trip in a line ("团队出境旅游：出发前30天及以上…")."""
+    schedule = (schedules or load_schedules())[tour_type]
+    example = "（如签证费、已出票的机票）" if tour_type == "outbound" else ""
+    parts = [f"出发前{schedule['free_from_days']}天及以上只扣已实际发生的费用{example}"]
+    for bracket in schedule["brackets"]:
+        high, low = bracket["from_days"], bracket["to_days"]
+        when = "出发当天" if high == 0 else (f"{high}天" if high == low else f"{high}–{low}天")
+        parts.append(f"{when}扣团费{bracket['percent']}%")
+    return f"{schedule['label']}：" + "；".join(parts) + "（实际损失更高时按实际损失，但不超过团费总额）。"
+
+
 def format_deduction(ref: str, price: int, d: Deduction) -> str:
     head = f"按您的订单 {ref}（{d.tour_type_label}，团费 {price} 元），距出发还有 {d.days_before} 天："
     if d.percent is None:

@@ -12,10 +12,17 @@ from typing import Any, Dict, List
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.scope import ActionBotChallenge, ActionGoodbye, ActionOutOfScope, values_taken
-from actions.utils.refund import bracket_line
-from actions.verification import digits_said_before
-from tests.actions.form_turns import action, user_turn
+from actions.scope import (
+    ActionBotChallenge,
+    ActionCapabilities,
+    ActionGoodbye,
+    ActionOutOfScope,
+    values_taken,
+)
+from actions.utils.refund import bracket_line, schedule_line
+from actions.refunds import REGISTER_ASK
+from actions.verification import ActionVerified, ValidateVerifyForm, digits_said_before
+from tests.actions.form_turns import DOMAIN, action, slots, user_turn
 
 
 def said(dispatcher: CollectingDispatcher) -> List[str]:
@@ -26,6 +33,12 @@ async def test_a_bot_question_with_a_capabilities_question_gets_both():
     dispatcher = CollectingDispatcher()
     await ActionBotChallenge().run(dispatcher, user_turn("你是机器人吗？你能干嘛", "bot_challenge"), {})
     assert said(dispatcher)[:2] == ["utter_iamabot", "utter_capabilities"]
+
+
+async def test_the_same_read_as_the_capabilities_question_gets_both():
+    dispatcher = CollectingDispatcher()
+    await ActionCapabilities().run(dispatcher, user_turn("你是机器人吗？你能干嘛", "ask_capabilities"), {})
+    assert "机器人" in said(dispatcher)[0] and said(dispatcher)[1] == "utter_capabilities"
 
 
 async def test_a_plain_bot_question_gets_the_bot_line_only():
@@ -79,6 +92,22 @@ async def test_a_follow_up_read_as_goodbye_gets_its_answer():
     await ActionGoodbye().run(dispatcher, after_refund_line("那出境呢"), {})
     assert said(dispatcher)[0] == bracket_line("outbound", 2)
     assert "utter_goodbye" not in said(dispatcher)
+
+
+async def test_the_kind_of_trip_after_the_whole_table_gets_its_schedule():
+    before = [
+        {"event": "user", "text": "退团扣多少钱"},
+        {
+            "event": "bot",
+            "text": "退团（旅游者出发前解除合同）…",
+            "metadata": {"utter_action": "utter_policy/refund"},
+        },
+    ]
+    dispatcher = CollectingDispatcher()
+    tracker = user_turn("那出境呢", "nlu_fallback", confidence=0.45, before=before, listen=False)
+    await ActionGoodbye().run(dispatcher, tracker, {})
+    assert said(dispatcher)[0] == schedule_line("outbound")
+    assert "30天及以上" in said(dispatcher)[0] and "70%" in said(dispatcher)[0]
 
 
 @pytest.mark.parametrize("text", ["好的 拜拜", "没有了 谢谢再见"])
@@ -136,3 +165,43 @@ def test_digits_sent_alone_just_before_are_the_verifications(first):
 )
 def test_other_digits_before_are_not_taken(first, between):
     assert digits_said_before(after_unclaimed(first, between)) is None
+
+
+async def test_digits_sent_alone_before_verify_the_number_when_it_comes(client):
+    before = [{"event": "user", "text": "5678"}, action("action_route_message")]
+    tracker = user_turn(
+        "TR20260004 能退团吗",
+        "request_cancellation",
+        before=before,
+        read={"booking_ref": "TR20260004"},
+        slots={"form_failures": 0.0},
+        loop="verify_form",
+    )
+    dispatcher = CollectingDispatcher()
+    events = await ValidateVerifyForm().run(dispatcher, tracker, DOMAIN)
+    assert slots(events)["verified_booking"] == "TR20260004"
+    assert slots(events)["phone_last4"] == "5678"
+
+
+async def test_the_amount_for_a_traveller_who_will_not_go_offers_to_register(client):
+    # "我不去了 TR20260004 尾号5678 能退多少": the amount (an amount question registers nothing),
+    # then the offer to register the cancellation, which the traveller did say they want.
+    text = "我不去了 TR20260004 尾号5678 能退多少"
+    given = {"booking_ref": "TR20260004", "phone_last4": "5678"}
+    tracker = user_turn(
+        text, "request_cancellation", read=given, slots={"form_failures": 0.0}, loop="verify_form"
+    )
+    checked = slots(await ValidateVerifyForm().run(CollectingDispatcher(), tracker, DOMAIN))
+    assert checked["verified_booking"] == "TR20260004"
+    dispatcher = CollectingDispatcher()
+    done = user_turn(
+        text, "request_cancellation", parsed=True, slots={**given, **checked, "verify_purpose": "refund"}
+    )
+    await ActionVerified().run(dispatcher, done, {})
+    assert said(dispatcher)[0].startswith("按您的订单 TR20260004")
+    assert said(dispatcher)[0].endswith(REGISTER_ASK)
+
+    plain = user_turn("TR20260004 尾号5678 退团扣多少", "policy", parsed=True, slots=done.slots)
+    dispatcher = CollectingDispatcher()
+    await ActionVerified().run(dispatcher, plain, {})
+    assert "需要我帮您登记" not in said(dispatcher)[0]
