@@ -240,6 +240,19 @@ class ActionOutOfScope(Action):
         return []
 
 
+# "你好笨啊", "什么破机器人": said to the bot, it deserves an apology before anything else.
+_INSULT = re.compile(
+    r"笨|蠢|傻|垃圾|废物|没用|智障|弱智|脑残|听不懂|答非所问|破机器人|什么玩意|stupid|useless", re.I
+)
+# "你是机器人吗" beside "你能干嘛" (read as the capabilities question).
+_ASKS_BOT = re.compile(r"机器人|真人|人工智能|\b(?:AI|bot|robot)\b", re.I)
+# "你能干嘛" beside "你是机器人吗": the clause reader may leave a short message whole.
+_ASKS_CAPABILITIES = re.compile(
+    r"能干(?:嘛|啥|什么)|能做(?:些)?(?:什么|啥)|会(?:干)?(?:什么|啥|嘛)|有(?:什么|哪些)功能"
+    r"|能帮(?:我|忙)?(?:做|干)?(?:什么|啥)"
+)
+
+
 class ActionCapabilities(Action):
     """What the assistant can do, then the other questions of the message ("你都有哪些功能？能帮我
     订机票吗": the sales line too), as after any answer."""
@@ -258,19 +271,6 @@ class ActionCapabilities(Action):
             dispatcher.utter_message(text="我是旅行社的智能客服助手（机器人）。")  # "你是机器人吗？你能干嘛"
         dispatcher.utter_message(response="utter_capabilities")
         return await answer_extra_questions(dispatcher, tracker, primary_key=None)
-
-
-# "你好笨啊", "什么破机器人": said to the bot, it deserves an apology before anything else.
-_INSULT = re.compile(
-    r"笨|蠢|傻|垃圾|废物|没用|智障|弱智|脑残|听不懂|答非所问|破机器人|什么玩意|stupid|useless", re.I
-)
-# "你是机器人吗" beside "你能干嘛" (read as the capabilities question).
-_ASKS_BOT = re.compile(r"机器人|真人|人工智能|\b(?:AI|bot|robot)\b", re.I)
-# "你能干嘛" beside "你是机器人吗": the clause reader may leave a short message whole.
-_ASKS_CAPABILITIES = re.compile(
-    r"能干(?:嘛|啥|什么)|能做(?:些)?(?:什么|啥)|会(?:干)?(?:什么|啥|嘛)|有(?:什么|哪些)功能"
-    r"|能帮(?:我|忙)?(?:做|干)?(?:什么|啥)"
-)
 
 
 class ActionBotChallenge(Action):
