@@ -255,7 +255,9 @@ def test_holdout_example_also_in_training(project: Path, findings) -> None:
     assert f"{PLANTED}:5" in found[0].message
 
 
-@pytest.mark.parametrize("dev_set, label", [("nlu_dev.yml", "开发集"), ("nlu_dev2.yml", "开发集二"), ("nlu_dev3.yml", "开发集三")])
+@pytest.mark.parametrize(
+    "dev_set, label", [("nlu_dev.yml", "开发集"), ("nlu_dev2.yml", "开发集二"), ("nlu_dev3.yml", "开发集三")]
+)
 def test_development_set_example_also_in_training(project: Path, findings, dev_set, label) -> None:
     before = findings(project)
     line = append(project / "tests" / dev_set, "- intent: greet\n  examples: |\n    - 客服幾點下班呀\n")
