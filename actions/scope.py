@@ -166,14 +166,8 @@ _VALUE_SLOTS = frozenset(BY_SLOT) | {"phone_last4", "ticket_no"}
 
 
 def values_taken(tracker: Tracker) -> List[str]:
-    """The value slots the reader filled from the latest message (its events follow it)."""
-    taken: List[str] = []
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            break
-        if event.get("event") == "slot" and event.get("name") in _VALUE_SLOTS and event.get("value"):
-            taken.append(event["name"])
-    return taken
+    """The value slots the reader filled from the latest message (the slot events after it)."""
+    return [name for name, value in tracker.slots_to_validate().items() if name in _VALUE_SLOTS and value]
 
 
 def _own_business(tracker: Tracker) -> Optional[List[EventType]]:
